@@ -1,0 +1,67 @@
+"""The exception tree of gridmap.
+
+Every error says what was wrong. Input problems are collected first, then raised together
+as one :class:`InputError`, so that a user sees every problem of a file in one run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class GridmapError(Exception):
+    """Base of every error gridmap raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input.
+
+    ``feature`` is the 0-based row index in the file; ``feature_id`` the feature's own id or
+    code when it has one.
+    """
+
+    message: str
+    file: str | None = None
+    feature: int | None = None
+    feature_id: str | None = None
+    field: str | None = None
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.feature is not None:
+            label = f"feature {self.feature}"
+            if self.feature_id not in (None, ""):
+                label += f" (id {self.feature_id})"
+            where.append(label)
+        if self.field:
+            where.append(f"field '{self.field}'")
+        prefix = ": ".join([", ".join(where)]) if where else ""
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class InputError(GridmapError):
+    """An input (file, feature, argument) that cannot be used; nothing was written."""
+
+    def __init__(self, problems: list[Problem] | str, *, file: str | None = None) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(problems, file=file)]
+        self.problems = list(problems)
+        shown = "\n".join(f"  - {p}" for p in self.problems[:50])
+        more = len(self.problems) - 50
+        if more > 0:
+            shown += f"\n  … and {more} more"
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} found; nothing was written:"
+        super().__init__(f"{head}\n{shown}")
+
+
+class NotFoundError(GridmapError):
+    """A layer, feature or record that does not exist."""
+
+
+class DatabaseError(GridmapError):
+    """The database cannot be opened or is not in the expected state."""

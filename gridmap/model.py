@@ -1,0 +1,414 @@
+"""The vocabulary of gridmap: layer names, kinds, roles and service categories.
+
+Layer names and category ids are a contract (DESIGN §7): scripts and other tools rely on them.
+Each layer has a :class:`LayerSpec` that says its geometry type, the columns a file may carry,
+its unique code column and the layers it refers to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ServiceCategory(StrEnum):
+    """Service category ids of facilities (DESIGN §7)."""
+
+    PARTY_SERVICE_CENTRE = "party_service_centre"
+    COMMUNITY_SERVICE = "community_service"
+    ELDERLY_CARE = "elderly_care"
+    CHILDCARE = "childcare"
+    KINDERGARTEN = "kindergarten"
+    PRIMARY_SCHOOL = "primary_school"
+    MIDDLE_SCHOOL = "middle_school"
+    CLINIC = "clinic"
+    HOSPITAL = "hospital"
+    PHARMACY = "pharmacy"
+    MARKET = "market"
+    GROCERY = "grocery"
+    FOOD = "food"
+    CULTURE = "culture"
+    SPORTS = "sports"
+    PARK = "park"
+    ADMIN_SERVICE = "admin_service"
+    POLICE = "police"
+    POST_BANK = "post_bank"
+    TOILETS = "toilets"
+    WASTE = "waste"
+
+
+CATEGORY_NAMES_ZH: dict[str, str] = {
+    "party_service_centre": "党群服务中心",
+    "community_service": "社区服务站",
+    "elderly_care": "养老服务",
+    "childcare": "托育",
+    "kindergarten": "幼儿园",
+    "primary_school": "小学",
+    "middle_school": "初中",
+    "clinic": "社区卫生服务",
+    "hospital": "医院",
+    "pharmacy": "药店",
+    "market": "菜市场",
+    "grocery": "便利店/超市",
+    "food": "餐饮",
+    "culture": "文化活动",
+    "sports": "体育健身",
+    "park": "公园绿地",
+    "admin_service": "便民/政务服务",
+    "police": "警务",
+    "post_bank": "邮政/银行",
+    "toilets": "公共厕所",
+    "waste": "垃圾收集",
+}
+
+
+class GridKind(StrEnum):
+    """Kinds of work grid that may later be merged into one network (多网合一)."""
+
+    PARTY = "party"  # 党建网格
+    COMPREHENSIVE = "comprehensive"  # 综治网格
+    SANITATION = "sanitation"  # 城管/环卫网格
+
+
+class CompoundKind(StrEnum):
+    """Kinds of residential compound (小区)."""
+
+    OLD_TOWN = "old_town"  # 老城街巷
+    COMMERCIAL = "commercial"  # 商品房/高端住宅
+    RESETTLEMENT = "resettlement"  # 拆迁安置
+    STAFF_DORMITORY = "staff_dormitory"  # 职工宿舍
+    OTHER = "other"
+
+
+class OrgKind(StrEnum):
+    """Levels of the party organisation tree."""
+
+    STREET_COMMITTEE = "street_committee"  # 街道党工委
+    COMMUNITY_COMMITTEE = "community_committee"  # 社区党委/党总支
+    COMPOUND_BRANCH = "compound_branch"  # 小区党支部 (joint: 兼合式)
+    BUILDING_GROUP = "building_group"  # 楼栋党小组
+
+
+class MemberKind(StrEnum):
+    """Resident members, and in-service members who register where they live (双报到)."""
+
+    RESIDENT = "resident"
+    IN_SERVICE = "in_service"
+
+
+class Role(StrEnum):
+    """Responsibilities a person can hold for an area."""
+
+    GRID_LEADER = "grid_leader"  # 网格长
+    GRID_WORKER = "grid_worker"  # 网格员
+    BUILDING_LEADER = "building_leader"  # 楼栋长
+    LANE_LEADER = "lane_leader"  # 街巷长
+    BRANCH_SECRETARY = "branch_secretary"  # 支部书记
+
+
+class UserRole(StrEnum):
+    """Access roles of the service."""
+
+    ADMIN = "admin"
+    PLANNER = "planner"
+    GRID_LEADER = "grid_leader"
+    PUBLIC = "public"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a layer as a file may carry it.
+
+    ``kind`` is one of ``str``, ``int``, ``float``, ``bool``, ``date``, ``datetime``;
+    ``choices`` limits a text column to a StrEnum's values.
+    """
+
+    name: str
+    kind: str = "str"
+    required: bool = False
+    choices: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A column holding the id of a feature in another layer.
+
+    A file may give the reference as the id itself (``column``) or as the other layer's code
+    (``code_column``), which import resolves to the id.
+    """
+
+    column: str
+    layer: str
+    code_column: str | None = None
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What a layer holds. ``geometry`` is None for a plain table."""
+
+    name: str
+    geometry: str | None
+    columns: tuple[Column, ...]
+    code: str | None = None
+    references: tuple[Reference, ...] = ()
+    title_zh: str = ""
+    personal: tuple[str, ...] = field(default=())
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _choices(enum: type[StrEnum]) -> tuple[str, ...]:
+    return tuple(m.value for m in enum)
+
+
+_SOURCE = Column("source")
+_OSM_ID = Column("osm_id", "int")
+
+LAYER_SPECS: dict[str, LayerSpec] = {
+    s.name: s
+    for s in [
+        LayerSpec(
+            "districts",
+            "MULTIPOLYGON",
+            (Column("code", required=True), Column("name", required=True)),
+            code="code",
+            title_zh="区",
+        ),
+        LayerSpec(
+            "streets",
+            "MULTIPOLYGON",
+            (Column("code", required=True), Column("name", required=True), Column("district_id", "int")),
+            code="code",
+            references=(Reference("district_id", "districts", "district_code"),),
+            title_zh="街道",
+        ),
+        LayerSpec(
+            "communities",
+            "MULTIPOLYGON",
+            (Column("code", required=True), Column("name", required=True), Column("street_id", "int")),
+            code="code",
+            references=(Reference("street_id", "streets", "street_code"),),
+            title_zh="社区",
+        ),
+        LayerSpec(
+            "grids",
+            "MULTIPOLYGON",
+            (
+                Column("code", required=True),
+                Column("name"),
+                Column("level", "int"),
+                Column("kind", choices=_choices(GridKind)),
+                Column("parent_id", "int"),
+                Column("community_id", "int"),
+                Column("households", "int"),
+            ),
+            code="code",
+            references=(
+                Reference("community_id", "communities", "community_code"),
+                Reference("parent_id", "grids", "parent_code"),
+            ),
+            title_zh="网格",
+        ),
+        LayerSpec(
+            "compounds",
+            "MULTIPOLYGON",
+            (
+                Column("name"),
+                Column("kind", choices=_choices(CompoundKind)),
+                Column("property_company"),
+                Column("owners_committee", "bool"),
+                Column("red_property", "bool"),
+                Column("red_owners_committee", "bool"),
+                Column("community_id", "int"),
+                Column("branch_id", "int"),
+                _OSM_ID,
+                _SOURCE,
+            ),
+            references=(
+                Reference("community_id", "communities", "community_code"),
+                Reference("branch_id", "party_orgs"),
+            ),
+            title_zh="小区",
+        ),
+        LayerSpec(
+            "buildings",
+            "MULTIPOLYGON",
+            (
+                Column("name"),
+                Column("use"),
+                Column("compound_id", "int"),
+                Column("levels", "int"),
+                Column("households", "int"),
+                Column("residents", "int"),
+                Column("estimated", "bool"),
+                Column("generated", "bool"),
+                Column("party_group_id", "int"),
+                _OSM_ID,
+                _SOURCE,
+            ),
+            references=(
+                Reference("compound_id", "compounds"),
+                Reference("party_group_id", "party_orgs"),
+            ),
+            title_zh="楼栋",
+        ),
+        LayerSpec(
+            "facilities",
+            "POINT",
+            (
+                Column("name"),
+                Column("kind"),
+                Column("categories", required=True),
+                Column("capacity", "int"),
+                Column("opening_hours"),
+                Column("community_id", "int"),
+                _OSM_ID,
+                _SOURCE,
+            ),
+            references=(Reference("community_id", "communities", "community_code"),),
+            title_zh="设施/阵地",
+        ),
+        LayerSpec(
+            "roads",
+            "LINESTRING",
+            (
+                Column("u", "int"),
+                Column("v", "int"),
+                Column("highway"),
+                Column("name"),
+                Column("length_m", "float"),
+                Column("osm_way_id", "int"),
+                _SOURCE,
+            ),
+            title_zh="道路",
+        ),
+        LayerSpec(
+            "entrances",
+            "POINT",
+            (Column("kind"), Column("name"), Column("compound_id", "int"), _OSM_ID, _SOURCE),
+            references=(Reference("compound_id", "compounds"),),
+            title_zh="出入口",
+        ),
+        LayerSpec(
+            "party_orgs",
+            None,
+            (
+                Column("name", required=True),
+                Column("kind", required=True, choices=_choices(OrgKind)),
+                Column("parent_id", "int"),
+                Column("street_id", "int"),
+                Column("community_id", "int"),
+                Column("building_id", "int"),
+                Column("joint", "bool"),
+                Column("founded_on", "date"),
+            ),
+            references=(
+                Reference("parent_id", "party_orgs"),
+                Reference("street_id", "streets", "street_code"),
+                Reference("community_id", "communities", "community_code"),
+                Reference("building_id", "buildings"),
+            ),
+            title_zh="党组织",
+        ),
+        LayerSpec(
+            "members",
+            None,
+            (
+                Column("name", required=True),
+                Column("gender"),
+                Column("birth_year", "int"),
+                Column("phone"),
+                Column("kind", required=True, choices=_choices(MemberKind)),
+                Column("building_id", "int"),
+                Column("community_id", "int"),
+                Column("org_id", "int"),
+                Column("coop_unit_id", "int"),
+                Column("skills"),
+                Column("registered_on", "date"),
+                Column("central_household", "bool"),
+            ),
+            references=(
+                Reference("building_id", "buildings"),
+                Reference("community_id", "communities", "community_code"),
+                Reference("org_id", "party_orgs"),
+                Reference("coop_unit_id", "coop_units"),
+            ),
+            title_zh="党员",
+            personal=("name", "phone", "birth_year"),
+        ),
+        LayerSpec(
+            "households",
+            None,
+            (
+                Column("building_id", "int", required=True),
+                Column("unit"),
+                Column("room"),
+                Column("head_name"),
+                Column("phone"),
+                Column("residents", "int"),
+                Column("linked_member_id", "int"),
+            ),
+            references=(
+                Reference("building_id", "buildings"),
+                Reference("linked_member_id", "members"),
+            ),
+            title_zh="住户",
+            personal=("head_name", "phone"),
+        ),
+        LayerSpec(
+            "assignments",
+            None,
+            (
+                Column("person_name", required=True),
+                Column("member_id", "int"),
+                Column("phone"),
+                Column("role", required=True, choices=_choices(Role)),
+                Column("target_layer", required=True),
+                Column("target_id", "int", required=True),
+                Column("valid_from", "date", required=True),
+                Column("valid_to", "date"),
+                Column("note"),
+            ),
+            references=(Reference("member_id", "members"),),
+            title_zh="职责",
+            personal=("person_name", "phone"),
+        ),
+        LayerSpec(
+            "coop_units",
+            "POINT",
+            (
+                Column("name", required=True),
+                Column("kind"),
+                Column("community_id", "int"),
+                Column("signed_on", "date"),
+            ),
+            references=(Reference("community_id", "communities", "community_code"),),
+            title_zh="共建单位",
+        ),
+    ]
+}
+
+LAYERS: tuple[str, ...] = tuple(LAYER_SPECS)
+SPATIAL_LAYERS: tuple[str, ...] = tuple(n for n, s in LAYER_SPECS.items() if s.geometry)
+# Assignments may point at these layers.
+ASSIGNMENT_TARGETS: tuple[str, ...] = ("grids", "buildings", "compounds", "communities", "party_orgs")
+
+
+def layer_spec(name: str) -> LayerSpec:
+    """The spec of a layer, or an error naming the layers there are."""
+    from gridmap.errors import InputError
+
+    try:
+        return LAYER_SPECS[name]
+    except KeyError:
+        raise InputError(
+            f"unknown layer '{name}'; expected one of: {', '.join(LAYERS)}"
+        ) from None

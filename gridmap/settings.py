@@ -1,0 +1,49 @@
+"""Settings read from ``GRIDMAP_*`` environment variables.
+
+Nothing is read at import time: ``Settings()`` is built by the command line or the app
+factory and passed down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_FILE = "gridmap.sqlite"
+
+
+class Settings(BaseSettings):
+    """Configuration of a gridmap installation."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDMAP_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_DATABASE_FILE}",
+        description="SQLAlchemy URL: sqlite:///file.sqlite (SpatiaLite) or postgresql://… (PostGIS)",
+    )
+    grid_households_min: int = Field(300, ge=1, description="Target households per grid, lower")
+    grid_households_max: int = Field(500, ge=1, description="Target households per grid, upper")
+    demo_seed: int = Field(20181201, description="Seed of the demo generator")
+    district_margin_m: float = Field(
+        5000.0, ge=0, description="Features farther than this outside the district extent are refused"
+    )
+
+    @model_validator(mode="after")
+    def _check_grid_range(self) -> Settings:
+        if self.grid_households_min > self.grid_households_max:
+            msg = (
+                f"grid_households_min ({self.grid_households_min}) is larger than "
+                f"grid_households_max ({self.grid_households_max})"
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def database_path(self) -> Path | None:
+        """The SpatiaLite file, when the database is one."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and self.database_url != prefix:
+            return Path(self.database_url[len(prefix) :])
+        return None

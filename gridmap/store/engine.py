@@ -1,0 +1,81 @@
+"""One engine factory for SpatiaLite (``sqlite:`` URLs) and PostGIS (``postgresql:`` URLs)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from types import ModuleType
+
+from geoalchemy2 import load_spatialite
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from gridmap.errors import DatabaseError, InputError
+
+
+def sqlite_module() -> ModuleType:
+    """A DB-API sqlite3 module that can load extensions.
+
+    Some Python builds (pyenv's default among them) compile ``sqlite3`` without
+    ``enable_load_extension``; there ``pysqlite3`` (from ``pysqlite3-binary``) stands in.
+    """
+    if hasattr(sqlite3.Connection, "enable_load_extension"):
+        return sqlite3
+    try:
+        import pysqlite3.dbapi2 as dbapi  # type: ignore[import-not-found]
+    except ImportError:
+        msg = (
+            "this Python's sqlite3 cannot load extensions, so SpatiaLite is unavailable; "
+            "install pysqlite3-binary (pip install pysqlite3-binary) or use a Python built "
+            "with loadable sqlite extensions"
+        )
+        raise DatabaseError(msg) from None
+    return dbapi
+
+
+def _load_spatialite(dbapi_conn, connection_record) -> None:
+    try:
+        load_spatialite(dbapi_conn, init_mode="WGS84", transaction=True)
+    except Exception as exc:  # the driver says which library was missing
+        msg = (
+            f"cannot load SpatiaLite ({exc}); on Debian install it with "
+            "'apt-get install libsqlite3-mod-spatialite'"
+        )
+        raise DatabaseError(msg) from exc
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine for a SpatiaLite file or a PostGIS database.
+
+    ``sqlite:///path.sqlite`` opens (and creates) a SpatiaLite file; ``postgresql://…`` uses
+    psycopg 3 unless the URL names another driver.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InputError(
+            f"cannot parse database URL '{url}'; expected sqlite:///FILE or postgresql://…"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, module=sqlite_module(), echo=echo)
+        event.listen(engine, "connect", _load_spatialite)
+        return engine
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    raise InputError(
+        f"unsupported database URL scheme '{parsed.drivername}'; expected sqlite:///FILE "
+        "(SpatiaLite) or postgresql://… (PostGIS)"
+    )
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """Whether ``engine`` is a SpatiaLite database."""
+    return engine.dialect.name == "sqlite"

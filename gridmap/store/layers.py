@@ -1,0 +1,246 @@
+"""Read and write layers as GeoDataFrames, each write in one transaction.
+
+Geometry crosses the database boundary as WKB in EPSG:4326, with ``ST_AsBinary`` and
+``ST_GeomFromWKB``, which SpatiaLite and PostGIS both provide; so both backends behave alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+
+from gridmap.crs import STORAGE_CRS, STORAGE_SRID
+from gridmap.errors import DatabaseError, NotFoundError
+from gridmap.model import LayerSpec, layer_spec
+from gridmap.store.tables import GEOMETRY_COLUMN, LAYER_TABLES, audit_log, layer_versions
+
+
+def _python_value(value: Any, kind: str) -> Any:
+    """A pandas/numpy cell as the Python value the database driver expects."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NaT or (not isinstance(value, str | bytes | list) and pd.isna(value)):
+        return None
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "bool":
+        return bool(value)
+    if kind == "date":
+        if isinstance(value, dt.datetime | pd.Timestamp):
+            return value.date()
+        if isinstance(value, str):
+            return dt.date.fromisoformat(value)
+        return value
+    if kind == "datetime" and isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if kind == "str":
+        return str(value)
+    return value
+
+
+def _records(frame: pd.DataFrame, spec: LayerSpec) -> list[dict[str, Any]]:
+    columns = [c for c in spec.columns if c.name in frame.columns]
+    values = {c.name: frame[c.name].tolist() for c in columns}
+    rows: list[dict[str, Any]] = []
+    for i in range(len(frame)):
+        rows.append({c.name: _python_value(values[c.name][i], c.kind) for c in columns})
+    if "id" in frame.columns:
+        for row, ident in zip(rows, frame["id"].tolist(), strict=True):
+            if ident is not None and not (isinstance(ident, float) and math.isnan(ident)):
+                row["id"] = int(ident)
+    if spec.geometry:
+        wkb = shapely.to_wkb(np.asarray(frame.geometry.values), hex=False)
+        for row, blob in zip(rows, wkb, strict=True):
+            row["geom_wkb"] = blob
+    return rows
+
+
+def bump_version(conn: Connection, layer: str) -> int:
+    """Increment the layer's version counter (for tile caches) and return the new value."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    current = conn.execute(
+        select(layer_versions.c.version).where(layer_versions.c.layer == layer)
+    ).scalar_one_or_none()
+    if current is None:
+        conn.execute(insert(layer_versions).values(layer=layer, version=1, updated_at=now))
+        return 1
+    conn.execute(
+        update(layer_versions)
+        .where(layer_versions.c.layer == layer)
+        .values(version=current + 1, updated_at=now)
+    )
+    return current + 1
+
+
+def record_audit(
+    conn: Connection,
+    *,
+    user: str,
+    action: str,
+    layer: str,
+    feature_id: int | None = None,
+    count: int | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Write one audit record: who did what to which layer (and feature), and when (UTC)."""
+    conn.execute(
+        insert(audit_log).values(
+            at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            user_name=user,
+            action=action,
+            layer=layer,
+            feature_id=feature_id,
+            count=count,
+            detail=json.dumps(dict(detail), ensure_ascii=False, default=str) if detail else None,
+        )
+    )
+
+
+def insert_rows(conn: Connection, layer: str, frame: pd.DataFrame) -> int:
+    """Insert the rows of ``frame`` into ``layer`` on an open connection; returns the count.
+
+    ``frame`` must already be valid and, for a spatial layer, in EPSG:4326 with the layer's
+    geometry type. Rows with an ``id`` keep it; others get the next id.
+    """
+    spec = layer_spec(layer)
+    table = LAYER_TABLES[layer]
+    rows = _records(frame, spec)
+    if not rows:
+        return 0
+    with_id = [r for r in rows if "id" in r]
+    without_id = [r for r in rows if "id" not in r]
+    for group in (with_id, without_id):
+        if not group:
+            continue
+        names = [k for k in group[0] if k != "geom_wkb"]
+        values: dict[str, Any] = {k: bindparam(k) for k in names}
+        if spec.geometry:
+            values[GEOMETRY_COLUMN] = func.ST_GeomFromWKB(bindparam("geom_wkb"), STORAGE_SRID)
+        conn.execute(insert(table).values(values), group)
+    if with_id and conn.dialect.name == "postgresql":
+        # keep the serial ahead of explicitly given ids
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{layer}', 'id'), "
+            f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {layer}), false)"
+        )
+    return len(rows)
+
+
+def write_layer(
+    engine: Engine,
+    layer: str,
+    frame: pd.DataFrame,
+    *,
+    mode: str = "append",
+    user: str = "system",
+    action: str = "import",
+    detail: Mapping[str, Any] | None = None,
+) -> int:
+    """Write ``frame`` to ``layer`` in one transaction; returns the number of rows written.
+
+    ``mode`` is ``append`` or ``replace`` (delete what the layer holds first). The write,
+    the audit record and the version bump commit together or not at all.
+    """
+    if mode not in ("append", "replace"):
+        raise ValueError(f"mode was '{mode}' but is expected to be 'append' or 'replace'")
+    table = LAYER_TABLES[layer_spec(layer).name]
+    with engine.begin() as conn:
+        if mode == "replace":
+            conn.execute(delete(table))
+        count = insert_rows(conn, layer, frame)
+        record_audit(conn, user=user, action=action, layer=layer, count=count, detail=detail)
+        bump_version(conn, layer)
+    return count
+
+
+def _select_columns(layer: str, columns: Iterable[str] | None):
+    spec = layer_spec(layer)
+    table = LAYER_TABLES[layer]
+    names = ["id", *(columns if columns is not None else spec.column_names)]
+    unknown = [n for n in names if n not in table.c]
+    if unknown:
+        raise NotFoundError(
+            f"layer '{layer}' has no column(s) {', '.join(unknown)}; "
+            f"it has: {', '.join(c.name for c in table.c)}"
+        )
+    cols = [table.c[n] for n in names]
+    if spec.geometry:
+        cols.append(func.ST_AsBinary(table.c[GEOMETRY_COLUMN]).label("geom_wkb"))
+    return spec, table, cols
+
+
+def read_layer(
+    source: Engine | Connection,
+    layer: str,
+    *,
+    columns: Iterable[str] | None = None,
+    where: Mapping[str, Any] | None = None,
+    ids: Iterable[int] | None = None,
+) -> pd.DataFrame:
+    """Read ``layer`` as a GeoDataFrame in EPSG:4326 (a DataFrame for a non-spatial layer).
+
+    ``where`` filters on column equality; ``ids`` on feature ids. The index is the feature id.
+    """
+    spec, table, cols = _select_columns(layer, columns)
+    query = select(*cols).order_by(table.c.id)
+    for name, value in (where or {}).items():
+        query = query.where(table.c[name] == value)
+    if ids is not None:
+        query = query.where(table.c.id.in_(list(ids)))
+    try:
+        if isinstance(source, Engine):
+            with source.connect() as conn:
+                result = conn.execute(query)
+                keys, rows = list(result.keys()), result.all()
+        else:
+            result = source.execute(query)
+            keys, rows = list(result.keys()), result.all()
+    except Exception as exc:
+        if "no such table" in str(exc) or "does not exist" in str(exc):
+            raise DatabaseError(
+                f"the database has no table '{layer}'; run 'gridmap db init' first"
+            ) from exc
+        raise
+    frame = pd.DataFrame.from_records(rows, columns=keys)
+    frame = frame.set_index("id", drop=False)
+    frame.index.name = None
+    for col in spec.columns:
+        if col.name in frame.columns and col.kind == "date":
+            frame[col.name] = frame[col.name].map(
+                lambda v: dt.date.fromisoformat(v) if isinstance(v, str) else v
+            )
+    if not spec.geometry:
+        return frame
+    geoms = shapely.from_wkb(frame.pop("geom_wkb").to_numpy()) if len(frame) else []
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=STORAGE_CRS)
+
+
+def layer_counts(engine: Engine) -> dict[str, int]:
+    """Number of features in every layer."""
+    out: dict[str, int] = {}
+    with engine.connect() as conn:
+        for name, table in LAYER_TABLES.items():
+            out[name] = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    return out
+
+
+def layer_version(engine: Engine, layer: str) -> int:
+    """The layer's version counter (0 before its first write)."""
+    with engine.connect() as conn:
+        value = conn.execute(
+            select(layer_versions.c.version).where(layer_versions.c.layer == layer)
+        ).scalar_one_or_none()
+    return int(value or 0)

@@ -1,0 +1,80 @@
+"""Create and upgrade the database schema with Alembic (``gridmap db init | db upgrade``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from geoalchemy2 import alembic_helpers
+from sqlalchemy import Engine, text
+
+from gridmap.store.engine import is_sqlite
+from gridmap.store.tables import metadata
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def include_object(obj, name, obj_type, reflected, compare_to) -> bool:
+    """Only our own tables: SpatiaLite and PostGIS keep internal tables beside them."""
+    if obj_type == "table" and reflected and compare_to is None:
+        return False
+    return alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to)
+
+
+def schema_differences(engine: Engine) -> list:
+    """What differs between the database's schema and the tables (empty when in step)."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        return list(compare_metadata(context, metadata))
+
+
+def _config(connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _prepare(engine: Engine) -> None:
+    if not is_sqlite(engine):
+        with engine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+
+
+def upgrade_db(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (default: the newest)."""
+    _prepare(engine)
+    with engine.begin() as conn:
+        command.upgrade(_config(conn), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at, or None before ``db init``."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of gridmap knows."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None  # the package ships its migrations
+    return head
+
+
+def init_db(engine: Engine) -> str:
+    """Create the schema in an empty database (or upgrade an existing one); returns the revision."""
+    upgrade_db(engine)
+    return head_revision()
+
+
+def autogenerate(engine: Engine, message: str) -> None:
+    """Write a new migration for the difference between the tables and the database."""
+    _prepare(engine)
+    with engine.begin() as conn:
+        command.revision(_config(conn), message=message, autogenerate=True)
