@@ -185,7 +185,11 @@ LAYER_SPECS: dict[str, LayerSpec] = {
         LayerSpec(
             "streets",
             "MULTIPOLYGON",
-            (Column("code", required=True), Column("name", required=True), Column("district_id", "int")),
+            (
+                Column("code", required=True),
+                Column("name", required=True),
+                Column("district_id", "int"),
+            ),
             code="code",
             references=(Reference("district_id", "districts", "district_code"),),
             title_zh="街道",
@@ -193,7 +197,11 @@ LAYER_SPECS: dict[str, LayerSpec] = {
         LayerSpec(
             "communities",
             "MULTIPOLYGON",
-            (Column("code", required=True), Column("name", required=True), Column("street_id", "int")),
+            (
+                Column("code", required=True),
+                Column("name", required=True),
+                Column("street_id", "int"),
+            ),
             code="code",
             references=(Reference("street_id", "streets", "street_code"),),
             title_zh="社区",
@@ -399,7 +407,13 @@ LAYER_SPECS: dict[str, LayerSpec] = {
 LAYERS: tuple[str, ...] = tuple(LAYER_SPECS)
 SPATIAL_LAYERS: tuple[str, ...] = tuple(n for n, s in LAYER_SPECS.items() if s.geometry)
 # Assignments may point at these layers.
-ASSIGNMENT_TARGETS: tuple[str, ...] = ("grids", "buildings", "compounds", "communities", "party_orgs")
+ASSIGNMENT_TARGETS: tuple[str, ...] = (
+    "grids",
+    "buildings",
+    "compounds",
+    "communities",
+    "party_orgs",
+)
 
 
 def layer_spec(name: str) -> LayerSpec:
@@ -409,6 +423,4 @@ def layer_spec(name: str) -> LayerSpec:
     try:
         return LAYER_SPECS[name]
     except KeyError:
-        raise InputError(
-            f"unknown layer '{name}'; expected one of: {', '.join(LAYERS)}"
-        ) from None
+        raise InputError(f"unknown layer '{name}'; expected one of: {', '.join(LAYERS)}") from None

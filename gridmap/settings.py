@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     grid_households_max: int = Field(500, ge=1, description="Target households per grid, upper")
     demo_seed: int = Field(20181201, description="Seed of the demo generator")
     district_margin_m: float = Field(
-        5000.0, ge=0, description="Features farther than this outside the district extent are refused"
+        5000.0,
+        ge=0,
+        description="Features farther than this outside the district extent are refused",
     )
 
     @model_validator(mode="after")

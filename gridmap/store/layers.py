@@ -210,9 +210,7 @@ def read_layer(
             keys, rows = list(result.keys()), result.all()
     except Exception as exc:
         if "no such table" in str(exc) or "does not exist" in str(exc):
-            raise DatabaseError(
-                f"the database has no table '{layer}'; run 'gridmap db init' first"
-            ) from exc
+            raise DatabaseError(f"the database has no table '{layer}'; run 'gridmap db init' first") from exc
         raise
     frame = pd.DataFrame.from_records(rows, columns=keys)
     frame = frame.set_index("id", drop=False)

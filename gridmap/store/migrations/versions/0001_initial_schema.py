@@ -80,9 +80,7 @@ def upgrade() -> None:
             "idx_buildings_geom", ["geom"], unique=False, postgresql_using="gist", postgresql_ops={}
         )
         batch_op.create_index(batch_op.f("ix_buildings_compound_id"), ["compound_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_buildings_party_group_id"), ["party_group_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_buildings_party_group_id"), ["party_group_id"], unique=False)
 
     op.create_geospatial_table(
         "communities",
@@ -149,9 +147,7 @@ def upgrade() -> None:
             "idx_compounds_geom", ["geom"], unique=False, postgresql_using="gist", postgresql_ops={}
         )
         batch_op.create_index(batch_op.f("ix_compounds_branch_id"), ["branch_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_compounds_community_id"), ["community_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_compounds_community_id"), ["community_id"], unique=False)
 
     op.create_geospatial_table(
         "coop_units",
@@ -183,9 +179,7 @@ def upgrade() -> None:
             postgresql_using="gist",
             postgresql_ops={},
         )
-        batch_op.create_index(
-            batch_op.f("ix_coop_units_community_id"), ["community_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_coop_units_community_id"), ["community_id"], unique=False)
 
     op.create_geospatial_table(
         "districts",
@@ -276,9 +270,7 @@ def upgrade() -> None:
             postgresql_using="gist",
             postgresql_ops={},
         )
-        batch_op.create_index(
-            batch_op.f("ix_facilities_community_id"), ["community_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_facilities_community_id"), ["community_id"], unique=False)
 
     op.create_geospatial_table(
         "grids",
@@ -326,9 +318,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("households", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_households_building_id"), ["building_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_households_building_id"), ["building_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_households_linked_member_id"), ["linked_member_id"], unique=False
         )
@@ -377,12 +367,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("party_orgs", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_party_orgs_building_id"), ["building_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_party_orgs_community_id"), ["community_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_party_orgs_building_id"), ["building_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_party_orgs_community_id"), ["community_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_party_orgs_parent_id"), ["parent_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_party_orgs_street_id"), ["street_id"], unique=False)
 
@@ -445,20 +431,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_streets_district_id"), ["district_id"], unique=False)
 
 
-
 def downgrade() -> None:
 
     with op.batch_alter_table("streets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_streets_district_id"))
-        batch_op.drop_geospatial_index(
-            "idx_streets_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_streets_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("streets")
     with op.batch_alter_table("roads", schema=None) as batch_op:
-        batch_op.drop_geospatial_index(
-            "idx_roads_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_roads_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("roads")
     with op.batch_alter_table("party_orgs", schema=None) as batch_op:
@@ -484,59 +465,43 @@ def downgrade() -> None:
     with op.batch_alter_table("grids", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_grids_parent_id"))
         batch_op.drop_index(batch_op.f("ix_grids_community_id"))
-        batch_op.drop_geospatial_index(
-            "idx_grids_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_grids_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("grids")
     with op.batch_alter_table("facilities", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_facilities_community_id"))
-        batch_op.drop_geospatial_index(
-            "idx_facilities_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_facilities_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("facilities")
     with op.batch_alter_table("entrances", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_entrances_compound_id"))
-        batch_op.drop_geospatial_index(
-            "idx_entrances_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_entrances_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("entrances")
     with op.batch_alter_table("districts", schema=None) as batch_op:
-        batch_op.drop_geospatial_index(
-            "idx_districts_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_districts_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("districts")
     with op.batch_alter_table("coop_units", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_coop_units_community_id"))
-        batch_op.drop_geospatial_index(
-            "idx_coop_units_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_coop_units_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("coop_units")
     with op.batch_alter_table("compounds", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_compounds_community_id"))
         batch_op.drop_index(batch_op.f("ix_compounds_branch_id"))
-        batch_op.drop_geospatial_index(
-            "idx_compounds_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_compounds_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("compounds")
     with op.batch_alter_table("communities", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_communities_street_id"))
-        batch_op.drop_geospatial_index(
-            "idx_communities_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_communities_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("communities")
     with op.batch_alter_table("buildings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_buildings_party_group_id"))
         batch_op.drop_index(batch_op.f("ix_buildings_compound_id"))
-        batch_op.drop_geospatial_index(
-            "idx_buildings_geom", postgresql_using="gist", column_name="geom"
-        )
+        batch_op.drop_geospatial_index("idx_buildings_geom", postgresql_using="gist", column_name="geom")
 
     op.drop_geospatial_table("buildings")
     op.drop_table("audit_log")

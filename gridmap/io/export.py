@@ -1,0 +1,53 @@
+"""Export a layer to GeoPackage, GeoJSON or CSV, chosen by the file's extension."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Engine
+
+from gridmap.errors import InputError
+from gridmap.store.layers import read_layer
+
+EXPORT_SUFFIXES = (".gpkg", ".geojson", ".csv")
+
+
+def write_frame(frame: pd.DataFrame, path: str | Path, *, layer: str) -> Path:
+    """Write a (Geo)DataFrame to ``path``: .gpkg (layer named ``layer``), .geojson or .csv.
+
+    CSV holds points as ``lon``/``lat`` columns and other geometry as WKT in ``wkt``.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in EXPORT_SUFFIXES:
+        raise InputError(f"cannot export to '{path.name}': expected one of {', '.join(EXPORT_SUFFIXES)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    is_geo = isinstance(frame, gpd.GeoDataFrame)
+    if suffix == ".csv":
+        out = pd.DataFrame(frame.drop(columns=frame.geometry.name) if is_geo else frame)
+        if is_geo and len(frame) and (frame.geom_type == "Point").all():
+            out["lon"], out["lat"] = frame.geometry.x.round(7), frame.geometry.y.round(7)
+        elif is_geo:
+            out["wkt"] = frame.geometry.to_wkt(rounding_precision=7)
+        out.to_csv(path, index=False, encoding="utf-8")
+        return path
+    if not is_geo:
+        if suffix == ".geojson":
+            raise InputError(f"layer '{layer}' has no geometry; export it as .csv or .gpkg")
+        gpd.GeoDataFrame(frame).to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+        return path
+    driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
+    kwargs = {"layer": layer} if driver == "GPKG" else {}
+    if path.exists() and driver == "GeoJSON":
+        path.unlink()
+    frame.to_file(path, driver=driver, engine="pyogrio", **kwargs)
+    return path
+
+
+def export_layer(engine: Engine, layer: str, path: str | Path) -> int:
+    """Write a stored layer to ``path``; returns the number of features written."""
+    frame = read_layer(engine, layer)
+    write_frame(frame.reset_index(drop=True), path, layer=layer)
+    return len(frame)

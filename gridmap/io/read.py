@@ -1,0 +1,135 @@
+"""Read GeoPackage, GeoJSON, Shapefile (also zipped) and CSV into GeoDataFrames.
+
+Reading converts nothing but column names (``field_map``); the CRS conversion to EPSG:4326
+is :func:`gridmap.crs.to_storage_crs`, and validation is :mod:`gridmap.io.validate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+
+from gridmap.errors import InputError, Problem
+
+LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
+LAT_NAMES = ("lat", "latitude", "y", "纬度")
+WKT_NAMES = ("wkt", "geometry", "geom", "the_geom")
+GIS_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".kml", ".gml")
+
+
+def parse_field_map(text: str | None) -> dict[str, str]:
+    """Parse ``a=b,c=d`` (file field ``a`` becomes layer column ``b``) into a dict."""
+    if not text:
+        return {}
+    mapping: dict[str, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise InputError(f"--field-map entry '{part}' is not of the form FILE_FIELD=LAYER_COLUMN")
+        src, dst = (s.strip() for s in part.split("=", 1))
+        if not src or not dst:
+            raise InputError(f"--field-map entry '{part}' has an empty side")
+        mapping[src] = dst
+    return mapping
+
+
+def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
+    lowered = {c.lower(): c for c in columns}
+    for name in names:
+        if name in lowered:
+            return lowered[name]
+    return None
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot read CSV: {exc}", file=str(path)) from None
+    lon_col, lat_col = _find(list(frame.columns), LON_NAMES), _find(list(frame.columns), LAT_NAMES)
+    wkt_col = _find(list(frame.columns), WKT_NAMES)
+    if lon_col and lat_col:
+        lon = pd.to_numeric(frame[lon_col], errors="coerce")
+        lat = pd.to_numeric(frame[lat_col], errors="coerce")
+        problems = [
+            Problem(
+                f"'{frame.at[i, lon_col]}, {frame.at[i, lat_col]}' is not a pair of numbers",
+                file=str(path),
+                feature=int(i),
+                field=f"{lon_col}/{lat_col}",
+            )
+            for i in frame.index[lon.isna() | lat.isna()]
+        ]
+        if problems:
+            raise InputError(problems)
+        geometry = gpd.points_from_xy(lon, lat)
+        return gpd.GeoDataFrame(frame.drop(columns=[lon_col, lat_col]), geometry=geometry)
+    if wkt_col:
+        problems = []
+        geoms = []
+        for i, text in frame[wkt_col].items():
+            try:
+                geoms.append(shapely.from_wkt(text) if isinstance(text, str) else None)
+            except shapely.errors.GEOSException as exc:
+                problems.append(
+                    Problem(f"not WKT geometry: {exc}", file=str(path), feature=int(i), field=wkt_col)
+                )
+                geoms.append(None)
+        if problems:
+            raise InputError(problems)
+        return gpd.GeoDataFrame(frame.drop(columns=[wkt_col]), geometry=geoms)
+    return frame
+
+
+def read_file(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    field_map: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Read a GIS file or CSV as a (Geo)DataFrame with its own CRS (None for CSV).
+
+    CSV files carry points in ``lon``/``lat`` columns (also ``lng``, ``longitude``, ``x``/``y``)
+    or geometry as WKT in a ``wkt`` column; a CSV with neither is read as a plain table.
+    ``layer`` chooses a layer of a multi-layer file (GeoPackage); ``field_map`` renames columns.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"file not found: {path}")
+    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".zip" else path.suffix.lower()
+    if suffix == ".csv":
+        frame = _read_csv(path)
+    else:
+        try:
+            if layer is None and suffix == ".gpkg":
+                layers = pyogrio.list_layers(path)
+                if len(layers) > 1:
+                    names = ", ".join(str(n) for n in layers[:, 0])
+                    raise InputError(
+                        f"the GeoPackage has several layers ({names}); choose one with --layer",
+                        file=str(path),
+                    )
+            frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+        except (DataSourceError, DataLayerError) as exc:
+            hint = "" if suffix in GIS_SUFFIXES else f" (is '{suffix}' a GIS format?)"
+            raise InputError(
+                f"cannot read the file: {exc}{hint}; it may be truncated or not a GIS file",
+                file=str(path),
+            ) from None
+    if field_map:
+        missing = [src for src in field_map if src not in frame.columns]
+        if missing:
+            raise InputError(
+                f"--field-map names field(s) {', '.join(missing)} that the file does not have; "
+                f"it has: {', '.join(map(str, frame.columns))}",
+                file=str(path),
+            )
+        frame = frame.rename(columns=dict(field_map))
+    return frame

@@ -1,0 +1,435 @@
+"""Validate a frame against its layer before anything is written.
+
+Every problem is collected (not only the first) and named by file, feature (row index and
+id/code) and field. With ``fix=True`` invalid geometries are repaired with ``make_valid`` and
+each repair is reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gridmap.crs import STORAGE_CRS, metric_crs_for
+from gridmap.errors import Problem
+from gridmap.model import ASSIGNMENT_TARGETS, LayerSpec, ServiceCategory
+
+_TRUE = {"true", "t", "yes", "y", "1", "是", "有"}
+_FALSE = {"false", "f", "no", "n", "0", "否", "无"}
+_CATEGORY_SPLIT = re.compile(r"[,;|，；、\s]+")
+_ALLOWED_TYPES = {
+    "MULTIPOLYGON": ("Polygon", "MultiPolygon"),
+    "POINT": ("Point",),
+    "LINESTRING": ("LineString",),
+}
+
+
+@dataclass
+class ValidationContext:
+    """What the database already holds, for the checks that need it.
+
+    ``codes`` are the codes already used in the target layer; ``ids`` the feature ids per
+    layer; ``code_ids`` per layer a mapping code → id; ``extent`` the district area in
+    EPSG:4326 (None: only coordinate ranges are checked); ``margin_m`` how far outside it a
+    feature may lie.
+    """
+
+    codes: set[str] = field(default_factory=set)
+    ids: dict[str, set[int]] = field(default_factory=dict)
+    code_ids: dict[str, dict[str, int]] = field(default_factory=dict)
+    extent: BaseGeometry | None = None
+    margin_m: float = 5000.0
+    fix: bool = False
+
+
+def split_categories(value: str) -> list[str]:
+    """Split a category list written with commas, semicolons, pipes or spaces."""
+    return [v for v in _CATEGORY_SPLIT.split(value.strip()) if v]
+
+
+def _convert(value: Any, kind: str) -> Any:
+    """Convert one cell to the column's kind; raises ValueError naming what was expected."""
+    if kind == "str":
+        return str(value)
+    if kind == "int":
+        if isinstance(value, bool):
+            raise ValueError("expected a whole number")
+        number = float(value)
+        if not number.is_integer():
+            raise ValueError("expected a whole number")
+        return int(number)
+    if kind == "float":
+        return float(value)
+    if kind == "bool":
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError("expected true/false (also yes/no, 1/0, 是/否)")
+    if kind == "date":
+        if isinstance(value, dt.datetime | pd.Timestamp):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip()[:10])
+        except ValueError:
+            raise ValueError("expected a date as YYYY-MM-DD") from None
+    if kind == "datetime":
+        return pd.Timestamp(value).to_pydatetime()
+    raise AssertionError(kind)
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+class _Collector:
+    def __init__(self, file: str | None, frame: pd.DataFrame, spec: LayerSpec) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self.fixes: list[Problem] = []
+        key = spec.code if spec.code and spec.code in frame.columns else None
+        if key is None and "id" in frame.columns:
+            key = "id"
+        self.labels = [None if _is_missing(v) else str(v) for v in frame[key]] if key else [None] * len(frame)
+
+    def add(self, message: str, row: int | None = None, field: str | None = None, **kw) -> None:
+        self.problems.append(
+            Problem(
+                message,
+                file=self.file,
+                feature=row,
+                feature_id=self.labels[row] if row is not None else None,
+                field=field,
+                **kw,
+            )
+        )
+
+    def fixed(self, message: str, row: int, field: str = "geometry") -> None:
+        self.fixes.append(
+            Problem(
+                message,
+                file=self.file,
+                feature=row,
+                feature_id=self.labels[row],
+                field=field,
+                severity="fixed",
+            )
+        )
+
+
+def _check_columns(frame: pd.DataFrame, spec: LayerSpec, out: _Collector) -> dict[str, list]:
+    """Convert every known column; returns the converted values by column."""
+    converted: dict[str, list] = {}
+    code_columns = {r.code_column for r in spec.references if r.code_column}
+    for col in spec.columns:
+        if col.name not in frame.columns:
+            if col.required:
+                has_code = any(
+                    r.column == col.name and r.code_column in frame.columns for r in spec.references
+                )
+                if not has_code:
+                    out.add(
+                        f"required field '{col.name}' is missing; the file has: "
+                        f"{', '.join(map(str, frame.columns))}",
+                        field=col.name,
+                    )
+            continue
+        values: list = []
+        for i, raw in enumerate(frame[col.name].tolist()):
+            if _is_missing(raw):
+                if col.required:
+                    out.add("required value is empty", i, col.name)
+                values.append(None)
+                continue
+            try:
+                value = _convert(raw, col.kind)
+            except (ValueError, TypeError, OverflowError) as exc:
+                out.add(f"'{raw}' is not valid: {exc}", i, col.name)
+                values.append(None)
+                continue
+            if col.choices and value not in col.choices:
+                out.add(f"'{value}' is not one of: {', '.join(col.choices)}", i, col.name)
+            values.append(value)
+        converted[col.name] = values
+    known = set(spec.column_names) | code_columns | {"id", "geometry"}
+    extra = [str(c) for c in frame.columns if c not in known]
+    if extra:
+        out.problems.append(
+            Problem(
+                f"field(s) {', '.join(extra)} are not columns of layer '{spec.name}' and are "
+                "ignored (map them with --field-map FILE_FIELD=COLUMN)",
+                file=out.file,
+                severity="warning",
+            )
+        )
+    return converted
+
+
+def _check_categories(values: list, out: _Collector) -> None:
+    known = {c.value for c in ServiceCategory}
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        cats = split_categories(value)
+        unknown = [c for c in cats if c not in known]
+        if not cats:
+            out.add("no service category given", i, "categories")
+        elif unknown:
+            out.add(
+                f"unknown service categor{'y' if len(unknown) == 1 else 'ies'} "
+                f"{', '.join(unknown)}; expected some of: {', '.join(sorted(known))}",
+                i,
+                "categories",
+            )
+        else:
+            values[i] = ",".join(dict.fromkeys(cats))
+
+
+def _check_ids(frame: pd.DataFrame, spec: LayerSpec, ctx: ValidationContext, out: _Collector) -> list:
+    if "id" not in frame.columns:
+        return []
+    ids: list = []
+    seen: dict[int, int] = {}
+    existing = ctx.ids.get(spec.name, set())
+    for i, raw in enumerate(frame["id"].tolist()):
+        if _is_missing(raw):
+            ids.append(None)
+            continue
+        try:
+            value = _convert(raw, "int")
+        except ValueError:
+            out.add(f"id '{raw}' is not a whole number", i, "id")
+            ids.append(None)
+            continue
+        if value in seen:
+            out.add(f"id {value} is used again (first at feature {seen[value]})", i, "id")
+        elif value in existing:
+            out.add(f"id {value} already exists in layer '{spec.name}'", i, "id")
+        seen.setdefault(value, i)
+        ids.append(value)
+    return ids
+
+
+def _check_codes(values: list, spec: LayerSpec, ctx: ValidationContext, out: _Collector) -> None:
+    seen: dict[str, int] = {}
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        if value in seen:
+            out.add(f"duplicate code '{value}' (also at feature {seen[value]})", i, spec.code)
+        elif value in ctx.codes:
+            out.add(f"code '{value}' already exists in layer '{spec.name}'", i, spec.code)
+        seen.setdefault(value, i)
+
+
+def _check_references(
+    frame: pd.DataFrame,
+    spec: LayerSpec,
+    converted: dict[str, list],
+    own_ids: list,
+    ctx: ValidationContext,
+    out: _Collector,
+) -> None:
+    for ref in spec.references:
+        known = set(ctx.ids.get(ref.layer, set()))
+        if ref.layer == spec.name:
+            known |= {v for v in own_ids if v is not None}
+        if ref.code_column and ref.code_column in frame.columns:
+            lookup = ctx.code_ids.get(ref.layer, {})
+            resolved = list(converted.get(ref.column, [None] * len(frame)))
+            for i, code in enumerate(frame[ref.code_column].tolist()):
+                if _is_missing(code):
+                    continue
+                code = str(code).strip()
+                if code in lookup:
+                    resolved[i] = lookup[code]
+                else:
+                    out.add(f"no feature with code '{code}' in layer '{ref.layer}'", i, ref.code_column)
+            converted[ref.column] = resolved
+        elif ref.column in converted:
+            for i, value in enumerate(converted[ref.column]):
+                if value is not None and value not in known:
+                    out.add(f"no feature with id {value} in layer '{ref.layer}'", i, ref.column)
+    if spec.name == "assignments" and "target_layer" in converted:
+        for i, (target, ident) in enumerate(
+            zip(converted["target_layer"], converted.get("target_id", []), strict=False)
+        ):
+            if target is None:
+                continue
+            if target not in ASSIGNMENT_TARGETS:
+                out.add(
+                    f"'{target}' is not a layer one can be responsible for; expected one of: "
+                    f"{', '.join(ASSIGNMENT_TARGETS)}",
+                    i,
+                    "target_layer",
+                )
+            elif ident is not None and ident not in ctx.ids.get(target, set()):
+                out.add(f"no feature with id {ident} in layer '{target}'", i, "target_id")
+
+
+def _range_hint(geom: BaseGeometry, extent: BaseGeometry | None) -> str:
+    minx, miny, maxx, maxy = geom.bounds
+    if max(abs(minx), abs(maxx), abs(miny), abs(maxy)) > 1000:
+        return (
+            "the values look like metres of a projected CRS: declare it with --source-crs "
+            "(e.g. EPSG:4547 for CGCS2000 / 3-degree Gauss-Kruger CM 114E)"
+        )
+    swapped = shapely.transform(geom, lambda c: c[:, ::-1])
+    if (
+        abs(swapped.bounds[0]) <= 180
+        and abs(swapped.bounds[1]) <= 90
+        and (extent is None or swapped.distance(extent) < 0.5)
+    ):
+        return "lon/lat look swapped: lon comes first (x), then lat (y)"
+    return "check the file's CRS or declare one with --source-crs"
+
+
+def _check_geometry(
+    frame: gpd.GeoDataFrame, spec: LayerSpec, ctx: ValidationContext, out: _Collector
+) -> np.ndarray | None:
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+        out.add(
+            f"layer '{spec.name}' needs {spec.geometry} geometry but the file has none "
+            "(a CSV needs lon/lat columns or a wkt column)",
+            field="geometry",
+        )
+        return None
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    allowed = _ALLOWED_TYPES[spec.geometry]  # type: ignore[index]
+    result = geoms.copy()
+    in_range = np.zeros(len(geoms), dtype=bool)
+    for i, geom in enumerate(geoms):
+        if geom is None or geom.is_empty:
+            out.add("geometry is missing or empty", i, "geometry")
+            continue
+        if geom.geom_type == "MultiPoint" and spec.geometry == "POINT" and len(geom.geoms) == 1:
+            geom = geom.geoms[0]
+        if geom.geom_type == "MultiLineString" and spec.geometry == "LINESTRING":
+            merged = shapely.line_merge(geom)
+            geom = merged if merged.geom_type == "LineString" else geom
+        if geom.geom_type not in allowed:
+            out.add(
+                f"geometry is {geom.geom_type} but layer '{spec.name}' holds {' or '.join(allowed)}",
+                i,
+                "geometry",
+            )
+            continue
+        minx, miny, maxx, maxy = geom.bounds
+        if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
+            out.add(
+                f"coordinates ({minx:.6g}, {miny:.6g}) are outside lon −180…180 / lat −90…90: "
+                f"{_range_hint(geom, ctx.extent)}",
+                i,
+                "geometry",
+            )
+            continue
+        if not geom.is_valid:
+            reason = shapely.is_valid_reason(geom)
+            if ctx.fix:
+                repaired = shapely.make_valid(geom)
+                parts = [
+                    p
+                    for p in getattr(repaired, "geoms", [repaired])
+                    if p.geom_type in allowed or p.geom_type == f"Multi{allowed[0]}"
+                ]
+                repaired = shapely.union_all(parts) if parts else None
+                if repaired is None or repaired.is_empty or repaired.geom_type not in allowed:
+                    out.add(f"invalid geometry ({reason}) and --fix could not repair it", i, "geometry")
+                    continue
+                out.fixed(
+                    f"invalid geometry ({reason}) repaired with make_valid: area "
+                    f"{geom.area:.3g} → {repaired.area:.3g} square degrees",
+                    i,
+                )
+                geom = repaired
+            else:
+                out.add(f"invalid geometry: {reason} (use --fix to repair)", i, "geometry")
+                continue
+        if spec.geometry == "MULTIPOLYGON" and geom.geom_type == "Polygon":
+            geom = shapely.MultiPolygon([geom])
+        result[i] = geom
+        in_range[i] = True
+    if ctx.extent is not None and in_range.any():
+        _check_extent(result, in_range, ctx, out)
+    return result
+
+
+def _check_extent(geoms: np.ndarray, usable: np.ndarray, ctx: ValidationContext, out: _Collector) -> None:
+    assert ctx.extent is not None
+    extent = gpd.GeoSeries([ctx.extent], crs=STORAGE_CRS)
+    metric = metric_crs_for(extent)
+    extent_m = extent.to_crs(metric).iloc[0]
+    series = gpd.GeoSeries(geoms[usable], crs=STORAGE_CRS).to_crs(metric)
+    distances = series.distance(extent_m).to_numpy()
+    for i, distance in zip(np.flatnonzero(usable), distances, strict=True):
+        if distance > ctx.margin_m:
+            out.add(
+                f"lies {distance / 1000:.1f} km outside the district (more than "
+                f"{ctx.margin_m / 1000:g} km): {_range_hint(geoms[i], ctx.extent)}",
+                int(i),
+                "geometry",
+            )
+
+
+def validate_frame(
+    frame: pd.DataFrame,
+    spec: LayerSpec,
+    ctx: ValidationContext,
+    *,
+    file: str | None = None,
+) -> tuple[pd.DataFrame, list[Problem], list[Problem]]:
+    """Check ``frame`` (already in EPSG:4326) for ``spec``'s layer.
+
+    Returns the frame ready to store (known columns converted, references resolved, geometry
+    of the layer's type), the problems (errors and warnings), and the repairs made.
+    """
+    frame = frame.reset_index(drop=True)
+    out = _Collector(file, frame, spec)
+    if len(frame) == 0:
+        out.add("the file has no features")
+        return frame, out.problems, out.fixes
+    converted = _check_columns(frame, spec, out)
+    if spec.name == "facilities" and "categories" in converted:
+        _check_categories(converted["categories"], out)
+    own_ids = _check_ids(frame, spec, ctx, out)
+    if spec.code and spec.code in converted:
+        _check_codes(converted[spec.code], spec, ctx, out)
+    _check_references(frame, spec, converted, own_ids, ctx, out)
+    geoms = _check_geometry(frame, spec, ctx, out) if spec.geometry else None
+    clean = pd.DataFrame(converted)
+    if own_ids:
+        clean.insert(0, "id", pd.array(own_ids, dtype="Int64"))
+    if geoms is not None:
+        clean = gpd.GeoDataFrame(clean, geometry=list(geoms), crs=STORAGE_CRS)
+    return clean, out.problems, out.fixes
+
+
+def errors_of(problems: list[Problem]) -> list[Problem]:
+    """The problems that block a write (not warnings)."""
+    return [p for p in problems if p.severity == "error"]
+
+
+def code_lookup(frame: pd.DataFrame, code_column: str) -> Mapping[str, int]:
+    """code → id of a stored layer frame."""
+    return {str(c): int(i) for c, i in zip(frame[code_column], frame["id"], strict=True)}
