@@ -169,14 +169,6 @@ def import_osm(
         buildings["compound_id"] = inside["id"].reindex(buildings.index).astype("Int64")
         for name in OSM_LAYERS:
             frame = frames[name]
-            spec = layer_spec(name)
-            if spec.geometry == "MULTIPOLYGON":
-                frame = frame.set_geometry(
-                    [
-                        g if g.geom_type == "MultiPolygon" else shapely.MultiPolygon([g])
-                        for g in frame.geometry
-                    ]
-                )
             counts[name] = insert_rows(conn, name, frame)
             record_audit(
                 conn, user=user, action="import-osm", layer=name, count=counts[name],

@@ -7,6 +7,9 @@ import sqlite3
 from pathlib import Path
 from types import ModuleType
 
+# GDAL (in pyogrio's wheel) must load its own PROJ and SQLite before SpatiaLite pulls in the
+# system's copies; the other order crashes the process on the next GeoPackage write.
+import pyogrio  # noqa: F401  (imported for that side effect)
 from geoalchemy2 import load_spatialite
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url

@@ -62,10 +62,20 @@ def _records(frame: pd.DataFrame, spec: LayerSpec) -> list[dict[str, Any]]:
             if ident is not None and not (isinstance(ident, float) and math.isnan(ident)):
                 row["id"] = int(ident)
     if spec.geometry:
-        wkb = shapely.to_wkb(np.asarray(frame.geometry.values), hex=False)
+        wkb = shapely.to_wkb(as_layer_type(np.asarray(frame.geometry.values), spec.geometry), hex=False)
         for row, blob in zip(rows, wkb, strict=True):
             row["geom_wkb"] = blob
     return rows
+
+
+def as_layer_type(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
+    """Promote single polygons to MultiPolygons for MULTIPOLYGON layers; others unchanged."""
+    if geometry_type != "MULTIPOLYGON":
+        return geoms
+    single = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
+    out = geoms.copy()
+    out[single] = [shapely.MultiPolygon([g]) for g in geoms[single]]
+    return out
 
 
 def bump_version(conn: Connection, layer: str) -> int:

@@ -1,0 +1,250 @@
+"""The ``gridmap`` command line (DESIGN §7).
+
+Exit codes: 0 success, 1 problems found in the data (validate), 2 bad usage or bad input,
+with a message on stderr that names what was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from gridmap.errors import GridmapError, InputError
+from gridmap.model import LAYER_SPECS, LAYERS
+from gridmap.settings import Settings
+
+EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 as well; keep its message
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"gridmap: error: {message}\n")
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not W,S,E,N in degrees (EPSG:4326)") from None
+    if not (west < east and south < north):
+        raise argparse.ArgumentTypeError(f"'{text}': expected west < east and south < north")
+    return west, south, east, north
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gridmap", description="Community governance on the map.")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL (default: $GRIDMAP_DATABASE_URL or sqlite:///gridmap.sqlite)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    db = sub.add_parser("db", help="create or upgrade the database schema")
+    db.add_argument("action", choices=["init", "upgrade"])
+
+    imp = sub.add_parser(
+        "import", help="import a GeoPackage, GeoJSON, Shapefile (.shp/.zip) or CSV into a layer"
+    )
+    imp.add_argument("layer", choices=LAYERS, metavar="LAYER", help=f"one of: {', '.join(LAYERS)}")
+    imp.add_argument("path", metavar="PATH")
+    imp.add_argument(
+        "--source-crs", metavar="CRS", help="CRS of the file: EPSG:4490, EPSG:4326, gcj02, bd09, …"
+    )
+    imp.add_argument("--field-map", metavar="A=B,…", help="rename file fields to layer columns")
+    imp.add_argument("--fix", action="store_true", help="repair invalid geometry with make_valid")
+    imp.add_argument("--layer", dest="file_layer", metavar="NAME", help="layer of a multi-layer file")
+    imp.add_argument("--replace", action="store_true", help="replace the layer's features instead of adding")
+
+    osm = sub.add_parser(
+        "import-osm", help="load roads, buildings, compounds, facilities, entrances from OSM"
+    )
+    osm.add_argument("path", metavar="PATH", help=".osm, .osm.gz or .osm.pbf")
+    osm.add_argument("--bbox", type=_bbox, metavar="W,S,E,N", help="area of interest (EPSG:4326)")
+    osm.add_argument(
+        "--network-buffer",
+        type=float,
+        default=500.0,
+        metavar="M",
+        help="walking network reaches this far beyond the bbox (m)",
+    )
+
+    exp = sub.add_parser("export", help="export a layer to .gpkg, .geojson or .csv")
+    exp.add_argument("layer", choices=LAYERS, metavar="LAYER")
+    exp.add_argument("path", metavar="PATH")
+
+    demo = sub.add_parser("demo", help="build the demo district (if needed) and serve it")
+    demo.add_argument("action", nargs="?", choices=["build", "serve"], default="serve")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+
+    serve = sub.add_parser("serve", help="serve the API and web map")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    sub.add_parser("layers", help="list the layers and their feature counts")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(database_url=args.db) if args.db else Settings()
+
+
+def _engine(settings: Settings):
+    from gridmap.store.engine import make_engine
+
+    return make_engine(settings.database_url)
+
+
+def _print_table(rows: list[tuple], headers: tuple[str, ...]) -> None:
+    widths = [max(_width(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        print(
+            "  ".join(str(v) + " " * (w - _width(str(v))) for v, w in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _cmd_db(args, settings: Settings) -> int:
+    from gridmap.store.schema import init_db, upgrade_db
+
+    engine = _engine(settings)
+    if args.action == "init":
+        revision = init_db(engine)
+    else:
+        upgrade_db(engine)
+        from gridmap.store.schema import head_revision
+
+        revision = head_revision()
+    print(f"database {settings.database_url} is at schema revision {revision}")
+    return EXIT_OK
+
+
+def _cmd_import(args, settings: Settings) -> int:
+    from gridmap.io.importer import import_layer
+    from gridmap.io.read import parse_field_map
+
+    report = import_layer(
+        _engine(settings),
+        args.layer,
+        args.path,
+        source_crs=args.source_crs,
+        field_map=parse_field_map(args.field_map),
+        fix=args.fix,
+        mode="replace" if args.replace else "append",
+        file_layer=args.file_layer,
+        margin_m=settings.district_margin_m,
+    )
+    for problem in report.warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    for problem in report.fixes:
+        print(f"fixed: {problem}", file=sys.stderr)
+    print(f"imported {report.count} feature(s) into {args.layer} from {args.path}")
+    return EXIT_OK
+
+
+def _cmd_import_osm(args, settings: Settings) -> int:
+    from gridmap.io.importer import import_osm
+    from gridmap.store.schema import init_db
+
+    engine = _engine(settings)
+    init_db(engine)
+    counts = import_osm(engine, args.path, bbox=args.bbox, network_buffer_m=args.network_buffer)
+    _print_table([(k, v) for k, v in counts.items()], ("layer", "features"))
+    return EXIT_OK
+
+
+def _cmd_export(args, settings: Settings) -> int:
+    from gridmap.io.export import export_layer
+
+    count = export_layer(_engine(settings), args.layer, args.path)
+    print(f"exported {count} feature(s) of {args.layer} to {args.path}")
+    return EXIT_OK
+
+
+def _demo_exists(engine) -> bool:
+    from gridmap.store.layers import layer_counts
+    from gridmap.store.schema import current_revision
+
+    return current_revision(engine) is not None and layer_counts(engine)["grids"] > 0
+
+
+def _cmd_demo(args, settings: Settings) -> int:
+    from gridmap.demo.build import build_demo
+
+    engine = _engine(settings)
+    if args.action == "build" or not _demo_exists(engine):
+        counts, seconds = build_demo(engine, settings)
+        print(f"built the demo district in {seconds:.1f} s into {settings.database_url}")
+        _print_table(
+            [(k, LAYER_SPECS[k].title_zh, v) for k, v in counts.items()], ("layer", "名称", "features")
+        )
+    if args.action == "build":
+        return EXIT_OK
+    return _serve(settings, args.host, args.port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> int:
+    try:
+        from api.main import create_app  # type: ignore[import-not-found]
+    except ImportError:
+        print(
+            "the demo database is ready; the web service (api/) is not part of this version yet: "
+            f"open {settings.database_url} in QGIS, or export layers with 'gridmap export'",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=host, port=port)
+    return EXIT_OK
+
+
+def _cmd_serve(args, settings: Settings) -> int:
+    return _serve(settings, args.host, args.port)
+
+
+def _cmd_layers(args, settings: Settings) -> int:
+    from gridmap.store.layers import layer_counts
+
+    counts = layer_counts(_engine(settings))
+    _print_table([(k, LAYER_SPECS[k].title_zh, v) for k, v in counts.items()], ("layer", "名称", "features"))
+    return EXIT_OK
+
+
+_COMMANDS = {
+    "db": _cmd_db,
+    "import": _cmd_import,
+    "import-osm": _cmd_import_osm,
+    "export": _cmd_export,
+    "demo": _cmd_demo,
+    "serve": _cmd_serve,
+    "layers": _cmd_layers,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        return _COMMANDS[args.command](args, settings)
+    except InputError as exc:
+        print(f"gridmap {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except GridmapError as exc:
+        print(f"gridmap {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as exc:  # settings that fail validation
+        print(f"gridmap: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
