@@ -126,7 +126,7 @@ def name_and_code(
     Community names come from a ``…社区`` place point inside, else from the longest named road;
     street names from the main road. Codes follow DB11 numbering (see gridmap.gridcode).
     """
-    street_rows, comm = [], communities_m.copy()
+    comm = communities_m.copy()
     comm["street_key"] = ""
     for district, group in comm.groupby("district"):
         cx = group.geometry.centroid

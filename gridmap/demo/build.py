@@ -182,7 +182,7 @@ def _facilities(
     rows = []
     road_lines = roads.geometry.values
     tree = shapely.STRtree(road_lines)
-    for cid, name, geom in zip(communities["id"], communities["name"], communities.geometry, strict=True):
+    for name, geom in zip(communities["name"], communities.geometry, strict=True):
         middle = geom.representative_point()
         nearest = road_lines[tree.nearest(middle)]
         spot = nearest.interpolate(nearest.project(middle))
