@@ -1,0 +1,68 @@
+"""Shared fixtures: paths, small frames, and ``engine`` over SpatiaLite and PostGIS.
+
+The PostGIS server is started once per run (tests/postgis.py). Where it cannot be, the
+PostGIS tests are skipped, except under ``CI=true``, where that is an error.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete
+
+from gridmap.model import LAYERS
+from gridmap.store.engine import make_engine
+from gridmap.store.schema import init_db
+from gridmap.store.tables import LAYER_TABLES, audit_log, layer_versions
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_DIR = ROOT / "fixtures" / "osm" / "chengdu-central"
+
+
+@pytest.fixture(scope="session")
+def demo_dir() -> Path:
+    return DEMO_DIR
+
+
+@pytest.fixture(scope="session")
+def postgis_url():
+    from postgis import postgis_server, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostGIS is required in CI: {reason}")
+        pytest.skip(reason)
+    with postgis_server() as url:
+        engine = make_engine(url)
+        init_db(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture(scope="session")
+def _spatialite_url(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    engine = make_engine(url)
+    init_db(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def engine(request):
+    """An engine on an initialised, empty database of each backend."""
+    if request.param == "spatialite":
+        url = request.getfixturevalue("_spatialite_url")
+    else:
+        url = request.getfixturevalue("postgis_url")
+    eng = make_engine(url)
+    with eng.begin() as conn:
+        for name in LAYERS:
+            conn.execute(delete(LAYER_TABLES[name]))
+        conn.execute(delete(audit_log))
+        conn.execute(delete(layer_versions))
+    yield eng
+    eng.dispose()
