@@ -1,0 +1,216 @@
+"""Import of every format, and every kind of bad input: its error, and no change stored."""
+
+import zipfile
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from gridmap.errors import InputError
+from gridmap.io.export import export_layer
+from gridmap.io.importer import import_layer
+from gridmap.store.layers import layer_version, read_layer, write_layer
+
+DISTRICT = shapely.MultiPolygon([shapely.box(104.04, 30.64, 104.12, 30.70)])
+
+
+def _communities(n=2, **overrides) -> gpd.GeoDataFrame:
+    data = {
+        "code": [f"510104001{i + 1:03d}" for i in range(n)],
+        "name": [f"测试{i + 1}社区" for i in range(n)],
+    }
+    data.update(overrides)
+    geoms = [shapely.box(104.05 + 0.01 * i, 30.65, 104.06 + 0.01 * i, 30.66) for i in range(n)]
+    return gpd.GeoDataFrame(data, geometry=geoms, crs=4326)
+
+
+@pytest.fixture
+def district(engine):
+    write_layer(engine, "districts", gpd.GeoDataFrame({"code": ["510104"], "name": ["锦江区"]}, geometry=[DISTRICT], crs=4326))
+    return engine
+
+
+def _unchanged(engine, layer, before_version):
+    assert len(read_layer(engine, layer)) == 0
+    assert layer_version(engine, layer) == before_version
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp", ".zip"])
+def test_import_gis_formats(district, tmp_path, suffix):
+    path = tmp_path / f"communities{suffix}"
+    frame = _communities()
+    if suffix == ".zip":
+        shp = tmp_path / "shp" / "communities.shp"
+        shp.parent.mkdir()
+        frame.to_file(shp)
+        with zipfile.ZipFile(path, "w") as zf:
+            for part in shp.parent.iterdir():
+                zf.write(part, part.name)
+    else:
+        frame.to_file(path)
+    report = import_layer(district, "communities", path)
+    assert report.count == 2
+    back = read_layer(district, "communities")
+    assert list(back["name"]) == ["测试1社区", "测试2社区"]
+    expected = shapely.MultiPolygon([frame.geometry.iloc[0]])
+    assert shapely.normalize(back.geometry.iloc[0]).equals_exact(shapely.normalize(expected), 1e-9)
+
+
+def test_import_csv_points_with_field_map(district, tmp_path):
+    path = tmp_path / "fac.csv"
+    pd.DataFrame({"名称": ["卫生站", "菜市场"], "cat": ["clinic", "market;grocery"], "lng": [104.06, 104.07], "lat": [30.66, 30.67]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match="no coordinate reference system"):
+        import_layer(district, "facilities", path, field_map={"名称": "name", "cat": "categories"})
+    import_layer(district, "facilities", path, field_map={"名称": "name", "cat": "categories"}, source_crs="EPSG:4326")
+    back = read_layer(district, "facilities")
+    assert list(back["categories"]) == ["clinic", "market,grocery"]
+    assert back.geometry.iloc[1].equals(shapely.Point(104.07, 30.67))
+
+
+def test_import_csv_wkt_and_parent_codes(district, tmp_path):
+    import_layer(district, "communities", _write(tmp_path, _communities()))
+    path = tmp_path / "grids.csv"
+    pd.DataFrame({"code": ["510104001001001"], "community_code": ["510104001001"], "wkt": [shapely.box(104.05, 30.65, 104.055, 30.655).wkt]}).to_csv(path, index=False)
+    import_layer(district, "grids", path, source_crs="EPSG:4326")
+    grid = read_layer(district, "grids").iloc[0]
+    assert grid["community_id"] == read_layer(district, "communities")["id"].iloc[0]
+
+
+def test_import_cgcs2000_and_gcj02(district, tmp_path):
+    frame = gpd.GeoDataFrame({"name": ["站"], "categories": ["clinic"]}, geometry=[shapely.Point(104.0665, 30.6574)], crs="EPSG:4490")
+    import_layer(district, "facilities", _write(tmp_path, frame))
+    p = read_layer(district, "facilities").geometry.iloc[0]
+    assert (round(p.x, 6), round(p.y, 6)) == (104.0665, 30.6574)
+    path = tmp_path / "gcj.csv"
+    pd.DataFrame({"name": ["站2"], "categories": ["clinic"], "lon": [104.0665], "lat": [30.6574]}).to_csv(path, index=False)
+    import_layer(district, "facilities", path, source_crs="gcj02")
+    q = read_layer(district, "facilities").geometry.iloc[1]
+    assert 0.002 < abs(q.x - 104.0665) < 0.004  # GCJ-02 shifts Chengdu by a few hundred metres
+
+
+def _write(tmp_path, frame, name="in.gpkg"):
+    path = tmp_path / name
+    frame.to_file(path)
+    return path
+
+
+def _problems(excinfo) -> list[str]:
+    return [str(p) for p in excinfo.value.problems]
+
+
+def test_invalid_geometry_is_reported_and_fix_repairs_it(district, tmp_path):
+    bowtie = shapely.Polygon([(104.05, 30.65), (104.06, 30.66), (104.06, 30.65), (104.05, 30.66)])
+    frame = _communities(1).set_geometry([bowtie])
+    path = _write(tmp_path, frame)
+    with pytest.raises(InputError) as exc:
+        import_layer(district, "communities", path)
+    assert any("feature 0 (id 510104001001)" in p and "Self-intersection" in p and "geometry" in p for p in _problems(exc))
+    _unchanged(district, "communities", 0)
+    report = import_layer(district, "communities", path, fix=True)
+    assert report.count == 1 and "make_valid" in str(report.fixes[0])
+    assert read_layer(district, "communities").geometry.iloc[0].is_valid
+
+
+def test_wrong_geometry_type(district, tmp_path):
+    frame = _communities(1).set_geometry([shapely.Point(104.05, 30.65)])
+    with pytest.raises(InputError, match="geometry is Point but layer 'communities' holds Polygon or MultiPolygon"):
+        import_layer(district, "communities", _write(tmp_path, frame))
+    _unchanged(district, "communities", 0)
+
+
+def test_swapped_lon_lat_gets_a_hint(district, tmp_path):
+    path = tmp_path / "f.csv"
+    pd.DataFrame({"name": ["x"], "categories": ["clinic"], "lon": [30.66], "lat": [104.06]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match="lon/lat look swapped"):
+        import_layer(district, "facilities", path, source_crs="wgs84")
+    _unchanged(district, "facilities", 0)
+
+
+def test_undeclared_projected_crs_gets_a_hint(district, tmp_path):
+    path = tmp_path / "f.csv"
+    pd.DataFrame({"name": ["x"], "categories": ["clinic"], "x": [406000.0], "y": [3393000.0]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match="metres of a projected CRS"):
+        import_layer(district, "facilities", path, source_crs="EPSG:4326")
+
+
+def test_far_outside_the_district(district, tmp_path):
+    frame = gpd.GeoDataFrame({"name": ["远"], "categories": ["clinic"]}, geometry=[shapely.Point(104.5, 30.66)], crs=4326)
+    with pytest.raises(InputError, match=r"km outside the district"):
+        import_layer(district, "facilities", _write(tmp_path, frame))
+    _unchanged(district, "facilities", 0)
+
+
+def test_duplicate_codes_in_file_and_in_database(district, tmp_path):
+    frame = _communities(2, code=["510104001001", "510104001001"])
+    with pytest.raises(InputError) as exc:
+        import_layer(district, "communities", _write(tmp_path, frame))
+    assert any("feature 1" in p and "duplicate code '510104001001'" in p for p in _problems(exc))
+    import_layer(district, "communities", _write(tmp_path, _communities(1), "one.gpkg"))
+    version = layer_version(district, "communities")
+    with pytest.raises(InputError, match="already exists in layer 'communities'"):
+        import_layer(district, "communities", _write(tmp_path, _communities(1), "again.gpkg"))
+    assert len(read_layer(district, "communities")) == 1 and layer_version(district, "communities") == version
+
+
+def test_unknown_parent(district, tmp_path):
+    frame = _communities(1, street_code=["510104099"])
+    with pytest.raises(InputError, match="no feature with code '510104099' in layer 'streets'"):
+        import_layer(district, "communities", _write(tmp_path, frame))
+    _unchanged(district, "communities", 0)
+
+
+def test_truncated_and_unreadable_files(district, tmp_path):
+    good = _write(tmp_path, _communities())
+    broken = tmp_path / "broken.gpkg"
+    broken.write_bytes(good.read_bytes()[:3000])
+    with pytest.raises(InputError, match="broken.gpkg.*cannot read"):
+        import_layer(district, "communities", broken)
+    text = tmp_path / "notes.geojson"
+    text.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
+    with pytest.raises(InputError, match="cannot read"):
+        import_layer(district, "communities", text)
+    with pytest.raises(InputError, match="file not found"):
+        import_layer(district, "communities", tmp_path / "missing.gpkg")
+    _unchanged(district, "communities", 0)
+
+
+def test_every_problem_is_listed_by_feature_and_field(district, tmp_path):
+    path = tmp_path / "orgs.csv"
+    pd.DataFrame({"name": ["甲", "", "丙"], "kind": ["compound_branch", "branch", "building_group"], "founded_on": ["2021-07-01", "2021-13-01", "x"]}).to_csv(path, index=False)
+    with pytest.raises(InputError) as exc:
+        import_layer(district, "party_orgs", path)
+    problems = _problems(exc)
+    assert any("feature 1" in p and "field 'name'" in p and "required" in p for p in problems)
+    assert any("feature 1" in p and "field 'kind'" in p and "not one of" in p for p in problems)
+    assert any("feature 1" in p and "field 'founded_on'" in p and "YYYY-MM-DD" in p for p in problems)
+    assert any("feature 2" in p and "field 'founded_on'" in p for p in problems)
+    _unchanged(district, "party_orgs", 0)
+
+
+def test_missing_crs_is_refused(district, tmp_path):
+    path = tmp_path / "nocrs.geojson"
+    path.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"x","categories":"clinic"},"geometry":{"type":"Point","coordinates":[104.06,30.66]}}]}')
+    report = import_layer(district, "facilities", path)  # GeoJSON is WGS 84 by definition
+    assert report.count == 1
+    shp = tmp_path / "nocrs.shp"
+    with pytest.warns(UserWarning, match="'crs' was not provided"):
+        gpd.GeoDataFrame({"name": ["x"], "categories": ["clinic"]}, geometry=[shapely.Point(104.06, 30.66)]).to_file(shp)
+    with pytest.raises(InputError, match="no coordinate reference system"):
+        import_layer(district, "facilities", shp)
+    assert len(read_layer(district, "facilities")) == 1
+
+
+def test_unknown_category_names_the_choices(district, tmp_path):
+    frame = gpd.GeoDataFrame({"name": ["x"], "categories": ["clinic,spa"]}, geometry=[shapely.Point(104.06, 30.66)], crs=4326)
+    with pytest.raises(InputError, match="unknown service category spa; expected some of: "):
+        import_layer(district, "facilities", _write(tmp_path, frame))
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".csv"])
+def test_export_round_trips(district, tmp_path, suffix):
+    import_layer(district, "communities", _write(tmp_path, _communities()))
+    out = tmp_path / f"out{suffix}"
+    assert export_layer(district, "communities", out) == 2
+    back = pd.read_csv(out) if suffix == ".csv" else gpd.read_file(out)
+    assert sorted(back["name"]) == ["测试1社区", "测试2社区"]
