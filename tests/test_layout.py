@@ -30,9 +30,9 @@ def test_gridmap_never_imports_api_maps_or_web_frameworks():
 
 def test_cli_reaches_the_service_only_lazily():
     tree = ast.parse((ROOT / "gridmap" / "cli.py").read_text(encoding="utf-8"))
-    top_level = {
-        (n.module or "").split(".")[0] for n in tree.body if isinstance(n, ast.ImportFrom)
-    } | {a.name.split(".")[0] for n in tree.body if isinstance(n, ast.Import) for a in n.names}
+    top_level = {(n.module or "").split(".")[0] for n in tree.body if isinstance(n, ast.ImportFrom)} | {
+        a.name.split(".")[0] for n in tree.body if isinstance(n, ast.Import) for a in n.names
+    }
     assert not top_level & set(FORBIDDEN_IN_GRIDMAP)
 
 

@@ -8,8 +8,8 @@ from pyproj import Geod
 
 from gridmap.crs import (
     bd09_to_gcj02,
-    gcj02_to_bd09,
     bd09_to_wgs84,
+    gcj02_to_bd09,
     gcj02_to_wgs84,
     metric_crs_for,
     parse_source_crs,

@@ -27,7 +27,11 @@ def _communities(n=2, **overrides) -> gpd.GeoDataFrame:
 
 @pytest.fixture
 def district(engine):
-    write_layer(engine, "districts", gpd.GeoDataFrame({"code": ["510104"], "name": ["锦江区"]}, geometry=[DISTRICT], crs=4326))
+    write_layer(
+        engine,
+        "districts",
+        gpd.GeoDataFrame({"code": ["510104"], "name": ["锦江区"]}, geometry=[DISTRICT], crs=4326),
+    )
     return engine
 
 
@@ -59,10 +63,19 @@ def test_import_gis_formats(district, tmp_path, suffix):
 
 def test_import_csv_points_with_field_map(district, tmp_path):
     path = tmp_path / "fac.csv"
-    pd.DataFrame({"名称": ["卫生站", "菜市场"], "cat": ["clinic", "market;grocery"], "lng": [104.06, 104.07], "lat": [30.66, 30.67]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "名称": ["卫生站", "菜市场"],
+            "cat": ["clinic", "market;grocery"],
+            "lng": [104.06, 104.07],
+            "lat": [30.66, 30.67],
+        }
+    ).to_csv(path, index=False)
     with pytest.raises(InputError, match="no coordinate reference system"):
         import_layer(district, "facilities", path, field_map={"名称": "name", "cat": "categories"})
-    import_layer(district, "facilities", path, field_map={"名称": "name", "cat": "categories"}, source_crs="EPSG:4326")
+    import_layer(
+        district, "facilities", path, field_map={"名称": "name", "cat": "categories"}, source_crs="EPSG:4326"
+    )
     back = read_layer(district, "facilities")
     assert list(back["categories"]) == ["clinic", "market,grocery"]
     assert back.geometry.iloc[1].equals(shapely.Point(104.07, 30.67))
@@ -71,19 +84,31 @@ def test_import_csv_points_with_field_map(district, tmp_path):
 def test_import_csv_wkt_and_parent_codes(district, tmp_path):
     import_layer(district, "communities", _write(tmp_path, _communities()))
     path = tmp_path / "grids.csv"
-    pd.DataFrame({"code": ["510104001001001"], "community_code": ["510104001001"], "wkt": [shapely.box(104.05, 30.65, 104.055, 30.655).wkt]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "code": ["510104001001001"],
+            "community_code": ["510104001001"],
+            "wkt": [shapely.box(104.05, 30.65, 104.055, 30.655).wkt],
+        }
+    ).to_csv(path, index=False)
     import_layer(district, "grids", path, source_crs="EPSG:4326")
     grid = read_layer(district, "grids").iloc[0]
     assert grid["community_id"] == read_layer(district, "communities")["id"].iloc[0]
 
 
 def test_import_cgcs2000_and_gcj02(district, tmp_path):
-    frame = gpd.GeoDataFrame({"name": ["站"], "categories": ["clinic"]}, geometry=[shapely.Point(104.0665, 30.6574)], crs="EPSG:4490")
+    frame = gpd.GeoDataFrame(
+        {"name": ["站"], "categories": ["clinic"]},
+        geometry=[shapely.Point(104.0665, 30.6574)],
+        crs="EPSG:4490",
+    )
     import_layer(district, "facilities", _write(tmp_path, frame))
     p = read_layer(district, "facilities").geometry.iloc[0]
     assert (round(p.x, 6), round(p.y, 6)) == (104.0665, 30.6574)
     path = tmp_path / "gcj.csv"
-    pd.DataFrame({"name": ["站2"], "categories": ["clinic"], "lon": [104.0665], "lat": [30.6574]}).to_csv(path, index=False)
+    pd.DataFrame({"name": ["站2"], "categories": ["clinic"], "lon": [104.0665], "lat": [30.6574]}).to_csv(
+        path, index=False
+    )
     import_layer(district, "facilities", path, source_crs="gcj02")
     q = read_layer(district, "facilities").geometry.iloc[1]
     assert 0.002 < abs(q.x - 104.0665) < 0.004  # GCJ-02 shifts Chengdu by a few hundred metres
@@ -105,7 +130,10 @@ def test_invalid_geometry_is_reported_and_fix_repairs_it(district, tmp_path):
     path = _write(tmp_path, frame)
     with pytest.raises(InputError) as exc:
         import_layer(district, "communities", path)
-    assert any("feature 0 (id 510104001001)" in p and "Self-intersection" in p and "geometry" in p for p in _problems(exc))
+    assert any(
+        "feature 0 (id 510104001001)" in p and "Self-intersection" in p and "geometry" in p
+        for p in _problems(exc)
+    )
     _unchanged(district, "communities", 0)
     report = import_layer(district, "communities", path, fix=True)
     assert report.count == 1 and "make_valid" in str(report.fixes[0])
@@ -114,14 +142,18 @@ def test_invalid_geometry_is_reported_and_fix_repairs_it(district, tmp_path):
 
 def test_wrong_geometry_type(district, tmp_path):
     frame = _communities(1).set_geometry([shapely.Point(104.05, 30.65)])
-    with pytest.raises(InputError, match="geometry is Point but layer 'communities' holds Polygon or MultiPolygon"):
+    with pytest.raises(
+        InputError, match="geometry is Point but layer 'communities' holds Polygon or MultiPolygon"
+    ):
         import_layer(district, "communities", _write(tmp_path, frame))
     _unchanged(district, "communities", 0)
 
 
 def test_swapped_lon_lat_gets_a_hint(district, tmp_path):
     path = tmp_path / "f.csv"
-    pd.DataFrame({"name": ["x"], "categories": ["clinic"], "lon": [30.66], "lat": [104.06]}).to_csv(path, index=False)
+    pd.DataFrame({"name": ["x"], "categories": ["clinic"], "lon": [30.66], "lat": [104.06]}).to_csv(
+        path, index=False
+    )
     with pytest.raises(InputError, match="lon/lat look swapped"):
         import_layer(district, "facilities", path, source_crs="wgs84")
     _unchanged(district, "facilities", 0)
@@ -129,13 +161,17 @@ def test_swapped_lon_lat_gets_a_hint(district, tmp_path):
 
 def test_undeclared_projected_crs_gets_a_hint(district, tmp_path):
     path = tmp_path / "f.csv"
-    pd.DataFrame({"name": ["x"], "categories": ["clinic"], "x": [406000.0], "y": [3393000.0]}).to_csv(path, index=False)
+    pd.DataFrame({"name": ["x"], "categories": ["clinic"], "x": [406000.0], "y": [3393000.0]}).to_csv(
+        path, index=False
+    )
     with pytest.raises(InputError, match="metres of a projected CRS"):
         import_layer(district, "facilities", path, source_crs="EPSG:4326")
 
 
 def test_far_outside_the_district(district, tmp_path):
-    frame = gpd.GeoDataFrame({"name": ["远"], "categories": ["clinic"]}, geometry=[shapely.Point(104.5, 30.66)], crs=4326)
+    frame = gpd.GeoDataFrame(
+        {"name": ["远"], "categories": ["clinic"]}, geometry=[shapely.Point(104.5, 30.66)], crs=4326
+    )
     with pytest.raises(InputError, match=r"km outside the district"):
         import_layer(district, "facilities", _write(tmp_path, frame))
     _unchanged(district, "facilities", 0)
@@ -177,7 +213,13 @@ def test_truncated_and_unreadable_files(district, tmp_path):
 
 def test_every_problem_is_listed_by_feature_and_field(district, tmp_path):
     path = tmp_path / "orgs.csv"
-    pd.DataFrame({"name": ["甲", "", "丙"], "kind": ["compound_branch", "branch", "building_group"], "founded_on": ["2021-07-01", "2021-13-01", "x"]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "name": ["甲", "", "丙"],
+            "kind": ["compound_branch", "branch", "building_group"],
+            "founded_on": ["2021-07-01", "2021-13-01", "x"],
+        }
+    ).to_csv(path, index=False)
     with pytest.raises(InputError) as exc:
         import_layer(district, "party_orgs", path)
     problems = _problems(exc)
@@ -190,19 +232,25 @@ def test_every_problem_is_listed_by_feature_and_field(district, tmp_path):
 
 def test_missing_crs_is_refused(district, tmp_path):
     path = tmp_path / "nocrs.geojson"
-    path.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"x","categories":"clinic"},"geometry":{"type":"Point","coordinates":[104.06,30.66]}}]}')
+    path.write_text(
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"x","categories":"clinic"},"geometry":{"type":"Point","coordinates":[104.06,30.66]}}]}'
+    )
     report = import_layer(district, "facilities", path)  # GeoJSON is WGS 84 by definition
     assert report.count == 1
     shp = tmp_path / "nocrs.shp"
     with pytest.warns(UserWarning, match="'crs' was not provided"):
-        gpd.GeoDataFrame({"name": ["x"], "categories": ["clinic"]}, geometry=[shapely.Point(104.06, 30.66)]).to_file(shp)
+        gpd.GeoDataFrame(
+            {"name": ["x"], "categories": ["clinic"]}, geometry=[shapely.Point(104.06, 30.66)]
+        ).to_file(shp)
     with pytest.raises(InputError, match="no coordinate reference system"):
         import_layer(district, "facilities", shp)
     assert len(read_layer(district, "facilities")) == 1
 
 
 def test_unknown_category_names_the_choices(district, tmp_path):
-    frame = gpd.GeoDataFrame({"name": ["x"], "categories": ["clinic,spa"]}, geometry=[shapely.Point(104.06, 30.66)], crs=4326)
+    frame = gpd.GeoDataFrame(
+        {"name": ["x"], "categories": ["clinic,spa"]}, geometry=[shapely.Point(104.06, 30.66)], crs=4326
+    )
     with pytest.raises(InputError, match="unknown service category spa; expected some of: "):
         import_layer(district, "facilities", _write(tmp_path, frame))
 

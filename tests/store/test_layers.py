@@ -38,23 +38,52 @@ def test_polygons_round_trip(engine):
 def test_typed_columns_round_trip(engine):
     write_layer(engine, "districts", _district())
     building = gpd.GeoDataFrame(
-        {"id": [7], "name": ["1栋"], "levels": [18], "households": [144], "estimated": [True], "osm_id": [5_745_074_821]},
+        {
+            "id": [7],
+            "name": ["1栋"],
+            "levels": [18],
+            "households": [144],
+            "estimated": [True],
+            "osm_id": [5_745_074_821],
+        },
         geometry=[shapely.box(104.061, 30.661, 104.0612, 30.6612)],
         crs=4326,
     )
     write_layer(engine, "buildings", building)
-    org = pd.DataFrame({"id": [3], "name": ["某某党支部"], "kind": ["compound_branch"], "joint": [True], "founded_on": [dt.date(2021, 7, 1)]})
+    org = pd.DataFrame(
+        {
+            "id": [3],
+            "name": ["某某党支部"],
+            "kind": ["compound_branch"],
+            "joint": [True],
+            "founded_on": [dt.date(2021, 7, 1)],
+        }
+    )
     write_layer(engine, "party_orgs", org)
     b = read_layer(engine, "buildings").iloc[0]
-    assert (b["id"], b["levels"], b["households"], bool(b["estimated"]), b["osm_id"]) == (7, 18, 144, True, 5_745_074_821)
+    assert (b["id"], b["levels"], b["households"], bool(b["estimated"]), b["osm_id"]) == (
+        7,
+        18,
+        144,
+        True,
+        5_745_074_821,
+    )
     assert b.geometry.geom_type == "MultiPolygon"  # a Polygon is stored as the layer's type
     o = read_layer(engine, "party_orgs").iloc[0]
     assert o["founded_on"] == dt.date(2021, 7, 1) and bool(o["joint"]) is True
 
 
 def test_points_lines_and_plain_tables_round_trip(engine):
-    fac = gpd.GeoDataFrame({"name": ["社区卫生服务站"], "categories": ["clinic"]}, geometry=[shapely.Point(104.065, 30.665)], crs=4326)
-    road = gpd.GeoDataFrame({"u": [1], "v": [2], "length_m": [12.5]}, geometry=[shapely.LineString([(104.06, 30.66), (104.0601, 30.6601)])], crs=4326)
+    fac = gpd.GeoDataFrame(
+        {"name": ["社区卫生服务站"], "categories": ["clinic"]},
+        geometry=[shapely.Point(104.065, 30.665)],
+        crs=4326,
+    )
+    road = gpd.GeoDataFrame(
+        {"u": [1], "v": [2], "length_m": [12.5]},
+        geometry=[shapely.LineString([(104.06, 30.66), (104.0601, 30.6601)])],
+        crs=4326,
+    )
     write_layer(engine, "facilities", fac)
     write_layer(engine, "roads", road)
     assert read_layer(engine, "facilities").geometry.iloc[0].equals(shapely.Point(104.065, 30.665))

@@ -1,0 +1,46 @@
+"""The command line: exit codes and messages (DESIGN §7)."""
+
+import pandas as pd
+
+from gridmap.cli import main
+
+
+def _run(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_db_init_import_export(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'g.sqlite'}"
+    assert _run(capsys, "--db", db, "db", "init")[0] == 0
+    csv = tmp_path / "f.csv"
+    pd.DataFrame({"name": ["卫生站"], "categories": ["clinic"], "lon": [104.06], "lat": [30.66]}).to_csv(
+        csv, index=False
+    )
+    code, out, _ = _run(capsys, "--db", db, "import", "facilities", str(csv), "--source-crs", "EPSG:4326")
+    assert code == 0 and "imported 1 feature(s) into facilities" in out
+    code, out, _ = _run(capsys, "--db", db, "export", "facilities", str(tmp_path / "f.gpkg"))
+    assert code == 0 and (tmp_path / "f.gpkg").exists()
+    code, out, _ = _run(capsys, "--db", db, "layers")
+    assert "facilities" in out and "设施" in out
+
+
+def test_bad_input_exits_2_and_names_the_file(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'g.sqlite'}"
+    _run(capsys, "--db", db, "db", "init")
+    code, _, err = _run(capsys, "--db", db, "import", "facilities", str(tmp_path / "nope.gpkg"))
+    assert code == 2 and "file not found" in err and "nope.gpkg" in err
+
+
+def test_unknown_layer_is_usage_error(capsys):
+    try:
+        main(["import", "parks", "x.gpkg"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    assert "invalid choice: 'parks'" in capsys.readouterr().err
+
+
+def test_bad_database_url(capsys):
+    code, _, err = _run(capsys, "--db", "mysql://x/y", "layers")
+    assert code == 2 and "unsupported database URL" in err
