@@ -200,7 +200,7 @@ def test_truncated_and_unreadable_files(district, tmp_path):
     good = _write(tmp_path, _communities())
     broken = tmp_path / "broken.gpkg"
     broken.write_bytes(good.read_bytes()[:3000])
-    with pytest.raises(InputError, match="broken.gpkg.*cannot read"):
+    with pytest.raises(InputError, match=r"broken\.gpkg.*cannot read"):
         import_layer(district, "communities", broken)
     text = tmp_path / "notes.geojson"
     text.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")

@@ -103,7 +103,7 @@ def test_replace_mode_and_versions_and_audit(engine):
 def test_failed_write_changes_nothing(engine):
     write_layer(engine, "districts", _district())
     twice = pd.concat([_district("510106", "金牛区"), _district("510106", "金牛区")])
-    with pytest.raises(Exception, match="(?i)unique"):
+    with pytest.raises(Exception, match=r"(?i)unique"):
         write_layer(engine, "districts", gpd.GeoDataFrame(twice, crs=4326), mode="replace")
     assert list(read_layer(engine, "districts")["code"]) == ["510104"]
     assert layer_version(engine, "districts") == 1
