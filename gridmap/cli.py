@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from gridmap.errors import GridmapError, InputError
+from gridmap.errors import GridmapError
 from gridmap.model import LAYER_SPECS, LAYERS
 from gridmap.settings import Settings
 
@@ -235,10 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         return _COMMANDS[args.command](args, settings)
-    except InputError as exc:
-        print(f"gridmap {args.command}: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except GridmapError as exc:
+    except GridmapError as exc:  # InputError, NotFoundError, DatabaseError
         print(f"gridmap {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ValueError as exc:  # settings that fail validation

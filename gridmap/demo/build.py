@@ -22,7 +22,7 @@ from sqlalchemy import Engine, delete
 from gridmap.crs import STORAGE_CRS
 from gridmap.demo import areas, grids, housing, people
 from gridmap.errors import InputError
-from gridmap.io.osm import read_osm
+from gridmap.io.osm import containing_ids, link_entrances, read_osm
 from gridmap.model import LAYERS
 from gridmap.settings import Settings
 from gridmap.store.layers import bump_version, insert_rows, record_audit
@@ -59,15 +59,6 @@ def _with_ids(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _owner(points: gpd.GeoSeries, areas_m: gpd.GeoDataFrame) -> pd.Series:
-    """Id of the area each point lies in (None outside every area)."""
-    joined = gpd.sjoin(
-        gpd.GeoDataFrame(geometry=points), areas_m[["id", "geometry"]], predicate="within", how="left"
-    )
-    joined = joined[~joined.index.duplicated(keep="first")]
-    return joined["id"].reindex(points.index).astype("Int64")
-
-
 def generate(source: Path | None = None, *, seed: int, max_households: int = 500) -> DemoData:
     """Generate the demo district from the extract in ``source`` (default: the fixtures)."""
     source = source or fixtures_dir()
@@ -85,7 +76,7 @@ def generate(source: Path | None = None, *, seed: int, max_households: int = 500
     rng = _rng(seed, "housing")
     compounds = _with_ids(housing.describe_compounds(osm.compounds, rng)).to_crs(metric)
     real = osm.buildings.to_crs(metric)
-    real["compound_id"] = _owner(real.representative_point(), compounds)
+    real["compound_id"] = containing_ids(real.representative_point(), compounds)
     made = housing.generate_buildings(compounds, real, rng)
     buildings = pd.concat([real.assign(generated=False), made], ignore_index=True)
     buildings = _with_ids(housing.estimate_households(gpd.GeoDataFrame(buildings, crs=metric), rng))
@@ -106,8 +97,8 @@ def generate(source: Path | None = None, *, seed: int, max_households: int = 500
     districts, streets, communities = _with_ids(districts), _with_ids(streets), _with_ids(communities)
     streets["district_id"] = streets["district_code"].map(districts.set_index("code")["id"])
     communities["street_id"] = communities["street_code"].map(streets.set_index("code")["id"])
-    compounds["community_id"] = _owner(compounds.representative_point(), communities)
-    buildings["community_id"] = _owner(buildings.representative_point(), communities)
+    compounds["community_id"] = containing_ids(compounds.representative_point(), communities)
+    buildings["community_id"] = containing_ids(buildings.representative_point(), communities)
     grid_frame = _with_ids(grids.draw_grids(communities, buildings, compounds, max_households=max_households))
     comm_names = communities.set_index("id")["name"]
     grid_frame["name"] = [
@@ -133,7 +124,7 @@ def generate(source: Path | None = None, *, seed: int, max_households: int = 500
     compounds["branch_id"] = branch_of.reindex(compounds["id"]).to_numpy()
     buildings["party_group_id"] = group_of.reindex(buildings["id"]).to_numpy()
     pois = osm.pois.to_crs(metric)
-    pois["community_id"] = _owner(pois.geometry, communities)
+    pois["community_id"] = containing_ids(pois.geometry, communities)
     units = people.coop_units(pois, rng)
     rng = _rng(seed, "people")
     members, households = people.members_and_households(
@@ -144,7 +135,7 @@ def generate(source: Path | None = None, *, seed: int, max_households: int = 500
 
     roads = _with_ids(osm.roads)
     entrances = _with_ids(osm.entrances)
-    entrances["compound_id"] = _owner(entrances.to_crs(metric).geometry.buffer(30).centroid, compounds)
+    entrances["compound_id"] = link_entrances(entrances, compounds)
     layers = {
         "districts": districts,
         "streets": streets,
@@ -220,7 +211,7 @@ def _facilities(
     facilities = _with_ids(
         gpd.GeoDataFrame(pd.concat([osm_facilities, made], ignore_index=True), crs=communities.crs)
     )
-    facilities["community_id"] = _owner(facilities.geometry, communities)
+    facilities["community_id"] = containing_ids(facilities.geometry, communities)
     return facilities
 
 

@@ -141,7 +141,7 @@ def import_osm(
     """
     from sqlalchemy import delete, func, select
 
-    from gridmap.io.osm import link_entrances, read_osm
+    from gridmap.io.osm import containing_ids, link_entrances, read_osm
     from gridmap.store.layers import bump_version, insert_rows, record_audit
     from gridmap.store.tables import LAYER_TABLES
 
@@ -156,17 +156,9 @@ def import_osm(
         compounds = frames["compounds"]
         compounds["id"] = range(first_id, first_id + len(compounds))
         entrances = frames["entrances"]
-        linked = link_entrances(entrances, compounds.reset_index(drop=True))
-        entrances["compound_id"] = [None if pd.isna(i) else int(compounds["id"].iloc[int(i)]) for i in linked]
+        entrances["compound_id"] = link_entrances(entrances, compounds)
         buildings = frames["buildings"]
-        inside = gpd.sjoin(
-            buildings[["geometry"]].set_geometry(buildings.representative_point()),
-            compounds[["id", "geometry"]],
-            predicate="within",
-            how="left",
-        )
-        inside = inside[~inside.index.duplicated(keep="first")]
-        buildings["compound_id"] = inside["id"].reindex(buildings.index).astype("Int64")
+        buildings["compound_id"] = containing_ids(buildings.representative_point(), compounds)
         for name in OSM_LAYERS:
             frame = frames[name]
             counts[name] = insert_rows(conn, name, frame)

@@ -306,18 +306,27 @@ def _facilities(rows: list[dict]) -> gpd.GeoDataFrame:
     )
 
 
+def containing_ids(points: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> pd.Series:
+    """The ``id`` of the area of ``areas`` each point lies in (NA outside every area)."""
+    joined = gpd.sjoin(
+        gpd.GeoDataFrame(geometry=points), areas[["id", "geometry"]], predicate="within", how="left"
+    )
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return joined["id"].reindex(points.index).astype("Int64")
+
+
 def link_entrances(
     entrances: gpd.GeoDataFrame, compounds: gpd.GeoDataFrame, *, max_m: float = 30.0
 ) -> pd.Series:
-    """For each entrance, the id (index) of the compound whose boundary is within ``max_m``."""
+    """For each entrance, the ``id`` of the compound within ``max_m`` metres (NA when none)."""
     if len(entrances) == 0 or len(compounds) == 0:
-        return pd.Series([None] * len(entrances), index=entrances.index, dtype="object")
+        return pd.Series(pd.NA, index=entrances.index, dtype="Int64")
     metric = entrances.estimate_utm_crs()
     joined = gpd.sjoin_nearest(
-        entrances.to_crs(metric),
-        compounds[["geometry"]].to_crs(metric),
+        entrances[["geometry"]].to_crs(metric),
+        compounds[["id", "geometry"]].to_crs(metric),
         max_distance=max_m,
         how="left",
     )
     joined = joined[~joined.index.duplicated(keep="first")]
-    return joined["index_right"].reindex(entrances.index)
+    return joined["id"].reindex(entrances.index).astype("Int64")

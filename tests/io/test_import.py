@@ -149,21 +149,22 @@ def test_wrong_geometry_type(district, tmp_path):
     _unchanged(district, "communities", 0)
 
 
-def test_swapped_lon_lat_gets_a_hint(district, tmp_path):
+def _facility_csv(tmp_path, **coordinates):
+    """A one-facility CSV with the given coordinate columns."""
     path = tmp_path / "f.csv"
-    pd.DataFrame({"name": ["x"], "categories": ["clinic"], "lon": [30.66], "lat": [104.06]}).to_csv(
-        path, index=False
-    )
+    pd.DataFrame({"name": ["x"], "categories": ["clinic"], **coordinates}).to_csv(path, index=False)
+    return path
+
+
+def test_swapped_lon_lat_gets_a_hint(district, tmp_path):
+    path = _facility_csv(tmp_path, lon=[30.66], lat=[104.06])
     with pytest.raises(InputError, match="lon/lat look swapped"):
         import_layer(district, "facilities", path, source_crs="wgs84")
     _unchanged(district, "facilities", 0)
 
 
 def test_undeclared_projected_crs_gets_a_hint(district, tmp_path):
-    path = tmp_path / "f.csv"
-    pd.DataFrame({"name": ["x"], "categories": ["clinic"], "x": [406000.0], "y": [3393000.0]}).to_csv(
-        path, index=False
-    )
+    path = _facility_csv(tmp_path, x=[406000.0], y=[3393000.0])
     with pytest.raises(InputError, match="metres of a projected CRS"):
         import_layer(district, "facilities", path, source_crs="EPSG:4326")
 

@@ -47,6 +47,12 @@ def test_import_osm_into_the_database(engine, demo_dir, stats):
     assert layer_counts(engine)["buildings"] == stats["buildings"] == counts["buildings"]
     again = import_osm(engine, demo_dir / "osm_source.osm.gz", bbox=tuple(stats["aoi_bbox"]))
     assert again == counts and layer_counts(engine)["roads"] == counts["roads"]  # replaced, not doubled
+    entrances, compounds = read_layer(engine, "entrances"), read_layer(engine, "compounds")
+    linked = entrances[entrances["compound_id"].notna()]
+    assert len(linked) >= 1
+    metric = compounds.estimate_utm_crs()
+    for point, cid in zip(linked.to_crs(metric).geometry, linked["compound_id"], strict=True):
+        assert point.distance(compounds.to_crs(metric).loc[cid, "geometry"]) <= 30.0
     buildings = read_layer(engine, "buildings")
     assert buildings["compound_id"].notna().sum() == pytest.approx(
         stats["buildings_inside_residential_polygons"], abs=5
