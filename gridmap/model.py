@@ -276,6 +276,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                 Column("kind"),
                 Column("categories", required=True),
                 Column("capacity", "int"),
+                Column("level", "int"),  # life-circle level (5, 10, 15) it is built for; empty: any
                 Column("opening_hours"),
                 Column("community_id", "int"),
                 _OSM_ID,

@@ -87,3 +87,95 @@ layer_versions = Table(
     Column("version", Integer, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )
+
+# --- coverage runs: parameters, inputs and results of each run, kept for comparison -------
+
+coverage_runs = Table(
+    "coverage_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("label", Text),
+    Column("method", Text, nullable=False),
+    Column("checklist_version", Integer, nullable=False),
+    Column("params", Text, nullable=False),  # JSON
+    Column("inputs", Text, nullable=False),  # JSON: layer versions and feature counts
+    Column("report", Text, nullable=False),  # JSON: network, islands, unattached, timings
+)
+
+coverage_results = Table(
+    "coverage_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False, index=True),
+    Column("home_kind", String(20), nullable=False),
+    Column("feature_id", Integer, nullable=False),
+    Column("households", Integer, nullable=False),
+    Column("residents", Integer, nullable=False),
+    Column("category", String(50), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("distance_m", Float),
+    Column("facility_id", Integer),
+    Column("covered", Boolean, nullable=False),
+)
+
+coverage_summary = Table(
+    "coverage_summary",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False, index=True),
+    Column("scope", String(20), nullable=False),
+    Column("unit_id", Integer),
+    Column("code", Text),
+    Column("name", Text),
+    Column("category", String(50), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("homes", Integer, nullable=False),
+    Column("homes_uncovered", Integer, nullable=False),
+    Column("households", Integer, nullable=False),
+    Column("households_covered", Integer, nullable=False),
+    Column("residents", Integer, nullable=False),
+    Column("residents_covered", Integer, nullable=False),
+    Column("share_households", Float),
+    Column("share_residents", Float),
+)
+
+coverage_compounds = Table(
+    "coverage_compounds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False, index=True),
+    Column("compound_id", Integer, nullable=False),
+    Column("check", String(50), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("passes", Boolean, nullable=False),
+    Column("missing", Text),
+)
+
+
+def _shape_table(name: str, *columns: Column) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("run_id", Integer, nullable=False, index=True),
+        Column("category", String(50), nullable=False),
+        Column("level", Integer, nullable=False),
+        *columns,
+        Column(GEOMETRY_COLUMN, Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False),
+    )
+
+
+coverage_gaps = _shape_table(
+    "coverage_gaps",
+    Column("homes", Integer, nullable=False),
+    Column("households", Integer, nullable=False),
+    Column("residents", Integer, nullable=False),
+)
+
+coverage_circles = _shape_table(
+    "coverage_circles",
+    Column("facility_id", Integer, nullable=False),
+    Column("limit_m", Float, nullable=False),
+)

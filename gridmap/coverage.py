@@ -1,0 +1,699 @@
+"""The 15-minute service circle: walking time from every home to the nearest facility of each
+category, coverage shares, compound pass/fail, service gaps and service-circle polygons.
+
+Everything here works on GeoDataFrames (any CRS in, EPSG:4326 out); metric work happens in
+the walking network's UTM CRS. Levels are checked separately (GB 50180-2018 5.0.2): for level
+L only facilities with no level or with level L count. A home is covered for a category at a
+level when its walk is within the level's minutes at the walking speed (``measure="time"``)
+or within the standard's service radius (``measure="radius"``).
+
+With no street layer, distances are straight lines times a detour factor, and every output
+says so in its ``method`` column.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+from sqlalchemy import Engine
+
+from gridmap.crs import STORAGE_CRS, metric_crs_for
+from gridmap.errors import InputError
+from gridmap.io.osm import containing_ids
+from gridmap.model import CATEGORY_NAMES_ZH, ServiceCategory
+from gridmap.network.circles import service_circles
+from gridmap.network.graph import WALK_HIGHWAYS, WalkingNetwork, build_network
+from gridmap.network.paths import FacilityGraph, attach
+from gridmap.standards import LEVELS, Checklist, load_checklist
+
+ORIGIN_MODES = ("building", "compound")
+MEASURES = ("time", "radius")
+NETWORK = "network"
+SCOPES = ("area", "street", "community", "grid")
+
+#: Progress callback: (stage, done, total).
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class CoverageParams:
+    """What a coverage run computes. Speeds in m/s, distances in metres."""
+
+    levels: tuple[int, ...] = LEVELS
+    categories: tuple[str, ...] | None = None  # None: every category the checklist names
+    speed_mps: float = 1.1
+    origin: str = "building"
+    measure: str = "time"
+    max_snap_m: float = 300.0
+    highways: tuple[str, ...] | None = WALK_HIGHWAYS
+    detour_factor: float = 1.3
+    gap_cluster_m: float = 100.0
+    gap_margin_m: float = 25.0
+    circle_margin_m: float = 30.0
+    circles: bool = True
+    gaps: bool = True
+
+    def check(self, checklist: Checklist) -> None:
+        """Refuse parameters that cannot give a meaningful answer."""
+        if self.origin not in ORIGIN_MODES:
+            raise InputError(f"origin mode '{self.origin}' is not one of {', '.join(ORIGIN_MODES)}")
+        if self.measure not in MEASURES:
+            raise InputError(f"measure '{self.measure}' is not one of {', '.join(MEASURES)}")
+        if not (0.1 <= self.speed_mps <= 5.0):
+            raise InputError(f"walking speed {self.speed_mps} m/s is outside 0.1–5 m/s")
+        if self.max_snap_m <= 0 or self.detour_factor < 1.0:
+            raise InputError("max_snap_m must be positive and detour_factor at least 1")
+        for level in self.levels:
+            checklist.level(level)
+        unknown = [c for c in self.categories or () if c not in set(ServiceCategory)]
+        if unknown:
+            raise InputError(
+                f"unknown service categories {', '.join(unknown)}; known: {', '.join(ServiceCategory)}"
+            )
+
+
+def default_categories(checklist: Checklist) -> tuple[str, ...]:
+    """Every category the checklist's levels and service functions name, in category order."""
+    named = {c for lv in checklist.levels.values() for c in lv.categories}
+    named |= {c for f in checklist.functions for c in f.categories}
+    return tuple(c.value for c in ServiceCategory if c.value in named)
+
+
+@dataclass
+class CoverageInputs:
+    """The layers a run reads (GeoDataFrames indexed by feature id, any CRS)."""
+
+    buildings: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    roads: gpd.GeoDataFrame | None = None
+    compounds: gpd.GeoDataFrame | None = None
+    entrances: gpd.GeoDataFrame | None = None
+    communities: gpd.GeoDataFrame | None = None
+    grids: gpd.GeoDataFrame | None = None
+    streets: gpd.GeoDataFrame | None = None
+    versions: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class CoverageResult:
+    """All a run produces. Frames with geometry are in EPSG:4326."""
+
+    params: CoverageParams
+    checklist_version: int
+    method: str
+    homes: gpd.GeoDataFrame
+    distances: dict[tuple[str, int], np.ndarray]
+    nearest: dict[tuple[str, int], np.ndarray]
+    thresholds: dict[tuple[str, int], float]
+    summary: pd.DataFrame
+    compounds: pd.DataFrame
+    gaps: gpd.GeoDataFrame
+    circles: gpd.GeoDataFrame
+    report: dict[str, Any]
+
+    def minutes(self, category: str, level: int) -> np.ndarray:
+        """Walking minutes from every home (``homes`` order) to the nearest facility."""
+        return self.distances[(category, level)] / self.params.speed_mps / 60.0
+
+    def covered(self, category: str, level: int) -> np.ndarray:
+        return self.distances[(category, level)] <= self.thresholds[(category, level)]
+
+    def area_summary(self) -> pd.DataFrame:
+        return self.summary[self.summary["scope"] == "area"].reset_index(drop=True)
+
+
+def method_label(has_network: bool, detour_factor: float) -> str:
+    """How distances were measured, as every output states it."""
+    if has_network:
+        return NETWORK
+    return f"straight line × {detour_factor:.2f} detour (no street layer)"
+
+
+def threshold_m(checklist: Checklist, params: CoverageParams, category: str, level: int) -> float:
+    """Walking metres within which a home counts as covered for (category, level)."""
+    lv = checklist.level(level)
+    if params.measure == "radius":
+        item = lv.item(category)
+        if item is not None and item.radius_m is not None:
+            return item.radius_m
+        return lv.distance_m[1]
+    return lv.minutes * 60.0 * params.speed_mps
+
+
+def load_inputs(engine: Engine) -> CoverageInputs:
+    """Read the layers a coverage run needs, with their version counters."""
+    from gridmap.store.layers import layer_version, read_layer
+
+    names = ("buildings", "facilities", "roads", "compounds", "entrances", "communities", "grids", "streets")
+    layers = {name: read_layer(engine, name) for name in names}
+    versions = {name: layer_version(engine, name) for name in names}
+    return CoverageInputs(**layers, versions=versions)
+
+
+# --- homes and origins -------------------------------------------------------------------
+
+
+def _homes(inputs: CoverageInputs, metric) -> gpd.GeoDataFrame:
+    """Residential buildings, and compounds with no buildings, as homes in the metric CRS."""
+    b = inputs.buildings
+    households = pd.to_numeric(b.get("households"), errors="coerce").fillna(0)
+    residents = pd.to_numeric(b.get("residents"), errors="coerce").fillna(0)
+    homes = gpd.GeoDataFrame(
+        {
+            "kind": "building",
+            "feature_id": b.index.astype(np.int64),
+            "compound_id": pd.array(b.get("compound_id", pd.Series(pd.NA, index=b.index)), dtype="Int64"),
+            "households": households.astype(np.int64),
+            "residents": residents.astype(np.int64),
+        },
+        geometry=b.geometry.values,
+        crs=b.crs,
+    )
+    homes = homes[(homes["households"] > 0) | (homes["residents"] > 0)]
+    homes = homes.to_crs(metric)
+    comps = inputs.compounds
+    if comps is not None and len(comps):
+        with_buildings = set(homes["compound_id"].dropna().astype(int))
+        bare = comps[~comps.index.isin(with_buildings)]
+        if len(bare):
+            extra = gpd.GeoDataFrame(
+                {
+                    "kind": "compound",
+                    "feature_id": bare.index.astype(np.int64),
+                    "compound_id": pd.array(bare.index, dtype="Int64"),
+                    "households": 0,
+                    "residents": 0,
+                },
+                geometry=bare.geometry.values,
+                crs=bare.crs,
+            ).to_crs(metric)
+            homes = pd.concat([homes, extra], ignore_index=True)
+    homes = homes.reset_index(drop=True)
+    homes["point"] = homes.geometry.representative_point()
+    for scope, layer in (("street", inputs.streets), ("community", inputs.communities), ("grid", inputs.grids)):
+        if layer is not None and len(layer):
+            areas = layer[["geometry"]].to_crs(metric).assign(id=layer.index)
+            homes[f"{scope}_id"] = containing_ids(homes["point"], areas).to_numpy()
+        else:
+            homes[f"{scope}_id"] = pd.array([pd.NA] * len(homes), dtype="Int64")
+    return homes
+
+
+def _origin_points(homes: gpd.GeoDataFrame, inputs: CoverageInputs, mode: str, metric) -> pd.DataFrame:
+    """Points walks start from: (home index, x, y). A home may start from several points (its
+    compound's gates) and takes the best of them."""
+    px, py = homes["point"].x.to_numpy(), homes["point"].y.to_numpy()
+    own = pd.DataFrame({"home": np.arange(len(homes)), "x": px, "y": py, "from": "home"})
+    if mode == "building":
+        return own
+    comp = homes["compound_id"]
+    in_compound = comp.notna().to_numpy()
+    parts = [own[~in_compound]]
+    gates = inputs.entrances
+    gate_xy = pd.DataFrame(columns=["compound_id", "x", "y"])
+    if gates is not None and len(gates) and "compound_id" in gates.columns:
+        linked = gates[gates["compound_id"].notna()]
+        g = linked.geometry.to_crs(metric)
+        gate_xy = pd.DataFrame({"compound_id": linked["compound_id"].astype(int).to_numpy(), "x": g.x, "y": g.y})
+    homes_in = pd.DataFrame({"home": np.flatnonzero(in_compound), "compound_id": comp[in_compound].astype(int)})
+    by_gate = homes_in.merge(gate_xy, on="compound_id", how="inner")
+    parts.append(by_gate.assign(**{"from": "gate"})[["home", "x", "y", "from"]])
+    no_gate = homes_in[~homes_in["compound_id"].isin(gate_xy["compound_id"])]
+    if len(no_gate):
+        comps = inputs.compounds
+        if comps is not None and len(comps):
+            centre = comps.geometry.to_crs(metric).representative_point()
+            cx = no_gate["compound_id"].map(centre.x)
+            cy = no_gate["compound_id"].map(centre.y)
+            known = cx.notna().to_numpy()
+            parts.append(
+                pd.DataFrame(
+                    {"home": no_gate["home"][known], "x": cx[known], "y": cy[known], "from": "compound"}
+                )
+            )
+            parts.append(own.iloc[no_gate["home"][~known]])
+        else:
+            parts.append(own.iloc[no_gate["home"]])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _best_per_home(n_homes: int, home: np.ndarray, dist: np.ndarray, fac: np.ndarray):
+    """The shortest of several start points per home."""
+    order = np.lexsort((dist, home))
+    home, dist, fac = home[order], dist[order], fac[order]
+    first = np.ones(len(home), dtype=bool)
+    first[1:] = home[1:] != home[:-1]
+    best = np.full(n_homes, np.inf)
+    which = np.full(n_homes, -1, dtype=np.int64)
+    best[home[first]] = dist[first]
+    which[home[first]] = fac[first]
+    return best, which
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def _facility_table(facilities: gpd.GeoDataFrame, categories: Iterable[str]) -> pd.DataFrame:
+    """One row per (facility, category) for the wanted categories, with the facility level."""
+    cats = facilities["categories"].fillna("").astype(str).str.split(",")
+    level = (
+        pd.to_numeric(facilities["level"], errors="coerce")
+        if "level" in facilities.columns
+        else pd.Series(np.nan, index=facilities.index)
+    )
+    rows = pd.DataFrame({"pos": np.arange(len(facilities)), "category": cats.to_numpy(), "level": level.to_numpy()})
+    rows = rows.explode("category")
+    rows["category"] = rows["category"].str.strip()
+    return rows[rows["category"].isin(set(categories))].reset_index(drop=True)
+
+
+def _facility_sets(table: pd.DataFrame, categories, levels) -> dict[tuple[str, int], np.ndarray]:
+    """Facility positions usable for each (category, level): no level, or that level."""
+    out = {}
+    for cat in categories:
+        rows = table[table["category"] == cat]
+        for level in levels:
+            ok = rows["level"].isna() | (rows["level"] == level)
+            out[(cat, level)] = np.unique(rows.loc[ok, "pos"].to_numpy(dtype=np.int64))
+    return out
+
+
+def compute_coverage(
+    inputs: CoverageInputs,
+    params: CoverageParams | None = None,
+    *,
+    checklist: Checklist | None = None,
+    progress: Progress | None = None,
+) -> CoverageResult:
+    """Compute coverage of every home for every requested category and level.
+
+    Distances are walking metres over ``inputs.roads`` (or straight lines times the detour
+    factor when there are no roads); one multi-source shortest-path pass per distinct
+    facility set.
+    """
+    checklist = checklist or load_checklist()
+    params = params or CoverageParams()
+    if params.categories is None:
+        params = replace(params, categories=default_categories(checklist))
+    params.check(checklist)
+    categories, levels = tuple(params.categories), tuple(sorted(params.levels))
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 4)
+        clock = now
+
+    roads = inputs.roads if inputs.roads is not None and len(inputs.roads) else None
+    if len(inputs.buildings) == 0 and (inputs.compounds is None or len(inputs.compounds) == 0):
+        raise InputError("there are no buildings or compounds: nothing to measure coverage from")
+    metric = metric_crs_for(roads if roads is not None else inputs.buildings)
+    network = build_network(roads, highways=params.highways, crs=metric) if roads is not None else None
+    method = method_label(network is not None and network.edge_count > 0, params.detour_factor)
+    if network is not None and network.edge_count == 0:
+        network = None
+    lap("network")
+
+    homes = _homes(inputs, metric)
+    origins = _origin_points(homes, inputs, params.origin, metric)
+    facilities = inputs.facilities.to_crs(metric) if len(inputs.facilities) else inputs.facilities
+    fac_xy = shapely.get_coordinates(facilities.geometry.values).reshape(-1, 2) if len(facilities) else np.zeros((0, 2))
+    table = _facility_table(inputs.facilities, categories)
+    sets = _facility_sets(table, categories, levels)
+    report: dict[str, Any] = {"method": method, "crs": metric.to_string(), "homes": len(homes)}
+    lap("homes")
+
+    distances: dict[tuple[str, int], np.ndarray] = {}
+    nearest: dict[tuple[str, int], np.ndarray] = {}
+    graph = None
+    fac_ids = np.asarray(inputs.facilities.index, dtype=np.int64)
+    if network is not None:
+        used = np.unique(table["pos"].to_numpy(dtype=np.int64))
+        fac_att = attach(network, fac_xy, params.max_snap_m)
+        unused = np.ones(len(fac_xy), dtype=bool)
+        unused[used] = False
+        fac_att.edge[unused] = -1  # facilities of other categories stay out of the graph
+        graph = FacilityGraph(network, fac_att)
+        origin_att = attach(network, origins[["x", "y"]].to_numpy(), params.max_snap_m)
+        located = graph.locate(origin_att)
+        report.update(_network_report(network, origin_att, origins, homes, fac_att, used, fac_ids))
+    lap("attach")
+
+    cache: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+    pairs = [(c, lv) for c in categories for lv in levels]
+    for k, key in enumerate(pairs):
+        subset = sets[key]
+        token = tuple(subset.tolist())
+        if token not in cache:
+            if graph is not None:
+                d, f = graph.nearest(subset, located)
+            else:
+                d, f = _straight_line(origins[["x", "y"]].to_numpy(), fac_xy[subset], params.detour_factor)
+                f = np.where(f >= 0, subset[np.clip(f, 0, None)] if len(subset) else -1, -1)
+            cache[token] = _best_per_home(len(homes), origins["home"].to_numpy(), d, f)
+        best, which = cache[token]
+        distances[key] = best
+        nearest[key] = np.where(which >= 0, fac_ids[np.clip(which, 0, None)] if len(fac_ids) else -1, -1)
+        if progress:
+            progress("distances", k + 1, len(pairs))
+    report["shortest_path_passes"] = len(cache)
+    lap("distances")
+
+    thresholds = {key: threshold_m(checklist, params, *key) for key in pairs}
+    covered = {key: distances[key] <= thresholds[key] for key in pairs}
+    summary = _summary(homes, covered, inputs, method)
+    compounds = _compound_checks(homes, covered, checklist, levels, categories)
+    lap("summary")
+
+    gaps = _empty_gaps(method)
+    if params.gaps:
+        gaps = _gaps(homes, covered, params, metric, method, progress)
+    lap("gaps")
+    circles = _empty_circles(method)
+    if params.circles and graph is not None:
+        circles = _circles(graph, table, categories, levels, thresholds, params, fac_ids, metric, method, progress)
+    lap("circles")
+
+    out_homes = _homes_frame(homes, distances, nearest, covered, params, method)
+    report["timings_s"] = timings
+    return CoverageResult(
+        params=params,
+        checklist_version=checklist.version,
+        method=method,
+        homes=out_homes,
+        distances=distances,
+        nearest=nearest,
+        thresholds=thresholds,
+        summary=summary,
+        compounds=compounds,
+        gaps=gaps,
+        circles=circles,
+        report=report,
+    )
+
+
+def _straight_line(origin_xy: np.ndarray, fac_xy: np.ndarray, detour: float):
+    if len(fac_xy) == 0:
+        return np.full(len(origin_xy), np.inf), np.full(len(origin_xy), -1, dtype=np.int64)
+    dist, idx = cKDTree(fac_xy).query(origin_xy)
+    return dist * detour, idx.astype(np.int64)
+
+
+def _network_report(network: WalkingNetwork, origin_att, origins, homes, fac_att, used, fac_ids) -> dict[str, Any]:
+    islands = network.islands()
+    main = int(islands.loc[0, "component"]) if len(islands) else -1
+    attached = origin_att.attached
+    off_main = attached & (network.component[network.edge_u[np.clip(origin_att.edge, 0, None)]] != main)
+    home_ids = homes["feature_id"].to_numpy()
+    unattached_homes = np.setdiff1d(origins["home"].to_numpy(), origins["home"].to_numpy()[attached])
+    fac_unattached = [int(fac_ids[i]) for i in used if not fac_att.attached[i]]
+    return {
+        "network_nodes": network.node_count,
+        "network_edges": network.edge_count,
+        "network_km": round(float(network.edge_length.sum()) / 1000.0, 3),
+        "islands": max(len(islands) - 1, 0),
+        "island_km": round(float(islands["length_m"].iloc[1:].sum()) / 1000.0, 3) if len(islands) else 0.0,
+        "homes_unattached": [int(home_ids[h]) for h in unattached_homes],
+        "homes_on_islands": sorted({int(home_ids[h]) for h in origins["home"].to_numpy()[off_main]}),
+        "facilities_unattached": fac_unattached,
+    }
+
+
+# --- aggregates ---------------------------------------------------------------------------
+
+
+def _summary(homes: gpd.GeoDataFrame, covered, inputs: CoverageInputs, method: str) -> pd.DataFrame:
+    hh = homes["households"].to_numpy(dtype=float)
+    rs = homes["residents"].to_numpy(dtype=float)
+    frames = []
+    names = {
+        "street": inputs.streets,
+        "community": inputs.communities,
+        "grid": inputs.grids,
+    }
+    for scope in SCOPES:
+        if scope == "area":
+            codes = np.zeros(len(homes), dtype=np.int64)
+            units = pd.DataFrame({"unit_id": [pd.NA], "code": [""], "name": ["全域"]})
+        else:
+            ids = homes[f"{scope}_id"]
+            if ids.isna().all():
+                continue
+            known = ids.dropna().astype(np.int64)
+            unit_ids = np.unique(known.to_numpy())
+            codes = np.full(len(homes), -1, dtype=np.int64)
+            codes[ids.notna().to_numpy()] = np.searchsorted(unit_ids, known.to_numpy())
+            layer = names[scope]
+            units = pd.DataFrame(
+                {
+                    "unit_id": unit_ids,
+                    "code": _column_of(layer, "code", unit_ids),
+                    "name": _column_of(layer, "name", unit_ids),
+                }
+            )
+        inside = codes >= 0
+        n = len(units)
+        count = np.bincount(codes[inside], minlength=n)
+        tot_hh = np.bincount(codes[inside], weights=hh[inside], minlength=n)
+        tot_rs = np.bincount(codes[inside], weights=rs[inside], minlength=n)
+        for (category, level), mask in covered.items():
+            m = inside & mask
+            cov_hh = np.bincount(codes[m], weights=hh[m], minlength=n)
+            cov_rs = np.bincount(codes[m], weights=rs[m], minlength=n)
+            cov_n = np.bincount(codes[m], minlength=n)
+            frame = units.copy()
+            frame.insert(0, "scope", scope)
+            frame["category"] = category
+            frame["category_zh"] = CATEGORY_NAMES_ZH.get(category, category)
+            frame["level"] = level
+            frame["homes"] = count
+            frame["homes_uncovered"] = count - cov_n
+            frame["households"] = tot_hh.astype(np.int64)
+            frame["households_covered"] = cov_hh.astype(np.int64)
+            frame["residents"] = tot_rs.astype(np.int64)
+            frame["residents_covered"] = cov_rs.astype(np.int64)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                frame["share_households"] = np.where(tot_hh > 0, cov_hh / tot_hh, np.nan)
+                frame["share_residents"] = np.where(tot_rs > 0, cov_rs / tot_rs, np.nan)
+            frames.append(frame)
+    summary = pd.concat(frames, ignore_index=True)
+    summary["method"] = method
+    summary["unit_id"] = summary["unit_id"].astype("Int64")
+    return summary
+
+
+def _column_of(layer: gpd.GeoDataFrame | None, column: str, ids: np.ndarray) -> list:
+    if layer is None or column not in layer.columns:
+        return [""] * len(ids)
+    return layer[column].reindex(ids).fillna("").astype(str).tolist()
+
+
+def _compound_checks(homes, covered, checklist: Checklist, levels, categories) -> pd.DataFrame:
+    """Pass/fail per compound for each level's required categories and for the "1+6"
+    functions: a compound passes when every one of its homes is covered."""
+    comp = homes["compound_id"]
+    inside = comp.notna().to_numpy()
+    if not inside.any():
+        return pd.DataFrame(columns=["compound_id", "check", "level", "passes", "missing", "missing_zh"])
+    ids = comp[inside].astype(np.int64).to_numpy()
+    unit_ids, codes = np.unique(ids, return_inverse=True)
+    n = len(unit_ids)
+    homes_per = np.bincount(codes, minlength=n)
+
+    def all_covered(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(codes[mask[inside]], minlength=n) == homes_per
+
+    checks = []
+    for level in levels:
+        lv = checklist.level(level)
+        needed = [c for c in lv.required if c in categories]
+        if needed:
+            checks.append((f"GB50180-{level}min", level, [(c, CATEGORY_NAMES_ZH[c], [c]) for c in needed]))
+    if checklist.functions_level in levels:
+        funcs = [(f.id, f.name_zh, [c for c in f.categories if c in categories]) for f in checklist.functions]
+        funcs = [f for f in funcs if f[2]]
+        if funcs:
+            checks.append(("1+6", checklist.functions_level, funcs))
+    rows = []
+    for name, level, needs in checks:
+        met = {}
+        for need_id, _, cats in needs:
+            any_cov = np.zeros(len(homes), dtype=bool)
+            for c in cats:
+                any_cov |= covered[(c, level)]
+            met[need_id] = all_covered(any_cov)
+        for i, cid in enumerate(unit_ids):
+            missing = [(nid, zh) for nid, zh, _ in needs if not met[nid][i]]
+            rows.append(
+                {
+                    "compound_id": int(cid),
+                    "check": name,
+                    "level": level,
+                    "passes": not missing,
+                    "missing": ",".join(m[0] for m in missing),
+                    "missing_zh": "、".join(m[1] for m in missing),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# --- shapes -------------------------------------------------------------------------------
+
+
+def _empty_gaps(method: str) -> gpd.GeoDataFrame:
+    cols = ["category", "category_zh", "level", "homes", "households", "residents", "method"]
+    return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=STORAGE_CRS)
+
+
+def _empty_circles(method: str) -> gpd.GeoDataFrame:
+    cols = ["facility_id", "category", "category_zh", "level", "limit_m", "method"]
+    return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=STORAGE_CRS)
+
+
+def gap_clusters(xy: np.ndarray, cluster_m: float) -> np.ndarray:
+    """Cluster labels of points: points within ``cluster_m`` metres of each other (directly
+    or through a chain of such points) share a label."""
+    if len(xy) == 0:
+        return np.zeros(0, dtype=np.int64)
+    pairs = cKDTree(xy).query_pairs(cluster_m, output_type="ndarray")
+    graph = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(xy), len(xy)))
+    return connected_components(graph, directed=False)[1]
+
+
+def _gaps(homes, covered, params: CoverageParams, metric, method: str, progress: Progress | None):
+    """Service gaps: clusters of uncovered homes, each drawn as the concave hull of its homes'
+    footprints, widened by a margin."""
+    frames = []
+    hh = homes["households"].to_numpy()
+    rs = homes["residents"].to_numpy()
+    pts = np.column_stack([homes["point"].x.to_numpy(), homes["point"].y.to_numpy()])
+    footprint = homes.geometry.values
+    for k, ((category, level), mask) in enumerate(covered.items()):
+        idx = np.flatnonzero(~mask)
+        if len(idx):
+            label = gap_clusters(pts[idx], params.gap_cluster_m)
+            parts = shapely.get_parts(footprint[idx], return_index=True)
+            coords, owner = shapely.get_coordinates(parts[0], return_index=True)
+            owner = label[parts[1][owner]]
+            order = np.argsort(owner, kind="stable")
+            shapes = shapely.multipoints(coords[order], indices=owner[order])
+            hulls = shapely.buffer(shapely.concave_hull(shapes, ratio=0.3), params.gap_margin_m, quad_segs=4)
+            n = label.max() + 1
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "category": category,
+                        "category_zh": CATEGORY_NAMES_ZH.get(category, category),
+                        "level": level,
+                        "homes": np.bincount(label, minlength=n),
+                        "households": np.bincount(label, weights=hh[idx], minlength=n).astype(np.int64),
+                        "residents": np.bincount(label, weights=rs[idx], minlength=n).astype(np.int64),
+                        "geometry": hulls,
+                    }
+                )
+            )
+        if progress:
+            progress("gaps", k + 1, len(covered))
+    if not frames:
+        return _empty_gaps(method)
+    gaps = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=metric)
+    gaps = gaps.sort_values(["category", "level", "residents"], ascending=[True, True, False], kind="stable")
+    gaps["method"] = method
+    return gaps.to_crs(STORAGE_CRS).reset_index(drop=True)
+
+
+def _circles(graph, table, categories, levels, thresholds, params, fac_ids, metric, method, progress):
+    """Service circles per facility, category and level, from one bounded search per facility."""
+    usable = table.copy()
+    rows = []
+    for level in levels:
+        ok = usable["level"].isna() | (usable["level"] == level)
+        part = usable[ok].copy()
+        part["at_level"] = level
+        rows.append(part)
+    wanted = pd.concat(rows, ignore_index=True)
+    wanted["limit_m"] = [thresholds[(c, lv)] for c, lv in zip(wanted["category"], wanted["at_level"], strict=True)]
+    positions = np.unique(wanted["pos"].to_numpy(dtype=np.int64))
+    positions = positions[graph.facility_node[positions] >= 0]
+    limits = np.unique(wanted["limit_m"].to_numpy())
+    total = len(positions)
+    done = 0
+
+    def tick(step: int) -> None:
+        nonlocal done
+        done += step
+        if progress and (done % 50 == 0 or done == total):
+            progress("circles", done, total)
+
+    fac, limit, polys = service_circles(graph, positions, limits, margin_m=params.circle_margin_m, progress=tick)
+    shapes = pd.DataFrame({"pos": fac, "limit_m": limit, "geometry": polys})
+    merged = wanted.merge(shapes, on=["pos", "limit_m"], how="inner")
+    frame = gpd.GeoDataFrame(
+        {
+            "facility_id": fac_ids[merged["pos"].to_numpy(dtype=np.int64)],
+            "category": merged["category"].to_numpy(),
+            "category_zh": [CATEGORY_NAMES_ZH.get(c, c) for c in merged["category"]],
+            "level": merged["at_level"].to_numpy(dtype=np.int64),
+            "limit_m": merged["limit_m"].to_numpy(),
+            "method": method,
+        },
+        geometry=merged["geometry"].to_numpy(),
+        crs=metric,
+    )
+    return frame.to_crs(STORAGE_CRS)
+
+
+def _homes_frame(homes, distances, nearest, covered, params, method) -> gpd.GeoDataFrame:
+    """Homes in EPSG:4326 with walking minutes per (category, level) as ``{category}_{level}``."""
+    data: dict[str, Any] = {
+        "kind": homes["kind"].to_numpy(),
+        "feature_id": homes["feature_id"].to_numpy(),
+        "compound_id": homes["compound_id"].to_numpy(),
+        "street_id": homes["street_id"].to_numpy(),
+        "community_id": homes["community_id"].to_numpy(),
+        "grid_id": homes["grid_id"].to_numpy(),
+        "households": homes["households"].to_numpy(),
+        "residents": homes["residents"].to_numpy(),
+    }
+    for (category, level), dist in distances.items():
+        minutes = dist / params.speed_mps / 60.0
+        data[f"{category}_{level}"] = np.where(np.isfinite(minutes), np.round(minutes, 2), np.nan)
+    frame = gpd.GeoDataFrame(data, geometry=homes.geometry.values, crs=homes.crs)
+    frame["method"] = method
+    return frame.to_crs(STORAGE_CRS)
+
+
+def long_results(result: CoverageResult) -> pd.DataFrame:
+    """One row per (home, category, level): distance (m), minutes, nearest facility, covered."""
+    homes = result.homes
+    frames = []
+    for key, dist in result.distances.items():
+        finite = np.isfinite(dist)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "home_kind": homes["kind"].to_numpy(),
+                    "feature_id": homes["feature_id"].to_numpy(),
+                    "category": key[0],
+                    "level": key[1],
+                    "distance_m": np.where(finite, np.round(dist, 2), np.nan),
+                    "facility_id": pd.array(np.where(result.nearest[key] >= 0, result.nearest[key], -1), dtype="Int64"),
+                    "covered": result.covered(*key),
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    out.loc[out["facility_id"] < 0, "facility_id"] = pd.NA
+    return out

@@ -1,0 +1,1 @@
+"""The walking network: graph building, attaching points, and shortest-path passes."""

@@ -1,0 +1,202 @@
+"""The walking network: street lines split at junctions, as a graph with lengths in metres.
+
+Lines are split wherever a vertex is shared by another line (or is a line's end), never at
+mere crossings: OSM bridges and tunnels cross without a shared node. Node identity is the
+vertex position rounded to 1 cm in the metric CRS. Parallel edges keep the shortest length;
+self-loops are dropped, since they never shorten a path. Disconnected parts stay in the graph
+and are listed by :meth:`WalkingNetwork.islands`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from pyproj import CRS
+from scipy.sparse.csgraph import connected_components
+
+from gridmap.crs import metric_crs_for
+from gridmap.errors import InputError
+
+#: Pedestrian-usable OSM ``highway`` values (the OSMnx "walk" network, plus corridors).
+WALK_HIGHWAYS: tuple[str, ...] = (
+    "trunk", "trunk_link", "primary", "primary_link", "secondary", "secondary_link",
+    "tertiary", "tertiary_link", "unclassified", "residential", "living_street", "service",
+    "road", "pedestrian", "footway", "path", "steps", "track", "corridor", "bridleway",
+    "crossing", "busway",
+)  # fmt: skip
+
+NODE_PRECISION_M = 0.01
+
+
+@dataclass
+class WalkingNetwork:
+    """A walking network in a metric CRS.
+
+    ``node_xy`` holds node coordinates (metres, in ``crs``); edge ``i`` runs from node
+    ``edge_u[i]`` to ``edge_v[i]`` along ``edge_geometry[i]`` with ``edge_length[i]`` metres,
+    and came from the road feature ``edge_road_id[i]``.
+    """
+
+    crs: CRS
+    node_xy: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_length: np.ndarray
+    edge_geometry: np.ndarray
+    edge_road_id: np.ndarray
+    component: np.ndarray = field(init=False)
+    _tree: shapely.STRtree | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _, self.component = connected_components(self.adjacency(), directed=False)
+
+    @property
+    def node_count(self) -> int:
+        return len(self.node_xy)
+
+    @property
+    def edge_count(self) -> int:
+        return len(self.edge_u)
+
+    @property
+    def tree(self) -> shapely.STRtree:
+        """A spatial index over the edge geometries."""
+        if self._tree is None:
+            self._tree = shapely.STRtree(self.edge_geometry)
+        return self._tree
+
+    def adjacency(self) -> sp.csr_matrix:
+        """The symmetric adjacency matrix, weights in metres."""
+        return adjacency_matrix(self.node_count, self.edge_u, self.edge_v, self.edge_length)
+
+    def islands(self) -> pd.DataFrame:
+        """Connected parts of the network, largest first.
+
+        Columns: ``component``, ``nodes``, ``edges``, ``length_m``, ``main`` (the largest part)
+        and ``geometry`` (its extent as a WKT box in the metric CRS, for reports).
+        """
+        if self.node_count == 0:
+            return pd.DataFrame(columns=["component", "nodes", "edges", "length_m", "main"])
+        nodes = np.bincount(self.component)
+        edge_comp = self.component[self.edge_u]
+        edges = np.bincount(edge_comp, minlength=len(nodes))
+        length = np.bincount(edge_comp, weights=self.edge_length, minlength=len(nodes))
+        frame = pd.DataFrame(
+            {"component": np.arange(len(nodes)), "nodes": nodes, "edges": edges, "length_m": length}
+        )
+        frame = frame.sort_values(["length_m", "nodes"], ascending=False, kind="stable").reset_index(drop=True)
+        frame["main"] = frame.index == 0
+        return frame
+
+
+def adjacency_matrix(n: int, u: np.ndarray, v: np.ndarray, length: np.ndarray) -> sp.csr_matrix:
+    """Symmetric CSR matrix of ``n`` nodes; of parallel edges the shortest is kept."""
+    keep = u != v
+    a = np.concatenate([u[keep], v[keep]])
+    b = np.concatenate([v[keep], u[keep]])
+    w = np.concatenate([length[keep], length[keep]])
+    order = np.lexsort((w, b, a))
+    a, b, w = a[order], b[order], w[order]
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    matrix = sp.csr_matrix((w[first], (a[first], b[first])), shape=(n, n))
+    return matrix
+
+
+def select_walkable(roads: gpd.GeoDataFrame, highways: Iterable[str] | None) -> gpd.GeoDataFrame:
+    """The roads whose ``highway`` is one of ``highways``; roads without a type are kept."""
+    if highways is None or "highway" not in roads.columns:
+        return roads
+    allowed = set(highways)
+    kind = roads["highway"]
+    return roads[kind.isna() | kind.isin(allowed)]
+
+
+def build_network(
+    roads: gpd.GeoDataFrame,
+    *,
+    highways: Iterable[str] | None = WALK_HIGHWAYS,
+    crs: CRS | None = None,
+) -> WalkingNetwork:
+    """Build the walking network from a road layer (any CRS; lines or multilines).
+
+    ``highways`` limits the OSM ``highway`` types used (None: all). The network is built in
+    ``crs`` (metres), by default the UTM zone of the roads' extent.
+    """
+    if roads.crs is None:
+        raise InputError("the road layer has no CRS; cannot measure lengths in metres")
+    roads = select_walkable(roads, highways)
+    roads = roads[~roads.geometry.isna() & ~roads.geometry.is_empty]
+    metric = crs or metric_crs_for(roads if len(roads) else roads.set_crs(roads.crs))
+    lines = roads.geometry.to_crs(metric).explode(index_parts=False)
+    lines = lines[shapely.get_type_id(lines.values) == shapely.GeometryType.LINESTRING]
+    road_ids = np.asarray(lines.index)
+    geoms = np.asarray(lines.values)
+    return _split_at_junctions(geoms, road_ids, metric)
+
+
+def _split_at_junctions(geoms: np.ndarray, road_ids: np.ndarray, crs: CRS) -> WalkingNetwork:
+    coords, line = shapely.get_coordinates(geoms, return_index=True)
+    if len(coords) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return WalkingNetwork(
+            crs, np.zeros((0, 2)), empty, empty, np.zeros(0), np.zeros(0, dtype=object), empty
+        )
+    # drop repeated consecutive vertices, which would make zero-length pieces
+    repeat = np.zeros(len(coords), dtype=bool)
+    repeat[1:] = (line[1:] == line[:-1]) & np.all(coords[1:] == coords[:-1], axis=1)
+    coords, line = coords[~repeat], line[~repeat]
+
+    keys = np.round(coords / NODE_PRECISION_M).astype(np.int64)
+    _, vertex_node, node_uses = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    vertex_node = vertex_node.ravel()
+    start = np.ones(len(line), dtype=bool)
+    start[1:] = line[1:] != line[:-1]
+    end = np.ones(len(line), dtype=bool)
+    end[:-1] = line[:-1] != line[1:]
+    junction = start | end | (node_uses[vertex_node] > 1)
+
+    # a piece runs from one junction vertex to the next within a line; interior junction
+    # vertices end one piece and start the next, so they are taken twice
+    group = np.cumsum(start) - 1  # the line of each vertex, numbered 0.. without gaps
+    count = np.cumsum(junction)
+    local = count - count[start][group]  # junctions before this vertex in its line
+    pieces_per_line = np.bincount(group, weights=junction).astype(np.int64) - 1
+    first_piece = np.concatenate([[0], np.cumsum(pieces_per_line)[:-1]])
+    as_start = ~end
+    as_end = junction & ~start
+    rows = np.concatenate([np.flatnonzero(as_start), np.flatnonzero(as_end)])
+    piece = np.concatenate(
+        [first_piece[group[as_start]] + local[as_start], first_piece[group[as_end]] + local[as_end] - 1]
+    )
+    order = np.lexsort((rows, piece))
+    rows, piece = rows[order], piece[order]
+    pieces = shapely.linestrings(coords[rows], indices=piece)
+    first_row = np.ones(len(piece), dtype=bool)
+    first_row[1:] = piece[1:] != piece[:-1]
+    last_row = np.ones(len(piece), dtype=bool)
+    last_row[:-1] = piece[:-1] != piece[1:]
+    u = vertex_node[rows[first_row]]
+    v = vertex_node[rows[last_row]]
+    piece_line = line[rows[first_row]]
+
+    node_xy = np.zeros((len(node_uses), 2))
+    node_xy[vertex_node] = coords
+    used = np.zeros(len(node_xy), dtype=bool)
+    used[u] = used[v] = True
+    renumber = np.cumsum(used) - 1
+    return WalkingNetwork(
+        crs=crs,
+        node_xy=node_xy[used],
+        edge_u=renumber[u],
+        edge_v=renumber[v],
+        edge_length=shapely.length(pieces),
+        edge_geometry=pieces,
+        edge_road_id=road_ids[piece_line],
+    )
