@@ -13,8 +13,9 @@ says so in its ``method`` column.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -102,6 +103,18 @@ class CoverageInputs:
     grids: gpd.GeoDataFrame | None = None
     streets: gpd.GeoDataFrame | None = None
     versions: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_layers(cls, layers: Mapping[str, pd.DataFrame]) -> CoverageInputs:
+        """Inputs from frames named by layer; an ``id`` column becomes the index."""
+        names = [f.name for f in dataclasses.fields(cls) if f.name != "versions"]
+        frames = {}
+        for name in names:
+            frame = layers.get(name)
+            if frame is not None and "id" in frame.columns:
+                frame = frame.set_index(frame["id"].to_numpy())
+            frames[name] = frame
+        return cls(**frames)
 
 
 @dataclass

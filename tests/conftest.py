@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
-from gridmap.model import LAYERS
 from gridmap.store.engine import make_engine
 from gridmap.store.schema import init_db
-from gridmap.store.tables import LAYER_TABLES, audit_log, layer_versions
+from gridmap.store.tables import metadata
+
+DEMO_SEED = 7
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = ROOT / "fixtures" / "osm" / "chengdu-central"
@@ -24,6 +25,14 @@ DEMO_DIR = ROOT / "fixtures" / "osm" / "chengdu-central"
 @pytest.fixture(scope="session")
 def demo_dir() -> Path:
     return DEMO_DIR
+
+
+@pytest.fixture(scope="session")
+def demo_data():
+    """The demo district generated in memory (seed 7), shared by the whole session."""
+    from gridmap.demo.build import generate
+
+    return generate(seed=DEMO_SEED)
 
 
 @pytest.fixture(scope="session")
@@ -60,9 +69,7 @@ def engine(request):
         url = request.getfixturevalue("postgis_url")
     eng = make_engine(url)
     with eng.begin() as conn:
-        for name in LAYERS:
-            conn.execute(delete(LAYER_TABLES[name]))
-        conn.execute(delete(audit_log))
-        conn.execute(delete(layer_versions))
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(delete(table))
     yield eng
     eng.dispose()

@@ -13,8 +13,8 @@ SEED = 7
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return generate(seed=SEED)
+def demo(demo_data):
+    return demo_data
 
 
 def _metric(frame):

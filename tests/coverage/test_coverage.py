@@ -1,0 +1,258 @@
+"""Coverage on a hand-built street plan (UTM 48N metres) and on the demo district."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import LineString, Point, box
+
+from gridmap.coverage import CoverageInputs, CoverageParams, compute_coverage, threshold_m
+from gridmap.standards import load_checklist
+
+UTM = "EPSG:32648"
+X0, Y0 = 400_000.0, 3_390_000.0
+# 1.1 m/s: 5 min = 330 m, 10 min = 660 m, 15 min = 990 m
+
+
+def _line(*xy):
+    return LineString([(X0 + x, Y0 + y) for x, y in xy])
+
+
+def _roads():
+    # a 1.2 km street along y=0 with a 200 m side street to the north at x=600
+    return gpd.GeoDataFrame(
+        {"highway": ["residential", "residential", "footway"]},
+        geometry=[_line((0, 0), (600, 0)), _line((600, 0), (1200, 0)), _line((600, 0), (600, 200))],
+        crs=UTM,
+    )
+
+
+def _buildings(points, households=100, residents=250, compound_ids=None):
+    n = len(points)
+    return gpd.GeoDataFrame(
+        {
+            "households": [households] * n,
+            "residents": [residents] * n,
+            "compound_id": pd.array(compound_ids or [pd.NA] * n, dtype="Int64"),
+        },
+        geometry=[box(X0 + x - 1, Y0 + y - 1, X0 + x + 1, Y0 + y + 1) for x, y in points],
+        index=range(1, n + 1),
+        crs=UTM,
+    )
+
+
+def _facilities(rows):
+    """rows: (x, y, categories, level or None)."""
+    return gpd.GeoDataFrame(
+        {
+            "categories": [r[2] for r in rows],
+            "level": pd.array([r[3] for r in rows], dtype="Int64"),
+        },
+        geometry=[Point(X0 + r[0], Y0 + r[1]) for r in rows],
+        index=range(101, 101 + len(rows)),
+        crs=UTM,
+    )
+
+
+def _run(buildings, facilities, roads=None, **params):
+    params.setdefault("categories", ("clinic",))
+    inputs = CoverageInputs(buildings=buildings, facilities=facilities, roads=roads)
+    return compute_coverage(inputs, CoverageParams(**params))
+
+
+def test_minutes_and_coverage_by_level():
+    homes = _buildings([(0, 10), (300, 10), (900, 10), (600, 150)])
+    res = _run(homes, _facilities([(600, -5, "clinic", None)]), _roads())
+    d = res.distances[("clinic", 15)]
+    assert d.tolist() == pytest.approx([10 + 600 + 5, 10 + 300 + 5, 10 + 300 + 5, 150 + 5])
+    assert res.minutes("clinic", 5)[3] == pytest.approx(155 / 1.1 / 60)
+    assert res.covered("clinic", 5).tolist() == [False, True, True, True]
+    assert res.covered("clinic", 15).all()
+    area = res.area_summary().set_index("level")
+    assert area.loc[5, "households_covered"] == 300 and area.loc[5, "households"] == 400
+    assert area.loc[5, "share_residents"] == pytest.approx(0.75)
+    assert area.loc[15, "share_households"] == pytest.approx(1.0)
+    assert res.nearest[("clinic", 5)].tolist() == [101] * 4
+    assert set(res.summary["method"]) == {"network"}
+
+
+def test_levels_are_not_nested():
+    homes = _buildings([(300, 10)])
+    facilities = _facilities([(350, 5, "clinic", 15), (1200, 5, "clinic", 5)])
+    res = _run(homes, facilities, _roads())
+    # the 15-minute clinic is 65 m away but does not serve the 5-minute need
+    assert res.distances[("clinic", 15)][0] == pytest.approx(10 + 50 + 5)
+    assert res.distances[("clinic", 5)][0] == pytest.approx(10 + 900 + 5)
+    assert not res.covered("clinic", 5)[0]
+    assert res.covered("clinic", 15)[0]
+    # the 10-minute level has no clinic at all
+    assert np.isinf(res.distances[("clinic", 10)][0])
+
+
+def test_speed_changes_minutes_not_metres():
+    homes = _buildings([(0, 10)])
+    fac = _facilities([(300, 5, "clinic", None)])
+    walk = _run(homes, fac, _roads(), levels=(5,))
+    slow = _run(homes, fac, _roads(), levels=(5,), speed_mps=0.8)
+    assert walk.distances[("clinic", 5)][0] == slow.distances[("clinic", 5)][0] == pytest.approx(315)
+    assert walk.covered("clinic", 5)[0]  # 315 m ≤ 330 m
+    assert not slow.covered("clinic", 5)[0]  # 315 m > 240 m
+    assert slow.minutes("clinic", 5)[0] == pytest.approx(315 / 0.8 / 60)
+
+
+def test_radius_measure_uses_the_standards_radius():
+    checklist = load_checklist()
+    params = CoverageParams(measure="radius")
+    assert threshold_m(checklist, params, "kindergarten", 5) == 300
+    assert threshold_m(checklist, params, "primary_school", 10) == 500
+    assert threshold_m(checklist, params, "food", 15) == 1000  # no item radius: the level's band
+    assert threshold_m(checklist, CoverageParams(), "food", 15) == pytest.approx(990)
+
+
+def test_unattached_homes_and_facilities_are_reported():
+    homes = _buildings([(0, 10), (300, 900)])
+    res = _run(homes, _facilities([(600, -5, "clinic", None), (0, 2000, "clinic", None)]), _roads())
+    assert res.report["homes_unattached"] == [2]
+    assert res.report["facilities_unattached"] == [102]
+    assert np.isinf(res.distances[("clinic", 15)][1])
+    assert not res.covered("clinic", 15)[1]
+
+
+def test_straight_line_fallback_is_labelled():
+    homes = _buildings([(0, 0), (400, 300)])
+    res = _run(homes, _facilities([(0, 100, "clinic", None)]), roads=None, detour_factor=1.25)
+    assert res.distances[("clinic", 15)].tolist() == pytest.approx([125.0, np.hypot(400, 200) * 1.25])
+    label = "straight line × 1.25 detour (no street layer)"
+    assert res.method == label
+    for frame in (res.summary, res.homes, res.gaps):
+        assert set(frame["method"]) == {label}, frame.columns
+    assert len(res.circles) == 0  # circles need a street network
+
+
+def test_compound_mode_starts_from_the_gates():
+    homes = _buildings([(100, 100), (120, 100), (900, 10)], compound_ids=[1, 1, None])
+    compounds = gpd.GeoDataFrame(
+        {"name": ["甲小区"]}, geometry=[box(X0 + 50, Y0 + 50, X0 + 200, Y0 + 150)], index=[1], crs=UTM
+    )
+    gates = gpd.GeoDataFrame(
+        {"compound_id": [1, 1]}, geometry=[Point(X0 + 100, Y0 + 50), Point(X0 + 200, Y0 + 100)], crs=UTM
+    )
+    roads = gpd.GeoDataFrame(
+        {"highway": ["residential", "residential"]},
+        geometry=[_line((0, 0), (1200, 0)), _line((300, 0), (300, 100))],
+        crs=UTM,
+    )
+    fac = _facilities([(300, -5, "clinic", None), (1200, -5, "elderly_care", None)])
+    inputs = CoverageInputs(buildings=homes, facilities=fac, roads=roads, compounds=compounds, entrances=gates)
+    by_building = compute_coverage(inputs, CoverageParams(categories=("clinic",)))
+    by_gate = compute_coverage(inputs, CoverageParams(categories=("clinic", "elderly_care"), origin="compound"))
+    d = by_gate.distances[("clinic", 15)]
+    # the east gate (200,100) meets the side street after 100 m; then 100 m south, 5 m access
+    assert d[0] == d[1] == pytest.approx(100 + 100 + 5)
+    assert d[2] == pytest.approx(by_building.distances[("clinic", 15)][2])
+    assert by_building.distances[("clinic", 15)][0] == pytest.approx(100 + 200 + 5)
+    checks = by_gate.compounds.set_index(["check", "level"])
+    # judged on the categories computed: the clinic is near, elderly care is not
+    assert not checks.loc[("GB50180-15min", 15), "passes"]
+    assert checks.loc[("GB50180-15min", 15), "missing"] == "elderly_care"
+    assert checks.loc[("GB50180-15min", 15), "missing_zh"] == "养老服务"
+
+
+def test_compound_without_buildings_is_an_origin():
+    compounds = gpd.GeoDataFrame(
+        {"name": ["空小区"]}, geometry=[box(X0 + 280, Y0 + 20, X0 + 320, Y0 + 60)], index=[5], crs=UTM
+    )
+    homes = _buildings([(900, 10)])
+    inputs = CoverageInputs(buildings=homes, facilities=_facilities([(0, -5, "clinic", None)]), roads=_roads(), compounds=compounds)
+    res = compute_coverage(inputs, CoverageParams(categories=("clinic",)))
+    row = res.homes[res.homes["kind"] == "compound"]
+    assert row["feature_id"].tolist() == [5]
+    assert res.distances[("clinic", 15)][1] == pytest.approx(40 + 300 + 5)
+
+
+def test_circle_follows_the_streets():
+    homes = _buildings([(0, 10)])
+    # at 0.5 m/s the 5-minute circle is 150 m: from the side street it reaches the junction
+    # and 50 m each way along the main street
+    res = _run(homes, _facilities([(600, 100, "clinic", None)]), _roads(), speed_mps=0.5, levels=(5,))
+    circle = res.circles.to_crs(UTM)
+    assert len(circle) == 1 and circle.iloc[0]["limit_m"] == pytest.approx(150)
+    shape = circle.geometry.iloc[0]
+    assert shape.contains(Point(X0 + 600, Y0 + 190))
+    assert shape.contains(Point(X0 + 560, Y0 + 0))
+    assert not shape.contains(Point(X0 + 500, Y0 + 0))  # a 200 m walk
+    assert not shape.contains(Point(X0 + 700, Y0 + 100))  # 100 m away, but no street goes there
+    assert shape.area < shapely.buffer(Point(X0 + 600, Y0 + 100), 150).area / 2
+
+
+def test_gaps_are_clusters_not_one_hull():
+    west = [(0, 10), (20, 10), (40, 10)]
+    east = [(1150, 10), (1180, 10)]
+    res = _run(_buildings(west + east), _facilities([(600, -5, "clinic", None)]), _roads(), levels=(5,))
+    gaps = res.gaps.to_crs(UTM)
+    assert len(gaps) == 2
+    assert sorted(gaps["homes"]) == [2, 3]
+    assert sorted(gaps["households"]) == [200, 300]
+    assert not gaps.geometry.intersects(Point(X0 + 600, Y0 + 10)).any()
+
+
+@pytest.fixture(scope="module")
+def demo_inputs(demo_data):
+    return CoverageInputs.from_layers(demo_data.layers)
+
+
+@pytest.mark.slow
+def test_gap_disappears_when_a_facility_is_added(demo_inputs):
+    params = CoverageParams(categories=("elderly_care",), levels=(5,), circles=False)
+    before = compute_coverage(demo_inputs, params)
+    homes = before.homes.to_crs(before.report["crs"])
+    gaps = before.gaps.to_crs(before.report["crs"])
+    uncovered = homes[~before.covered("elderly_care", 5)]
+    # a small gap: every home within 60 m of its middle home
+    for gap in gaps.itertuples():
+        inside = uncovered[uncovered.intersects(gap.geometry)]
+        if len(inside) < 2:
+            continue
+        middle = inside.geometry.representative_point()
+        centre = middle.iloc[int(np.argmin(middle.distance(middle.union_all().centroid)))]
+        if middle.distance(centre).max() < 60:
+            break
+    else:
+        pytest.fail("no small gap in the demo district")
+    station = gpd.GeoDataFrame(
+        {"categories": ["elderly_care"], "level": pd.array([5], dtype="Int64"), "id": [9999]},
+        geometry=[centre],
+        crs=before.report["crs"],
+    ).to_crs(4326)
+    facilities = pd.concat([demo_inputs.facilities, station.set_index(pd.Index([9999]))])
+    after = compute_coverage(
+        CoverageInputs(**{**demo_inputs.__dict__, "facilities": facilities}), params
+    )
+    after_gaps = after.gaps.to_crs(before.report["crs"])
+    assert not after_gaps.intersects(centre).any()
+    assert after.covered("elderly_care", 5)[inside.index].all()
+    gained = after.area_summary()["residents_covered"].iloc[0] - before.area_summary()["residents_covered"].iloc[0]
+    assert gained >= inside["residents"].sum()
+
+
+@pytest.mark.slow
+def test_demo_district_every_category_and_level(demo_inputs):
+    res = compute_coverage(demo_inputs)
+    area = res.area_summary()
+    assert len(area) == len(res.params.categories) * 3
+    assert area["homes"].eq(len(res.homes)).all()
+    # the demo has no childcare at all, and food is everywhere
+    child = area[area["category"] == "childcare"]
+    assert (child["residents_covered"] == 0).all()
+    food = area[(area["category"] == "food") & (area["level"] == 15)]
+    assert food["share_residents"].iloc[0] > 0.8
+    # shares per community add up to the whole
+    comm = res.summary[(res.summary["scope"] == "community") & (res.summary["category"] == "food")]
+    for level, part in comm.groupby("level"):
+        whole = area[(area["category"] == "food") & (area["level"] == level)].iloc[0]
+        assert part["residents_covered"].sum() + 0 <= whole["residents_covered"]
+    assert res.report["islands"] > 0
+    assert len(res.circles) > 0 and res.circles.geometry.is_valid.all()
+    assert len(res.gaps) > 0 and res.gaps.geometry.is_valid.all()
+    assert res.report["shortest_path_passes"] <= len(res.params.categories) * 3

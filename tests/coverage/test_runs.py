@@ -1,0 +1,91 @@
+"""Coverage runs are stored, read back and compared, on SpatiaLite and PostGIS."""
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, Point, box
+
+from gridmap.coverage import CoverageParams, compute_coverage, load_inputs
+from gridmap.errors import NotFoundError
+from gridmap.store.layers import write_layer
+from gridmap.store.runs import compare_runs, list_runs, read_run, save_run
+
+UTM = "EPSG:32648"
+X0, Y0 = 400_000.0, 3_390_000.0
+
+
+def _frame(rows, geoms):
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=UTM).to_crs(4326)
+
+
+def _load_street(engine):
+    write_layer(
+        engine,
+        "roads",
+        _frame({"highway": ["residential"]}, [LineString([(X0, Y0), (X0 + 1200, Y0)])]),
+    )
+    homes = [(0, 10), (300, 10), (900, 10)]
+    write_layer(
+        engine,
+        "buildings",
+        _frame(
+            {"households": [100, 120, 80], "residents": [250, 300, 200]},
+            [box(X0 + x - 5, Y0 + y - 5, X0 + x + 5, Y0 + y + 5) for x, y in homes],
+        ),
+    )
+    write_layer(
+        engine, "facilities", _frame({"categories": ["clinic"], "name": ["社区卫生服务站"]}, [Point(X0, Y0 - 5)])
+    )
+
+
+def test_run_is_kept_read_back_and_compared(engine):
+    _load_street(engine)
+    params = CoverageParams(categories=("clinic",), levels=(5, 15))
+    inputs = load_inputs(engine)
+    first = compute_coverage(inputs, params)
+    run_a = save_run(engine, first, inputs, user="planner1", label="before")
+
+    stored = read_run(engine, run_a)
+    assert stored.label == "before" and stored.created_by == "planner1"
+    assert stored.params["levels"] == [5, 15] and stored.params["speed_mps"] == 1.1
+    assert stored.inputs["facilities"] == {"version": 1, "features": 1}
+    assert stored.method == "network"
+    five = stored.results[stored.results["level"] == 5].sort_values("feature_id")
+    assert five["distance_m"].tolist() == pytest.approx([15.0, 315.0, 915.0], abs=0.01)
+    assert five["covered"].tolist() == [True, True, False]
+    assert five["facility_id"].tolist() == [1, 1, 1]
+    area = stored.summary[(stored.summary["scope"] == "area") & (stored.summary["level"] == 5)]
+    assert area["residents_covered"].iloc[0] == 550
+    assert len(stored.gaps) == len(first.gaps) == 1
+    assert stored.gaps.geometry.iloc[0].equals(first.gaps.geometry.iloc[0])
+    assert len(stored.circles) == 2
+
+    write_layer(engine, "facilities", _frame({"categories": ["clinic"]}, [Point(X0 + 1000, Y0 - 5)]))
+    inputs = load_inputs(engine)
+    second = compute_coverage(inputs, params)
+    run_b = save_run(engine, second, inputs, label="with a new station")
+    assert read_run(engine, run_b).inputs["facilities"] == {"version": 2, "features": 2}
+
+    table, changed = compare_runs(engine, run_a, run_b)
+    row = table[(table["level"] == 5)].iloc[0]
+    assert row["residents_covered_before"] == 550 and row["residents_covered_after"] == 750
+    assert row["residents_gained"] == 200
+    assert changed[["feature_id", "level", "newly_covered"]].values.tolist() == [[3, 5, True]]
+    runs = list_runs(engine)
+    assert runs["id"].tolist() == [run_b, run_a]
+    assert runs["label"].tolist() == ["with a new station", "before"]
+
+
+def test_missing_run_is_named(engine):
+    with pytest.raises(NotFoundError, match="no coverage run 42"):
+        read_run(engine, 42)
+
+
+def test_failed_save_keeps_nothing(engine, monkeypatch):
+    _load_street(engine)
+    inputs = load_inputs(engine)
+    result = compute_coverage(inputs, CoverageParams(categories=("clinic",)))
+    result.circles = result.circles.assign(limit_m=pd.NA)  # a NOT NULL column left empty
+    with pytest.raises(Exception):  # noqa: B017 - the driver's integrity error
+        save_run(engine, result, inputs)
+    assert len(list_runs(engine)) == 0
