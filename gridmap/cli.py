@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from gridmap.errors import GridmapError
+from gridmap.errors import GridmapError, InputError
 from gridmap.model import LAYER_SPECS, LAYERS
 from gridmap.settings import Settings
 
@@ -85,7 +85,52 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
 
     sub.add_parser("layers", help="list the layers and their feature counts")
+    _coverage_parser(sub)
     return parser
+
+
+def _coverage_parser(sub) -> None:
+    from gridmap.coverage import MEASURES, ORIGIN_MODES
+    from gridmap.standards import LEVELS
+
+    cov = sub.add_parser(
+        "coverage",
+        help="15-minute service circle: walking coverage, gaps and circles (or list / compare runs)",
+        description="Compute coverage (default), list stored runs ('runs'), or compare two runs "
+        "('compare BEFORE AFTER').",
+    )
+    cov.add_argument("action", nargs="?", choices=["run", "runs", "compare"], default="run")
+    cov.add_argument("run_ids", nargs="*", type=int, metavar="RUN", help="two run ids for 'compare'")
+    cov.add_argument(
+        "--level", type=int, nargs="+", action="extend", choices=LEVELS, help="life-circle levels (minutes)"
+    )
+    cov.add_argument(
+        "--category",
+        nargs="+",
+        action="extend",
+        metavar="C",
+        help="service category ids (default: all the checklist names)",
+    )
+    cov.add_argument(
+        "--speed", metavar="MPS", help="walking speed in m/s, or 'elderly' (default: GRIDMAP_WALK_SPEED_MPS)"
+    )
+    cov.add_argument(
+        "--origin",
+        choices=ORIGIN_MODES,
+        default="building",
+        help="start from buildings, or from compound gates",
+    )
+    cov.add_argument(
+        "--measure",
+        choices=MEASURES,
+        default="time",
+        help="covered within the level's minutes, or the standard's radius",
+    )
+    cov.add_argument("--by", choices=["street", "community", "grid"], help="also print shares per unit")
+    cov.add_argument("--out", metavar="PATH", help="write results to .gpkg (layers) or .csv (files)")
+    cov.add_argument("--label", help="a note stored with the run")
+    cov.add_argument("--no-save", action="store_true", help="do not keep the run in the database")
+    cov.add_argument("--no-circles", action="store_true", help="skip the service-circle polygons")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -185,6 +230,9 @@ def _cmd_demo(args, settings: Settings) -> int:
         _print_table(
             [(k, LAYER_SPECS[k].title_zh, v) for k, v in counts.items()], ("layer", "名称", "features")
         )
+        from gridmap import coverage_report
+
+        coverage_report.run_and_print(engine, _coverage_params(settings), label="demo baseline")
     if args.action == "build":
         return EXIT_OK
     return _serve(settings, args.host, args.port)
@@ -218,6 +266,64 @@ def _cmd_layers(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _speed(text: str | None, settings: Settings) -> float:
+    if text is None:
+        return settings.walk_speed_mps
+    if text == "elderly":
+        return settings.elderly_speed_mps
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"--speed '{text}' is not a number of metres per second or 'elderly'") from None
+
+
+def _coverage_params(settings: Settings, levels=None, **options):
+    """Coverage parameters from the settings, with the command's options on top."""
+    from gridmap.coverage import CoverageParams
+
+    base = CoverageParams(
+        speed_mps=settings.walk_speed_mps,
+        max_snap_m=settings.max_snap_m,
+        highways=tuple(settings.walk_highways),
+        detour_factor=settings.detour_factor,
+        gap_cluster_m=settings.gap_cluster_m,
+    )
+    if levels:
+        options["levels"] = levels
+    from dataclasses import replace
+
+    return replace(base, **options)
+
+
+def _cmd_coverage(args, settings: Settings) -> int:
+    from gridmap import coverage_report
+
+    engine = _engine(settings)
+    if args.action == "runs":
+        coverage_report.print_runs(engine)
+        return EXIT_OK
+    if args.action == "compare":
+        if len(args.run_ids) != 2:
+            raise InputError("'coverage compare' needs two run ids: BEFORE AFTER")
+        coverage_report.print_comparison(engine, *args.run_ids, out=args.out)
+        return EXIT_OK
+    if args.run_ids:
+        raise InputError("run ids are only for 'coverage compare'")
+    params = _coverage_params(
+        settings,
+        levels=tuple(sorted(set(args.level))) if args.level else None,
+        categories=tuple(dict.fromkeys(args.category)) if args.category else None,
+        speed_mps=_speed(args.speed, settings),
+        origin=args.origin,
+        measure=args.measure,
+        circles=not args.no_circles,
+    )
+    coverage_report.run_and_print(
+        engine, params, by=args.by, out=args.out, save=not args.no_save, label=args.label
+    )
+    return EXIT_OK
+
+
 _COMMANDS = {
     "db": _cmd_db,
     "import": _cmd_import,
@@ -226,6 +332,7 @@ _COMMANDS = {
     "demo": _cmd_demo,
     "serve": _cmd_serve,
     "layers": _cmd_layers,
+    "coverage": _cmd_coverage,
 }
 
 

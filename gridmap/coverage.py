@@ -31,9 +31,9 @@ from sqlalchemy import Engine
 from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.errors import InputError
 from gridmap.io.osm import containing_ids
-from gridmap.model import CATEGORY_NAMES_ZH, ServiceCategory
+from gridmap.model import CATEGORY_NAMES_ZH, WALK_HIGHWAYS, ServiceCategory
 from gridmap.network.circles import service_circles
-from gridmap.network.graph import WALK_HIGHWAYS, WalkingNetwork, build_network
+from gridmap.network.graph import WalkingNetwork, build_network
 from gridmap.network.paths import FacilityGraph, attach
 from gridmap.standards import LEVELS, Checklist, load_checklist
 
@@ -710,3 +710,15 @@ def long_results(result: CoverageResult) -> pd.DataFrame:
     out = pd.concat(frames, ignore_index=True)
     out.loc[out["facility_id"] < 0, "facility_id"] = pd.NA
     return out
+
+
+def result_frames(result: CoverageResult) -> dict[str, pd.DataFrame]:
+    """The outputs of a run as named frames, for a GeoPackage or CSV files."""
+    compounds = result.compounds.copy()
+    return {
+        "coverage_summary": result.summary,
+        "coverage_homes": result.homes,
+        "coverage_compounds": compounds.assign(method=result.method),
+        "service_gaps": result.gaps,
+        "service_circles": result.circles,
+    }

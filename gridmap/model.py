@@ -62,6 +62,15 @@ CATEGORY_NAMES_ZH: dict[str, str] = {
 }
 
 
+#: Pedestrian-usable OSM ``highway`` values (the OSMnx "walk" network, plus corridors).
+WALK_HIGHWAYS: tuple[str, ...] = (
+    "trunk", "trunk_link", "primary", "primary_link", "secondary", "secondary_link",
+    "tertiary", "tertiary_link", "unclassified", "residential", "living_street", "service",
+    "road", "pedestrian", "footway", "path", "steps", "track", "corridor", "bridleway",
+    "crossing", "busway",
+)  # fmt: skip
+
+
 class GridKind(StrEnum):
     """Kinds of work grid that may later be merged into one network (多网合一)."""
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gridmap.model import WALK_HIGHWAYS
+
 DEFAULT_DATABASE_FILE = "gridmap.sqlite"
 
 
@@ -31,6 +33,18 @@ class Settings(BaseSettings):
         ge=0,
         description="Features farther than this outside the district extent are refused",
     )
+
+    walk_speed_mps: float = Field(1.1, gt=0, description="Walking speed (m/s); 1.1 m/s is 1 km in 15 min")
+    elderly_speed_mps: float = Field(0.8, gt=0, description="Walking speed of `--speed elderly` (m/s)")
+    walk_highways: list[str] = Field(
+        default_factory=lambda: list(WALK_HIGHWAYS),
+        description="OSM highway types in the walking network (roads without a type are kept)",
+    )
+    max_snap_m: float = Field(300.0, gt=0, description="Homes and facilities farther from a street stay unattached (m)")
+    detour_factor: float = Field(
+        1.3, ge=1.0, description="Straight-line distance multiplier when there is no street layer"
+    )
+    gap_cluster_m: float = Field(100.0, gt=0, description="Uncovered homes this close form one service gap (m)")
 
     @model_validator(mode="after")
     def _check_grid_range(self) -> Settings:

@@ -46,6 +46,26 @@ def write_frame(frame: pd.DataFrame, path: str | Path, *, layer: str) -> Path:
     return path
 
 
+def write_frames(frames: dict[str, pd.DataFrame], path: str | Path) -> list[Path]:
+    """Write several frames: as layers of one GeoPackage, or as CSV files, the first at
+    ``path`` and the others beside it as ``<stem>_<name>.csv``. Returns the files written."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".gpkg", ".csv"):
+        raise InputError(f"cannot write results to '{path.name}': expected .gpkg or .csv")
+    if suffix == ".gpkg":
+        if path.exists():
+            path.unlink()
+        for name, frame in frames.items():
+            write_frame(frame, path, layer=name)
+        return [path]
+    written = []
+    for i, (name, frame) in enumerate(frames.items()):
+        target = path if i == 0 else path.with_name(f"{path.stem}_{name}.csv")
+        written.append(write_frame(frame, target, layer=name))
+    return written
+
+
 def export_layer(engine: Engine, layer: str, path: str | Path) -> int:
     """Write a stored layer to ``path``; returns the number of features written."""
     frame = read_layer(engine, layer)

@@ -22,14 +22,7 @@ from scipy.sparse.csgraph import connected_components
 
 from gridmap.crs import metric_crs_for
 from gridmap.errors import InputError
-
-#: Pedestrian-usable OSM ``highway`` values (the OSMnx "walk" network, plus corridors).
-WALK_HIGHWAYS: tuple[str, ...] = (
-    "trunk", "trunk_link", "primary", "primary_link", "secondary", "secondary_link",
-    "tertiary", "tertiary_link", "unclassified", "residential", "living_street", "service",
-    "road", "pedestrian", "footway", "path", "steps", "track", "corridor", "bridleway",
-    "crossing", "busway",
-)  # fmt: skip
+from gridmap.model import WALK_HIGHWAYS
 
 NODE_PRECISION_M = 0.01
 

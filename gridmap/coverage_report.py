@@ -1,0 +1,228 @@
+"""What ``gridmap coverage`` prints: the coverage table, compound checks, the largest gaps,
+what could not be measured, and comparisons of stored runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from gridmap.coverage import CoverageParams, compute_coverage, load_inputs, result_frames
+from gridmap.errors import InputError
+from gridmap.io.export import write_frames
+from gridmap.model import CATEGORY_NAMES_ZH
+from gridmap.standards import Checklist, load_checklist
+from gridmap.store.runs import compare_runs, list_runs, save_run
+from gridmap.terminal import print_table, progress_bar, say
+
+MARKS = {True: "▲", False: "△"}
+
+
+def _pct(value: float) -> str:
+    return "—" if pd.isna(value) else f"{100 * value:.1f}%"
+
+
+def _mark(checklist: Checklist, category: str, level: int) -> str:
+    item = checklist.level(level).item(category)
+    return MARKS[item.required] if item else " "
+
+
+def run_and_print(
+    engine: Engine,
+    params: CoverageParams,
+    *,
+    by: str | None = None,
+    out: str | None = None,
+    save: bool = True,
+    label: str | None = None,
+) -> int | None:
+    """Run coverage on the stored layers, print the summary, keep the run; returns its id."""
+    if out and Path(out).suffix.lower() not in (".gpkg", ".csv"):
+        raise InputError(f"--out '{out}': expected a .gpkg or .csv file")
+    checklist = load_checklist()
+    inputs = load_inputs(engine)
+    with progress_bar() as progress:
+        result = compute_coverage(inputs, params, checklist=checklist, progress=progress)
+    p, rep = result.params, result.report
+    homes = result.homes
+    say(
+        f"coverage of {len(homes):,} homes ({int(homes['households'].sum()):,} households, "
+        f"{int(homes['residents'].sum()):,} residents), from {p.origin}s, walking {p.speed_mps:g} m/s, "
+        f"measure: {p.measure}; checklist v{result.checklist_version} ({checklist.standard})"
+    )
+    if result.method == "network":
+        say(
+            f"walking network: {rep['network_nodes']:,} nodes, {rep['network_edges']:,} edges, "
+            f"{rep['network_km']:,} km; {rep['islands']} disconnected islands ({rep['island_km']} km)"
+        )
+    else:
+        say(f"distances: {result.method}")
+    _print_area(result.summary, checklist, p.levels)
+    if by:
+        _print_units(result.summary, by, p.levels)
+    _print_compounds(result.compounds)
+    _print_gaps(result.gaps)
+    _print_problems(rep)
+    if save:
+        run_id = save_run(engine, result, inputs, user="cli", label=label)
+        say(
+            f"kept as coverage run {run_id}; compare later with: gridmap coverage compare {run_id} <other run>"
+        )
+    else:
+        run_id = None
+    if out:
+        written = write_frames(result_frames(result), out)
+        say("wrote " + ", ".join(str(w) for w in written))
+    return run_id
+
+
+def _print_area(summary: pd.DataFrame, checklist: Checklist, levels) -> None:
+    area = summary[summary["scope"] == "area"]
+    headers = ["category", "类别"]
+    for level in levels:
+        headers += [f"{level}分钟 居民覆盖", f"{level}分钟 未覆盖居民"]
+    rows = []
+    for category, part in area.groupby("category", sort=False):
+        row = [category, CATEGORY_NAMES_ZH.get(category, category)]
+        by_level = part.set_index("level")
+        for level in levels:
+            r = by_level.loc[level]
+            row += [
+                f"{_pct(r['share_residents'])} {_mark(checklist, category, level)}",
+                f"{r['residents'] - r['residents_covered']:,}",
+            ]
+        rows.append(row)
+    method = area["method"].iloc[0] if len(area) else ""
+    print_table(
+        rows,
+        headers,
+        title=f"whole area — share of residents within the walk (▲ required, △ optional at that level); {method}",
+        right=range(2, len(headers)),
+    )
+
+
+def _print_units(summary: pd.DataFrame, scope: str, levels) -> None:
+    part = summary[summary["scope"] == scope]
+    if part.empty:
+        say(f"no {scope} layer to group by")
+        return
+    for level in levels:
+        table = part[part["level"] == level].pivot_table(
+            index=["code", "name"], columns="category", values="share_residents", sort=False
+        )
+        rows = [
+            [code, name, *(_pct(v) for v in values)]
+            for (code, name), values in zip(table.index, table.values, strict=True)
+        ]
+        print_table(
+            rows,
+            ["code", "name", *table.columns],
+            title=f"{level}-minute share of residents by {scope}",
+            right=range(2, 2 + len(table.columns)),
+        )
+
+
+def _print_compounds(compounds: pd.DataFrame) -> None:
+    if compounds.empty:
+        return
+    rows = []
+    for check, part in compounds.groupby("check", sort=False):
+        failing = part[~part["passes"]]
+        common = failing["missing_zh"].str.split("、").explode().value_counts().head(3)
+        rows.append(
+            [
+                check,
+                f"{int(part['passes'].sum())} / {len(part)}",
+                "、".join(f"{k} ({v})" for k, v in common.items()),
+            ]
+        )
+    print_table(
+        rows,
+        ["check", "compounds passing", "most often missing"],
+        title="compounds against the checklist",
+        right=[1],
+    )
+
+
+def _print_gaps(gaps: pd.DataFrame, top: int = 8) -> None:
+    if gaps.empty:
+        say("no service gaps")
+        return
+    largest = gaps.sort_values("residents", ascending=False).head(top)
+    rows = [
+        [g.category, g.category_zh, g.level, g.homes, f"{g.households:,}", f"{g.residents:,}"]
+        for g in largest.itertuples()
+    ]
+    print_table(
+        rows,
+        ["category", "类别", "level", "homes", "households", "residents"],
+        title=f"largest of {len(gaps):,} service gaps",
+        right=[2, 3, 4, 5],
+    )
+
+
+def _print_problems(report: dict) -> None:
+    for key, text in (
+        ("homes_unattached", "homes farther than the snap distance from any street (not covered)"),
+        ("homes_on_islands", "homes on streets cut off from the main network"),
+        ("facilities_unattached", "facilities farther than the snap distance from any street (not used)"),
+    ):
+        ids = report.get(key) or []
+        if ids:
+            shown = ", ".join(str(i) for i in ids[:10]) + (" …" if len(ids) > 10 else "")
+            say(f"{len(ids)} {text}: {shown}")
+
+
+def print_runs(engine: Engine) -> None:
+    runs = list_runs(engine)
+    if runs.empty:
+        say("no coverage runs kept yet; run 'gridmap coverage'")
+        return
+    rows = [
+        [
+            r.id,
+            f"{r.created_at:%Y-%m-%d %H:%M}",
+            r.created_by,
+            r.label or "",
+            r.levels,
+            r.speed_mps,
+            r.origin,
+            r.method,
+        ]
+        for r in runs.itertuples()
+    ]
+    print_table(rows, ["run", "at (UTC)", "by", "label", "levels", "m/s", "origin", "method"], right=[0])
+
+
+def print_comparison(engine: Engine, before: int, after: int, *, out: str | None = None) -> None:
+    table, changed = compare_runs(engine, before, after)
+    moved = table[(table["residents_gained"] != 0)]
+    rows = [
+        [
+            r.category,
+            r.category_zh,
+            r.level,
+            _pct(r.share_residents_before),
+            _pct(r.share_residents_after),
+            f"{int(r.residents_gained):+,}",
+        ]
+        for r in moved.itertuples()
+    ]
+    if rows:
+        print_table(
+            rows,
+            ["category", "类别", "level", f"run {before}", f"run {after}", "residents"],
+            title=f"coverage run {before} → run {after}",
+            right=[2, 3, 4, 5],
+        )
+    else:
+        say(f"runs {before} and {after} cover the same residents")
+    gained = changed[changed["newly_covered"]]
+    lost = changed[~changed["newly_covered"]]
+    say(
+        f"{gained[['home_kind', 'feature_id']].drop_duplicates().shape[0]} homes newly covered, {lost[['home_kind', 'feature_id']].drop_duplicates().shape[0]} no longer covered"
+    )
+    if out:
+        written = write_frames({"comparison": table, "changed_homes": changed}, out)
+        say("wrote " + ", ".join(str(w) for w in written))

@@ -1,0 +1,58 @@
+"""Terminal output for the command line: tables that line up Chinese text, and progress bars.
+
+Rich measures CJK characters as two columns, so tables stay aligned with Chinese names.
+Progress bars go to stderr and only when it is a terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+_out = Console(highlight=False, soft_wrap=False, width=200)
+_err = Console(stderr=True, highlight=False)
+
+
+def print_table(
+    rows: Sequence[Sequence[object]],
+    headers: Sequence[str],
+    *,
+    title: str | None = None,
+    right: Sequence[int] = (),
+) -> None:
+    """Print rows under headers; columns listed in ``right`` are right-aligned (numbers)."""
+    if title:
+        _out.print(title, markup=False)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for i, h in enumerate(headers):
+        table.add_column(h, justify="right" if i in right else "left", no_wrap=True)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    _out.print(table)
+
+
+def say(text: str = "") -> None:
+    _out.print(text, markup=False)
+
+
+@contextmanager
+def progress_bar() -> Iterator:
+    """A callback ``(stage, done, total)`` drawing one bar per stage on a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=_err, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update

@@ -1,0 +1,69 @@
+"""``gridmap coverage`` on the demo district: the table, kept runs, comparison, output files."""
+
+import pyogrio
+import pytest
+
+from gridmap.cli import main
+from gridmap.demo.build import write_demo
+from gridmap.store.engine import make_engine
+from gridmap.store.schema import init_db
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory, demo_data):
+    path = tmp_path_factory.mktemp("cov") / "demo.sqlite"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    init_db(engine)
+    write_demo(engine, demo_data)
+    engine.dispose()
+    return url
+
+
+def _run(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.slow
+def test_coverage_prints_every_category_and_level_and_writes_layers(demo_db, tmp_path, capsys):
+    out = tmp_path / "coverage.gpkg"
+    code, text, err = _run(capsys, "--db", demo_db, "coverage", "--out", str(out), "--label", "baseline")
+    assert code == 0, err
+    for words in ("养老服务", "elderly_care", "5分钟 居民覆盖", "15分钟 未覆盖居民", "walking network: 2,188 nodes", "1+6"):
+        assert words in text
+    assert "kept as coverage run 1" in text
+    layers = dict(pyogrio.list_layers(out))
+    assert set(layers) == {"coverage_summary", "coverage_homes", "coverage_compounds", "service_gaps", "service_circles"}
+    gaps = pyogrio.read_dataframe(out, layer="service_gaps")
+    assert len(gaps) > 0 and set(gaps["method"]) == {"network"}
+    circles = pyogrio.read_dataframe(out, layer="service_circles")
+    assert set(circles["level"]) == {5, 10, 15}
+
+
+@pytest.mark.slow
+def test_coverage_options_csv_runs_and_compare(demo_db, tmp_path, capsys):
+    csv = tmp_path / "food.csv"
+    args = ["--db", demo_db, "coverage", "--level", "5", "10", "--category", "food", "--speed", "elderly"]
+    code, text, err = _run(capsys, *args, "--origin", "compound", "--by", "community", "--out", str(csv))
+    assert code == 0, err
+    assert "from compounds, walking 0.8 m/s" in text and "5-minute share of residents by community" in text
+    assert csv.exists() and (tmp_path / "food_service_gaps.csv").exists()
+    code, text, _ = _run(capsys, "--db", demo_db, "coverage", "runs")
+    assert code == 0 and "5,10" in text
+    code, text, _ = _run(capsys, "--db", demo_db, "coverage", "compare", "1", "2")
+    assert code == 0 and "homes newly covered" in text
+
+
+def test_coverage_bad_input_exits_2(demo_db, capsys):
+    code, _, err = _run(capsys, "--db", demo_db, "coverage", "--category", "spa", "--no-save")
+    assert code == 2 and "unknown service categories spa" in err
+    code, _, err = _run(capsys, "--db", demo_db, "coverage", "--speed", "fast", "--no-save")
+    assert code == 2 and "'fast'" in err
+    code, _, err = _run(capsys, "--db", demo_db, "coverage", "compare", "1")
+    assert code == 2 and "two run ids" in err
+    code, _, err = _run(capsys, "--db", demo_db, "coverage", "compare", "98", "99")
+    assert code == 2 and "no coverage run 98" in err
+    code, _, err = _run(capsys, "--db", demo_db, "coverage", "--out", "x.shp", "--no-save")
+    assert code == 2 and "x.shp" in err
