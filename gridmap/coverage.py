@@ -22,9 +22,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import shapely
-from scipy.sparse.csgraph import connected_components
+from scipy import ndimage
 from scipy.spatial import cKDTree
 from sqlalchemy import Engine
 
@@ -58,11 +57,12 @@ class CoverageParams:
     max_snap_m: float = 300.0
     highways: tuple[str, ...] | None = WALK_HIGHWAYS
     detour_factor: float = 1.3
-    gap_cluster_m: float = 100.0
+    gap_cluster_m: float = 250.0
     gap_margin_m: float = 25.0
     circle_margin_m: float = 30.0
     circles: bool = True
     gaps: bool = True
+    all_gaps: bool = False  # gaps for every (category, level), not only those the checklist lists
 
     def check(self, checklist: Checklist) -> None:
         """Refuse parameters that cannot give a meaningful answer."""
@@ -152,6 +152,14 @@ def method_label(has_network: bool, detour_factor: float) -> str:
     return f"straight line × {detour_factor:.2f} detour (no street layer)"
 
 
+def listed_pairs(checklist: Checklist) -> set[tuple[str, int]]:
+    """(category, level) pairs the checklist names: a level's items, and the "1+6"
+    functions' categories at their level. Gaps are drawn for these."""
+    pairs = {(c, n) for n, lv in checklist.levels.items() for c in lv.categories}
+    pairs |= {(c, checklist.functions_level) for f in checklist.functions for c in f.categories}
+    return pairs
+
+
 def threshold_m(checklist: Checklist, params: CoverageParams, category: str, level: int) -> float:
     """Walking metres within which a home counts as covered for (category, level)."""
     lv = checklist.level(level)
@@ -213,7 +221,11 @@ def _homes(inputs: CoverageInputs, metric) -> gpd.GeoDataFrame:
             homes = pd.concat([homes, extra], ignore_index=True)
     homes = homes.reset_index(drop=True)
     homes["point"] = homes.geometry.representative_point()
-    for scope, layer in (("street", inputs.streets), ("community", inputs.communities), ("grid", inputs.grids)):
+    for scope, layer in (
+        ("street", inputs.streets),
+        ("community", inputs.communities),
+        ("grid", inputs.grids),
+    ):
         if layer is not None and len(layer):
             areas = layer[["geometry"]].to_crs(metric).assign(id=layer.index)
             homes[f"{scope}_id"] = containing_ids(homes["point"], areas).to_numpy()
@@ -237,8 +249,12 @@ def _origin_points(homes: gpd.GeoDataFrame, inputs: CoverageInputs, mode: str, m
     if gates is not None and len(gates) and "compound_id" in gates.columns:
         linked = gates[gates["compound_id"].notna()]
         g = linked.geometry.to_crs(metric)
-        gate_xy = pd.DataFrame({"compound_id": linked["compound_id"].astype(int).to_numpy(), "x": g.x, "y": g.y})
-    homes_in = pd.DataFrame({"home": np.flatnonzero(in_compound), "compound_id": comp[in_compound].astype(int)})
+        gate_xy = pd.DataFrame(
+            {"compound_id": linked["compound_id"].astype(int).to_numpy(), "x": g.x, "y": g.y}
+        )
+    homes_in = pd.DataFrame(
+        {"home": np.flatnonzero(in_compound), "compound_id": comp[in_compound].astype(int)}
+    )
     by_gate = homes_in.merge(gate_xy, on="compound_id", how="inner")
     parts.append(by_gate.assign(**{"from": "gate"})[["home", "x", "y", "from"]])
     no_gate = homes_in[~homes_in["compound_id"].isin(gate_xy["compound_id"])]
@@ -284,7 +300,9 @@ def _facility_table(facilities: gpd.GeoDataFrame, categories: Iterable[str]) -> 
         if "level" in facilities.columns
         else pd.Series(np.nan, index=facilities.index)
     )
-    rows = pd.DataFrame({"pos": np.arange(len(facilities)), "category": cats.to_numpy(), "level": level.to_numpy()})
+    rows = pd.DataFrame(
+        {"pos": np.arange(len(facilities)), "category": cats.to_numpy(), "level": level.to_numpy()}
+    )
     rows = rows.explode("category")
     rows["category"] = rows["category"].str.strip()
     return rows[rows["category"].isin(set(categories))].reset_index(drop=True)
@@ -342,7 +360,11 @@ def compute_coverage(
     homes = _homes(inputs, metric)
     origins = _origin_points(homes, inputs, params.origin, metric)
     facilities = inputs.facilities.to_crs(metric) if len(inputs.facilities) else inputs.facilities
-    fac_xy = shapely.get_coordinates(facilities.geometry.values).reshape(-1, 2) if len(facilities) else np.zeros((0, 2))
+    fac_xy = (
+        shapely.get_coordinates(facilities.geometry.values).reshape(-1, 2)
+        if len(facilities)
+        else np.zeros((0, 2))
+    )
     table = _facility_table(inputs.facilities, categories)
     sets = _facility_sets(table, categories, levels)
     report: dict[str, Any] = {"method": method, "crs": metric.to_string(), "homes": len(homes)}
@@ -392,11 +414,16 @@ def compute_coverage(
 
     gaps = _empty_gaps(method)
     if params.gaps:
-        gaps = _gaps(homes, covered, params, metric, method, progress)
+        wanted = (
+            covered if params.all_gaps else {k: v for k, v in covered.items() if k in listed_pairs(checklist)}
+        )
+        gaps = _gaps(homes, wanted, params, metric, method, progress)
     lap("gaps")
     circles = _empty_circles(method)
     if params.circles and graph is not None:
-        circles = _circles(graph, table, categories, levels, thresholds, params, fac_ids, metric, method, progress)
+        circles = _circles(
+            graph, table, categories, levels, thresholds, params, fac_ids, metric, method, progress
+        )
     lap("circles")
 
     out_homes = _homes_frame(homes, distances, nearest, covered, params, method)
@@ -424,7 +451,9 @@ def _straight_line(origin_xy: np.ndarray, fac_xy: np.ndarray, detour: float):
     return dist * detour, idx.astype(np.int64)
 
 
-def _network_report(network: WalkingNetwork, origin_att, origins, homes, fac_att, used, fac_ids) -> dict[str, Any]:
+def _network_report(
+    network: WalkingNetwork, origin_att, origins, homes, fac_att, used, fac_ids
+) -> dict[str, Any]:
     islands = network.islands()
     main = int(islands.loc[0, "component"]) if len(islands) else -1
     attached = origin_att.attached
@@ -576,18 +605,40 @@ def _empty_circles(method: str) -> gpd.GeoDataFrame:
 
 
 def gap_clusters(xy: np.ndarray, cluster_m: float) -> np.ndarray:
-    """Cluster labels of points: points within ``cluster_m`` metres of each other (directly
-    or through a chain of such points) share a label."""
+    """Cluster labels of points (metres): points in the same or touching square cells of
+    ``cluster_m`` metres share a label, so homes up to about ``cluster_m`` apart (never more
+    than 2.9 × ``cluster_m``) chain into one cluster."""
     if len(xy) == 0:
         return np.zeros(0, dtype=np.int64)
-    pairs = cKDTree(xy).query_pairs(cluster_m, output_type="ndarray")
-    graph = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(xy), len(xy)))
-    return connected_components(graph, directed=False)[1]
+    cell = np.floor((xy - xy.min(axis=0)) / cluster_m).astype(np.int64)
+    occupied = np.zeros(tuple(cell.max(axis=0) + 1), dtype=bool)
+    occupied[cell[:, 0], cell[:, 1]] = True
+    labels, _ = ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
+    _, label = np.unique(labels[cell[:, 0], cell[:, 1]], return_inverse=True)
+    return label.ravel().astype(np.int64)
+
+
+def _cluster_shapes(xy: np.ndarray, footprints: np.ndarray, label: np.ndarray, margin_m: float) -> np.ndarray:
+    """One polygon per cluster: a lone home's footprint widened by the margin; for several
+    homes, the concave hull of their points widened by the margin."""
+    n = int(label.max()) + 1
+    size = np.bincount(label, minlength=n)
+    shapes = np.empty(n, dtype=object)
+    lone = size[label] == 1
+    shapes[label[lone]] = footprints[lone]
+    many = ~lone
+    if many.any():
+        groups = label[many]
+        order = np.argsort(groups, kind="stable")
+        keys = np.unique(groups)
+        points = shapely.multipoints(xy[many][order], indices=np.searchsorted(keys, groups[order]))
+        shapes[keys] = shapely.concave_hull(points, ratio=0.3)
+    return shapely.buffer(shapes, margin_m, quad_segs=2)
 
 
 def _gaps(homes, covered, params: CoverageParams, metric, method: str, progress: Progress | None):
-    """Service gaps: clusters of uncovered homes, each drawn as the concave hull of its homes'
-    footprints, widened by a margin."""
+    """Service gaps: clusters of uncovered homes (chained within ``gap_cluster_m``), each
+    drawn as the concave hull of its homes, widened by a margin."""
     frames = []
     hh = homes["households"].to_numpy()
     rs = homes["residents"].to_numpy()
@@ -597,12 +648,7 @@ def _gaps(homes, covered, params: CoverageParams, metric, method: str, progress:
         idx = np.flatnonzero(~mask)
         if len(idx):
             label = gap_clusters(pts[idx], params.gap_cluster_m)
-            parts = shapely.get_parts(footprint[idx], return_index=True)
-            coords, owner = shapely.get_coordinates(parts[0], return_index=True)
-            owner = label[parts[1][owner]]
-            order = np.argsort(owner, kind="stable")
-            shapes = shapely.multipoints(coords[order], indices=owner[order])
-            hulls = shapely.buffer(shapely.concave_hull(shapes, ratio=0.3), params.gap_margin_m, quad_segs=4)
+            hulls = _cluster_shapes(pts[idx], footprint[idx], label, params.gap_margin_m)
             n = label.max() + 1
             frames.append(
                 pd.DataFrame(
@@ -637,7 +683,9 @@ def _circles(graph, table, categories, levels, thresholds, params, fac_ids, metr
         part["at_level"] = level
         rows.append(part)
     wanted = pd.concat(rows, ignore_index=True)
-    wanted["limit_m"] = [thresholds[(c, lv)] for c, lv in zip(wanted["category"], wanted["at_level"], strict=True)]
+    wanted["limit_m"] = [
+        thresholds[(c, lv)] for c, lv in zip(wanted["category"], wanted["at_level"], strict=True)
+    ]
     positions = np.unique(wanted["pos"].to_numpy(dtype=np.int64))
     positions = positions[graph.facility_node[positions] >= 0]
     limits = np.unique(wanted["limit_m"].to_numpy())
@@ -650,7 +698,9 @@ def _circles(graph, table, categories, levels, thresholds, params, fac_ids, metr
         if progress and (done % 50 == 0 or done == total):
             progress("circles", done, total)
 
-    fac, limit, polys = service_circles(graph, positions, limits, margin_m=params.circle_margin_m, progress=tick)
+    fac, limit, polys = service_circles(
+        graph, positions, limits, margin_m=params.circle_margin_m, progress=tick
+    )
     shapes = pd.DataFrame({"pos": fac, "limit_m": limit, "geometry": polys})
     merged = wanted.merge(shapes, on=["pos", "limit_m"], how="inner")
     frame = gpd.GeoDataFrame(
@@ -702,7 +752,9 @@ def long_results(result: CoverageResult) -> pd.DataFrame:
                     "category": key[0],
                     "level": key[1],
                     "distance_m": np.where(finite, np.round(dist, 2), np.nan),
-                    "facility_id": pd.array(np.where(result.nearest[key] >= 0, result.nearest[key], -1), dtype="Int64"),
+                    "facility_id": pd.array(
+                        np.where(result.nearest[key] >= 0, result.nearest[key], -1), dtype="Int64"
+                    ),
                     "covered": result.covered(*key),
                 }
             )

@@ -40,11 +40,15 @@ class Settings(BaseSettings):
         default_factory=lambda: list(WALK_HIGHWAYS),
         description="OSM highway types in the walking network (roads without a type are kept)",
     )
-    max_snap_m: float = Field(300.0, gt=0, description="Homes and facilities farther from a street stay unattached (m)")
+    max_snap_m: float = Field(
+        300.0, gt=0, description="Homes and facilities farther from a street stay unattached (m)"
+    )
     detour_factor: float = Field(
         1.3, ge=1.0, description="Straight-line distance multiplier when there is no street layer"
     )
-    gap_cluster_m: float = Field(100.0, gt=0, description="Uncovered homes this close form one service gap (m)")
+    gap_cluster_m: float = Field(
+        250.0, gt=0, description="Uncovered homes this close form one service gap (m)"
+    )
 
     @model_validator(mode="after")
     def _check_grid_range(self) -> Settings:

@@ -81,5 +81,5 @@ def service_circles(
     keys = np.unique(owner)
     multipoints = shapely.multipoints(xy, indices=np.searchsorted(keys, owner))
     hulls = shapely.concave_hull(multipoints, ratio=HULL_RATIO)
-    polygons = shapely.buffer(hulls, margin_m, quad_segs=4)
+    polygons = shapely.buffer(hulls, margin_m, quad_segs=2)
     return np.asarray(facilities)[keys // len(limits)], np.asarray(limits)[keys % len(limits)], polygons

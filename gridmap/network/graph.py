@@ -83,7 +83,9 @@ class WalkingNetwork:
         frame = pd.DataFrame(
             {"component": np.arange(len(nodes)), "nodes": nodes, "edges": edges, "length_m": length}
         )
-        frame = frame.sort_values(["length_m", "nodes"], ascending=False, kind="stable").reset_index(drop=True)
+        frame = frame.sort_values(["length_m", "nodes"], ascending=False, kind="stable").reset_index(
+            drop=True
+        )
         frame["main"] = frame.index == 0
         return frame
 

@@ -99,7 +99,16 @@ def save_run(
     params = dataclasses.asdict(result.params)
     used = {
         name: {"version": inputs.versions.get(name, 0), "features": len(frame)}
-        for name in ("buildings", "facilities", "roads", "compounds", "entrances", "communities", "grids", "streets")
+        for name in (
+            "buildings",
+            "facilities",
+            "roads",
+            "compounds",
+            "entrances",
+            "communities",
+            "grids",
+            "streets",
+        )
         if (frame := getattr(inputs, name)) is not None
     }
     used["facility_ids"] = sorted(int(i) for i in inputs.facilities.index)
@@ -132,8 +141,16 @@ def save_run(
         if len(result.compounds):
             cols = ["compound_id", "check", "level", "passes", "missing"]
             conn.execute(insert(coverage_compounds), _rows(result.compounds, cols, run_id))
-        _insert_shapes(conn, coverage_gaps, result.gaps, ["category", "level", "homes", "households", "residents"], run_id)
-        _insert_shapes(conn, coverage_circles, result.circles, ["category", "level", "facility_id", "limit_m"], run_id)
+        _insert_shapes(
+            conn,
+            coverage_gaps,
+            result.gaps,
+            ["category", "level", "homes", "households", "residents"],
+            run_id,
+        )
+        _insert_shapes(
+            conn, coverage_circles, result.circles, ["category", "level", "facility_id", "limit_m"], run_id
+        )
     return int(run_id)
 
 
@@ -147,7 +164,9 @@ def _frame(conn, table, run_id: int) -> pd.DataFrame:
         geoms = shapely.from_wkb(frame.pop("geom_wkb").to_numpy()) if len(frame) else []
         frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=STORAGE_CRS)
     if "category" in frame.columns:
-        frame.insert(frame.columns.get_loc("category") + 1, "category_zh", frame["category"].map(CATEGORY_NAMES_ZH))
+        frame.insert(
+            frame.columns.get_loc("category") + 1, "category_zh", frame["category"].map(CATEGORY_NAMES_ZH)
+        )
     return frame
 
 
@@ -205,8 +224,12 @@ def compare_runs(engine: Engine, before: int, after: int) -> tuple[pd.DataFrame,
     sa = a.summary[a.summary["scope"] == "area"][keys + cols]
     sb = b.summary[b.summary["scope"] == "area"][keys + cols]
     table = sa.merge(sb, on=keys, how="outer", suffixes=("_before", "_after"))
-    table["residents_gained"] = table["residents_covered_after"].fillna(0) - table["residents_covered_before"].fillna(0)
-    table["households_gained"] = table["households_covered_after"].fillna(0) - table["households_covered_before"].fillna(0)
+    table["residents_gained"] = table["residents_covered_after"].fillna(0) - table[
+        "residents_covered_before"
+    ].fillna(0)
+    table["households_gained"] = table["households_covered_after"].fillna(0) - table[
+        "households_covered_before"
+    ].fillna(0)
     table.insert(1, "category_zh", table["category"].map(CATEGORY_NAMES_ZH))
     home = ["home_kind", "feature_id", *keys]
     ra = a.results[[*home, "covered", "households", "residents"]]

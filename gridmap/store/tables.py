@@ -163,7 +163,9 @@ def _shape_table(name: str, *columns: Column) -> Table:
         Column("category", String(50), nullable=False),
         Column("level", Integer, nullable=False),
         *columns,
-        Column(GEOMETRY_COLUMN, Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False),
+        Column(
+            GEOMETRY_COLUMN, Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False
+        ),
     )
 
 

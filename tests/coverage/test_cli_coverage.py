@@ -31,11 +31,24 @@ def test_coverage_prints_every_category_and_level_and_writes_layers(demo_db, tmp
     out = tmp_path / "coverage.gpkg"
     code, text, err = _run(capsys, "--db", demo_db, "coverage", "--out", str(out), "--label", "baseline")
     assert code == 0, err
-    for words in ("养老服务", "elderly_care", "5分钟 居民覆盖", "15分钟 未覆盖居民", "walking network: 2,188 nodes", "1+6"):
+    for words in (
+        "养老服务",
+        "elderly_care",
+        "5分钟 居民覆盖",
+        "15分钟 未覆盖居民",
+        "walking network: 2,188 nodes",
+        "1+6",
+    ):
         assert words in text
     assert "kept as coverage run 1" in text
     layers = dict(pyogrio.list_layers(out))
-    assert set(layers) == {"coverage_summary", "coverage_homes", "coverage_compounds", "service_gaps", "service_circles"}
+    assert set(layers) == {
+        "coverage_summary",
+        "coverage_homes",
+        "coverage_compounds",
+        "service_gaps",
+        "service_circles",
+    }
     gaps = pyogrio.read_dataframe(out, layer="service_gaps")
     assert len(gaps) > 0 and set(gaps["method"]) == {"network"}
     circles = pyogrio.read_dataframe(out, layer="service_circles")

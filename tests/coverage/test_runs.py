@@ -34,7 +34,9 @@ def _load_street(engine):
         ),
     )
     write_layer(
-        engine, "facilities", _frame({"categories": ["clinic"], "name": ["社区卫生服务站"]}, [Point(X0, Y0 - 5)])
+        engine,
+        "facilities",
+        _frame({"categories": ["clinic"], "name": ["社区卫生服务站"]}, [Point(X0, Y0 - 5)]),
     )
 
 

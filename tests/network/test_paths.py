@@ -1,8 +1,8 @@
 """The walking network on a small hand-built street plan with known answers (metres, UTM 48N).
 
-    A(0,0) ──── B(100,0) ──── C(200,0)         G(1000,1000) ── H(1100,1000)   (an island)
-      ╰─(141 m)──╯ │
-                   D(100,100)                  E(150,-50) │ F(150,50): a bridge over B–C
+A(0,0) ──── B(100,0) ──── C(200,0)         G(1000,1000) ── H(1100,1000)   (an island)
+  ╰─(141 m)──╯ │
+               D(100,100)                  E(150,-50) │ F(150,50): a bridge over B–C
 """
 
 import geopandas as gpd

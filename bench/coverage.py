@@ -1,0 +1,269 @@
+"""Coverage benchmark: gridmap against pandana, measured in the same run.
+
+    python bench/coverage.py [--tiles 10] [--facilities 2000]
+
+Two data sets: the demo district (read from a SpatiaLite file built with the demo
+generator), and a large city made by tiling the real demo network TILES × TILES times
+(10 × 10 gives about 219,000 street nodes, 110,000 buildings; FACILITIES facilities over 12
+categories drawn from the tiled ones). Each part runs in its own process so that its peak
+memory (max RSS) is its own.
+
+Reported:
+- gridmap, whole run: layers read (demo: from the database), network built, homes and
+  facilities attached, nearest facility of 12 categories at all three levels, shares, compound
+  checks, gap and circle polygons;
+- the distance stage alone (attach + one multi-source pass per category) against pandana
+  doing the same 12 categories (one network build + 12 nearest_pois queries), and the
+  largest distance difference between the two on the same graph, with facilities snapped to
+  nodes as pandana does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CATEGORIES = (
+    "food", "grocery", "culture", "sports", "primary_school", "hospital", "admin_service",
+    "toilets", "post_bank", "party_service_centre", "community_service", "middle_school",
+)  # fmt: skip
+MAX_DIST_M = 3000.0
+
+
+def _demo_layers():
+    from gridmap.demo.build import generate
+
+    return generate(seed=20181201).layers
+
+
+def large_city(tiles: int, n_facilities: int, seed: int = 1):
+    """The demo's roads, buildings and facilities repeated tiles × tiles times (EPSG:4326)."""
+    import geopandas as gpd
+    import shapely
+
+    layers = _demo_layers()
+    roads, buildings, facilities = layers["roads"], layers["buildings"], layers["facilities"]
+    metric = roads.estimate_utm_crs()
+    r, b, f = roads.to_crs(metric), buildings.to_crs(metric), facilities.to_crs(metric)
+    minx, miny, maxx, maxy = r.total_bounds
+    step_x, step_y = maxx - minx + 200.0, maxy - miny + 200.0
+    out = {"roads": [], "buildings": [], "facilities": []}
+    for i in range(tiles):
+        for j in range(tiles):
+            dx, dy = i * step_x, j * step_y
+            for name, frame in (("roads", r), ("buildings", b), ("facilities", f)):
+                moved = frame.copy()
+                moved.geometry = shapely.transform(
+                    frame.geometry.values, lambda xy, dx=dx, dy=dy: xy + np.array([dx, dy])
+                )
+                out[name].append(moved)
+    big = {
+        k: gpd.GeoDataFrame(pd.concat(v, ignore_index=True), crs=metric).to_crs(4326) for k, v in out.items()
+    }
+    bld = big["buildings"]
+    bld["households"] = bld["households"].fillna(0).clip(lower=1)
+    bld["residents"] = bld["residents"].fillna(0).clip(lower=2)
+    fac = big["facilities"]
+    first = fac["categories"].str.split(",").map(lambda cs: next((c for c in cs if c in CATEGORIES), None))
+    fac = fac[first.notna()].assign(categories=first[first.notna()])
+    rng = np.random.default_rng(seed)
+    fac = fac.iloc[np.sort(rng.choice(len(fac), min(n_facilities, len(fac)), replace=False))]
+    for frame in (big["roads"], bld):
+        frame.index = pd.RangeIndex(1, len(frame) + 1)
+    fac = fac.set_axis(pd.RangeIndex(1, len(fac) + 1))
+    return {"roads": big["roads"], "buildings": bld, "facilities": fac}
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def part_ours(source: str, tiles: int, n_facilities: int) -> dict:
+    """gridmap's whole run and its distance stage."""
+    from gridmap.coverage import CoverageInputs, CoverageParams, compute_coverage, load_inputs
+
+    params = CoverageParams(categories=CATEGORIES)
+    start = time.perf_counter()
+    if source == "demo":
+        from gridmap.store.engine import make_engine
+
+        inputs = load_inputs(make_engine(os.environ["BENCH_DB"]))
+        loaded = time.perf_counter() - start
+    else:
+        inputs = CoverageInputs(**large_city(tiles, n_facilities))
+        start = time.perf_counter()
+        loaded = 0.0
+    result = compute_coverage(inputs, params)
+    total = time.perf_counter() - start
+    t = result.report["timings_s"]
+    return {
+        "seconds": total,
+        "load_s": loaded,
+        "distance_stage_s": t["attach"] + t["distances"],
+        "timings": t,
+        "passes": result.report["shortest_path_passes"],
+        "nodes": result.report["network_nodes"],
+        "homes": len(result.homes),
+        "facilities": len(inputs.facilities),
+        "gaps": len(result.gaps),
+        "circles": len(result.circles),
+        "peak_mib": _peak_mib(),
+    }
+
+
+def _node_graph(source: str, tiles: int, n_facilities: int):
+    """The walking network, facilities snapped to their nearest node, homes' nearest nodes."""
+    from scipy.spatial import cKDTree
+
+    from gridmap.coverage import CoverageInputs, load_inputs
+    from gridmap.network.graph import build_network
+
+    if source == "demo":
+        from gridmap.store.engine import make_engine
+
+        inputs = load_inputs(make_engine(os.environ["BENCH_DB"]))
+    else:
+        inputs = CoverageInputs(**large_city(tiles, n_facilities))
+    net = build_network(inputs.roads)
+    tree = cKDTree(net.node_xy)
+    fac = inputs.facilities.to_crs(net.crs)
+    _, fac_node = tree.query(np.column_stack([fac.geometry.x, fac.geometry.y]))
+    homes = inputs.buildings.to_crs(net.crs).geometry.representative_point()
+    _, home_node = tree.query(np.column_stack([homes.x, homes.y]))
+    cats = fac["categories"].str.split(",").str[0].to_numpy()
+    return net, fac_node, cats, np.unique(home_node)
+
+
+def part_pandana(source: str, tiles: int, n_facilities: int) -> dict:
+    import pandana
+
+    net, fac_node, cats, home_nodes = _node_graph(source, tiles, n_facilities)
+    adj = net.adjacency().tocoo()
+    upper = adj.row < adj.col
+    start = time.perf_counter()
+    network = pandana.Network(
+        pd.Series(net.node_xy[:, 0]),
+        pd.Series(net.node_xy[:, 1]),
+        pd.Series(adj.row[upper]),
+        pd.Series(adj.col[upper]),
+        pd.DataFrame({"length": adj.data[upper]}),
+        twoway=True,
+    )
+    network.precompute(MAX_DIST_M)
+    built = time.perf_counter() - start
+    distances = {}
+    for category in CATEGORIES:
+        nodes = fac_node[cats == category]
+        if len(nodes) == 0:
+            continue
+        network.set_pois(
+            category, MAX_DIST_M, 1, pd.Series(net.node_xy[nodes, 0]), pd.Series(net.node_xy[nodes, 1])
+        )
+        near = network.nearest_pois(MAX_DIST_M, category, num_pois=1)
+        distances[category] = near.iloc[:, 0].to_numpy()[home_nodes].tolist()
+    total = time.perf_counter() - start
+    return {"seconds": total, "build_s": built, "peak_mib": _peak_mib(), "distances": distances}
+
+
+def part_check(source: str, tiles: int, n_facilities: int) -> dict:
+    """Our multi-source pass on the node-snapped facilities, for the distance comparison."""
+    from scipy.sparse.csgraph import dijkstra
+
+    net, fac_node, cats, home_nodes = _node_graph(source, tiles, n_facilities)
+    matrix = net.adjacency()
+    distances = {}
+    for category in CATEGORIES:
+        nodes = np.unique(fac_node[cats == category])
+        if len(nodes) == 0:
+            continue
+        d = dijkstra(matrix, indices=nodes, min_only=True, limit=MAX_DIST_M)
+        distances[category] = np.minimum(d[home_nodes], MAX_DIST_M).tolist()
+    return {"distances": distances}
+
+
+PARTS = {"ours": part_ours, "pandana": part_pandana, "check": part_check}
+
+
+def _spawn(part: str, source: str, args, env) -> dict:
+    cmd = [sys.executable, __file__, "--part", part, "--source", source, "--tiles", str(args.tiles)]
+    cmd += ["--facilities", str(args.facilities)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{part} on {source} failed:\n{done.stderr[-3000:]}")
+    line = next(x for x in reversed(done.stdout.splitlines()) if x.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
+
+
+def _largest_difference(a: dict, b: dict) -> float:
+    worst = 0.0
+    for category in a:
+        x, y = np.asarray(a[category]), np.asarray(b[category])
+        both = (x < MAX_DIST_M - 1) & (y < MAX_DIST_M - 1)
+        if both.any():
+            worst = max(worst, float(np.abs(x[both] - y[both]).max()))
+    return worst
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tiles", type=int, default=10)
+    parser.add_argument("--facilities", type=int, default=2000)
+    parser.add_argument("--part", choices=sorted(PARTS))
+    parser.add_argument("--source", choices=["demo", "large"], default="demo")
+    args = parser.parse_args()
+    if args.part:
+        print("\nRESULT " + json.dumps(PARTS[args.part](args.source, args.tiles, args.facilities)))
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        from gridmap.demo.build import generate, write_demo
+        from gridmap.store.engine import make_engine
+
+        env = dict(os.environ, BENCH_DB=f"sqlite:///{Path(tmp) / 'demo.sqlite'}")
+        engine = make_engine(env["BENCH_DB"])
+        write_demo(engine, generate(seed=20181201))
+        engine.dispose()
+        for source in ("demo", "large"):
+            ours = _spawn("ours", source, args, env)
+            peer = _spawn("pandana", source, args, env)
+            check = _spawn("check", source, args, env)
+            diff = _largest_difference(check["distances"], peer["distances"])
+            name = "demo district" if source == "demo" else f"large city ({args.tiles}×{args.tiles} tiles)"
+            print(
+                f"\n== {name}: {ours['nodes']:,} street nodes, {ours['homes']:,} homes, {ours['facilities']:,} facilities"
+            )
+            print(
+                f"gridmap whole run: {ours['seconds']:.2f} s (of which reading the database {ours['load_s']:.2f} s), "
+                f"peak {ours['peak_mib']:.0f} MiB; {ours['passes']} shortest-path passes, "
+                f"{ours['gaps']:,} gaps, {ours['circles']:,} circles"
+            )
+            print(f"  stages: {ours['timings']}")
+            print(
+                f"pandana build + 12 queries: {peer['seconds']:.2f} s (build {peer['build_s']:.2f} s), peak {peer['peak_mib']:.0f} MiB"
+            )
+            print(
+                f"distance stage, 12 categories: gridmap {ours['distance_stage_s']:.3f} s vs pandana "
+                f"{peer['seconds']:.2f} s = {peer['seconds'] / ours['distance_stage_s']:.1f}× faster (target ≥ 20×)"
+            )
+            print(
+                f"whole gridmap run vs pandana: {peer['seconds'] / ours['seconds']:.2f}× ; peak memory ratio {ours['peak_mib'] / peer['peak_mib']:.2f}"
+            )
+            print(
+                f"largest distance difference to pandana (same graph, node-snapped): {diff:.3f} m (target ≤ 0.5 m)"
+            )
+
+
+if __name__ == "__main__":
+    main()
