@@ -7,6 +7,7 @@ with a message on stderr that names what was wrong.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 
@@ -290,9 +291,7 @@ def _coverage_params(settings: Settings, levels=None, **options):
     )
     if levels:
         options["levels"] = levels
-    from dataclasses import replace
-
-    return replace(base, **options)
+    return dataclasses.replace(base, **options)
 
 
 def _cmd_coverage(args, settings: Settings) -> int:
