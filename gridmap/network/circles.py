@@ -27,6 +27,13 @@ def _incidence(graph: FacilityGraph) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(2 * m, dtype=np.int8), (rows, cols)), shape=(graph.node_count, m))
 
 
+def _distance_at(nodes: np.ndarray, dist: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Distance of each ``query`` node from the reached ``nodes`` (sorted); inf if not reached."""
+    pos = np.clip(np.searchsorted(nodes, query), 0, len(nodes) - 1)
+    found = nodes[pos] == query
+    return np.where(found, dist[pos], np.inf)
+
+
 def service_circles(
     graph: FacilityGraph,
     facilities: np.ndarray,
@@ -51,11 +58,9 @@ def service_circles(
     for k, facility in enumerate(facilities):
         nodes, dist = graph.reach(int(facility), limits[-1])
         if len(nodes):
-            node_dist = np.full(graph.node_count, np.inf)
-            node_dist[nodes] = dist
             edges = np.unique(incidence[nodes].indices)
-            du = node_dist[graph.sub_u[edges]]
-            dv = node_dist[graph.sub_v[edges]]
+            du = _distance_at(nodes, dist, graph.sub_u[edges])
+            dv = _distance_at(nodes, dist, graph.sub_v[edges])
             length = graph.sub_length[edges]
             for j, limit in enumerate(limits):
                 inside = dist <= limit

@@ -112,6 +112,8 @@ class FacilityGraph:
         point_node = net_n + n_split + np.arange(len(f_edge))
         self.facility_node = np.full(len(facilities), -1, dtype=np.int64)
         self.facility_node[att] = point_node
+        self._node_facility = np.full(net_n + n_split + len(f_edge), -1, dtype=np.int64)
+        self._node_facility[point_node] = np.flatnonzero(att)
         self.node_count = net_n + n_split + len(f_edge)
 
         # sub-edges: untouched edges, the pieces of split edges, and the access legs
@@ -211,8 +213,6 @@ class FacilityGraph:
         if len(sources) == 0 or n == 0:
             return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
         dist, _, source = dijkstra(self.matrix, indices=sources, min_only=True, return_predecessors=True)
-        node_facility = np.full(self.node_count, -1, dtype=np.int64)
-        node_facility[self.facility_node[self.facility_node >= 0]] = np.flatnonzero(self.facility_node >= 0)
         ok = origins.a >= 0
         via_a = np.full(n, np.inf)
         via_b = np.full(n, np.inf)
@@ -226,11 +226,12 @@ class FacilityGraph:
         reached = ok & np.isfinite(best)
         src[reached] = source[node[reached]]
         facility = np.full(n, -1, dtype=np.int64)
-        facility[reached] = node_facility[src[reached]]
+        facility[reached] = self._node_facility[src[reached]]
         return best, facility
 
     def reach(self, facility: int, limit_m: float) -> tuple[np.ndarray, np.ndarray]:
-        """Nodes within ``limit_m`` walking metres of one facility: (node indices, metres).
+        """Nodes within ``limit_m`` walking metres of one facility: (node indices in ascending
+        order, metres).
 
         Searches only the part of the graph within ``limit_m`` straight-line metres, which
         holds every node that can be reached within the limit.
