@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from gridmap.errors import GridmapError, InputError
 from gridmap.model import LAYER_SPECS, LAYERS
 from gridmap.settings import Settings
+from gridmap.terminal import print_table
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -144,19 +145,6 @@ def _engine(settings: Settings):
     return make_engine(settings.database_url)
 
 
-def _print_table(rows: list[tuple], headers: tuple[str, ...]) -> None:
-    widths = [max(_width(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    for row in [headers, *rows]:
-        print(
-            "  ".join(str(v) + " " * (w - _width(str(v))) for v, w in zip(row, widths, strict=True)).rstrip()
-        )
-
-
-def _width(text: str) -> int:
-    """Display width: CJK characters take two columns."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
-
 def _cmd_db(args, settings: Settings) -> int:
     from gridmap.store.schema import init_db, upgrade_db
 
@@ -202,7 +190,7 @@ def _cmd_import_osm(args, settings: Settings) -> int:
     engine = _engine(settings)
     init_db(engine)
     counts = import_osm(engine, args.path, bbox=args.bbox, network_buffer_m=args.network_buffer)
-    _print_table([(k, v) for k, v in counts.items()], ("layer", "features"))
+    print_table([(k, v) for k, v in counts.items()], ("layer", "features"), right=[1])
     return EXIT_OK
 
 
@@ -228,8 +216,10 @@ def _cmd_demo(args, settings: Settings) -> int:
     if args.action == "build" or not _demo_exists(engine):
         counts, seconds = build_demo(engine, settings)
         print(f"built the demo district in {seconds:.1f} s into {settings.database_url}")
-        _print_table(
-            [(k, LAYER_SPECS[k].title_zh, v) for k, v in counts.items()], ("layer", "名称", "features")
+        print_table(
+            [(k, LAYER_SPECS[k].title_zh, v) for k, v in counts.items()],
+            ("layer", "名称", "features"),
+            right=[2],
         )
         from gridmap import coverage_report
 
@@ -263,7 +253,9 @@ def _cmd_layers(args, settings: Settings) -> int:
     from gridmap.store.layers import layer_counts
 
     counts = layer_counts(_engine(settings))
-    _print_table([(k, LAYER_SPECS[k].title_zh, v) for k, v in counts.items()], ("layer", "名称", "features"))
+    print_table(
+        [(k, LAYER_SPECS[k].title_zh, v) for k, v in counts.items()], ("layer", "名称", "features"), right=[2]
+    )
     return EXIT_OK
 
 
