@@ -62,10 +62,37 @@ def _records(frame: pd.DataFrame, spec: LayerSpec) -> list[dict[str, Any]]:
             if ident is not None and not (isinstance(ident, float) and math.isnan(ident)):
                 row["id"] = int(ident)
     if spec.geometry:
-        wkb = shapely.to_wkb(as_layer_type(np.asarray(frame.geometry.values), spec.geometry), hex=False)
-        for row, blob in zip(rows, wkb, strict=True):
-            row["geom_wkb"] = blob
+        add_wkb(rows, frame.geometry.values, spec.geometry)
     return rows
+
+
+WKB_KEY = "geom_wkb"
+
+
+def add_wkb(rows: list[dict[str, Any]], geoms: np.ndarray, geometry_type: str) -> None:
+    """Put each geometry, as WKB of the table's type, into its row under ``WKB_KEY``."""
+    wkb = shapely.to_wkb(as_layer_type(np.asarray(geoms), geometry_type), hex=False)
+    for row, blob in zip(rows, wkb, strict=True):
+        row[WKB_KEY] = blob
+
+
+def insert_values(names: list[str], spatial: bool) -> dict[str, Any]:
+    """Bound values for an INSERT of ``names``, the geometry built from ``WKB_KEY`` in EPSG:4326."""
+    values: dict[str, Any] = {k: bindparam(k) for k in names if k != WKB_KEY}
+    if spatial:
+        values[GEOMETRY_COLUMN] = func.ST_GeomFromWKB(bindparam(WKB_KEY), STORAGE_SRID)
+    return values
+
+
+def wkb_select(table) -> Any:
+    """The table's geometry as WKB, labelled ``WKB_KEY``, for a SELECT."""
+    return func.ST_AsBinary(table.c[GEOMETRY_COLUMN]).label(WKB_KEY)
+
+
+def with_geometry(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Turn the ``WKB_KEY`` column of selected rows into the geometry (EPSG:4326)."""
+    geoms = shapely.from_wkb(frame.pop(WKB_KEY).to_numpy()) if len(frame) else []
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=STORAGE_CRS)
 
 
 def as_layer_type(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
@@ -135,11 +162,7 @@ def insert_rows(conn: Connection, layer: str, frame: pd.DataFrame) -> int:
     for group in (with_id, without_id):
         if not group:
             continue
-        names = [k for k in group[0] if k != "geom_wkb"]
-        values: dict[str, Any] = {k: bindparam(k) for k in names}
-        if spec.geometry:
-            values[GEOMETRY_COLUMN] = func.ST_GeomFromWKB(bindparam("geom_wkb"), STORAGE_SRID)
-        conn.execute(insert(table).values(values), group)
+        conn.execute(insert(table).values(insert_values(list(group[0]), bool(spec.geometry))), group)
     if with_id and conn.dialect.name == "postgresql":
         # keep the serial ahead of explicitly given ids
         conn.exec_driver_sql(
@@ -188,7 +211,7 @@ def _select_columns(layer: str, columns: Iterable[str] | None):
         )
     cols = [table.c[n] for n in names]
     if spec.geometry:
-        cols.append(func.ST_AsBinary(table.c[GEOMETRY_COLUMN]).label("geom_wkb"))
+        cols.append(wkb_select(table))
     return spec, table, cols
 
 
@@ -230,10 +253,7 @@ def read_layer(
             frame[col.name] = frame[col.name].map(
                 lambda v: dt.date.fromisoformat(v) if isinstance(v, str) else v
             )
-    if not spec.geometry:
-        return frame
-    geoms = shapely.from_wkb(frame.pop("geom_wkb").to_numpy()) if len(frame) else []
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=STORAGE_CRS)
+    return with_geometry(frame) if spec.geometry else frame
 
 
 def layer_counts(engine: Engine) -> dict[str, int]:

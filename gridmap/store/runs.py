@@ -16,14 +16,12 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-from sqlalchemy import Engine, bindparam, func, insert, select
+from sqlalchemy import Engine, insert, select
 
 from gridmap.coverage import CoverageInputs, CoverageResult, long_results
-from gridmap.crs import STORAGE_CRS, STORAGE_SRID
 from gridmap.errors import NotFoundError
 from gridmap.model import CATEGORY_NAMES_ZH
-from gridmap.store.layers import as_layer_type
+from gridmap.store.layers import add_wkb, insert_values, with_geometry, wkb_select
 from gridmap.store.tables import (
     GEOMETRY_COLUMN,
     coverage_circles,
@@ -79,12 +77,8 @@ def _insert_shapes(conn, table, frame: gpd.GeoDataFrame, columns: list[str], run
     if len(frame) == 0:
         return
     rows = _rows(frame, columns, run_id)
-    wkb = shapely.to_wkb(as_layer_type(np.asarray(frame.geometry.values), "MULTIPOLYGON"))
-    for row, blob in zip(rows, wkb, strict=True):
-        row["geom_wkb"] = blob
-    values = {c: bindparam(c) for c in ["run_id", *columns]}
-    values[GEOMETRY_COLUMN] = func.ST_GeomFromWKB(bindparam("geom_wkb"), STORAGE_SRID)
-    conn.execute(insert(table).values(values), rows)
+    add_wkb(rows, frame.geometry.values, "MULTIPOLYGON")
+    conn.execute(insert(table).values(insert_values(["run_id", *columns], spatial=True)), rows)
 
 
 def save_run(
@@ -156,13 +150,13 @@ def save_run(
 
 def _frame(conn, table, run_id: int) -> pd.DataFrame:
     cols = [c for c in table.c if c.name not in ("id", "run_id", GEOMETRY_COLUMN)]
-    if GEOMETRY_COLUMN in table.c:
-        cols.append(func.ST_AsBinary(table.c[GEOMETRY_COLUMN]).label("geom_wkb"))
+    spatial = GEOMETRY_COLUMN in table.c
+    if spatial:
+        cols.append(wkb_select(table))
     result = conn.execute(select(*cols).where(table.c.run_id == run_id).order_by(table.c.id))
     frame = pd.DataFrame.from_records(result.all(), columns=list(result.keys()))
-    if "geom_wkb" in frame.columns:
-        geoms = shapely.from_wkb(frame.pop("geom_wkb").to_numpy()) if len(frame) else []
-        frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=STORAGE_CRS)
+    if spatial:
+        frame = with_geometry(frame)
     if "category" in frame.columns:
         frame.insert(
             frame.columns.get_loc("category") + 1, "category_zh", frame["category"].map(CATEGORY_NAMES_ZH)
