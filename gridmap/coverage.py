@@ -412,14 +412,13 @@ def compute_coverage(
     compounds = _compound_checks(homes, covered, checklist, levels, categories)
     lap("summary")
 
-    gaps = _empty_gaps(method)
+    gaps = _no_shapes(GAP_COLUMNS)
     if params.gaps:
-        wanted = (
-            covered if params.all_gaps else {k: v for k, v in covered.items() if k in listed_pairs(checklist)}
-        )
+        listed = listed_pairs(checklist)
+        wanted = covered if params.all_gaps else {k: v for k, v in covered.items() if k in listed}
         gaps = _gaps(homes, wanted, params, metric, method, progress)
     lap("gaps")
-    circles = _empty_circles(method)
+    circles = _no_shapes(CIRCLE_COLUMNS)
     if params.circles and graph is not None:
         circles = _circles(
             graph, table, categories, levels, thresholds, params, fac_ids, metric, method, progress
@@ -594,14 +593,13 @@ def _compound_checks(homes, covered, checklist: Checklist, levels, categories) -
 # --- shapes -------------------------------------------------------------------------------
 
 
-def _empty_gaps(method: str) -> gpd.GeoDataFrame:
-    cols = ["category", "category_zh", "level", "homes", "households", "residents", "method"]
-    return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=STORAGE_CRS)
+GAP_COLUMNS = ["category", "category_zh", "level", "homes", "households", "residents", "method"]
+CIRCLE_COLUMNS = ["facility_id", "category", "category_zh", "level", "limit_m", "method"]
 
 
-def _empty_circles(method: str) -> gpd.GeoDataFrame:
-    cols = ["facility_id", "category", "category_zh", "level", "limit_m", "method"]
-    return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=STORAGE_CRS)
+def _no_shapes(columns: list[str]) -> gpd.GeoDataFrame:
+    """An empty layer of gaps or circles, with its columns."""
+    return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=STORAGE_CRS)
 
 
 def gap_clusters(xy: np.ndarray, cluster_m: float) -> np.ndarray:
@@ -666,7 +664,7 @@ def _gaps(homes, covered, params: CoverageParams, metric, method: str, progress:
         if progress:
             progress("gaps", k + 1, len(covered))
     if not frames:
-        return _empty_gaps(method)
+        return _no_shapes(GAP_COLUMNS)
     gaps = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=metric)
     gaps = gaps.sort_values(["category", "level", "residents"], ascending=[True, True, False], kind="stable")
     gaps["method"] = method
@@ -752,15 +750,13 @@ def long_results(result: CoverageResult) -> pd.DataFrame:
                     "category": key[0],
                     "level": key[1],
                     "distance_m": np.where(finite, np.round(dist, 2), np.nan),
-                    "facility_id": pd.array(
-                        np.where(result.nearest[key] >= 0, result.nearest[key], -1), dtype="Int64"
-                    ),
+                    "facility_id": pd.array(result.nearest[key], dtype="Int64"),
                     "covered": result.covered(*key),
                 }
             )
         )
     out = pd.concat(frames, ignore_index=True)
-    out.loc[out["facility_id"] < 0, "facility_id"] = pd.NA
+    out.loc[out["facility_id"] < 0, "facility_id"] = pd.NA  # -1: no facility reachable
     return out
 
 
