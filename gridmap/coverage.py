@@ -395,8 +395,7 @@ def compute_coverage(
             if graph is not None:
                 d, f = graph.nearest(subset, located)
             else:
-                d, f = _straight_line(origins[["x", "y"]].to_numpy(), fac_xy[subset], params.detour_factor)
-                f = np.where(f >= 0, subset[np.clip(f, 0, None)] if len(subset) else -1, -1)
+                d, f = _straight_line(origins[["x", "y"]].to_numpy(), fac_xy, subset, params.detour_factor)
             cache[token] = _best_per_home(len(homes), origins["home"].to_numpy(), d, f)
         best, which = cache[token]
         distances[key] = best
@@ -443,11 +442,13 @@ def compute_coverage(
     )
 
 
-def _straight_line(origin_xy: np.ndarray, fac_xy: np.ndarray, detour: float):
-    if len(fac_xy) == 0:
+def _straight_line(origin_xy: np.ndarray, fac_xy: np.ndarray, subset: np.ndarray, detour: float):
+    """Like :meth:`FacilityGraph.nearest`, in straight lines times ``detour``: metres to the
+    nearest of the facilities ``subset`` and its position (-1 when there is none)."""
+    if len(subset) == 0:
         return np.full(len(origin_xy), np.inf), np.full(len(origin_xy), -1, dtype=np.int64)
-    dist, idx = cKDTree(fac_xy).query(origin_xy)
-    return dist * detour, idx.astype(np.int64)
+    dist, idx = cKDTree(fac_xy[subset]).query(origin_xy)
+    return dist * detour, subset[idx]
 
 
 def _network_report(
