@@ -34,12 +34,15 @@ from gridmap.model import CATEGORY_NAMES_ZH, WALK_HIGHWAYS, ServiceCategory
 from gridmap.network.circles import service_circles
 from gridmap.network.graph import WalkingNetwork, build_network
 from gridmap.network.paths import FacilityGraph, attach
+from gridmap.settings import Settings
 from gridmap.standards import LEVELS, Checklist, load_checklist
 
 ORIGIN_MODES = ("building", "compound")
 MEASURES = ("time", "radius")
 NETWORK = "network"
 SCOPES = ("area", "street", "community", "grid")
+
+_SETTINGS = Settings.model_fields  # the defaults live in one place: the settings
 
 #: Progress callback: (stage, done, total).
 Progress = Callable[[str, int, int], None]
@@ -51,13 +54,13 @@ class CoverageParams:
 
     levels: tuple[int, ...] = LEVELS
     categories: tuple[str, ...] | None = None  # None: every category the checklist names
-    speed_mps: float = 1.1
+    speed_mps: float = _SETTINGS["walk_speed_mps"].default
     origin: str = "building"
     measure: str = "time"
-    max_snap_m: float = 300.0
+    max_snap_m: float = _SETTINGS["max_snap_m"].default
     highways: tuple[str, ...] | None = WALK_HIGHWAYS
-    detour_factor: float = 1.3
-    gap_cluster_m: float = 250.0
+    detour_factor: float = _SETTINGS["detour_factor"].default
+    gap_cluster_m: float = _SETTINGS["gap_cluster_m"].default
     gap_margin_m: float = 25.0
     circle_margin_m: float = 30.0
     circles: bool = True
