@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("layers", help="list the layers and their feature counts")
     _coverage_parser(sub)
+    _site_parser(sub)
     return parser
 
 
@@ -133,6 +134,55 @@ def _coverage_parser(sub) -> None:
     cov.add_argument("--label", help="a note stored with the run")
     cov.add_argument("--no-save", action="store_true", help="do not keep the run in the database")
     cov.add_argument("--no-circles", action="store_true", help="skip the service-circle polygons")
+
+
+def _site_parser(sub) -> None:
+    from gridmap.siting.candidates import CANDIDATE_SOURCES
+    from gridmap.siting.models import MODELS
+    from gridmap.standards import LEVELS
+
+    site = sub.add_parser(
+        "site",
+        help="siting proposals for new stations (or list / compare scenarios)",
+        description="Propose new sites (default), list stored scenarios ('scenarios'), or compare two "
+        "('compare A B'). Without --category, proposes for every category with residents outside the circle.",
+    )
+    site.add_argument("action", nargs="?", choices=["propose", "scenarios", "compare"], default="propose")
+    site.add_argument("scenario_ids", nargs="*", type=int, metavar="SCENARIO", help="two ids for 'compare'")
+    site.add_argument(
+        "--category", nargs="+", action="extend", metavar="C",
+        help="service categories one new station serves (default: each category with a gap, in turn)",
+    )  # fmt: skip
+    site.add_argument("--count", type=int, metavar="K", help="new sites for mclp and pmedian (default 3)")
+    site.add_argument(
+        "--model", choices=MODELS, default="mclp", help="maximal covering, set covering, p-median"
+    )
+    site.add_argument("--minutes", type=float, metavar="M", help="the circle in walking minutes (default 15)")
+    site.add_argument(
+        "--level", type=int, nargs="+", action="extend", choices=LEVELS, help="life-circle levels"
+    )
+    site.add_argument("--share", type=float, default=1.0, help="lscp: share of residents to cover (0–1]")
+    site.add_argument("--capacity", type=float, metavar="N", help="residents one station can serve")
+    site.add_argument("--weight", choices=["residents", "households"], default="residents")
+    site.add_argument(
+        "--candidates", metavar="PATH", help="candidate sites: points or polygons (.gpkg, .geojson, .csv)"
+    )
+    site.add_argument(
+        "--sources", default=",".join(CANDIDATE_SOURCES), metavar="S,…",
+        help=f"candidate sources (default {','.join(CANDIDATE_SOURCES)})",
+    )  # fmt: skip
+    site.add_argument(
+        "--grid", nargs="+", action="extend", metavar="CODE", help="junction candidates only in these grids"
+    )
+    site.add_argument("--min-spacing", type=float, default=0.0, metavar="M", help="metres between stations")
+    site.add_argument("--exclude", metavar="PATH", help="areas where no station may go (water, …)")
+    site.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="solver time limit (s)")
+    site.add_argument("--speed", metavar="MPS", help="walking speed in m/s, or 'elderly'")
+    site.add_argument(
+        "--out", metavar="PATH", help="write sites and coverage to .gpkg (layers) or .csv (files)"
+    )
+    site.add_argument("--label", help="a note stored with the scenario")
+    site.add_argument("--no-save", action="store_true", help="do not keep the scenario in the database")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -315,6 +365,52 @@ def _cmd_coverage(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _cmd_site(args, settings: Settings) -> int:
+    from gridmap.siting import report
+    from gridmap.siting.candidates import CandidateRules
+    from gridmap.siting.proposal import SitingParams
+
+    engine = _engine(settings)
+    if args.action == "scenarios":
+        report.print_scenarios(engine)
+        return EXIT_OK
+    if args.action == "compare":
+        if len(args.scenario_ids) != 2:
+            raise InputError("'site compare' needs two scenario ids: A B")
+        report.print_comparison(engine, *args.scenario_ids, out=args.out)
+        return EXIT_OK
+    if args.scenario_ids:
+        raise InputError("scenario ids are only for 'site compare'")
+    levels = tuple(sorted(set(args.level))) if args.level else None
+    if levels is None:
+        levels = (int(args.minutes),) if args.minutes in (5, 10, 15) else (15,)
+    params = SitingParams(
+        categories=tuple(dict.fromkeys(args.category or ())),
+        model=args.model,
+        count=args.count,
+        levels=levels,
+        minutes=args.minutes,
+        share=args.share,
+        capacity=args.capacity,
+        weight=args.weight,
+        rules=CandidateRules(
+            sources=tuple(s.strip() for s in args.sources.split(",") if s.strip()),
+            grids=tuple(args.grid or ()),
+            min_spacing_m=args.min_spacing,
+        ),
+        time_limit_s=args.time_limit,
+        speed_mps=_speed(args.speed, settings),
+        max_snap_m=settings.max_snap_m,
+        highways=tuple(settings.walk_highways),
+        detour_factor=settings.detour_factor,
+    )
+    report.run_and_print(
+        engine, params, candidates=args.candidates, exclude=args.exclude, out=args.out,
+        save=not args.no_save, label=args.label,
+    )  # fmt: skip
+    return EXIT_OK
+
+
 _COMMANDS = {
     "db": _cmd_db,
     "import": _cmd_import,
@@ -324,6 +420,7 @@ _COMMANDS = {
     "serve": _cmd_serve,
     "layers": _cmd_layers,
     "coverage": _cmd_coverage,
+    "site": _cmd_site,
 }
 
 

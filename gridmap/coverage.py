@@ -105,6 +105,7 @@ class CoverageInputs:
     communities: gpd.GeoDataFrame | None = None
     grids: gpd.GeoDataFrame | None = None
     streets: gpd.GeoDataFrame | None = None
+    districts: gpd.GeoDataFrame | None = None
     versions: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -178,7 +179,9 @@ def load_inputs(engine: Engine) -> CoverageInputs:
     """Read the layers a coverage run needs, with their version counters."""
     from gridmap.store.layers import layer_version, read_layer
 
-    names = ("buildings", "facilities", "roads", "compounds", "entrances", "communities", "grids", "streets")
+    names = (
+        "buildings", "facilities", "roads", "compounds", "entrances", "communities", "grids", "streets", "districts"
+    )  # fmt: skip
     layers = {name: read_layer(engine, name) for name in names}
     versions = {name: layer_version(engine, name) for name in names}
     return CoverageInputs(**layers, versions=versions)
@@ -187,7 +190,7 @@ def load_inputs(engine: Engine) -> CoverageInputs:
 # --- homes and origins -------------------------------------------------------------------
 
 
-def _homes(inputs: CoverageInputs, metric) -> gpd.GeoDataFrame:
+def home_points(inputs: CoverageInputs, metric) -> gpd.GeoDataFrame:
     """Residential buildings, and compounds with no buildings, as homes in the metric CRS."""
     b = inputs.buildings
     households = pd.to_numeric(b.get("households"), errors="coerce").fillna(0)
@@ -237,7 +240,7 @@ def _homes(inputs: CoverageInputs, metric) -> gpd.GeoDataFrame:
     return homes
 
 
-def _origin_points(homes: gpd.GeoDataFrame, inputs: CoverageInputs, mode: str, metric) -> pd.DataFrame:
+def origin_points(homes: gpd.GeoDataFrame, inputs: CoverageInputs, mode: str, metric) -> pd.DataFrame:
     """Points walks start from: (home index, x, y). A home may start from several points (its
     compound's gates) and takes the best of them."""
     px, py = homes["point"].x.to_numpy(), homes["point"].y.to_numpy()
@@ -279,7 +282,7 @@ def _origin_points(homes: gpd.GeoDataFrame, inputs: CoverageInputs, mode: str, m
     return pd.concat(parts, ignore_index=True)
 
 
-def _best_per_home(n_homes: int, home: np.ndarray, dist: np.ndarray, fac: np.ndarray):
+def best_per_home(n_homes: int, home: np.ndarray, dist: np.ndarray, fac: np.ndarray):
     """The shortest of several start points per home."""
     order = np.lexsort((dist, home))
     home, dist, fac = home[order], dist[order], fac[order]
@@ -295,7 +298,7 @@ def _best_per_home(n_homes: int, home: np.ndarray, dist: np.ndarray, fac: np.nda
 # --- the run ------------------------------------------------------------------------------
 
 
-def _facility_table(facilities: gpd.GeoDataFrame, categories: Iterable[str]) -> pd.DataFrame:
+def facility_table(facilities: gpd.GeoDataFrame, categories: Iterable[str]) -> pd.DataFrame:
     """One row per (facility, category) for the wanted categories, with the facility level."""
     cats = facilities["categories"].fillna("").astype(str).str.split(",")
     level = (
@@ -311,7 +314,7 @@ def _facility_table(facilities: gpd.GeoDataFrame, categories: Iterable[str]) -> 
     return rows[rows["category"].isin(set(categories))].reset_index(drop=True)
 
 
-def _facility_sets(table: pd.DataFrame, categories, levels) -> dict[tuple[str, int], np.ndarray]:
+def facility_sets(table: pd.DataFrame, categories, levels) -> dict[tuple[str, int], np.ndarray]:
     """Facility positions usable for each (category, level): no level, or that level."""
     out = {}
     for cat in categories:
@@ -360,16 +363,16 @@ def compute_coverage(
         network = None
     lap("network")
 
-    homes = _homes(inputs, metric)
-    origins = _origin_points(homes, inputs, params.origin, metric)
+    homes = home_points(inputs, metric)
+    origins = origin_points(homes, inputs, params.origin, metric)
     facilities = inputs.facilities.to_crs(metric) if len(inputs.facilities) else inputs.facilities
     fac_xy = (
         shapely.get_coordinates(facilities.geometry.values).reshape(-1, 2)
         if len(facilities)
         else np.zeros((0, 2))
     )
-    table = _facility_table(inputs.facilities, categories)
-    sets = _facility_sets(table, categories, levels)
+    table = facility_table(inputs.facilities, categories)
+    sets = facility_sets(table, categories, levels)
     report: dict[str, Any] = {"method": method, "crs": metric.to_string(), "homes": len(homes)}
     lap("homes")
 
@@ -399,7 +402,7 @@ def compute_coverage(
                 d, f = graph.nearest(subset, located)
             else:
                 d, f = _straight_line(origins[["x", "y"]].to_numpy(), fac_xy, subset, params.detour_factor)
-            cache[token] = _best_per_home(len(homes), origins["home"].to_numpy(), d, f)
+            cache[token] = best_per_home(len(homes), origins["home"].to_numpy(), d, f)
         best, which = cache[token]
         distances[key] = best
         nearest[key] = np.where(which >= 0, fac_ids[np.clip(which, 0, None)] if len(fac_ids) else -1, -1)
@@ -410,7 +413,7 @@ def compute_coverage(
 
     thresholds = {key: threshold_m(checklist, params, *key) for key in pairs}
     covered = {key: distances[key] <= thresholds[key] for key in pairs}
-    summary = _summary(homes, covered, inputs, method)
+    summary = coverage_summary(homes, covered, inputs, method)
     compounds = _compound_checks(homes, covered, checklist, levels, categories)
     lap("summary")
 
@@ -479,7 +482,7 @@ def _network_report(
 # --- aggregates ---------------------------------------------------------------------------
 
 
-def _summary(homes: gpd.GeoDataFrame, covered, inputs: CoverageInputs, method: str) -> pd.DataFrame:
+def coverage_summary(homes: gpd.GeoDataFrame, covered, inputs: CoverageInputs, method: str) -> pd.DataFrame:
     hh = homes["households"].to_numpy(dtype=float)
     rs = homes["residents"].to_numpy(dtype=float)
     frames = []

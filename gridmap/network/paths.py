@@ -229,6 +229,51 @@ class FacilityGraph:
         facility[reached] = self._node_facility[src[reached]]
         return best, facility
 
+    def within(
+        self, facilities: np.ndarray, origins: Located, limit_m: float, chunk: int = 64
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (facility, origin) pair within ``limit_m`` walking metres: (positions in
+        ``facilities``, origin indices, metres), sorted by facility then origin.
+
+        One bounded Dijkstra search per facility, in chunks; the reached nodes are joined to
+        the origins attached next to them, so the work follows what is reached, not the size
+        of the graph.
+        """
+        att = origins.a >= 0
+        idx = np.flatnonzero(att)
+        node = np.concatenate([origins.a[idx], origins.b[idx]])
+        which = np.concatenate([idx, idx])
+        extra = np.concatenate([origins.da[idx], origins.db[idx]]) + np.concatenate([origins.access[idx]] * 2)
+        order = np.argsort(node, kind="stable")
+        node, which, extra = node[order], which[order], extra[order]
+        starts = np.searchsorted(node, np.arange(self.node_count + 1))
+        nodes = self.facility_node[facilities]
+        out_f, out_o, out_d = [], [], []
+        for lo in range(0, len(facilities), chunk):
+            part = np.flatnonzero(nodes[lo : lo + chunk] >= 0) + lo
+            if len(part) == 0:
+                continue
+            dist = dijkstra(self.matrix, indices=nodes[part], limit=limit_m)
+            f, n = np.nonzero(np.isfinite(dist))
+            d = dist[f, n]
+            count = starts[n + 1] - starts[n]
+            rep = np.repeat(np.arange(len(n)), count)
+            pos = starts[n][rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count))
+            total = d[rep] + extra[pos]
+            keep = total <= limit_m
+            out_f.append(part[f[rep][keep]])
+            out_o.append(which[pos][keep])
+            out_d.append(total[keep])
+        if not out_f:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+        f, o, d = np.concatenate(out_f), np.concatenate(out_o), np.concatenate(out_d)
+        # an origin reached by both ends of its edge keeps the shorter walk
+        order = np.lexsort((d, o, f))
+        f, o, d = f[order], o[order], d[order]
+        first = np.ones(len(f), dtype=bool)
+        first[1:] = (f[1:] != f[:-1]) | (o[1:] != o[:-1])
+        return f[first], o[first], d[first]
+
     def reach(self, facility: int, limit_m: float) -> tuple[np.ndarray, np.ndarray]:
         """Nodes within ``limit_m`` walking metres of one facility: (node indices in ascending
         order, metres).

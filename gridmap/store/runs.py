@@ -14,16 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, insert, select
 
 from gridmap.coverage import CoverageInputs, CoverageResult, long_results
 from gridmap.errors import NotFoundError
 from gridmap.model import CATEGORY_NAMES_ZH
-from gridmap.store.layers import add_wkb, insert_values, with_geometry, wkb_select
+from gridmap.store.records import insert_frame, plain_value, read_rows
 from gridmap.store.tables import (
-    GEOMETRY_COLUMN,
     coverage_circles,
     coverage_compounds,
     coverage_gaps,
@@ -53,32 +51,16 @@ class StoredRun:
     circles: gpd.GeoDataFrame
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    return value
-
-
-def _rows(frame: pd.DataFrame, columns: list[str], run_id: int) -> list[dict[str, Any]]:
-    values = [frame[c].tolist() for c in columns]
-    return [
-        {"run_id": run_id, **{c: _plain(v[i]) for c, v in zip(columns, values, strict=True)}}
-        for i in range(len(frame))
-    ]
-
-
-def _insert_shapes(conn, table, frame: gpd.GeoDataFrame, columns: list[str], run_id: int) -> None:
-    if len(frame) == 0:
-        return
-    rows = _rows(frame, columns, run_id)
-    add_wkb(rows, frame.geometry.values, "MULTIPOLYGON")
-    conn.execute(insert(table).values(insert_values(["run_id", *columns], spatial=True)), rows)
+def inputs_used(inputs: CoverageInputs) -> dict[str, Any]:
+    """The version counter and feature count of each input layer, and the facility ids."""
+    names = [f.name for f in dataclasses.fields(inputs) if f.name != "versions"]
+    used: dict[str, Any] = {
+        name: {"version": inputs.versions.get(name, 0), "features": len(frame)}
+        for name in names
+        if (frame := getattr(inputs, name)) is not None
+    }
+    used["facility_ids"] = sorted(int(i) for i in inputs.facilities.index)
+    return used
 
 
 def save_run(
@@ -91,21 +73,7 @@ def save_run(
 ) -> int:
     """Store a run with its parameters, input layer versions and counts, and all results."""
     params = dataclasses.asdict(result.params)
-    used = {
-        name: {"version": inputs.versions.get(name, 0), "features": len(frame)}
-        for name in (
-            "buildings",
-            "facilities",
-            "roads",
-            "compounds",
-            "entrances",
-            "communities",
-            "grids",
-            "streets",
-        )
-        if (frame := getattr(inputs, name)) is not None
-    }
-    used["facility_ids"] = sorted(int(i) for i in inputs.facilities.index)
+    used = inputs_used(inputs)
     results = long_results(result)
     results = results.merge(
         result.homes[["kind", "feature_id", "households", "residents"]].rename(columns={"kind": "home_kind"}),
@@ -123,45 +91,23 @@ def save_run(
                 checklist_version=result.checklist_version,
                 params=json.dumps(params, ensure_ascii=False),
                 inputs=json.dumps(used),
-                report=json.dumps(result.report, ensure_ascii=False, default=_plain),
+                report=json.dumps(result.report, ensure_ascii=False, default=plain_value),
             )
             .returning(coverage_runs.c.id)
         ).scalar_one()
         result_cols = ["home_kind", "feature_id", "households", "residents", "category", "level"]
         result_cols += ["distance_m", "facility_id", "covered"]
-        conn.execute(insert(coverage_results), _rows(results, result_cols, run_id))
+        insert_frame(conn, coverage_results, results, result_cols, run_id=run_id)
         summary_cols = [c.name for c in coverage_summary.c if c.name not in ("id", "run_id")]
-        conn.execute(insert(coverage_summary), _rows(result.summary, summary_cols, run_id))
+        insert_frame(conn, coverage_summary, result.summary, summary_cols, run_id=run_id)
         if len(result.compounds):
             cols = ["compound_id", "check", "level", "passes", "missing"]
-            conn.execute(insert(coverage_compounds), _rows(result.compounds, cols, run_id))
-        _insert_shapes(
-            conn,
-            coverage_gaps,
-            result.gaps,
-            ["category", "level", "homes", "households", "residents"],
-            run_id,
-        )
-        _insert_shapes(
-            conn, coverage_circles, result.circles, ["category", "level", "facility_id", "limit_m"], run_id
-        )
+            insert_frame(conn, coverage_compounds, result.compounds, cols, run_id=run_id)
+        gap_cols = ["category", "level", "homes", "households", "residents"]
+        insert_frame(conn, coverage_gaps, result.gaps, gap_cols, "MULTIPOLYGON", run_id=run_id)
+        circle_cols = ["category", "level", "facility_id", "limit_m"]
+        insert_frame(conn, coverage_circles, result.circles, circle_cols, "MULTIPOLYGON", run_id=run_id)
     return int(run_id)
-
-
-def _frame(conn, table, run_id: int) -> pd.DataFrame:
-    cols = [c for c in table.c if c.name not in ("id", "run_id", GEOMETRY_COLUMN)]
-    spatial = GEOMETRY_COLUMN in table.c
-    if spatial:
-        cols.append(wkb_select(table))
-    result = conn.execute(select(*cols).where(table.c.run_id == run_id).order_by(table.c.id))
-    frame = pd.DataFrame.from_records(result.all(), columns=list(result.keys()))
-    if spatial:
-        frame = with_geometry(frame)
-    if "category" in frame.columns:
-        frame.insert(
-            frame.columns.get_loc("category") + 1, "category_zh", frame["category"].map(CATEGORY_NAMES_ZH)
-        )
-    return frame
 
 
 def read_run(engine: Engine, run_id: int) -> StoredRun:
@@ -180,11 +126,11 @@ def read_run(engine: Engine, run_id: int) -> StoredRun:
             params=json.loads(row["params"]),
             inputs=json.loads(row["inputs"]),
             report=json.loads(row["report"]),
-            summary=_frame(conn, coverage_summary, run_id),
-            results=_frame(conn, coverage_results, run_id),
-            compounds=_frame(conn, coverage_compounds, run_id),
-            gaps=_frame(conn, coverage_gaps, run_id),
-            circles=_frame(conn, coverage_circles, run_id),
+            summary=read_rows(conn, coverage_summary, "run_id", run_id),
+            results=read_rows(conn, coverage_results, "run_id", run_id),
+            compounds=read_rows(conn, coverage_compounds, "run_id", run_id),
+            gaps=read_rows(conn, coverage_gaps, "run_id", run_id),
+            circles=read_rows(conn, coverage_circles, "run_id", run_id),
         )
 
 

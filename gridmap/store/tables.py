@@ -181,3 +181,84 @@ coverage_circles = _shape_table(
     Column("facility_id", Integer, nullable=False),
     Column("limit_m", Float, nullable=False),
 )
+
+# --- siting scenarios: a proposal's parameters, sites, the homes they reach, and coverage ---
+
+siting_scenarios = Table(
+    "siting_scenarios",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("label", Text),
+    Column("model", String(20), nullable=False),
+    Column("categories", Text, nullable=False),  # comma-separated category ids
+    Column("levels", Text, nullable=False),  # comma-separated
+    Column("method", Text, nullable=False),
+    Column("status", String(50), nullable=False),
+    Column("solver", String(20), nullable=False),
+    Column("objective", Float, nullable=False),
+    Column("bound", Float, nullable=False),
+    Column("gap", Float, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("note", Text),
+    Column("params", Text, nullable=False),  # JSON
+    Column("inputs", Text, nullable=False),  # JSON: layer versions and feature counts
+    Column("report", Text, nullable=False),  # JSON: candidates, exclusions, timings
+)
+
+siting_sites = Table(
+    "siting_sites",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scenario_id", Integer, nullable=False, index=True),
+    Column("rank", Integer, nullable=False),
+    Column("source", String(30), nullable=False),
+    Column("source_id", Text),
+    Column("name", Text),
+    Column("gain", Float),
+    Column("buildings_new", Integer, nullable=False),
+    Column("households_new", Integer, nullable=False),
+    Column("residents_new", Integer, nullable=False),
+    Column("nearest_station_id", Integer),
+    Column("nearest_station_name", Text),
+    Column("nearest_station_m", Float),
+    Column(GEOMETRY_COLUMN, Geometry("POINT", srid=STORAGE_SRID, spatial_index=True), nullable=False),
+)
+
+siting_site_homes = Table(
+    "siting_site_homes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scenario_id", Integer, nullable=False, index=True),
+    Column("rank", Integer, nullable=False),
+    Column("category", String(50), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("home_kind", String(20), nullable=False),
+    Column("feature_id", Integer, nullable=False),
+    Column("households", Integer, nullable=False),
+    Column("residents", Integer, nullable=False),
+    Column("walk_m", Float, nullable=False),
+)
+
+siting_coverage = Table(
+    "siting_coverage",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scenario_id", Integer, nullable=False, index=True),
+    Column("scope", String(20), nullable=False),
+    Column("unit_id", Integer),
+    Column("code", Text),
+    Column("name", Text),
+    Column("category", String(50), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("homes", Integer, nullable=False),
+    Column("households", Integer, nullable=False),
+    Column("residents", Integer, nullable=False),
+    Column("households_covered_before", Integer, nullable=False),
+    Column("households_covered_after", Integer, nullable=False),
+    Column("residents_covered_before", Integer, nullable=False),
+    Column("residents_covered_after", Integer, nullable=False),
+    Column("share_residents_before", Float),
+    Column("share_residents_after", Float),
+)

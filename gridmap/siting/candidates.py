@@ -1,0 +1,192 @@
+"""Candidate sites for new stations, from several sources, with the rules that exclude some.
+
+Sources (:data:`CANDIDATE_SOURCES`):
+
+- ``given``: points or polygons a user names (vacant lots, idle public rooms); a polygon
+  stands at its representative point;
+- ``public_buildings``: buildings whose ``use`` is public (:data:`PUBLIC_USES`) or that hold a
+  public facility (:data:`PUBLIC_CATEGORIES`);
+- ``nodes``: walking-network junctions inside residential compounds, or inside the target
+  grids when grids are named.
+
+Rules: a candidate outside the district (the union of ``districts``, else ``streets``, else
+``communities``), inside an excluded area (water, say), or nearer than the minimum spacing to
+an existing station is dropped, and so is a second candidate at the same spot; each drop is
+listed with its reason. All work is in the metric CRS the caller passes (metres).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from scipy.spatial import cKDTree
+
+from gridmap.errors import InputError
+from gridmap.network.graph import WalkingNetwork
+
+CANDIDATE_SOURCES = ("given", "public_buildings", "nodes")
+PUBLIC_USES = frozenset(
+    {"public", "civic", "government", "community_centre", "school", "kindergarten", "college",
+     "university", "hospital", "library", "townhall", "office"}
+)  # fmt: skip
+PUBLIC_CATEGORIES = frozenset(
+    {"party_service_centre", "community_service", "admin_service", "culture", "police", "post_bank"}
+)
+SAME_SPOT_M = 1.0
+COMPOUND_EDGE_M = 20.0  # junctions this close to a compound count as inside it
+CANDIDATE_COLUMNS = ["source", "source_id", "name"]
+
+
+@dataclass(frozen=True)
+class CandidateRules:
+    """Which sources to use and what to exclude. Metres."""
+
+    sources: tuple[str, ...] = CANDIDATE_SOURCES
+    grids: tuple[str, ...] = ()  # grid codes: junction candidates only inside these grids
+    min_spacing_m: float = 0.0  # between stations, new and existing
+    compound_edge_m: float = COMPOUND_EDGE_M
+
+    def check(self) -> None:
+        unknown = [s for s in self.sources if s not in CANDIDATE_SOURCES]
+        if unknown:
+            raise InputError(
+                f"unknown candidate sources {', '.join(unknown)}; known: {', '.join(CANDIDATE_SOURCES)}"
+            )
+        if self.min_spacing_m < 0:
+            raise InputError(f"the minimum spacing must be 0 or more metres, not {self.min_spacing_m}")
+
+
+def _frame(source: str, ids, names, points, crs: CRS) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"source": source, "source_id": [str(i) for i in ids], "name": list(names)},
+        geometry=list(points) if len(points) else [],
+        crs=crs,
+    )
+
+
+def given_candidates(frame: gpd.GeoDataFrame, metric: CRS, *, file: str | None = None) -> gpd.GeoDataFrame:
+    """User-given sites (points or polygons, any CRS) as candidate points in ``metric``."""
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+        raise InputError("candidate sites need a geometry (points or polygons)", file=file)
+    if frame.crs is None:
+        raise InputError("candidate sites have no coordinate reference system", file=file)
+    geoms = frame.geometry.values
+    bad = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if len(bad):
+        raise InputError(f"candidate site {bad[0]} has no geometry ({len(bad)} in all)", file=file)
+    kinds = shapely.get_type_id(geoms)
+    wrong = np.flatnonzero(~np.isin(kinds, [0, 3, 4, 6]))  # point, polygon, multipoint, multipolygon
+    if len(wrong):
+        raise InputError(
+            f"candidate site {wrong[0]} is a {shapely.get_type_id(geoms[wrong[0]])} geometry; "
+            "expected points or polygons",
+            file=file,
+        )
+    points = gpd.GeoSeries(geoms, crs=frame.crs).representative_point().to_crs(metric)
+    ids = frame["id"] if "id" in frame.columns else pd.Series(np.arange(len(frame)))
+    names = frame["name"].fillna("") if "name" in frame.columns else [""] * len(frame)
+    return _frame("given", ids, names, points.values, metric)
+
+
+def public_building_candidates(
+    buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, metric: CRS
+) -> gpd.GeoDataFrame:
+    """Buildings with a public use or holding a public facility, at their representative point."""
+    if buildings is None or len(buildings) == 0:
+        return _frame("public_buildings", [], [], [], metric)
+    b = buildings.to_crs(metric)
+    use = b["use"].fillna("").astype(str) if "use" in b.columns else pd.Series("", index=b.index)
+    public = use.isin(PUBLIC_USES).to_numpy().copy()
+    if facilities is not None and len(facilities):
+        cats = facilities["categories"].fillna("").astype(str).str.split(",")
+        serving = facilities[cats.map(lambda c: bool(PUBLIC_CATEGORIES & {x.strip() for x in c}))]
+        if len(serving):
+            pts = serving.geometry.to_crs(metric).values
+            holding = np.unique(b.sindex.query(pts, predicate="within")[1])
+            public[holding] = True
+    chosen = b[public]
+    names = chosen["name"].fillna("") if "name" in chosen.columns else [""] * len(chosen)
+    return _frame(
+        "public_buildings", chosen.index, names, chosen.geometry.representative_point().values, metric
+    )
+
+
+def node_candidates(
+    network: WalkingNetwork,
+    areas: gpd.GeoDataFrame | None,
+    metric: CRS,
+    edge_m: float = COMPOUND_EDGE_M,
+) -> gpd.GeoDataFrame:
+    """Network junctions inside (or within ``edge_m`` of) ``areas`` (compounds or target
+    grids), named after the area they lie in."""
+    if network is None or areas is None or len(areas) == 0 or network.node_count == 0:
+        return _frame("nodes", [], [], [], metric)
+    shapes = areas.geometry.to_crs(metric).values
+    if edge_m > 0:
+        shapes = shapely.buffer(shapes, edge_m, quad_segs=2)
+    points = shapely.points(network.node_xy)
+    node_idx, area_idx = shapely.STRtree(shapes).query(points, predicate="intersects")
+    node_idx, first = np.unique(node_idx, return_index=True)
+    names = areas["name"].fillna("").astype(str).to_numpy() if "name" in areas.columns else None
+    labels = names[area_idx[first]] if names is not None else [""] * len(node_idx)
+    return _frame("nodes", node_idx, labels, points[node_idx], metric)
+
+
+def district_outline(layers: Sequence[gpd.GeoDataFrame | None], metric: CRS):
+    """The union of the first non-empty layer among ``layers`` (metric CRS), or None."""
+    for layer in layers:
+        if layer is not None and len(layer):
+            return shapely.union_all(layer.geometry.to_crs(metric).values)
+    return None
+
+
+def apply_rules(
+    candidates: gpd.GeoDataFrame,
+    *,
+    outline,
+    exclude: gpd.GeoDataFrame | None,
+    existing_xy: np.ndarray,
+    min_spacing_m: float,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Drop candidates by rule: (kept candidates, dropped ones with a ``reason``)."""
+    reason = pd.Series("", index=candidates.index, dtype=object)
+    xy = shapely.get_coordinates(candidates.geometry.values).reshape(-1, 2)
+    if outline is not None and len(candidates):
+        shapely.prepare(outline)
+        outside = ~shapely.contains_xy(outline, xy[:, 0], xy[:, 1])
+        reason[outside & (reason == "")] = "outside the district"
+    if exclude is not None and len(exclude):
+        shapes = exclude.geometry.to_crs(candidates.crs).values
+        hit = np.unique(shapely.STRtree(shapes).query(candidates.geometry.values, predicate="intersects")[0])
+        mask = np.zeros(len(candidates), dtype=bool)
+        mask[hit] = True
+        reason[mask & (reason == "")] = "in an excluded area"
+    if min_spacing_m > 0 and len(existing_xy) and len(candidates):
+        d, _ = cKDTree(existing_xy).query(xy, distance_upper_bound=min_spacing_m)
+        reason[np.isfinite(d) & (reason == "")] = f"within {min_spacing_m:g} m of an existing station"
+    if len(candidates):
+        tree = cKDTree(xy)
+        pairs = tree.query_pairs(SAME_SPOT_M, output_type="ndarray")
+        ok = (reason == "").to_numpy()
+        pairs = pairs[ok[pairs[:, 0]] & ok[pairs[:, 1]]]
+        later = np.unique(pairs.max(axis=1)) if len(pairs) else np.zeros(0, dtype=np.int64)
+        mask = np.zeros(len(candidates), dtype=bool)
+        mask[later] = True
+        reason[mask & (reason == "")] = "same spot as another candidate"
+    dropped = candidates[(reason != "").to_numpy()][CANDIDATE_COLUMNS].assign(reason=reason[reason != ""])
+    kept = candidates[(reason == "").to_numpy()].reset_index(drop=True)
+    return kept, pd.DataFrame(dropped).reset_index(drop=True)
+
+
+def spacing_pairs(candidates: gpd.GeoDataFrame, min_spacing_m: float) -> np.ndarray:
+    """Candidate pairs (m × 2) closer than ``min_spacing_m`` straight-line metres."""
+    if min_spacing_m <= 0 or len(candidates) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    xy = shapely.get_coordinates(candidates.geometry.values).reshape(-1, 2)
+    return cKDTree(xy).query_pairs(min_spacing_m, output_type="ndarray").astype(np.int64)

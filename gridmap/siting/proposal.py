@@ -1,0 +1,530 @@
+"""Siting proposals: where new stations would bring the most residents into the circle.
+
+:func:`propose_sites` gathers candidates, measures walking metres from every candidate to the
+homes around it over the same network as the coverage engine (straight lines × the detour
+factor when there are no roads), runs a location model, and explains the answer: per site
+the buildings, households and residents it newly brings into the circle by category and
+level (each home counted for the first site, in order of choice, that reaches it), its
+marginal gain, its nearest existing station; and coverage before and after for the area,
+streets, communities and grids.
+
+Frames with geometry come out in EPSG:4326; metric work is in the network's UTM CRS.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from gridmap.coverage import (
+    CoverageInputs,
+    CoverageParams,
+    coverage_summary,
+    facility_sets,
+    facility_table,
+    home_points,
+    listed_pairs,
+    method_label,
+    origin_points,
+    threshold_m,
+)
+from gridmap.crs import STORAGE_CRS, metric_crs_for
+from gridmap.errors import InputError
+from gridmap.model import CATEGORY_NAMES_ZH
+from gridmap.network.graph import build_network
+from gridmap.network.paths import Attachment, FacilityGraph, attach
+from gridmap.siting.candidates import (
+    CANDIDATE_COLUMNS,
+    CandidateRules,
+    apply_rules,
+    district_outline,
+    given_candidates,
+    node_candidates,
+    public_building_candidates,
+    spacing_pairs,
+)
+from gridmap.siting.models import DEFAULT_MAX_NONZEROS, DEFAULT_TIME_LIMIT_S, MODELS, Solution, solve
+from gridmap.siting.problem import SitingProblem
+from gridmap.standards import Checklist, load_checklist
+
+DEFAULT_COUNT = 3
+WEIGHTS = ("residents", "households")
+_COVERAGE = CoverageParams()
+
+
+@dataclass(frozen=True)
+class SitingParams:
+    """What to propose. Metres, minutes, people; speeds in m/s."""
+
+    categories: tuple[str, ...]
+    model: str = "mclp"
+    count: int | None = None  # new sites for MCLP and p-median (default 3)
+    levels: tuple[int, ...] = (15,)
+    minutes: float | None = None  # the circle in minutes; default: each level's own minutes
+    share: float = 1.0  # LSCP: share of all people to cover, existing stations included
+    capacity: float | None = None  # people a station can serve
+    weight: str = "residents"
+    rules: CandidateRules = field(default_factory=CandidateRules)
+    cutoff_m: float = 3000.0  # p-median: walks beyond this count as this
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    max_nonzeros: int = DEFAULT_MAX_NONZEROS
+    speed_mps: float = _COVERAGE.speed_mps
+    origin: str = _COVERAGE.origin
+    max_snap_m: float = _COVERAGE.max_snap_m
+    highways: tuple[str, ...] | None = _COVERAGE.highways
+    detour_factor: float = _COVERAGE.detour_factor
+
+    def coverage_params(self) -> CoverageParams:
+        return replace(
+            _COVERAGE,
+            levels=self.levels,
+            categories=self.categories,
+            speed_mps=self.speed_mps,
+            origin=self.origin,
+            max_snap_m=self.max_snap_m,
+            highways=self.highways,
+            detour_factor=self.detour_factor,
+        )
+
+    def check(self, checklist: Checklist) -> None:
+        if self.model not in MODELS:
+            raise InputError(f"model '{self.model}' is not one of {', '.join(MODELS)}")
+        if not self.categories:
+            raise InputError("name at least one service category to site stations for")
+        if self.weight not in WEIGHTS:
+            raise InputError(f"weight '{self.weight}' is not one of {', '.join(WEIGHTS)}")
+        if self.minutes is not None and not (0 < self.minutes <= 120):
+            raise InputError(
+                f"--minutes {self.minutes}: expected a walk of more than 0 and at most 120 minutes"
+            )
+        if self.model == "lscp" and self.count is not None:
+            raise InputError("set covering finds the number of sites itself; give --share instead of --count")
+        if self.model != "lscp" and self.share != 1.0:
+            raise InputError("--share is for set covering (--model lscp)")
+        if self.cutoff_m <= 0:
+            raise InputError("the p-median cutoff must be positive metres")
+        self.rules.check()
+        self.coverage_params().check(checklist)
+
+    def threshold(self, checklist: Checklist, category: str, level: int) -> float:
+        """Walking metres of the circle for (category, level)."""
+        if self.minutes is not None:
+            return self.minutes * 60.0 * self.speed_mps
+        return threshold_m(checklist, self.coverage_params(), category, level)
+
+
+@dataclass
+class Proposal:
+    """A model's proposal, explained. Geometry in EPSG:4326."""
+
+    params: SitingParams
+    method: str
+    solution: Solution
+    sites: gpd.GeoDataFrame  # one row per proposed site, in order of choice
+    site_gains: pd.DataFrame  # per site, category and level: buildings, households, residents
+    site_homes: pd.DataFrame  # per site: the homes it newly brings into the circle
+    coverage: pd.DataFrame  # per scope, unit, category and level: before and after
+    candidates: gpd.GeoDataFrame  # every candidate considered, with its rank when chosen
+    excluded: pd.DataFrame  # candidates ruled out, with the reason
+    report: dict[str, Any]
+
+    def area_coverage(self) -> pd.DataFrame:
+        return self.coverage[self.coverage["scope"] == "area"].reset_index(drop=True)
+
+
+def gap_categories(
+    inputs: CoverageInputs, levels: tuple[int, ...], checklist: Checklist | None = None, **coverage: Any
+) -> list[str]:
+    """Categories the checklist lists at ``levels`` that leave residents outside the circle."""
+    from gridmap.coverage import compute_coverage
+
+    checklist = checklist or load_checklist()
+    listed = sorted({c for c, lv in listed_pairs(checklist) if lv in levels})
+    params = replace(
+        _COVERAGE, levels=levels, categories=tuple(listed), gaps=False, circles=False, **coverage
+    )
+    result = compute_coverage(inputs, params, checklist=checklist)
+    area = result.area_summary()
+    area = area[
+        [(c, lv) in listed_pairs(checklist) for c, lv in zip(area["category"], area["level"], strict=True)]
+    ]
+    short = area[area["residents_covered"] < area["residents"]]
+    return [c for c in listed if c in set(short["category"])]
+
+
+def _candidates(inputs, network, metric, params: SitingParams, given, given_file):
+    rules = params.rules
+    parts = []
+    if "given" in rules.sources and given is not None:
+        parts.append(given_candidates(given, metric, file=given_file))
+    if "public_buildings" in rules.sources:
+        parts.append(public_building_candidates(inputs.buildings, inputs.facilities, metric))
+    if "nodes" in rules.sources:
+        areas = inputs.compounds
+        if rules.grids:
+            grids = inputs.grids
+            codes = (
+                grids["code"].astype(str) if grids is not None and "code" in grids.columns else pd.Series([])
+            )
+            unknown = sorted(set(rules.grids) - set(codes))
+            if unknown:
+                raise InputError(f"unknown grid codes: {', '.join(unknown)}")
+            areas = grids[codes.isin(rules.grids).to_numpy()]
+        parts.append(node_candidates(network, areas, metric, rules.compound_edge_m))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        raise InputError(
+            f"no candidate sites: the sources {', '.join(rules.sources)} gave none "
+            "(give sites with --candidates, or use public buildings or network junctions)"
+        )
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=metric)
+
+
+def propose_sites(
+    inputs: CoverageInputs,
+    params: SitingParams,
+    *,
+    given: gpd.GeoDataFrame | None = None,
+    given_file: str | None = None,
+    exclude: gpd.GeoDataFrame | None = None,
+    checklist: Checklist | None = None,
+) -> Proposal:
+    """Propose new sites for ``params.categories`` (one station serves them all).
+
+    ``given`` holds user-named candidate sites (points or polygons, any CRS); ``exclude``
+    areas where no station may go (any CRS).
+    """
+    checklist = checklist or load_checklist()
+    params.check(checklist)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 4)
+        clock = now
+
+    roads = inputs.roads if inputs.roads is not None and len(inputs.roads) else None
+    if len(inputs.buildings) == 0:
+        raise InputError("there are no buildings: nobody to site stations for")
+    metric = metric_crs_for(roads if roads is not None else inputs.buildings)
+    network = build_network(roads, highways=params.highways, crs=metric) if roads is not None else None
+    if network is not None and network.edge_count == 0:
+        network = None
+    method = method_label(network is not None, params.detour_factor)
+    homes = home_points(inputs, metric)
+    origins = origin_points(homes, inputs, params.origin, metric)
+    keys = [(c, lv) for c in params.categories for lv in sorted(params.levels)]
+    table = facility_table(inputs.facilities, params.categories)
+    sets = facility_sets(table, params.categories, params.levels)
+    existing = np.unique(np.concatenate([sets[k] for k in keys])) if keys else np.zeros(0, dtype=np.int64)
+    facilities = inputs.facilities.to_crs(metric) if len(inputs.facilities) else inputs.facilities
+    fac_xy = (
+        shapely.get_coordinates(facilities.geometry.values).reshape(-1, 2)
+        if len(facilities)
+        else np.zeros((0, 2))
+    )
+    lap("inputs")
+
+    cands = _candidates(inputs, network, metric, params, given, given_file)
+    gathered = cands["source"].value_counts().to_dict()
+    outline = district_outline([inputs.districts, inputs.streets, inputs.communities], metric)
+    cands, excluded = apply_rules(
+        cands,
+        outline=outline,
+        exclude=exclude,
+        existing_xy=fac_xy[existing],
+        min_spacing_m=params.rules.min_spacing_m,
+    )
+    cand_xy = shapely.get_coordinates(cands.geometry.values).reshape(-1, 2)
+    thresholds = {k: params.threshold(checklist, *k) for k in keys}
+    limit = params.cutoff_m if params.model == "pmedian" else max(thresholds.values())
+
+    if network is not None:
+        fac_att = attach(network, fac_xy, params.max_snap_m)
+        keep = np.zeros(len(fac_xy), dtype=bool)
+        keep[existing] = True
+        fac_att.edge[~keep] = -1
+        cand_att = attach(network, cand_xy, params.max_snap_m)
+        loose = ~cand_att.attached
+        if loose.any():
+            excluded = pd.concat(
+                [
+                    excluded,
+                    cands[loose][CANDIDATE_COLUMNS].assign(
+                        reason=f"no street within {params.max_snap_m:g} m"
+                    ),
+                ],
+                ignore_index=True,
+            )
+            cands, cand_xy = cands[~loose].reset_index(drop=True), cand_xy[~loose]
+            cand_att = Attachment(cand_att.edge[~loose], cand_att.offset[~loose], cand_att.access[~loose])
+    if len(cands) == 0:
+        reasons = excluded["reason"].value_counts().to_dict() if len(excluded) else {}
+        raise InputError(
+            "no candidate sites remain after the rules: " + ", ".join(f"{n} {r}" for r, n in reasons.items())
+        )
+    lap("candidates")
+
+    n_homes, m = len(homes), len(cands)
+    origin_home = origins["home"].to_numpy()
+    current: dict[tuple[str, int], np.ndarray] = {}
+    if network is not None:
+        both = Attachment(
+            np.concatenate([fac_att.edge, cand_att.edge]),
+            np.concatenate([fac_att.offset, cand_att.offset]),
+            np.concatenate([fac_att.access, cand_att.access]),
+        )
+        graph = FacilityGraph(network, both)
+        located = graph.locate(attach(network, origins[["x", "y"]].to_numpy(), params.max_snap_m))
+        for k in keys:
+            d, _ = graph.nearest(sets[k], located)
+            current[k] = _per_home(n_homes, origin_home, d)
+        c_idx, o_idx, dist = graph.within(len(fac_xy) + np.arange(m), located, limit)
+    else:
+        oxy = origins[["x", "y"]].to_numpy()
+        for k in keys:
+            if len(sets[k]):
+                d, _ = cKDTree(fac_xy[sets[k]]).query(oxy)
+                d = d * params.detour_factor
+            else:
+                d = np.full(len(oxy), np.inf)
+            current[k] = _per_home(n_homes, origin_home, d)
+        pairs = cKDTree(cand_xy).sparse_distance_matrix(
+            cKDTree(oxy), limit / params.detour_factor, output_type="ndarray"
+        )
+        c_idx, o_idx, dist = (
+            pairs["i"].astype(np.int64),
+            pairs["j"].astype(np.int64),
+            pairs["v"] * params.detour_factor,
+        )
+    h_idx, c_idx, dist = _best_pairs(origin_home[o_idx], c_idx, dist, n_homes)
+    lap("distances")
+
+    weight = homes[params.weight].to_numpy(dtype=float)
+    rows, cols, dists, thr = [], [], [], []
+    for i, k in enumerate(keys):
+        sel = dist <= (limit if params.model == "pmedian" else thresholds[k])
+        rows.append(i * n_homes + h_idx[sel])
+        cols.append(c_idx[sel])
+        dists.append(dist[sel])
+        thr.append(np.full(n_homes, thresholds[k]))
+    problem = SitingProblem(
+        np.tile(weight, len(keys)),
+        np.concatenate(rows),
+        np.concatenate(cols),
+        np.concatenate(dists),
+        np.concatenate([current[k] for k in keys]),
+        np.concatenate(thr),
+        m,
+    )
+    options: dict[str, Any] = {
+        "capacity": params.capacity,
+        "spacing": spacing_pairs(cands, params.rules.min_spacing_m),
+        "time_limit_s": params.time_limit_s,
+        "max_nonzeros": params.max_nonzeros,
+    }
+    if params.model == "lscp":
+        options["share"] = params.share
+    else:
+        options["k"] = params.count or DEFAULT_COUNT
+        if options["k"] > m:
+            raise InputError(
+                f"{options['k']} sites were asked for but only {m} candidates remain after the rules"
+            )
+    if params.model == "pmedian":
+        options["cutoff_m"] = params.cutoff_m
+    solution = solve(params.model, problem, **options)
+    lap("model")
+
+    explained = _explain(problem, solution, homes, keys, cands, n_homes)
+    sites = _sites(explained, solution, cands, homes, keys, facilities, existing, graph if network is not None else None,
+                   cand_att if network is not None else None, params, metric)  # fmt: skip
+    before = {k: current[k] <= thresholds[k] for k in keys}
+    after_rows = problem.covered_by(solution.chosen)
+    after = {k: after_rows[i * n_homes : (i + 1) * n_homes] for i, k in enumerate(keys)}
+    coverage = _before_after(homes, before, after, inputs, method)
+    lap("explain")
+
+    ranks = np.full(m, pd.NA, dtype=object)
+    ranks[solution.chosen] = np.arange(1, len(solution.chosen) + 1)
+    candidates_out = cands.assign(rank=pd.array(ranks, dtype="Int64")).to_crs(STORAGE_CRS)
+    report = {
+        "method": method,
+        "crs": metric.to_string(),
+        "homes": n_homes,
+        "candidates_gathered": {str(k): int(v) for k, v in gathered.items()},
+        "candidates": m,
+        "excluded": {str(k): int(v) for k, v in excluded["reason"].value_counts().items()}
+        if len(excluded)
+        else {},
+        "demand_rows": int((problem.weight > 0).sum()),
+        "pairs": len(problem.dist),
+        "thresholds_m": {f"{c}_{lv}": round(v, 1) for (c, lv), v in thresholds.items()},
+        "walk_minutes_before": _mean_minutes(problem, problem.current, params),
+        "walk_minutes_after": _mean_minutes(problem, problem.distance_with(solution.chosen), params),
+        "timings_s": timings,
+    }
+    return Proposal(
+        params=params,
+        method=method,
+        solution=solution,
+        sites=sites,
+        site_gains=explained["gains"],
+        site_homes=explained["homes"],
+        coverage=coverage,
+        candidates=candidates_out,
+        excluded=excluded,
+        report=report,
+    )
+
+
+def _per_home(n_homes: int, origin_home: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """The shortest of each home's start points."""
+    out = np.full(n_homes, np.inf)
+    np.minimum.at(out, origin_home, dist)
+    return out
+
+
+def _best_pairs(home: np.ndarray, cand: np.ndarray, dist: np.ndarray, n_homes: int):
+    """One distance per (home, candidate): the shortest of the home's start points."""
+    if len(home) == 0:
+        return home, cand, dist
+    order = np.lexsort((dist, home, cand))
+    home, cand, dist = home[order], cand[order], dist[order]
+    first = np.ones(len(home), dtype=bool)
+    first[1:] = (home[1:] != home[:-1]) | (cand[1:] != cand[:-1])
+    return home[first], cand[first], dist[first]
+
+
+def _mean_minutes(problem: SitingProblem, dist: np.ndarray, params: SitingParams) -> float | None:
+    """Mean walk in minutes per person to the nearest station, walks capped at the cutoff."""
+    w = problem.weight
+    if w.sum() == 0:
+        return None
+    capped = np.minimum(dist, params.cutoff_m)
+    return round(float((w * capped).sum() / w.sum() / params.speed_mps / 60.0), 2)
+
+
+def _explain(
+    problem: SitingProblem, solution: Solution, homes, keys, cands, n_homes
+) -> dict[str, pd.DataFrame]:
+    """Homes newly brought into the circle, each for the first site (in order) that reaches it."""
+    covered = problem.covered_before.copy()
+    within = problem.cover_pairs()
+    frames = []
+    for rank, j in enumerate(solution.chosen, start=1):
+        sel = within & (problem.col == j)
+        rows, dist = problem.row[sel], problem.dist[sel]
+        new = ~covered[rows]
+        rows, dist = rows[new], dist[new]
+        covered[rows] = True
+        key_i, home = np.divmod(rows, n_homes)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "rank": rank,
+                    "category": [keys[i][0] for i in key_i],
+                    "level": [keys[i][1] for i in key_i],
+                    "home_kind": homes["kind"].to_numpy()[home],
+                    "feature_id": homes["feature_id"].to_numpy()[home],
+                    "households": homes["households"].to_numpy()[home],
+                    "residents": homes["residents"].to_numpy()[home],
+                    "walk_m": np.round(dist, 1),
+                }
+            )
+        )
+    columns = ["rank", "category", "level", "home_kind", "feature_id", "households", "residents", "walk_m"]
+    site_homes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    site_homes = site_homes[site_homes["residents"] + site_homes["households"] > 0].reset_index(drop=True)
+    gains = (
+        site_homes.assign(buildings=(site_homes["home_kind"] == "building").astype(int))
+        .groupby(["rank", "category", "level"], as_index=False)
+        .agg(buildings=("buildings", "sum"), households=("households", "sum"), residents=("residents", "sum"))
+    )
+    gains.insert(2, "category_zh", gains["category"].map(lambda c: CATEGORY_NAMES_ZH.get(c, c)))
+    return {"homes": site_homes, "gains": gains}
+
+
+def _sites(explained, solution, cands, homes, keys, facilities, existing, graph, cand_att, params, metric):
+    """One row per chosen site: what it newly covers (distinct homes), its marginal gain, and
+    its nearest existing station of the categories sited for."""
+    chosen = solution.chosen
+    site_homes = explained["homes"]
+    distinct = site_homes.drop_duplicates(["rank", "home_kind", "feature_id"])
+    per = distinct.groupby("rank").agg(
+        buildings_new=("home_kind", lambda s: int((s == "building").sum())),
+        households_new=("households", "sum"),
+        residents_new=("residents", "sum"),
+    )
+    ranks = np.arange(1, len(chosen) + 1)
+    per = per.reindex(ranks, fill_value=0)
+    near_id = np.full(len(chosen), -1, dtype=np.int64)
+    near_m = np.full(len(chosen), np.nan)
+    if len(existing) and len(chosen):
+        if graph is not None:
+            located = graph.locate(
+                Attachment(cand_att.edge[chosen], cand_att.offset[chosen], np.zeros(len(chosen)))
+            )
+            d, f = graph.nearest(existing, located)
+        else:
+            xy = shapely.get_coordinates(facilities.geometry.values).reshape(-1, 2)
+            cxy = shapely.get_coordinates(cands.geometry.values[chosen]).reshape(-1, 2)
+            d, i = cKDTree(xy[existing]).query(cxy)
+            d, f = d * params.detour_factor, existing[i]
+        ok = f >= 0
+        near_id[ok] = np.asarray(facilities.index, dtype=np.int64)[f[ok]]
+        near_m[ok] = np.round(d[ok], 1)
+    names = facilities["name"] if "name" in facilities.columns else pd.Series("", index=facilities.index)
+    frame = gpd.GeoDataFrame(
+        {
+            "rank": ranks,
+            "source": cands["source"].to_numpy()[chosen],
+            "source_id": cands["source_id"].to_numpy()[chosen],
+            "name": cands["name"].to_numpy()[chosen],
+            "categories": ",".join(params.categories),
+            "gain": np.round(solution.gains, 2) if len(solution.gains) == len(chosen) else np.nan,
+            "buildings_new": per["buildings_new"].to_numpy(dtype=np.int64),
+            "households_new": per["households_new"].to_numpy(dtype=np.int64),
+            "residents_new": per["residents_new"].to_numpy(dtype=np.int64),
+            "nearest_station_id": pd.array(np.where(near_id >= 0, near_id, 0), dtype="Int64"),
+            "nearest_station_name": [_text(names.get(i)) if i >= 0 else "" for i in near_id],
+            "nearest_station_m": near_m,
+        },
+        geometry=cands.geometry.values[chosen],
+        crs=metric,
+    )
+    frame.loc[near_id < 0, "nearest_station_id"] = pd.NA
+    return frame.to_crs(STORAGE_CRS)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else str(value)
+
+
+def _before_after(homes, before, after, inputs, method) -> pd.DataFrame:
+    """Coverage per scope, unit, category and level, before and after the new sites."""
+    keys = ["scope", "unit_id", "code", "name", "category", "category_zh", "level"]
+    b = coverage_summary(homes, before, inputs, method)
+    a = coverage_summary(homes, after, inputs, method)
+    measures = [
+        "homes_uncovered",
+        "households_covered",
+        "residents_covered",
+        "share_households",
+        "share_residents",
+    ]
+    merged = b[[*keys, "homes", "households", "residents", *measures]].merge(
+        a[keys + measures], on=keys, suffixes=("_before", "_after"), how="left"
+    )
+    merged["residents_new"] = merged["residents_covered_after"] - merged["residents_covered_before"]
+    merged["method"] = method
+    return merged

@@ -1,0 +1,233 @@
+"""What ``gridmap site`` prints: the proposed sites with what each newly covers, coverage
+before and after, how the model did, and comparisons of stored scenarios."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Engine
+
+from gridmap.coverage import load_inputs
+from gridmap.errors import InputError
+from gridmap.io.export import write_frames
+from gridmap.io.read import read_file
+from gridmap.model import CATEGORY_NAMES_ZH
+from gridmap.siting.proposal import Proposal, SitingParams, gap_categories, propose_sites
+from gridmap.standards import load_checklist
+from gridmap.store.scenarios import compare_scenarios, list_scenarios, save_scenario
+from gridmap.terminal import print_table, say
+
+OBJECTIVES = {
+    "mclp": "residents newly within the circle",
+    "lscp": "new sites",
+    "pmedian": "person-metres walked",
+}
+
+
+def _pct(value: float) -> str:
+    return "—" if pd.isna(value) else f"{100 * value:.1f}%"
+
+
+def _read_areas(path: str | None, what: str) -> gpd.GeoDataFrame | None:
+    if path is None:
+        return None
+    frame = read_file(path)
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise InputError(f"{what} need geometry (points or polygons)", file=path)
+    return frame
+
+
+def proposal_frames(proposal: Proposal) -> dict[str, pd.DataFrame]:
+    """The outputs of a proposal as named frames, for a GeoPackage or CSV files."""
+    return {
+        "siting_sites": proposal.sites,
+        "siting_site_gains": proposal.site_gains,
+        "siting_site_homes": proposal.site_homes,
+        "siting_coverage": proposal.coverage,
+        "siting_candidates": proposal.candidates,
+        "siting_excluded": proposal.excluded,
+    }
+
+
+def run_and_print(
+    engine: Engine,
+    params: SitingParams,
+    *,
+    candidates: str | None = None,
+    exclude: str | None = None,
+    out: str | None = None,
+    save: bool = True,
+    label: str | None = None,
+) -> list[int]:
+    """Propose sites on the stored layers, print them, keep each proposal as a scenario.
+
+    With no categories in ``params``, proposes for every checklist category at the levels
+    that leaves residents outside the circle, one scenario each. Returns the scenario ids.
+    """
+    if out and Path(out).suffix.lower() not in (".gpkg", ".csv"):
+        raise InputError(f"--out '{out}': expected a .gpkg or .csv file")
+    given = _read_areas(candidates, "candidate sites")
+    areas = _read_areas(exclude, "excluded areas")
+    checklist = load_checklist()
+    inputs = load_inputs(engine)
+    if params.categories:
+        groups = [params.categories]
+    else:
+        found = gap_categories(inputs, params.levels, checklist, speed_mps=params.speed_mps)
+        if not found:
+            say("every home is within the circle of every listed category: nothing to propose")
+            return []
+        say(f"categories with residents outside the circle: {', '.join(found)}")
+        groups = [(c,) for c in found]
+    ids, frames = [], {}
+    for cats in groups:
+        proposal = propose_sites(
+            inputs, replace(params, categories=cats), given=given, given_file=candidates, exclude=areas,
+            checklist=checklist,
+        )  # fmt: skip
+        print_proposal(proposal)
+        if save:
+            scenario_id = save_scenario(engine, proposal, inputs, user="cli", label=label)
+            ids.append(scenario_id)
+            say(
+                f"kept as siting scenario {scenario_id}; compare with: gridmap site compare {scenario_id} <other>"
+            )
+        for name, frame in proposal_frames(proposal).items():
+            frames.setdefault(name, []).append(frame)
+    if out:
+        written = write_frames({name: _concat(parts) for name, parts in frames.items()}, out)
+        say("wrote " + ", ".join(str(w) for w in written))
+    return ids
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    joined = pd.concat(parts, ignore_index=True)
+    if isinstance(parts[0], gpd.GeoDataFrame):
+        return gpd.GeoDataFrame(joined, geometry="geometry", crs=parts[0].crs)
+    return joined
+
+
+def print_proposal(proposal: Proposal) -> None:
+    p, sol, rep = proposal.params, proposal.solution, proposal.report
+    names = "、".join(CATEGORY_NAMES_ZH.get(c, c) for c in p.categories)
+    circle = ", ".join(f"{k.rsplit('_', 1)[1]} min = {v:g} m" for k, v in rep["thresholds_m"].items())
+    say("")
+    say(
+        f"{sol.model.upper()} for {', '.join(p.categories)} ({names}); circle {circle}; distances: {proposal.method}"
+    )
+    gathered = ", ".join(f"{n} {s}" for s, n in rep["candidates_gathered"].items())
+    dropped = ", ".join(f"{n} {r}" for r, n in rep["excluded"].items()) or "none"
+    say(f"candidates: {gathered}; ruled out: {dropped}; {rep['candidates']} considered")
+    if len(proposal.sites) == 0:
+        say(f"no new site proposed: {sol.note or 'no candidate brings anyone new into the circle'}")
+    else:
+        rows = []
+        for s in proposal.sites.itertuples():
+            near = f"{s.nearest_station_name or s.nearest_station_id} ({s.nearest_station_m:,.0f} m)" if pd.notna(
+                s.nearest_station_id) else "none reachable"  # fmt: skip
+            rows.append(
+                [s.rank, s.source, s.source_id, s.name or "", f"{s.geometry.x:.5f},{s.geometry.y:.5f}",
+                 s.buildings_new, f"{s.households_new:,}", f"{s.residents_new:,}", f"{s.gain:,.0f}", near]
+            )  # fmt: skip
+        print_table(
+            rows,
+            [
+                "rank",
+                "source",
+                "id",
+                "name",
+                "lon,lat",
+                "buildings",
+                "households",
+                "residents",
+                "gain",
+                "nearest station",
+            ],
+            title=f"proposed sites in order of choice — newly within the circle; gain in {OBJECTIVES[sol.model]}",
+            right=[0, 5, 6, 7, 8],
+        )
+    area = proposal.area_coverage()
+    rows = [
+        [r.category, r.category_zh, r.level, f"{r.residents:,}", _pct(r.share_residents_before),
+         _pct(r.share_residents_after), f"{int(r.residents_new):+,}"]
+        for r in area.itertuples()
+    ]  # fmt: skip
+    print_table(
+        rows,
+        ["category", "类别", "level", "residents", "before", "after", "newly covered"],
+        title="whole area — share of residents within the circle, before and after",
+        right=[2, 3, 4, 5, 6],
+    )
+    bound = f"bound {sol.bound:,.1f}, gap {100 * sol.gap:.2f}%"
+    say(
+        f"{sol.solver}: {sol.status}; objective {sol.objective:,.1f} {OBJECTIVES[sol.model]} ({bound}); "
+        f"{sol.seconds:.2f} s; mean walk to the nearest station {rep['walk_minutes_before']} → "
+        f"{rep['walk_minutes_after']} min" + (f"; {sol.note}" if sol.note else "")
+    )
+
+
+def print_scenarios(engine: Engine) -> None:
+    frame = list_scenarios(engine)
+    if frame.empty:
+        say("no siting scenarios kept yet; run 'gridmap site'")
+        return
+    rows = [
+        [r.id, f"{r.created_at:%Y-%m-%d %H:%M}", r.created_by, r.label or "", r.model, r.categories, r.levels,
+         r.sites, r.status, f"{r.objective:,.1f}"]
+        for r in frame.itertuples()
+    ]  # fmt: skip
+    headers = [
+        "scenario",
+        "at (UTC)",
+        "by",
+        "label",
+        "model",
+        "categories",
+        "levels",
+        "sites",
+        "status",
+        "objective",
+    ]
+    print_table(rows, headers, right=[0, 7, 9])
+
+
+def print_comparison(engine: Engine, first: int, second: int, *, out: str | None = None) -> None:
+    table, sites = compare_scenarios(engine, first, second)
+    rows = [
+        [r.category, r.category_zh, r.level, _pct(r.share_residents_before),
+         _pct(getattr(r, f"share_residents_after_{first}")), _pct(getattr(r, f"share_residents_after_{second}")),
+         getattr(r, f"sites_{first}"), getattr(r, f"sites_{second}"), f"{int(r.residents_difference):+,}"]
+        for r in table.itertuples()
+    ]  # fmt: skip
+    print_table(
+        rows,
+        [
+            "category",
+            "类别",
+            "level",
+            "before",
+            f"after {first}",
+            f"after {second}",
+            f"sites {first}",
+            f"sites {second}",
+            f"residents {second} − {first}",
+        ],
+        title=f"siting scenario {first} against scenario {second}",
+        right=[2, 3, 4, 5, 6, 7, 8],
+    )
+    if "apart_m" in sites.columns:
+        rows = [
+            [r.rank, f"{r.residents_new:,}", getattr(r, f"nearest_rank_in_{second}"), f"{r.apart_m:,.0f}"]
+            for r in sites.itertuples()
+        ]
+        print_table(
+            rows,
+            [f"site in {first}", "residents new", f"nearest in {second}", "metres apart"],
+            right=[0, 1, 2, 3],
+        )
+    if out:
+        written = write_frames({"scenario_comparison": table, "site_pairs": sites}, out)
+        say("wrote " + ", ".join(str(w) for w in written))

@@ -1,0 +1,67 @@
+"""Rows in and out of the result tables (coverage runs, siting scenarios): plain Python
+values for inserts, and frames (with geometry where the table has it) for reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Table, insert, select
+
+from gridmap.model import CATEGORY_NAMES_ZH
+from gridmap.store.layers import add_wkb, insert_values, with_geometry, wkb_select
+from gridmap.store.tables import GEOMETRY_COLUMN
+
+
+def plain_value(value: Any) -> Any:
+    """A value the database driver takes: numpy scalars unwrapped, NaN and NA as None."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value
+
+
+def table_rows(frame: pd.DataFrame, columns: list[str], **fixed: Any) -> list[dict[str, Any]]:
+    """``frame``'s ``columns`` as insert rows, each with the ``fixed`` values (an owner id)."""
+    values = [frame[c].tolist() for c in columns]
+    return [
+        {**fixed, **{c: plain_value(v[i]) for c, v in zip(columns, values, strict=True)}}
+        for i in range(len(frame))
+    ]
+
+
+def insert_frame(conn, table: Table, frame: pd.DataFrame, columns: list[str], geometry_type: str | None = None,
+                 **fixed: Any) -> None:  # fmt: skip
+    """Insert ``frame`` into ``table``; with ``geometry_type`` its geometry goes in as WKB."""
+    if len(frame) == 0:
+        return
+    rows = table_rows(frame, columns, **fixed)
+    if geometry_type is None:
+        conn.execute(insert(table), rows)
+        return
+    add_wkb(rows, frame.geometry.values, geometry_type)
+    conn.execute(insert(table).values(insert_values([*fixed, *columns], spatial=True)), rows)
+
+
+def read_rows(conn, table: Table, owner_column: str, owner_id: int) -> pd.DataFrame:
+    """The rows of ``table`` belonging to one owner (run or scenario), in insert order, with
+    Chinese category names beside ``category`` and geometry where the table has it."""
+    cols = [c for c in table.c if c.name not in ("id", owner_column, GEOMETRY_COLUMN)]
+    spatial = GEOMETRY_COLUMN in table.c
+    if spatial:
+        cols.append(wkb_select(table))
+    result = conn.execute(select(*cols).where(table.c[owner_column] == owner_id).order_by(table.c.id))
+    frame = pd.DataFrame.from_records(result.all(), columns=list(result.keys()))
+    if spatial:
+        frame = with_geometry(frame)
+    if "category" in frame.columns:
+        frame.insert(
+            frame.columns.get_loc("category") + 1, "category_zh", frame["category"].map(CATEGORY_NAMES_ZH)
+        )
+    return frame
