@@ -261,7 +261,7 @@ class _Mip:
         status = h.getModelStatus()
         info = h.getInfo()
         if info.primal_solution_status != 2:  # no feasible solution
-            return None
+            return None if status != highspy.HighsModelStatus.kInfeasible else "infeasible"
         x = np.asarray(h.getSolution().col_value)
         label = (
             "optimal"
@@ -334,6 +334,8 @@ def _exact(mip, maximize, time_limit_s, start, max_nonzeros):
     if mip.nonzeros > max_nonzeros:
         return None, f"{mip.nonzeros:,} matrix entries exceed the exact-solve limit of {max_nonzeros:,}"
     out = mip.solve(maximize, time_limit_s, start)
+    if out == "infeasible":
+        return None, "infeasible"
     if out is None:
         return None, f"HiGHS found no solution within {time_limit_s:g} s"
     return out, ""
@@ -440,11 +442,7 @@ def lscp(
         return Solution("lscp", np.zeros(0, dtype=np.int64), np.zeros(0), 0.0, 0.0, "nothing to do", "greedy",
                         time.perf_counter() - clock, f"existing stations already cover {already / total_w:.1%}")  # fmt: skip
     chosen, gains, total, bound = _run_greedy(factory(), None, need, capacity is None)
-    if total < need - 1e-6:
-        raise InputError(
-            f"covering {share:.0%} is infeasible with the spacing rule or station capacity: the "
-            f"greedy choice reaches {(already + total) / total_w:.1%}"
-        )
+    greedy_ok = total >= need - 1e-6
     a, w, _ = _merge_rows(cover[rows], problem.weight[rows])
     mip, y0, z0, _ = _cover_mip(a, w, capacity)
     mip.cost[0] = np.ones(a.shape[1])  # fewest sites
@@ -454,7 +452,14 @@ def lscp(
     else:
         mip.rows(need - 1e-6, np.inf, np.zeros(n, dtype=np.int64), z0 + np.arange(n), w)
     _add_spacing(mip, y0, spacing)
-    out, note = _exact(mip, False, time_limit_s, _start(mip, y0, a.shape[1], chosen), max_nonzeros)
+    start = _start(mip, y0, a.shape[1], chosen) if greedy_ok else None
+    out, note = _exact(mip, False, time_limit_s, start, max_nonzeros)
+    if out is None and not greedy_ok:
+        why = "is infeasible" if note == "infeasible" else f"found no solution ({note})"
+        raise InputError(
+            f"covering {share:.0%} {why} with the spacing rule or station capacity; the greedy "
+            f"choice reaches {(already + total) / total_w:.1%}"
+        )
     if out is None:
         return Solution("lscp", chosen, gains, float(len(chosen)), float(bound), "greedy", "greedy",
                         time.perf_counter() - clock, note)  # fmt: skip

@@ -335,7 +335,7 @@ def propose_sites(
     if params.model == "lscp":
         options["share"] = params.share
     else:
-        options["k"] = params.count or DEFAULT_COUNT
+        options["k"] = DEFAULT_COUNT if params.count is None else params.count
         if options["k"] > m:
             raise InputError(
                 f"{options['k']} sites were asked for but only {m} candidates remain after the rules"
@@ -472,7 +472,7 @@ def _sites(explained, solution, cands, homes, keys, facilities, existing, graph,
     if len(existing) and len(chosen):
         if graph is not None:
             located = graph.locate(
-                Attachment(cand_att.edge[chosen], cand_att.offset[chosen], np.zeros(len(chosen)))
+                Attachment(cand_att.edge[chosen], cand_att.offset[chosen], cand_att.access[chosen])
             )
             d, f = graph.nearest(existing, located)
         else:

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from gridmap.coverage import load_inputs
+from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
 from gridmap.io.export import write_frames
 from gridmap.io.read import read_file
@@ -37,6 +38,8 @@ def _read_areas(path: str | None, what: str) -> gpd.GeoDataFrame | None:
     frame = read_file(path)
     if not isinstance(frame, gpd.GeoDataFrame):
         raise InputError(f"{what} need geometry (points or polygons)", file=path)
+    if frame.crs is None and Path(path).suffix.lower() == ".csv":
+        frame = frame.set_crs(STORAGE_CRS)  # lon/lat columns are WGS 84
     return frame
 
 

@@ -1,0 +1,130 @@
+"""Siting proposals on a hand-built street plan (UTM 48N metres) with known answers, the
+candidate rules, and on the demo district."""
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import LineString, box
+from siting_plan import UTM, X0, Y0, given_lots, plan_inputs, site_params
+
+from gridmap.coverage import CoverageInputs
+from gridmap.errors import InputError
+from gridmap.siting.candidates import CandidateRules
+from gridmap.siting.proposal import SitingParams, gap_categories, propose_sites
+
+
+def test_one_site_explains_what_it_newly_covers():
+    inputs = plan_inputs()
+    prop = propose_sites(inputs, site_params(), given=given_lots([1000, 2100]))
+    site = prop.sites.iloc[0]
+    assert (site["source"], site["name"]) == ("given", "lot 2100")
+    assert (site["buildings_new"], site["households_new"], site["residents_new"]) == (2, 200, 500)
+    assert site["gain"] == 500
+    # the nearest existing clinic: 2,100 m along the street plus the 10 m access leg
+    assert site["nearest_station_id"] == 101
+    assert site["nearest_station_name"] == "clinic 0"
+    assert site["nearest_station_m"] == pytest.approx(2110.0, abs=0.5)
+    homes = prop.site_homes.sort_values("feature_id")
+    assert homes["feature_id"].tolist() == [3, 4]
+    assert homes["walk_m"].tolist() == pytest.approx([125.0, 125.0], abs=0.5)  # 100 along + 10 + 15
+    gains = prop.site_gains
+    assert gains[["rank", "category", "level", "buildings", "residents"]].values.tolist() == [
+        [1, "clinic", 15, 2, 500]
+    ]
+    area = prop.area_coverage().iloc[0]
+    assert (area["residents_covered_before"], area["residents_covered_after"]) == (500, 1000)
+    assert (area["share_residents_before"], area["share_residents_after"]) == (0.5, 1.0)
+    assert prop.solution.status == "optimal" and prop.method == "network"
+    assert prop.candidates["rank"].isna().tolist() == [True, False]
+
+
+def test_existing_stations_reduce_what_is_proposed():
+    inputs = plan_inputs(clinics=(0, 2100))
+    prop = propose_sites(inputs, site_params(), given=given_lots([1000, 2150]))
+    assert len(prop.sites) == 0 and prop.solution.status == "nothing to do"
+    assert prop.area_coverage()["residents_new"].tolist() == [0]
+
+
+def test_models_on_the_plan():
+    inputs = plan_inputs(home_x=(0, 200, 1200, 2000, 2200), clinics=())
+    given = given_lots([100, 1200, 2100])
+    lscp = propose_sites(inputs, site_params(model="lscp", count=None), given=given)
+    assert lscp.solution.objective == 2 and len(lscp.sites) == 2  # lots 100 and 2100
+    assert sorted(lscp.sites["name"]) == ["lot 100", "lot 2100"]
+    assert lscp.area_coverage()["share_residents_after"].tolist() == [1.0]
+    pmed = propose_sites(inputs, site_params(model="pmedian", count=1), given=given)
+    assert pmed.sites["name"].tolist() == ["lot 1200"]  # the middle site walks least in total
+    two = propose_sites(inputs, site_params(model="mclp", count=2), given=given)
+    assert two.solution.objective == 5 * 250
+    assert two.report["walk_minutes_after"] < two.report["walk_minutes_before"]
+
+
+def test_straight_lines_without_streets_are_labelled():
+    prop = propose_sites(plan_inputs(roads=False), site_params(), given=given_lots([2100]))
+    assert prop.method.startswith("straight line × 1.30")
+    assert prop.sites.iloc[0]["residents_new"] == 500
+    assert set(prop.coverage["method"]) == {prop.method}
+
+
+def test_candidate_sources_and_rules():
+    inputs = plan_inputs()
+    rules = CandidateRules(sources=("given", "public_buildings"), min_spacing_m=300)
+    water = gpd.GeoDataFrame(geometry=[box(X0 + 1400, Y0 - 50, X0 + 1600, Y0 + 50)], crs=UTM)
+    given = given_lots(
+        [150, 1500, 2400, 2700, 2400.5], names=["near clinic", "in water", "a", "outside", "a twin"]
+    )
+    prop = propose_sites(inputs, site_params(rules=rules), given=given, exclude=water)
+    reasons = dict(zip(prop.excluded["name"], prop.excluded["reason"], strict=True))
+    assert reasons == {
+        "near clinic": "within 300 m of an existing station",
+        "in water": "in an excluded area",
+        "outside": "outside the district",
+        "a twin": "same spot as another candidate",
+    }
+    assert sorted(prop.candidates["source"]) == ["given", "public_buildings"]  # lot a; the civic building
+    assert prop.report["candidates_gathered"] == {"given": 5, "public_buildings": 1}
+
+
+def test_given_polygons_and_bad_candidates():
+    lot = gpd.GeoDataFrame(
+        {"name": ["vacant lot"]}, geometry=[box(X0 + 2080, Y0 - 60, X0 + 2120, Y0 - 20)], crs=UTM
+    )
+    prop = propose_sites(plan_inputs(), site_params(), given=lot)
+    assert prop.sites.iloc[0]["name"] == "vacant lot" and prop.sites.iloc[0]["residents_new"] == 500
+    line = gpd.GeoDataFrame(geometry=[LineString([(X0, Y0), (X0 + 10, Y0)])], crs=UTM)
+    with pytest.raises(InputError, match="candidate site 0 is a"):
+        propose_sites(plan_inputs(), site_params(), given=line, given_file="lots.gpkg")
+    with pytest.raises(InputError, match="no candidate sites: the sources given gave none"):
+        propose_sites(plan_inputs(), site_params())
+    far = given_lots([2700])
+    with pytest.raises(InputError, match="1 outside the district"):
+        propose_sites(plan_inputs(), site_params(), given=far)
+    with pytest.raises(InputError, match="2 sites were asked for but only 1 candidates remain"):
+        propose_sites(plan_inputs(), site_params(count=2), given=given_lots([2100]))
+    with pytest.raises(InputError, match="unknown service categories"):
+        propose_sites(plan_inputs(), site_params(categories=("clinics",)), given=given_lots([2100]))
+    with pytest.raises(InputError, match="give --share instead of --count"):
+        propose_sites(plan_inputs(), site_params(model="lscp", count=2), given=given_lots([2100]))
+    with pytest.raises(InputError, match="unknown grid codes: G9"):
+        propose_sites(
+            plan_inputs(), site_params(rules=CandidateRules(grids=("G9",))), given=given_lots([2100])
+        )
+
+
+@pytest.mark.slow
+def test_demo_proposes_for_every_category_with_a_gap(demo_data):
+    inputs = CoverageInputs.from_layers(demo_data.layers)
+    found = gap_categories(inputs, (15,))
+    assert {"elderly_care", "clinic", "childcare"} <= set(found)
+    for category in found:
+        prop = propose_sites(inputs, SitingParams(categories=(category,), count=2))
+        area = prop.area_coverage().iloc[0]
+        assert len(prop.sites) >= 1, category
+        assert area["residents_covered_after"] > area["residents_covered_before"], category
+        assert prop.sites["residents_new"].sum() == area["residents_new"], category
+        assert prop.solution.gap <= 1e-6
+    both = propose_sites(inputs, SitingParams(categories=("elderly_care", "clinic"), levels=(5, 15), count=2))
+    assert set(zip(both.site_gains["category"], both.site_gains["level"], strict=True)) <= {
+        ("elderly_care", 5), ("elderly_care", 15), ("clinic", 5), ("clinic", 15)
+    }  # fmt: skip
+    assert np.all(both.sites["nearest_station_m"] > 0)
