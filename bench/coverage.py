@@ -46,22 +46,23 @@ def _demo_layers():
     return generate(seed=20181201).layers
 
 
-def large_city(tiles: int, n_facilities: int, seed: int = 1):
-    """The demo's roads, buildings and facilities repeated tiles × tiles times (EPSG:4326)."""
+def large_city(tiles: int, n_facilities: int, seed: int = 1, extra: tuple[str, ...] = ()):
+    """The demo's roads, buildings and facilities (and the ``extra`` layers) repeated
+    tiles × tiles times (EPSG:4326)."""
     import geopandas as gpd
     import shapely
 
     layers = _demo_layers()
-    roads, buildings, facilities = layers["roads"], layers["buildings"], layers["facilities"]
-    metric = roads.estimate_utm_crs()
-    r, b, f = roads.to_crs(metric), buildings.to_crs(metric), facilities.to_crs(metric)
-    minx, miny, maxx, maxy = r.total_bounds
+    names = ("roads", "buildings", "facilities", *extra)
+    metric = layers["roads"].estimate_utm_crs()
+    projected = {name: layers[name].to_crs(metric) for name in names}
+    minx, miny, maxx, maxy = projected["roads"].total_bounds
     step_x, step_y = maxx - minx + 200.0, maxy - miny + 200.0
-    out = {"roads": [], "buildings": [], "facilities": []}
+    out = {name: [] for name in names}
     for i in range(tiles):
         for j in range(tiles):
             dx, dy = i * step_x, j * step_y
-            for name, frame in (("roads", r), ("buildings", b), ("facilities", f)):
+            for name, frame in projected.items():
                 moved = frame.copy()
                 moved.geometry = shapely.transform(
                     frame.geometry.values, lambda xy, dx=dx, dy=dy: xy + np.array([dx, dy])
@@ -78,10 +79,11 @@ def large_city(tiles: int, n_facilities: int, seed: int = 1):
     fac = fac[first.notna()].assign(categories=first[first.notna()])
     rng = np.random.default_rng(seed)
     fac = fac.iloc[np.sort(rng.choice(len(fac), min(n_facilities, len(fac)), replace=False))]
-    for frame in (big["roads"], bld):
-        frame.index = pd.RangeIndex(1, len(frame) + 1)
+    for name in ("roads", *extra):
+        big[name].index = pd.RangeIndex(1, len(big[name]) + 1)
+    bld.index = pd.RangeIndex(1, len(bld) + 1)
     fac = fac.set_axis(pd.RangeIndex(1, len(fac) + 1))
-    return {"roads": big["roads"], "buildings": bld, "facilities": fac}
+    return {**big, "buildings": bld, "facilities": fac}
 
 
 def _peak_mib() -> float:

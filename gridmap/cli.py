@@ -274,6 +274,9 @@ def _cmd_demo(args, settings: Settings) -> int:
         from gridmap import coverage_report
 
         coverage_report.run_and_print(engine, _coverage_params(settings), label="demo baseline")
+        from gridmap.siting import report as site_report
+
+        site_report.run_and_print(engine, _site_params(settings), label="demo proposals", brief=True)
     if args.action == "build":
         return EXIT_OK
     return _serve(settings, args.host, args.port)
@@ -365,10 +368,22 @@ def _cmd_coverage(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _site_params(settings: Settings, **options):
+    """Siting parameters from the settings, with the command's options on top."""
+    from gridmap.siting.proposal import SitingParams
+
+    options.setdefault("categories", ())
+    return SitingParams(
+        **options,
+        max_snap_m=settings.max_snap_m,
+        highways=tuple(settings.walk_highways),
+        detour_factor=settings.detour_factor,
+    )
+
+
 def _cmd_site(args, settings: Settings) -> int:
     from gridmap.siting import report
     from gridmap.siting.candidates import CandidateRules
-    from gridmap.siting.proposal import SitingParams
 
     engine = _engine(settings)
     if args.action == "scenarios":
@@ -384,7 +399,8 @@ def _cmd_site(args, settings: Settings) -> int:
     levels = tuple(sorted(set(args.level))) if args.level else None
     if levels is None:
         levels = (int(args.minutes),) if args.minutes in (5, 10, 15) else (15,)
-    params = SitingParams(
+    params = _site_params(
+        settings,
         categories=tuple(dict.fromkeys(args.category or ())),
         model=args.model,
         count=args.count,
@@ -400,9 +416,6 @@ def _cmd_site(args, settings: Settings) -> int:
         ),
         time_limit_s=args.time_limit,
         speed_mps=_speed(args.speed, settings),
-        max_snap_m=settings.max_snap_m,
-        highways=tuple(settings.walk_highways),
-        detour_factor=settings.detour_factor,
     )
     report.run_and_print(
         engine, params, candidates=args.candidates, exclude=args.exclude, out=args.out,

@@ -134,6 +134,7 @@ class Proposal:
     candidates: gpd.GeoDataFrame  # every candidate considered, with its rank when chosen
     excluded: pd.DataFrame  # candidates ruled out, with the reason
     report: dict[str, Any]
+    problem: SitingProblem  # the instance the model solved (rows: category-level × home)
 
     def area_coverage(self) -> pd.DataFrame:
         return self.coverage[self.coverage["scope"] == "area"].reset_index(drop=True)
@@ -384,6 +385,7 @@ def propose_sites(
         candidates=candidates_out,
         excluded=excluded,
         report=report,
+        problem=problem,
     )
 
 

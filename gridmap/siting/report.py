@@ -64,11 +64,13 @@ def run_and_print(
     out: str | None = None,
     save: bool = True,
     label: str | None = None,
+    brief: bool = False,
 ) -> list[int]:
     """Propose sites on the stored layers, print them, keep each proposal as a scenario.
 
     With no categories in ``params``, proposes for every checklist category at the levels
-    that leaves residents outside the circle, one scenario each. Returns the scenario ids.
+    that leaves residents outside the circle, one scenario each. ``brief`` prints one line a
+    proposal instead of its tables. Returns the scenario ids.
     """
     if out and Path(out).suffix.lower() not in (".gpkg", ".csv"):
         raise InputError(f"--out '{out}': expected a .gpkg or .csv file")
@@ -85,25 +87,43 @@ def run_and_print(
             return []
         say(f"categories with residents outside the circle: {', '.join(found)}")
         groups = [(c,) for c in found]
-    ids, frames = [], {}
+    ids, frames, lines = [], {}, []
     for cats in groups:
         proposal = propose_sites(
             inputs, replace(params, categories=cats), given=given, given_file=candidates, exclude=areas,
             checklist=checklist,
         )  # fmt: skip
-        print_proposal(proposal)
-        if save:
-            scenario_id = save_scenario(engine, proposal, inputs, user="cli", label=label)
+        if not brief:
+            print_proposal(proposal)
+        scenario_id = save_scenario(engine, proposal, inputs, user="cli", label=label) if save else None
+        if scenario_id is not None:
             ids.append(scenario_id)
-            say(
-                f"kept as siting scenario {scenario_id}; compare with: gridmap site compare {scenario_id} <other>"
-            )
+            if not brief:
+                say(
+                    f"kept as siting scenario {scenario_id}; compare: gridmap site compare {scenario_id} <other>"
+                )
+        lines.append(_brief_rows(proposal, scenario_id))
         for name, frame in proposal_frames(proposal).items():
             frames.setdefault(name, []).append(frame)
+    if brief:
+        print_table(
+            [row for rows in lines for row in rows],
+            ["category", "类别", "level", "model", "sites", "newly covered", "before", "after", "scenario"],
+            title="siting proposals — residents within the circle before and after the new sites",
+            right=[2, 4, 5, 6, 7, 8],
+        )
     if out:
         written = write_frames({name: _concat(parts) for name, parts in frames.items()}, out)
         say("wrote " + ", ".join(str(w) for w in written))
     return ids
+
+
+def _brief_rows(proposal: Proposal, scenario_id: int | None) -> list[list]:
+    return [
+        [r.category, r.category_zh, r.level, proposal.solution.model, len(proposal.sites), f"{int(r.residents_new):+,}",
+         _pct(r.share_residents_before), _pct(r.share_residents_after), scenario_id or ""]
+        for r in proposal.area_coverage().itertuples()
+    ]  # fmt: skip
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
