@@ -235,9 +235,10 @@ class FacilityGraph:
         """Every (facility, origin) pair within ``limit_m`` walking metres: (positions in
         ``facilities``, origin indices, metres), sorted by facility then origin.
 
-        One bounded Dijkstra search per facility, in chunks; the reached nodes are joined to
-        the origins attached next to them, so the work follows what is reached, not the size
-        of the graph.
+        One bounded Dijkstra search per facility, in chunks of nearby facilities, each over
+        the part of the graph within ``limit_m`` straight-line metres of the chunk; the reached
+        nodes are joined to the origins attached next to them, so the work follows what is
+        reached, not the size of the graph.
         """
         att = origins.a >= 0
         idx = np.flatnonzero(att)
@@ -248,14 +249,26 @@ class FacilityGraph:
         node, which, extra = node[order], which[order], extra[order]
         starts = np.searchsorted(node, np.arange(self.node_count + 1))
         nodes = self.facility_node[facilities]
+        usable = np.flatnonzero(nodes >= 0)
+        xy = self.node_xy[nodes[usable]]
+        cell = (
+            np.floor((xy - xy.min(axis=0, initial=0.0)) / max(limit_m, 1.0)).astype(np.int64)
+            if len(xy)
+            else xy
+        )
+        usable = usable[np.lexsort((cell[:, 1], cell[:, 0]))] if len(xy) else usable  # nearby ones together
         out_f, out_o, out_d = [], [], []
-        for lo in range(0, len(facilities), chunk):
-            part = np.flatnonzero(nodes[lo : lo + chunk] >= 0) + lo
-            if len(part) == 0:
-                continue
-            dist = dijkstra(self.matrix, indices=nodes[part], limit=limit_m)
+        for lo in range(0, len(usable), chunk):
+            part = usable[lo : lo + chunk]
+            pxy = self.node_xy[nodes[part]]
+            low, high = pxy.min(axis=0) - limit_m, pxy.max(axis=0) + limit_m
+            inside = np.all((self.node_xy >= low) & (self.node_xy <= high), axis=1)
+            local = np.flatnonzero(inside)
+            sub = self.matrix[local][:, local]
+            dist = dijkstra(sub, indices=np.searchsorted(local, nodes[part]), limit=limit_m)
             f, n = np.nonzero(np.isfinite(dist))
             d = dist[f, n]
+            n = local[n]
             count = starts[n + 1] - starts[n]
             rep = np.repeat(np.arange(len(n)), count)
             pos = starts[n][rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count))
