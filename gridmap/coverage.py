@@ -14,7 +14,6 @@ says so in its ``method`` column.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -36,6 +35,7 @@ from gridmap.network.graph import WalkingNetwork, build_network
 from gridmap.network.paths import FacilityGraph, attach
 from gridmap.settings import Settings
 from gridmap.standards import LEVELS, Checklist, load_checklist
+from gridmap.timing import Laps
 
 ORIGIN_MODES = ("building", "compound")
 MEASURES = ("time", "radius")
@@ -344,14 +344,7 @@ def compute_coverage(
         params = replace(params, categories=default_categories(checklist))
     params.check(checklist)
     categories, levels = tuple(params.categories), tuple(sorted(params.levels))
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[stage] = round(now - clock, 4)
-        clock = now
+    lap = Laps()
 
     roads = inputs.roads if inputs.roads is not None and len(inputs.roads) else None
     if len(inputs.buildings) == 0 and (inputs.compounds is None or len(inputs.compounds) == 0):
@@ -431,7 +424,7 @@ def compute_coverage(
     lap("circles")
 
     out_homes = _homes_frame(homes, distances, nearest, covered, params, method)
-    report["timings_s"] = timings
+    report["timings_s"] = lap.seconds
     return CoverageResult(
         params=params,
         checklist_version=checklist.version,

@@ -35,6 +35,20 @@ def demo_data():
     return generate(seed=DEMO_SEED)
 
 
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory, demo_data) -> str:
+    """A SpatiaLite file holding the demo district, one per test module (commands write to it)."""
+    from gridmap.demo.build import write_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    init_db(engine)
+    write_demo(engine, demo_data)
+    engine.dispose()
+    return url
+
+
 @pytest.fixture(scope="session")
 def postgis_url():
     from postgis import postgis_server, unavailable_reason

@@ -13,7 +13,6 @@ Frames with geometry come out in EPSG:4326; metric work is in the network's UTM 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -53,6 +52,7 @@ from gridmap.siting.candidates import (
 from gridmap.siting.models import DEFAULT_MAX_NONZEROS, DEFAULT_TIME_LIMIT_S, MODELS, Solution, solve
 from gridmap.siting.problem import SitingProblem
 from gridmap.standards import Checklist, load_checklist
+from gridmap.timing import Laps
 
 DEFAULT_COUNT = 3
 WEIGHTS = ("residents", "households")
@@ -204,14 +204,7 @@ def propose_sites(
     """
     checklist = checklist or load_checklist()
     params.check(checklist)
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[stage] = round(now - clock, 4)
-        clock = now
+    lap = Laps()
 
     roads = inputs.roads if inputs.roads is not None and len(inputs.roads) else None
     if len(inputs.buildings) == 0:
@@ -372,7 +365,7 @@ def propose_sites(
         "thresholds_m": {f"{c}_{lv}": round(v, 1) for (c, lv), v in thresholds.items()},
         "walk_minutes_before": _mean_minutes(problem, problem.current, params),
         "walk_minutes_after": _mean_minutes(problem, problem.distance_with(solution.chosen), params),
-        "timings_s": timings,
+        "timings_s": lap.seconds,
     }
     return Proposal(
         params=params,

@@ -4,20 +4,6 @@ import pyogrio
 import pytest
 
 from gridmap.cli import main
-from gridmap.demo.build import write_demo
-from gridmap.store.engine import make_engine
-from gridmap.store.schema import init_db
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory, demo_data):
-    path = tmp_path_factory.mktemp("cov") / "demo.sqlite"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    init_db(engine)
-    write_demo(engine, demo_data)
-    engine.dispose()
-    return url
 
 
 def _run(capsys, *args):
