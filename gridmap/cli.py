@@ -373,6 +373,7 @@ def _site_params(settings: Settings, **options):
     from gridmap.siting.proposal import SitingParams
 
     options.setdefault("categories", ())
+    options.setdefault("speed_mps", settings.walk_speed_mps)
     return SitingParams(
         **options,
         max_snap_m=settings.max_snap_m,

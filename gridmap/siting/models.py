@@ -96,7 +96,7 @@ class _Greedy:
         self.m = problem.n_candidates
         self.blocked = np.zeros(self.m, dtype=bool)
         self.neighbours = _neighbour_lists(spacing, self.m)
-        order = np.lexsort((-per_person, self.col))  # by candidate, best benefit first
+        order = np.lexsort((self.dist, -per_person, self.col))  # by candidate: best, then nearest
         self._order = order
         self._starts = np.searchsorted(self.col[order], np.arange(self.m + 1))
 
@@ -293,7 +293,7 @@ def _coverage_parts(problem: SitingProblem):
     return cover, open_rows & reach, open_rows & ~reach
 
 
-def _cover_mip(a: sp.csr_matrix, w: np.ndarray, capacity: float | None, dist_rows=None):
+def _cover_mip(a: sp.csr_matrix, w: np.ndarray, capacity: float | None):
     """Columns y (sites) then z (rows covered); with capacity also x (row-to-site shares).
     Returns the program and its column starts; rows z − Σ y ≤ 0 (or z − Σ x ≤ 0 with x ≤ y and
     Σ w x ≤ capacity × y)."""
@@ -323,7 +323,8 @@ def _add_spacing(mip: _Mip, y0: int, spacing: np.ndarray | None) -> None:
         mip.rows(-np.inf, 1.0, np.r_[p, p], y0 + np.r_[spacing[:, 0], spacing[:, 1]], np.ones(2 * len(p)))
 
 
-def _start(mip: _Mip, y0: int, m: int, chosen: np.ndarray) -> np.ndarray:
+def _start(mip: _Mip, y0: int, chosen: np.ndarray) -> np.ndarray:
+    """A starting point for HiGHS: the greedy sites open (the rest it completes)."""
     x = np.zeros(mip.n_cols)
     x[y0 + chosen] = 1.0
     return x
@@ -392,7 +393,7 @@ def mclp(
         np.ones(a.shape[1]),
     )
     _add_spacing(mip, y0, spacing)
-    out, note = _exact(mip, True, time_limit_s, _start(mip, y0, a.shape[1], chosen), max_nonzeros)
+    out, note = _exact(mip, True, time_limit_s, _start(mip, y0, chosen), max_nonzeros)
     if out is None:
         return Solution(
             "mclp", chosen, gains, total, bound, "greedy", "greedy", time.perf_counter() - clock, note
@@ -452,7 +453,7 @@ def lscp(
     else:
         mip.rows(need - 1e-6, np.inf, np.zeros(n, dtype=np.int64), z0 + np.arange(n), w)
     _add_spacing(mip, y0, spacing)
-    start = _start(mip, y0, a.shape[1], chosen) if greedy_ok else None
+    start = _start(mip, y0, chosen) if greedy_ok else None
     out, note = _exact(mip, False, time_limit_s, start, max_nonzeros)
     if out is None and not greedy_ok:
         why = "is infeasible" if note == "infeasible" else f"found no solution ({note})"
@@ -517,7 +518,7 @@ def pmedian(
         mip.rows(-np.inf, 0.0, np.r_[col, np.arange(m)], np.r_[xi, y0 + np.arange(m)],
                  np.r_[weight[row], -capacity * np.ones(m)])  # fmt: skip
     _add_spacing(mip, y0, spacing)
-    out, note = _exact(mip, True, time_limit_s, _start(mip, y0, m, chosen), max_nonzeros)
+    out, note = _exact(mip, True, time_limit_s, _start(mip, y0, chosen), max_nonzeros)
     if out is None:
         return Solution("pmedian", chosen, gains, before - saved, before - bound, "greedy", "greedy",
                         time.perf_counter() - clock, note)  # fmt: skip
