@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("layers", help="list the layers and their feature counts")
     _coverage_parser(sub)
     _site_parser(sub)
+    _map_parser(sub)
     return parser
 
 
@@ -185,6 +186,47 @@ def _site_parser(sub) -> None:
     site.add_argument("--no-save", action="store_true", help="do not keep the scenario in the database")
 
 
+def _map_parser(sub) -> None:
+    from gridmap.standards import LEVELS
+
+    mp = sub.add_parser("map", help="write a map: grids, coverage, gaps, siting or a grid's area (HTML)")
+    mp.add_argument("kind", choices=["grids", "coverage", "gaps", "siting", "area"])
+    mp.add_argument("--out", required=True, metavar="FILE.html")
+    mp.add_argument("--offline", action="store_true", help="inline Leaflet: the map opens with no internet")
+    mp.add_argument("--category", metavar="C", help="coverage, gaps, siting: the service category")
+    mp.add_argument("--level", type=int, choices=LEVELS, default=15, help="life-circle level (minutes)")
+    mp.add_argument("--grid", metavar="CODE", help="area: the grid's code")
+    mp.add_argument(
+        "--scenario", type=int, metavar="ID", help="siting: a kept scenario (else a new proposal)"
+    )
+    mp.add_argument("--count", type=int, default=3, metavar="K", help="siting: new sites to propose")
+    mp.add_argument("--basemap", choices=["none", "osm", "tianditu"], default="none")
+    mp.add_argument("--tianditu-key", metavar="KEY", help="key of the Tianditu basemap")
+    mp.add_argument("--speed", metavar="MPS", help="walking speed in m/s, or 'elderly'")
+
+
+def _cmd_map(args, settings: Settings) -> int:
+    from maps.cli import build_map, write_map  # maps builds on gridmap; reached only here
+
+    coverage = _coverage_params(settings, speed_mps=_speed(args.speed, settings))
+    m = build_map(
+        args.kind,
+        _engine(settings),
+        coverage=coverage,
+        category=args.category,
+        level=args.level,
+        grid=args.grid,
+        scenario=args.scenario,
+        count=args.count,
+        basemap=args.basemap,
+        tianditu_key=args.tianditu_key or settings.tianditu_key,
+    )
+    path = write_map(m, args.out, offline=args.offline)
+    size = path.stat().st_size / 1e6
+    print(f"wrote {path} ({size:.1f} MB{', offline' if args.offline else ''})")
+    return EXIT_OK
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings(database_url=args.db) if args.db else Settings()
 
@@ -277,9 +319,27 @@ def _cmd_demo(args, settings: Settings) -> int:
         from gridmap.siting import report as site_report
 
         site_report.run_and_print(engine, _site_params(settings), label="demo proposals", brief=True)
+        _demo_maps(engine, settings)
     if args.action == "build":
         return EXIT_OK
     return _serve(settings, args.host, args.port)
+
+
+def _demo_maps(engine, settings: Settings, folder: str = "out/maps") -> None:
+    """The demo's maps, offline, into ``folder``."""
+    from gridmap.store.layers import read_layer
+    from maps.cli import build_map, write_map  # maps builds on gridmap; reached only here
+
+    grid = str(read_layer(engine, "grids")["code"].iloc[0])
+    wanted = {
+        "grids": {}, "coverage": {"category": "elderly_care"}, "gaps": {}, "siting": {"category": "elderly_care"},
+        "area": {"grid": grid},
+    }  # fmt: skip
+    written = []
+    for kind, options in wanted.items():
+        m = build_map(kind, engine, coverage=_coverage_params(settings), **options)
+        written.append(str(write_map(m, f"{folder}/{kind}.html", offline=True)))
+    print("maps (open offline in a browser): " + ", ".join(written))
 
 
 def _serve(settings: Settings, host: str, port: int) -> int:
@@ -435,6 +495,7 @@ _COMMANDS = {
     "layers": _cmd_layers,
     "coverage": _cmd_coverage,
     "site": _cmd_site,
+    "map": _cmd_map,
 }
 
 

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     gap_cluster_m: float = Field(
         250.0, gt=0, description="Uncovered homes this close form one service gap (m)"
     )
+    tianditu_key: str | None = Field(None, description="Key of the Tianditu basemap for maps")
 
     @model_validator(mode="after")
     def _check_grid_range(self) -> Settings:

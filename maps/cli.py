@@ -1,0 +1,121 @@
+"""``gridmap map grids|coverage|gaps|siting|area``: composed maps from the stored layers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import folium
+import pandas as pd
+from sqlalchemy import Engine
+
+from gridmap.coverage import CoverageParams, compute_coverage, load_inputs
+from gridmap.errors import InputError
+from gridmap.store.layers import read_layer
+from maps import compose
+
+MAPS = ("grids", "coverage", "gaps", "siting", "area")
+
+
+def _layers(engine: Engine, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name in names:
+        frame = read_layer(engine, name)
+        if "id" in frame.columns:
+            frame = frame.set_index(frame["id"].to_numpy())
+        out[name] = frame
+    return out
+
+
+def build_map(
+    kind: str,
+    engine: Engine,
+    *,
+    coverage: CoverageParams,
+    category: str | None = None,
+    level: int = 15,
+    grid: str | None = None,
+    scenario: int | None = None,
+    count: int = 3,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+) -> folium.Map:
+    """The ``kind`` map of the stored layers (coverage and proposals computed as needed)."""
+    options = {"basemap": basemap, "tianditu_key": tianditu_key}
+    if kind == "grids":
+        names = (
+            "grids",
+            "communities",
+            "compounds",
+            "party_orgs",
+            "assignments",
+            "facilities",
+            "roads",
+            "buildings",
+        )
+        return compose.grid_map(_layers(engine, names), **options)
+    if kind == "area":
+        if not grid:
+            raise InputError("'map area' needs --grid CODE (the grid leader's grid)")
+        names = ("grids", "communities", "buildings", "assignments", "members", "facilities", "roads")
+        return compose.area_map(_layers(engine, names), grid, **options)
+    inputs = load_inputs(engine)
+    if kind == "coverage":
+        if not category:
+            raise InputError("'map coverage' needs --category C")
+        params = replace(coverage, categories=(category,), levels=(level,), gaps=False)
+        result = compute_coverage(inputs, params)
+        return compose.coverage_map(
+            result.homes, result.summary, category, level, facilities=inputs.facilities,
+            circles=result.circles, roads=inputs.roads, **options,
+        )  # fmt: skip
+    if kind == "gaps":
+        params = replace(
+            coverage, categories=(category,) if category else None, levels=(level,), circles=False
+        )
+        result = compute_coverage(inputs, params)
+        return compose.gap_map(
+            result.gaps,
+            facilities=inputs.facilities,
+            roads=inputs.roads,
+            buildings=inputs.buildings,
+            **options,
+        )
+    if kind == "siting":
+        return _siting(engine, inputs, coverage, category, level, scenario, count, options)
+    raise InputError(f"unknown map '{kind}'; one of {', '.join(MAPS)}")
+
+
+def _siting(engine, inputs, coverage, category, level, scenario, count, options) -> folium.Map:
+    from gridmap.siting.proposal import SitingParams, propose_sites
+    from gridmap.store.scenarios import read_scenario
+
+    if scenario is not None:
+        stored = read_scenario(engine, scenario)
+        sites, newly, table = stored.sites, stored.site_homes, stored.coverage
+        categories, levels = stored.categories, stored.levels
+    else:
+        if not category:
+            raise InputError("'map siting' needs --category C or --scenario ID")
+        params = SitingParams(
+            categories=(category,), levels=(level,), count=count, speed_mps=coverage.speed_mps
+        )
+        proposal = propose_sites(inputs, params)
+        sites, newly, table = proposal.sites, proposal.site_homes, proposal.coverage
+        categories, levels = [category], [level]
+    params = replace(coverage, categories=tuple(categories), levels=tuple(levels), gaps=False, circles=False)
+    result = compute_coverage(inputs, params)
+    before = pd.Series(False, index=result.homes.index)
+    for c in categories:
+        for lv in levels:
+            before |= pd.Series(result.covered(c, lv), index=result.homes.index)
+    if "category_zh" not in table.columns:
+        table = table.assign(category_zh=table["category"])
+    return compose.siting_map(
+        sites, result.homes, newly, table, covered_before=before, facilities=inputs.facilities,
+        categories=list(categories), roads=inputs.roads, **options,
+    )  # fmt: skip
+
+
+def write_map(m: folium.Map, out: str | Path, *, offline: bool) -> Path:
+    return compose.write_html(m, out, offline=offline)

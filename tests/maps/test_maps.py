@@ -1,0 +1,149 @@
+"""Composed maps of the demo district, written by ``gridmap map`` and opened offline in a
+headless Debian Chromium: no console errors, every drawn feature there, a screenshot kept
+in tests/artefacts/."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import folium
+import pytest
+
+from gridmap.cli import main
+from gridmap.store.engine import make_engine
+from gridmap.store.layers import read_layer
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTEFACTS = Path(__file__).resolve().parents[1] / "artefacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+COUNT_DRAWN = """() => {
+  const key = Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map);
+  let n = 0;
+  window[key].eachLayer(l => { if (l.feature || l instanceof L.Marker) n++; });
+  return n;
+}"""
+
+
+def _drawn_in(m: folium.Map) -> int:
+    """Features the map puts on screen at first: GeoJSON features and markers of shown layers."""
+    n = 0
+    for child in m._children.values():
+        if isinstance(child, folium.FeatureGroup) and child.show:
+            for item in child._children.values():
+                if isinstance(item, folium.GeoJson):
+                    data = json.loads(item.data) if isinstance(item.data, str) else item.data
+                    n += len(data["features"])
+                elif isinstance(item, folium.Marker):
+                    n += 1
+    return n
+
+
+@pytest.fixture(scope="module")
+def grid_code(demo_db) -> str:
+    return str(read_layer(make_engine(demo_db), "grids")["code"].iloc[0])
+
+
+MAPS = {
+    "grids": [],
+    "coverage": ["--category", "elderly_care"],
+    "gaps": ["--category", "clinic"],
+    "siting": ["--category", "elderly_care", "--count", "3"],
+    "area": ["--grid", None],
+}
+
+
+TITLES = {
+    "grids": "网格与小区党组织",
+    "coverage": "养老服务 15 分钟生活圈覆盖",
+    "gaps": "15分钟生活圈服务盲区",
+    "siting": "选址建议 — 3 处新站点",
+    "area": "网格 ",
+}
+
+
+@pytest.fixture(scope="module")
+def written(demo_db, grid_code, tmp_path_factory):
+    out = tmp_path_factory.mktemp("maps")
+    paths = {}
+    for kind, extra in MAPS.items():
+        args = [grid_code if a is None else a for a in extra]
+        path = out / f"{kind}.html"
+        assert main(["--db", demo_db, "map", kind, *args, "--offline", "--out", str(path)]) == 0
+        paths[kind] = path
+    return paths
+
+
+@pytest.mark.slow
+def test_maps_are_small_self_contained_and_labelled(written):
+    for kind, path in written.items():
+        page = path.read_text(encoding="utf-8")
+        assert path.stat().st_size < 5_000_000, kind
+        assert '<script src="http' not in page and 'rel="stylesheet" href="http' not in page, kind
+        assert "OpenStreetMap contributors" in page, kind
+        assert "L.control.scale({imperial: false" in page, kind
+
+
+@pytest.mark.slow
+def test_map_needs_what_it_maps(demo_db, tmp_path, capsys):
+    for args, message in (
+        (["coverage"], "needs --category"),
+        (["area"], "needs --grid"),
+        (["area", "--grid", "nope"], "no grid with code nope"),
+        (["grids", "--basemap", "tianditu"], "Tianditu basemap needs a key"),
+    ):
+        assert main(["--db", demo_db, "map", *args, "--out", str(tmp_path / "x.html")]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["--db", demo_db, "map", "grids", "--out", str(tmp_path / "x.png")]) == 2
+    assert "expected an .html file" in capsys.readouterr().err
+
+
+def _browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail("Debian's chromium is required in CI")
+        pytest.skip("Debian's chromium is not installed")
+    return playwright.sync_playwright()
+
+
+@pytest.mark.slow
+def test_each_map_opens_offline_in_chromium(written, demo_db, grid_code):
+    from gridmap.coverage import CoverageParams
+    from maps.cli import build_map
+
+    ARTEFACTS.mkdir(exist_ok=True)
+    engine = make_engine(demo_db)
+    with _browser() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for kind, path in written.items():
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            errors: list[str] = []
+            page.on("console", lambda msg, e=errors: e.append(msg.text) if msg.type == "error" else None)
+            page.on("pageerror", lambda exc, e=errors: e.append(str(exc)))
+            requested: list[str] = []
+
+            def offline(route, r=requested):
+                if route.request.url.startswith("file:"):
+                    route.continue_()
+                else:
+                    r.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", offline)
+            page.goto(path.as_uri(), wait_until="load")
+            drawn = page.evaluate(COUNT_DRAWN)
+            panel = page.inner_text(".gm-panel")
+            page.screenshot(path=str(ARTEFACTS / f"map_{kind}.png"))
+            page.close()
+            assert TITLES[kind] in panel, (kind, panel)
+            assert errors == [], (kind, errors)
+            assert requested == [], (kind, requested)
+            args = dict(zip(MAPS[kind][::2], MAPS[kind][1::2], strict=True))
+            expected = build_map(
+                kind, engine, coverage=CoverageParams(), category=args.get("--category"),
+                grid=grid_code if kind == "area" else None, count=3,
+            )  # fmt: skip
+            assert drawn == _drawn_in(expected) > 0, kind
+        browser.close()
