@@ -1,0 +1,64 @@
+"""Map size and opening time: the demo district's maps, written offline, opened in headless
+Debian Chromium.
+
+    python bench/map_pages.py
+
+Prints each map's file size and the time from navigation until every layer is drawn
+(Leaflet's load event, measured in the page), best of three. Targets: the coverage map
+under 5 MB and open in under 3 s.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "maps"))
+KINDS = {
+    "grids": {},
+    "coverage": {"category": "elderly_care"},
+    "gaps": {},
+    "siting": {"category": "elderly_care"},
+}
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+    from test_maps import CHROMIUM, CHROMIUM_ARGS
+
+    from gridmap.coverage import CoverageParams
+    from gridmap.demo.build import generate, write_demo
+    from gridmap.store.engine import make_engine
+    from maps.cli import build_map, write_map
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'demo.sqlite'}")
+        write_demo(engine, generate(seed=20181201))
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for kind, options in KINDS.items():
+                start = time.perf_counter()
+                m = build_map(kind, engine, coverage=CoverageParams(), **options)
+                path = write_map(m, Path(tmp) / f"{kind}.html", offline=True)
+                built = time.perf_counter() - start
+                times = []
+                for _ in range(3):
+                    page = browser.new_page(viewport={"width": 1200, "height": 900})
+                    page.goto(path.as_uri(), wait_until="load")
+                    times.append(
+                        page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000
+                    )
+                    page.close()
+                size = path.stat().st_size / 1e6
+                target = " (targets: < 5 MB, < 3 s)" if kind == "coverage" else ""
+                print(
+                    f"{kind:9s} {size:5.2f} MB, opens in {min(times):.2f} s (built in {built:.2f} s){target}"
+                )
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()
