@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     _coverage_parser(sub)
     _site_parser(sub)
     _map_parser(sub)
+    val = sub.add_parser("validate", help="check the grid map's integrity; exit 1 when errors are found")
+    val.add_argument("--out", metavar="PATH", help="write the findings to .geojson, .gpkg or .csv")
     return parser
 
 
@@ -485,6 +487,40 @@ def _cmd_site(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _cmd_validate(args, settings: Settings) -> int:
+    from gridmap.io.export import write_frame
+    from gridmap.store.layers import read_layer
+    from gridmap.topology import CHECKED_LAYERS, ERROR, KINDS, Tolerances, check_grid_map
+
+    engine = _engine(settings)
+    layers = {}
+    for name in CHECKED_LAYERS:
+        frame = read_layer(engine, name)
+        layers[name] = frame.set_index(frame["id"].to_numpy())
+    tolerances = Tolerances(
+        sliver_m2=settings.sliver_m2,
+        households_min=settings.grid_households_min,
+        households_max=settings.grid_households_max,
+    )
+    findings = check_grid_map(layers, tolerances)
+    if findings.empty:
+        print("the grid map is sound: no findings")
+    else:
+        counts = findings.groupby(["severity", "kind"], sort=False).agg(
+            n=("kind", "size"), example=("message", "first")
+        )
+        rows = [(sev, kind, KINDS[kind][1], n, ex) for (sev, kind), (n, ex) in counts.iterrows()]
+        print_table(rows, ("severity", "kind", "meaning", "findings", "first of them"), right=[3])
+    if args.out:
+        path = write_frame(findings, args.out, layer="findings")
+        print(f"wrote {len(findings)} findings to {path}")
+    errors = int((findings["severity"] == ERROR).sum())
+    if errors:
+        print(f"{errors} errors, {len(findings) - errors} warnings", file=sys.stderr)
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
 _COMMANDS = {
     "db": _cmd_db,
     "import": _cmd_import,
@@ -496,6 +532,7 @@ _COMMANDS = {
     "coverage": _cmd_coverage,
     "site": _cmd_site,
     "map": _cmd_map,
+    "validate": _cmd_validate,
 }
 
 

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
         250.0, gt=0, description="Uncovered homes this close form one service gap (m)"
     )
     tianditu_key: str | None = Field(None, description="Key of the Tianditu basemap for maps")
+    sliver_m2: float = Field(
+        1.0, ge=0, description="Overlaps, holes and parts smaller than this are not reported by validate (m²)"
+    )
 
     @model_validator(mode="after")
     def _check_grid_range(self) -> Settings:

@@ -1,0 +1,284 @@
+"""Integrity checks of the grid map: is every part of every community in exactly one grid,
+every grid in one community, every building in one grid, every code well formed?
+
+:func:`check_grid_map` takes the layers as GeoDataFrames (any CRS) and returns the findings,
+one row each: ``kind``, ``severity`` (error or warning), ``layer``, ``feature_ids``,
+``codes``, ``message``, ``area_m2`` and a ``geometry`` (EPSG:4326) to show on a map — the
+overlap, the hole, the part outside the community, the building. Areas are measured in the
+UTM zone of the data; pieces smaller than the sliver tolerance are not reported.
+
+Grids are compared within their network: the same ``kind`` and ``level``. Holes, buildings
+outside grids and buildings split across grids are checked against each network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridmap.crs import STORAGE_CRS, metric_crs_for
+from gridmap.gridcode import parse_grid_code
+
+ERROR, WARNING = "error", "warning"
+FINDING_COLUMNS = ["kind", "severity", "layer", "feature_ids", "codes", "message", "area_m2"]
+CHECKED_LAYERS = ("districts", "streets", "communities", "grids", "compounds", "buildings")
+
+#: Finding kinds, their severity and what they mean.
+KINDS = {
+    "invalid_geometry": (ERROR, "a geometry is not valid"),
+    "grid_overlap": (ERROR, "grids of the same network overlap"),
+    "grid_hole": (ERROR, "part of a community lies in no grid"),
+    "grid_crosses_community": (ERROR, "a grid reaches outside its community"),
+    "grid_code_malformed": (ERROR, "a grid code is not in the DB11 form"),
+    "grid_code_duplicate": (ERROR, "two grids share a code"),
+    "building_outside_grids": (WARNING, "a building lies in no grid"),
+    "building_split_across_grids": (WARNING, "a building lies in several grids"),
+    "compound_split_across_communities": (WARNING, "a compound lies in several communities"),
+    "grid_households_out_of_range": (WARNING, "a grid's households are outside the target range"),
+}
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """What the checks overlook. Square metres and households."""
+
+    sliver_m2: float = 1.0  # overlaps, holes and parts smaller than this are not findings
+    households_min: int = 300
+    households_max: int = 500
+
+
+def _finding(kind: str, layer: str, ids, codes, message: str, area: float, geom) -> dict:
+    return {
+        "kind": kind,
+        "severity": KINDS[kind][0],
+        "layer": layer,
+        "feature_ids": ",".join(str(int(i)) for i in ids),
+        "codes": ",".join(str(c) for c in codes if c not in (None, "") and not pd.isna(c)),
+        "message": message,
+        "area_m2": round(float(area), 1),
+        "geometry": geom,
+    }
+
+
+def _codes(frame: gpd.GeoDataFrame, ids) -> list:
+    if "code" not in frame.columns:
+        return []
+    return [frame.at[i, "code"] for i in ids]
+
+
+def _invalid(layers: Mapping[str, gpd.GeoDataFrame]) -> list[dict]:
+    out = []
+    for name in CHECKED_LAYERS:
+        frame = layers.get(name)
+        if frame is None or len(frame) == 0:
+            continue
+        geoms = frame.to_crs(STORAGE_CRS).geometry.values
+        bad = np.flatnonzero(~shapely.is_valid(geoms))
+        for k in bad:
+            fid = frame.index[k]
+            reason = shapely.is_valid_reason(geoms[k])
+            out.append(_finding("invalid_geometry", name, [fid], _codes(frame, [fid]), f"{name} {fid}: {reason}", 0.0,
+                                geoms[k]))  # fmt: skip
+    return out
+
+
+def _networks(grids: gpd.GeoDataFrame) -> list[tuple[str, gpd.GeoDataFrame]]:
+    """Grids grouped by (kind, level): each group is one network."""
+    kind = grids["kind"].fillna("") if "kind" in grids.columns else pd.Series("", index=grids.index)
+    level = grids["level"].fillna(0) if "level" in grids.columns else pd.Series(0, index=grids.index)
+    out = []
+    for (k, lv), part in grids.groupby([kind, level], sort=True):
+        label = f"{k or 'grids'} level {int(lv)}" if lv else (k or "grids")
+        out.append((label, part))
+    return out
+
+
+def _overlaps(net: str, grids: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
+    geoms = grids.geometry.values
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = a < b
+    out = []
+    for i, j in zip(a[keep], b[keep], strict=True):
+        piece = shapely.intersection(geoms[i], geoms[j])
+        area = shapely.area(piece)
+        if area > tol.sliver_m2:
+            ids = [grids.index[i], grids.index[j]]
+            codes = _codes(grids, ids)
+            out.append(_finding("grid_overlap", "grids", ids, codes,
+                                f"grids {' and '.join(map(str, codes or ids))} ({net}) overlap by {area:,.0f} m²",
+                                area, piece))  # fmt: skip
+    return out
+
+
+def _pieces(geom) -> np.ndarray:
+    return (
+        shapely.get_parts(geom)
+        if geom is not None and not shapely.is_empty(geom)
+        else np.zeros(0, dtype=object)
+    )
+
+
+def _holes(net: str, grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
+    out = []
+    covered = shapely.union_all(grids.geometry.values)
+    touched = communities[
+        communities.intersection(covered).area > tol.sliver_m2
+    ]  # that network's communities
+    for cid, shape in zip(touched.index, touched.geometry.values, strict=True):
+        for piece in _pieces(shapely.difference(shape, covered)):
+            area = shapely.area(piece)
+            if area > tol.sliver_m2:
+                out.append(_finding("grid_hole", "communities", [cid], _codes(communities, [cid]),
+                                    f"{area:,.0f} m² of community {cid} lies in no grid ({net})", area, piece))  # fmt: skip
+    return out
+
+
+def _outside_community(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
+    out = []
+    own = grids["community_id"] if "community_id" in grids.columns else pd.Series(pd.NA, index=grids.index)
+    for gid, geom, cid in zip(grids.index, grids.geometry.values, own, strict=True):
+        if pd.isna(cid) or cid not in communities.index:
+            # the community holding most of the grid
+            shares = communities.geometry.intersection(geom).area
+            if len(shares) == 0 or shares.max() <= 0:
+                continue
+            cid = shares.idxmax()
+        outside = shapely.difference(geom, communities.geometry.loc[cid])
+        area = shapely.area(outside)
+        if area > tol.sliver_m2:
+            out.append(_finding("grid_crosses_community", "grids", [gid], _codes(grids, [gid]),
+                                f"grid {grids.at[gid, 'code'] if 'code' in grids.columns else gid} reaches "
+                                f"{area:,.0f} m² outside community {cid}", area, outside))  # fmt: skip
+    return out
+
+
+def _codes_check(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None) -> list[dict]:
+    if "code" not in grids.columns:
+        return []
+    out = []
+    codes = grids["code"].astype(str)
+    prefix = (
+        communities["code"].astype(str) if communities is not None and "code" in communities.columns else None
+    )
+    for gid, code, geom in zip(grids.index, codes, grids.geometry.values, strict=True):
+        parts = parse_grid_code(code)
+        message = None
+        if parts is None:
+            message = (
+                f"grid code '{code}' is not 15 digits of district, street, community and sequence (DB11)"
+            )
+        elif prefix is not None and "community_id" in grids.columns:
+            cid = grids.at[gid, "community_id"]
+            if not pd.isna(cid) and cid in prefix.index and not code.startswith(prefix[cid]):
+                message = f"grid code '{code}' does not begin with its community's code {prefix[cid]}"
+        if message:
+            out.append(_finding("grid_code_malformed", "grids", [gid], [code], message, 0.0, geom))
+    for code, part in grids[codes.duplicated(keep=False)].groupby(codes):
+        geom = shapely.union_all(part.geometry.values)
+        out.append(_finding("grid_code_duplicate", "grids", list(part.index), [code],
+                            f"{len(part)} grids share the code {code}", 0.0, geom))  # fmt: skip
+    return out
+
+
+def _buildings(net: str, grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
+    out = []
+    b, g = buildings.geometry.values, grids.geometry.values
+    bi, gi = shapely.STRtree(g).query(b, predicate="intersects")
+    area = shapely.area(shapely.intersection(b[bi], g[gi]))
+    real = area > tol.sliver_m2
+    bi, gi = bi[real], gi[real]
+    count = np.bincount(bi, minlength=len(b))
+    for k in np.flatnonzero(count == 0):
+        fid = buildings.index[k]
+        out.append(_finding("building_outside_grids", "buildings", [fid], [],
+                            f"building {fid} lies in no grid ({net})", shapely.area(b[k]), b[k]))  # fmt: skip
+    for k in np.flatnonzero(count > 1):
+        fid = buildings.index[k]
+        ids = grids.index[gi[bi == k]]
+        codes = _codes(grids, ids)
+        out.append(_finding("building_split_across_grids", "buildings", [fid], codes,
+                            f"building {fid} lies in {len(ids)} grids: {', '.join(map(str, codes or ids))} ({net})",
+                            shapely.area(b[k]), b[k]))  # fmt: skip
+    return out
+
+
+def _compounds(compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
+    out = []
+    c, m = compounds.geometry.values, communities.geometry.values
+    ci, mi = shapely.STRtree(m).query(c, predicate="intersects")
+    area = shapely.area(shapely.intersection(c[ci], m[mi]))
+    real = area > tol.sliver_m2
+    ci, mi = ci[real], mi[real]
+    for k in np.flatnonzero(np.bincount(ci, minlength=len(c)) > 1):
+        fid = compounds.index[k]
+        ids = communities.index[mi[ci == k]]
+        name = compounds.at[fid, "name"] if "name" in compounds.columns else ""
+        out.append(_finding("compound_split_across_communities", "compounds", [fid], _codes(communities, ids),
+                            f"compound {fid} {name or ''} lies in {len(ids)} communities", shapely.area(c[k]), c[k]))  # fmt: skip
+    return out
+
+
+def _households(grids: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
+    if "households" not in grids.columns:
+        return []
+    out = []
+    hh = pd.to_numeric(grids["households"], errors="coerce")
+    bad = hh.notna() & ((hh < tol.households_min) | (hh > tol.households_max))
+    for gid in grids.index[bad.to_numpy()]:
+        n = int(hh[gid])
+        out.append(_finding("grid_households_out_of_range", "grids", [gid], _codes(grids, [gid]),
+                            f"grid {grids.at[gid, 'code'] if 'code' in grids.columns else gid} has {n} households; "
+                            f"the target is {tol.households_min}–{tol.households_max}",
+                            0.0, grids.geometry.loc[gid]))  # fmt: skip
+    return out
+
+
+def check_grid_map(
+    layers: Mapping[str, gpd.GeoDataFrame], tolerances: Tolerances | None = None
+) -> gpd.GeoDataFrame:
+    """Every integrity finding of the grid map, errors first. Layers are indexed by feature id,
+    in any CRS; the findings' geometry is in EPSG:4326."""
+    tol = tolerances or Tolerances()
+    invalid = _frame(_invalid(layers), STORAGE_CRS)
+    rows: list[dict] = []
+    grids = layers.get("grids")
+    if grids is not None and len(grids):
+        metric = metric_crs_for(grids)
+        valid = {
+            name: frame[shapely.is_valid(frame.geometry.values)].to_crs(metric)
+            for name in CHECKED_LAYERS
+            if (frame := layers.get(name)) is not None and len(frame)
+        }
+        g = valid.get("grids", grids.iloc[:0].to_crs(metric))
+        communities = valid.get("communities")
+        for net, part in _networks(g):
+            rows += _overlaps(net, part, tol)
+            if communities is not None:
+                rows += _holes(net, part, communities, tol)
+            if "buildings" in valid:
+                rows += _buildings(net, part, valid["buildings"], tol)
+        if communities is not None:
+            rows += _outside_community(g, communities, tol)
+            if "compounds" in valid:
+                rows += _compounds(valid["compounds"], communities, tol)
+        rows += _codes_check(g, layers.get("communities"))
+        rows += _households(g, tol)
+        found = _frame(rows, metric).to_crs(STORAGE_CRS)
+        invalid = gpd.GeoDataFrame(pd.concat([invalid, found], ignore_index=True), crs=STORAGE_CRS)
+    return _ordered(invalid)
+
+
+def _frame(rows: list[dict], crs) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(rows, columns=[*FINDING_COLUMNS, "geometry"], geometry="geometry", crs=crs)
+
+
+def _ordered(findings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Errors before warnings, then by kind in the order of :data:`KINDS`."""
+    rank = {k: i for i, k in enumerate(KINDS)}
+    key = findings["severity"].map({ERROR: 0, WARNING: 1}) * 100 + findings["kind"].map(rank)
+    return findings.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)
