@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     _coverage_parser(sub)
     _site_parser(sub)
     _map_parser(sub)
+    org = sub.add_parser("org", help="party-building figures: branches, groups, leaders, 双报到, 1+10")
+    org.add_argument("action", choices=["report"])
+    org.add_argument("--by", choices=["street", "community"], default="community", help="also per unit")
+    org.add_argument("--out", metavar="PATH", help="write figures and missing features to .gpkg or .csv")
     val = sub.add_parser("validate", help="check the grid map's integrity; exit 1 when errors are found")
     val.add_argument("--out", metavar="PATH", help="write the findings to .geojson, .gpkg or .csv")
     return parser
@@ -521,6 +525,61 @@ def _cmd_validate(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _cmd_org(args, settings: Settings) -> int:
+    from gridmap.io.export import write_frames
+    from gridmap.organisation import FIGURES, organisation_report
+    from gridmap.store.layers import read_layer
+
+    engine = _engine(settings)
+    names = ("streets", "communities", "grids", "compounds", "buildings", "party_orgs", "members", "households",
+             "assignments")  # fmt: skip
+    layers = {name: (f := read_layer(engine, name)).set_index(f["id"].to_numpy()) for name in names}
+    report = organisation_report(layers)
+
+    def pct(v: float) -> str:
+        return "—" if v != v else f"{100 * v:.1f}%"
+
+    rows = [
+        (r.figure, r.figure_zh, f"{r.count:,} / {r.total:,}", pct(r.share))
+        for r in report.area().itertuples()
+    ]
+    print_table(
+        rows, ("figure", "指标", "count", "share"), title="party-building figures, whole area", right=[2, 3]
+    )
+    part = report.figures[report.figures["scope"] == args.by]
+    if len(part):
+        table = part.pivot_table(index=["code", "name"], columns="figure", values="share", sort=False)
+        table = table[[f for f in FIGURES if f in table.columns]]
+        rows = [
+            (code, name, *(pct(v) for v in values))
+            for (code, name), values in zip(table.index, table.values, strict=True)
+        ]
+        print_table(
+            rows,
+            ("code", "name", *(FIGURES[f][1] for f in table.columns)),
+            title=f"shares by {args.by}",
+            right=range(2, 2 + len(table.columns)),
+        )
+    load = report.leader_load
+    for role, group in load.groupby("role"):
+        print(
+            f"{role}: {len(group)} people, households each {group['households'].min():,.0f}–"
+            f"{group['households'].max():,.0f} (mean {group['households'].mean():,.0f}; "
+            f"most loaded {group.loc[group['households'].idxmax(), 'person_name']} at "
+            f"{group['ratio_to_mean'].max():.1f}× the mean)"
+        )
+    for figure, frame in report.missing.items():
+        if len(frame):
+            ids = ", ".join(str(i) for i in frame.index[:10]) + (" …" if len(frame) > 10 else "")
+            print(f"missing {figure}: {len(frame)} ({ids})")
+    if args.out:
+        frames = {"org_figures": report.figures, "org_leader_load": load, "org_skills": report.skills}
+        frames |= {f"missing_{k}": v.reset_index(drop=True) for k, v in report.missing.items() if len(v)}
+        written = write_frames(frames, args.out)
+        print("wrote " + ", ".join(str(w) for w in written))
+    return EXIT_OK
+
+
 _COMMANDS = {
     "db": _cmd_db,
     "import": _cmd_import,
@@ -533,6 +592,7 @@ _COMMANDS = {
     "site": _cmd_site,
     "map": _cmd_map,
     "validate": _cmd_validate,
+    "org": _cmd_org,
 }
 
 

@@ -1,4 +1,4 @@
-"""``gridmap validate`` on the demo district and on a clean database."""
+"""``gridmap validate`` and ``gridmap org report`` on the demo district and on an empty database."""
 
 import pyogrio
 import pytest
@@ -24,3 +24,16 @@ def test_validate_on_an_empty_database_is_clean(tmp_path, capsys):
     assert main(["--db", db, "db", "init"]) == 0
     assert main(["--db", db, "validate"]) == 0
     assert "no findings" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_org_report_prints_figures_and_writes_layers(demo_db, tmp_path, capsys):
+    out = tmp_path / "org.gpkg"
+    assert main(["--db", demo_db, "org", "report", "--by", "street", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    for words in ("party-building figures, whole area", "有党支部的小区", "shares by street", "双报到", "grid_leader:"):
+        assert words in text
+    layers = dict(pyogrio.list_layers(out))
+    assert {"org_figures", "org_leader_load", "org_skills"} <= set(layers)
+    figures = pyogrio.read_dataframe(out, layer="org_figures", read_geometry=False)
+    assert set(figures["scope"]) == {"area", "street", "community"}
