@@ -31,7 +31,13 @@ def test_org_report_prints_figures_and_writes_layers(demo_db, tmp_path, capsys):
     out = tmp_path / "org.gpkg"
     assert main(["--db", demo_db, "org", "report", "--by", "street", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    for words in ("party-building figures, whole area", "有党支部的小区", "shares by street", "双报到", "grid_leader:"):
+    for words in (
+        "party-building figures, whole area",
+        "有党支部的小区",
+        "shares by street",
+        "双报到",
+        "grid_leader:",
+    ):
         assert words in text
     layers = dict(pyogrio.list_layers(out))
     assert {"org_figures", "org_leader_load", "org_skills"} <= set(layers)
