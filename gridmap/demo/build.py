@@ -155,9 +155,22 @@ def generate(source: Path | None = None, *, seed: int, max_households: int = 500
     out = {}
     for name, frame in layers.items():
         if isinstance(frame, gpd.GeoDataFrame):
-            frame = frame.to_crs(STORAGE_CRS)
+            frame = _valid(frame.to_crs(STORAGE_CRS))
         out[name] = frame
     return DemoData(out)
+
+
+def _valid(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Polygons repaired where reprojection left them self-touching (a vertex landing on an
+    edge), keeping their polygonal parts."""
+    geoms = frame.geometry.values
+    bad = ~shapely.is_valid(geoms)
+    if not bad.any():
+        return frame
+    fixed = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
+    out = frame.copy()
+    out.loc[bad, out.geometry.name] = fixed
+    return out
 
 
 def _facilities(

@@ -2,21 +2,29 @@
 
 import pyogrio
 import pytest
+from sqlalchemy import update
 
 from gridmap.cli import main
+from gridmap.store.engine import make_engine
+from gridmap.store.tables import LAYER_TABLES
 
 
 @pytest.mark.slow
-def test_validate_reports_findings_and_exits_1(demo_db, tmp_path, capsys):
+def test_validate_reports_findings_and_exits_1_on_errors(demo_db, tmp_path, capsys):
     out = tmp_path / "findings.geojson"
-    code = main(["--db", demo_db, "validate", "--out", str(out)])
-    captured = capsys.readouterr()
-    assert code == 1
-    assert "kind" in captured.out and "findings" in captured.out and "errors" in captured.err
+    assert main(["--db", demo_db, "validate", "--out", str(out)]) == 0  # the demo has warnings only
+    assert "building_split_across_grids" in capsys.readouterr().out
     findings = pyogrio.read_dataframe(out)
-    assert len(findings) > 0 and set(findings["severity"]) <= {"error", "warning"}
+    assert len(findings) > 0 and set(findings["severity"]) == {"warning"}
     assert findings.crs.to_epsg() == 4326
     assert {"kind", "feature_ids", "message", "area_m2"} <= set(findings.columns)
+    engine = make_engine(demo_db)
+    with engine.begin() as conn:
+        conn.execute(update(LAYER_TABLES["grids"]).where(LAYER_TABLES["grids"].c.id == 1).values(code="G-1"))
+    code = main(["--db", demo_db, "validate"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "grid_code_malformed" in captured.out and "1 errors" in captured.err
 
 
 def test_validate_on_an_empty_database_is_clean(tmp_path, capsys):
