@@ -94,6 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     org.add_argument("action", choices=["report"])
     org.add_argument("--by", choices=["street", "community"], default="community", help="also per unit")
     org.add_argument("--out", metavar="PATH", help="write figures and missing features to .gpkg or .csv")
+    grids = sub.add_parser("grids", help="work grids: how two networks align (多网合一)")
+    grids.add_argument("action", choices=["align"])
+    grids.add_argument("kinds", nargs=2, metavar="KIND", help="two grid kinds, e.g. party comprehensive")
+    grids.add_argument(
+        "--tolerance", type=float, default=5.0, metavar="M", help="borders this close coincide"
+    )
+    grids.add_argument(
+        "--out", metavar="PATH", help="write per-grid matches and split buildings (.gpkg, .csv)"
+    )
     val = sub.add_parser("validate", help="check the grid map's integrity; exit 1 when errors are found")
     val.add_argument("--out", metavar="PATH", help="write the findings to .geojson, .gpkg or .csv")
     return parser
@@ -580,6 +589,39 @@ def _cmd_org(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _cmd_grids(args, settings: Settings) -> int:
+    from gridmap.io.export import write_frames
+    from gridmap.store.layers import read_layer
+    from gridmap.topology import grid_alignment
+
+    engine = _engine(settings)
+    grids, buildings = (read_layer(engine, n) for n in ("grids", "buildings"))
+    grids, buildings = (
+        grids.set_index(grids["id"].to_numpy()),
+        buildings.set_index(buildings["id"].to_numpy()),
+    )
+    a, b = args.kinds
+    result = grid_alignment(grids, a, b, buildings, tolerance_m=args.tolerance)
+    table = result.grids
+    rows = []
+    for kind, part in table.groupby("kind", sort=False):
+        rows.append((kind, len(part), int(part["nested"].sum()), f"{part['share_in_match'].mean():.1%}"))
+    print_table(
+        rows,
+        ("kind", "grids", "nested in one grid of the other", "mean share in best match"),
+        right=[1, 2, 3],
+    )
+    print(
+        f"inner borders: {a} {result.boundary_a_m:,.0f} m, {b} {result.boundary_b_m:,.0f} m; shared "
+        f"{result.shared_m:,.0f} m ({result.shared_share_a:.1%} of {a}'s, {result.shared_share_b:.1%} of {b}'s); "
+        f"{len(result.split_buildings)} buildings kept whole by one network and split by the other"
+    )
+    if args.out:
+        frames = {"alignment_grids": table, "split_buildings": result.split_buildings}
+        print("wrote " + ", ".join(str(w) for w in write_frames(frames, args.out)))
+    return EXIT_OK
+
+
 _COMMANDS = {
     "db": _cmd_db,
     "import": _cmd_import,
@@ -593,6 +635,7 @@ _COMMANDS = {
     "map": _cmd_map,
     "validate": _cmd_validate,
     "org": _cmd_org,
+    "grids": _cmd_grids,
 }
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from gridmap.crs import STORAGE_CRS, metric_crs_for
+from gridmap.errors import InputError
 from gridmap.gridcode import parse_grid_code
 
 ERROR, WARNING = "error", "warning"
@@ -282,3 +283,92 @@ def _ordered(findings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     rank = {k: i for i, k in enumerate(KINDS)}
     key = findings["severity"].map({ERROR: 0, WARNING: 1}) * 100 + findings["kind"].map(rank)
     return findings.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+# --- multi-grid alignment (多网合一) ------------------------------------------------------------
+
+
+@dataclass
+class Alignment:
+    """How two grid networks line up. Metres and square metres."""
+
+    kind_a: str
+    kind_b: str
+    boundary_a_m: float  # inner boundary length of network a
+    boundary_b_m: float
+    shared_m: float  # length of a's inner boundary that b's boundaries follow (within the tolerance)
+    grids: pd.DataFrame  # per grid of either network: its best match in the other, share of its area
+    split_buildings: gpd.GeoDataFrame  # buildings in one grid of one network but several of the other
+
+    @property
+    def shared_share_a(self) -> float:
+        return self.shared_m / self.boundary_a_m if self.boundary_a_m else 1.0
+
+    @property
+    def shared_share_b(self) -> float:
+        return self.shared_m / self.boundary_b_m if self.boundary_b_m else 1.0
+
+
+def _inner_boundary(grids: gpd.GeoDataFrame):
+    """Grid borders inside the network: every grid outline, less the network's outline."""
+    lines = shapely.union_all(shapely.boundary(grids.geometry.values))
+    return shapely.difference(lines, shapely.boundary(shapely.union_all(grids.geometry.values)).buffer(0.01))
+
+
+def grid_alignment(
+    grids: gpd.GeoDataFrame,
+    kind_a: str,
+    kind_b: str,
+    buildings: gpd.GeoDataFrame | None = None,
+    *,
+    tolerance_m: float = 5.0,
+    nested_share: float = 0.95,
+) -> Alignment:
+    """Compare the grids of ``kind_a`` and ``kind_b`` (any CRS): how much of their inner
+    boundaries coincide (within ``tolerance_m``), which grid of one lies in which of the other
+    (``nested`` when at least ``nested_share`` of its area does), and which buildings one
+    network keeps whole but the other splits."""
+    kinds = grids["kind"].fillna("") if "kind" in grids.columns else pd.Series("", index=grids.index)
+    metric = metric_crs_for(grids)
+    a = grids[kinds == kind_a].to_crs(metric)
+    b = grids[kinds == kind_b].to_crs(metric)
+    for kind, part in ((kind_a, a), (kind_b, b)):
+        if part.empty:
+            raise InputError(
+                f"there are no grids of kind '{kind}'; kinds present: {', '.join(sorted(set(kinds)))}"
+            )
+    inner_a, inner_b = _inner_boundary(a), _inner_boundary(b)
+    shared = shapely.length(shapely.intersection(inner_a, shapely.buffer(inner_b, tolerance_m)))
+    rows = []
+    for mine, other, name in ((a, b, kind_a), (b, a, kind_b)):
+        oi, mi = shapely.STRtree(mine.geometry.values).query(other.geometry.values, predicate="intersects")
+        area = shapely.area(shapely.intersection(mine.geometry.values[mi], other.geometry.values[oi]))
+        pairs = pd.DataFrame({"grid": mine.index[mi], "other": other.index[oi], "area": area})
+        best = pairs.sort_values("area", ascending=False).drop_duplicates("grid").set_index("grid")
+        own_area = mine.geometry.area
+        for gid in mine.index:
+            match = best["other"].get(gid)
+            share = float(best["area"].get(gid, 0.0) / own_area[gid]) if own_area[gid] else 0.0
+            rows.append({"kind": name, "grid_id": gid, "code": mine.at[gid, "code"] if "code" in mine.columns else "",
+                         "best_match_id": match, "best_match_code": other.at[match, "code"]
+                         if match is not None and "code" in other.columns else "",
+                         "share_in_match": round(share, 4), "nested": share >= nested_share})  # fmt: skip
+    split = gpd.GeoDataFrame(geometry=[], crs=STORAGE_CRS)
+    if buildings is not None and len(buildings):
+        bm = buildings.to_crs(metric)
+        counts = {}
+        for key, net in (("a", a), ("b", b)):
+            bi, gi = shapely.STRtree(net.geometry.values).query(bm.geometry.values, predicate="intersects")
+            inside = shapely.area(shapely.intersection(bm.geometry.values[bi], net.geometry.values[gi])) > 0.5
+            counts[key] = np.bincount(bi[inside], minlength=len(bm))
+        odd = ((counts["a"] == 1) & (counts["b"] > 1)) | ((counts["b"] == 1) & (counts["a"] > 1))
+        split = buildings[odd].to_crs(STORAGE_CRS).assign(grids_a=counts["a"][odd], grids_b=counts["b"][odd])
+    return Alignment(
+        kind_a=kind_a,
+        kind_b=kind_b,
+        boundary_a_m=round(float(shapely.length(inner_a)), 1),
+        boundary_b_m=round(float(shapely.length(inner_b)), 1),
+        shared_m=round(float(shared), 1),
+        grids=pd.DataFrame(rows),
+        split_buildings=split,
+    )

@@ -51,3 +51,12 @@ def test_org_report_prints_figures_and_writes_layers(demo_db, tmp_path, capsys):
     assert {"org_figures", "org_leader_load", "org_skills"} <= set(layers)
     figures = pyogrio.read_dataframe(out, layer="org_figures", read_geometry=False)
     assert set(figures["scope"]) == {"area", "street", "community"}
+
+
+@pytest.mark.slow
+def test_grids_align_needs_both_kinds(demo_db, tmp_path, capsys):
+    assert main(["--db", demo_db, "grids", "align", "comprehensive", "comprehensive"]) == 0
+    text = capsys.readouterr().out
+    assert "inner borders" in text and "(100.0% of comprehensive's" in text
+    assert main(["--db", demo_db, "grids", "align", "party", "comprehensive"]) == 2
+    assert "there are no grids of kind 'party'; kinds present: comprehensive" in capsys.readouterr().err

@@ -153,3 +153,31 @@ def test_invalid_geometry_and_slivers():
         grid_boxes=[(0, 500, 500.001, 1000), (500, 500, 1000, 1000), (0, 0, 500, 500), (500, 0, 1000, 500)]
     )
     assert check_grid_map(tiny, Tolerances(sliver_m2=1.0)).empty
+
+
+def test_alignment_of_two_networks():
+    from gridmap.topology import grid_alignment
+
+    halves = [(0, 0, 500, 1000), (500, 0, 1000, 1000)]
+    quarters = [(0, 500, 500, 1000), (500, 500, 1000, 1000), (0, 0, 500, 500), (500, 0, 1000, 500)]
+    layers = _layers(
+        grid_boxes=halves + quarters,
+        codes=[f"{COMMUNITY}{i:03d}" for i in range(1, 7)],
+        kinds=["party"] * 2 + ["comprehensive"] * 4,
+        buildings=[(100, 490, 120, 510), (600, 600, 620, 620)],
+    )
+    result = grid_alignment(layers["grids"], "party", "comprehensive", layers["buildings"])
+    # the party border (x = 500, 1000 m) is followed by the quarters; their y = 500 border (1000 m) is not
+    assert (result.boundary_a_m, result.boundary_b_m, result.shared_m) == pytest.approx(
+        (1000, 2000, 1000), abs=1
+    )
+    assert result.shared_share_a == pytest.approx(1.0) and result.shared_share_b == pytest.approx(
+        0.5, abs=1e-3
+    )
+    quarters_rows = result.grids[result.grids["kind"] == "comprehensive"]
+    assert quarters_rows["nested"].all() and set(quarters_rows["best_match_id"]) == {1, 2}
+    halves_rows = result.grids[result.grids["kind"] == "party"]
+    assert halves_rows["share_in_match"].tolist() == pytest.approx([0.5, 0.5])
+    assert list(result.split_buildings.index) == [11]  # on the y = 500 border: one party grid, two quarters
+    with pytest.raises(Exception, match="no grids of kind 'sanitation'"):
+        grid_alignment(layers["grids"], "party", "sanitation")
