@@ -186,13 +186,17 @@ def _codes_check(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None) 
     return out
 
 
+def _overlapping(parts: np.ndarray, wholes: np.ndarray, min_area: float) -> tuple[np.ndarray, np.ndarray]:
+    """(part index, whole index) of the pairs sharing more than ``min_area`` square metres."""
+    pi, wi = shapely.STRtree(wholes).query(parts, predicate="intersects")
+    real = shapely.area(shapely.intersection(parts[pi], wholes[wi])) > min_area
+    return pi[real], wi[real]
+
+
 def _buildings(net: str, grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
     out = []
-    b, g = buildings.geometry.values, grids.geometry.values
-    bi, gi = shapely.STRtree(g).query(b, predicate="intersects")
-    area = shapely.area(shapely.intersection(b[bi], g[gi]))
-    real = area > tol.sliver_m2
-    bi, gi = bi[real], gi[real]
+    b = buildings.geometry.values
+    bi, gi = _overlapping(b, grids.geometry.values, tol.sliver_m2)
     count = np.bincount(bi, minlength=len(b))
     for k in np.flatnonzero(count == 0):
         fid = buildings.index[k]
@@ -210,11 +214,8 @@ def _buildings(net: str, grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, t
 
 def _compounds(compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
     out = []
-    c, m = compounds.geometry.values, communities.geometry.values
-    ci, mi = shapely.STRtree(m).query(c, predicate="intersects")
-    area = shapely.area(shapely.intersection(c[ci], m[mi]))
-    real = area > tol.sliver_m2
-    ci, mi = ci[real], mi[real]
+    c = compounds.geometry.values
+    ci, mi = _overlapping(c, communities.geometry.values, tol.sliver_m2)
     for k in np.flatnonzero(np.bincount(ci, minlength=len(c)) > 1):
         fid = compounds.index[k]
         ids = communities.index[mi[ci == k]]
@@ -358,9 +359,8 @@ def grid_alignment(
         bm = buildings.to_crs(metric)
         counts = {}
         for key, net in (("a", a), ("b", b)):
-            bi, gi = shapely.STRtree(net.geometry.values).query(bm.geometry.values, predicate="intersects")
-            inside = shapely.area(shapely.intersection(bm.geometry.values[bi], net.geometry.values[gi])) > 0.5
-            counts[key] = np.bincount(bi[inside], minlength=len(bm))
+            bi, _ = _overlapping(bm.geometry.values, net.geometry.values, 0.5)
+            counts[key] = np.bincount(bi, minlength=len(bm))
         odd = ((counts["a"] == 1) & (counts["b"] > 1)) | ((counts["b"] == 1) & (counts["a"] > 1))
         split = buildings[odd].to_crs(STORAGE_CRS).assign(grids_a=counts["a"][odd], grids_b=counts["b"][odd])
     return Alignment(
