@@ -506,10 +506,7 @@ def _cmd_validate(args, settings: Settings) -> int:
     from gridmap.topology import CHECKED_LAYERS, ERROR, KINDS, Tolerances, check_grid_map
 
     engine = _engine(settings)
-    layers = {}
-    for name in CHECKED_LAYERS:
-        frame = read_layer(engine, name)
-        layers[name] = frame.set_index(frame["id"].to_numpy())
+    layers = {name: read_layer(engine, name) for name in CHECKED_LAYERS}
     tolerances = Tolerances(
         sliver_m2=settings.sliver_m2,
         households_min=settings.grid_households_min,
@@ -542,7 +539,7 @@ def _cmd_org(args, settings: Settings) -> int:
     engine = _engine(settings)
     names = ("streets", "communities", "grids", "compounds", "buildings", "party_orgs", "members", "households",
              "assignments")  # fmt: skip
-    layers = {name: (f := read_layer(engine, name)).set_index(f["id"].to_numpy()) for name in names}
+    layers = {name: read_layer(engine, name) for name in names}
     report = organisation_report(layers)
 
     def pct(v: float) -> str:
@@ -596,10 +593,6 @@ def _cmd_grids(args, settings: Settings) -> int:
 
     engine = _engine(settings)
     grids, buildings = (read_layer(engine, n) for n in ("grids", "buildings"))
-    grids, buildings = (
-        grids.set_index(grids["id"].to_numpy()),
-        buildings.set_index(buildings["id"].to_numpy()),
-    )
     a, b = args.kinds
     result = grid_alignment(grids, a, b, buildings, tolerance_m=args.tolerance)
     table = result.grids

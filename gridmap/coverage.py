@@ -394,7 +394,9 @@ def compute_coverage(
             if graph is not None:
                 d, f = graph.nearest(subset, located)
             else:
-                d, f = _straight_line(origins[["x", "y"]].to_numpy(), fac_xy, subset, params.detour_factor)
+                d, f = straight_line_nearest(
+                    origins[["x", "y"]].to_numpy(), fac_xy, subset, params.detour_factor
+                )
             cache[token] = best_per_home(len(homes), origins["home"].to_numpy(), d, f)
         best, which = cache[token]
         distances[key] = best
@@ -441,7 +443,7 @@ def compute_coverage(
     )
 
 
-def _straight_line(origin_xy: np.ndarray, fac_xy: np.ndarray, subset: np.ndarray, detour: float):
+def straight_line_nearest(origin_xy: np.ndarray, fac_xy: np.ndarray, subset: np.ndarray, detour: float):
     """Like :meth:`FacilityGraph.nearest`, in straight lines times ``detour``: metres to the
     nearest of the facilities ``subset`` and its position (-1 when there is none)."""
     if len(subset) == 0:

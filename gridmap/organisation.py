@@ -49,7 +49,8 @@ class OrgReport:
         return self.figures[self.figures["scope"] == "area"].reset_index(drop=True)
 
 
-def _current(assignments: pd.DataFrame | None, role: str, layer: str) -> pd.DataFrame:
+def current_assignments(assignments: pd.DataFrame | None, role: str, layer: str) -> pd.DataFrame:
+    """The assignments of ``role`` to features of ``layer`` still in force (no ``valid_to``)."""
     if assignments is None or len(assignments) == 0:
         return pd.DataFrame(columns=["person_name", "target_id"])
     a = assignments[(assignments["role"] == role) & (assignments["target_layer"] == layer)]
@@ -58,23 +59,21 @@ def _current(assignments: pd.DataFrame | None, role: str, layer: str) -> pd.Data
     return a
 
 
-def _community_of_buildings(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None) -> pd.Series:
-    if communities is None or len(communities) == 0 or len(buildings) == 0:
+def _area_of(buildings: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> pd.Series:
+    """The id of the area (community, grid) each building's representative point lies in."""
+    if areas is None or len(areas) == 0 or len(buildings) == 0:
         return pd.Series(pd.NA, index=buildings.index, dtype="Int64")
     metric = buildings.estimate_utm_crs()
     points = buildings.geometry.to_crs(metric).representative_point()
-    areas = communities[["geometry"]].to_crs(metric).assign(id=communities.index)
-    return containing_ids(points, areas)
+    return containing_ids(points, areas[["geometry"]].to_crs(metric).assign(id=areas.index))
 
 
-def _grid_of_buildings(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | None) -> pd.Series:
-    if grids is None or len(grids) == 0 or len(buildings) == 0:
-        return pd.Series(pd.NA, index=buildings.index, dtype="Int64")
+def _base_grids(grids: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """The grids of the lowest level: the ones buildings belong to."""
+    if grids is None or len(grids) == 0:
+        return grids
     level = pd.to_numeric(grids.get("level"), errors="coerce").fillna(1)
-    base = grids[level == level.min()]
-    metric = buildings.estimate_utm_crs()
-    points = buildings.geometry.to_crs(metric).representative_point()
-    return containing_ids(points, base[["geometry"]].to_crs(metric).assign(id=base.index))
+    return grids[level == level.min()]
 
 
 def _rows(name: str, has: pd.Series, community: pd.Series, units: dict[str, pd.DataFrame]) -> list[dict]:
@@ -154,14 +153,14 @@ def organisation_report(layers: Mapping[str, pd.DataFrame]) -> OrgReport:
         hh = pd.to_numeric(buildings.get("households"), errors="coerce").fillna(0)
         rs = pd.to_numeric(buildings.get("residents"), errors="coerce").fillna(0)
         homes = buildings[(hh > 0) | (rs > 0)]
-        comm = _community_of_buildings(homes, communities)
+        comm = _area_of(homes, communities)
         figure("buildings_with_party_group", homes["party_group_id"].notna(), comm, homes)
-        led = _current(assignments, "building_leader", "buildings")["target_id"]
+        led = current_assignments(assignments, "building_leader", "buildings")["target_id"]
         figure("buildings_with_leader", homes.index.to_series().isin(set(led)), comm, homes)
     if len(grids):
         comm = grids["community_id"]
         for name, role in (("grids_with_leader", "grid_leader"), ("grids_with_workers", "grid_worker")):
-            held = set(_current(assignments, role, "grids")["target_id"])
+            held = set(current_assignments(assignments, role, "grids")["target_id"])
             figure(name, grids.index.to_series().isin(held), comm, grids)
     if len(members):
         in_service = members[members["kind"] == "in_service"]
@@ -186,10 +185,10 @@ def _leader_load(assignments, homes: pd.DataFrame, grids: pd.DataFrame) -> pd.Da
     if len(homes) == 0:
         return pd.DataFrame(columns=columns)
     hh = pd.to_numeric(homes["households"], errors="coerce").fillna(0)
-    per_grid = hh.groupby(_grid_of_buildings(homes, grids)).sum() if len(grids) else pd.Series(dtype=float)
+    per_grid = hh.groupby(_area_of(homes, _base_grids(grids))).sum() if len(grids) else pd.Series(dtype=float)
     frames = []
     for role, layer, per_target in (("grid_leader", "grids", per_grid), ("building_leader", "buildings", hh)):
-        held = _current(assignments, role, layer)
+        held = current_assignments(assignments, role, layer)
         if len(held) == 0:
             continue
         held = held.assign(households=held["target_id"].map(per_target).fillna(0))
@@ -209,7 +208,7 @@ def _skills(members: pd.DataFrame, buildings: pd.DataFrame, grids: pd.DataFrame)
     columns = ["grid_id", "grid_code", "skill", "members"]
     if len(members) == 0 or "skills" not in members.columns or len(buildings) == 0 or len(grids) == 0:
         return pd.DataFrame(columns=columns)
-    grid_of = _grid_of_buildings(buildings, grids)
+    grid_of = _area_of(buildings, _base_grids(grids))
     m = members[members["skills"].notna()].copy()
     m["skill"] = m["skills"].astype(str).str.split(r"[,，、]")
     m = m.explode("skill")

@@ -18,13 +18,8 @@ MAPS = ("grids", "coverage", "gaps", "siting", "area")
 
 
 def _layers(engine: Engine, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    out = {}
-    for name in names:
-        frame = read_layer(engine, name)
-        if "id" in frame.columns:
-            frame = frame.set_index(frame["id"].to_numpy())
-        out[name] = frame
-    return out
+    """The stored layers, indexed by feature id as :func:`read_layer` gives them."""
+    return {name: read_layer(engine, name) for name in names}
 
 
 def build_map(

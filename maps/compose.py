@@ -28,6 +28,7 @@ from branca.element import Element, MacroElement, Template
 
 from gridmap.errors import InputError
 from gridmap.model import CATEGORY_NAMES_ZH
+from gridmap.organisation import current_assignments
 from maps import layers as ml
 from maps.style import BRANCH_COLOURS, MAP_CSS, MINUTE_CLASSES
 
@@ -315,15 +316,13 @@ def area_map(layers: Mapping[str, pd.DataFrame], grid_code: str, **options) -> f
 
 
 def _responsible(assignments: pd.DataFrame | None, grid_id: int) -> str:
-    if assignments is None or len(assignments) == 0:
-        return ""
-    mine = assignments[(assignments["target_layer"] == "grids") & (assignments["target_id"] == grid_id)]
-    if "valid_to" in mine.columns:
-        mine = mine[mine["valid_to"].isna()]
-    titles = {"grid_leader": "网格长", "grid_worker": "网格员"}
-    parts = [
-        f"{titles.get(r, r)}: {'、'.join(g['person_name'].astype(str))}" for r, g in mine.groupby("role")
-    ]
+    """Who answers for the grid now: its grid leader and workers."""
+    parts = []
+    for role, title in (("grid_leader", "网格长"), ("grid_worker", "网格员")):
+        held = current_assignments(assignments, role, "grids")
+        names = held.loc[held["target_id"] == grid_id, "person_name"].astype(str)
+        if len(names):
+            parts.append(f"{title}: {'、'.join(names)}")
     return html.escape("；".join(parts))
 
 

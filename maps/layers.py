@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from gridmap.model import CATEGORY_NAMES_ZH
+from gridmap.organisation import current_assignments
 from maps.style import (
     BRANCH_COLOURS,
     CATEGORY_COLOURS,
@@ -106,13 +107,8 @@ def grids_layer(
 def current_holders(
     assignments: pd.DataFrame | None, layer: str, ids: pd.Index, role: str = "grid_leader"
 ) -> list[str]:
-    if assignments is None or len(assignments) == 0:
-        return [""] * len(ids)
-    current = assignments[
-        (assignments["role"] == role)
-        & (assignments["target_layer"] == layer)
-        & (assignments["valid_to"].isna() if "valid_to" in assignments.columns else True)
-    ]
+    """Names of the people currently holding ``role`` for each feature ``ids`` of ``layer``."""
+    current = current_assignments(assignments, role, layer)
     names = current.groupby("target_id")["person_name"].agg(lambda s: "、".join(s.astype(str)))
     return [names.get(i, "") for i in ids]
 

@@ -279,13 +279,8 @@ class FacilityGraph:
             out_d.append(total[keep])
         if not out_f:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
-        f, o, d = np.concatenate(out_f), np.concatenate(out_o), np.concatenate(out_d)
         # an origin reached by both ends of its edge keeps the shorter walk
-        order = np.lexsort((d, o, f))
-        f, o, d = f[order], o[order], d[order]
-        first = np.ones(len(f), dtype=bool)
-        first[1:] = (f[1:] != f[:-1]) | (o[1:] != o[:-1])
-        return f[first], o[first], d[first]
+        return shortest_per_pair(np.concatenate(out_f), np.concatenate(out_o), np.concatenate(out_d))
 
     def reach(self, facility: int, limit_m: float) -> tuple[np.ndarray, np.ndarray]:
         """Nodes within ``limit_m`` walking metres of one facility: (node indices in ascending
@@ -306,6 +301,17 @@ class FacilityGraph:
         dist = dijkstra(local, indices=start, limit=limit_m)
         ok = np.isfinite(dist)
         return near[ok], dist[ok]
+
+
+def shortest_per_pair(
+    first: np.ndarray, second: np.ndarray, metres: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One row per (first, second) pair, the one with the fewest metres; sorted by pair."""
+    order = np.lexsort((metres, second, first))
+    first, second, metres = first[order], second[order], metres[order]
+    keep = np.ones(len(first), dtype=bool)
+    keep[1:] = (first[1:] != first[:-1]) | (second[1:] != second[:-1])
+    return first[keep], second[keep], metres[keep]
 
 
 def _snap_xy(net: WalkingNetwork, edge: np.ndarray, offset: np.ndarray) -> np.ndarray:

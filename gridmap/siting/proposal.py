@@ -25,6 +25,7 @@ from scipy.spatial import cKDTree
 from gridmap.coverage import (
     CoverageInputs,
     CoverageParams,
+    best_per_home,
     coverage_summary,
     facility_sets,
     facility_table,
@@ -32,13 +33,14 @@ from gridmap.coverage import (
     listed_pairs,
     method_label,
     origin_points,
+    straight_line_nearest,
     threshold_m,
 )
 from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.errors import InputError
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.network.graph import build_network
-from gridmap.network.paths import Attachment, FacilityGraph, attach
+from gridmap.network.paths import Attachment, FacilityGraph, attach, shortest_per_pair
 from gridmap.siting.candidates import (
     CANDIDATE_COLUMNS,
     CandidateRules,
@@ -280,18 +282,13 @@ def propose_sites(
         graph = FacilityGraph(network, both)
         located = graph.locate(attach(network, origins[["x", "y"]].to_numpy(), params.max_snap_m))
         for k in keys:
-            d, _ = graph.nearest(sets[k], located)
-            current[k] = _per_home(n_homes, origin_home, d)
+            current[k] = best_per_home(n_homes, origin_home, *graph.nearest(sets[k], located))[0]
         c_idx, o_idx, dist = graph.within(len(fac_xy) + np.arange(m), located, limit)
     else:
         oxy = origins[["x", "y"]].to_numpy()
         for k in keys:
-            if len(sets[k]):
-                d, _ = cKDTree(fac_xy[sets[k]]).query(oxy)
-                d = d * params.detour_factor
-            else:
-                d = np.full(len(oxy), np.inf)
-            current[k] = _per_home(n_homes, origin_home, d)
+            nearest = straight_line_nearest(oxy, fac_xy, sets[k], params.detour_factor)
+            current[k] = best_per_home(n_homes, origin_home, *nearest)[0]
         pairs = cKDTree(cand_xy).sparse_distance_matrix(
             cKDTree(oxy), limit / params.detour_factor, output_type="ndarray"
         )
@@ -300,7 +297,7 @@ def propose_sites(
             pairs["j"].astype(np.int64),
             pairs["v"] * params.detour_factor,
         )
-    h_idx, c_idx, dist = _best_pairs(origin_home[o_idx], c_idx, dist, n_homes)
+    c_idx, h_idx, dist = shortest_per_pair(c_idx, origin_home[o_idx], dist)  # a home's best start point
     lap("distances")
 
     weight = homes[params.weight].to_numpy(dtype=float)
@@ -380,24 +377,6 @@ def propose_sites(
         report=report,
         problem=problem,
     )
-
-
-def _per_home(n_homes: int, origin_home: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """The shortest of each home's start points."""
-    out = np.full(n_homes, np.inf)
-    np.minimum.at(out, origin_home, dist)
-    return out
-
-
-def _best_pairs(home: np.ndarray, cand: np.ndarray, dist: np.ndarray, n_homes: int):
-    """One distance per (home, candidate): the shortest of the home's start points."""
-    if len(home) == 0:
-        return home, cand, dist
-    order = np.lexsort((dist, home, cand))
-    home, cand, dist = home[order], cand[order], dist[order]
-    first = np.ones(len(home), dtype=bool)
-    first[1:] = (home[1:] != home[:-1]) | (cand[1:] != cand[:-1])
-    return home[first], cand[first], dist[first]
 
 
 def _mean_minutes(problem: SitingProblem, dist: np.ndarray, params: SitingParams) -> float | None:
