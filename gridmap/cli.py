@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from gridmap.errors import GridmapError, InputError
 from gridmap.model import LAYER_SPECS, LAYERS
 from gridmap.settings import Settings
-from gridmap.terminal import print_table
+from gridmap.terminal import percent, print_table
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -542,11 +542,8 @@ def _cmd_org(args, settings: Settings) -> int:
     layers = {name: read_layer(engine, name) for name in names}
     report = organisation_report(layers)
 
-    def pct(v: float) -> str:
-        return "—" if v != v else f"{100 * v:.1f}%"
-
     rows = [
-        (r.figure, r.figure_zh, f"{r.count:,} / {r.total:,}", pct(r.share))
+        (r.figure, r.figure_zh, f"{r.count:,} / {r.total:,}", percent(r.share))
         for r in report.area().itertuples()
     ]
     print_table(
@@ -557,7 +554,7 @@ def _cmd_org(args, settings: Settings) -> int:
         table = part.pivot_table(index=["code", "name"], columns="figure", values="share", sort=False)
         table = table[[f for f in FIGURES if f in table.columns]]
         rows = [
-            (code, name, *(pct(v) for v in values))
+            (code, name, *(percent(v) for v in values))
             for (code, name), values in zip(table.index, table.values, strict=True)
         ]
         print_table(

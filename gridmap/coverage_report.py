@@ -14,13 +14,9 @@ from gridmap.io.export import write_frames
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.standards import Checklist, load_checklist
 from gridmap.store.runs import compare_runs, list_runs, save_run
-from gridmap.terminal import print_table, progress_bar, say
+from gridmap.terminal import percent, print_table, progress_bar, say
 
 MARKS = {True: "▲", False: "△"}
-
-
-def _pct(value: float) -> str:
-    return "—" if pd.isna(value) else f"{100 * value:.1f}%"
 
 
 def _mark(checklist: Checklist, category: str, level: int) -> str:
@@ -89,7 +85,7 @@ def _print_area(summary: pd.DataFrame, checklist: Checklist, levels) -> None:
         for level in levels:
             r = by_level.loc[level]
             row += [
-                f"{_pct(r['share_residents'])} {_mark(checklist, category, level)}",
+                f"{percent(r['share_residents'])} {_mark(checklist, category, level)}",
                 f"{r['residents'] - r['residents_covered']:,}",
             ]
         rows.append(row)
@@ -112,7 +108,7 @@ def _print_units(summary: pd.DataFrame, scope: str, levels) -> None:
             index=["code", "name"], columns="category", values="share_residents", sort=False
         )
         rows = [
-            [code, name, *(_pct(v) for v in values)]
+            [code, name, *(percent(v) for v in values)]
             for (code, name), values in zip(table.index, table.values, strict=True)
         ]
         print_table(
@@ -203,8 +199,8 @@ def print_comparison(engine: Engine, before: int, after: int, *, out: str | None
             r.category,
             r.category_zh,
             r.level,
-            _pct(r.share_residents_before),
-            _pct(r.share_residents_after),
+            percent(r.share_residents_before),
+            percent(r.share_residents_after),
             f"{int(r.residents_gained):+,}",
         ]
         for r in moved.itertuples()

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -34,6 +35,11 @@ def print_table(
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     _out.print(table)
+
+
+def percent(share: float) -> str:
+    """A share (0–1) as a percentage with one decimal; "—" when it is unknown (NaN)."""
+    return "—" if pd.isna(share) else f"{100 * share:.1f}%"
 
 
 def say(text: str = "") -> None:

@@ -86,7 +86,6 @@ class _Greedy:
     """
 
     def __init__(self, problem, pairs: np.ndarray, per_person: np.ndarray, remaining, capacity, spacing):
-        self.problem = problem
         self.row = problem.row[pairs]
         self.col = problem.col[pairs]
         self.dist = problem.dist[pairs]

@@ -19,17 +19,13 @@ from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.siting.proposal import Proposal, SitingParams, gap_categories, propose_sites
 from gridmap.standards import load_checklist
 from gridmap.store.scenarios import compare_scenarios, list_scenarios, save_scenario
-from gridmap.terminal import print_table, say
+from gridmap.terminal import percent, print_table, say
 
 OBJECTIVES = {
     "mclp": "residents newly within the circle",
     "lscp": "new sites",
     "pmedian": "person-metres walked",
 }
-
-
-def _pct(value: float) -> str:
-    return "—" if pd.isna(value) else f"{100 * value:.1f}%"
 
 
 def _read_areas(path: str | None, what: str) -> gpd.GeoDataFrame | None:
@@ -121,7 +117,7 @@ def run_and_print(
 def _brief_rows(proposal: Proposal, scenario_id: int | None) -> list[list]:
     return [
         [r.category, r.category_zh, r.level, proposal.solution.model, len(proposal.sites), f"{int(r.residents_new):+,}",
-         _pct(r.share_residents_before), _pct(r.share_residents_after), scenario_id or ""]
+         percent(r.share_residents_before), percent(r.share_residents_after), scenario_id or ""]
         for r in proposal.area_coverage().itertuples()
     ]  # fmt: skip
 
@@ -174,8 +170,8 @@ def print_proposal(proposal: Proposal) -> None:
         )
     area = proposal.area_coverage()
     rows = [
-        [r.category, r.category_zh, r.level, f"{r.residents:,}", _pct(r.share_residents_before),
-         _pct(r.share_residents_after), f"{int(r.residents_new):+,}"]
+        [r.category, r.category_zh, r.level, f"{r.residents:,}", percent(r.share_residents_before),
+         percent(r.share_residents_after), f"{int(r.residents_new):+,}"]
         for r in area.itertuples()
     ]  # fmt: skip
     print_table(
@@ -220,8 +216,8 @@ def print_scenarios(engine: Engine) -> None:
 def print_comparison(engine: Engine, first: int, second: int, *, out: str | None = None) -> None:
     table, sites = compare_scenarios(engine, first, second)
     rows = [
-        [r.category, r.category_zh, r.level, _pct(r.share_residents_before),
-         _pct(getattr(r, f"share_residents_after_{first}")), _pct(getattr(r, f"share_residents_after_{second}")),
+        [r.category, r.category_zh, r.level, percent(r.share_residents_before),
+         percent(getattr(r, f"share_residents_after_{first}")), percent(getattr(r, f"share_residents_after_{second}")),
          getattr(r, f"sites_{first}"), getattr(r, f"sites_{second}"), f"{int(r.residents_difference):+,}"]
         for r in table.itertuples()
     ]  # fmt: skip
