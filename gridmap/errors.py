@@ -65,3 +65,15 @@ class NotFoundError(GridmapError):
 
 class DatabaseError(GridmapError):
     """The database cannot be opened or is not in the expected state."""
+
+
+class AuthError(GridmapError):
+    """Sign-in failed, or a token is missing, unknown or expired."""
+
+
+class AccessError(GridmapError):
+    """The signed-in user's role or area does not cover what was asked for."""
+
+
+class ConflictError(GridmapError):
+    """An edit based on a stale version of a feature; nothing was changed."""

@@ -59,7 +59,7 @@ def current_assignments(assignments: pd.DataFrame | None, role: str, layer: str)
     return a
 
 
-def _area_of(buildings: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> pd.Series:
+def area_of(buildings: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> pd.Series:
     """The id of the area (community, grid) each building's representative point lies in."""
     if areas is None or len(areas) == 0 or len(buildings) == 0:
         return pd.Series(pd.NA, index=buildings.index, dtype="Int64")
@@ -68,7 +68,7 @@ def _area_of(buildings: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> pd.
     return containing_ids(points, areas[["geometry"]].to_crs(metric).assign(id=areas.index))
 
 
-def _base_grids(grids: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+def base_grids(grids: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     """The grids of the lowest level: the ones buildings belong to."""
     if grids is None or len(grids) == 0:
         return grids
@@ -153,7 +153,7 @@ def organisation_report(layers: Mapping[str, pd.DataFrame]) -> OrgReport:
         hh = pd.to_numeric(buildings.get("households"), errors="coerce").fillna(0)
         rs = pd.to_numeric(buildings.get("residents"), errors="coerce").fillna(0)
         homes = buildings[(hh > 0) | (rs > 0)]
-        comm = _area_of(homes, communities)
+        comm = area_of(homes, communities)
         figure("buildings_with_party_group", homes["party_group_id"].notna(), comm, homes)
         led = current_assignments(assignments, "building_leader", "buildings")["target_id"]
         figure("buildings_with_leader", homes.index.to_series().isin(set(led)), comm, homes)
@@ -185,7 +185,7 @@ def _leader_load(assignments, homes: pd.DataFrame, grids: pd.DataFrame) -> pd.Da
     if len(homes) == 0:
         return pd.DataFrame(columns=columns)
     hh = pd.to_numeric(homes["households"], errors="coerce").fillna(0)
-    per_grid = hh.groupby(_area_of(homes, _base_grids(grids))).sum() if len(grids) else pd.Series(dtype=float)
+    per_grid = hh.groupby(area_of(homes, base_grids(grids))).sum() if len(grids) else pd.Series(dtype=float)
     frames = []
     for role, layer, per_target in (("grid_leader", "grids", per_grid), ("building_leader", "buildings", hh)):
         held = current_assignments(assignments, role, layer)
@@ -208,7 +208,7 @@ def _skills(members: pd.DataFrame, buildings: pd.DataFrame, grids: pd.DataFrame)
     columns = ["grid_id", "grid_code", "skill", "members"]
     if len(members) == 0 or "skills" not in members.columns or len(buildings) == 0 or len(grids) == 0:
         return pd.DataFrame(columns=columns)
-    grid_of = _area_of(buildings, _base_grids(grids))
+    grid_of = area_of(buildings, base_grids(grids))
     m = members[members["skills"].notna()].copy()
     m["skill"] = m["skills"].astype(str).str.split(r"[,，、]")
     m = m.explode("skill")

@@ -172,6 +172,16 @@ def insert_rows(conn: Connection, layer: str, frame: pd.DataFrame) -> int:
     return len(rows)
 
 
+def insert_one(conn: Connection, layer: str, frame: pd.DataFrame) -> int:
+    """Insert the single row of ``frame`` (validated, EPSG:4326) and return its new id."""
+    spec = layer_spec(layer)
+    table = LAYER_TABLES[layer]
+    (row,) = _records(frame, spec)
+    row.pop("id", None)
+    statement = insert(table).values(insert_values(list(row), bool(spec.geometry))).returning(table.c.id)
+    return int(conn.execute(statement, row).scalar_one())
+
+
 def write_layer(
     engine: Engine,
     layer: str,

@@ -262,3 +262,27 @@ siting_coverage = Table(
     Column("share_residents_before", Float),
     Column("share_residents_after", Float),
 )
+
+# --- accounts of the service: users with a role (and grids), and their sign-in tokens ------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("grids", Text),  # comma-separated grid codes (grid leaders)
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 of the token, hex
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)

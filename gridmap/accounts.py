@@ -1,0 +1,178 @@
+"""Accounts of the service: users with a role, hashed passwords, and bearer tokens.
+
+Passwords are kept as scrypt hashes (``scrypt$n$r$p$salt$hash``, hex); tokens are random
+strings handed out once at sign-in and stored only as their SHA-256. A grid leader's account
+names the grids (by code) it may read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from gridmap.errors import AuthError, InputError, Problem
+from gridmap.model import UserRole
+from gridmap.store.tables import LAYER_TABLES, api_tokens, users
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+TOKEN_HOURS = 12.0
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in user: name, role and (grid leaders) the codes and ids of their grids."""
+
+    name: str
+    role: str
+    grid_codes: tuple[str, ...] = ()
+    grid_ids: tuple[int, ...] = ()
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == UserRole.ADMIN
+
+
+PUBLIC = User("public", UserRole.PUBLIC)
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash of ``password`` in one self-describing string."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches a hash made by :func:`hash_password` (constant time)."""
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if kind != "scrypt":
+        return False
+    got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _grid_ids(engine: Engine, codes: tuple[str, ...]) -> tuple[int, ...]:
+    grids = LAYER_TABLES["grids"]
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(grids.c.code, grids.c.id).where(grids.c.code.in_(codes))).all())
+    unknown = [c for c in codes if c not in rows]
+    if unknown:
+        raise InputError(f"no grid has the code(s) {', '.join(unknown)}")
+    return tuple(int(rows[c]) for c in codes)
+
+
+def add_user(engine: Engine, name: str, role: str, password: str, grids: list[str] | None = None) -> User:
+    """Create an account; a grid leader needs at least one grid code, other roles none."""
+    name = name.strip()
+    problems = []
+    if not name:
+        problems.append("the user name is empty")
+    if role not in tuple(UserRole):
+        problems.append(f"role was '{role}' but is expected to be one of {', '.join(UserRole)}")
+    if len(password) < 8:
+        problems.append("the password is shorter than 8 characters")
+    codes = tuple(dict.fromkeys(c.strip() for c in (grids or []) if c.strip()))
+    if role == UserRole.GRID_LEADER and not codes:
+        problems.append("a grid leader needs --grid CODE (the grids the account may read)")
+    if role != UserRole.GRID_LEADER and codes:
+        problems.append(f"only grid leaders have grids; role '{role}' reads by its role")
+    if problems:
+        raise InputError([Problem(p) for p in problems])
+    ids = _grid_ids(engine, codes) if codes else ()
+    with engine.begin() as conn:
+        exists = conn.execute(select(users.c.id).where(users.c.name == name)).first()
+        if exists:
+            raise InputError(f"a user named '{name}' exists already")
+        conn.execute(
+            insert(users).values(
+                name=name,
+                role=role,
+                grids=",".join(codes) or None,
+                password_hash=hash_password(password),
+                created_at=_now(),
+                active=True,
+            )
+        )
+    return User(name, role, codes, ids)
+
+
+def _user(engine: Engine, row) -> User:
+    codes = tuple(c for c in (row.grids or "").split(",") if c)
+    return User(row.name, row.role, codes, _grid_ids(engine, codes) if codes else ())
+
+
+def sign_in(engine: Engine, name: str, password: str, *, hours: float = TOKEN_HOURS) -> tuple[str, User]:
+    """Check the password and hand out a new bearer token valid for ``hours``."""
+    with engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.name == name, users.c.active)).first()
+    if row is None or not check_password(password, row.password_hash):
+        raise AuthError("wrong user name or password")
+    token = secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        conn.execute(delete(api_tokens).where(api_tokens.c.expires_at < _now()))
+        conn.execute(
+            insert(api_tokens).values(
+                token_hash=_token_hash(token),
+                user_id=row.id,
+                created_at=_now(),
+                expires_at=_now() + dt.timedelta(hours=hours),
+            )
+        )
+    return token, _user(engine, row)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_for_token(engine: Engine, token: str) -> User:
+    """The user a bearer token belongs to; AuthError when unknown or expired."""
+    query = (
+        select(users, api_tokens.c.expires_at)
+        .join(api_tokens, api_tokens.c.user_id == users.c.id)
+        .where(api_tokens.c.token_hash == _token_hash(token), users.c.active)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise AuthError("the bearer token is not known; sign in again")
+    if row.expires_at < _now():
+        raise AuthError("the bearer token has expired; sign in again")
+    return _user(engine, row)
+
+
+def sign_out(engine: Engine, token: str) -> None:
+    """Forget a token."""
+    with engine.begin() as conn:
+        conn.execute(delete(api_tokens).where(api_tokens.c.token_hash == _token_hash(token)))
+
+
+def set_password(engine: Engine, name: str, password: str) -> None:
+    """Replace a user's password and end their sessions."""
+    if len(password) < 8:
+        raise InputError("the password is shorter than 8 characters")
+    with engine.begin() as conn:
+        row = conn.execute(select(users.c.id).where(users.c.name == name)).first()
+        if row is None:
+            raise InputError(f"no user is named '{name}'")
+        conn.execute(update(users).where(users.c.id == row.id).values(password_hash=hash_password(password)))
+        conn.execute(delete(api_tokens).where(api_tokens.c.user_id == row.id))
+
+
+def list_users(engine: Engine) -> list[User]:
+    """Every active account."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(users).where(users.c.active).order_by(users.c.id)).all()
+    return [User(r.name, r.role, tuple(c for c in (r.grids or "").split(",") if c)) for r in rows]

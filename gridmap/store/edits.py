@@ -1,0 +1,226 @@
+"""Edit single features: create, update and delete with validation, optimistic concurrency
+and an audit record.
+
+Every feature has an entity tag, a digest of its stored values and geometry. An update or
+delete names the tag it was based on; when the stored feature has changed since, the edit is
+refused with :class:`ConflictError` and nothing is written. Each edit, its audit record and
+the layer's version bump commit together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Engine, delete, func, select, update
+
+from gridmap.crs import STORAGE_CRS, STORAGE_SRID
+from gridmap.errors import ConflictError, InputError, NotFoundError, Problem
+from gridmap.io.importer import prepare_frame, validation_context
+from gridmap.model import ASSIGNMENT_TARGETS, LAYER_SPECS, layer_spec
+from gridmap.store.layers import (
+    WKB_KEY,
+    add_wkb,
+    bump_version,
+    insert_one,
+    read_layer,
+    record_audit,
+)
+from gridmap.store.tables import GEOMETRY_COLUMN, LAYER_TABLES
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def feature_etag(layer: str, row: pd.Series) -> str:
+    """The entity tag of one stored feature (a row of :func:`read_layer`)."""
+    spec = layer_spec(layer)
+    values = {c: _plain(row.get(c)) for c in spec.column_names}
+    text = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha256(text.encode())
+    if spec.geometry:
+        digest.update(shapely.to_wkb(row["geometry"], hex=False, output_dimension=2))
+    return digest.hexdigest()[:32]
+
+
+def read_feature(source: Engine | Connection, layer: str, feature_id: int) -> pd.Series:
+    """One stored feature; NotFoundError when the layer has no such id."""
+    frame = read_layer(source, layer, ids=[int(feature_id)])
+    if len(frame) == 0:
+        raise NotFoundError(f"layer '{layer}' has no feature with id {feature_id}")
+    return frame.iloc[0]
+
+
+def _frame(layer: str, values: Mapping[str, Any], geometry: Any) -> pd.DataFrame:
+    spec = layer_spec(layer)
+    unknown = sorted(set(values) - set(spec.column_names) - {"id"})
+    if unknown:
+        raise InputError(
+            [
+                Problem(
+                    f"layer '{layer}' has no field '{u}'; it has: {', '.join(spec.column_names)}", field=u
+                )
+                for u in unknown
+            ]
+        )
+    frame = pd.DataFrame([{k: v for k, v in values.items() if k != "id"}])
+    if spec.geometry:
+        if geometry is None:
+            raise InputError([Problem(f"a feature of layer '{layer}' needs a geometry", field="geometry")])
+        return gpd.GeoDataFrame(frame, geometry=[geometry], crs=STORAGE_CRS)
+    return frame
+
+
+def _validated(
+    conn: Connection,
+    layer: str,
+    values: Mapping[str, Any],
+    geometry: Any,
+    *,
+    own: pd.Series | None,
+    label: str,
+) -> pd.DataFrame:
+    spec = layer_spec(layer)
+    ctx = validation_context(conn, layer, mode="append", fix=False, margin_m=5000.0)
+    if own is not None:  # an update may keep its own id and code
+        ctx.ids.get(layer, set()).discard(int(own["id"]))
+        if spec.code:
+            ctx.codes.discard(str(own[spec.code]))
+    frame = _frame(layer, values, geometry)
+    if own is not None:
+        frame.insert(0, "id", [int(own["id"])])
+    try:
+        clean, _, _ = prepare_frame(frame, layer, ctx)
+    except InputError as exc:  # one feature: name it, not its row in a file
+        raise InputError([Problem(p.message, file=label, field=p.field) for p in exc.problems]) from None
+    return clean
+
+
+def create_feature(
+    engine: Engine, layer: str, values: Mapping[str, Any], geometry: Any = None, *, user: str
+) -> tuple[int, str]:
+    """Add one feature (``geometry`` a shapely geometry in EPSG:4326); returns its id and tag."""
+    with engine.begin() as conn:
+        clean = _validated(conn, layer, values, geometry, own=None, label=f"new feature of layer '{layer}'")
+        new_id = insert_one(conn, layer, clean)
+        record_audit(conn, user=user, action="create", layer=layer, feature_id=new_id, count=1)
+        bump_version(conn, layer)
+        row = read_feature(conn, layer, new_id)
+    return new_id, feature_etag(layer, row)
+
+
+def _check_tag(layer: str, row: pd.Series, if_match: str | None) -> str:
+    current = feature_etag(layer, row)
+    if if_match is None:
+        raise ConflictError(
+            f"editing feature {int(row['id'])} of '{layer}' needs the tag it was read with (If-Match)"
+        )
+    if if_match.strip().strip('"').removeprefix('W/"') != current:
+        raise ConflictError(
+            f"feature {int(row['id'])} of '{layer}' was changed by someone else since it was read; "
+            "read it again and reapply the change (nothing was written)"
+        )
+    return current
+
+
+def update_feature(
+    engine: Engine,
+    layer: str,
+    feature_id: int,
+    values: Mapping[str, Any],
+    geometry: Any = None,
+    *,
+    user: str,
+    if_match: str | None,
+) -> str:
+    """Change fields (and the geometry, when given) of one feature; returns the new tag.
+
+    Fields not named keep their values. Raises ConflictError when ``if_match`` is not the
+    feature's current tag, InputError (naming the field) when the result does not validate.
+    """
+    spec = layer_spec(layer)
+    table = LAYER_TABLES[layer]
+    with engine.begin() as conn:
+        row = read_feature(conn, layer, feature_id)
+        _check_tag(layer, row, if_match)
+        merged = {c: row.get(c) for c in spec.column_names}
+        merged.update(values)
+        geom = geometry if geometry is not None else (row["geometry"] if spec.geometry else None)
+        clean = _validated(
+            conn, layer, merged, geom, own=row, label=f"feature {feature_id} of layer '{layer}'"
+        ).iloc[0]
+        changes = {c: _plain(clean.get(c)) for c in spec.column_names if c in clean.index}
+        before = {c: _plain(row.get(c)) for c in changes if _plain(row.get(c)) != changes[c]}
+        statement = update(table).where(table.c.id == int(feature_id)).values(**changes)
+        if spec.geometry:
+            rows = [{}]
+            add_wkb(rows, np.array([clean["geometry"]], dtype=object), spec.geometry)
+            statement = statement.values(
+                {GEOMETRY_COLUMN: func.ST_GeomFromWKB(rows[0][WKB_KEY], STORAGE_SRID)}
+            )
+        conn.execute(statement)
+        detail = {"before": before, "after": {c: changes[c] for c in before}}
+        if geometry is not None:
+            detail["geometry"] = "changed"
+        record_audit(conn, user=user, action="update", layer=layer, feature_id=int(feature_id), detail=detail)
+        bump_version(conn, layer)
+        return feature_etag(layer, read_feature(conn, layer, feature_id))
+
+
+def referencing(conn: Connection, layer: str, feature_id: int) -> dict[str, int]:
+    """How many features of other layers refer to feature ``feature_id`` of ``layer``."""
+    found: dict[str, int] = {}
+    for name, spec in LAYER_SPECS.items():
+        table = LAYER_TABLES[name]
+        for ref in spec.references:
+            if ref.layer == layer:
+                n = conn.execute(
+                    select(func.count()).select_from(table).where(table.c[ref.column] == int(feature_id))
+                ).scalar_one()
+                if n:
+                    found[f"{name}.{ref.column}"] = n
+    if layer in ASSIGNMENT_TARGETS:
+        a = LAYER_TABLES["assignments"]
+        n = conn.execute(
+            select(func.count())
+            .select_from(a)
+            .where(a.c.target_layer == layer, a.c.target_id == int(feature_id))
+        ).scalar_one()
+        if n:
+            found["assignments.target_id"] = n
+    return found
+
+
+def delete_feature(engine: Engine, layer: str, feature_id: int, *, user: str, if_match: str | None) -> None:
+    """Delete one feature; refused when its tag is stale or other features still refer to it."""
+    table = LAYER_TABLES[layer_spec(layer).name]
+    with engine.begin() as conn:
+        row = read_feature(conn, layer, feature_id)
+        _check_tag(layer, row, if_match)
+        refs = referencing(conn, layer, feature_id)
+        if refs:
+            listed = ", ".join(f"{n} in {where}" for where, n in refs.items())
+            raise ConflictError(
+                f"feature {feature_id} of '{layer}' is still referred to ({listed}); "
+                "reassign those first (nothing was deleted)"
+            )
+        conn.execute(delete(table).where(table.c.id == int(feature_id)))
+        kept = {c: _plain(row.get(c)) for c in layer_spec(layer).column_names}
+        record_audit(conn, user=user, action="delete", layer=layer, feature_id=int(feature_id), detail=kept)
+        bump_version(conn, layer)
