@@ -7,12 +7,11 @@ with a message on stderr that names what was wrong.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections.abc import Sequence
 
 from gridmap.errors import GridmapError, InputError
-from gridmap.model import LAYER_SPECS, LAYERS
+from gridmap.model import LAYER_SPECS, LAYERS, UserRole
 from gridmap.settings import Settings
 from gridmap.terminal import percent, print_table
 
@@ -102,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grids.add_argument(
         "--out", metavar="PATH", help="write per-grid matches and split buildings (.gpkg, .csv)"
+    )
+    user = sub.add_parser("user", help="accounts of the web service")
+    user.add_argument("action", choices=["add", "list", "password"])
+    user.add_argument("name", nargs="?", metavar="NAME")
+    user.add_argument(
+        "--role", choices=[r.value for r in UserRole], help="admin, planner, grid_leader or public"
+    )
+    user.add_argument("--grid", action="append", metavar="CODE", help="a grid leader's grid (repeatable)")
+    user.add_argument(
+        "--password", help="the password (default: GRIDMAP_PASSWORD, or asked for on a terminal)"
     )
     val = sub.add_parser("validate", help="check the grid map's integrity; exit 1 when errors are found")
     val.add_argument("--out", metavar="PATH", help="write the findings to .geojson, .gpkg or .csv")
@@ -335,9 +344,56 @@ def _cmd_demo(args, settings: Settings) -> int:
 
         site_report.run_and_print(engine, _site_params(settings), label="demo proposals", brief=True)
         _demo_maps(engine, settings)
+        _demo_accounts(engine, args.host, args.port)
     if args.action == "build":
         return EXIT_OK
     return _serve(settings, args.host, args.port)
+
+
+def _demo_accounts(engine, host: str, port: int) -> None:
+    from gridmap.demo.accounts import demo_accounts
+
+    rows = [(n, r, p, ", ".join(g)) for n, r, p, g in demo_accounts(engine)]
+    print(f"web map: http://{host}:{port}/  — sign in with one of these demo accounts:")
+    print_table(rows, ("user", "role", "password", "grids"))
+
+
+def _password(args) -> str:
+    import getpass
+    import os
+
+    if args.password:
+        return args.password
+    if os.environ.get("GRIDMAP_PASSWORD"):
+        return os.environ["GRIDMAP_PASSWORD"]
+    if sys.stdin.isatty():
+        first = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != first:
+            raise InputError("the two passwords differ")
+        return first
+    raise InputError("give the password with --password or GRIDMAP_PASSWORD")
+
+
+def _cmd_user(args, settings: Settings) -> int:
+    from gridmap import accounts
+
+    engine = _engine(settings)
+    if args.action == "list":
+        rows = [(u.name, u.role, ", ".join(u.grid_codes)) for u in accounts.list_users(engine)]
+        print_table(rows, ("user", "role", "grids"))
+        return EXIT_OK
+    if not args.name:
+        raise InputError(f"'user {args.action}' needs the user NAME")
+    if args.action == "password":
+        accounts.set_password(engine, args.name, _password(args))
+        print(f"changed the password of {args.name}; their sessions were ended")
+        return EXIT_OK
+    if not args.role:
+        raise InputError("'user add' needs --role admin|planner|grid_leader|public")
+    made = accounts.add_user(engine, args.name, args.role, _password(args), args.grid)
+    grids = f" for grid(s) {', '.join(made.grid_codes)}" if made.grid_codes else ""
+    print(f"added {made.role} {made.name}{grids}")
+    return EXIT_OK
 
 
 def _demo_maps(engine, settings: Settings, folder: str = "out/maps") -> None:
@@ -402,16 +458,7 @@ def _coverage_params(settings: Settings, levels=None, **options):
     """Coverage parameters from the settings, with the command's options on top."""
     from gridmap.coverage import CoverageParams
 
-    base = CoverageParams(
-        speed_mps=settings.walk_speed_mps,
-        max_snap_m=settings.max_snap_m,
-        highways=tuple(settings.walk_highways),
-        detour_factor=settings.detour_factor,
-        gap_cluster_m=settings.gap_cluster_m,
-    )
-    if levels:
-        options["levels"] = levels
-    return dataclasses.replace(base, **options)
+    return CoverageParams.from_settings(settings, levels=levels, **options)
 
 
 def _cmd_coverage(args, settings: Settings) -> int:
@@ -447,14 +494,7 @@ def _site_params(settings: Settings, **options):
     """Siting parameters from the settings, with the command's options on top."""
     from gridmap.siting.proposal import SitingParams
 
-    options.setdefault("categories", ())
-    options.setdefault("speed_mps", settings.walk_speed_mps)
-    return SitingParams(
-        **options,
-        max_snap_m=settings.max_snap_m,
-        highways=tuple(settings.walk_highways),
-        detour_factor=settings.detour_factor,
-    )
+    return SitingParams.from_settings(settings, **options)
 
 
 def _cmd_site(args, settings: Settings) -> int:
@@ -619,6 +659,7 @@ _COMMANDS = {
     "export": _cmd_export,
     "demo": _cmd_demo,
     "serve": _cmd_serve,
+    "user": _cmd_user,
     "layers": _cmd_layers,
     "coverage": _cmd_coverage,
     "site": _cmd_site,

@@ -67,6 +67,19 @@ class CoverageParams:
     gaps: bool = True
     all_gaps: bool = False  # gaps for every (category, level), not only those the checklist lists
 
+    @classmethod
+    def from_settings(cls, settings, **options) -> CoverageParams:
+        """Parameters from an installation's :class:`~gridmap.settings.Settings`, with
+        ``options`` on top (None values leave the setting)."""
+        base = cls(
+            speed_mps=settings.walk_speed_mps,
+            max_snap_m=settings.max_snap_m,
+            highways=tuple(settings.walk_highways),
+            detour_factor=settings.detour_factor,
+            gap_cluster_m=settings.gap_cluster_m,
+        )
+        return replace(base, **{k: v for k, v in options.items() if v is not None})
+
     def check(self, checklist: Checklist) -> None:
         """Refuse parameters that cannot give a meaningful answer."""
         if self.origin not in ORIGIN_MODES:

@@ -77,3 +77,11 @@ class AccessError(GridmapError):
 
 class ConflictError(GridmapError):
     """An edit based on a stale version of a feature; nothing was changed."""
+
+
+class StaleEditError(ConflictError):
+    """An edit named a version of the feature that is no longer the stored one."""
+
+
+class TagRequiredError(ConflictError):
+    """An edit did not name the version of the feature it was based on."""

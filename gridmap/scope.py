@@ -23,7 +23,9 @@ PUBLIC_LAYERS: tuple[str, ...] = ("districts", "streets", "communities", "facili
 #: layers read whole by a grid leader: shared context, no personal data
 SHARED_LAYERS: tuple[str, ...] = (*PUBLIC_LAYERS, "entrances")
 #: the layers a grid leader's area is computed from
-AREA_INPUTS: tuple[str, ...] = ("grids", "buildings", "compounds", "party_orgs", "communities")
+AREA_INPUTS: tuple[str, ...] = (
+    "grids", "buildings", "compounds", "party_orgs", "communities", "households", "members", "coop_units", "assignments"
+)  # fmt: skip
 
 
 def readable_layers(role: str) -> tuple[str, ...]:

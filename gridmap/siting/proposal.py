@@ -83,6 +83,18 @@ class SitingParams:
     highways: tuple[str, ...] | None = _COVERAGE.highways
     detour_factor: float = _COVERAGE.detour_factor
 
+    @classmethod
+    def from_settings(cls, settings, **options) -> SitingParams:
+        """Parameters from an installation's :class:`~gridmap.settings.Settings`, with
+        ``options`` on top (None values leave the default)."""
+        base = CoverageParams.from_settings(settings)
+        given = {k: v for k, v in options.items() if v is not None}
+        given.setdefault("categories", ())
+        given.setdefault("speed_mps", base.speed_mps)
+        return cls(
+            **given, max_snap_m=base.max_snap_m, highways=base.highways, detour_factor=base.detour_factor
+        )
+
     def coverage_params(self) -> CoverageParams:
         return replace(
             _COVERAGE,

@@ -22,7 +22,7 @@ import shapely
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from gridmap.crs import STORAGE_CRS, STORAGE_SRID
-from gridmap.errors import ConflictError, InputError, NotFoundError, Problem
+from gridmap.errors import ConflictError, InputError, NotFoundError, Problem, StaleEditError, TagRequiredError
 from gridmap.io.importer import prepare_frame, validation_context
 from gridmap.model import ASSIGNMENT_TARGETS, LAYER_SPECS, layer_spec
 from gridmap.store.layers import (
@@ -48,10 +48,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _canonical(value: Any, kind: str) -> Any:
+    value = _plain(value)
+    if value is None:
+        return None
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "bool":
+        return bool(value)
+    return value
+
+
 def feature_etag(layer: str, row: pd.Series) -> str:
-    """The entity tag of one stored feature (a row of :func:`read_layer`)."""
+    """The entity tag of one stored feature (a row of :func:`read_layer`, alone or in its layer)."""
     spec = layer_spec(layer)
-    values = {c: _plain(row.get(c)) for c in spec.column_names}
+    values = {c.name: _canonical(row.get(c.name), c.kind) for c in spec.columns}
     text = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
     digest = hashlib.sha256(text.encode())
     if spec.geometry:
@@ -128,11 +141,11 @@ def create_feature(
 def _check_tag(layer: str, row: pd.Series, if_match: str | None) -> str:
     current = feature_etag(layer, row)
     if if_match is None:
-        raise ConflictError(
+        raise TagRequiredError(
             f"editing feature {int(row['id'])} of '{layer}' needs the tag it was read with (If-Match)"
         )
-    if if_match.strip().strip('"').removeprefix('W/"') != current:
-        raise ConflictError(
+    if if_match.strip().removeprefix("W/").strip('"') != current:
+        raise StaleEditError(
             f"feature {int(row['id'])} of '{layer}' was changed by someone else since it was read; "
             "read it again and reapply the change (nothing was written)"
         )

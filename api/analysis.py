@@ -1,0 +1,320 @@
+"""Coverage runs and siting scenarios over HTTP: start one in the background, poll it, read
+summaries by area, community, street and grid, and get gaps, circles and proposals as GeoJSON
+(tiles of them are in :mod:`api.tiles`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+
+from api.auth import READERS, CurrentUser, State, require
+from api.geojson import GEOJSON, frame_collection, records
+from api.jobs import Job
+from gridmap.coverage import CoverageParams, compute_coverage, load_inputs
+from gridmap.errors import InputError, NotFoundError
+from gridmap.model import UserRole
+from gridmap.siting.candidates import CandidateRules
+from gridmap.siting.proposal import SitingParams, propose_sites
+from gridmap.standards import load_checklist
+from gridmap.store.runs import StoredRun, list_runs, read_run, save_run
+from gridmap.store.scenarios import StoredScenario, list_scenarios, read_scenario, save_scenario
+from gridmap.store.tables import coverage_runs, siting_scenarios
+
+router = APIRouter(tags=["coverage and siting"])
+SCOPES = ("area", "street", "community", "grid")
+PUBLIC_SCOPES = ("area", "street", "community")
+
+
+def _latest(app, table) -> int:
+    with app.engine.connect() as conn:
+        value = conn.execute(select(func.max(table.c.id))).scalar_one_or_none()
+    if value is None:
+        what = "coverage run" if table is coverage_runs else "siting scenario"
+        raise NotFoundError(f"there is no {what} yet; start one with POST")
+    return int(value)
+
+
+def run_id_of(app, run: str) -> int:
+    """A run id from its number or ``latest``."""
+    if run == "latest":
+        return _latest(app, coverage_runs)
+    if not run.isdigit():
+        raise InputError(f"run '{run}' is neither a run number nor 'latest'")
+    return int(run)
+
+
+def stored_run(app, run: str) -> StoredRun:
+    """A kept run (runs never change, so they are cached by id)."""
+    run_id = run_id_of(app, run)
+    held = app.kept.get(("run", run_id))
+    if held is None:
+        held = read_run(app.engine, run_id)
+        app.kept.put(("run", run_id), held)
+    return held
+
+
+def stored_scenario(app, scenario: str) -> StoredScenario:
+    if scenario == "latest":
+        scenario_id = _latest(app, siting_scenarios)
+    elif scenario.isdigit():
+        scenario_id = int(scenario)
+    else:
+        raise InputError(f"scenario '{scenario}' is neither a scenario number nor 'latest'")
+    held = app.kept.get(("scenario", scenario_id))
+    if held is None:
+        held = read_scenario(app.engine, scenario_id)
+        app.kept.put(("scenario", scenario_id), held)
+    return held
+
+
+def _select(frame: pd.DataFrame, category: str | None, level: int | None) -> pd.DataFrame:
+    if category is not None:
+        frame = frame[frame["category"] == category]
+    if level is not None:
+        frame = frame[frame["level"] == level]
+    return frame
+
+
+def home_minutes(app, run: str, category: str, level: int) -> pd.DataFrame:
+    """Per building of a run: walking minutes to the nearest facility and whether covered."""
+    kept = stored_run(app, run)
+    res = kept.results
+    res = res[(res["home_kind"] == "building") & (res["category"] == category) & (res["level"] == level)]
+    if len(res) == 0:
+        raise NotFoundError(f"run {kept.id} has no results for {category} at the {level}-minute level")
+    speed = float(kept.params.get("speed_mps", 1.1))
+    return pd.DataFrame(
+        {
+            "minutes": (res["distance_m"] / speed / 60.0).round(1).to_numpy(),
+            "covered": res["covered"].astype(bool).to_numpy(),
+            "facility_id": res["facility_id"].to_numpy(),
+        },
+        index=res["feature_id"].astype(int).to_numpy(),
+    )
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+
+class CoverageRequest(BaseModel):
+    levels: list[int] | None = Field(None, description="life-circle levels (5, 10, 15); default all")
+    categories: list[str] | None = Field(None, description="service category ids; default every listed one")
+    speed_mps: float | None = Field(None, description="walking speed in m/s (default the setting, 1.1)")
+    origin: str | None = Field(None, description="building or compound")
+    label: str | None = None
+
+
+def _created(request: Request, job: Job) -> Response:
+    body = job.public()
+    body["links"] = [{"rel": "status", "href": str(request.url_for("job", job_id=job.id))}]
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        202,
+        {"Location": body["links"][0]["href"]},
+        media_type="application/json",
+    )
+
+
+@router.post("/coverage/runs", status_code=202, summary="start a coverage run (planner, admin)")
+def start_run(body: CoverageRequest, request: Request, app: State, user: CurrentUser) -> Response:
+    require(user, *READERS, what="starting a coverage run")
+    params = CoverageParams.from_settings(
+        app.settings,
+        levels=tuple(sorted(set(body.levels))) if body.levels else None,
+        categories=tuple(dict.fromkeys(body.categories)) if body.categories else None,
+        speed_mps=body.speed_mps,
+        origin=body.origin,
+    )
+    params.check(load_checklist())  # refuse bad parameters now, not in the job
+
+    def work(job: Job) -> dict[str, Any]:
+        inputs = load_inputs(app.engine)
+        result = compute_coverage(inputs, params, progress=job.progress)
+        run_id = save_run(app.engine, result, inputs, user=user.name, label=body.label)
+        return {"run_id": run_id, "homes": len(result.homes)}
+
+    return _created(request, app.jobs.start("coverage", user.name, work))
+
+
+@router.get("/jobs/{job_id}", name="job", summary="how far a background job got")
+def job(job_id: str, app: State, user: CurrentUser) -> dict:
+    found = app.jobs.get(job_id)
+    if found is None or (found.created_by != user.name and not user.is_admin):
+        raise NotFoundError(f"there is no job {job_id} of yours")
+    return found.public()
+
+
+@router.get("/coverage/runs", summary="the kept coverage runs, newest first")
+def runs(app: State, user: CurrentUser) -> list[dict]:
+    return records(list_runs(app.engine))
+
+
+@router.get("/coverage/runs/{run}", summary="a run's parameters, inputs and report ('latest' for the newest)")
+def run(run: str, app: State, user: CurrentUser) -> dict:
+    kept = stored_run(app, run)
+    return {
+        "id": kept.id,
+        "created_at": kept.created_at.isoformat(),
+        "created_by": kept.created_by,
+        "label": kept.label,
+        "method": kept.method,
+        "checklist_version": kept.checklist_version,
+        "params": kept.params,
+        "inputs": {k: v for k, v in kept.inputs.items() if k != "facility_ids"},
+        "report": kept.report if user.role in READERS else None,
+    }
+
+
+@router.get("/coverage/runs/{run}/summary", summary="coverage shares by area, street, community or grid")
+def summary(
+    run: str,
+    app: State,
+    user: CurrentUser,
+    scope: Annotated[str, Query(description="area, street, community or grid")] = "community",
+    category: str | None = None,
+    level: int | None = None,
+) -> list[dict]:
+    if scope not in SCOPES:
+        raise InputError(f"scope '{scope}' is not one of {', '.join(SCOPES)}")
+    if scope == "grid" and user.role == UserRole.PUBLIC:
+        require(user, UserRole.ADMIN, UserRole.PLANNER, UserRole.GRID_LEADER, what="coverage by grid")
+    rows = _select(stored_run(app, run).summary, category, level)
+    rows = rows[rows["scope"] == scope]
+    if scope == "grid" and user.role == UserRole.GRID_LEADER:
+        rows = rows[rows["unit_id"].isin(app.layers.area(user).ids["grids"])]
+    return records(rows.drop(columns=["id", "run_id"], errors="ignore"))
+
+
+@router.get("/coverage/runs/{run}/compounds", summary="each compound's pass or fail against the checklist")
+def compounds(run: str, app: State, user: CurrentUser) -> list[dict]:
+    require(user, *READERS, UserRole.GRID_LEADER, what="compound checks")
+    rows = stored_run(app, run).compounds
+    if user.role == UserRole.GRID_LEADER:
+        rows = rows[rows["compound_id"].isin(app.layers.area(user).ids["compounds"])]
+    return records(rows.drop(columns=["id", "run_id"], errors="ignore"))
+
+
+def _shapes(frame: pd.DataFrame, category: str | None, level: int | None) -> Response:
+    chosen = _select(frame, category, level)
+    columns = [c for c in chosen.columns if c not in ("id", "geometry")]
+    return Response(frame_collection(chosen, columns, numberReturned=len(chosen)), media_type=GEOJSON)
+
+
+@router.get(
+    "/coverage/runs/{run}/gaps", summary="service gaps with their residents, as GeoJSON (planner, admin)"
+)
+def gaps(
+    run: str, app: State, user: CurrentUser, category: str | None = None, level: int | None = None
+) -> Response:
+    require(user, *READERS, what="service gaps")
+    return _shapes(stored_run(app, run).gaps, category, level)
+
+
+@router.get(
+    "/coverage/runs/{run}/circles", summary="service circles per facility, as GeoJSON (planner, admin)"
+)
+def circles(
+    run: str, app: State, user: CurrentUser, category: str | None = None, level: int | None = None
+) -> Response:
+    require(user, *READERS, what="service circles")
+    return _shapes(stored_run(app, run).circles, category, level)
+
+
+# --- siting ----------------------------------------------------------------------------------
+
+
+class SitingRequest(BaseModel):
+    categories: list[str] = Field(..., description="service categories one new station serves")
+    model: str = Field("mclp", description="mclp, lscp or pmedian")
+    count: int | None = Field(None, description="new sites (mclp, pmedian; default 3)")
+    minutes: float | None = Field(None, description="the circle in minutes (default each level's own)")
+    levels: list[int] | None = Field(None, description="life-circle levels (default 15)")
+    share: float | None = Field(None, description="lscp: share of people to cover")
+    capacity: float | None = Field(None, description="residents one station can serve")
+    sources: list[str] | None = Field(None, description="candidate sources: given, public_buildings, nodes")
+    grids: list[str] | None = Field(None, description="grid codes to place candidates in")
+    min_spacing_m: float | None = Field(None, description="no candidate this close to an existing station")
+    label: str | None = None
+
+
+@router.post(
+    "/siting/scenarios", status_code=202, summary="propose new stations in the background (planner, admin)"
+)
+def start_scenario(body: SitingRequest, request: Request, app: State, user: CurrentUser) -> Response:
+    require(user, *READERS, what="siting proposals")
+    rules = {k: v for k, v in {"sources": tuple(body.sources) if body.sources else None,
+                               "grids": tuple(body.grids) if body.grids else None,
+                               "min_spacing_m": body.min_spacing_m}.items() if v is not None}  # fmt: skip
+    params = SitingParams.from_settings(
+        app.settings,
+        categories=tuple(dict.fromkeys(body.categories)),
+        model=body.model,
+        count=body.count,
+        minutes=body.minutes,
+        levels=tuple(sorted(set(body.levels))) if body.levels else None,
+        share=body.share,
+        capacity=body.capacity,
+        rules=CandidateRules(**rules),
+    )
+    params.check(load_checklist())
+
+    def work(job: Job) -> dict[str, Any]:
+        job.progress("reading layers", 0, 3)
+        inputs = load_inputs(app.engine)
+        job.progress("building the network and solving", 1, 3)
+        proposal = propose_sites(inputs, params)
+        job.progress("storing the scenario", 2, 3)
+        scenario_id = save_scenario(app.engine, proposal, inputs, user=user.name, label=body.label)
+        job.progress("done", 3, 3)
+        return {"scenario_id": scenario_id, "sites": len(proposal.sites), "status": proposal.solution.status}
+
+    return _created(request, app.jobs.start("siting", user.name, work))
+
+
+@router.get("/siting/scenarios", summary="the kept siting scenarios, newest first (planner, admin)")
+def scenarios(app: State, user: CurrentUser) -> list[dict]:
+    require(user, *READERS, what="siting scenarios")
+    return records(list_scenarios(app.engine))
+
+
+@router.get(
+    "/siting/scenarios/{scenario}", summary="a scenario: parameters, solver result, coverage before and after"
+)
+def scenario(scenario: str, app: State, user: CurrentUser, scope: str = "area") -> dict:
+    require(user, *READERS, what="siting scenarios")
+    kept = stored_scenario(app, scenario)
+    coverage = kept.coverage[kept.coverage["scope"] == scope] if scope else kept.coverage
+    return {
+        "id": kept.id,
+        "created_at": kept.created_at.isoformat(),
+        "created_by": kept.created_by,
+        "label": kept.label,
+        "model": kept.model,
+        "categories": kept.categories,
+        "levels": kept.levels,
+        "method": kept.method,
+        "status": kept.status,
+        "solver": kept.solver,
+        "objective": kept.objective,
+        "bound": kept.bound,
+        "gap": kept.gap,
+        "seconds": kept.seconds,
+        "params": kept.params,
+        "sites": records(kept.sites),
+        "coverage": records(coverage.drop(columns=["id", "scenario_id"], errors="ignore")),
+    }
+
+
+@router.get(
+    "/siting/scenarios/{scenario}/sites", summary="a scenario's proposed sites as GeoJSON (planner, admin)"
+)
+def sites(scenario: str, app: State, user: CurrentUser) -> Response:
+    require(user, *READERS, what="siting proposals")
+    kept = stored_scenario(app, scenario)
+    columns = [c for c in kept.sites.columns if c not in ("id", "geometry")]
+    return Response(frame_collection(kept.sites, columns, numberReturned=len(kept.sites)), media_type=GEOJSON)

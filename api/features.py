@@ -1,0 +1,308 @@
+"""Layers as OGC API – Features (Part 1: Core, GeoJSON), and single-feature edits.
+
+``/collections`` lists the layers the caller may read; ``/collections/{layer}/items`` pages
+through them with ``bbox``, ``limit``, ``offset`` and equality filters on any property;
+``/collections/{layer}/items/{id}`` gives one feature with its entity tag. Admins create
+(POST), replace (PUT), change (PATCH) and delete features; PUT, PATCH and DELETE need the tag
+in ``If-Match``. Every edit is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import pandas as pd
+import shapely
+import shapely.geometry
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+from sqlalchemy import select
+
+from api.auth import CurrentUser, State, require
+from api.geojson import GEOJSON, feature_texts, frame_collection, records
+from gridmap.errors import InputError, NotFoundError, Problem
+from gridmap.model import LAYER_SPECS, UserRole, layer_spec
+from gridmap.scope import readable_layers, visible_frame
+from gridmap.store.edits import create_feature, delete_feature, feature_etag, update_feature
+from gridmap.store.tables import audit_log
+
+router = APIRouter(tags=["features (OGC API)"])
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+]
+RESERVED = {"bbox", "limit", "offset", "f", "datetime"}
+MAX_LIMIT = 10000
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _check_layer(layer: str, user) -> None:
+    if layer not in LAYER_SPECS:
+        raise NotFoundError(f"there is no collection '{layer}'; /collections lists them")
+    if layer not in readable_layers(user.role):
+        require(user, *(r for r in UserRole if layer in readable_layers(r)), what=f"collection '{layer}'")
+
+
+def visible(app, user, layer: str):
+    """The rows of ``layer`` the user may read, masked for their role."""
+    frame = app.layers.frame(layer)
+    return visible_frame(layer, frame, user.role, app.layers.area(user))
+
+
+def _collection(base: str, layer: str, app) -> dict[str, Any]:
+    spec = LAYER_SPECS[layer]
+    frame = app.layers.frame(layer)
+    out: dict[str, Any] = {
+        "id": layer,
+        "title": spec.title_zh or layer,
+        "description": f"{layer} ({spec.title_zh})" if spec.title_zh else layer,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "links": [
+            {"href": f"{base}/collections/{layer}", "rel": "self", "type": "application/json"},
+            {"href": f"{base}/collections/{layer}/items", "rel": "items", "type": GEOJSON},
+        ],
+    }
+    if spec.geometry:
+        out["links"].append(
+            {"href": f"{base}/tiles/{layer}.json", "rel": "tiles", "type": "application/json"}
+        )
+        if len(frame):
+            out["extent"] = {
+                "spatial": {"bbox": [[round(float(v), 7) for v in frame.total_bounds]], "crs": CRS84}
+            }
+    return out
+
+
+@router.get("/conformance", summary="the conformance classes implemented")
+def conformance() -> dict:
+    return {"conformsTo": CONFORMANCE}
+
+
+@router.get("/collections", summary="the layers you may read")
+def collections(request: Request, app: State, user: CurrentUser) -> dict:
+    base = base_url(request)
+    return {
+        "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}],
+        "collections": [_collection(base, layer, app) for layer in readable_layers(user.role)],
+    }
+
+
+@router.get("/collections/{layer}", summary="one layer's description")
+def collection(layer: str, request: Request, app: State, user: CurrentUser) -> dict:
+    _check_layer(layer, user)
+    return _collection(base_url(request), layer, app)
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) not in (4, 6):
+        raise InputError([Problem(f"bbox '{text}' is not minlon,minlat,maxlon,maxlat", field="bbox")])
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
+    if values[0] > values[2] or values[1] > values[3]:
+        raise InputError([Problem(f"bbox '{text}' has its minimum above its maximum", field="bbox")])
+    return values[0], values[1], values[2], values[3]
+
+
+@router.get(
+    "/collections/{layer}/items", summary="features of a layer, paged, filtered by bbox and properties"
+)
+def items(
+    layer: str,
+    request: Request,
+    app: State,
+    user: CurrentUser,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (EPSG:4326)")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    _check_layer(layer, user)
+    frame = visible(app, user, layer)
+    spec = layer_spec(layer)
+    filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
+    unknown = [k for k in filters if k not in spec.column_names and k != "id"]
+    if unknown:
+        raise InputError(
+            [
+                Problem(
+                    f"'{k}' is not a property of '{layer}'; filter on: {', '.join(spec.column_names)}",
+                    field=k,
+                )
+                for k in unknown
+            ]
+        )
+    if bbox is not None:
+        if not spec.geometry:
+            raise InputError([Problem(f"'{layer}' has no geometry to filter by bbox", field="bbox")])
+        hits = frame.sindex.query(shapely.box(*_bbox(bbox)), predicate="intersects")
+        frame = frame.iloc[sorted(hits)]
+    for key, value in filters.items():
+        column = frame.index.to_series() if key == "id" else frame[key]
+        frame = frame[column.astype(str).str.lower() == value.lower()]
+    matched = len(frame)
+    page = frame.iloc[offset : offset + limit]
+    url = request.url
+    links = [{"href": str(url), "rel": "self", "type": GEOJSON}]
+    if offset + limit < matched:
+        links.append(
+            {
+                "href": str(url.include_query_params(offset=offset + limit, limit=limit)),
+                "rel": "next",
+                "type": GEOJSON,
+            }
+        )
+    if offset > 0:
+        links.append(
+            {
+                "href": str(url.include_query_params(offset=max(0, offset - limit), limit=limit)),
+                "rel": "prev",
+                "type": GEOJSON,
+            }
+        )
+    text = frame_collection(
+        page,
+        spec.column_names,
+        numberMatched=matched,
+        numberReturned=len(page),
+        timeStamp=dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        links=links,
+    )
+    return Response(text, media_type=GEOJSON)
+
+
+def _feature_response(app, user, layer: str, feature_id: int, status: int = 200, headers=None) -> Response:
+    frame = visible(app, user, layer)
+    if feature_id not in frame.index:
+        if feature_id in app.layers.frame(layer).index:
+            require(
+                user,
+                UserRole.ADMIN,
+                UserRole.PLANNER,
+                what=f"feature {feature_id} of '{layer}' (outside your area)",
+            )
+        raise NotFoundError(f"layer '{layer}' has no feature with id {feature_id}")
+    row = frame.loc[[feature_id]]
+    stored = app.layers.frame(layer).loc[feature_id]
+    tag = feature_etag(layer, stored)
+    text = feature_texts(row, layer_spec(layer).column_names)[0]
+    return Response(
+        text, status_code=status, media_type=GEOJSON, headers={"ETag": f'"{tag}"', **(headers or {})}
+    )
+
+
+@router.get("/collections/{layer}/items/{feature_id}", summary="one feature, with its entity tag (ETag)")
+def item(layer: str, feature_id: int, app: State, user: CurrentUser) -> Response:
+    _check_layer(layer, user)
+    return _feature_response(app, user, layer, feature_id)
+
+
+# --- edits -------------------------------------------------------------------------------
+
+FeatureBody = Annotated[
+    dict[str, Any],
+    Body(
+        description="a GeoJSON Feature; geometry in EPSG:4326",
+        examples=[{"type": "Feature", "geometry": {"type": "Point", "coordinates": [104.07, 30.66]},
+                   "properties": {"name": "新驿站", "categories": "party_service_centre"}}],
+    ),
+]  # fmt: skip
+
+
+def _parse(layer: str, body: dict[str, Any], *, geometry_required: bool) -> tuple[dict[str, Any], Any]:
+    if not isinstance(body, dict) or body.get("type") != "Feature":
+        raise InputError(
+            [Problem("the body is not a GeoJSON Feature ({'type': 'Feature', …})", field="type")]
+        )
+    props = body.get("properties") or {}
+    if not isinstance(props, dict):
+        raise InputError([Problem("properties is not an object", field="properties")])
+    geometry = None
+    if body.get("geometry") is not None:
+        try:
+            geometry = shapely.geometry.shape(body["geometry"])
+        except Exception as exc:  # shapely names what it could not read
+            raise InputError([Problem(f"the geometry cannot be read: {exc}", field="geometry")]) from None
+    elif geometry_required and layer_spec(layer).geometry:
+        raise InputError([Problem(f"a feature of '{layer}' needs a geometry", field="geometry")])
+    return props, geometry
+
+
+@router.post("/collections/{layer}/items", status_code=201, summary="add a feature (admin)")
+def create(layer: str, body: FeatureBody, request: Request, app: State, user: CurrentUser) -> Response:
+    _check_layer(layer, user)
+    require(user, UserRole.ADMIN, what="adding features")
+    props, geometry = _parse(layer, body, geometry_required=True)
+    new_id, _ = create_feature(app.engine, layer, props, geometry, user=user.name)
+    location = f"{base_url(request)}/collections/{layer}/items/{new_id}"
+    return _feature_response(app, user, layer, new_id, 201, {"Location": location})
+
+
+def _update(layer, feature_id, body, app, user, if_match, *, replace: bool) -> Response:
+    _check_layer(layer, user)
+    require(user, UserRole.ADMIN, what="editing features")
+    props, geometry = _parse(layer, body, geometry_required=replace)
+    if replace:  # fields not given are emptied
+        props = {c: props.get(c) for c in layer_spec(layer).column_names} | props
+    update_feature(app.engine, layer, feature_id, props, geometry, user=user.name, if_match=if_match)
+    return _feature_response(app, user, layer, feature_id)
+
+
+IfMatch = Annotated[str | None, Header(description="the ETag the change is based on")]
+
+
+@router.put("/collections/{layer}/items/{feature_id}", summary="replace a feature (admin; needs If-Match)")
+def replace(
+    layer: str, feature_id: int, body: FeatureBody, app: State, user: CurrentUser, if_match: IfMatch = None
+) -> Response:
+    return _update(layer, feature_id, body, app, user, if_match, replace=True)
+
+
+@router.patch(
+    "/collections/{layer}/items/{feature_id}",
+    summary="change some fields of a feature (admin; needs If-Match)",
+)
+def patch(
+    layer: str, feature_id: int, body: FeatureBody, app: State, user: CurrentUser, if_match: IfMatch = None
+) -> Response:
+    return _update(layer, feature_id, body, app, user, if_match, replace=False)
+
+
+@router.delete(
+    "/collections/{layer}/items/{feature_id}",
+    status_code=204,
+    summary="delete a feature (admin; needs If-Match)",
+)
+def remove(layer: str, feature_id: int, app: State, user: CurrentUser, if_match: IfMatch = None) -> Response:
+    _check_layer(layer, user)
+    require(user, UserRole.ADMIN, what="deleting features")
+    delete_feature(app.engine, layer, feature_id, user=user.name, if_match=if_match)
+    return Response(status_code=204)
+
+
+@router.get("/audit", tags=["edits"], summary="who changed what, newest first (admin)")
+def audit(
+    app: State,
+    user: CurrentUser,
+    layer: str | None = None,
+    feature_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict]:
+    require(user, UserRole.ADMIN, what="the audit log")
+    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if layer:
+        query = query.where(audit_log.c.layer == layer)
+    if feature_id is not None:
+        query = query.where(audit_log.c.feature_id == feature_id)
+    with app.engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return records(pd.DataFrame(rows, columns=[c.name for c in audit_log.c]))

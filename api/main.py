@@ -1,0 +1,57 @@
+"""The gridmap web service: ``create_app(settings)`` builds the FastAPI app.
+
+Routes: the web map and OGC API landing page (:mod:`api.web`), sign-in (:mod:`api.auth`),
+features and edits (:mod:`api.features`), vector tiles (:mod:`api.tiles`), assignments
+(:mod:`api.who`), coverage and siting (:mod:`api.analysis`) and map downloads
+(:mod:`api.maps`). The database (SpatiaLite or PostGIS, by URL) is opened in the lifespan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+
+from api import analysis, auth, errors, features, maps, tiles, web, who
+from api.state import AppState
+from gridmap.errors import DatabaseError
+from gridmap.settings import Settings
+from gridmap.store.engine import make_engine
+from gridmap.store.schema import current_revision, head_revision
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service over ``settings.database_url`` (which must be initialised and current)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        revision = current_revision(engine)
+        if revision != head_revision():
+            engine.dispose()
+            raise DatabaseError(
+                f"the database {settings.database_url} is at schema {revision or 'none'}, not "
+                f"{head_revision()}; run 'gridmap db upgrade' (or 'gridmap demo build')"
+            )
+        app.state.gridmap = AppState(settings, engine)
+        try:
+            yield
+        finally:
+            app.state.gridmap.jobs.shutdown()
+            engine.dispose()
+
+    app = FastAPI(
+        title="gridmap",
+        description="Grids, compounds, party organisation and the 15-minute service circle: "
+        "features (OGC API – Features), vector tiles, assignments, coverage and siting.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    for module in (web, auth, features, tiles, who, analysis, maps):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,78 @@
+"""The planners' maps (folium, offline HTML) as downloads, within the caller's role."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.auth import READERS, CurrentUser, State, require
+from gridmap.coverage import CoverageParams
+from gridmap.errors import AccessError, InputError
+from gridmap.model import UserRole
+from gridmap.scope import visible_frame
+from maps import compose
+from maps.cli import MAPS, build_map
+
+router = APIRouter(prefix="/maps", tags=["maps"])
+
+GRID_LAYERS = (
+    "grids",
+    "communities",
+    "compounds",
+    "party_orgs",
+    "assignments",
+    "facilities",
+    "roads",
+    "buildings",
+)
+AREA_LAYERS = ("grids", "communities", "buildings", "assignments", "members", "facilities", "roads")
+
+
+@router.get(
+    "/{kind}.html", summary="a shareable map that opens offline: grids, coverage, gaps, siting or area"
+)
+def map_page(
+    kind: str,
+    app: State,
+    user: CurrentUser,
+    category: str | None = None,
+    level: int = 15,
+    grid: Annotated[str | None, Query(description="area map: the grid code")] = None,
+    scenario: int | None = None,
+    basemap: str = "none",
+) -> Response:
+    if kind not in MAPS:
+        raise InputError(f"unknown map '{kind}'; one of {', '.join(MAPS)}")
+    options = {"basemap": basemap, "tianditu_key": app.settings.tianditu_key}
+    area = app.layers.area(user)
+
+    def layers(names):
+        return {n: visible_frame(n, app.layers.frame(n), user.role, area) for n in names}
+
+    if kind == "area":
+        require(user, *READERS, UserRole.GRID_LEADER, what="the area map")
+        grid = grid or (user.grid_codes[0] if user.grid_codes else None)
+        if not grid:
+            raise InputError("the area map needs ?grid=CODE")
+        if user.role == UserRole.GRID_LEADER and grid not in user.grid_codes:
+            raise AccessError(f"grid {grid} is not yours; your grids: {', '.join(user.grid_codes)}")
+        m = compose.area_map(layers(AREA_LAYERS), grid, **options)
+    elif kind == "grids":
+        require(user, *READERS, what="the grid map")
+        m = compose.grid_map(layers(GRID_LAYERS), **options)
+    else:
+        require(user, *READERS, what=f"the {kind} map")
+        params = CoverageParams.from_settings(app.settings)
+        m = build_map(
+            kind, app.engine, coverage=params, category=category, level=level, scenario=scenario, **options
+        )
+    name = f"{kind}-{grid}.html" if kind == "area" else f"{kind}.html"
+    return Response(
+        compose.render_html(m, offline=True),
+        media_type="text/html; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
+    )

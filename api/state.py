@@ -1,0 +1,116 @@
+"""What the service keeps between requests: the engine, layers held in memory until their
+version changes, grid leaders' areas, the point-lookup index, encoded tiles and jobs."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from api.jobs import Jobs
+from gridmap.accounts import User
+from gridmap.model import UserRole
+from gridmap.responsibility import LAYERS as WHO_LAYERS
+from gridmap.responsibility import Responsibility
+from gridmap.scope import AREA_INPUTS, Area, grid_leader_area
+from gridmap.settings import Settings
+from gridmap.store.layers import read_layer
+from gridmap.store.tables import layer_versions
+from gridmap.tiles import TileSource
+
+
+class LRU:
+    """A small thread-safe least-recently-used cache."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+class LayerStore:
+    """Layers read from the database once per version (any process's write bumps it)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._frames: dict[str, tuple[int, pd.DataFrame]] = {}
+        self._derived = LRU(256)
+
+    def versions(self) -> dict[str, int]:
+        """Every layer's version counter (one small query)."""
+        with self.engine.connect() as conn:
+            return {r.layer: int(r.version) for r in conn.execute(select(layer_versions)).all()}
+
+    def frame(self, layer: str, versions: dict[str, int] | None = None) -> pd.DataFrame:
+        """The whole layer, indexed by feature id (geometry in EPSG:4326)."""
+        version = (versions or self.versions()).get(layer, 0)
+        held = self._frames.get(layer)
+        if held is not None and held[0] == version:
+            return held[1]
+        with self._lock:
+            held = self._frames.get(layer)
+            if held is None or held[0] != version:
+                held = (version, read_layer(self.engine, layer))
+                self._frames[layer] = held
+        return held[1]
+
+    def derived(
+        self, key: tuple, layers: tuple[str, ...], build: Callable[[dict[str, pd.DataFrame]], Any]
+    ) -> Any:
+        """``build(frames)`` cached until one of ``layers`` changes version."""
+        versions = self.versions()
+        full = (*key, tuple(versions.get(n, 0) for n in layers))
+        value = self._derived.get(full)
+        if value is None:
+            value = build({n: self.frame(n, versions) for n in layers})
+            self._derived.put(full, value)
+        return value
+
+    def area(self, user: User) -> Area | None:
+        """A grid leader's area (None for other roles)."""
+        if user.role != UserRole.GRID_LEADER:
+            return None
+        return self.derived(
+            ("area", user.grid_ids),
+            AREA_INPUTS,
+            lambda f: grid_leader_area(f, user.grid_ids),
+        )
+
+    def responsibility(self) -> Responsibility:
+        return self.derived(("who",), WHO_LAYERS, Responsibility)
+
+    def tile_source(self, layer: str, columns: tuple[str, ...]) -> TileSource:
+        return self.derived(
+            ("tiles", layer, columns), (layer,), lambda f: TileSource.from_frame(layer, f[layer], columns)
+        )
+
+
+class AppState:
+    """Everything the routes share."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.layers = LayerStore(engine)
+        self.tiles = LRU(4096)
+        self.kept = LRU(32)  # coverage runs and siting scenarios, which never change
+        self.jobs = Jobs()

@@ -1,0 +1,198 @@
+"""Mapbox Vector Tiles per layer at ``/tiles/{layer}/{z}/{x}/{y}`` with TileJSON.
+
+Tiles are cut from layers held in memory and cached under an entity tag made of the layer's
+version (or the run or scenario they show), the caller's scope and the tile address. An edit
+bumps the version, so the next request gets a new tag and a fresh tile; tiles are sent with
+``no-cache`` so that browsers always revalidate (a 304 costs nothing). Tiles that need a
+sign-in are ``private``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from api.analysis import home_minutes, stored_run, stored_scenario
+from api.auth import READERS, CurrentUser, State, require
+from api.features import base_url
+from gridmap.accounts import User
+from gridmap.errors import AccessError, NotFoundError
+from gridmap.model import UserRole
+from gridmap.scope import PUBLIC_LAYERS, SHARED_LAYERS, readable_layers
+from gridmap.tiles import MAX_ZOOM, TileSource, encode_tile, lonlat_bounds, tile_bounds
+
+router = APIRouter(prefix="/tiles", tags=["vector tiles"])
+MVT = "application/vnd.mapbox-vector-tile"
+
+#: the properties each layer's tiles carry (what a map shows and a click lists)
+LAYER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "districts": ("code", "name"),
+    "streets": ("code", "name"),
+    "communities": ("code", "name"),
+    "grids": ("code", "name", "level", "kind", "community_id", "households"),
+    "compounds": ("name", "kind", "branch_id", "community_id", "property_company"),
+    "buildings": ("name", "use", "levels", "households", "residents", "compound_id"),
+    "facilities": ("name", "kind", "categories", "level", "capacity"),
+    "roads": ("highway", "name"),
+    "entrances": ("kind", "name", "compound_id"),
+    "coop_units": ("name", "kind"),
+}
+#: layers computed by coverage runs and siting scenarios
+ANALYSIS_LAYERS = ("coverage", "gaps", "circles", "proposals")
+
+
+def _source(app, layer: str, run: str, category: str | None, level: int | None, scenario: str):
+    """(tile source, version key) of a stored or analysis layer."""
+    if layer in LAYER_COLUMNS:
+        versions = app.layers.versions()
+        source = app.layers.tile_source(layer, LAYER_COLUMNS[layer])
+        return source, ("v", versions.get(layer, 0))
+    if layer == "proposals":
+        kept = stored_scenario(app, scenario)
+        key = ("proposals", kept.id)
+        source = app.kept.get(key)
+        if source is None:
+            columns = (
+                "rank",
+                "name",
+                "source",
+                "residents_new",
+                "households_new",
+                "buildings_new",
+                "nearest_station_m",
+            )
+            sites = kept.sites.set_index(kept.sites["rank"].astype(int) + 1000 * kept.id)
+            source = TileSource.from_frame(
+                "proposals", sites.assign(scenario_id=kept.id), (*columns, "scenario_id")
+            )
+            app.kept.put(key, source)
+        return source, key
+    kept = stored_run(app, run)
+    if layer == "coverage":
+        if category is None or level is None:
+            raise NotFoundError("coverage tiles need ?category=…&level=…")
+        versions = app.layers.versions()
+        key = ("coverage", kept.id, category, level, versions.get("buildings", 0))
+        source = app.kept.get(key)
+        if source is None:
+            minutes = home_minutes(app, run, category, level)
+            buildings = app.layers.frame("buildings", versions)
+            homes = buildings.join(minutes, how="inner")
+            source = TileSource.from_frame(
+                "coverage", homes, ("name", "households", "residents", "minutes", "covered")
+            )
+            app.kept.put(key, source)
+        return source, key
+    key = (layer, kept.id, category, level)
+    source = app.kept.get(key)
+    if source is None:
+        frame = kept.gaps if layer == "gaps" else kept.circles
+        if category is not None:
+            frame = frame[frame["category"] == category]
+        if level is not None:
+            frame = frame[frame["level"] == level]
+        columns = ("category", "level", "homes", "households", "residents", "facility_id", "limit_m")
+        source = TileSource.from_frame(layer, frame, columns)
+        app.kept.put(key, source)
+    return source, key
+
+
+def _keep(app, user: User, layer: str):
+    """The ids the user may see in ``layer`` (None: all); AccessError when none at all."""
+    if layer in ANALYSIS_LAYERS:
+        if layer == "coverage" and user.role == UserRole.GRID_LEADER:
+            return app.layers.area(user).ids["buildings"]
+        require(user, *READERS, what=f"'{layer}' tiles")
+        return None
+    if layer not in LAYER_COLUMNS:
+        raise NotFoundError(
+            f"there are no tiles of '{layer}'; layers: {', '.join((*LAYER_COLUMNS, *ANALYSIS_LAYERS))}"
+        )
+    if layer not in readable_layers(user.role):
+        raise AccessError(f"'{layer}' tiles need a sign-in with a role that reads them")
+    if user.role == UserRole.GRID_LEADER and layer not in SHARED_LAYERS:
+        return app.layers.area(user).ids.get(layer, frozenset())
+    return None
+
+
+def _scope_key(user: User, layer: str) -> str:
+    if user.role == UserRole.GRID_LEADER and layer not in SHARED_LAYERS:
+        return "grids:" + ",".join(map(str, sorted(user.grid_ids)))
+    return "all"
+
+
+Category = Annotated[str | None, Query(description="coverage, gaps, circles: service category id")]
+Level = Annotated[int | None, Query(description="coverage, gaps, circles: life-circle level (5, 10, 15)")]
+Run = Annotated[str, Query(description="coverage, gaps, circles: run number or 'latest'")]
+Scenario = Annotated[str, Query(description="proposals: scenario number or 'latest'")]
+
+
+@router.get("/{layer}/{z}/{x}/{y}", summary="one Mapbox Vector Tile of a layer (WebMercatorQuad)")
+def tile(
+    layer: str,
+    z: int,
+    x: int,
+    y: str,
+    app: State,
+    user: CurrentUser,
+    category: Category = None,
+    level: Level = None,
+    run: Run = "latest",
+    scenario: Scenario = "latest",
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    y_number = int(y.split(".")[0]) if y.split(".")[0].isdigit() else -1
+    tile_bounds(z, x, y_number)  # refuses addresses off the grid
+    keep = _keep(app, user, layer)
+    source, version = _source(app, layer, run, category, level, scenario)
+    text = repr((layer, version, _scope_key(user, layer), z, x, y_number))
+    tag = hashlib.sha1(text.encode()).hexdigest()[:24]
+    private = user.role != UserRole.PUBLIC and layer not in PUBLIC_LAYERS
+    headers = {
+        "ETag": f'"{tag}"',
+        "Cache-Control": ("private" if private else "public") + ", no-cache",
+        "Vary": "Authorization",
+    }
+    if if_none_match and tag in if_none_match:
+        return Response(status_code=304, headers=headers)
+    data = app.tiles.get(tag)
+    if data is None:
+        data = encode_tile([(source, keep)], z, x, y_number)
+        app.tiles.put(tag, data)
+    return Response(data, media_type=MVT, headers=headers)
+
+
+@router.get("/{layer}.json", summary="TileJSON of a layer's tiles")
+def tilejson(
+    layer: str,
+    request: Request,
+    app: State,
+    user: CurrentUser,
+    category: Category = None,
+    level: Level = None,
+    run: Run = "latest",
+    scenario: Scenario = "latest",
+) -> dict:
+    _keep(app, user, layer)
+    source, _ = _source(app, layer, run, category, level, scenario)
+    query = {"category": category, "level": level, "run": run if layer in ("coverage", "gaps", "circles") else None,
+             "scenario": scenario if layer == "proposals" else None}  # fmt: skip
+    params = "&".join(f"{k}={v}" for k, v in query.items() if v is not None)
+    url = f"{base_url(request)}/tiles/{layer}/{{z}}/{{x}}/{{y}}" + (f"?{params}" if params else "")
+    frame = app.layers.frame(layer) if layer in LAYER_COLUMNS else None
+    bounds = lonlat_bounds(frame) if frame is not None else None
+    out = {
+        "tilejson": "3.0.0",
+        "name": layer,
+        "scheme": "xyz",
+        "tiles": [url],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "attribution": "© OpenStreetMap contributors",
+        "vector_layers": [{"id": layer, "fields": source.fields, "minzoom": 0, "maxzoom": MAX_ZOOM}],
+    }
+    if bounds:
+        out["bounds"] = bounds
+    return out

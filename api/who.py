@@ -1,0 +1,139 @@
+"""Assignments: who is responsible at a point, a grid leader's own area, and the admin
+endpoints that assign and reassign leaders and branches (history is kept)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api.auth import READERS, CurrentUser, State, require
+from api.geojson import frame_collection, records
+from gridmap.accounts import User
+from gridmap.model import UserRole
+from gridmap.responsibility import people_in
+from gridmap.scope import mask_name, mask_phone, visible_frame
+from gridmap.store.assign import assign, assign_branch, end_assignment
+
+router = APIRouter(tags=["assignments"])
+
+
+def _mask_people(answer: dict[str, Any], user: User, area) -> None:
+    """Mask the people of a lookup for the caller: admins see all; grid leaders see their own
+    area's people in full; planners see names; others see family names only. Phone numbers
+    are masked for everyone who is not an admin or the area's grid leader."""
+    for person in people_in(answer):
+        if user.role == UserRole.ADMIN:
+            continue
+        if area is not None and area.allows(person["target_layer"], person["target_id"]):
+            continue
+        person["phone"] = mask_phone(person["phone"])
+        person["member_id"] = None
+        if user.role != UserRole.PLANNER:
+            person["person_name"] = mask_name(person["person_name"])
+
+
+@router.get("/who", summary="who is responsible here: areas, party organisations and people in charge")
+def who(
+    app: State,
+    user: CurrentUser,
+    lon: Annotated[float, Query(description="longitude, EPSG:4326")],
+    lat: Annotated[float, Query(description="latitude, EPSG:4326")],
+    at: Annotated[dt.date | None, Query(description="the day (default today), YYYY-MM-DD")] = None,
+) -> dict:
+    answer = app.layers.responsibility().at(lon, lat, at)
+    area = app.layers.area(user)
+    _mask_people(answer, user, area)
+    if user.role not in (UserRole.ADMIN, UserRole.PLANNER):  # household figures are for readers of buildings
+        building = answer.get("building")
+        if building and (area is None or not area.allows("buildings", building["id"])):
+            for key in ("households", "residents"):
+                building.pop(key, None)
+    return answer
+
+
+@router.get("/my-area", summary="a grid leader's own grids, buildings, households, members and duties")
+def my_area(app: State, user: CurrentUser) -> dict:
+    require(user, UserRole.GRID_LEADER, what="'my area'")
+    area = app.layers.area(user)
+    out: dict[str, Any] = {"user": user.name, "grid_codes": list(user.grid_codes)}
+    grids = visible_frame("grids", app.layers.frame("grids"), user.role, area)
+    out["bounds"] = [round(float(v), 7) for v in grids.total_bounds] if len(grids) else None
+    for layer in ("grids", "compounds", "buildings"):
+        frame = visible_frame(layer, app.layers.frame(layer), user.role, area)
+        out[layer] = json.loads(frame_collection(frame))
+    for layer in ("households", "members", "party_orgs"):
+        out[layer] = records(visible_frame(layer, app.layers.frame(layer), user.role, area))
+    duties = visible_frame("assignments", app.layers.frame("assignments"), user.role, area)
+    out["duties"] = records(duties[duties["valid_to"].isna()])
+    out["history"] = records(duties[duties["valid_to"].notna()])
+    households = out["households"]
+    out["totals"] = {
+        "grids": len(grids),
+        "buildings": len(out["buildings"]["features"]),
+        "households": len(households),
+        "residents": int(sum(h.get("residents") or 0 for h in households)),
+        "members": len(out["members"]),
+    }
+    return out
+
+
+class Assignment(BaseModel):
+    role: str = Field(
+        ..., description="grid_leader, grid_worker, building_leader, lane_leader, branch_secretary"
+    )
+    target_layer: str = Field(..., description="grids, buildings, compounds, communities or party_orgs")
+    target_id: int
+    person_name: str
+    phone: str | None = None
+    member_id: int | None = None
+    valid_from: dt.date | None = Field(None, description="first day (default today)")
+    note: str | None = None
+    replace: bool | None = Field(
+        None, description="end the current holders' terms (default: for one-holder roles)"
+    )
+
+
+@router.post(
+    "/assignments", status_code=201, summary="assign a person to an area; ends the predecessor's term (admin)"
+)
+def assign_route(body: Assignment, app: State, user: CurrentUser) -> dict:
+    require(user, UserRole.ADMIN, what="assigning people")
+    new_id, ended = assign(app.engine, user=user.name, **body.model_dump())
+    return {"id": new_id, "ended": ended}
+
+
+class End(BaseModel):
+    on: dt.date | None = Field(None, description="the day the term ends (default today)")
+
+
+@router.post("/assignments/{assignment_id}/end", summary="end a term; it stays as history (admin)")
+def end_route(assignment_id: int, body: End, app: State, user: CurrentUser) -> dict:
+    require(user, UserRole.ADMIN, what="ending assignments")
+    end_assignment(app.engine, assignment_id, user=user.name, on=body.on)
+    return {"id": assignment_id, "ended_on": (body.on or dt.date.today()).isoformat()}
+
+
+@router.get("/assignments/history", summary="every term for an area, current and past")
+def history(app: State, user: CurrentUser, target_layer: str, target_id: int) -> list[dict]:
+    require(user, *READERS, UserRole.GRID_LEADER, what="assignment history")
+    frame = visible_frame("assignments", app.layers.frame("assignments"), user.role, app.layers.area(user))
+    frame = frame[(frame["target_layer"] == target_layer) & (frame["target_id"] == target_id)]
+    return records(frame.sort_values("valid_from"))
+
+
+class Branch(BaseModel):
+    compound_ids: list[int] = Field(
+        ..., description="the compounds the branch covers (several: a joint branch)"
+    )
+    branch_id: int | None = Field(..., description="a compound branch's party_orgs id; null: no branch")
+
+
+@router.post("/branches", summary="make a branch responsible for compounds (admin)")
+def branch_route(body: Branch, app: State, user: CurrentUser) -> dict:
+    require(user, UserRole.ADMIN, what="assigning branches")
+    count = assign_branch(app.engine, body.compound_ids, body.branch_id, user=user.name)
+    return {"compounds": count, "branch_id": body.branch_id}
