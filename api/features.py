@@ -206,6 +206,40 @@ def item(layer: str, feature_id: int, app: State, user: CurrentUser) -> Response
     return _feature_response(app, user, layer, feature_id)
 
 
+@router.get("/search", tags=["search"], summary="grids by code and compounds or communities by name")
+def search(
+    app: State, user: CurrentUser, q: Annotated[str, Query(min_length=1, max_length=100)]
+) -> list[dict]:
+    """Grids whose code starts with ``q`` or whose name holds it, compounds and communities
+    whose name holds it — within what the caller may read; each with its extent."""
+    text = q.strip().lower()
+    found: list[dict] = []
+    for layer, columns in (
+        ("grids", ("code", "name")),
+        ("compounds", ("name",)),
+        ("communities", ("code", "name")),
+    ):
+        if layer not in readable_layers(user.role):
+            continue
+        frame = visible(app, user, layer)
+        hit = pd.Series(False, index=frame.index)
+        for column in columns:
+            values = frame[column].astype(str).str.lower()
+            hit |= values.str.startswith(text) if column == "code" else values.str.contains(text, regex=False)
+        for fid, row in frame[hit].head(20).iterrows():
+            label = " ".join(str(row[c]) for c in columns if pd.notna(row[c]))
+            bounds = [round(float(v), 7) for v in row.geometry.bounds]
+            found.append(
+                {
+                    "layer": layer,
+                    "id": int(fid),
+                    "label": f"{LAYER_SPECS[layer].title_zh} {label}",
+                    "bbox": bounds,
+                }
+            )
+    return found
+
+
 # --- edits -------------------------------------------------------------------------------
 
 FeatureBody = Annotated[

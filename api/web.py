@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from api.auth import State
 from api.features import base_url
 from gridmap.errors import NotFoundError
+from gridmap.model import CATEGORY_NAMES_ZH, ServiceCategory
 
 router = APIRouter(tags=["web map"])
 STATIC = Path(__file__).with_name("static")
@@ -67,9 +68,17 @@ def landing(request: Request, app: State) -> Response:
     )
 
 
-@router.get("/config.json", summary="what the web map needs to know: basemaps and layers")
+@router.get("/config.json", summary="what the web map needs to know: extent, categories, basemap key")
 def config(app: State) -> dict:
+    extent = None
+    for layer in ("districts", "communities", "roads"):
+        frame = app.layers.frame(layer)
+        if len(frame):
+            extent = [round(float(v), 6) for v in frame.total_bounds]
+            break
     return {
+        "bounds": extent,
+        "categories": [{"id": c, "name": CATEGORY_NAMES_ZH.get(c, c)} for c in ServiceCategory],
         "tianditu_key": app.settings.tianditu_key,
         "attribution": "© OpenStreetMap contributors",
     }

@@ -1,0 +1,331 @@
+// gridmap web map: MapLibre GL JS drawing the service's own vector tiles.
+"use strict";
+
+const ORIGIN = window.location.origin;
+const ALL = ["admin", "planner", "grid_leader", "public"];
+const STAFF = ["admin", "planner", "grid_leader"];
+const READERS = ["admin", "planner"];
+const MINUTE_CLASSES = [[5, "#1a9850", "≤5 分钟"], [10, "#91cf60", "≤10 分钟"], [15, "#fdae61", "≤15 分钟"], [Infinity, "#d73027", ">15 分钟"]];
+
+// layer id → title, who may see it, whether it is on at first, its style layers, legend
+const LAYERS = [
+  { id: "communities", title: "社区边界", roles: ALL, on: true,
+    styles: [{ type: "line", paint: { "line-color": "#6a3d9a", "line-width": 2, "line-dasharray": [3, 2] } }],
+    legend: [["line", "#6a3d9a", "社区边界"]] },
+  { id: "grids", title: "网格", roles: STAFF, on: true,
+    styles: [{ type: "fill", paint: { "fill-color": "#1f78b4", "fill-opacity": 0.12 } },
+             { type: "line", paint: { "line-color": "#1f78b4", "line-width": 1.5 } }],
+    legend: [["fill", "#1f78b4", "网格"]] },
+  { id: "compounds", title: "小区（按党支部）", roles: STAFF, on: true,
+    styles: [{ type: "fill", paint: { "fill-color": ["case", ["has", "branch_id"], "#33a02c", "#e31a1c"], "fill-opacity": 0.25 } },
+             { type: "line", paint: { "line-color": "#555", "line-width": 0.8 } }],
+    legend: [["fill", "#33a02c", "有党支部的小区"], ["fill", "#e31a1c", "无党支部的小区"]] },
+  { id: "buildings", title: "楼栋", roles: STAFF, on: true,
+    styles: [{ type: "fill", paint: { "fill-color": "#b0a999", "fill-opacity": 0.7, "fill-outline-color": "#6b655a" } }],
+    legend: [["fill", "#b0a999", "楼栋"]] },
+  { id: "facilities", title: "服务设施", roles: ALL, on: true,
+    styles: [{ type: "circle", paint: { "circle-radius": 5, "circle-color": ["case",
+      ["in", "party_service_centre", ["get", "categories"]], "#e31a1c",
+      ["in", "elderly_care", ["get", "categories"]], "#ff7f00",
+      ["in", "clinic", ["get", "categories"]], "#1f78b4", "#666"], "circle-stroke-color": "#fff", "circle-stroke-width": 1 } }],
+    legend: [["dot", "#e31a1c", "党群服务中心"], ["dot", "#ff7f00", "养老"], ["dot", "#1f78b4", "卫生服务"], ["dot", "#666", "其他设施"]] },
+  { id: "coverage", title: "步行分钟（类别、圈层）", roles: STAFF, on: false, params: true,
+    styles: [{ type: "fill", paint: { "fill-color": ["step", ["coalesce", ["get", "minutes"], 999],
+      MINUTE_CLASSES[0][1], 5, MINUTE_CLASSES[1][1], 10, MINUTE_CLASSES[2][1], 15, MINUTE_CLASSES[3][1]], "fill-opacity": 0.85 } }],
+    legend: MINUTE_CLASSES.map(([, c, t]) => ["fill", c, t]) },
+  { id: "gaps", title: "服务空白", roles: READERS, on: false, params: true,
+    styles: [{ type: "fill", paint: { "fill-color": "#d73027", "fill-opacity": 0.3 } },
+             { type: "line", paint: { "line-color": "#a50026", "line-width": 1.5 } }],
+    legend: [["fill", "#d73027", "服务空白"]] },
+  { id: "circles", title: "服务圈", roles: READERS, on: false, params: true,
+    styles: [{ type: "fill", paint: { "fill-color": "#4575b4", "fill-opacity": 0.12 } },
+             { type: "line", paint: { "line-color": "#4575b4", "line-width": 1 } }],
+    legend: [["fill", "#4575b4", "服务圈"]] },
+  { id: "proposals", title: "选址建议", roles: READERS, on: false,
+    styles: [{ type: "circle", paint: { "circle-radius": 8, "circle-color": "#762a83", "circle-stroke-color": "#fff", "circle-stroke-width": 2 } }],
+    legend: [["dot", "#762a83", "建议站点"]] },
+];
+
+const state = { token: sessionStorage.getItem("gridmap-token"), user: null, config: null, on: {} };
+
+async function api(path, options = {}) {
+  const headers = Object.assign({ Accept: "application/json" }, options.headers || {});
+  if (state.token) headers.Authorization = "Bearer " + state.token;
+  const response = await fetch(ORIGIN + path, Object.assign({}, options, { headers }));
+  const body = response.status === 204 ? null : await response.json();
+  if (!response.ok) throw new Error((body && body.detail) || response.statusText);
+  return body;
+}
+
+const map = new maplibregl.Map({
+  container: "map",
+  style: { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": "#f4f1ea" } }] },
+  center: [104.08, 30.67],
+  zoom: 13,
+  maxZoom: 20,
+  attributionControl: false,
+  transformRequest: (url) => (url.startsWith(ORIGIN) && state.token ? { url, headers: { Authorization: "Bearer " + state.token } } : { url }),
+});
+map.addControl(new maplibregl.NavigationControl(), "top-right");
+map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
+map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: "© OpenStreetMap contributors" }));
+
+function role() { return state.user ? state.user.role : "public"; }
+function allowed(layer) { return layer.roles.includes(role()); }
+
+function tileUrl(id, params) {
+  const query = params ? `?category=${encodeURIComponent(selected("category"))}&level=${selected("level")}` : "";
+  return `${ORIGIN}/tiles/${id}/{z}/{x}/{y}${query}`;
+}
+function selected(id) { return document.getElementById(id).value; }
+
+function removeSource(id) {
+  for (const layer of map.getStyle().layers) if (layer.source === id) map.removeLayer(layer.id);
+  if (map.getSource(id)) map.removeSource(id);
+}
+
+function addSource(id, params) {
+  removeSource(id);
+  map.addSource(id, { type: "vector", tiles: [tileUrl(id, params)], minzoom: 0, maxzoom: 20 });
+}
+
+function drawRoads() {
+  addSource("roads", false);
+  map.addLayer({ id: "roads-line", type: "line", source: "roads", "source-layer": "roads",
+    paint: { "line-color": "#ffffff", "line-width": ["interpolate", ["linear"], ["zoom"], 12, 0.6, 17, 4] } });
+  map.addLayer({ id: "roads-casing", type: "line", source: "roads", "source-layer": "roads",
+    paint: { "line-color": "#c9c2b2", "line-width": 0.4 } }, "roads-line");
+}
+
+function drawLayer(layer) {
+  addSource(layer.id, layer.params);
+  layer.styles.forEach((style, i) => {
+    map.addLayer(Object.assign({ id: `${layer.id}-${style.type}-${i}`, source: layer.id, "source-layer": layer.id,
+      layout: { visibility: state.on[layer.id] ? "visible" : "none" } }, style));
+  });
+}
+
+function drawAll() {
+  for (const layer of LAYERS) removeSource(layer.id);
+  removeSource("roads");
+  drawRoads();
+  for (const layer of LAYERS) {
+    if (!allowed(layer)) continue;
+    if (!(layer.id in state.on)) state.on[layer.id] = layer.on;
+    drawLayer(layer);
+  }
+  drawSwitcher();
+  drawLegend();
+}
+
+function setVisible(layer, on) {
+  state.on[layer.id] = on;
+  for (const style of map.getStyle().layers) {
+    if (style.source === layer.id) map.setLayoutProperty(style.id, "visibility", on ? "visible" : "none");
+  }
+  drawLegend();
+}
+
+function drawSwitcher() {
+  const box = document.getElementById("layers");
+  box.innerHTML = "";
+  for (const layer of LAYERS) {
+    if (!allowed(layer)) continue;
+    const label = document.createElement("label");
+    const input = document.createElement("input");
+    input.type = "checkbox";
+    input.checked = state.on[layer.id];
+    input.dataset.layer = layer.id;
+    input.addEventListener("change", () => setVisible(layer, input.checked));
+    label.append(input, " " + layer.title);
+    box.append(label);
+  }
+  document.getElementById("coverage-options").hidden = !LAYERS.some((l) => l.params && allowed(l));
+}
+
+function drawLegend() {
+  const box = document.getElementById("legend-items");
+  box.innerHTML = "";
+  for (const layer of LAYERS) {
+    if (!allowed(layer) || !state.on[layer.id]) continue;
+    for (const [kind, colour, text] of layer.legend) {
+      const row = document.createElement("div");
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = kind === "line" ? "transparent" : colour;
+      swatch.style.borderColor = colour;
+      if (kind === "dot") swatch.style.borderRadius = "50%";
+      row.append(swatch, text);
+      box.append(row);
+    }
+  }
+}
+
+function table(rows) {
+  const t = document.createElement("table");
+  for (const [k, v] of rows) {
+    if (v === null || v === undefined || v === "") continue;
+    const tr = t.insertRow();
+    tr.insertCell().textContent = k;
+    tr.insertCell().textContent = typeof v === "object" ? JSON.stringify(v) : String(v);
+  }
+  return t;
+}
+
+function people(list) { return (list || []).map((p) => `${p.person_name}${p.phone ? " " + p.phone : ""}`).join("，"); }
+
+async function showDetails(event) {
+  const box = document.getElementById("details-body");
+  box.innerHTML = "";
+  document.getElementById("details").hidden = false;
+  const ours = map.queryRenderedFeatures(event.point).filter((f) => f.source !== "roads");
+  for (const feature of ours.slice(0, 4)) {
+    const title = document.createElement("h3");
+    title.textContent = (LAYERS.find((l) => l.id === feature.source) || { title: feature.source }).title;
+    box.append(title, table(Object.entries(feature.properties)));
+  }
+  try {
+    const who = await api(`/who?lon=${event.lngLat.lng.toFixed(7)}&lat=${event.lngLat.lat.toFixed(7)}`);
+    const rows = [["社区", who.community && who.community.name], ["小区", who.compound && who.compound.name],
+      ["楼栋", who.building && (who.building.name || "#" + who.building.id)]];
+    for (const g of who.grids) rows.push([`网格 ${g.code}`, `网格长：${people(g.leaders) || "—"}；网格员：${people(g.workers) || "—"}`]);
+    if (who.compound) rows.push(["党支部", who.compound.branch ? who.compound.branch.name : "无"]);
+    if (who.building) rows.push(["楼栋长", people(who.building.leaders) || "—"], ["楼栋党小组", who.building.party_group ? who.building.party_group.name : "无"]);
+    const title = document.createElement("h3");
+    title.textContent = "谁负责这里";
+    box.append(title, table(rows));
+  } catch (error) {
+    box.append(document.createTextNode(error.message));
+  }
+}
+
+function fitTo(bounds) {
+  if (!bounds) return;
+  const side = !document.getElementById("panel").classList.contains("closed") && window.innerWidth > 600 ? 340 : 30;
+  map.fitBounds([[bounds[0], bounds[1]], [bounds[2], bounds[3]]], { padding: { top: 30, bottom: 30, left: side, right: 30 }, duration: 0, maxZoom: 18 });
+}
+
+async function showArea() {
+  const section = document.getElementById("area");
+  if (role() !== "grid_leader") { section.hidden = true; return; }
+  const area = await api("/my-area");
+  section.hidden = false;
+  const body = document.getElementById("area-body");
+  body.innerHTML = "";
+  const t = area.totals;
+  body.append(table([["网格", area.grid_codes.join("，")], ["楼栋", t.buildings], ["住户", t.households], ["居民", t.residents], ["党员", t.members]]));
+  const duties = document.createElement("ul");
+  for (const d of area.duties) {
+    const li = document.createElement("li");
+    li.textContent = `${d.role}：${d.person_name}（${d.target_layer} ${d.target_id}）`;
+    duties.append(li);
+  }
+  body.append(duties);
+  fitTo(area.bounds);
+  state.area = area;
+}
+
+async function signedIn() {
+  state.user = state.token ? await api("/auth/me").catch(() => null) : null;
+  if (!state.user || state.user.role === "public" && !state.token) { state.user = null; }
+  if (state.token && !state.user) { state.token = null; sessionStorage.removeItem("gridmap-token"); }
+  document.getElementById("who-am-i").textContent = state.user ? `${state.user.name}（${state.user.role}）` : "未登录（公众）";
+  document.getElementById("signin").hidden = Boolean(state.user);
+  document.getElementById("signout").hidden = !state.user;
+  drawAll();
+  await showArea();
+}
+
+document.getElementById("signin").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const error = document.getElementById("signin-error");
+  try {
+    const answer = await api("/auth/token", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name: form.get("name"), password: form.get("password") }) });
+    state.token = answer.access_token;
+    sessionStorage.setItem("gridmap-token", state.token);
+    error.hidden = true;
+    event.target.reset();
+    await signedIn();
+  } catch (e) {
+    error.textContent = e.message;
+    error.hidden = false;
+  }
+});
+
+document.getElementById("signout").addEventListener("click", async () => {
+  await api("/auth/sign-out", { method: "POST" }).catch(() => null);
+  state.token = null;
+  sessionStorage.removeItem("gridmap-token");
+  await signedIn();
+});
+
+document.getElementById("search").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const q = new FormData(event.target).get("q").trim();
+  const list = document.getElementById("results");
+  list.innerHTML = "";
+  if (!q) return;
+  const found = await api(`/search?q=${encodeURIComponent(q)}`).catch((e) => [{ label: e.message }]);
+  if (!found.length) list.innerHTML = "<li>没有找到</li>";
+  for (const hit of found) {
+    const li = document.createElement("li");
+    li.textContent = hit.label;
+    if (hit.bbox) li.addEventListener("click", () => fitTo(hit.bbox));
+    list.append(li);
+  }
+  if (found.length === 1 && found[0].bbox) fitTo(found[0].bbox);
+});
+
+for (const id of ["category", "level"]) {
+  document.getElementById(id).addEventListener("change", () => {
+    for (const layer of LAYERS) if (layer.params && allowed(layer)) drawLayer(layer);
+  });
+}
+
+document.getElementById("basemap").addEventListener("change", (event) => {
+  removeSource("basemap");
+  const choice = event.target.value;
+  let tiles = null;
+  if (choice === "osm") tiles = ["https://tile.openstreetmap.org/{z}/{x}/{y}.png"];
+  if (choice === "tianditu") {
+    if (!state.config.tianditu_key) { alert("天地图需要密钥（GRIDMAP_TIANDITU_KEY）"); event.target.value = "none"; return; }
+    tiles = [0, 1, 2, 3].map((s) => `https://t${s}.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk=${state.config.tianditu_key}`);
+  }
+  if (!tiles) return;
+  map.addSource("basemap", { type: "raster", tiles, tileSize: 256, attribution: choice === "osm" ? "© OpenStreetMap contributors" : "© 天地图" });
+  map.addLayer({ id: "basemap", type: "raster", source: "basemap" }, "roads-casing");
+});
+
+const toggle = document.getElementById("toggle");
+toggle.addEventListener("click", () => {
+  const panel = document.getElementById("panel");
+  panel.classList.toggle("closed");
+  toggle.classList.toggle("closed", panel.classList.contains("closed"));
+  toggle.setAttribute("aria-expanded", String(!panel.classList.contains("closed")));
+});
+
+map.on("click", showDetails);
+
+const ready = new Promise((resolve) => {
+  map.on("load", async () => {
+    state.config = await api("/config.json");
+    const select = document.getElementById("category");
+    for (const c of state.config.categories) select.add(new Option(`${c.name}`, c.id, false, c.id === "elderly_care"));
+    if (window.matchMedia("(max-width: 600px)").matches) { document.getElementById("panel").classList.add("closed"); toggle.classList.add("closed"); }
+    fitTo(state.config.bounds);
+    await signedIn();
+    resolve();
+  });
+});
+
+// for tests and the console: the map, the state, and a promise that all tiles are drawn
+window.gridmap = { map, state, ready, idle };
+
+function idle() {
+  return new Promise((resolve) => {
+    if (map.loaded() && map.areTilesLoaded() && !map.isMoving()) resolve();
+    else map.once("idle", resolve);
+  });
+}
