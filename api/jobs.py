@@ -7,7 +7,7 @@ import threading
 import traceback
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,7 @@ class Jobs:
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridmap-job")
         self._jobs: dict[str, Job] = {}
+        self._futures: dict[str, Future] = {}
         self._lock = threading.Lock()
 
     def start(self, kind: str, user: str, work: Callable[[Job], dict[str, Any]]) -> Job:
@@ -84,8 +85,13 @@ class Jobs:
             finally:
                 job.finished_at = _now()
 
-        self._pool.submit(run)
+        self._futures[job.id] = self._pool.submit(run)
         return job
+
+    def wait(self, job_id: str, timeout: float | None = None) -> Job:
+        """Block until the job has finished (for callers that want the result now)."""
+        self._futures[job_id].result(timeout=timeout)
+        return self._jobs[job_id]
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)

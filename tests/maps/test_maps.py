@@ -3,10 +3,8 @@ headless Debian Chromium: no console errors, every drawn feature there, a screen
 in tests/artefacts/."""
 
 import json
-import os
-import shutil
-from pathlib import Path
 
+import browser
 import folium
 import pytest
 
@@ -14,10 +12,6 @@ from gridmap.cli import main
 from gridmap.store.engine import make_engine
 from gridmap.store.layers import read_layer
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTEFACTS = Path(__file__).resolve().parents[1] / "artefacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
 COUNT_DRAWN = """() => {
   const key = Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map);
   let n = 0;
@@ -99,43 +93,21 @@ def test_map_needs_what_it_maps(demo_db, tmp_path, capsys):
     assert "expected an .html file" in capsys.readouterr().err
 
 
-def _browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail("Debian's chromium is required in CI")
-        pytest.skip("Debian's chromium is not installed")
-    return playwright.sync_playwright()
-
-
 @pytest.mark.slow
 def test_each_map_opens_offline_in_chromium(written, demo_db, grid_code):
     from gridmap.coverage import CoverageParams
     from maps.cli import build_map
 
-    ARTEFACTS.mkdir(exist_ok=True)
     engine = make_engine(demo_db)
-    with _browser() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with browser.playwright() as p:
+        chromium = browser.launch(p)
         for kind, path in written.items():
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            errors: list[str] = []
-            page.on("console", lambda msg, e=errors: e.append(msg.text) if msg.type == "error" else None)
-            page.on("pageerror", lambda exc, e=errors: e.append(str(exc)))
-            requested: list[str] = []
-
-            def offline(route, r=requested):
-                if route.request.url.startswith("file:"):
-                    route.continue_()
-                else:
-                    r.append(route.request.url)
-                    route.abort()
-
-            page.route("**/*", offline)
+            page = chromium.new_page(viewport={"width": 1200, "height": 900})
+            requested, errors = browser.offline(page, lambda url: url.startswith("file:"))
             page.goto(path.as_uri(), wait_until="load")
             drawn = page.evaluate(COUNT_DRAWN)
             panel = page.inner_text(".gm-panel")
-            page.screenshot(path=str(ARTEFACTS / f"map_{kind}.png"))
+            browser.screenshot(page, f"map_{kind}.png")
             page.close()
             assert TITLES[kind] in panel, (kind, panel)
             assert errors == [], (kind, errors)
@@ -146,4 +118,4 @@ def test_each_map_opens_offline_in_chromium(written, demo_db, grid_code):
                 grid=grid_code if kind == "area" else None, count=3,
             )  # fmt: skip
             assert drawn == _drawn_in(expected) > 0, kind
-        browser.close()
+        chromium.close()

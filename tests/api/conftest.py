@@ -1,0 +1,144 @@
+"""The service over the demo district, on SpatiaLite and on PostGIS: one database per test
+module (edits stay within their module), with an account per role, one coverage run and one
+siting scenario."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy import delete
+
+from api.main import create_app
+from gridmap.accounts import add_user, list_users
+from gridmap.coverage import CoverageParams, compute_coverage, load_inputs
+from gridmap.demo.build import write_demo
+from gridmap.scope import AREA_INPUTS, grid_leader_area
+from gridmap.settings import Settings
+from gridmap.siting.proposal import SitingParams, propose_sites
+from gridmap.store.engine import make_engine
+from gridmap.store.layers import read_layer
+from gridmap.store.runs import save_run
+from gridmap.store.scenarios import save_scenario
+from gridmap.store.schema import init_db
+from gridmap.store.tables import metadata
+
+PASSWORDS = {
+    "admin": "admin-pass",
+    "planner": "planner-pass",
+    "leader": "leader-pass",
+    "resident": "resident-pass",
+}
+ROLES = {"admin": "admin", "planner": "planner", "leader": "grid_leader", "resident": "public"}
+
+
+def fill(url: str, demo_data) -> None:
+    """The demo district, accounts (the leader has the first grid, in code order, with
+    members living in it), a coverage run and a siting scenario."""
+    engine = make_engine(url)
+    init_db(engine)
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(delete(table))
+    write_demo(engine, demo_data)
+    frames = {n: read_layer(engine, n) for n in AREA_INPUTS}
+    grids = frames["grids"].sort_values("code")
+    grid = next(
+        str(code) for gid, code in zip(grids.index, grids["code"], strict=True)
+        if grid_leader_area(frames, (int(gid),)).ids["members"]
+    )  # fmt: skip
+    for name, role in ROLES.items():
+        add_user(engine, name, role, PASSWORDS[name], [grid] if role == "grid_leader" else None)
+    inputs = load_inputs(engine)
+    params = CoverageParams(categories=("elderly_care", "clinic"), levels=(15,))
+    save_run(engine, compute_coverage(inputs, params), inputs, label="test")
+    proposal = propose_sites(inputs, SitingParams(categories=("elderly_care",), count=2))
+    save_scenario(engine, proposal, inputs, label="test")
+    engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def service_db(request, tmp_path_factory, demo_data) -> str:
+    if request.param == "spatialite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('service') / 'service.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgis_url")
+    fill(url, demo_data)
+    return url
+
+
+@pytest.fixture(scope="module")
+def client(service_db):
+    with TestClient(create_app(Settings(database_url=service_db))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def auth(client) -> dict[str, dict[str, str]]:
+    """Authorization headers per account name; ``public`` signs in as nobody."""
+    headers: dict[str, dict[str, str]] = {"public": {}}
+    for name, password in PASSWORDS.items():
+        r = client.post("/auth/token", json={"name": name, "password": password})
+        assert r.status_code == 200, r.text
+        headers[name] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    return headers
+
+
+@pytest.fixture(scope="module")
+def layers(service_db):
+    engine = make_engine(service_db)
+    names = (
+        "grids",
+        "buildings",
+        "compounds",
+        "members",
+        "households",
+        "assignments",
+        "facilities",
+        "communities",
+    )
+    out = {n: read_layer(engine, n) for n in names}
+    engine.dispose()
+    return out
+
+
+@pytest.fixture(scope="module")
+def leader_grid(service_db, layers):
+    """The grid of the ``leader`` account."""
+    engine = make_engine(service_db)
+    (user,) = [u for u in list_users(engine) if u.name == "leader"]
+    engine.dispose()
+    grids = layers["grids"]
+    return grids[grids["code"] == user.grid_codes[0]].iloc[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_url(service_db):
+    """The service running in uvicorn on a loopback port, for real HTTP clients."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(Settings(database_url=service_db)), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    started = threading.Event()
+    while not started.is_set():
+        started.wait(0.05)
+        if server.started:
+            started.set()
+        if not thread.is_alive():
+            raise RuntimeError("the service did not start")
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)

@@ -1,0 +1,288 @@
+"""Reading the service, role by role: OGC API Features, vector tiles, who is responsible,
+my area, coverage and siting results and map downloads — including every refusal."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import mapbox_vector_tile
+import morecantile
+import pytest
+import shapely
+
+from gridmap.scope import PUBLIC_LAYERS
+from gridmap.tiles import BUFFER, EXTENT
+
+TMS = morecantile.tms.get("WebMercatorQuad")
+
+
+def tile_of(point: shapely.Point, z: int) -> str:
+    t = TMS.tile(point.x, point.y, z)
+    return f"{z}/{t.x}/{t.y}"
+
+
+def decode(content: bytes) -> dict:
+    return mapbox_vector_tile.decode(content) if content else {}
+
+
+# --- OGC API Features ---------------------------------------------------------------------
+
+
+def test_landing_page_is_the_web_map_for_browsers_and_json_for_clients(client):
+    html = client.get("/", headers={"Accept": "text/html"})
+    assert html.status_code == 200 and "maplibre-gl.js" in html.text
+    landing = client.get("/?f=json").json()
+    rels = {link["rel"] for link in landing["links"]}
+    assert {"self", "service-desc", "service-doc", "conformance", "data"} <= rels
+    assert (
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"
+        in client.get("/conformance").json()["conformsTo"]
+    )
+    assert client.get("/openapi.json").json()["info"]["title"] == "gridmap"
+
+
+def test_collections_are_what_each_role_may_read(client, auth):
+    def ids(who):
+        return [c["id"] for c in client.get("/collections", headers=auth[who]).json()["collections"]]
+
+    assert ids("public") == list(PUBLIC_LAYERS)
+    assert "members" in ids("planner") and "households" in ids("leader")
+    grids = client.get("/collections/grids", headers=auth["planner"]).json()
+    assert grids["extent"]["spatial"]["bbox"][0][0] == pytest.approx(104.05, abs=0.05)
+
+
+def test_items_page_with_links_and_filter_by_bbox_and_property(client, auth, layers):
+    facilities = layers["facilities"]
+    first = client.get("/collections/facilities/items?limit=10").json()
+    assert first["numberMatched"] == len(facilities) and first["numberReturned"] == 10
+    nxt = next(link["href"] for link in first["links"] if link["rel"] == "next")
+    second = client.get(nxt.replace("http://testserver", "")).json()
+    assert [f["id"] for f in second["features"]] == [int(i) for i in facilities.index[10:20]]
+    box = (104.07, 30.65, 104.09, 30.67)
+    inside = facilities[facilities.intersects(shapely.box(*box))]
+    got = client.get(
+        "/collections/facilities/items", params={"bbox": ",".join(map(str, box)), "limit": 1000}
+    ).json()
+    assert sorted(f["id"] for f in got["features"]) == sorted(int(i) for i in inside.index)
+    markets = client.get("/collections/facilities/items?categories=market&limit=1000").json()
+    assert markets["numberMatched"] == int((facilities["categories"] == "market").sum()) > 0
+    bad = client.get("/collections/facilities/items?colour=red")
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "colour"
+    assert client.get("/collections/facilities/items?bbox=1,2,3").status_code == 422
+
+
+def test_one_feature_carries_its_entity_tag(client, layers):
+    fid = int(layers["facilities"].index[0])
+    r = client.get(f"/collections/facilities/items/{fid}")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+    assert r.json()["id"] == fid and len(r.headers["etag"].strip('"')) == 32
+    assert client.get("/collections/facilities/items/999999").status_code == 404
+    assert client.get("/collections/nothing/items").status_code == 404
+
+
+def test_public_reads_no_personal_or_building_layers(client, auth, layers):
+    for layer in ("members", "households", "assignments", "buildings", "grids"):
+        assert client.get(f"/collections/{layer}/items").status_code == 403, layer
+    fid = int(layers["buildings"].index[0])
+    assert client.get(f"/collections/buildings/items/{fid}").status_code == 403
+
+
+def test_a_bad_token_is_refused_not_treated_as_public(client):
+    r = client.get("/collections", headers={"Authorization": "Bearer nonsense"})
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert client.post("/auth/token", json={"name": "admin", "password": "wrong"}).status_code == 401
+
+
+def test_planner_reads_everything_with_phones_and_names_masked(client, auth, layers):
+    members = client.get("/collections/members/items?limit=5", headers=auth["planner"]).json()
+    stored = layers["members"]
+    assert members["numberMatched"] == len(stored)
+    for f in members["features"]:
+        real = stored.loc[f["id"]]
+        assert f["properties"]["phone"] == real["phone"][:3] + "****" + real["phone"][-4:]
+        assert f["properties"]["name"].startswith(real["name"][0]) and "*" in f["properties"]["name"]
+
+
+def test_grid_leader_reads_only_their_grid_and_what_lies_in_it(client, auth, layers, leader_grid):
+    h = auth["leader"]
+    grids = client.get("/collections/grids/items?limit=1000", headers=h).json()
+    assert [f["properties"]["code"] for f in grids["features"]] == [leader_grid["code"]]
+    shape = leader_grid.geometry
+    buildings = client.get("/collections/buildings/items?limit=1000", headers=h).json()["features"]
+    assert buildings and all(
+        shapely.geometry.shape(b["geometry"]).representative_point().within(shape) for b in buildings
+    )
+    own = {b["id"] for b in buildings}
+    members = client.get("/collections/members/items?limit=10000", headers=h).json()["features"]
+    assert members and {m["properties"]["building_id"] for m in members} <= own
+    real = layers["members"].loc[members[0]["id"]]
+    assert members[0]["properties"]["phone"] == real["phone"]  # unmasked: they call these people
+    households = client.get("/collections/households/items?limit=10000", headers=h).json()
+    expected = layers["households"]["building_id"].isin(own).sum()
+    assert households["numberMatched"] == expected
+    other = layers["buildings"].drop(index=list(own)).index[0]
+    assert client.get(f"/collections/buildings/items/{int(other)}", headers=h).status_code == 403
+    other_grid = layers["grids"].drop(index=leader_grid.name).index[0]
+    assert client.get(f"/collections/grids/items/{int(other_grid)}", headers=h).status_code == 403
+
+
+def test_search_finds_grids_by_code_within_the_callers_scope(client, auth, layers, leader_grid):
+    code = leader_grid["code"]
+    hits = client.get(f"/search?q={code[:-1]}", headers=auth["planner"]).json()
+    assert code in {h["label"].split()[1] for h in hits if h["layer"] == "grids"}
+    other = layers["grids"].drop(index=leader_grid.name).iloc[0]["code"]
+    assert client.get(f"/search?q={other}", headers=auth["leader"]).json() == []
+    assert client.get(f"/search?q={code}").json() == []  # the public has no grids
+
+
+# --- tiles ---------------------------------------------------------------------------------
+
+
+def test_tiles_decode_to_the_features_of_the_tile_and_tilejson_names_them(client, auth, layers, leader_grid):
+    point = leader_grid.geometry.representative_point()
+    z, x, y = (int(v) for v in tile_of(point, 15).split("/"))
+    r = client.get(f"/tiles/grids/{z}/{x}/{y}", headers=auth["planner"])
+    assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    codes = {f["properties"]["code"] for f in decode(r.content)["grids"]["features"]}
+    left, bottom, right, top = TMS.xy_bounds(morecantile.Tile(x, y, z))
+    pad = (right - left) * BUFFER / EXTENT  # tiles carry a margin beyond their edges
+    area = shapely.box(left - pad, bottom - pad, right + pad, top + pad)
+    grids = layers["grids"].to_crs(3857)
+    touching = grids[grids.intersects(area)]
+    assert codes == set(touching["code"])
+    tj = client.get("/tiles/grids.json", headers=auth["planner"]).json()
+    assert tj["tiles"][0].endswith("/tiles/grids/{z}/{x}/{y}") and "code" in tj["vector_layers"][0]["fields"]
+
+
+def test_tiles_keep_to_the_callers_scope(client, auth, leader_grid):
+    address = tile_of(leader_grid.geometry.representative_point(), 13)
+    mine = decode(client.get(f"/tiles/grids/{address}", headers=auth["leader"]).content)
+    assert {f["properties"]["code"] for f in mine["grids"]["features"]} == {leader_grid["code"]}
+    everyone = decode(client.get(f"/tiles/grids/{address}", headers=auth["planner"]).content)
+    assert len(everyone["grids"]["features"]) > 1
+    assert client.get(f"/tiles/grids/{address}").status_code == 403
+    assert client.get(f"/tiles/buildings/{address}").status_code == 403
+    assert client.get(f"/tiles/gaps/{address}", headers=auth["leader"]).status_code == 403
+    public = client.get(f"/tiles/facilities/{address}")
+    assert public.status_code == 200 and public.headers["cache-control"] == "public, no-cache"
+    private = client.get(f"/tiles/grids/{address}", headers=auth["leader"])
+    assert private.headers["cache-control"] == "private, no-cache"
+    again = client.get(
+        f"/tiles/grids/{address}", headers={**auth["leader"], "If-None-Match": private.headers["etag"]}
+    )
+    assert again.status_code == 304
+    assert client.get("/tiles/facilities/3/9/1").status_code == 422  # off the grid
+
+
+def test_analysis_tiles_show_minutes_gaps_and_proposals(client, auth, layers, leader_grid):
+    address = tile_of(leader_grid.geometry.representative_point(), 13)
+    cov = decode(
+        client.get(
+            f"/tiles/coverage/{address}?category=elderly_care&level=15", headers=auth["planner"]
+        ).content
+    )
+    assert cov["coverage"]["features"] and all(
+        "minutes" in f["properties"] for f in cov["coverage"]["features"]
+    )
+    mine = decode(
+        client.get(
+            f"/tiles/coverage/{address}?category=elderly_care&level=15", headers=auth["leader"]
+        ).content
+    )
+    assert 0 < len(mine["coverage"]["features"]) < len(cov["coverage"]["features"])
+    sites = client.get("/siting/scenarios/latest/sites", headers=auth["planner"]).json()["features"]
+    site = shapely.geometry.shape(sites[0]["geometry"])
+    tile = decode(client.get(f"/tiles/proposals/{tile_of(site, 15)}", headers=auth["planner"]).content)
+    assert 1 in {f["properties"]["rank"] for f in tile["proposals"]["features"]}
+
+
+# --- who is responsible ----------------------------------------------------------------------
+
+
+def test_who_answers_areas_and_people_and_masks_them_by_role(client, auth, layers, leader_grid):
+    buildings = layers["buildings"]
+    inside = buildings[buildings.representative_point().within(leader_grid.geometry)]
+    point = inside.geometry.iloc[0].representative_point()
+    url = f"/who?lon={point.x}&lat={point.y}"
+    full = client.get(url, headers=auth["admin"]).json()
+    assert [g["code"] for g in full["grids"]] == [leader_grid["code"]]
+    assert full["building"]["id"] == int(inside.index[0])
+    assert full["community"]["id"] == int(leader_grid["community_id"])
+    leaders = full["grids"][0]["leaders"]
+    assert leaders and leaders[0]["phone"].isdigit()
+    mine = client.get(url, headers=auth["leader"]).json()
+    assert mine["grids"][0]["leaders"] == leaders  # their own grid: in full
+    public = client.get(url).json()["grids"][0]["leaders"][0]
+    assert "*" in public["phone"] and public["person_name"].endswith("*")
+    planner = client.get(url, headers=auth["planner"]).json()["grids"][0]["leaders"][0]
+    assert planner["person_name"] == leaders[0]["person_name"] and "*" in planner["phone"]
+    assert client.get("/who?lon=200&lat=30").status_code == 422
+
+
+def test_who_on_a_past_day_names_the_leader_of_that_day(client, auth, layers):
+    a = layers["assignments"]
+    changed = a[(a["role"] == "grid_leader") & a["valid_to"].notna()].iloc[0]
+    grid = layers["grids"].loc[int(changed["target_id"])]
+    point = grid.geometry.representative_point()
+    day = changed["valid_to"] - dt.timedelta(days=1)
+    then = client.get(f"/who?lon={point.x}&lat={point.y}&at={day}", headers=auth["admin"]).json()
+    now = client.get(f"/who?lon={point.x}&lat={point.y}", headers=auth["admin"]).json()
+    entry = next(g for g in then["grids"] if g["id"] == int(changed["target_id"]))
+    assert [p["person_name"] for p in entry["leaders"]] == [changed["person_name"]]
+    current = next(g for g in now["grids"] if g["id"] == int(changed["target_id"]))
+    assert changed["person_name"] not in [p["person_name"] for p in current["leaders"]]
+
+
+def test_my_area_lists_the_leaders_grid_buildings_households_members_and_duties(
+    client, auth, layers, leader_grid
+):
+    area = client.get("/my-area", headers=auth["leader"]).json()
+    assert area["grid_codes"] == [leader_grid["code"]]
+    own = {f["id"] for f in area["buildings"]["features"]}
+    hh = layers["households"]
+    assert area["totals"]["households"] == int(hh["building_id"].isin(own).sum()) > 0
+    assert {m["building_id"] for m in area["members"]} <= own
+    assert any(d["role"] == "grid_leader" and d["target_id"] == int(leader_grid.name) for d in area["duties"])
+    assert area["bounds"] == pytest.approx(list(leader_grid.geometry.bounds), abs=1e-6)
+    assert client.get("/my-area", headers=auth["planner"]).status_code == 403
+    assert client.get("/my-area").status_code == 403
+
+
+# --- coverage and siting results ------------------------------------------------------------
+
+
+def test_coverage_summaries_by_scope_and_role(client, auth, leader_grid):
+    rows = client.get("/coverage/runs/latest/summary?scope=community&category=elderly_care&level=15").json()
+    assert rows and all(0 <= r["share_residents"] <= 1 for r in rows)
+    assert client.get("/coverage/runs/latest/summary?scope=grid").status_code == 403
+    mine = client.get("/coverage/runs/latest/summary?scope=grid", headers=auth["leader"]).json()
+    assert {r["code"] for r in mine} == {leader_grid["code"]}
+    assert len(client.get("/coverage/runs/latest/summary?scope=grid", headers=auth["planner"]).json()) > len(
+        mine
+    )
+    assert client.get("/coverage/runs/latest/summary?scope=planet").status_code == 422
+    gaps = client.get("/coverage/runs/latest/gaps?category=clinic", headers=auth["planner"]).json()
+    assert all(f["properties"]["residents"] > 0 for f in gaps["features"])
+    assert client.get("/coverage/runs/latest/gaps").status_code == 403
+    assert client.get("/coverage/runs/999/summary").status_code == 404
+
+
+def test_scenarios_for_planners_only(client, auth):
+    s = client.get("/siting/scenarios/latest", headers=auth["planner"]).json()
+    assert s["model"] == "mclp" and len(s["sites"]) == 2
+    assert all(c["residents_covered_after"] >= c["residents_covered_before"] for c in s["coverage"])
+    assert client.get("/siting/scenarios", headers=auth["leader"]).status_code == 403
+
+
+# --- map downloads --------------------------------------------------------------------------
+
+
+def test_maps_download_within_the_callers_role(client, auth, layers, leader_grid):
+    r = client.get("/maps/grids.html", headers=auth["planner"])
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    assert "unpkg.com" not in r.text and "L.map" in r.text  # offline: Leaflet inlined
+    assert client.get("/maps/grids.html").status_code == 403
+    area = client.get("/maps/area.html", headers=auth["leader"])
+    assert area.status_code == 200 and leader_grid["code"] in area.text
+    other = layers["grids"].drop(index=leader_grid.name).iloc[0]["code"]
+    assert client.get(f"/maps/area.html?grid={other}", headers=auth["leader"]).status_code == 403
