@@ -255,10 +255,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(database_url=args.db) if args.db else Settings()
 
 
+_OPENED: list = []  # engines a command opened, closed when it ends
+
+
 def _engine(settings: Settings):
     from gridmap.store.engine import make_engine
 
-    return make_engine(settings.database_url)
+    engine = make_engine(settings.database_url)
+    _OPENED.append(engine)
+    return engine
 
 
 def _cmd_db(args, settings: Settings) -> int:
@@ -344,7 +349,7 @@ def _cmd_demo(args, settings: Settings) -> int:
 
         site_report.run_and_print(engine, _site_params(settings), label="demo proposals", brief=True)
         _demo_maps(engine, settings)
-        _demo_accounts(engine, args.host, args.port)
+    _demo_accounts(engine, args.host, args.port)
     if args.action == "build":
         return EXIT_OK
     return _serve(settings, args.host, args.port)
@@ -682,6 +687,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # settings that fail validation
         print(f"gridmap: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    finally:
+        while _OPENED:
+            _OPENED.pop().dispose()
 
 
 if __name__ == "__main__":

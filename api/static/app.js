@@ -247,6 +247,10 @@ document.getElementById("signin").addEventListener("submit", async (event) => {
     sessionStorage.setItem("gridmap-token", state.token);
     error.hidden = true;
     event.target.reset();
+    if (window.matchMedia("(max-width: 600px)").matches) {  // on a phone: show the map, not the form
+      document.getElementById("panel").classList.add("closed");
+      toggle.classList.add("closed");
+    }
     await signedIn();
   } catch (e) {
     error.textContent = e.message;
