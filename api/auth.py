@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -21,13 +22,25 @@ def state(request: Request) -> AppState:
     return request.app.state.gridmap
 
 
+SESSION_TTL_S = 5.0  # a token's user is looked up again after this long
+
+
 def current_user(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> User:
-    """The user of the bearer token; the public when there is none (a bad token is refused)."""
+    """The user of the bearer token; the public when there is none (a bad token is refused).
+
+    A token's user is kept for a few seconds; signing out here forgets it at once."""
     if credentials is None:
         return PUBLIC
-    return user_for_token(state(request).engine, credentials.credentials)
+    app = state(request)
+    token = credentials.credentials
+    held = app.sessions.get(token)
+    if held is not None and time.monotonic() - held[0] < SESSION_TTL_S:
+        return held[1]
+    user = user_for_token(app.engine, token)
+    app.sessions.put(token, (time.monotonic(), user))
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -74,3 +87,4 @@ def sign_out_route(
 ) -> None:
     if credentials is not None:
         sign_out(app.engine, credentials.credentials)
+        app.sessions.put(credentials.credentials, (0.0, PUBLIC))

@@ -277,6 +277,7 @@ def create(layer: str, body: FeatureBody, request: Request, app: State, user: Cu
     require(user, UserRole.ADMIN, what="adding features")
     props, geometry = _parse(layer, body, geometry_required=True)
     new_id, _ = create_feature(app.engine, layer, props, geometry, user=user.name)
+    app.layers.changed()
     location = f"{base_url(request)}/collections/{layer}/items/{new_id}"
     return _feature_response(app, user, layer, new_id, 201, {"Location": location})
 
@@ -288,6 +289,7 @@ def _update(layer, feature_id, body, app, user, if_match, *, replace: bool) -> R
     if replace:  # fields not given are emptied
         props = {c: props.get(c) for c in layer_spec(layer).column_names} | props
     update_feature(app.engine, layer, feature_id, props, geometry, user=user.name, if_match=if_match)
+    app.layers.changed()
     return _feature_response(app, user, layer, feature_id)
 
 
@@ -320,6 +322,7 @@ def remove(layer: str, feature_id: int, app: State, user: CurrentUser, if_match:
     _check_layer(layer, user)
     require(user, UserRole.ADMIN, what="deleting features")
     delete_feature(app.engine, layer, feature_id, user=user.name, if_match=if_match)
+    app.layers.changed()
     return Response(status_code=204)
 
 

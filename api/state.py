@@ -4,6 +4,7 @@ version changes, grid leaders' areas, the point-lookup index, encoded tiles and 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -47,18 +48,34 @@ class LRU:
 
 
 class LayerStore:
-    """Layers read from the database once per version (any process's write bumps it)."""
+    """Layers read from the database once per version.
+
+    Version counters are read at most every ``VERSION_TTL_S`` seconds: a write through this
+    service calls :meth:`changed` and shows in the next request; a write by another process
+    (an import on the command line) shows within that time."""
+
+    VERSION_TTL_S = 1.0
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._lock = threading.Lock()
         self._frames: dict[str, tuple[int, pd.DataFrame]] = {}
         self._derived = LRU(256)
+        self._versions: tuple[float, dict[str, int]] = (0.0, {})
+
+    def changed(self) -> None:
+        """Forget the version counters read last (call after writing)."""
+        self._versions = (0.0, {})
 
     def versions(self) -> dict[str, int]:
-        """Every layer's version counter (one small query)."""
+        """Every layer's version counter."""
+        read_at, held = self._versions
+        if time.monotonic() - read_at < self.VERSION_TTL_S:
+            return held
         with self.engine.connect() as conn:
-            return {r.layer: int(r.version) for r in conn.execute(select(layer_versions)).all()}
+            held = {r.layer: int(r.version) for r in conn.execute(select(layer_versions)).all()}
+        self._versions = (time.monotonic(), held)
+        return held
 
     def frame(self, layer: str, versions: dict[str, int] | None = None) -> pd.DataFrame:
         """The whole layer, indexed by feature id (geometry in EPSG:4326)."""
@@ -112,5 +129,6 @@ class AppState:
         self.engine = engine
         self.layers = LayerStore(engine)
         self.tiles = LRU(4096)
+        self.sessions = LRU(1024)  # bearer token → (when looked up, user)
         self.kept = LRU(32)  # coverage runs and siting scenarios, which never change
         self.jobs = Jobs()

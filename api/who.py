@@ -103,6 +103,7 @@ class Assignment(BaseModel):
 def assign_route(body: Assignment, app: State, user: CurrentUser) -> dict:
     require(user, UserRole.ADMIN, what="assigning people")
     new_id, ended = assign(app.engine, user=user.name, **body.model_dump())
+    app.layers.changed()
     return {"id": new_id, "ended": ended}
 
 
@@ -114,6 +115,7 @@ class End(BaseModel):
 def end_route(assignment_id: int, body: End, app: State, user: CurrentUser) -> dict:
     require(user, UserRole.ADMIN, what="ending assignments")
     end_assignment(app.engine, assignment_id, user=user.name, on=body.on)
+    app.layers.changed()
     return {"id": assignment_id, "ended_on": (body.on or dt.date.today()).isoformat()}
 
 
@@ -136,4 +138,5 @@ class Branch(BaseModel):
 def branch_route(body: Branch, app: State, user: CurrentUser) -> dict:
     require(user, UserRole.ADMIN, what="assigning branches")
     count = assign_branch(app.engine, body.compound_ids, body.branch_id, user=user.name)
+    app.layers.changed()
     return {"compounds": count, "branch_id": body.branch_id}

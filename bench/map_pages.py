@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "maps"))
+sys.path.insert(0, str(ROOT / "tests"))
 KINDS = {
     "grids": {},
     "coverage": {"category": "elderly_care"},
@@ -26,8 +26,8 @@ KINDS = {
 
 
 def main() -> None:
+    from browser import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
-    from test_maps import CHROMIUM, CHROMIUM_ARGS
 
     from gridmap.coverage import CoverageParams
     from gridmap.demo.build import generate, write_demo
