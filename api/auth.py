@@ -6,6 +6,7 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -18,14 +19,14 @@ router = APIRouter(prefix="/auth", tags=["sign-in"])
 _bearer = HTTPBearer(auto_error=False, description="the token from POST /auth/token")
 
 
-def state(request: Request) -> AppState:
+async def state(request: Request) -> AppState:
     return request.app.state.gridmap
 
 
 SESSION_TTL_S = 5.0  # a token's user is looked up again after this long
 
 
-def current_user(
+async def current_user(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> User:
     """The user of the bearer token; the public when there is none (a bad token is refused).
@@ -33,12 +34,12 @@ def current_user(
     A token's user is kept for a few seconds; signing out here forgets it at once."""
     if credentials is None:
         return PUBLIC
-    app = state(request)
+    app: AppState = request.app.state.gridmap
     token = credentials.credentials
     held = app.sessions.get(token)
     if held is not None and time.monotonic() - held[0] < SESSION_TTL_S:
         return held[1]
-    user = user_for_token(app.engine, token)
+    user = await run_in_threadpool(user_for_token, app.engine, token)
     app.sessions.put(token, (time.monotonic(), user))
     return user
 

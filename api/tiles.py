@@ -13,6 +13,7 @@ import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from api.analysis import home_minutes, stored_run, stored_scenario
 from api.auth import READERS, CurrentUser, State, require
@@ -130,7 +131,7 @@ Scenario = Annotated[str, Query(description="proposals: scenario number or 'late
 
 
 @router.get("/{layer}/{z}/{x}/{y}", summary="one Mapbox Vector Tile of a layer (WebMercatorQuad)")
-def tile(
+async def tile(
     layer: str,
     z: int,
     x: int,
@@ -143,10 +144,16 @@ def tile(
     scenario: Scenario = "latest",
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
+    """A cached tile is answered on the event loop; anything that reads the database or
+    encodes runs on a worker thread."""
     y_number = int(y.split(".")[0]) if y.split(".")[0].isdigit() else -1
     tile_bounds(z, x, y_number)  # refuses addresses off the grid
-    keep = _keep(app, user, layer)
-    source, version = _source(app, layer, run, category, level, scenario)
+
+    def prepare():
+        keep = _keep(app, user, layer)
+        return keep, *_source(app, layer, run, category, level, scenario)
+
+    keep, source, version = await run_in_threadpool(prepare)
     text = repr((layer, version, _scope_key(user, layer), z, x, y_number))
     tag = hashlib.sha1(text.encode()).hexdigest()[:24]
     private = user.role != UserRole.PUBLIC and layer not in PUBLIC_LAYERS
@@ -159,7 +166,7 @@ def tile(
         return Response(status_code=304, headers=headers)
     data = app.tiles.get(tag)
     if data is None:
-        data = encode_tile([(source, keep)], z, x, y_number)
+        data = await run_in_threadpool(encode_tile, [(source, keep)], z, x, y_number)
         app.tiles.put(tag, data)
     return Response(data, media_type=MVT, headers=headers)
 

@@ -1,7 +1,7 @@
 """Vector tiles and ``/who`` under load: gridmap's service against tipg, both serving the
 demo district from the same PostGIS database in the same run.
 
-    python bench/tiles.py [--seconds 10] [--connections 16]
+    python bench/tiles.py [--seconds 10] [--connections 4 16]
 
 Needs PostgreSQL with PostGIS (a throwaway server is started, as for the tests, unless
 GRIDMAP_TEST_POSTGRES_URL names one), ``wrk`` (Debian package) and tipg, which is installed
@@ -9,7 +9,7 @@ into ``.bench/tipg-venv`` on first use (it is a peer, not a dependency of gridma
 
 For the ``buildings`` and ``roads`` layers at zooms 12–17 over the district, prints per
 server: the latency of each tile fetched once in turn (cold: p50, p99), and under
-concurrent load with wrk (``--connections`` over 2 threads): requests per second and p50,
+concurrent load with wrk (4, then 16 connections over 2 threads): requests per second and p50,
 p99. Our tiles are fetched as a planner (a signed-in role: the token is checked on every
 request); tipg needs no sign-in. Then ``/who`` latency at random points of the district,
 one at a time and under load. Targets: at least tipg's throughput; tile p99 under 50 ms;
@@ -139,7 +139,9 @@ def load(base: str, paths: list[str], headers: dict, seconds: int, connections: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--connections", type=int, nargs="+", default=[4, 16], help="wrk connections, one run each"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
@@ -191,27 +193,32 @@ def run(ours_base: str, tipg_base: str, bounds, token: str, args) -> None:
             tipg_paths = [f"/collections/public.{layer}/tiles/WebMercatorQuad/{p}" for p in all_tiles]
             c_ours = cold(client, [ours_base + p for p in ours_paths], auth)
             c_tipg = cold(client, [tipg_base + p for p in tipg_paths], {})
-            l_ours = load(ours_base, ours_paths, auth, args.seconds, args.connections)
-            l_tipg = load(tipg_base, tipg_paths, {}, args.seconds, args.connections)
-            rows.append((layer, c_ours, c_tipg, l_ours, l_tipg))
+            for n in args.connections:
+                l_ours = load(ours_base, ours_paths, auth, args.seconds, n)
+                l_tipg = load(tipg_base, tipg_paths, {}, args.seconds, n)
+                rows.append((f"{layer}, {n}", c_ours, c_tipg, l_ours, l_tipg))
     print(
-        f"\n{'layer':10} {'server':8} {'cold p50':>9} {'cold p99':>9} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
+        f"\n{'layer, conn.':14} {'server':8} {'cold p50':>9} {'cold p99':>9} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
     )
     for layer, c_ours, c_tipg, l_ours, l_tipg in rows:
         for name, c, load_ in (("gridmap", c_ours, l_ours), ("tipg", c_tipg, l_tipg)):
-            print(f"{layer:10} {name:8} {np.percentile(c, 50):9.1f} {np.percentile(c, 99):9.1f} "
+            print(f"{layer:14} {name:8} {np.percentile(c, 50):9.1f} {np.percentile(c, 99):9.1f} "
                   f"{load_['rps']:8.0f} {load_['p50']:7.1f} {load_['p99']:7.1f} {load_['errors']:6d}")  # fmt: skip
-        print(f"{layer:10} ratio    cold p99 {np.percentile(c_tipg, 99) / np.percentile(c_ours, 99):.1f}× lower, "
-              f"throughput {l_ours['rps'] / l_tipg['rps']:.1f}× tipg's")  # fmt: skip
+        print(f"{layer:14} ratio    throughput {l_ours['rps'] / l_tipg['rps']:.1f}× tipg's; p99 under load "
+              f"{l_ours['p99'] / l_tipg['p99']:.2f}× tipg's; cold p99 {np.percentile(c_ours, 99) / np.percentile(c_tipg, 99):.2f}× tipg's")  # fmt: skip
     rng = np.random.default_rng(1)
     points = [(rng.uniform(bounds[0], bounds[2]), rng.uniform(bounds[1], bounds[3])) for _ in range(500)]
     who_paths = [f"/who?lon={x:.6f}&lat={y:.6f}" for x, y in points]
     with httpx.Client(timeout=60) as client:
         cold(client, [ours_base + who_paths[0]], auth)  # builds the lookup index
         single = cold(client, [ours_base + p for p in who_paths], auth)
-    loaded = load(ours_base, who_paths, auth, args.seconds, args.connections)
-    print(f"\n/who one at a time: p50 {np.percentile(single, 50):.2f} ms, p99 {np.percentile(single, 99):.2f} ms; "
-          f"under load: {loaded['rps']:.0f} req/s, p50 {loaded['p50']:.1f} ms, p99 {loaded['p99']:.1f} ms")  # fmt: skip
+    print(
+        f"\n/who one at a time: p50 {np.percentile(single, 50):.2f} ms, p99 {np.percentile(single, 99):.2f} ms"
+    )
+    for n in args.connections:
+        loaded = load(ours_base, who_paths, auth, args.seconds, n)
+        print(f"/who under load, {n} connections: {loaded['rps']:.0f} req/s, p50 {loaded['p50']:.1f} ms, "
+              f"p99 {loaded['p99']:.1f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":

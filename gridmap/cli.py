@@ -419,17 +419,11 @@ def _demo_maps(engine, settings: Settings, folder: str = "out/maps") -> None:
 
 
 def _serve(settings: Settings, host: str, port: int) -> int:
-    try:
-        from api.main import create_app  # type: ignore[import-not-found]
-    except ImportError:
-        print(
-            "the demo database is ready; the web service (api/) is not part of this version yet: "
-            f"open {settings.database_url} in QGIS, or export layers with 'gridmap export'",
-            file=sys.stderr,
-        )
-        return EXIT_OK
     import uvicorn
 
+    from api.main import create_app  # the service builds on gridmap; reached only here
+
+    print(f"serving {settings.database_url} at http://{host}:{port}/ (API documentation: /docs)")
     uvicorn.run(create_app(settings), host=host, port=port)
     return EXIT_OK
 
