@@ -12,21 +12,9 @@ from gridmap.errors import AccessError, InputError
 from gridmap.model import UserRole
 from gridmap.scope import visible_frame
 from maps import compose
-from maps.cli import MAPS, build_map
+from maps.cli import AREA_LAYERS, GRID_LAYERS, MAPS, build_map
 
 router = APIRouter(prefix="/maps", tags=["maps"])
-
-GRID_LAYERS = (
-    "grids",
-    "communities",
-    "compounds",
-    "party_orgs",
-    "assignments",
-    "facilities",
-    "roads",
-    "buildings",
-)
-AREA_LAYERS = ("grids", "communities", "buildings", "assignments", "members", "facilities", "roads")
 
 
 @router.get(

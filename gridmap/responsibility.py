@@ -20,6 +20,7 @@ import shapely
 
 from gridmap.errors import InputError
 from gridmap.model import OrgKind, Role
+from gridmap.store.records import json_value as plain
 
 #: the layers a lookup reads
 LAYERS = (
@@ -43,23 +44,6 @@ _UNIT_COLUMNS = {
     "party_orgs": ("name", "kind", "joint"),
 }
 _NO_END = np.datetime64("9999-12-31", "D")
-
-
-def plain(value: Any) -> Any:
-    """A cell as a JSON-ready Python value (None for missing)."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 def _units(frame: pd.DataFrame | None, columns: tuple[str, ...]) -> dict[int, dict[str, Any]]:

@@ -17,10 +17,10 @@ import geopandas as gpd
 import mapbox_vector_tile
 import morecantile
 import numpy as np
-import pandas as pd
 import shapely
 
 from gridmap.errors import InputError
+from gridmap.store.records import json_value
 
 WEB_MERCATOR = "EPSG:3857"
 EXTENT = 4096  # tile grid units per side
@@ -47,13 +47,8 @@ def lonlat_bounds(frame: gpd.GeoDataFrame) -> list[float] | None:
 
 
 def _plain(value: Any) -> Any:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
+    value = json_value(value)
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)
 
 
 @dataclass

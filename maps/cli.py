@@ -15,6 +15,18 @@ from gridmap.store.layers import read_layer
 from maps import compose
 
 MAPS = ("grids", "coverage", "gaps", "siting", "area")
+#: the stored layers the grid map and a grid leader's area map draw
+GRID_LAYERS = (
+    "grids",
+    "communities",
+    "compounds",
+    "party_orgs",
+    "assignments",
+    "facilities",
+    "roads",
+    "buildings",
+)
+AREA_LAYERS = ("grids", "communities", "buildings", "assignments", "members", "facilities", "roads")
 
 
 def _layers(engine: Engine, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
@@ -38,22 +50,11 @@ def build_map(
     """The ``kind`` map of the stored layers (coverage and proposals computed as needed)."""
     options = {"basemap": basemap, "tianditu_key": tianditu_key}
     if kind == "grids":
-        names = (
-            "grids",
-            "communities",
-            "compounds",
-            "party_orgs",
-            "assignments",
-            "facilities",
-            "roads",
-            "buildings",
-        )
-        return compose.grid_map(_layers(engine, names), **options)
+        return compose.grid_map(_layers(engine, GRID_LAYERS), **options)
     if kind == "area":
         if not grid:
             raise InputError("'map area' needs --grid CODE (the grid leader's grid)")
-        names = ("grids", "communities", "buildings", "assignments", "members", "facilities", "roads")
-        return compose.area_map(_layers(engine, names), grid, **options)
+        return compose.area_map(_layers(engine, AREA_LAYERS), grid, **options)
     inputs = load_inputs(engine)
     if kind == "coverage":
         if not category:

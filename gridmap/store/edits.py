@@ -9,7 +9,6 @@ the layer's version bump commit together.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
@@ -30,41 +29,18 @@ from gridmap.store.layers import (
     add_wkb,
     bump_version,
     insert_one,
+    python_value,
     read_layer,
     record_audit,
 )
+from gridmap.store.records import json_value
 from gridmap.store.tables import GEOMETRY_COLUMN, LAYER_TABLES
-
-
-def _plain(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-def _canonical(value: Any, kind: str) -> Any:
-    value = _plain(value)
-    if value is None:
-        return None
-    if kind == "int":
-        return int(value)
-    if kind == "float":
-        return float(value)
-    if kind == "bool":
-        return bool(value)
-    return value
 
 
 def feature_etag(layer: str, row: pd.Series) -> str:
     """The entity tag of one stored feature (a row of :func:`read_layer`, alone or in its layer)."""
     spec = layer_spec(layer)
-    values = {c.name: _canonical(row.get(c.name), c.kind) for c in spec.columns}
+    values = {c.name: python_value(row.get(c.name), c.kind) for c in spec.columns}
     text = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
     digest = hashlib.sha256(text.encode())
     if spec.geometry:
@@ -178,8 +154,8 @@ def update_feature(
         clean = _validated(
             conn, layer, merged, geom, own=row, label=f"feature {feature_id} of layer '{layer}'"
         ).iloc[0]
-        changes = {c: _plain(clean.get(c)) for c in spec.column_names if c in clean.index}
-        before = {c: _plain(row.get(c)) for c in changes if _plain(row.get(c)) != changes[c]}
+        changes = {c: json_value(clean.get(c)) for c in spec.column_names if c in clean.index}
+        before = {c: json_value(row.get(c)) for c in changes if json_value(row.get(c)) != changes[c]}
         statement = update(table).where(table.c.id == int(feature_id)).values(**changes)
         if spec.geometry:
             rows = [{}]
@@ -234,6 +210,6 @@ def delete_feature(engine: Engine, layer: str, feature_id: int, *, user: str, if
                 "reassign those first (nothing was deleted)"
             )
         conn.execute(delete(table).where(table.c.id == int(feature_id)))
-        kept = {c: _plain(row.get(c)) for c in layer_spec(layer).column_names}
+        kept = {c: json_value(row.get(c)) for c in layer_spec(layer).column_names}
         record_audit(conn, user=user, action="delete", layer=layer, feature_id=int(feature_id), detail=kept)
         bump_version(conn, layer)

@@ -24,7 +24,7 @@ from gridmap.model import LayerSpec, layer_spec
 from gridmap.store.tables import GEOMETRY_COLUMN, LAYER_TABLES, audit_log, layer_versions
 
 
-def _python_value(value: Any, kind: str) -> Any:
+def python_value(value: Any, kind: str) -> Any:
     """A pandas/numpy cell as the Python value the database driver expects."""
     if value is None:
         return None
@@ -56,7 +56,7 @@ def _records(frame: pd.DataFrame, spec: LayerSpec) -> list[dict[str, Any]]:
     values = {c.name: frame[c.name].tolist() for c in columns}
     rows: list[dict[str, Any]] = []
     for i in range(len(frame)):
-        rows.append({c.name: _python_value(values[c.name][i], c.kind) for c in columns})
+        rows.append({c.name: python_value(values[c.name][i], c.kind) for c in columns})
     if "id" in frame.columns:
         for row, ident in zip(rows, frame["id"].tolist(), strict=True):
             if ident is not None and not (isinstance(ident, float) and math.isnan(ident)):

@@ -3,6 +3,7 @@ values for inserts, and frames (with geometry where the table has it) for reads.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,16 @@ def plain_value(value: Any) -> Any:
         return bool(value)
     if value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
+    return value
+
+
+def json_value(value: Any) -> Any:
+    """A cell as a JSON-ready value: :func:`plain_value`, NaT as None, dates as ISO text."""
+    value = plain_value(value)
+    if value is pd.NaT:
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return value
 
 
