@@ -349,6 +349,10 @@ def _cmd_demo(args, settings: Settings) -> int:
 
         site_report.run_and_print(engine, _site_params(settings), label="demo proposals", brief=True)
         _demo_maps(engine, settings)
+    else:  # a demo database from an older version: bring its schema up to date
+        from gridmap.store.schema import upgrade_db
+
+        upgrade_db(engine)
     _demo_accounts(engine, args.host, args.port)
     if args.action == "build":
         return EXIT_OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from gridmap.accounts import add_user
+from gridmap.accounts import add_user, list_users
 from gridmap.model import UserRole
 from gridmap.store.tables import LAYER_TABLES, users
 
@@ -27,4 +27,5 @@ def demo_accounts(engine: Engine) -> list[tuple[str, str, str, tuple[str, ...]]]
     for name, role, password, codes in wanted:
         if name not in existing:
             add_user(engine, name, role, password, list(codes))
-    return [(n, str(r), p, c) for n, r, p, c in wanted]
+    held = {u.name: u for u in list_users(engine)}  # accounts kept from before stay as they were
+    return [(n, held[n].role, p, held[n].grid_codes) for n, _, p, _ in wanted if n in held]

@@ -217,3 +217,18 @@ def test_user_add_makes_accounts_that_can_sign_in(client, service_db, leader_gri
         == 2
     )
     assert "needs --grid" in capsys.readouterr().err
+
+
+def test_the_demo_has_one_account_per_role_that_signs_in(demo_db):
+    from gridmap.accounts import sign_in
+    from gridmap.demo.accounts import demo_accounts
+    from gridmap.store.engine import make_engine
+
+    engine = make_engine(demo_db)
+    made = demo_accounts(engine)
+    assert demo_accounts(engine) == made  # serving again keeps the accounts as they are
+    assert sorted(role for _, role, _, _ in made) == ["admin", "grid_leader", "planner", "public"]
+    for name, role, password, grids in made:
+        _, user = sign_in(engine, name, password)
+        assert (user.role, user.grid_codes) == (role, grids)
+    engine.dispose()
