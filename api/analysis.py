@@ -51,28 +51,21 @@ def run_id_of(app, run: str) -> int:
 def stored_run(app, run: str) -> StoredRun:
     """A kept run (runs never change, so they are cached by id)."""
     run_id = run_id_of(app, run)
-    held = app.kept.get(("run", run_id))
-    if held is None:
-        held = read_run(app.engine, run_id)
-        app.kept.put(("run", run_id), held)
-    return held
+    return app.kept.get_or(("run", run_id), lambda: read_run(app.engine, run_id))
 
 
 def stored_scenario(app, scenario: str) -> StoredScenario:
+    """A kept scenario by number or ``latest`` (cached by id, as runs are)."""
     if scenario == "latest":
         scenario_id = _latest(app, siting_scenarios)
     elif scenario.isdigit():
         scenario_id = int(scenario)
     else:
         raise InputError(f"scenario '{scenario}' is neither a scenario number nor 'latest'")
-    held = app.kept.get(("scenario", scenario_id))
-    if held is None:
-        held = read_scenario(app.engine, scenario_id)
-        app.kept.put(("scenario", scenario_id), held)
-    return held
+    return app.kept.get_or(("scenario", scenario_id), lambda: read_scenario(app.engine, scenario_id))
 
 
-def _select(frame: pd.DataFrame, category: str | None, level: int | None) -> pd.DataFrame:
+def select_rows(frame: pd.DataFrame, category: str | None, level: int | None) -> pd.DataFrame:
     if category is not None:
         frame = frame[frame["category"] == category]
     if level is not None:
@@ -80,9 +73,8 @@ def _select(frame: pd.DataFrame, category: str | None, level: int | None) -> pd.
     return frame
 
 
-def home_minutes(app, run: str, category: str, level: int) -> pd.DataFrame:
+def home_minutes(kept: StoredRun, category: str, level: int) -> pd.DataFrame:
     """Per building of a run: walking minutes to the nearest facility and whether covered."""
-    kept = stored_run(app, run)
     res = kept.results
     res = res[(res["home_kind"] == "building") & (res["category"] == category) & (res["level"] == level)]
     if len(res) == 0:
@@ -183,7 +175,7 @@ def summary(
         raise InputError(f"scope '{scope}' is not one of {', '.join(SCOPES)}")
     if scope == "grid" and user.role == UserRole.PUBLIC:
         require(user, UserRole.ADMIN, UserRole.PLANNER, UserRole.GRID_LEADER, what="coverage by grid")
-    rows = _select(stored_run(app, run).summary, category, level)
+    rows = select_rows(stored_run(app, run).summary, category, level)
     rows = rows[rows["scope"] == scope]
     if scope == "grid" and user.role == UserRole.GRID_LEADER:
         rows = rows[rows["unit_id"].isin(app.layers.area(user).ids["grids"])]
@@ -200,7 +192,7 @@ def compounds(run: str, app: State, user: CurrentUser) -> list[dict]:
 
 
 def _shapes(frame: pd.DataFrame, category: str | None, level: int | None) -> Response:
-    chosen = _select(frame, category, level)
+    chosen = select_rows(frame, category, level)
     columns = [c for c in chosen.columns if c not in ("id", "geometry")]
     return Response(frame_collection(chosen, columns, numberReturned=len(chosen)), media_type=GEOJSON)
 

@@ -181,9 +181,10 @@ def items(
 
 
 def _feature_response(app, user, layer: str, feature_id: int, status: int = 200, headers=None) -> Response:
-    frame = visible(app, user, layer)
+    stored = app.layers.frame(layer)
+    frame = visible_frame(layer, stored, user.role, app.layers.area(user))
     if feature_id not in frame.index:
-        if feature_id in app.layers.frame(layer).index:
+        if feature_id in stored.index:
             require(
                 user,
                 UserRole.ADMIN,
@@ -192,8 +193,7 @@ def _feature_response(app, user, layer: str, feature_id: int, status: int = 200,
             )
         raise NotFoundError(f"layer '{layer}' has no feature with id {feature_id}")
     row = frame.loc[[feature_id]]
-    stored = app.layers.frame(layer).loc[feature_id]
-    tag = feature_etag(layer, stored)
+    tag = feature_etag(layer, stored.loc[feature_id])
     text = feature_texts(row, layer_spec(layer).column_names)[0]
     return Response(
         text, status_code=status, media_type=GEOJSON, headers={"ETag": f'"{tag}"', **(headers or {})}
@@ -276,7 +276,8 @@ def create(layer: str, body: FeatureBody, request: Request, app: State, user: Cu
     _check_layer(layer, user)
     require(user, UserRole.ADMIN, what="adding features")
     props, geometry = _parse(layer, body, geometry_required=True)
-    new_id, _ = create_feature(app.engine, layer, props, geometry, user=user.name)
+    margin = app.settings.district_margin_m
+    new_id, _ = create_feature(app.engine, layer, props, geometry, user=user.name, margin_m=margin)
     app.layers.changed()
     location = f"{base_url(request)}/collections/{layer}/items/{new_id}"
     return _feature_response(app, user, layer, new_id, 201, {"Location": location})
@@ -288,7 +289,10 @@ def _update(layer, feature_id, body, app, user, if_match, *, replace: bool) -> R
     props, geometry = _parse(layer, body, geometry_required=replace)
     if replace:  # fields not given are emptied
         props = {c: props.get(c) for c in layer_spec(layer).column_names} | props
-    update_feature(app.engine, layer, feature_id, props, geometry, user=user.name, if_match=if_match)
+    update_feature(
+        app.engine, layer, feature_id, props, geometry, user=user.name, if_match=if_match,
+        margin_m=app.settings.district_margin_m,
+    )  # fmt: skip
     app.layers.changed()
     return _feature_response(app, user, layer, feature_id)
 

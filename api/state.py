@@ -39,6 +39,14 @@ class LRU:
                 return self._items[key]
         return None
 
+    def get_or(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """The value under ``key``, built (outside the lock) and kept when missing."""
+        value = self.get(key)
+        if value is None:
+            value = build()
+            self.put(key, value)
+        return value
+
     def put(self, key: Hashable, value: Any) -> None:
         with self._lock:
             self._items[key] = value
@@ -96,11 +104,7 @@ class LayerStore:
         """``build(frames)`` cached until one of ``layers`` changes version."""
         versions = self.versions()
         full = (*key, tuple(versions.get(n, 0) for n in layers))
-        value = self._derived.get(full)
-        if value is None:
-            value = build({n: self.frame(n, versions) for n in layers})
-            self._derived.put(full, value)
-        return value
+        return self._derived.get_or(full, lambda: build({n: self.frame(n, versions) for n in layers}))
 
     def area(self, user: User) -> Area | None:
         """A grid leader's area (None for other roles)."""

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.analysis import home_minutes, stored_run, stored_scenario
+from api.analysis import home_minutes, select_rows, stored_run, stored_scenario
 from api.auth import READERS, CurrentUser, State, require
 from api.features import base_url
 from gridmap.accounts import User
@@ -40,8 +40,12 @@ LAYER_COLUMNS: dict[str, tuple[str, ...]] = {
     "entrances": ("kind", "name", "compound_id"),
     "coop_units": ("name", "kind"),
 }
-#: layers computed by coverage runs and siting scenarios
+#: layers computed by coverage runs and siting scenarios, and what their tiles carry
 ANALYSIS_LAYERS = ("coverage", "gaps", "circles", "proposals")
+COVERAGE_COLUMNS = ("name", "households", "residents", "minutes", "covered")
+SHAPE_COLUMNS = ("category", "level", "homes", "households", "residents", "facility_id", "limit_m")
+PROPOSAL_COLUMNS = ("rank", "name", "source", "residents_new", "households_new", "buildings_new",
+                    "nearest_station_m", "scenario_id")  # fmt: skip
 
 
 def _source(app, layer: str, run: str, category: str | None, level: int | None, scenario: str):
@@ -53,51 +57,30 @@ def _source(app, layer: str, run: str, category: str | None, level: int | None, 
     if layer == "proposals":
         kept = stored_scenario(app, scenario)
         key = ("proposals", kept.id)
-        source = app.kept.get(key)
-        if source is None:
-            columns = (
-                "rank",
-                "name",
-                "source",
-                "residents_new",
-                "households_new",
-                "buildings_new",
-                "nearest_station_m",
-            )
-            sites = kept.sites.set_index(kept.sites["rank"].astype(int) + 1000 * kept.id)
-            source = TileSource.from_frame(
-                "proposals", sites.assign(scenario_id=kept.id), (*columns, "scenario_id")
-            )
-            app.kept.put(key, source)
-        return source, key
+
+        def sites() -> TileSource:
+            frame = kept.sites.set_index(kept.sites["rank"].astype(int) + 1000 * kept.id)
+            return TileSource.from_frame("proposals", frame.assign(scenario_id=kept.id), PROPOSAL_COLUMNS)
+
+        return app.kept.get_or(key, sites), key
     kept = stored_run(app, run)
     if layer == "coverage":
         if category is None or level is None:
             raise NotFoundError("coverage tiles need ?category=…&level=…")
         versions = app.layers.versions()
         key = ("coverage", kept.id, category, level, versions.get("buildings", 0))
-        source = app.kept.get(key)
-        if source is None:
-            minutes = home_minutes(app, run, category, level)
+
+        def homes() -> TileSource:
             buildings = app.layers.frame("buildings", versions)
-            homes = buildings.join(minutes, how="inner")
-            source = TileSource.from_frame(
-                "coverage", homes, ("name", "households", "residents", "minutes", "covered")
-            )
-            app.kept.put(key, source)
-        return source, key
+            frame = buildings.join(home_minutes(kept, category, level), how="inner")
+            return TileSource.from_frame("coverage", frame, COVERAGE_COLUMNS)
+
+        return app.kept.get_or(key, homes), key
     key = (layer, kept.id, category, level)
-    source = app.kept.get(key)
-    if source is None:
-        frame = kept.gaps if layer == "gaps" else kept.circles
-        if category is not None:
-            frame = frame[frame["category"] == category]
-        if level is not None:
-            frame = frame[frame["level"] == level]
-        columns = ("category", "level", "homes", "households", "residents", "facility_id", "limit_m")
-        source = TileSource.from_frame(layer, frame, columns)
-        app.kept.put(key, source)
-    return source, key
+    shapes = kept.gaps if layer == "gaps" else kept.circles
+    return app.kept.get_or(
+        key, lambda: TileSource.from_frame(layer, select_rows(shapes, category, level), SHAPE_COLUMNS)
+    ), key
 
 
 def _keep(app, user: User, layer: str):
@@ -118,10 +101,9 @@ def _keep(app, user: User, layer: str):
     return None
 
 
-def _scope_key(user: User, layer: str) -> str:
-    if user.role == UserRole.GRID_LEADER and layer not in SHARED_LAYERS:
-        return "grids:" + ",".join(map(str, sorted(user.grid_ids)))
-    return "all"
+def _scope_key(user: User, keep) -> str:
+    """What the tile's contents depend on besides the data: everything, or the user's grids."""
+    return "all" if keep is None else "grids:" + ",".join(map(str, sorted(user.grid_ids)))
 
 
 Category = Annotated[str | None, Query(description="coverage, gaps, circles: service category id")]
@@ -154,7 +136,7 @@ async def tile(
         return keep, *_source(app, layer, run, category, level, scenario)
 
     keep, source, version = await run_in_threadpool(prepare)
-    text = repr((layer, version, _scope_key(user, layer), z, x, y_number))
+    text = repr((layer, version, _scope_key(user, keep), z, x, y_number))
     tag = hashlib.sha1(text.encode()).hexdigest()[:24]
     private = user.role != UserRole.PUBLIC and layer not in PUBLIC_LAYERS
     headers = {

@@ -60,10 +60,12 @@ def my_area(app: State, user: CurrentUser) -> dict:
     require(user, UserRole.GRID_LEADER, what="'my area'")
     area = app.layers.area(user)
     out: dict[str, Any] = {"user": user.name, "grid_codes": list(user.grid_codes)}
-    grids = visible_frame("grids", app.layers.frame("grids"), user.role, area)
+    frames = {
+        n: visible_frame(n, app.layers.frame(n), user.role, area) for n in ("grids", "compounds", "buildings")
+    }
+    grids = frames["grids"]
     out["bounds"] = [round(float(v), 7) for v in grids.total_bounds] if len(grids) else None
-    for layer in ("grids", "compounds", "buildings"):
-        frame = visible_frame(layer, app.layers.frame(layer), user.role, area)
+    for layer, frame in frames.items():
         out[layer] = json.loads(frame_collection(frame))
     for layer in ("households", "members", "party_orgs"):
         out[layer] = records(visible_frame(layer, app.layers.frame(layer), user.role, area))

@@ -12,12 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-import pandas as pd
 from sqlalchemy import Engine, and_, select, update
 
 from gridmap.errors import InputError, NotFoundError, Problem
-from gridmap.io.importer import prepare_frame, validation_context
 from gridmap.model import OrgKind, Role
+from gridmap.store.edits import validated_feature
 from gridmap.store.layers import bump_version, insert_one, record_audit
 from gridmap.store.tables import LAYER_TABLES
 
@@ -59,13 +58,7 @@ def assign(
         "note": note,
     }
     with engine.begin() as conn:
-        ctx = validation_context(conn, "assignments", mode="append", fix=False, margin_m=0)
-        try:
-            clean, _, _ = prepare_frame(pd.DataFrame([values]), "assignments", ctx)
-        except InputError as exc:
-            raise InputError(
-                [Problem(p.message, file="assignment", field=p.field) for p in exc.problems]
-            ) from None
+        clean = validated_feature(conn, "assignments", values, None, own=None, label="assignment")
         ended: list[int] = []
         if replace:
             current = and_(

@@ -76,7 +76,7 @@ def _frame(layer: str, values: Mapping[str, Any], geometry: Any) -> pd.DataFrame
     return frame
 
 
-def _validated(
+def validated_feature(
     conn: Connection,
     layer: str,
     values: Mapping[str, Any],
@@ -84,9 +84,13 @@ def _validated(
     *,
     own: pd.Series | None,
     label: str,
+    margin_m: float = 5000.0,
 ) -> pd.DataFrame:
+    """One feature's values (and geometry, EPSG:4326) checked as an import checks a file's
+    rows, ready to store; ``own`` is the stored feature an update replaces. InputError
+    names ``label`` and the field of each problem."""
     spec = layer_spec(layer)
-    ctx = validation_context(conn, layer, mode="append", fix=False, margin_m=5000.0)
+    ctx = validation_context(conn, layer, mode="append", fix=False, margin_m=margin_m)
     if own is not None:  # an update may keep its own id and code
         ctx.ids.get(layer, set()).discard(int(own["id"]))
         if spec.code:
@@ -102,11 +106,19 @@ def _validated(
 
 
 def create_feature(
-    engine: Engine, layer: str, values: Mapping[str, Any], geometry: Any = None, *, user: str
+    engine: Engine,
+    layer: str,
+    values: Mapping[str, Any],
+    geometry: Any = None,
+    *,
+    user: str,
+    margin_m: float = 5000.0,
 ) -> tuple[int, str]:
-    """Add one feature (``geometry`` a shapely geometry in EPSG:4326); returns its id and tag."""
+    """Add one feature (``geometry`` a shapely geometry in EPSG:4326, at most ``margin_m``
+    metres outside the district); returns its id and tag."""
     with engine.begin() as conn:
-        clean = _validated(conn, layer, values, geometry, own=None, label=f"new feature of layer '{layer}'")
+        label = f"new feature of layer '{layer}'"
+        clean = validated_feature(conn, layer, values, geometry, own=None, label=label, margin_m=margin_m)
         new_id = insert_one(conn, layer, clean)
         record_audit(conn, user=user, action="create", layer=layer, feature_id=new_id, count=1)
         bump_version(conn, layer)
@@ -137,6 +149,7 @@ def update_feature(
     *,
     user: str,
     if_match: str | None,
+    margin_m: float = 5000.0,
 ) -> str:
     """Change fields (and the geometry, when given) of one feature; returns the new tag.
 
@@ -151,9 +164,8 @@ def update_feature(
         merged = {c: row.get(c) for c in spec.column_names}
         merged.update(values)
         geom = geometry if geometry is not None else (row["geometry"] if spec.geometry else None)
-        clean = _validated(
-            conn, layer, merged, geom, own=row, label=f"feature {feature_id} of layer '{layer}'"
-        ).iloc[0]
+        label = f"feature {feature_id} of layer '{layer}'"
+        clean = validated_feature(conn, layer, merged, geom, own=row, label=label, margin_m=margin_m).iloc[0]
         changes = {c: json_value(clean.get(c)) for c in spec.column_names if c in clean.index}
         before = {c: json_value(row.get(c)) for c in changes if json_value(row.get(c)) != changes[c]}
         statement = update(table).where(table.c.id == int(feature_id)).values(**changes)
