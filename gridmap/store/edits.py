@@ -166,8 +166,11 @@ def update_feature(
         geom = geometry if geometry is not None else (row["geometry"] if spec.geometry else None)
         label = f"feature {feature_id} of layer '{layer}'"
         clean = validated_feature(conn, layer, merged, geom, own=row, label=label, margin_m=margin_m).iloc[0]
-        changes = {c: json_value(clean.get(c)) for c in spec.column_names if c in clean.index}
-        before = {c: json_value(row.get(c)) for c in changes if json_value(row.get(c)) != changes[c]}
+        changes = {
+            c.name: python_value(clean.get(c.name), c.kind) for c in spec.columns if c.name in clean.index
+        }
+        shown = {c: json_value(v) for c, v in changes.items()}  # dates as text, for the audit record
+        before = {c: json_value(row.get(c)) for c in changes if json_value(row.get(c)) != shown[c]}
         statement = update(table).where(table.c.id == int(feature_id)).values(**changes)
         if spec.geometry:
             rows = [{}]
@@ -176,7 +179,7 @@ def update_feature(
                 {GEOMETRY_COLUMN: func.ST_GeomFromWKB(rows[0][WKB_KEY], STORAGE_SRID)}
             )
         conn.execute(statement)
-        detail = {"before": before, "after": {c: changes[c] for c in before}}
+        detail = {"before": before, "after": {c: shown[c] for c in before}}
         if geometry is not None:
             detail["geometry"] = "changed"
         record_audit(conn, user=user, action="update", layer=layer, feature_id=int(feature_id), detail=detail)

@@ -232,3 +232,20 @@ def test_the_demo_has_one_account_per_role_that_signs_in(demo_db):
         _, user = sign_in(engine, name, password)
         assert (user.role, user.grid_codes) == (role, grids)
     engine.dispose()
+
+
+def test_a_feature_with_dates_is_edited_and_its_dates_kept(client, auth):
+    orgs = client.get(
+        "/collections/party_orgs/items?kind=compound_branch&limit=50", headers=auth["admin"]
+    ).json()
+    org = next(f for f in orgs["features"] if f["properties"]["founded_on"])
+    url = f"/collections/party_orgs/items/{org['id']}"
+    tag = client.get(url, headers=auth["admin"]).headers["etag"]
+    body = {"type": "Feature", "geometry": None, "properties": {"name": "改名党支部"}}
+    r = client.patch(url, json=body, headers={**auth["admin"], "If-Match": tag})
+    assert r.status_code == 200, r.text
+    assert r.json()["properties"]["name"] == "改名党支部"
+    assert r.json()["properties"]["founded_on"] == org["properties"]["founded_on"]
+    moved = {"type": "Feature", "geometry": None, "properties": {"founded_on": "2020-07-01"}}
+    r = client.patch(url, json=moved, headers={**auth["admin"], "If-Match": r.headers["etag"]})
+    assert r.status_code == 200 and r.json()["properties"]["founded_on"] == "2020-07-01"
