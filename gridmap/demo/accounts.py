@@ -12,11 +12,12 @@ from gridmap.store.tables import LAYER_TABLES, users
 def demo_accounts(engine: Engine) -> list[tuple[str, str, str, tuple[str, ...]]]:
     """Create (when missing) and return the demo accounts: (name, role, password, grids).
 
-    The grid leader gets the first grid in code order. The passwords are public: they are
+    The grid leader gets the first grid, in code order, where people live. The passwords are public: they are
     for the demo database only."""
     grids = LAYER_TABLES["grids"]
     with engine.connect() as conn:
-        first = conn.execute(select(grids.c.code).order_by(grids.c.code).limit(1)).scalar_one()
+        lived_in = select(grids.c.code).where(grids.c.households > 0).order_by(grids.c.code).limit(1)
+        first = conn.execute(lived_in).scalar_one()
         existing = set(conn.execute(select(users.c.name)).scalars())
     wanted = [
         ("admin", UserRole.ADMIN, "gridmap-admin", ()),

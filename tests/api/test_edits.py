@@ -223,6 +223,7 @@ def test_the_demo_has_one_account_per_role_that_signs_in(demo_db):
     from gridmap.accounts import sign_in
     from gridmap.demo.accounts import demo_accounts
     from gridmap.store.engine import make_engine
+    from gridmap.store.layers import read_layer
 
     engine = make_engine(demo_db)
     made = demo_accounts(engine)
@@ -231,6 +232,9 @@ def test_the_demo_has_one_account_per_role_that_signs_in(demo_db):
     for name, role, password, grids in made:
         _, user = sign_in(engine, name, password)
         assert (user.role, user.grid_codes) == (role, grids)
+    (leader_grid,) = next(g for _, role, _, g in made if role == "grid_leader")
+    stored = read_layer(engine, "grids")
+    assert stored.loc[stored["code"] == leader_grid, "households"].iloc[0] > 0  # a grid people live in
     engine.dispose()
 
 
