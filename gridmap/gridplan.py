@@ -1,0 +1,610 @@
+"""Drawing work grids: a community cut into contiguous grids of balanced households, with
+codes that stay stable when grids are redrawn.
+
+**Units.** The part of the community to draw is cut along its streets into blocks. Inside a
+block, every *atom* — a compound, a building outside any compound, or a building of a compound
+that alone holds more than the maximum — gets the part of the block nearest to it (Voronoi of
+its buildings and of its compound's outline). A compound's parts in several blocks form one
+unit, so a compound is split only when it alone exceeds the maximum. Blocks without homes are
+units of their own.
+
+**Regions.** spopt's AZP (automatic zoning procedure) groups the units into contiguous grids.
+Its objective here: households of each grid close to the middle of the target range, with a
+steep penalty outside it, plus the length of borders that do not run along a street.
+
+**Redraws and codes.** Existing grids whose households are within the range, and that share no
+compound with another grid, are kept as they are, codes and all; only the rest of the
+community is redrawn. Codes are DB11 (community code + 3-digit sequence): a first drawing
+numbers grids west → east, then north → south; later new grids take the next free numbers
+(never a retired one), and each carries a lineage record of the grids it came from (split,
+merged, redrawn).
+
+Inputs are in EPSG:4326; work happens in a metric CRS picked for the community; outputs are in
+EPSG:4326 with lengths in metres and areas in square metres.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+from spopt.region.azp import AZPOrig
+from spopt.region.objective_function import ObjectiveFunction
+
+from gridmap.crs import metric_crs_for
+from gridmap.errors import InputError
+from gridmap.gridcode import grid_code, parse_grid_code, reading_order
+
+#: OSM ``highway`` values whose lines make good grid borders (streets, not paths in a compound).
+STREET_HIGHWAYS: tuple[str, ...] = (
+    "trunk", "trunk_link", "primary", "primary_link", "secondary", "secondary_link",
+    "tertiary", "tertiary_link", "unclassified", "residential", "living_street", "pedestrian",
+)  # fmt: skip
+
+KEPT, REDRAWN, NEW = "kept", "redrawn", "new"
+_OUTLINE_STEP_M = 15.0  # spacing of seed points along a compound's outline
+_PRECISION_M = 0.01  # coordinates snap to this grid so that shared edges merge exactly
+_TOUCH_M = 0.05  # how far apart two unit edges may lie and still count as shared
+_BORDER_WEIGHT = 1.0  # objective cost of a non-street border as long as the area's side
+_OUT_OF_RANGE_WEIGHT = 25.0  # how much steeper the cost is outside the target range
+_SAME_SHARE = 0.9  # a redrawn grid keeps its code when it is this much the old one
+_SEEDS = 4  # AZP runs from different random starts; the best is kept
+
+
+@dataclass(frozen=True)
+class GridPlan:
+    """A proposed drawing of one community's grids.
+
+    ``grids`` (EPSG:4326): code, status (kept | redrawn | new), households, buildings,
+    area_m2, parts (polygons; 1 when contiguous), in_range, geometry.
+    ``lineage``: old_code, new_code, relation (split | merged | redrawn | new), area_m2 and
+    households the new grid took from the old one.
+    """
+
+    community_code: str
+    households_range: tuple[int, int]
+    grids: gpd.GeoDataFrame
+    lineage: pd.DataFrame
+    retired: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class _BalanceObjective(ObjectiveFunction):
+    """AZP objective: households per region near the range's middle, steeply penalised
+    outside the range, plus the (normalised) length of non-street borders between regions."""
+
+    def __init__(self, households: np.ndarray, border: sparse.csr_matrix, lo: int, hi: int) -> None:
+        super().__init__()
+        self.households = households
+        self.border = border
+        self.lo, self.hi = lo, hi
+        self.mid, self.span = (lo + hi) / 2, max(hi - lo, 1)
+
+    def _cost(self, h: np.ndarray | float) -> np.ndarray | float:
+        outside = np.maximum(0, np.maximum(np.asarray(h) - self.hi, self.lo - np.asarray(h)))
+        excess = outside / self.span
+        return ((np.asarray(h) - self.mid) / self.span) ** 2 + _OUT_OF_RANGE_WEIGHT * (excess + excess**2)
+
+    def __call__(self, labels, attr) -> float:
+        labels = np.asarray(labels)
+        _, inverse = np.unique(labels, return_inverse=True)
+        totals = np.bincount(inverse, weights=self.households)
+        coo = self.border.tocoo()
+        crossing = coo.data[labels[coo.row] != labels[coo.col]].sum() / 2
+        return float(np.sum(self._cost(totals)) + crossing)
+
+    def update(self, moving_area, recipient_region, labels, attr) -> float:
+        labels = np.asarray(labels)
+        donor = labels[moving_area]
+        h = self.households[moving_area]
+        h_donor = self.households[labels == donor].sum()
+        h_recipient = self.households[labels == recipient_region].sum()
+        before = self._cost(h_donor) + self._cost(h_recipient)
+        after = self._cost(h_donor - h) + self._cost(h_recipient + h)
+        row = self.border.getrow(moving_area)
+        neighbours = labels[row.indices]
+        border = row.data[neighbours == donor].sum() - row.data[neighbours == recipient_region].sum()
+        return float(after - before + border)
+
+
+def _street_lines(roads: gpd.GeoDataFrame | None, highways: tuple[str, ...], crs) -> np.ndarray:
+    if roads is None or roads.empty:
+        return np.array([], dtype=object)
+    streets = roads[roads["highway"].isin(highways)] if "highway" in roads.columns else roads
+    return streets.to_crs(crs).geometry.to_numpy()
+
+
+def _polygonal(geom):
+    """The valid polygonal part of ``geom`` (invalid rings repaired, stray lines dropped)."""
+    parts = shapely.get_parts(shapely.make_valid(geom, method="structure", keep_collapsed=False))
+    return shapely.union_all(parts[np.isin(shapely.get_type_id(parts), (3, 6))])
+
+
+def _blocks(area, streets: np.ndarray) -> list:
+    """``area`` cut along the street lines into polygons that tile it."""
+    if len(streets) == 0:
+        return list(shapely.get_parts(area))
+    cut = shapely.intersection(streets, area)
+    noded = shapely.union_all(np.concatenate([[shapely.boundary(area)], cut[~shapely.is_empty(cut)]]))
+    polys = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    polys = shapely.set_precision(
+        polys[shapely.contains(area, shapely.point_on_surface(polys))], _PRECISION_M
+    )
+    # whatever the lines did not enclose (rounding at the edge) still belongs to some block
+    rest = shapely.get_parts(shapely.difference(area, shapely.union_all(polys)))
+    return list(polys) + [p for p in rest if p.area > 1.0]
+
+
+def _atoms(buildings: gpd.GeoDataFrame, block_of: np.ndarray, hi: int) -> np.ndarray:
+    """Atom label per building: its compound, unless the compound alone exceeds ``hi``
+    households. Buildings outside compounds, and those of such a large compound, are grouped
+    per street block (one atom while the group stays within ``hi``, else one per building)."""
+    compound = (
+        buildings["compound_id"] if "compound_id" in buildings.columns else pd.Series(np.nan, buildings.index)
+    )
+    hh = buildings["households"]
+    whole = compound.notna() & (hh.groupby(compound).transform("sum") <= hi)
+    group = (
+        np.where(compound.notna(), "c" + compound.astype("Int64").astype(str), "l")
+        + "/"
+        + block_of.astype(str)
+    )
+    loose_hh = hh.groupby(group).transform("sum").to_numpy()
+    per_building = "b" + buildings["id"].astype(str).to_numpy()
+    labels = np.where(
+        whole, "c" + compound.astype("Int64").astype(str), np.where(loose_hh <= hi, group, per_building)
+    )
+    return labels.astype(object)
+
+
+def _seeds(block, atom_of: np.ndarray, points: np.ndarray, outlines: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Seed points in ``block`` and their atom labels: building points and compound outlines."""
+    inside = shapely.contains(block, points)
+    seeds, labels = list(points[inside]), list(atom_of[inside])
+    for atom in set(atom_of[inside]):
+        outline = outlines.get(atom)
+        if outline is None:
+            continue
+        line = shapely.intersection(outline, block)
+        for part in shapely.get_parts(line):
+            if part.geom_type != "LineString" or part.length < _OUTLINE_STEP_M:
+                continue
+            along = shapely.line_interpolate_point(part, np.arange(0, part.length, _OUTLINE_STEP_M))
+            seeds.extend(along)
+            labels.extend([atom] * len(along))
+    return np.array(seeds, dtype=object), np.array(labels, dtype=object)
+
+
+def _split_block(block, seeds: np.ndarray, labels: np.ndarray) -> dict:
+    """The parts of ``block`` nearest each atom's seeds (atom label → geometry)."""
+    if len(set(labels)) <= 1:
+        return {labels[0]: block} if len(labels) else {None: block}
+    xy = shapely.get_coordinates(seeds)
+    _, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
+    seeds, labels = seeds[first], labels[first]
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.MultiPoint(list(seeds)), extend_to=block, ordered=True)
+    )
+    cells = shapely.intersection(cells, block, grid_size=_PRECISION_M)
+    frame = gpd.GeoDataFrame({"atom": labels}, geometry=cells)
+    return {
+        atom: shapely.union_all(part.geometry.to_numpy(), grid_size=_PRECISION_M)
+        for atom, part in frame.groupby("atom")
+    }
+
+
+def _units(
+    area, streets: np.ndarray, buildings: gpd.GeoDataFrame, outlines: dict, hi: int
+) -> gpd.GeoDataFrame:
+    """Units tiling ``area``: one per atom (its parts in all blocks) and one per empty block."""
+    points = buildings.geometry.representative_point().to_numpy()
+    blocks = _blocks(area, streets)
+    block_idx, point_idx = shapely.STRtree(points).query(blocks, predicate="contains")
+    block_of = np.full(len(points), -1)
+    block_of[point_idx] = block_idx
+    atom_of = _atoms(buildings, block_of, hi)
+    parts: dict = {}
+    empty = []
+    for block in blocks:
+        seeds, labels = _seeds(block, atom_of, points, outlines)
+        for atom, geom in _split_block(block, seeds, labels).items():
+            if atom is None:
+                empty.append(geom)
+            else:
+                parts.setdefault(atom, []).append(geom)
+    atoms = sorted(parts)
+    hh = buildings.groupby(atom_of)["households"].sum()
+    n_buildings = pd.Series(atom_of).value_counts()
+    geoms = [shapely.union_all(parts[a], grid_size=_PRECISION_M) for a in atoms] + empty
+    return gpd.GeoDataFrame(
+        {
+            "atom": atoms + [None] * len(empty),
+            "households": [float(hh.get(a, 0)) for a in atoms] + [0.0] * len(empty),
+            "buildings": [int(n_buildings.get(a, 0)) for a in atoms] + [0] * len(empty),
+        },
+        geometry=geoms,
+        crs=buildings.crs,
+    )
+
+
+def _adjacency(units: gpd.GeoDataFrame, streets: np.ndarray) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """(shared border, of it off the streets) between units, in metres; both symmetric."""
+    geoms = units.geometry.to_numpy()
+    n = len(geoms)
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    shared = shapely.intersection(shapely.boundary(geoms[left]), shapely.buffer(geoms[right], _TOUCH_M))
+    length = shapely.length(shared)
+    touching = length > 2 * _TOUCH_M + 0.5
+    left, right, shared, length = left[touching], right[touching], shared[touching], length[touching]
+    if len(streets):
+        along = shapely.buffer(shapely.union_all(streets), 2 * _TOUCH_M)
+        off_street = shapely.length(shapely.difference(shared, along))
+    else:
+        off_street = length
+    rows, cols = np.concatenate([left, right]), np.concatenate([right, left])
+    total = sparse.csr_matrix((np.concatenate([length, length]), (rows, cols)), shape=(n, n))
+    off = sparse.csr_matrix((np.concatenate([off_street, off_street]), (rows, cols)), shape=(n, n))
+    return total, off
+
+
+def _absorb_empty(units: gpd.GeoDataFrame, shared: sparse.csr_matrix) -> gpd.GeoDataFrame:
+    """Units without homes joined to the neighbour (with homes, or already joined to one)
+    they share the longest border with; those with no such neighbour stay alone."""
+    target = np.where(units["buildings"].to_numpy() > 0, np.arange(len(units)), -1)
+    changed = True
+    while changed:
+        changed = False
+        for i in np.flatnonzero(target < 0):
+            row = shared.getrow(i)
+            joined = target[row.indices] >= 0
+            if joined.any():
+                target[i] = target[row.indices[joined][np.argmax(row.data[joined])]]
+                changed = True
+    target[target < 0] = np.flatnonzero(target < 0) + len(units)
+    merged = units.assign(target=target).dissolve(
+        "target", aggfunc={"atom": "first", "households": "sum", "buildings": "sum"}, grid_size=_PRECISION_M
+    )
+    return merged.reset_index(drop=True)
+
+
+def _region_counts(households: float, lo: int, hi: int, units_with_homes: int) -> list[int]:
+    """How many grids to try for ``households``, best first: the count whose mean is nearest
+    the middle of the range, then its neighbours among the counts that can keep every grid
+    within the range."""
+    if households <= hi:
+        return [1]
+    fewest, most = math.ceil(households / hi), max(math.floor(households / lo), 1)
+    if fewest > most:
+        return [max(1, min(fewest, units_with_homes))]
+    best = min(max(round(households / ((lo + hi) / 2)), fewest), most)
+    counts = [c for c in (best, best - 1, best + 1) if fewest <= c <= most and 1 <= c <= units_with_homes]
+    return counts or [max(1, min(best, units_with_homes))]
+
+
+def _zoning(
+    adj, hh: np.ndarray, objective: _BalanceObjective, count: int, seed: int
+) -> tuple[np.ndarray, float, float]:
+    """Best of several AZP runs into ``count`` regions: (labels, households outside the
+    range, objective)."""
+    best, best_key = None, (math.inf, math.inf)
+    state = random.getstate()  # AZP seeds Python's random module; leave it as found
+    for s in range(_SEEDS):
+        azp = AZPOrig(random_state=seed + s)
+        azp.fit_from_scipy_sparse_matrix(adj, hh.reshape(-1, 1), count, objective_func=objective)
+        labels = azp.labels_.astype(int)
+        totals = np.bincount(np.unique(labels, return_inverse=True)[1], weights=hh)
+        outside = float(np.maximum(0, np.maximum(totals - objective.hi, objective.lo - totals)).sum())
+        key = (outside, objective(labels, None))
+        if key < best_key:
+            best, best_key = labels, key
+    random.setstate(state)
+    return best, *best_key
+
+
+def _regions(units: gpd.GeoDataFrame, contiguity, border, lo: int, hi: int, seed: int) -> np.ndarray:
+    """Region label per unit (contiguous, balanced); regions numbered across components."""
+    labels = np.full(len(units), -1)
+    n_comp, comp = csgraph.connected_components(contiguity, directed=False)
+    households = units["households"].to_numpy()
+    totals = np.bincount(comp, weights=households, minlength=n_comp)
+    scale = math.sqrt(max(units.geometry.area.sum(), 1.0))
+    next_label = 0
+    for c in np.argsort(-totals, kind="stable"):
+        idx = np.flatnonzero(comp == c)
+        hh = households[idx]
+        if totals[c] < lo and next_label > 0:
+            # a detached piece too small for a grid of its own joins the nearest grid
+            geoms = units.geometry.to_numpy()
+            drawn = np.flatnonzero(labels >= 0)
+            nearest = drawn[np.argmin(shapely.distance(geoms[drawn], shapely.union_all(geoms[idx])))]
+            labels[idx] = labels[nearest]
+            continue
+        counts = _region_counts(hh.sum(), lo, hi, int((hh > 0).sum()))
+        if counts == [1]:
+            labels[idx] = next_label
+            next_label += 1
+            continue
+        adj = contiguity[idx][:, idx].tocsr()
+        objective = _BalanceObjective(hh, (border[idx][:, idx] * (_BORDER_WEIGHT / scale)).tocsr(), lo, hi)
+        unavoidable = np.maximum(hh - hi, 0).sum()  # units that alone exceed the maximum
+        best, best_key = None, (math.inf, math.inf)
+        for count in counts:  # the next count only while some grid is still out of range
+            found, outside, value = _zoning(adj, hh, objective, count, seed)
+            if (outside, value) < best_key:
+                best, best_key = found, (outside, value)
+            if outside <= unavoidable:
+                break
+        _, local = np.unique(best, return_inverse=True)
+        labels[idx] = local + next_label
+        next_label += int(local.max()) + 1
+    return labels
+
+
+def _households_in(
+    grids: np.ndarray, points: np.ndarray, households: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(households, buildings) whose point lies in each grid."""
+    grid_idx, point_idx = shapely.STRtree(points).query(grids, predicate="contains")
+    hh = np.bincount(grid_idx, weights=households[point_idx], minlength=len(grids))
+    count = np.bincount(grid_idx, minlength=len(grids))
+    return hh, count
+
+
+def _kept_grids(
+    existing: gpd.GeoDataFrame, area, points, hh_values, compound_of, lo: int, hi: int
+) -> np.ndarray:
+    """Which existing grids can stay as drawn: households in range, and no compound small
+    enough for one grid shared with another grid."""
+    clipped = shapely.intersection(existing.geometry.to_numpy(), area)
+    grid_idx, point_idx = shapely.STRtree(points).query(clipped, predicate="contains")
+    hh = np.bincount(grid_idx, weights=hh_values[point_idx], minlength=len(existing))
+    ok = (hh >= lo) & (hh <= hi)
+    compound_hh = pd.Series(hh_values).groupby(compound_of).sum()
+    pairs = pd.DataFrame({"grid": grid_idx, "compound": compound_of[point_idx]}).dropna()
+    shared = pairs.drop_duplicates().groupby("compound")["grid"].nunique()
+    for compound in shared[(shared > 1) & (compound_hh.reindex(shared.index) <= hi)].index:
+        ok[pairs.loc[pairs["compound"] == compound, "grid"].unique()] = False
+    return ok
+
+
+def _same_grids(
+    new: np.ndarray, old: np.ndarray, points: np.ndarray, households: np.ndarray
+) -> list[tuple[int, int]]:
+    """Pairs (new, old) that are the same grid: they share at least ``_SAME_SHARE`` of the
+    households in either (of the area, where neither has any) and of the area in both."""
+    if len(new) == 0 or len(old) == 0:
+        return []
+    new_idx, old_idx = shapely.STRtree(old).query(new, predicate="intersects")
+    common = shapely.intersection(new[new_idx], old[old_idx])
+    hh_common = _households_in(common, points, households)[0]
+    hh_new, hh_old = _households_in(new, points, households)[0], _households_in(old, points, households)[0]
+    area_common = shapely.area(common)
+    pairs, used = [], set()
+    for n, o, hh, a in zip(new_idx, old_idx, hh_common, area_common, strict=True):
+        by_area = a >= _SAME_SHARE * max(new[n].area, old[o].area)
+        homes = max(hh_new[n], hh_old[o])
+        by_homes = hh >= _SAME_SHARE * homes if homes else True
+        if by_area and by_homes and n not in {p[0] for p in pairs} and o not in used:
+            pairs.append((int(n), int(o)))
+            used.add(o)
+    return pairs
+
+
+def _relation(n_old: int, old_fanout: int) -> str:
+    if n_old == 0:
+        return NEW
+    if n_old > 1:
+        return "merged"
+    return "split" if old_fanout > 1 else REDRAWN
+
+
+def _lineage(new: gpd.GeoDataFrame, old: gpd.GeoDataFrame, points, hh_values) -> pd.DataFrame:
+    """Rows linking each newly coded grid to the retired grids it overlaps."""
+    columns = ["old_code", "new_code", "relation", "area_m2", "households"]
+    if new.empty:
+        return pd.DataFrame(columns=columns)
+    if old.empty:
+        return pd.DataFrame(
+            [(None, c, NEW, a, h) for c, a, h in zip(new["code"], new.area, new["households"], strict=True)],
+            columns=columns,
+        )
+    new_idx, old_idx = shapely.STRtree(old.geometry.to_numpy()).query(
+        new.geometry.to_numpy(), predicate="intersects"
+    )
+    overlap = shapely.intersection(new.geometry.to_numpy()[new_idx], old.geometry.to_numpy()[old_idx])
+    area = shapely.area(overlap)
+    moved = _households_in(overlap, points, hh_values)[0] if len(overlap) else np.array([])
+    # slivers along a redrawn border are not lineage: only homes or a real share of the grid
+    real = (moved > 0) | (area >= 0.01 * shapely.area(new.geometry.to_numpy()[new_idx]))
+    new_idx, old_idx, area, moved = new_idx[real], old_idx[real], area[real], moved[real]
+    n_old = np.bincount(new_idx, minlength=len(new))
+    fanout = np.bincount(old_idx, minlength=len(old))
+    rows = [
+        (old["code"].iloc[o], new["code"].iloc[n], _relation(n_old[n], fanout[o]), float(a), float(h))
+        for n, o, a, h in zip(new_idx, old_idx, area, moved, strict=True)
+    ]
+    rows += [
+        (None, new["code"].iloc[n], NEW, float(new.geometry.iloc[n].area), float(new["households"].iloc[n]))
+        for n in np.flatnonzero(n_old == 0)
+    ]
+    return pd.DataFrame(rows, columns=columns).sort_values(
+        ["new_code", "old_code"], na_position="first", ignore_index=True
+    )
+
+
+def _next_sequences(codes, community_code: str, count: int) -> list[int]:
+    """``count`` sequence numbers above every one used so far in the community."""
+    used = [
+        int(parts[3])
+        for c in codes
+        if (parts := parse_grid_code(str(c))) and "".join(parts[:3]) == community_code
+    ]
+    start = max(used, default=0) + 1
+    if start + count - 1 > 999:
+        raise InputError(f"community {community_code} has no free grid numbers left (999 used)")
+    return list(range(start, start + count))
+
+
+def propose_grids(
+    community: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    *,
+    compounds: gpd.GeoDataFrame | None = None,
+    roads: gpd.GeoDataFrame | None = None,
+    existing: gpd.GeoDataFrame | None = None,
+    households: tuple[int, int] = (300, 500),
+    fresh: bool = False,
+    street_highways: tuple[str, ...] = STREET_HIGHWAYS,
+    seed: int = 0,
+) -> GridPlan:
+    """Propose grids for one community.
+
+    ``community``: one row with ``code`` (12-digit DB11 community code) and its polygon.
+    ``buildings``: ``id``, ``households``, ``compound_id`` (may be empty), footprints; those
+    whose representative point lies in the community count. ``compounds``: ``id`` and outline
+    (to keep compounds whole). ``roads``: lines with ``highway``; those in ``street_highways``
+    are preferred as borders. ``existing``: the community's current grids of the kind being
+    drawn (``code`` and polygon); unless ``fresh``, grids within the range are kept. All in
+    EPSG:4326. ``households`` is the (min, max) households per grid.
+    """
+    lo, hi = households
+    if lo < 1 or lo > hi:
+        raise InputError(f"households range {lo}-{hi}: expected 1 <= MIN <= MAX")
+    if len(community) != 1:
+        raise InputError(f"expected one community, got {len(community)}")
+    code = str(community["code"].iloc[0])
+    if not (len(code) == 12 and code.isdigit()):
+        raise InputError(f"community code {code!r}: expected 12 digits (district 6 + street 3 + community 3)")
+    crs = metric_crs_for(community)
+    area = _polygonal(community.to_crs(crs).geometry.iloc[0])
+    b = buildings.to_crs(crs)
+    b = b.assign(households=b["households"].fillna(0).astype(float))
+    points_all = b.geometry.representative_point().to_numpy()
+    b = b[shapely.contains(area, points_all)]
+    points = b.geometry.representative_point().to_numpy()
+    hh_values = b["households"].to_numpy()
+    compound_of = (
+        b["compound_id"].to_numpy(dtype=float) if "compound_id" in b.columns else np.full(len(b), np.nan)
+    )
+    outlines = {}
+    if compounds is not None and not compounds.empty:
+        for cid, geom in zip(compounds["id"], compounds.to_crs(crs).geometry, strict=True):
+            outlines[f"c{int(cid)}"] = shapely.boundary(geom)
+    streets = _street_lines(roads, street_highways, crs)
+    streets = streets[shapely.intersects(streets, area)] if len(streets) else streets
+    notes: list[str] = []
+
+    old = existing.to_crs(crs).reset_index(drop=True) if existing is not None and not existing.empty else None
+    keep = np.zeros(0 if old is None else len(old), dtype=bool)
+    if old is not None and not fresh:
+        keep = _kept_grids(old, area, points, hh_values, compound_of, lo, hi)
+    while True:
+        kept_geom = shapely.union_all(old.geometry.to_numpy()[keep]) if keep.any() else shapely.Polygon()
+        free = shapely.difference(area, kept_geom) if keep.any() else area
+        if free.is_empty or free.area < 1.0:
+            units = gpd.GeoDataFrame({"atom": [], "households": [], "buildings": []}, geometry=[], crs=crs)
+            contiguity = border = sparse.csr_matrix((0, 0))
+            break
+        units = _units(free, streets, b[shapely.contains(free, points)], outlines, hi)
+        units = _absorb_empty(units, _adjacency(units, streets)[0])
+        contiguity, border = _adjacency(units, streets)
+        # a piece of the free area too small for a grid takes in the smallest kept neighbour
+        n_comp, comp = csgraph.connected_components(contiguity, directed=False)
+        totals = np.bincount(comp, weights=units["households"].to_numpy(), minlength=n_comp)
+        small = [c for c in range(n_comp) if totals[c] < lo]
+        released = False
+        for c in small:
+            piece = shapely.union_all(units.geometry.to_numpy()[comp == c])
+            touching = np.flatnonzero(
+                keep & shapely.intersects(old.geometry.to_numpy(), shapely.buffer(piece, 0.5))
+            )
+            if len(touching):
+                grid_hh = _households_in(old.geometry.to_numpy()[touching], points, hh_values)[0]
+                keep[touching[int(np.argmin(grid_hh))]] = False
+                released = True
+                break
+        if not released:
+            break
+
+    labels = _regions(units, contiguity, border, lo, hi, seed) if len(units) else np.array([], dtype=int)
+    drawn = (
+        units.assign(region=labels).dissolve("region", aggfunc="sum", grid_size=_PRECISION_M)
+        if len(units)
+        else units
+    )
+    drawn_geoms = shapely.make_valid(drawn.geometry.to_numpy()) if len(drawn) else np.array([], dtype=object)
+
+    # codes: unchanged grids keep theirs, and so does a redrawn grid that is still the old one
+    kept_codes = list(old["code"][keep]) if old is not None else []
+    kept_geoms = list(shapely.intersection(old.geometry.to_numpy()[keep], area)) if old is not None else []
+    codes: list[str | None] = [None] * len(drawn_geoms)
+    if old is not None and len(drawn_geoms):
+        released = np.flatnonzero(~keep)
+        for i, j in _same_grids(drawn_geoms, old.geometry.to_numpy()[released], points, hh_values):
+            codes[i] = str(old["code"].iloc[released[j]])
+    fresh_idx = [i for i, c in enumerate(codes) if c is None]
+    if fresh_idx:
+        cx = shapely.get_x(shapely.centroid(drawn_geoms[fresh_idx]))
+        cy = shapely.get_y(shapely.centroid(drawn_geoms[fresh_idx]))
+        order = reading_order(
+            cx, cy, row_height=math.sqrt(area.area / max(len(drawn_geoms) + len(kept_geoms), 1))
+        )
+        old_codes = list(old["code"]) if old is not None else []
+        for i, seq in zip(
+            np.asarray(fresh_idx)[order], _next_sequences(old_codes, code, len(fresh_idx)), strict=True
+        ):
+            codes[i] = grid_code(code, seq)
+
+    all_geoms = np.array(kept_geoms + list(drawn_geoms), dtype=object)
+    hh, n_b = _households_in(all_geoms, points, hh_values) if len(all_geoms) else (np.array([]), np.array([]))
+    status = [KEPT] * len(kept_geoms) + [
+        KEPT if old is not None and c in set(old["code"]) else NEW for c in codes
+    ]
+    grids = gpd.GeoDataFrame(
+        {
+            "code": kept_codes + codes,
+            "status": status,
+            "households": hh.astype(int),
+            "buildings": n_b.astype(int),
+            "area_m2": shapely.area(all_geoms).round(1),
+            "parts": shapely.get_num_geometries(all_geoms),
+        },
+        geometry=all_geoms,
+        crs=crs,
+    )
+    grids["in_range"] = (grids["households"] >= lo) & (grids["households"] <= hi)
+    retired = sorted(set(old["code"]) - set(grids["code"])) if old is not None else []
+    new = grids[grids["status"] == NEW].reset_index(drop=True)
+    gone = (
+        old[old["code"].isin(retired)]
+        if old is not None
+        else gpd.GeoDataFrame({"code": []}, geometry=[], crs=crs)
+    )
+    lineage = _lineage(new, gone.reset_index(drop=True), points, hh_values)
+    grids.loc[grids["code"].isin(lineage.loc[lineage["relation"] != NEW, "new_code"]), "status"] = REDRAWN
+    big = (
+        b.groupby("compound_id")["households"].sum() if "compound_id" in b.columns else pd.Series(dtype=float)
+    )
+    for cid in big[big > hi].index:
+        notes.append(
+            f"compound {int(cid)} alone has {int(big[cid])} households (> {hi}); its buildings are split among grids"
+        )
+    for bid, n in zip(b["id"], hh_values, strict=True):
+        if n > hi:
+            notes.append(
+                f"building {int(bid)} alone has {int(n)} households (> {hi}); its grid cannot be within range"
+            )
+    for row in grids.itertuples():
+        if not row.in_range:
+            notes.append(f"grid {row.code} has {row.households} households, outside {lo}-{hi}")
+    grids = grids.sort_values("code", ignore_index=True).to_crs("EPSG:4326")
+    return GridPlan(code, (lo, hi), grids, lineage, retired, notes)
