@@ -93,15 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     org.add_argument("action", choices=["report"])
     org.add_argument("--by", choices=["street", "community"], default="community", help="also per unit")
     org.add_argument("--out", metavar="PATH", help="write figures and missing features to .gpkg or .csv")
-    grids = sub.add_parser("grids", help="work grids: how two networks align (多网合一)")
-    grids.add_argument("action", choices=["align"])
-    grids.add_argument("kinds", nargs=2, metavar="KIND", help="two grid kinds, e.g. party comprehensive")
-    grids.add_argument(
-        "--tolerance", type=float, default=5.0, metavar="M", help="borders this close coincide"
-    )
-    grids.add_argument(
-        "--out", metavar="PATH", help="write per-grid matches and split buildings (.gpkg, .csv)"
-    )
+    _grids_parser(sub)
     user = sub.add_parser("user", help="accounts of the web service")
     user.add_argument("action", choices=["add", "list", "password"])
     user.add_argument("name", nargs="?", metavar="NAME")
@@ -115,6 +107,40 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check the grid map's integrity; exit 1 when errors are found")
     val.add_argument("--out", metavar="PATH", help="write the findings to .geojson, .gpkg or .csv")
     return parser
+
+
+def _grids_parser(sub) -> None:
+    grids = sub.add_parser(
+        "grids", help="work grids: draw a community's grids, or how two networks align (多网合一)"
+    )
+    grids.add_argument("action", choices=["propose", "align"])
+    grids.add_argument(
+        "kinds", nargs="*", metavar="KIND", help="align: two grid kinds, e.g. party comprehensive"
+    )
+    grids.add_argument("--community", metavar="NAME_OR_CODE", help="propose: the community to draw")
+    grids.add_argument(
+        "--households",
+        metavar="MIN-MAX",
+        help="propose: households per grid (default from the settings, 300-500)",
+    )
+    grids.add_argument(
+        "--kind", help="propose: grid kind (default: the community's grids' kind, else comprehensive)"
+    )
+    grids.add_argument("--level", type=int, default=1, help="propose: grid level (default 1)")
+    grids.add_argument(
+        "--fresh", action="store_true", help="propose: redraw every grid, not only unsound ones"
+    )
+    grids.add_argument("--seed", type=int, default=0, help="propose: random seed of the zoning search")
+    grids.add_argument("--apply", action="store_true", help="propose: replace the grids with the drawing")
+    grids.add_argument(
+        "--end-terms", action="store_true", help="propose --apply: end terms in office on retired grids"
+    )
+    grids.add_argument(
+        "--tolerance", type=float, default=5.0, metavar="M", help="align: borders this close coincide"
+    )
+    grids.add_argument(
+        "--out", metavar="PATH", help="write the drawing and lineage, or the alignment (.gpkg, .csv)"
+    )
 
 
 def _coverage_parser(sub) -> None:
@@ -552,6 +578,7 @@ def _cmd_validate(args, settings: Settings) -> int:
     layers = {name: read_layer(engine, name) for name in CHECKED_LAYERS}
     tolerances = Tolerances(
         sliver_m2=settings.sliver_m2,
+        sliver_width_m=settings.sliver_width_m,
         households_min=settings.grid_households_min,
         households_max=settings.grid_households_max,
     )
@@ -626,11 +653,24 @@ def _cmd_org(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _households_range(text: str | None, settings: Settings) -> tuple[int, int]:
+    if text is None:
+        return settings.grid_households_min, settings.grid_households_max
+    lo, sep, hi = text.partition("-")
+    if not sep or not lo.strip().isdigit() or not hi.strip().isdigit() or int(lo) > int(hi) or int(lo) < 1:
+        raise InputError(f"--households {text!r}: expected MIN-MAX, two whole numbers with 1 <= MIN <= MAX")
+    return int(lo), int(hi)
+
+
 def _cmd_grids(args, settings: Settings) -> int:
+    if args.action == "propose":
+        return _cmd_grids_propose(args, settings)
     from gridmap.io.export import write_frames
     from gridmap.store.layers import read_layer
     from gridmap.topology import grid_alignment
 
+    if len(args.kinds) != 2:
+        raise InputError("grids align needs two grid kinds, e.g. `gridmap grids align party comprehensive`")
     engine = _engine(settings)
     grids, buildings = (read_layer(engine, n) for n in ("grids", "buildings"))
     a, b = args.kinds
@@ -652,6 +692,82 @@ def _cmd_grids(args, settings: Settings) -> int:
     if args.out:
         frames = {"alignment_grids": table, "split_buildings": result.split_buildings}
         print("wrote " + ", ".join(str(w) for w in write_frames(frames, args.out)))
+    return EXIT_OK
+
+
+def _cmd_grids_propose(args, settings: Settings) -> int:
+    from gridmap.gridplan import community_named, propose_grids
+    from gridmap.io.export import write_frames
+    from gridmap.store.gridplans import apply_grid_plan
+    from gridmap.store.layers import read_layer
+
+    if args.kinds:
+        raise InputError("grids propose takes no grid kinds; use --kind")
+    if not args.community:
+        raise InputError("grids propose needs --community NAME_OR_CODE")
+    households = _households_range(args.households, settings)
+    engine = _engine(settings)
+    community = community_named(read_layer(engine, "communities"), args.community)
+    cid = int(community["id"].iloc[0])
+    grids = read_layer(engine, "grids")
+    own = grids[grids["community_id"] == cid]
+    kind = args.kind or (own["kind"].mode().iloc[0] if own["kind"].notna().any() else "comprehensive")
+    existing = own[(own["kind"] == kind) & (own["level"] == args.level)]
+    plan = propose_grids(
+        community,
+        read_layer(engine, "buildings"),
+        compounds=read_layer(engine, "compounds"),
+        roads=read_layer(engine, "roads"),
+        existing=existing,
+        households=households,
+        fresh=args.fresh,
+        seed=args.seed,
+    )
+    name = community["name"].iloc[0]
+    lo, hi = households
+    print(f"{name} ({plan.community_code}): {len(plan.grids)} {kind} grids for {lo}-{hi} households each")
+    rows = [
+        (
+            r.code,
+            r.status,
+            r.households,
+            r.buildings,
+            f"{r.area_m2 / 10_000:.1f}",
+            "yes" if r.in_range else "NO",
+        )
+        for r in plan.grids.itertuples()
+    ]
+    print_table(rows, ("code", "status", "households", "buildings", "area ha", "in range"), right=[2, 3, 4])
+    if len(plan.lineage):
+        lineage = [
+            (r.old_code or "-", r.new_code, r.relation, int(r.households), f"{r.area_m2 / 10_000:.1f}")
+            for r in plan.lineage.itertuples()
+        ]
+        print_table(lineage, ("from", "to", "relation", "households", "area ha"), right=[3, 4])
+    if plan.retired:
+        print("retired: " + ", ".join(plan.retired))
+    for note in plan.notes:
+        print(f"note: {note}")
+    if args.out:
+        frames = {"proposed_grids": plan.grids, "grid_lineage": plan.lineage}
+        print("wrote " + ", ".join(str(w) for w in write_frames(frames, args.out)))
+    if args.apply:
+        done = apply_grid_plan(
+            engine, plan, community_id=cid, kind=kind, level=args.level, user="cli", end_terms=args.end_terms
+        )
+        if done.added or done.retired:
+            print(
+                f"applied: {len(done.kept)} grids kept, {len(done.added)} added, {len(done.retired)} retired; "
+                "lineage recorded"
+            )
+        else:
+            print("nothing to apply: every grid stays as it is")
+        for term in done.ended_terms:
+            print(f"ended: {term}")
+        for account in done.accounts:
+            print(
+                f"note: account {account} names a retired grid; give it the new grid codes", file=sys.stderr
+            )
     return EXIT_OK
 
 

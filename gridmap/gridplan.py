@@ -38,7 +38,7 @@ from scipy.sparse import csgraph
 from spopt.region.azp import AZPOrig
 from spopt.region.objective_function import ObjectiveFunction
 
-from gridmap.crs import metric_crs_for
+from gridmap.crs import densified_to, metric_crs_for
 from gridmap.errors import InputError
 from gridmap.gridcode import grid_code, parse_grid_code, reading_order
 
@@ -48,13 +48,17 @@ STREET_HIGHWAYS: tuple[str, ...] = (
     "tertiary", "tertiary_link", "unclassified", "residential", "living_street", "pedestrian",
 )  # fmt: skip
 
-KEPT, REDRAWN, NEW = "kept", "redrawn", "new"
+#: a grid's status in a plan: unchanged; same code with a redrawn outline; a new code
+KEPT, RESHAPED, NEW = "kept", "reshaped", "new"
+REDRAWN = "redrawn"  # lineage: one old grid became one new grid of another code
 _OUTLINE_STEP_M = 15.0  # spacing of seed points along a compound's outline
 _PRECISION_M = 0.01  # coordinates snap to this grid so that shared edges merge exactly
-_TOUCH_M = 0.05  # how far apart two unit edges may lie and still count as shared
+_TOUCH_M = 0.05
+_DENSIFY_DEG = 2e-5  # about 2 m  # how far apart two unit edges may lie and still count as shared
 _BORDER_WEIGHT = 1.0  # objective cost of a non-street border as long as the area's side
 _OUT_OF_RANGE_WEIGHT = 25.0  # how much steeper the cost is outside the target range
 _SAME_SHARE = 0.9  # a redrawn grid keeps its code when it is this much the old one
+_WIDEN_ROUNDS = 2  # times kept grids next to an out-of-range grid are drawn again
 _SEEDS = 4  # AZP runs from different random starts; the best is kept
 
 
@@ -62,7 +66,7 @@ _SEEDS = 4  # AZP runs from different random starts; the best is kept
 class GridPlan:
     """A proposed drawing of one community's grids.
 
-    ``grids`` (EPSG:4326): code, status (kept | redrawn | new), households, buildings,
+    ``grids`` (EPSG:4326): code, status (kept | reshaped | new), households, buildings,
     area_m2, parts (polygons; 1 when contiguous), in_range, geometry.
     ``lineage``: old_code, new_code, relation (split | merged | redrawn | new), area_m2 and
     households the new grid took from the old one.
@@ -74,6 +78,7 @@ class GridPlan:
     lineage: pd.DataFrame
     retired: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    based_on: tuple[str, ...] = ()  # codes of the existing grids the plan was drawn from
 
 
 class _BalanceObjective(ObjectiveFunction):
@@ -454,6 +459,94 @@ def _next_sequences(codes, community_code: str, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
+def _touching(grids: np.ndarray, candidates: np.ndarray, piece) -> np.ndarray:
+    """Indices among ``candidates`` of the grids that share a border with ``piece``."""
+    return candidates[shapely.intersects(grids[candidates], shapely.buffer(piece, 0.5))]
+
+
+def _draw(area, old, keep: np.ndarray, buildings: gpd.GeoDataFrame, streets: np.ndarray, outlines: dict,
+          households: tuple[int, int], seed: int) -> np.ndarray:  # fmt: skip
+    """Grids drawn over the part of ``area`` outside the kept grids (metric CRS).
+
+    Kept grids next to a piece too small for a grid of its own, or (for a few rounds) next to
+    a drawn grid that ends up out of range, are released and drawn again: ``keep`` is updated
+    in place. The grids tile the free part exactly.
+    """
+    lo, hi = households
+    points = buildings.geometry.representative_point().to_numpy()
+    old_geoms = old.geometry.to_numpy() if old is not None else np.array([], dtype=object)
+    widened = 0
+    while True:
+        free = shapely.difference(area, shapely.union_all(old_geoms[keep])) if keep.any() else area
+        if free.is_empty or free.area < 1.0:
+            return np.array([], dtype=object)
+        units = _units(free, streets, buildings[shapely.contains(free, points)], outlines, hi)
+        units = _absorb_empty(units, _adjacency(units, streets)[0])
+        contiguity, border = _adjacency(units, streets)
+        geoms, unit_hh = units.geometry.to_numpy(), units["households"].to_numpy()
+        n_comp, comp = csgraph.connected_components(contiguity, directed=False)
+        totals = np.bincount(comp, weights=unit_hh, minlength=n_comp)
+        small = [c for c in range(n_comp) if totals[c] < lo]
+        nearby = [
+            _touching(old_geoms, np.flatnonzero(keep), shapely.union_all(geoms[comp == c])) for c in small
+        ]
+        nearby = [t for t in nearby if len(t)]
+        if nearby:  # the smallest kept neighbour of a piece too small for a grid
+            grid_hh = _households_in(old_geoms[nearby[0]], points, buildings["households"].to_numpy())[0]
+            keep[nearby[0][int(np.argmin(grid_hh))]] = False
+            continue
+        labels = _regions(units, contiguity, border, lo, hi, seed)
+        region_hh = np.bincount(labels, weights=unit_hh)
+        alone_over = np.bincount(labels, weights=unit_hh > hi) > 0  # a unit alone over the maximum
+        bad = np.flatnonzero(((region_hh < lo) | (region_hh > hi)) & ~alone_over)
+        if widened < _WIDEN_ROUNDS and len(bad) and keep.any():
+            released = [
+                _touching(old_geoms, np.flatnonzero(keep), shapely.union_all(geoms[labels == r])) for r in bad
+            ]
+            released = np.unique(np.concatenate(released))
+            if len(released):
+                keep[released] = False
+                widened += 1
+                continue
+        return _tile(free, units.assign(region=labels))
+
+
+def _closed(geoms: np.ndarray) -> np.ndarray:
+    """Parts that touch or lie within a millimetre of each other merged (corners kept)."""
+    grown = shapely.buffer(geoms, 0.001, join_style="mitre")
+    return shapely.buffer(grown, -0.001, join_style="mitre")
+
+
+def _fit(free, grids: np.ndarray, touch: float) -> np.ndarray:
+    """``grids`` clipped to ``free``, each piece of ``free`` they leave given to the grid it
+    borders most (else the nearest); ``touch`` is how far apart shared edges may lie, in the
+    CRS's units."""
+    grids = shapely.make_valid(shapely.intersection(grids, free))
+    rest = shapely.get_parts(shapely.difference(free, shapely.union_all(grids)))
+    for piece in rest[shapely.area(rest) > 0]:
+        shared = shapely.length(shapely.intersection(shapely.boundary(grids), shapely.buffer(piece, touch)))
+        k = int(np.argmax(shared)) if shared.max() > 0 else int(np.argmin(shapely.distance(grids, piece)))
+        grids[k] = shapely.union(grids[k], piece)
+    for i in range(1, len(grids)):  # where two grids still overlap at a seam, the first keeps it
+        grids[i] = shapely.difference(grids[i], shapely.union_all(grids[:i]))
+    return np.array([_polygonal(g) for g in grids], dtype=object)
+
+
+def _tile(free, units: gpd.GeoDataFrame) -> np.ndarray:
+    """One geometry per region that together tile ``free`` (metric CRS): the regions' units
+    merged, fitted to ``free``, seams closed and specks along them dropped."""
+    merged = units.dissolve("region", grid_size=_PRECISION_M).geometry.to_numpy()
+    grids = shapely.intersection(_closed(_fit(free, merged, _TOUCH_M)), free)
+    return np.array([_without_specks(_polygonal(g)) for g in grids], dtype=object)
+
+
+def _without_specks(geom, min_area_m2: float = 0.01):
+    """``geom`` without polygon parts smaller than ``min_area_m2``, unless that is all it has."""
+    parts = shapely.get_parts(geom)
+    big = parts[shapely.area(parts) >= min_area_m2]
+    return shapely.union_all(big) if len(big) else geom
+
+
 def propose_grids(
     community: gpd.GeoDataFrame,
     buildings: gpd.GeoDataFrame,
@@ -485,7 +578,7 @@ def propose_grids(
     if not (len(code) == 12 and code.isdigit()):
         raise InputError(f"community code {code!r}: expected 12 digits (district 6 + street 3 + community 3)")
     crs = metric_crs_for(community)
-    area = _polygonal(community.to_crs(crs).geometry.iloc[0])
+    area = _polygonal(densified_to(community, crs).geometry.iloc[0])
     b = buildings.to_crs(crs)
     b = b.assign(households=b["households"].fillna(0).astype(float))
     points_all = b.geometry.representative_point().to_numpy()
@@ -503,45 +596,13 @@ def propose_grids(
     streets = streets[shapely.intersects(streets, area)] if len(streets) else streets
     notes: list[str] = []
 
-    old = existing.to_crs(crs).reset_index(drop=True) if existing is not None and not existing.empty else None
+    old = None
+    if existing is not None and not existing.empty:
+        old = densified_to(existing, crs).reset_index(drop=True)
     keep = np.zeros(0 if old is None else len(old), dtype=bool)
     if old is not None and not fresh:
         keep = _kept_grids(old, area, points, hh_values, compound_of, lo, hi)
-    while True:
-        kept_geom = shapely.union_all(old.geometry.to_numpy()[keep]) if keep.any() else shapely.Polygon()
-        free = shapely.difference(area, kept_geom) if keep.any() else area
-        if free.is_empty or free.area < 1.0:
-            units = gpd.GeoDataFrame({"atom": [], "households": [], "buildings": []}, geometry=[], crs=crs)
-            contiguity = border = sparse.csr_matrix((0, 0))
-            break
-        units = _units(free, streets, b[shapely.contains(free, points)], outlines, hi)
-        units = _absorb_empty(units, _adjacency(units, streets)[0])
-        contiguity, border = _adjacency(units, streets)
-        # a piece of the free area too small for a grid takes in the smallest kept neighbour
-        n_comp, comp = csgraph.connected_components(contiguity, directed=False)
-        totals = np.bincount(comp, weights=units["households"].to_numpy(), minlength=n_comp)
-        small = [c for c in range(n_comp) if totals[c] < lo]
-        released = False
-        for c in small:
-            piece = shapely.union_all(units.geometry.to_numpy()[comp == c])
-            touching = np.flatnonzero(
-                keep & shapely.intersects(old.geometry.to_numpy(), shapely.buffer(piece, 0.5))
-            )
-            if len(touching):
-                grid_hh = _households_in(old.geometry.to_numpy()[touching], points, hh_values)[0]
-                keep[touching[int(np.argmin(grid_hh))]] = False
-                released = True
-                break
-        if not released:
-            break
-
-    labels = _regions(units, contiguity, border, lo, hi, seed) if len(units) else np.array([], dtype=int)
-    drawn = (
-        units.assign(region=labels).dissolve("region", aggfunc="sum", grid_size=_PRECISION_M)
-        if len(units)
-        else units
-    )
-    drawn_geoms = shapely.make_valid(drawn.geometry.to_numpy()) if len(drawn) else np.array([], dtype=object)
+    drawn_geoms = _draw(area, old, keep, b, streets, outlines, (lo, hi), seed)
 
     # codes: unchanged grids keep theirs, and so does a redrawn grid that is still the old one
     kept_codes = list(old["code"][keep]) if old is not None else []
@@ -567,7 +628,7 @@ def propose_grids(
     all_geoms = np.array(kept_geoms + list(drawn_geoms), dtype=object)
     hh, n_b = _households_in(all_geoms, points, hh_values) if len(all_geoms) else (np.array([]), np.array([]))
     status = [KEPT] * len(kept_geoms) + [
-        KEPT if old is not None and c in set(old["code"]) else NEW for c in codes
+        RESHAPED if old is not None and c in set(old["code"]) else NEW for c in codes
     ]
     grids = gpd.GeoDataFrame(
         {
@@ -590,7 +651,6 @@ def propose_grids(
         else gpd.GeoDataFrame({"code": []}, geometry=[], crs=crs)
     )
     lineage = _lineage(new, gone.reset_index(drop=True), points, hh_values)
-    grids.loc[grids["code"].isin(lineage.loc[lineage["relation"] != NEW, "new_code"]), "status"] = REDRAWN
     big = (
         b.groupby("compound_id")["households"].sum() if "compound_id" in b.columns else pd.Series(dtype=float)
     )
@@ -607,4 +667,28 @@ def propose_grids(
         if not row.in_range:
             notes.append(f"grid {row.code} has {row.households} households, outside {lo}-{hi}")
     grids = grids.sort_values("code", ignore_index=True).to_crs("EPSG:4326")
-    return GridPlan(code, (lo, hi), grids, lineage, retired, notes)
+    # fitted again in degrees, to the stored community and kept grids, so that they tile it there
+    drawn = grids["status"] != KEPT
+    if drawn.any():
+        kept_4326 = existing[existing["code"].isin(grids.loc[~drawn, "code"])].geometry.to_numpy()
+        free_4326 = _polygonal(community.geometry.iloc[0])
+        if len(kept_4326):
+            free_4326 = shapely.difference(free_4326, shapely.union_all(kept_4326))
+        grids.loc[drawn, "geometry"] = _fit(free_4326, grids.geometry[drawn].to_numpy(), _TOUCH_M * 1e-5)
+        grids["parts"] = shapely.get_num_geometries(grids.geometry.to_numpy())
+    based_on = tuple(sorted(map(str, old["code"]))) if old is not None else ()
+    return GridPlan(code, (lo, hi), grids, lineage, retired, notes, based_on)
+
+
+def community_named(communities: gpd.GeoDataFrame, name_or_code: str) -> gpd.GeoDataFrame:
+    """The one community whose code or name is ``name_or_code`` (a one-row frame)."""
+    text = str(name_or_code).strip()
+    found = communities[(communities["code"].astype(str) == text) | (communities["name"].astype(str) == text)]
+    if len(found) == 1:
+        return found
+    if len(found) > 1:
+        raise InputError(f"{len(found)} communities are named {text!r}; give the 12-digit code instead")
+    known = ", ".join(
+        f"{c} {n}" for c, n in list(zip(communities["code"], communities["name"], strict=True))[:8]
+    )
+    raise InputError(f"no community has the code or name {text!r}; known: {known}")

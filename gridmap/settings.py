@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     sliver_m2: float = Field(
         1.0, ge=0, description="Overlaps, holes and parts smaller than this are not reported by validate (m²)"
     )
+    sliver_width_m: float = Field(
+        0.1, ge=0, description="Nor those thinner than this on average: seams along shared edges (m)"
+    )
 
     @model_validator(mode="after")
     def _check_grid_range(self) -> Settings:

@@ -21,13 +21,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.crs import STORAGE_CRS, metric_crs_for
+from gridmap.crs import STORAGE_CRS, densified_to, metric_crs_for
 from gridmap.errors import InputError
 from gridmap.gridcode import parse_grid_code
 
 ERROR, WARNING = "error", "warning"
 FINDING_COLUMNS = ["kind", "severity", "layer", "feature_ids", "codes", "message", "area_m2"]
 CHECKED_LAYERS = ("districts", "streets", "communities", "grids", "compounds", "buildings")
+_TILING_LAYERS = ("districts", "streets", "communities", "grids")  # polygons that must tile exactly
 
 #: Finding kinds, their severity and what they mean.
 KINDS = {
@@ -49,6 +50,7 @@ class Tolerances:
     """What the checks overlook. Square metres and households."""
 
     sliver_m2: float = 1.0  # overlaps, holes and parts smaller than this are not findings
+    sliver_width_m: float = 0.1  # nor those thinner than this on average (seams along an edge)
     households_min: int = 300
     households_max: int = 500
 
@@ -99,6 +101,16 @@ def _networks(grids: gpd.GeoDataFrame) -> list[tuple[str, gpd.GeoDataFrame]]:
     return out
 
 
+def _real_area(geom, tol: Tolerances) -> float:
+    """Square metres of ``geom`` in parts that are neither small nor thin seams (mean width
+    2·area/perimeter below the width tolerance)."""
+    parts = _pieces(geom)
+    parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+    area, length = shapely.area(parts), shapely.length(parts)
+    real = (area > tol.sliver_m2) & (2 * area > tol.sliver_width_m * np.maximum(length, 1e-9))
+    return float(area[real].sum())
+
+
 def _overlaps(net: str, grids: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
     geoms = grids.geometry.values
     a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
@@ -106,8 +118,8 @@ def _overlaps(net: str, grids: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
     out = []
     for i, j in zip(a[keep], b[keep], strict=True):
         piece = shapely.intersection(geoms[i], geoms[j])
-        area = shapely.area(piece)
-        if area > tol.sliver_m2:
+        area = _real_area(piece, tol)
+        if area > 0:
             ids = [grids.index[i], grids.index[j]]
             codes = _codes(grids, ids)
             out.append(_finding("grid_overlap", "grids", ids, codes,
@@ -132,8 +144,8 @@ def _holes(net: str, grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, tol
     ]  # that network's communities
     for cid, shape in zip(touched.index, touched.geometry.values, strict=True):
         for piece in _pieces(shapely.difference(shape, covered)):
-            area = shapely.area(piece)
-            if area > tol.sliver_m2:
+            area = _real_area(piece, tol)
+            if area > 0:
                 out.append(_finding("grid_hole", "communities", [cid], _codes(communities, [cid]),
                                     f"{area:,.0f} m² of community {cid} lies in no grid ({net})", area, piece))  # fmt: skip
     return out
@@ -150,8 +162,8 @@ def _outside_community(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, t
                 continue
             cid = shares.idxmax()
         outside = shapely.difference(geom, communities.geometry.loc[cid])
-        area = shapely.area(outside)
-        if area > tol.sliver_m2:
+        area = _real_area(outside, tol)
+        if area > 0:
             out.append(_finding("grid_crosses_community", "grids", [gid], _codes(grids, [gid]),
                                 f"grid {grids.at[gid, 'code'] if 'code' in grids.columns else gid} reaches "
                                 f"{area:,.0f} m² outside community {cid}", area, outside))  # fmt: skip
@@ -252,7 +264,9 @@ def check_grid_map(
     if grids is not None and len(grids):
         metric = metric_crs_for(grids)
         valid = {
-            name: frame[shapely.is_valid(frame.geometry.values)].to_crs(metric)
+            name: (densified_to if name in _TILING_LAYERS else gpd.GeoDataFrame.to_crs)(
+                frame[shapely.is_valid(frame.geometry.values)], metric
+            )
             for name in CHECKED_LAYERS
             if (frame := layers.get(name)) is not None and len(frame)
         }

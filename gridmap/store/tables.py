@@ -286,3 +286,24 @@ api_tokens = Table(
     Column("created_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=False),
 )
+
+# --- grid lineage: where redrawn grids came from (split, merged, redrawn, new) -------------
+
+grid_lineage = Table(
+    "grid_lineage",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("changed_at", DateTime, nullable=False),
+    Column("changed_by", String(200), nullable=False),
+    Column("community_id", Integer, nullable=False, index=True),
+    Column("kind", String(30)),
+    Column("level", Integer),
+    Column("old_grid_id", Integer),  # the retired grid's id; assignments' history refers to it
+    Column("old_code", Text, index=True),
+    Column("new_code", Text, index=True),
+    Column("relation", String(20), nullable=False),  # split | merged | redrawn | new
+    Column("area_m2", Float, nullable=False),  # of the old grid taken into the new one
+    Column("households", Integer, nullable=False),  # of the old grid taken into the new one
+    # the retired grid's outline (EPSG:4326), none for a grid drawn on unassigned land
+    Column(GEOMETRY_COLUMN, Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True, nullable=True)),
+)
