@@ -52,4 +52,4 @@ def reading_order(x: np.ndarray, y: np.ndarray, *, row_height: float) -> np.ndar
     if len(x) == 0:
         return np.array([], dtype=int)
     rows = np.floor((y.max() - y) / max(row_height, 1e-9)).astype(int)
-    return np.lexsort((x, rows))
+    return np.lexsort((-y, x, rows))  # ties in a row: the northern first

@@ -136,8 +136,9 @@ def _blocks(area, streets: np.ndarray) -> list:
     """``area`` cut along the street lines into polygons that tile it."""
     if len(streets) == 0:
         return list(shapely.get_parts(area))
-    cut = shapely.intersection(streets, area)
-    noded = shapely.union_all(np.concatenate([[shapely.boundary(area)], cut[~shapely.is_empty(cut)]]))
+    # whole street lines, not clipped ones: a clipped end may miss the boundary by a rounding
+    # error and leave the street dangling; the union nodes them where they cross it
+    noded = shapely.union_all(np.concatenate([[shapely.boundary(area)], streets]))
     polys = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     polys = shapely.set_precision(
         polys[shapely.contains(area, shapely.point_on_surface(polys))], _PRECISION_M
@@ -512,9 +513,12 @@ def _draw(area, old, keep: np.ndarray, buildings: gpd.GeoDataFrame, streets: np.
 
 
 def _closed(geoms: np.ndarray) -> np.ndarray:
-    """Parts that touch or lie within a millimetre of each other merged (corners kept)."""
-    grown = shapely.buffer(geoms, 0.001, join_style="mitre")
-    return shapely.buffer(grown, -0.001, join_style="mitre")
+    """Parts that touch, or whose shared edges differ by rounding, merged: a geometry in
+    several parts is unioned again on a millimetre grid."""
+    out = geoms.copy()
+    several = shapely.get_num_geometries(geoms) > 1
+    out[several] = [shapely.union_all(shapely.get_parts(g), grid_size=0.001) for g in geoms[several]]
+    return out
 
 
 def _fit(free, grids: np.ndarray, touch: float) -> np.ndarray:
@@ -616,9 +620,8 @@ def propose_grids(
     if fresh_idx:
         cx = shapely.get_x(shapely.centroid(drawn_geoms[fresh_idx]))
         cy = shapely.get_y(shapely.centroid(drawn_geoms[fresh_idx]))
-        order = reading_order(
-            cx, cy, row_height=math.sqrt(area.area / max(len(drawn_geoms) + len(kept_geoms), 1))
-        )
+        typical = float(np.median(np.sqrt(shapely.area(drawn_geoms[fresh_idx]))))
+        order = reading_order(cx, cy, row_height=typical)
         old_codes = list(old["code"]) if old is not None else []
         for i, seq in zip(
             np.asarray(fresh_idx)[order], _next_sequences(old_codes, code, len(fresh_idx)), strict=True
@@ -667,12 +670,15 @@ def propose_grids(
         if not row.in_range:
             notes.append(f"grid {row.code} has {row.households} households, outside {lo}-{hi}")
     grids = grids.sort_values("code", ignore_index=True).to_crs("EPSG:4326")
-    # fitted again in degrees, to the stored community and kept grids, so that they tile it there
     drawn = grids["status"] != KEPT
+    if (~drawn).any():  # kept grids as they are stored
+        stored = dict(zip(existing["code"], existing.geometry, strict=True))
+        grids.loc[~drawn, "geometry"] = [stored[c] for c in grids.loc[~drawn, "code"]]
+    # drawn grids fitted again in degrees, to the stored community and kept grids
     if drawn.any():
-        kept_4326 = existing[existing["code"].isin(grids.loc[~drawn, "code"])].geometry.to_numpy()
         free_4326 = _polygonal(community.geometry.iloc[0])
-        if len(kept_4326):
+        if (~drawn).any():
+            kept_4326 = existing[existing["code"].isin(grids.loc[~drawn, "code"])].geometry.to_numpy()
             free_4326 = shapely.difference(free_4326, shapely.union_all(kept_4326))
         grids.loc[drawn, "geometry"] = _fit(free_4326, grids.geometry[drawn].to_numpy(), _TOUCH_M * 1e-5)
         grids["parts"] = shapely.get_num_geometries(grids.geometry.to_numpy())
