@@ -60,3 +60,31 @@ def test_grids_align_needs_both_kinds(demo_db, tmp_path, capsys):
     assert "inner borders" in text and "(100.0% of comprehensive's" in text
     assert main(["--db", demo_db, "grids", "align", "party", "comprehensive"]) == 2
     assert "there are no grids of kind 'party'; kinds present: comprehensive" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_grids_propose_draws_applies_and_then_holds_still(demo_db, tmp_path, capsys):
+    out = tmp_path / "grids.gpkg"
+    args = ["--db", demo_db, "grids", "propose", "--community", "二环路北四段社区", "--households", "300-500"]
+    assert main([*args, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert (
+        "二环路北四段社区 (510108001001)" in text
+        and "comprehensive grids for 300-500 households each" in text
+    )
+    assert "retired: " in text  # some demo grids there are outside the range
+    proposed = pyogrio.read_dataframe(out, layer="proposed_grids")
+    assert proposed.crs.to_epsg() == 4326 and proposed["code"].str.startswith("510108001001").all()
+    assert main([*args, "--apply"]) == 2  # grid leaders are in office on grids it retires
+    assert "people are in office on grids this drawing retires" in capsys.readouterr().err
+    assert main([*args, "--apply", "--end-terms"]) == 0
+    text = capsys.readouterr().out
+    assert "lineage recorded" in text and "ended: grid 510108001001" in text
+    assert main([*args, "--apply"]) == 0  # drawn once, the same drawing again changes nothing
+    assert "nothing to apply: every grid stays as it is" in capsys.readouterr().out
+    main(["--db", demo_db, "validate"])  # the redrawn grids tile the community
+    assert not {"grid_overlap", "grid_hole", "grid_crosses_community"} & set(capsys.readouterr().out.split())
+    assert main(["--db", demo_db, "grids", "propose", "--community", "无此社区"]) == 2
+    assert "no community has the code or name '无此社区'" in capsys.readouterr().err
+    assert main([*args[:-1], "500-300"]) == 2
+    assert "expected MIN-MAX" in capsys.readouterr().err

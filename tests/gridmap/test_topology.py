@@ -181,3 +181,15 @@ def test_alignment_of_two_networks():
     assert list(result.split_buildings.index) == [11]  # on the y = 500 border: one party grid, two quarters
     with pytest.raises(Exception, match="no grids of kind 'sanitation'"):
         grid_alignment(layers["grids"], "party", "sanitation")
+
+
+def test_seams_thinner_than_the_width_tolerance_are_not_findings():
+    """A 1 cm seam along a 1 km edge is 10 m², yet not an overlap; 1 m along it is."""
+    seam = _layers(
+        grid_boxes=[(0, 500, 500.01, 1000), (500, 500, 1000, 1000), (0, 0, 500, 500), (500, 0, 1000, 500)]
+    )
+    assert check_grid_map(seam).empty
+    strip = _layers(
+        grid_boxes=[(0, 500, 501, 1000), (500, 500, 1000, 1000), (0, 0, 500, 500), (500, 0, 1000, 500)]
+    )
+    assert _only(check_grid_map(strip), "grid_overlap")["area_m2"] == pytest.approx(500, rel=1e-3)
