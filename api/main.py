@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
-from api import analysis, auth, errors, features, maps, tiles, web, who
+from api import analysis, auth, errors, features, gridwork, maps, tiles, web, who
 from api.state import AppState
 from gridmap.errors import DatabaseError
 from gridmap.settings import Settings
@@ -52,6 +52,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    for module in (web, auth, features, tiles, who, analysis, maps):
+    for module in (web, auth, features, tiles, who, analysis, gridwork, maps):
         app.include_router(module.router)
     return app

@@ -286,3 +286,66 @@ def test_maps_download_within_the_callers_role(client, auth, layers, leader_grid
     assert area.status_code == 200 and leader_grid["code"] in area.text
     other = layers["grids"].drop(index=leader_grid.name).iloc[0]["code"]
     assert client.get(f"/maps/area.html?grid={other}", headers=auth["leader"]).status_code == 403
+
+
+# --- grid map integrity, organisation figures, alignment and drawings ------------------------
+
+
+def test_org_report_gives_shares_to_all_and_what_is_missing_to_readers(client, auth, layers):
+    public = client.get("/org/report?scope=area")
+    assert public.status_code == 200
+    rows = {r["figure"]: r for r in public.json()["figures"]}
+    compounds = layers["compounds"]
+    with_branch = rows["compounds_with_branch"]
+    assert with_branch["total"] == len(compounds) and with_branch["count"] == int(
+        compounds["branch_id"].notna().sum()
+    )
+    assert "missing" not in with_branch and "leader_load" not in public.json()
+    planner = client.get("/org/report", headers=auth["planner"]).json()
+    assert {r["scope"] for r in planner["figures"]} == {"area", "street", "community"}
+    area = next(
+        r for r in planner["figures"] if r["scope"] == "area" and r["figure"] == "compounds_with_branch"
+    )
+    lacking = {int(i) for i in area["missing"].split(",") if i}
+    assert lacking == set(compounds.index[compounds["branch_id"].isna()])
+    assert planner["leader_load"] and {"role", "person_name", "households"} <= set(planner["leader_load"][0])
+    layer = client.get("/org/missing/compounds_with_branch", headers=auth["planner"])
+    assert layer.status_code == 200 and layer.headers["content-type"] == "application/geo+json"
+    assert {f["id"] for f in layer.json()["features"]} == lacking
+    assert client.get("/org/missing/compounds_with_branch").status_code == 403
+    assert client.get("/org/missing/compounds_with_branch", headers=auth["leader"]).status_code == 403
+    assert client.get("/org/missing/members_linking_10", headers=auth["planner"]).status_code == 404
+    bad = client.get("/org/report?scope=city")
+    assert bad.status_code == 422 and "expected one of area, street, community" in bad.text
+
+
+def test_grid_map_findings_match_validate(client, auth, layers):
+    from gridmap.topology import CHECKED_LAYERS, check_grid_map
+
+    r = client.get("/grid-map/findings", headers=auth["planner"])
+    assert r.status_code == 200
+    body = r.json()
+    assert body["errors"] == 0 and body["warnings"] == len(body["features"]) > 0
+    service_db_layers = {n: layers[n] for n in CHECKED_LAYERS if n in layers}
+    expected = check_grid_map(service_db_layers)  # the same layers, default tolerances
+    assert sorted({f["properties"]["kind"] for f in body["features"]}) == sorted(set(expected["kind"]))
+    assert client.get("/grid-map/findings?severity=error", headers=auth["admin"]).json()["features"] == []
+    assert client.get("/grid-map/findings", headers=auth["resident"]).status_code == 403
+
+
+def test_alignment_and_a_proposed_drawing_for_planners(client, auth, layers):
+    same = client.get("/grids/alignment?a=comprehensive&b=comprehensive", headers=auth["planner"])
+    assert same.status_code == 200 and same.json()["shared_share"]["comprehensive"] == 1.0
+    missing = client.get("/grids/alignment?a=party&b=comprehensive", headers=auth["planner"])
+    assert missing.status_code == 422 and "there are no grids of kind 'party'" in missing.text
+    community = layers["communities"].iloc[0]
+    r = client.get(f"/grids/proposal?community={community['code']}", headers=auth["planner"])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["community"] == community["code"] and body["households_range"] == [300, 500]
+    codes = [f["properties"]["code"] for f in body["features"]]
+    assert codes and all(c.startswith(community["code"]) for c in codes)
+    assert {f["properties"]["status"] for f in body["features"]} <= {"kept", "reshaped", "new"}
+    assert client.get(f"/grids/proposal?community={community['code']}").status_code == 403
+    unknown = client.get("/grids/proposal?community=nowhere", headers=auth["admin"])
+    assert unknown.status_code == 422 and "no community has the code or name 'nowhere'" in unknown.text
