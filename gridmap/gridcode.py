@@ -46,10 +46,12 @@ def parse_grid_code(code: str) -> tuple[str, str, str, str] | None:
 
 def reading_order(x: np.ndarray, y: np.ndarray, *, row_height: float) -> np.ndarray:
     """Indices that put points in reading order: rows of ``row_height`` from the north, each
-    row west → east. ``x``/``y`` are in a projected CRS (metres) or any plane with y north."""
+    row west → east. ``x``/``y`` are in a projected CRS in metres, y to the north."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if len(x) == 0:
         return np.array([], dtype=int)
     rows = np.floor((y.max() - y) / max(row_height, 1e-9)).astype(int)
-    return np.lexsort((-y, x, rows))  # ties in a row: the northern first
+    # x to the centimetre, so that two units one above the other go north first, whatever
+    # rounding their outlines went through
+    return np.lexsort((-y, np.round(x, 2), rows))

@@ -2,11 +2,12 @@
 codes that stay stable when grids are redrawn.
 
 **Units.** The part of the community to draw is cut along its streets into blocks. Inside a
-block, every *atom* — a compound, a building outside any compound, or a building of a compound
-that alone holds more than the maximum — gets the part of the block nearest to it (Voronoi of
-its buildings and of its compound's outline). A compound's parts in several blocks form one
-unit, so a compound is split only when it alone exceeds the maximum. Blocks without homes are
-units of their own.
+block, every *atom* — a compound, the buildings outside compounds, or those of a compound
+that alone holds more than the maximum (one atom per block while they stay under it, else one
+per building) — gets the part of the block nearest to it (Voronoi of its buildings and of its
+compound's outline). A compound's parts in several blocks form one unit, so a compound is
+split only when it alone exceeds the maximum. Blocks without homes join the neighbour they
+share the longest border with.
 
 **Regions.** spopt's AZP (automatic zoning procedure) groups the units into contiguous grids.
 Its objective here: households of each grid close to the middle of the target range, with a
@@ -14,12 +15,16 @@ steep penalty outside it, plus the length of borders that do not run along a str
 
 **Redraws and codes.** Existing grids whose households are within the range, and that share no
 compound with another grid, are kept as they are, codes and all; only the rest of the
-community is redrawn. Codes are DB11 (community code + 3-digit sequence): a first drawing
+community is redrawn, together with kept neighbours of a piece too small for a grid or (for a
+few rounds) of a drawn grid still out of range. A redrawn grid that is still the old one
+keeps its code ("reshaped"). Codes are DB11 (community code + 3-digit sequence): a first drawing
 numbers grids west → east, then north → south; later new grids take the next free numbers
 (never a retired one), and each carries a lineage record of the grids it came from (split,
 merged, redrawn).
 
-Inputs are in EPSG:4326; work happens in a metric CRS picked for the community; outputs are in
+Inputs are in EPSG:4326; work happens in a metric CRS picked for the community (outlines
+densified first, so that they are the stored lines); drawn grids are fitted to the stored
+community and kept grids again in degrees, so that they tile it as stored. Outputs are in
 EPSG:4326 with lengths in metres and areas in square metres.
 """
 
@@ -53,8 +58,7 @@ KEPT, RESHAPED, NEW = "kept", "reshaped", "new"
 REDRAWN = "redrawn"  # lineage: one old grid became one new grid of another code
 _OUTLINE_STEP_M = 15.0  # spacing of seed points along a compound's outline
 _PRECISION_M = 0.01  # coordinates snap to this grid so that shared edges merge exactly
-_TOUCH_M = 0.05
-_DENSIFY_DEG = 2e-5  # about 2 m  # how far apart two unit edges may lie and still count as shared
+_TOUCH_M = 0.05  # how far apart two unit edges may lie and still count as shared
 _BORDER_WEIGHT = 1.0  # objective cost of a non-street border as long as the area's side
 _OUT_OF_RANGE_WEIGHT = 25.0  # how much steeper the cost is outside the target range
 _SAME_SHARE = 0.9  # a redrawn grid keeps its code when it is this much the old one
