@@ -78,13 +78,7 @@ def findings(
     severity: Annotated[str | None, Query(description="error or warning (default: both)")] = None,
 ) -> Response:
     require(user, *READERS, what="the grid map's findings")
-    settings = app.settings
-    tolerances = Tolerances(
-        sliver_m2=settings.sliver_m2,
-        sliver_width_m=settings.sliver_width_m,
-        households_min=settings.grid_households_min,
-        households_max=settings.grid_households_max,
-    )
+    tolerances = Tolerances.from_settings(app.settings)
     found = app.layers.derived(
         ("findings", tolerances), CHECKED_LAYERS, lambda f: check_grid_map(f, tolerances)
     )

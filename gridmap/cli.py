@@ -576,12 +576,7 @@ def _cmd_validate(args, settings: Settings) -> int:
 
     engine = _engine(settings)
     layers = {name: read_layer(engine, name) for name in CHECKED_LAYERS}
-    tolerances = Tolerances(
-        sliver_m2=settings.sliver_m2,
-        sliver_width_m=settings.sliver_width_m,
-        households_min=settings.grid_households_min,
-        households_max=settings.grid_households_max,
-    )
+    tolerances = Tolerances.from_settings(settings)
     findings = check_grid_map(layers, tolerances)
     if findings.empty:
         print("the grid map is sound: no findings")

@@ -54,6 +54,16 @@ class Tolerances:
     households_min: int = 300
     households_max: int = 500
 
+    @classmethod
+    def from_settings(cls, settings) -> Tolerances:
+        """The tolerances a :class:`gridmap.settings.Settings` names."""
+        return cls(
+            sliver_m2=settings.sliver_m2,
+            sliver_width_m=settings.sliver_width_m,
+            households_min=settings.grid_households_min,
+            households_max=settings.grid_households_max,
+        )
+
 
 def _finding(kind: str, layer: str, ids, codes, message: str, area: float, geom) -> dict:
     return {
