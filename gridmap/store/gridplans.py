@@ -88,11 +88,11 @@ def apply_grid_plan(
         if not plan.retired and (plan.grids["status"] == KEPT).all():
             return AppliedPlan(list(plan.grids["code"]), [], [])  # nothing to change
         retired_ids = [id_of[c] for c in plan.retired]
+        code_of = {v: k for k, v in id_of.items()}
         children = conn.execute(
             select(grids.c.code, grids.c.parent_id).where(grids.c.parent_id.in_(retired_ids))
         ).all()
         if children:
-            code_of = {v: k for k, v in id_of.items()}
             named = ", ".join(f"{c.code} (in {code_of[c.parent_id]})" for c in children)
             raise ConflictError(f"finer grids lie in grids this drawing retires: {named}; redraw them first")
         in_office = and_(
@@ -105,7 +105,6 @@ def apply_grid_plan(
                 assignments.c.id, assignments.c.role, assignments.c.person_name, assignments.c.target_id
             ).where(in_office)
         ).all()
-        code_of = {v: k for k, v in id_of.items()}
         described = [f"grid {code_of[t.target_id]}: {t.role} {t.person_name} (term {t.id})" for t in terms]
         if terms and not end_terms:
             raise ConflictError(

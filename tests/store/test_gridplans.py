@@ -7,6 +7,7 @@ import datetime as dt
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from districts import CODE, X0, Y0, metric, street_grid_district
 from sqlalchemy import select
 
@@ -101,3 +102,19 @@ def test_a_plan_drawn_before_the_grids_changed_is_refused(engine, drawn):
     with pytest.raises(StaleEditError, match="changed since this drawing was proposed"):
         apply_grid_plan(engine, plan, community_id=1, kind="comprehensive", level=1, user="test")
     assert len(read_lineage(engine)) == count
+
+
+def test_a_fresh_drawing_that_finds_the_same_grids_keeps_their_codes_and_ids(engine, drawn):
+    community, buildings, compounds, roads = drawn
+    before = read_layer(engine, "grids").set_index("code")
+    plan = propose_grids(community, buildings, compounds=compounds, roads=roads, households=RANGE,
+                         existing=read_layer(engine, "grids"), fresh=True)  # fmt: skip
+    assert set(plan.grids["status"]) == {"reshaped"} and plan.retired == [] and plan.lineage.empty
+    done = apply_grid_plan(engine, plan, community_id=1, kind="comprehensive", level=1, user="test")
+    assert done.added == [] and done.retired == []
+    after = read_layer(engine, "grids").set_index("code")
+    assert after["id"].to_dict() == before["id"].to_dict()
+    for code, geom in zip(plan.grids["code"], plan.grids.geometry, strict=True):
+        assert after.loc[code, "geometry"].equals_exact(
+            shapely.MultiPolygon([geom]) if geom.geom_type == "Polygon" else geom, 1e-9
+        )
