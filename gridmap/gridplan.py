@@ -211,10 +211,10 @@ def _split_block(block, seeds: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def _units(
-    area, streets: np.ndarray, buildings: gpd.GeoDataFrame, outlines: dict, hi: int
+    area, streets: np.ndarray, buildings: gpd.GeoDataFrame, points: np.ndarray, outlines: dict, hi: int
 ) -> gpd.GeoDataFrame:
-    """Units tiling ``area``: one per atom (its parts in all blocks) and one per empty block."""
-    points = buildings.geometry.representative_point().to_numpy()
+    """Units tiling ``area``: one per atom (its parts in all blocks) and one per empty block;
+    ``points`` are the buildings' representative points."""
     blocks = _blocks(area, streets)
     block_idx, point_idx = shapely.STRtree(points).query(blocks, predicate="contains")
     block_of = np.full(len(points), -1)
@@ -244,8 +244,9 @@ def _units(
     )
 
 
-def _adjacency(units: gpd.GeoDataFrame, streets: np.ndarray) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
-    """(shared border, of it off the streets) between units, in metres; both symmetric."""
+def _adjacency(units: gpd.GeoDataFrame, street_band) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """(shared border, of it off the streets) between units, in metres; both symmetric.
+    ``street_band`` is the streets' narrow buffer (None without streets)."""
     geoms = units.geometry.to_numpy()
     n = len(geoms)
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
@@ -255,9 +256,8 @@ def _adjacency(units: gpd.GeoDataFrame, streets: np.ndarray) -> tuple[sparse.csr
     length = shapely.length(shared)
     touching = length > 2 * _TOUCH_M + 0.5
     left, right, shared, length = left[touching], right[touching], shared[touching], length[touching]
-    if len(streets):
-        along = shapely.buffer(shapely.union_all(streets), 2 * _TOUCH_M)
-        off_street = shapely.length(shapely.difference(shared, along))
+    if street_band is not None:
+        off_street = shapely.length(shapely.difference(shared, street_band))
     else:
         off_street = length
     rows, cols = np.concatenate([left, right]), np.concatenate([right, left])
@@ -469,25 +469,27 @@ def _touching(grids: np.ndarray, candidates: np.ndarray, piece) -> np.ndarray:
     return candidates[shapely.intersects(grids[candidates], shapely.buffer(piece, 0.5))]
 
 
-def _draw(area, old, keep: np.ndarray, buildings: gpd.GeoDataFrame, streets: np.ndarray, outlines: dict,
-          households: tuple[int, int], seed: int) -> np.ndarray:  # fmt: skip
-    """Grids drawn over the part of ``area`` outside the kept grids (metric CRS).
+def _draw(area, old, keep: np.ndarray, buildings: gpd.GeoDataFrame, points: np.ndarray, streets: np.ndarray,
+          outlines: dict, households: tuple[int, int], seed: int) -> np.ndarray:  # fmt: skip
+    """Grids drawn over the part of ``area`` outside the kept grids (metric CRS); ``points``
+    are the buildings' representative points.
 
     Kept grids next to a piece too small for a grid of its own, or (for a few rounds) next to
     a drawn grid that ends up out of range, are released and drawn again: ``keep`` is updated
     in place. The grids tile the free part exactly.
     """
     lo, hi = households
-    points = buildings.geometry.representative_point().to_numpy()
     old_geoms = old.geometry.to_numpy() if old is not None else np.array([], dtype=object)
+    street_band = shapely.buffer(shapely.union_all(streets), 2 * _TOUCH_M) if len(streets) else None
     widened = 0
     while True:
         free = shapely.difference(area, shapely.union_all(old_geoms[keep])) if keep.any() else area
         if free.is_empty or free.area < 1.0:
             return np.array([], dtype=object)
-        units = _units(free, streets, buildings[shapely.contains(free, points)], outlines, hi)
-        units = _absorb_empty(units, _adjacency(units, streets)[0])
-        contiguity, border = _adjacency(units, streets)
+        in_free = shapely.contains(free, points)
+        units = _units(free, streets, buildings[in_free], points[in_free], outlines, hi)
+        units = _absorb_empty(units, _adjacency(units, street_band)[0])
+        contiguity, border = _adjacency(units, street_band)
         geoms, unit_hh = units.geometry.to_numpy(), units["households"].to_numpy()
         n_comp, comp = csgraph.connected_components(contiguity, directed=False)
         totals = np.bincount(comp, weights=unit_hh, minlength=n_comp)
@@ -589,9 +591,9 @@ def propose_grids(
     area = _polygonal(densified_to(community, crs).geometry.iloc[0])
     b = buildings.to_crs(crs)
     b = b.assign(households=b["households"].fillna(0).astype(float))
-    points_all = b.geometry.representative_point().to_numpy()
-    b = b[shapely.contains(area, points_all)]
     points = b.geometry.representative_point().to_numpy()
+    inside = shapely.contains(area, points)
+    b, points = b[inside], points[inside]
     hh_values = b["households"].to_numpy()
     compound_of = (
         b["compound_id"].to_numpy(dtype=float) if "compound_id" in b.columns else np.full(len(b), np.nan)
@@ -610,9 +612,10 @@ def propose_grids(
     keep = np.zeros(0 if old is None else len(old), dtype=bool)
     if old is not None and not fresh:
         keep = _kept_grids(old, area, points, hh_values, compound_of, lo, hi)
-    drawn_geoms = _draw(area, old, keep, b, streets, outlines, (lo, hi), seed)
+    drawn_geoms = _draw(area, old, keep, b, points, streets, outlines, (lo, hi), seed)
 
     # codes: unchanged grids keep theirs, and so does a redrawn grid that is still the old one
+    old_codes = set(old["code"]) if old is not None else set()
     kept_codes = list(old["code"][keep]) if old is not None else []
     kept_geoms = list(shapely.intersection(old.geometry.to_numpy()[keep], area)) if old is not None else []
     codes: list[str | None] = [None] * len(drawn_geoms)
@@ -626,7 +629,6 @@ def propose_grids(
         cy = shapely.get_y(shapely.centroid(drawn_geoms[fresh_idx]))
         typical = float(np.median(np.sqrt(shapely.area(drawn_geoms[fresh_idx]))))
         order = reading_order(cx, cy, row_height=typical)
-        old_codes = list(old["code"]) if old is not None else []
         for i, seq in zip(
             np.asarray(fresh_idx)[order], _next_sequences(old_codes, code, len(fresh_idx)), strict=True
         ):
@@ -634,9 +636,7 @@ def propose_grids(
 
     all_geoms = np.array(kept_geoms + list(drawn_geoms), dtype=object)
     hh, n_b = _households_in(all_geoms, points, hh_values) if len(all_geoms) else (np.array([]), np.array([]))
-    status = [KEPT] * len(kept_geoms) + [
-        RESHAPED if old is not None and c in set(old["code"]) else NEW for c in codes
-    ]
+    status = [KEPT] * len(kept_geoms) + [RESHAPED if c in old_codes else NEW for c in codes]
     grids = gpd.GeoDataFrame(
         {
             "code": kept_codes + codes,
@@ -650,7 +650,7 @@ def propose_grids(
         crs=crs,
     )
     grids["in_range"] = (grids["households"] >= lo) & (grids["households"] <= hi)
-    retired = sorted(set(old["code"]) - set(grids["code"])) if old is not None else []
+    retired = sorted(old_codes - set(grids["code"]))
     new = grids[grids["status"] == NEW].reset_index(drop=True)
     gone = (
         old[old["code"].isin(retired)]
@@ -680,10 +680,9 @@ def propose_grids(
         grids.loc[~drawn, "geometry"] = [stored[c] for c in grids.loc[~drawn, "code"]]
     # drawn grids fitted again in degrees, to the stored community and kept grids
     if drawn.any():
-        free_4326 = _polygonal(community.geometry.iloc[0])
-        if (~drawn).any():
-            kept_4326 = existing[existing["code"].isin(grids.loc[~drawn, "code"])].geometry.to_numpy()
-            free_4326 = shapely.difference(free_4326, shapely.union_all(kept_4326))
+        free_4326 = shapely.difference(
+            _polygonal(community.geometry.iloc[0]), shapely.union_all(grids.geometry[~drawn].to_numpy())
+        )
         grids.loc[drawn, "geometry"] = _fit(free_4326, grids.geometry[drawn].to_numpy(), _TOUCH_M * 1e-5)
         grids["parts"] = shapely.get_num_geometries(grids.geometry.to_numpy())
     based_on = tuple(sorted(map(str, old["code"]))) if old is not None else ()
