@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 
 from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.errors import InputError
+from gridmap.geometry import concave_hulls, grouped_multipoints, on_all_cores
 from gridmap.io.osm import containing_ids
 from gridmap.model import CATEGORY_NAMES_ZH, WALK_HIGHWAYS, ServiceCategory
 from gridmap.network.circles import service_circles
@@ -641,27 +642,24 @@ def _cluster_shapes(xy: np.ndarray, footprints: np.ndarray, label: np.ndarray, m
     shapes[label[lone]] = footprints[lone]
     many = ~lone
     if many.any():
-        groups = label[many]
-        order = np.argsort(groups, kind="stable")
-        keys = np.unique(groups)
-        points = shapely.multipoints(xy[many][order], indices=np.searchsorted(keys, groups[order]))
-        shapes[keys] = shapely.concave_hull(points, ratio=0.3)
-    return shapely.buffer(shapes, margin_m, quad_segs=2)
+        keys, points = grouped_multipoints(xy[many], label[many])
+        shapes[keys] = concave_hulls(points, ratio=0.3)
+    return on_all_cores(lambda g: shapely.buffer(g, margin_m, quad_segs=2), shapes)
 
 
 def _gaps(homes, covered, params: CoverageParams, metric, method: str, progress: Progress | None):
     """Service gaps: clusters of uncovered homes (chained within ``gap_cluster_m``), each
-    drawn as the concave hull of its homes, widened by a margin."""
-    frames = []
+    drawn as the concave hull of its homes, widened by a margin. The clusters of every
+    (category, level) are drawn together, so that the work spreads over all cores."""
+    frames, members, labels = [], [], []
     hh = homes["households"].to_numpy()
     rs = homes["residents"].to_numpy()
     pts = np.column_stack([homes["point"].x.to_numpy(), homes["point"].y.to_numpy()])
-    footprint = homes.geometry.values
+    clusters = 0
     for k, ((category, level), mask) in enumerate(covered.items()):
         idx = np.flatnonzero(~mask)
         if len(idx):
             label = gap_clusters(pts[idx], params.gap_cluster_m)
-            hulls = _cluster_shapes(pts[idx], footprint[idx], label, params.gap_margin_m)
             n = label.max() + 1
             frames.append(
                 pd.DataFrame(
@@ -672,15 +670,19 @@ def _gaps(homes, covered, params: CoverageParams, metric, method: str, progress:
                         "homes": np.bincount(label, minlength=n),
                         "households": np.bincount(label, weights=hh[idx], minlength=n).astype(np.int64),
                         "residents": np.bincount(label, weights=rs[idx], minlength=n).astype(np.int64),
-                        "geometry": hulls,
                     }
                 )
             )
+            members.append(idx)
+            labels.append(label + clusters)
+            clusters += n
         if progress:
             progress("gaps", k + 1, len(covered))
     if not frames:
         return _no_shapes(GAP_COLUMNS)
-    gaps = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=metric)
+    idx, label = np.concatenate(members), np.concatenate(labels)
+    shapes = _cluster_shapes(pts[idx], homes.geometry.values[idx], label, params.gap_margin_m)
+    gaps = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry=shapes, crs=metric)
     gaps = gaps.sort_values(["category", "level", "residents"], ascending=[True, True, False], kind="stable")
     gaps["method"] = method
     return gaps.to_crs(STORAGE_CRS).reset_index(drop=True)

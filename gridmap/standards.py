@@ -143,7 +143,7 @@ def parse_checklist(data: dict[str, Any], name: str = CHECKLIST_FILE) -> Checkli
 
 @cache
 def _packaged() -> Checklist:
-    text = resources.files("gridmap").joinpath("data", CHECKLIST_FILE).read_text(encoding="utf-8")
+    text = (resources.files("gridmap") / "data" / CHECKLIST_FILE).read_text(encoding="utf-8")
     return parse_checklist(yaml.safe_load(text))
 
 

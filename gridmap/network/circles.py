@@ -10,28 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 import shapely
 
+from gridmap.geometry import concave_hulls, grouped_multipoints, on_all_cores
 from gridmap.network.paths import FacilityGraph
 
 #: Concave hull ratio (0 = tightest, 1 = convex hull).
 HULL_RATIO = 0.3
-
-
-def _incidence(graph: FacilityGraph) -> sp.csr_matrix:
-    """Node × sub-edge incidence, to find the sub-edges at a set of nodes."""
-    m = len(graph.sub_u)
-    rows = np.concatenate([graph.sub_u, graph.sub_v])
-    cols = np.concatenate([np.arange(m), np.arange(m)])
-    return sp.csr_matrix((np.ones(2 * m, dtype=np.int8), (rows, cols)), shape=(graph.node_count, m))
-
-
-def _distance_at(nodes: np.ndarray, dist: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """Distance of each ``query`` node from the reached ``nodes`` (sorted); inf if not reached."""
-    pos = np.clip(np.searchsorted(nodes, query), 0, len(nodes) - 1)
-    found = nodes[pos] == query
-    return np.where(found, dist[pos], np.inf)
 
 
 def service_circles(
@@ -51,40 +36,50 @@ def service_circles(
     limits = sorted(float(x) for x in limits_m)
     if not limits or len(facilities) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=object)
-    incidence = _incidence(graph)
     net = graph.network
     coords: list[np.ndarray] = []
     owners: list[np.ndarray] = []
-    for k, facility in enumerate(facilities):
-        nodes, dist = graph.reach(int(facility), limits[-1])
-        if len(nodes):
-            edges = np.unique(incidence[nodes].indices)
-            du = _distance_at(nodes, dist, graph.sub_u[edges])
-            dv = _distance_at(nodes, dist, graph.sub_v[edges])
-            length = graph.sub_length[edges]
-            for j, limit in enumerate(limits):
-                inside = dist <= limit
-                pts = [graph.node_xy[nodes[inside]]]
-                # the point where the walk runs out, from either end of a part-walked edge
-                for d_end, from_u in ((du, True), (dv, False)):
-                    part = (d_end <= limit) & (limit - d_end < length)
-                    if part.any():
-                        along = limit - d_end[part]
-                        e = edges[part]
-                        offset = graph.sub_start[e] + (along if from_u else length[part] - along)
-                        p = shapely.line_interpolate_point(net.edge_geometry[graph.sub_edge[e]], offset)
-                        pts.append(shapely.get_coordinates(p))
-                xy = np.vstack(pts)
-                coords.append(xy)
-                owners.append(np.full(len(xy), k * len(limits) + j))
+    ends = [_Incident(graph.sub_u, graph.node_count), _Incident(graph.sub_v, graph.node_count)]
+    for part, local, dist in graph.searches(np.asarray(facilities), limits[-1]):
+        fac, node = np.nonzero(np.isfinite(dist))
+        d = dist[fac, node]
+        node = local[node]
+        # every sub-edge at a reached node, with the walk to that end: (facility, edge, metres)
+        at_ends = [end.expand(fac, node, d) for end in ends]
+        for j, limit in enumerate(limits):
+            inside = d <= limit
+            coords.append(graph.node_xy[node[inside]])
+            owners.append(part[fac[inside]] * len(limits) + j)
+            # the point where the walk runs out, from either end of a part-walked edge
+            for (f, e, d_end), from_u in zip(at_ends, (True, False), strict=True):
+                cut = (d_end <= limit) & (limit - d_end < graph.sub_length[e])
+                if cut.any():
+                    f, e, along = f[cut], e[cut], limit - d_end[cut]
+                    offset = graph.sub_start[e] + (along if from_u else graph.sub_length[e] - along)
+                    p = shapely.line_interpolate_point(net.edge_geometry[graph.sub_edge[e]], offset)
+                    coords.append(shapely.get_coordinates(p))
+                    owners.append(part[f] * len(limits) + j)
         if progress is not None:
-            progress(1)
-    if not coords:
+            progress(len(part))
+    owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+    if len(owner) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=object)
-    xy = np.vstack(coords)
-    owner = np.concatenate(owners)
-    keys = np.unique(owner)
-    multipoints = shapely.multipoints(xy, indices=np.searchsorted(keys, owner))
-    hulls = shapely.concave_hull(multipoints, ratio=HULL_RATIO)
-    polygons = shapely.buffer(hulls, margin_m, quad_segs=2)
+    keys, multipoints = grouped_multipoints(np.vstack(coords), owner)
+    hulls = concave_hulls(multipoints, ratio=HULL_RATIO)
+    polygons = on_all_cores(lambda g: shapely.buffer(g, margin_m, quad_segs=2), hulls)
     return np.asarray(facilities)[keys // len(limits)], np.asarray(limits)[keys % len(limits)], polygons
+
+
+class _Incident:
+    """The sub-edges that have a node as one given end (``end_node`` per sub-edge)."""
+
+    def __init__(self, end_node: np.ndarray, node_count: int) -> None:
+        self.edges = np.argsort(end_node, kind="stable")
+        self.starts = np.searchsorted(end_node[self.edges], np.arange(node_count + 1))
+
+    def expand(self, fac: np.ndarray, node: np.ndarray, metres: np.ndarray):
+        """(facility, sub-edge, metres) for every sub-edge at each (facility, node, metres)."""
+        count = self.starts[node + 1] - self.starts[node]
+        rep = np.repeat(np.arange(len(node)), count)
+        pos = self.starts[node][rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count))
+        return fac[rep], self.edges[pos], metres[rep]

@@ -96,12 +96,14 @@ def adjacency_matrix(n: int, u: np.ndarray, v: np.ndarray, length: np.ndarray) -
     a = np.concatenate([u[keep], v[keep]])
     b = np.concatenate([v[keep], u[keep]])
     w = np.concatenate([length[keep], length[keep]])
-    order = np.lexsort((w, b, a))
-    a, b, w = a[order], b[order], w[order]
+    pair = a.astype(np.int64) * n + b
+    order = np.argsort(pair)
+    a, b, w, pair = a[order], b[order], w[order], pair[order]
     first = np.ones(len(a), dtype=bool)
-    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    matrix = sp.csr_matrix((w[first], (a[first], b[first])), shape=(n, n))
-    return matrix
+    first[1:] = pair[1:] != pair[:-1]
+    shortest = np.minimum.reduceat(w, np.flatnonzero(first)) if len(w) else w
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(a[first], minlength=n))])
+    return sp.csr_matrix((shortest, b[first], indptr), shape=(n, n))
 
 
 def select_walkable(roads: gpd.GeoDataFrame, highways: Iterable[str] | None) -> gpd.GeoDataFrame:
@@ -136,6 +138,19 @@ def build_network(
     return _split_at_junctions(geoms, road_ids, metric)
 
 
+def _node_numbers(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Node of every vertex (equal when the positions agree to ``NODE_PRECISION_M``), nodes
+    numbered in (x, y) order, and how many vertices each node has."""
+    keys = np.round(coords / NODE_PRECISION_M).astype(np.int64)
+    keys -= keys.min(axis=0)
+    span = keys.max(axis=0) + 1
+    if span[0] < np.iinfo(np.int64).max // span[1]:  # one integer per position sorts fastest
+        _, node, uses = np.unique(keys[:, 0] * span[1] + keys[:, 1], return_inverse=True, return_counts=True)
+    else:
+        _, node, uses = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    return node.ravel(), uses
+
+
 def _split_at_junctions(geoms: np.ndarray, road_ids: np.ndarray, crs: CRS) -> WalkingNetwork:
     coords, line = shapely.get_coordinates(geoms, return_index=True)
     if len(coords) == 0:
@@ -148,9 +163,7 @@ def _split_at_junctions(geoms: np.ndarray, road_ids: np.ndarray, crs: CRS) -> Wa
     repeat[1:] = (line[1:] == line[:-1]) & np.all(coords[1:] == coords[:-1], axis=1)
     coords, line = coords[~repeat], line[~repeat]
 
-    keys = np.round(coords / NODE_PRECISION_M).astype(np.int64)
-    _, vertex_node, node_uses = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-    vertex_node = vertex_node.ravel()
+    vertex_node, node_uses = _node_numbers(coords)
     start = np.ones(len(line), dtype=bool)
     start[1:] = line[1:] != line[:-1]
     end = np.ones(len(line), dtype=bool)

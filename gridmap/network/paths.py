@@ -20,6 +20,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from gridmap.geometry import on_all_cores
 from gridmap.network.graph import WalkingNetwork, adjacency_matrix
 
 END_TOLERANCE_M = 1e-6
@@ -55,12 +56,22 @@ def attach(network: WalkingNetwork, xy: np.ndarray, max_snap_m: float) -> Attach
     if n == 0 or network.edge_count == 0:
         return Attachment(edge, offset, access)
     points = shapely.points(xy)
-    (point_idx, edge_idx), dist = network.tree.query_nearest(
-        points, max_distance=max_snap_m, return_distance=True, all_matches=False
-    )
-    edge[point_idx] = edge_idx
-    access[point_idx] = dist
-    offset[point_idx] = shapely.line_locate_point(network.edge_geometry[edge_idx], points[point_idx])
+    tree = network.tree
+
+    def nearest_edge(chunk: np.ndarray) -> np.ndarray:
+        """(edge or -1, metres) per point of the chunk."""
+        (point_idx, edge_idx), dist = tree.query_nearest(
+            chunk, max_distance=max_snap_m, return_distance=True, all_matches=False
+        )
+        out = np.full((len(chunk), 2), [-1.0, np.nan])
+        out[point_idx, 0], out[point_idx, 1] = edge_idx, dist
+        return out
+
+    found = on_all_cores(nearest_edge, points)
+    edge[:] = found[:, 0].astype(np.int64)
+    access[:] = found[:, 1]
+    near = edge >= 0
+    offset[near] = shapely.line_locate_point(network.edge_geometry[edge[near]], points[near])
     return Attachment(edge, offset, access)
 
 
@@ -248,24 +259,8 @@ class FacilityGraph:
         order = np.argsort(node, kind="stable")
         node, which, extra = node[order], which[order], extra[order]
         starts = np.searchsorted(node, np.arange(self.node_count + 1))
-        nodes = self.facility_node[facilities]
-        usable = np.flatnonzero(nodes >= 0)
-        xy = self.node_xy[nodes[usable]]
-        cell = (
-            np.floor((xy - xy.min(axis=0, initial=0.0)) / max(limit_m, 1.0)).astype(np.int64)
-            if len(xy)
-            else xy
-        )
-        usable = usable[np.lexsort((cell[:, 1], cell[:, 0]))] if len(xy) else usable  # nearby ones together
         out_f, out_o, out_d = [], [], []
-        for lo in range(0, len(usable), chunk):
-            part = usable[lo : lo + chunk]
-            pxy = self.node_xy[nodes[part]]
-            low, high = pxy.min(axis=0) - limit_m, pxy.max(axis=0) + limit_m
-            inside = np.all((self.node_xy >= low) & (self.node_xy <= high), axis=1)
-            local = np.flatnonzero(inside)
-            sub = self.matrix[local][:, local]
-            dist = dijkstra(sub, indices=np.searchsorted(local, nodes[part]), limit=limit_m)
+        for part, local, dist in self.searches(facilities, limit_m, chunk):
             f, n = np.nonzero(np.isfinite(dist))
             d = dist[f, n]
             n = local[n]
@@ -281,6 +276,30 @@ class FacilityGraph:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
         # an origin reached by both ends of its edge keeps the shorter walk
         return shortest_per_pair(np.concatenate(out_f), np.concatenate(out_o), np.concatenate(out_d))
+
+    def searches(self, facilities: np.ndarray, limit_m: float, chunk: int = 64):
+        """Bounded Dijkstra searches from ``facilities`` (indices into the facility
+        attachment), ``chunk`` nearby ones at a time, each chunk over the part of the graph
+        within ``limit_m`` straight-line metres of it (which holds every node reachable
+        within the limit).
+
+        Yields (positions in ``facilities``, local node indices ascending, metres as a
+        chunk × local array, inf where not reached). Facilities off the network are skipped.
+        """
+        nodes = self.facility_node[facilities]
+        usable = np.flatnonzero(nodes >= 0)
+        if len(usable) == 0:
+            return
+        xy = self.node_xy[nodes[usable]]
+        cell = np.floor((xy - xy.min(axis=0)) / max(limit_m, 1.0)).astype(np.int64)
+        usable = usable[np.lexsort((cell[:, 1], cell[:, 0]))]  # nearby ones together
+        for lo in range(0, len(usable), chunk):
+            part = usable[lo : lo + chunk]
+            pxy = self.node_xy[nodes[part]]
+            low, high = pxy.min(axis=0) - limit_m, pxy.max(axis=0) + limit_m
+            local = np.flatnonzero(np.all((self.node_xy >= low) & (self.node_xy <= high), axis=1))
+            sub = self.matrix[local][:, local]
+            yield part, local, dijkstra(sub, indices=np.searchsorted(local, nodes[part]), limit=limit_m)
 
     def reach(self, facility: int, limit_m: float) -> tuple[np.ndarray, np.ndarray]:
         """Nodes within ``limit_m`` walking metres of one facility: (node indices in ascending
