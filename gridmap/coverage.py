@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 
 from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.errors import InputError
-from gridmap.geometry import concave_hulls, grouped_multipoints, on_all_cores
+from gridmap.geometry import concave_hulls, on_all_cores, point_groups
 from gridmap.io.osm import containing_ids
 from gridmap.model import CATEGORY_NAMES_ZH, WALK_HIGHWAYS, ServiceCategory
 from gridmap.network.circles import service_circles
@@ -298,6 +298,8 @@ def origin_points(homes: gpd.GeoDataFrame, inputs: CoverageInputs, mode: str, me
 
 def best_per_home(n_homes: int, home: np.ndarray, dist: np.ndarray, fac: np.ndarray):
     """The shortest of several start points per home."""
+    if len(home) == n_homes and np.array_equal(home, np.arange(n_homes)):  # one start each
+        return dist, fac
     order = np.lexsort((dist, home))
     home, dist, fac = home[order], dist[order], fac[order]
     first = np.ones(len(home), dtype=bool)
@@ -394,10 +396,13 @@ def compute_coverage(
         unused[used] = False
         fac_att.edge[unused] = -1  # facilities of other categories stay out of the graph
         graph = FacilityGraph(network, fac_att)
-        origin_att = attach(network, origins[["x", "y"]].to_numpy(), params.max_snap_m)
+        own_points = np.asarray(homes["point"].values) if params.origin == "building" else None
+        origin_att = attach(network, origins[["x", "y"]].to_numpy(), params.max_snap_m, own_points)
         located = graph.locate(origin_att)
-        report.update(_network_report(network, origin_att, origins, homes, fac_att, used, fac_ids))
     lap("attach")
+    if network is not None:
+        report.update(_network_report(network, origin_att, origins, homes, fac_att, used, fac_ids))
+    lap("network_report")
 
     cache: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
     pairs = [(c, lv) for c in categories for lv in levels]
@@ -642,7 +647,7 @@ def _cluster_shapes(xy: np.ndarray, footprints: np.ndarray, label: np.ndarray, m
     shapes[label[lone]] = footprints[lone]
     many = ~lone
     if many.any():
-        keys, points = grouped_multipoints(xy[many], label[many])
+        keys, points = point_groups(xy[many], label[many])
         shapes[keys] = concave_hulls(points, ratio=0.3)
     return on_all_cores(lambda g: shapely.buffer(g, margin_m, quad_segs=2), shapes)
 

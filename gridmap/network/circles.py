@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import shapely
 
-from gridmap.geometry import concave_hulls, grouped_multipoints, on_all_cores
+from gridmap.geometry import concave_hulls, on_all_cores, point_groups
 from gridmap.network.paths import FacilityGraph
 
 #: Concave hull ratio (0 = tightest, 1 = convex hull).
@@ -64,8 +64,8 @@ def service_circles(
     owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
     if len(owner) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=object)
-    keys, multipoints = grouped_multipoints(np.vstack(coords), owner)
-    hulls = concave_hulls(multipoints, ratio=HULL_RATIO)
+    keys, groups = point_groups(np.vstack(coords), owner)
+    hulls = concave_hulls(groups, ratio=HULL_RATIO)
     polygons = on_all_cores(lambda g: shapely.buffer(g, margin_m, quad_segs=2), hulls)
     return np.asarray(facilities)[keys // len(limits)], np.asarray(limits)[keys % len(limits)], polygons
 

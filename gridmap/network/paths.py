@@ -44,10 +44,13 @@ class Attachment:
         return len(self.edge)
 
 
-def attach(network: WalkingNetwork, xy: np.ndarray, max_snap_m: float) -> Attachment:
+def attach(
+    network: WalkingNetwork, xy: np.ndarray, max_snap_m: float, points: np.ndarray | None = None
+) -> Attachment:
     """Attach points (``xy`` in the network's metric CRS) to their nearest edge.
 
     Points farther than ``max_snap_m`` metres from every edge are left unattached.
+    ``points`` may pass the same points as shapely geometries when the caller has them.
     """
     n = len(xy)
     edge = np.full(n, -1, dtype=np.int64)
@@ -55,7 +58,7 @@ def attach(network: WalkingNetwork, xy: np.ndarray, max_snap_m: float) -> Attach
     access = np.full(n, np.nan)
     if n == 0 or network.edge_count == 0:
         return Attachment(edge, offset, access)
-    points = shapely.points(xy)
+    points = shapely.points(xy) if points is None else points
     tree = network.tree
 
     def nearest_edge(chunk: np.ndarray) -> np.ndarray:

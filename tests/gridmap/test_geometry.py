@@ -1,0 +1,50 @@
+"""Geometry helpers: point groups hull like multipoints, and work split over cores changes nothing."""
+
+import numpy as np
+import shapely
+
+from gridmap import geometry
+
+
+def test_point_groups_hull_exactly_like_multipoints():
+    rng = np.random.default_rng(7)
+    xy = rng.random((5000, 2)) * 1000.0
+    group = rng.integers(0, 400, len(xy)) * 3  # sparse keys, unsorted
+    group[:3] = [5000, 5001, 5001]  # a lone point and a pair
+    keys, lines = geometry.point_groups(xy, group)
+    assert np.array_equal(keys, np.unique(group))
+    order = np.argsort(group, kind="stable")
+    multipoints = shapely.multipoints(xy[order], indices=np.searchsorted(keys, group[order]))
+    ours = shapely.concave_hull(lines, ratio=0.3)
+    theirs = shapely.concave_hull(multipoints, ratio=0.3)
+    assert shapely.equals_exact(ours, theirs, 0.0).all()
+    lone = int(np.searchsorted(keys, 5000))
+    assert ours[lone].equals(shapely.Point(xy[0]))
+    assert shapely.get_num_coordinates(lines[lone]) == 2  # a lone point is written twice
+
+
+def test_work_on_all_cores_equals_one_call(monkeypatch):
+    rng = np.random.default_rng(3)
+    _, groups = geometry.point_groups(rng.random((40000, 2)) * 5000.0, rng.integers(0, 3000, 40000))
+    monkeypatch.setattr(geometry, "cores", lambda: 3)
+    split = geometry.concave_hulls(groups, ratio=0.3)
+    assert len(split) == len(groups)
+    assert shapely.equals_exact(split, shapely.concave_hull(groups, ratio=0.3), 0.0).all()
+    buffered = geometry.on_all_cores(lambda g: shapely.buffer(g, 5.0), split)
+    assert shapely.equals_exact(buffered, shapely.buffer(split, 5.0), 0.0).all()
+
+
+def test_small_arrays_stay_in_one_call(monkeypatch):
+    calls = []
+
+    def record(a):
+        calls.append(len(a))
+        return a * 2
+
+    monkeypatch.setattr(geometry, "cores", lambda: 4)
+    assert geometry.on_all_cores(record, np.arange(10)).tolist() == list(range(0, 20, 2))
+    assert calls == [10]
+    calls.clear()
+    out = geometry.on_all_cores(record, np.arange(4 * geometry.MIN_CHUNK))
+    assert np.array_equal(out, np.arange(4 * geometry.MIN_CHUNK) * 2)
+    assert calls == [geometry.MIN_CHUNK] * 4
