@@ -99,3 +99,19 @@ def test_unknown_source_crs_names_the_choices():
 def test_metric_crs_is_the_utm_zone():
     frame = gpd.GeoDataFrame(geometry=[shapely.Point(104.07, 30.67)], crs=4326)
     assert metric_crs_for(frame).to_epsg() == 32648
+    projected = frame.to_crs(4547)  # CGCS2000 3-degree Gauss-Kruger, metres in, the same zone out
+    assert metric_crs_for(projected).to_epsg() == 32648
+    with pytest.raises(InputError, match="empty"):
+        metric_crs_for(frame.iloc[:0])
+
+
+@pytest.mark.parametrize(
+    "lon,lat",
+    [(104.07, 30.67), (121.47, 31.23), (-0.1, 51.5), (-70.6, -33.4), (5.3, 60.4), (15.6, 78.2),
+     (179.9, -16.5), (-179.9, 65.0), (114.0, 0.0), (23.9, 75.0)],
+)  # fmt: skip
+def test_metric_crs_agrees_with_geopandas(lon, lat):
+    frame = gpd.GeoDataFrame(
+        geometry=[shapely.Point(lon - 0.01, lat), shapely.Point(lon + 0.01, lat)], crs=4326
+    )
+    assert metric_crs_for(frame) == frame.estimate_utm_crs()
