@@ -239,6 +239,11 @@ def main() -> None:
                 matrix,
             ]
             ours = _spawn(["--part", "ours", "--share", str(args.share), *common], None)
+            print(
+                f"[{source}] gridmap done: MCLP {ours['mclp']['seconds']:.2f} s, LSCP {ours['lscp']['seconds']:.2f} s; "
+                "spopt running",
+                flush=True,
+            )
             peer = _spawn(["--part", "spopt", *common], args.peer_timeout)
             name = "demo district" if source == "demo" else f"large city ({args.tiles}×{args.tiles} tiles)"
             _report(name, ours, peer, args.share)

@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 
 from gridmap.geometry import concave_hulls, on_all_cores, point_groups
-from gridmap.network.paths import FacilityGraph
+from gridmap.network.paths import ByNode, FacilityGraph
 
 #: Concave hull ratio (0 = tightest, 1 = convex hull).
 HULL_RATIO = 0.3
@@ -39,13 +39,16 @@ def service_circles(
     net = graph.network
     coords: list[np.ndarray] = []
     owners: list[np.ndarray] = []
-    ends = [_Incident(graph.sub_u, graph.node_count), _Incident(graph.sub_v, graph.node_count)]
+    ends = [ByNode(graph.sub_u, graph.node_count), ByNode(graph.sub_v, graph.node_count)]
     for part, local, dist in graph.searches(np.asarray(facilities), limits[-1]):
         fac, node = np.nonzero(np.isfinite(dist))
         d = dist[fac, node]
         node = local[node]
         # every sub-edge at a reached node, with the walk to that end: (facility, edge, metres)
-        at_ends = [end.expand(fac, node, d) for end in ends]
+        at_ends = []
+        for end in ends:
+            rep, edge = end.expand(node)
+            at_ends.append((fac[rep], edge, d[rep]))
         for j, limit in enumerate(limits):
             inside = d <= limit
             coords.append(graph.node_xy[node[inside]])
@@ -68,18 +71,3 @@ def service_circles(
     hulls = concave_hulls(groups, ratio=HULL_RATIO)
     polygons = on_all_cores(lambda g: shapely.buffer(g, margin_m, quad_segs=2), hulls)
     return np.asarray(facilities)[keys // len(limits)], np.asarray(limits)[keys % len(limits)], polygons
-
-
-class _Incident:
-    """The sub-edges that have a node as one given end (``end_node`` per sub-edge)."""
-
-    def __init__(self, end_node: np.ndarray, node_count: int) -> None:
-        self.edges = np.argsort(end_node, kind="stable")
-        self.starts = np.searchsorted(end_node[self.edges], np.arange(node_count + 1))
-
-    def expand(self, fac: np.ndarray, node: np.ndarray, metres: np.ndarray):
-        """(facility, sub-edge, metres) for every sub-edge at each (facility, node, metres)."""
-        count = self.starts[node + 1] - self.starts[node]
-        rep = np.repeat(np.arange(len(node)), count)
-        pos = self.starts[node][rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count))
-        return fac[rep], self.edges[pos], metres[rep]

@@ -256,24 +256,17 @@ class FacilityGraph:
         """
         att = origins.a >= 0
         idx = np.flatnonzero(att)
-        node = np.concatenate([origins.a[idx], origins.b[idx]])
         which = np.concatenate([idx, idx])
         extra = np.concatenate([origins.da[idx], origins.db[idx]]) + np.concatenate([origins.access[idx]] * 2)
-        order = np.argsort(node, kind="stable")
-        node, which, extra = node[order], which[order], extra[order]
-        starts = np.searchsorted(node, np.arange(self.node_count + 1))
+        at_node = ByNode(np.concatenate([origins.a[idx], origins.b[idx]]), self.node_count)
         out_f, out_o, out_d = [], [], []
         for part, local, dist in self.searches(facilities, limit_m, chunk):
             f, n = np.nonzero(np.isfinite(dist))
-            d = dist[f, n]
-            n = local[n]
-            count = starts[n + 1] - starts[n]
-            rep = np.repeat(np.arange(len(n)), count)
-            pos = starts[n][rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count))
-            total = d[rep] + extra[pos]
+            rep, item = at_node.expand(local[n])
+            total = dist[f, n][rep] + extra[item]
             keep = total <= limit_m
             out_f.append(part[f[rep][keep]])
-            out_o.append(which[pos][keep])
+            out_o.append(which[item][keep])
             out_d.append(total[keep])
         if not out_f:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
@@ -323,6 +316,21 @@ class FacilityGraph:
         dist = dijkstra(local, indices=start, limit=limit_m)
         ok = np.isfinite(dist)
         return near[ok], dist[ok]
+
+
+class ByNode:
+    """Items (origins, edge ends) grouped by the graph node they sit at (``node_of_item``)."""
+
+    def __init__(self, node_of_item: np.ndarray, node_count: int) -> None:
+        self.items = np.argsort(node_of_item, kind="stable")
+        self.starts = np.searchsorted(node_of_item[self.items], np.arange(node_count + 1))
+
+    def expand(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every item at each of ``nodes``: (position in ``nodes``, item), in node order."""
+        count = self.starts[nodes + 1] - self.starts[nodes]
+        rep = np.repeat(np.arange(len(nodes)), count)
+        pos = self.starts[nodes][rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count))
+        return rep, self.items[pos]
 
 
 def shortest_per_pair(
