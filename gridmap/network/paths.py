@@ -18,7 +18,6 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
 from gridmap.geometry import on_all_cores
 from gridmap.network.graph import WalkingNetwork, adjacency_matrix
@@ -146,7 +145,6 @@ class FacilityGraph:
                 _snap_xy(network, f_edge, f_off),
             ]
         )
-        self._kdtree: cKDTree | None = None
 
     def _split_position(self, edge: np.ndarray, offset: np.ndarray, side: str) -> np.ndarray:
         """Index into the sorted split points of (edge, offset) pairs, as ``np.searchsorted``."""
@@ -296,26 +294,6 @@ class FacilityGraph:
             local = np.flatnonzero(np.all((self.node_xy >= low) & (self.node_xy <= high), axis=1))
             sub = self.matrix[local][:, local]
             yield part, local, dijkstra(sub, indices=np.searchsorted(local, nodes[part]), limit=limit_m)
-
-    def reach(self, facility: int, limit_m: float) -> tuple[np.ndarray, np.ndarray]:
-        """Nodes within ``limit_m`` walking metres of one facility: (node indices in ascending
-        order, metres).
-
-        Searches only the part of the graph within ``limit_m`` straight-line metres, which
-        holds every node that can be reached within the limit.
-        """
-        node = int(self.facility_node[facility])
-        if node < 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        if self._kdtree is None:
-            self._kdtree = cKDTree(self.node_xy)
-        near = np.asarray(self._kdtree.query_ball_point(self.node_xy[node], limit_m), dtype=np.int64)
-        near.sort()
-        local = self.matrix[near][:, near]
-        start = int(np.searchsorted(near, node))
-        dist = dijkstra(local, indices=start, limit=limit_m)
-        ok = np.isfinite(dist)
-        return near[ok], dist[ok]
 
 
 class ByNode:

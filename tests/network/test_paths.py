@@ -121,9 +121,14 @@ def test_facility_at_a_node(network):
     assert dist.tolist() == pytest.approx([100.0, 100.0, 100.0])
 
 
-def test_reach_is_bounded(network):
-    fac = attach(network, _xy((100, 0)), 50)
+def test_searches_are_bounded(network):
+    fac = attach(network, _xy((100, 0), (1050, 1000)), 50)
     graph = FacilityGraph(network, fac)
-    nodes, dist = graph.reach(0, 100.0)
-    assert len(nodes) == 5  # the facility itself, then B, A, C and D
-    assert dist.max() == pytest.approx(100.0)
+    (part, local, dist), *more = list(graph.searches(np.array([0, 1]), 100.0))
+    assert not more and part.tolist() == [0, 1]
+    reached = np.isfinite(dist[0])
+    assert reached.sum() == 5  # the facility itself, then B, A, C and D
+    assert dist[0, reached].max() == pytest.approx(100.0)
+    assert (dist[dist < np.inf] <= 100.0).all()
+    assert np.isfinite(dist[1]).sum() == 4  # the other facility, where it meets the lone E–F, E and F
+    assert dist[0, np.searchsorted(local, graph.facility_node[1])] == np.inf  # not connected
