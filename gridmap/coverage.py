@@ -530,26 +530,31 @@ def coverage_summary(homes: gpd.GeoDataFrame, covered, inputs: CoverageInputs, m
         count = np.bincount(codes[inside], minlength=n)
         tot_hh = np.bincount(codes[inside], weights=hh[inside], minlength=n)
         tot_rs = np.bincount(codes[inside], weights=rs[inside], minlength=n)
-        for (category, level), mask in covered.items():
+        pairs = list(covered)
+        cov_hh, cov_rs, cov_n = (np.zeros((len(pairs), n)) for _ in range(3))
+        for k, mask in enumerate(covered.values()):
             m = inside & mask
-            cov_hh = np.bincount(codes[m], weights=hh[m], minlength=n)
-            cov_rs = np.bincount(codes[m], weights=rs[m], minlength=n)
-            cov_n = np.bincount(codes[m], minlength=n)
-            frame = units.copy()
-            frame.insert(0, "scope", scope)
-            frame["category"] = category
-            frame["category_zh"] = CATEGORY_NAMES_ZH.get(category, category)
-            frame["level"] = level
-            frame["homes"] = count
-            frame["homes_uncovered"] = count - cov_n
-            frame["households"] = tot_hh.astype(np.int64)
-            frame["households_covered"] = cov_hh.astype(np.int64)
-            frame["residents"] = tot_rs.astype(np.int64)
-            frame["residents_covered"] = cov_rs.astype(np.int64)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                frame["share_households"] = np.where(tot_hh > 0, cov_hh / tot_hh, np.nan)
-                frame["share_residents"] = np.where(tot_rs > 0, cov_rs / tot_rs, np.nan)
-            frames.append(frame)
+            cov_hh[k] = np.bincount(codes[m], weights=hh[m], minlength=n)
+            cov_rs[k] = np.bincount(codes[m], weights=rs[m], minlength=n)
+            cov_n[k] = np.bincount(codes[m], minlength=n)
+        frame = units.iloc[np.tile(np.arange(n), len(pairs))].reset_index(drop=True)
+        frame.insert(0, "scope", scope)
+        categories = [c for c, _ in pairs]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns = {
+                "category": np.repeat(categories, n),
+                "category_zh": np.repeat([CATEGORY_NAMES_ZH.get(c, c) for c in categories], n),
+                "level": np.repeat([lv for _, lv in pairs], n),
+                "homes": np.tile(count, len(pairs)),
+                "homes_uncovered": (count - cov_n).astype(np.int64).ravel(),
+                "households": np.tile(tot_hh.astype(np.int64), len(pairs)),
+                "households_covered": cov_hh.astype(np.int64).ravel(),
+                "residents": np.tile(tot_rs.astype(np.int64), len(pairs)),
+                "residents_covered": cov_rs.astype(np.int64).ravel(),
+                "share_households": np.where(tot_hh > 0, cov_hh / tot_hh, np.nan).ravel(),
+                "share_residents": np.where(tot_rs > 0, cov_rs / tot_rs, np.nan).ravel(),
+            }
+        frames.append(pd.concat([frame, pd.DataFrame(columns)], axis=1))
     summary = pd.concat(frames, ignore_index=True)
     summary["method"] = method
     summary["unit_id"] = summary["unit_id"].astype("Int64")
