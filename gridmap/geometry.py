@@ -32,7 +32,9 @@ def cores() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
-def on_all_cores(func: Callable[..., np.ndarray], *arrays: np.ndarray, weights=None) -> np.ndarray:
+def on_all_cores(
+    func: Callable[..., np.ndarray], *arrays: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
     """``func(*arrays)`` computed in one chunk per core and concatenated.
 
     ``func`` must work element by element on equally long arrays and release the GIL (shapely's

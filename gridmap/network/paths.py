@@ -12,6 +12,7 @@ distances are metres in the network's metric CRS.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -271,7 +272,9 @@ class FacilityGraph:
         # an origin reached by both ends of its edge keeps the shorter walk
         return shortest_per_pair(np.concatenate(out_f), np.concatenate(out_o), np.concatenate(out_d))
 
-    def searches(self, facilities: np.ndarray, limit_m: float, chunk: int = 64):
+    def searches(
+        self, facilities: np.ndarray, limit_m: float, chunk: int = 64
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Bounded Dijkstra searches from ``facilities`` (indices into the facility
         attachment), ``chunk`` nearby ones at a time, each chunk over the part of the graph
         within ``limit_m`` straight-line metres of it (which holds every node reachable
