@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridmap.crs import metric_crs_for
 from gridmap.io.osm import containing_ids
 
 LINKS_PER_MEMBER = 10  # "1+10": each in-service member links about ten households
@@ -63,7 +64,7 @@ def area_of(buildings: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> pd.S
     """The id of the area (community, grid) each building's representative point lies in."""
     if areas is None or len(areas) == 0 or len(buildings) == 0:
         return pd.Series(pd.NA, index=buildings.index, dtype="Int64")
-    metric = buildings.estimate_utm_crs()
+    metric = metric_crs_for(buildings)
     points = buildings.geometry.to_crs(metric).representative_point()
     return containing_ids(points, areas[["geometry"]].to_crs(metric).assign(id=areas.index))
 

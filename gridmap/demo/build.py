@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, delete
 
-from gridmap.crs import STORAGE_CRS
+from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.demo import areas, grids, housing, people
 from gridmap.errors import InputError
 from gridmap.io.osm import containing_ids, link_entrances, read_osm
@@ -70,7 +70,7 @@ def generate(source: Path | None = None, *, seed: int, max_households: int = 500
     study_area = gpd.read_file(boundaries, layer="study_area")
     bbox = tuple(float(v) for v in study_area.total_bounds)
     osm = read_osm(osm_file, bbox=bbox)  # type: ignore[arg-type]
-    metric = study_area.estimate_utm_crs()
+    metric = metric_crs_for(study_area)
 
     # housing: compounds, real and generated buildings, households
     rng = _rng(seed, "housing")

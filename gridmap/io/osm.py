@@ -29,7 +29,7 @@ import pandas as pd
 import shapely
 from pyproj import Geod
 
-from gridmap.crs import STORAGE_CRS
+from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.errors import InputError
 from gridmap.io import osm_tags
 
@@ -307,12 +307,16 @@ def _facilities(rows: list[dict]) -> gpd.GeoDataFrame:
 
 
 def containing_ids(points: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> pd.Series:
-    """The ``id`` of the area of ``areas`` each point lies in (NA outside every area)."""
-    joined = gpd.sjoin(
-        gpd.GeoDataFrame(geometry=points), areas[["id", "geometry"]], predicate="within", how="left"
-    )
-    joined = joined[~joined.index.duplicated(keep="first")]
-    return joined["id"].reindex(points.index).astype("Int64")
+    """The ``id`` of the area of ``areas`` each point lies in (NA outside every area; the
+    first area in ``areas`` order where areas overlap). Same CRS for both."""
+    point, area = shapely.STRtree(areas.geometry.values).query(points.values, predicate="within")
+    order = np.lexsort((area, point))
+    point, area = point[order], area[order]
+    first = np.ones(len(point), dtype=bool)
+    first[1:] = point[1:] != point[:-1]
+    ids = pd.array([pd.NA] * len(points), dtype="Int64")
+    ids[point[first]] = pd.array(areas["id"].to_numpy()[area[first]], dtype="Int64")
+    return pd.Series(ids, index=points.index)
 
 
 def link_entrances(
@@ -321,7 +325,7 @@ def link_entrances(
     """For each entrance, the ``id`` of the compound within ``max_m`` metres (NA when none)."""
     if len(entrances) == 0 or len(compounds) == 0:
         return pd.Series(pd.NA, index=entrances.index, dtype="Int64")
-    metric = entrances.estimate_utm_crs()
+    metric = metric_crs_for(entrances)
     joined = gpd.sjoin_nearest(
         entrances[["geometry"]].to_crs(metric),
         compounds[["id", "geometry"]].to_crs(metric),
