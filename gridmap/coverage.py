@@ -33,7 +33,7 @@ from gridmap.io.osm import containing_ids
 from gridmap.model import CATEGORY_NAMES_ZH, WALK_HIGHWAYS, ServiceCategory
 from gridmap.network.circles import service_circles
 from gridmap.network.graph import WalkingNetwork, build_network
-from gridmap.network.paths import FacilityGraph, attach
+from gridmap.network.paths import FacilityGraph, attach, attach_only
 from gridmap.settings import Settings
 from gridmap.standards import LEVELS, Checklist, load_checklist
 from gridmap.timing import Laps
@@ -391,10 +391,8 @@ def compute_coverage(
     fac_ids = np.asarray(inputs.facilities.index, dtype=np.int64)
     if network is not None:
         used = np.unique(table["pos"].to_numpy(dtype=np.int64))
-        fac_att = attach(network, fac_xy, params.max_snap_m)
-        unused = np.ones(len(fac_xy), dtype=bool)
-        unused[used] = False
-        fac_att.edge[unused] = -1  # facilities of other categories stay out of the graph
+        # facilities of other categories stay out of the graph
+        fac_att = attach_only(network, fac_xy, used, params.max_snap_m)
         graph = FacilityGraph(network, fac_att)
         own_points = np.asarray(homes["point"].values) if params.origin == "building" else None
         origin_att = attach(network, origins[["x", "y"]].to_numpy(), params.max_snap_m, own_points)

@@ -78,6 +78,14 @@ def attach(
     return Attachment(edge, offset, access)
 
 
+def attach_only(network: WalkingNetwork, xy: np.ndarray, which: np.ndarray, max_snap_m: float) -> Attachment:
+    """Like :func:`attach` for the points ``xy[which]``; the others are left unattached."""
+    some = attach(network, xy[which], max_snap_m)
+    out = Attachment(np.full(len(xy), -1, dtype=np.int64), np.full(len(xy), np.nan), np.full(len(xy), np.nan))
+    out.edge[which], out.offset[which], out.access[which] = some.edge, some.offset, some.access
+    return out
+
+
 @dataclass
 class Located:
     """Attached points expressed on the facility graph: reach node ``a`` after ``da`` metres
