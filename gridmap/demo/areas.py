@@ -19,6 +19,7 @@ import shapely
 from scipy.cluster.vq import kmeans2
 
 from gridmap.gridcode import community_code, reading_order, street_code
+from gridmap.io.osm import containing_ids
 
 HOUSEHOLDS_PER_COMMUNITY = 3500
 FILLER_SPACING_M = 1400.0
@@ -81,9 +82,7 @@ def draw_communities(
                 cells.append({"district": name, "geometry": cell})
     comm = gpd.GeoDataFrame(cells, geometry="geometry", crs=districts_m.crs)
     # every compound whole in the community of its representative point
-    reps = gpd.GeoDataFrame(geometry=compounds_m.representative_point(), crs=compounds_m.crs)
-    owner = gpd.sjoin(reps, comm[["geometry"]], predicate="within", how="left")["index_right"]
-    owner = owner[~owner.index.duplicated()].reindex(compounds_m.index)
+    owner = containing_ids(compounds_m.representative_point(), comm.assign(id=comm.index)).fillna(-1)
     all_compounds = shapely.union_all(compounds_m.geometry.values)
     geoms = []
     for idx, cell in zip(comm.index, comm.geometry, strict=True):
