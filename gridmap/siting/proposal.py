@@ -40,7 +40,7 @@ from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.errors import InputError
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.network.graph import build_network
-from gridmap.network.paths import Attachment, FacilityGraph, attach, shortest_per_pair
+from gridmap.network.paths import Attachment, FacilityGraph, attach, attach_only, shortest_per_pair
 from gridmap.siting.candidates import (
     CANDIDATE_COLUMNS,
     CandidateRules,
@@ -257,10 +257,7 @@ def propose_sites(
     limit = params.cutoff_m if params.model == "pmedian" else max(thresholds.values())
 
     if network is not None:
-        fac_att = attach(network, fac_xy, params.max_snap_m)
-        keep = np.zeros(len(fac_xy), dtype=bool)
-        keep[existing] = True
-        fac_att.edge[~keep] = -1
+        fac_att = attach_only(network, fac_xy, existing, params.max_snap_m)  # existing stations only
         cand_att = attach(network, cand_xy, params.max_snap_m)
         loose = ~cand_att.attached
         if loose.any():
