@@ -26,21 +26,19 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 from sqlalchemy import Engine
 
-from gridmap.crs import STORAGE_CRS, metric_crs_for
+from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
 from gridmap.geometry import concave_hulls, on_all_cores, point_groups
-from gridmap.io.osm import containing_ids
 from gridmap.model import CATEGORY_NAMES_ZH, WALK_HIGHWAYS, ServiceCategory
 from gridmap.network.circles import service_circles
-from gridmap.network.graph import WalkingNetwork, build_network
+from gridmap.network.graph import WalkingNetwork
 from gridmap.network.paths import FacilityGraph, attach, attach_only
 from gridmap.settings import Settings
 from gridmap.standards import LEVELS, Checklist, load_checklist
+from gridmap.study_area import ORIGIN_MODES, prepare_area
 from gridmap.timing import Laps
 
-ORIGIN_MODES = ("building", "compound")
 MEASURES = ("time", "radius")
-NETWORK = "network"
 SCOPES = ("area", "street", "community", "grid")
 
 _SETTINGS = Settings.model_fields  # the defaults live in one place: the settings
@@ -163,13 +161,6 @@ class CoverageResult:
         return self.summary[self.summary["scope"] == "area"].reset_index(drop=True)
 
 
-def method_label(has_network: bool, detour_factor: float) -> str:
-    """How distances were measured, as every output states it."""
-    if has_network:
-        return NETWORK
-    return f"straight line × {detour_factor:.2f} detour (no street layer)"
-
-
 def listed_pairs(checklist: Checklist) -> set[tuple[str, int]]:
     """(category, level) pairs the checklist names: a level's items, and the "1+6"
     functions' categories at their level. Gaps are drawn for these."""
@@ -199,101 +190,6 @@ def load_inputs(engine: Engine) -> CoverageInputs:
     layers = {name: read_layer(engine, name) for name in names}
     versions = {name: layer_version(engine, name) for name in names}
     return CoverageInputs(**layers, versions=versions)
-
-
-# --- homes and origins -------------------------------------------------------------------
-
-
-def home_points(inputs: CoverageInputs, metric) -> gpd.GeoDataFrame:
-    """Residential buildings, and compounds with no buildings, as homes in the metric CRS."""
-    b = inputs.buildings
-    households = pd.to_numeric(b.get("households"), errors="coerce").fillna(0)
-    residents = pd.to_numeric(b.get("residents"), errors="coerce").fillna(0)
-    homes = gpd.GeoDataFrame(
-        {
-            "kind": "building",
-            "feature_id": b.index.astype(np.int64),
-            "compound_id": pd.array(b.get("compound_id", pd.Series(pd.NA, index=b.index)), dtype="Int64"),
-            "households": households.astype(np.int64),
-            "residents": residents.astype(np.int64),
-        },
-        geometry=b.geometry.values,
-        crs=b.crs,
-    )
-    homes = homes[(homes["households"] > 0) | (homes["residents"] > 0)]
-    homes = homes.to_crs(metric)
-    comps = inputs.compounds
-    if comps is not None and len(comps):
-        with_buildings = set(homes["compound_id"].dropna().astype(int))
-        bare = comps[~comps.index.isin(with_buildings)]
-        if len(bare):
-            extra = gpd.GeoDataFrame(
-                {
-                    "kind": "compound",
-                    "feature_id": bare.index.astype(np.int64),
-                    "compound_id": pd.array(bare.index, dtype="Int64"),
-                    "households": 0,
-                    "residents": 0,
-                },
-                geometry=bare.geometry.values,
-                crs=bare.crs,
-            ).to_crs(metric)
-            homes = pd.concat([homes, extra], ignore_index=True)
-    homes = homes.reset_index(drop=True)
-    homes["point"] = homes.geometry.representative_point()
-    for scope, layer in (
-        ("street", inputs.streets),
-        ("community", inputs.communities),
-        ("grid", inputs.grids),
-    ):
-        if layer is not None and len(layer):
-            areas = layer[["geometry"]].to_crs(metric).assign(id=layer.index)
-            homes[f"{scope}_id"] = containing_ids(homes["point"], areas).to_numpy()
-        else:
-            homes[f"{scope}_id"] = pd.array([pd.NA] * len(homes), dtype="Int64")
-    return homes
-
-
-def origin_points(homes: gpd.GeoDataFrame, inputs: CoverageInputs, mode: str, metric) -> pd.DataFrame:
-    """Points walks start from: (home index, x, y). A home may start from several points (its
-    compound's gates) and takes the best of them."""
-    px, py = homes["point"].x.to_numpy(), homes["point"].y.to_numpy()
-    own = pd.DataFrame({"home": np.arange(len(homes)), "x": px, "y": py, "from": "home"})
-    if mode == "building":
-        return own
-    comp = homes["compound_id"]
-    in_compound = comp.notna().to_numpy()
-    parts = [own[~in_compound]]
-    gates = inputs.entrances
-    gate_xy = pd.DataFrame(columns=["compound_id", "x", "y"])
-    if gates is not None and len(gates) and "compound_id" in gates.columns:
-        linked = gates[gates["compound_id"].notna()]
-        g = linked.geometry.to_crs(metric)
-        gate_xy = pd.DataFrame(
-            {"compound_id": linked["compound_id"].astype(int).to_numpy(), "x": g.x, "y": g.y}
-        )
-    homes_in = pd.DataFrame(
-        {"home": np.flatnonzero(in_compound), "compound_id": comp[in_compound].astype(int)}
-    )
-    by_gate = homes_in.merge(gate_xy, on="compound_id", how="inner")
-    parts.append(by_gate.assign(**{"from": "gate"})[["home", "x", "y", "from"]])
-    no_gate = homes_in[~homes_in["compound_id"].isin(gate_xy["compound_id"])]
-    if len(no_gate):
-        comps = inputs.compounds
-        if comps is not None and len(comps):
-            centre = comps.geometry.to_crs(metric).representative_point()
-            cx = no_gate["compound_id"].map(centre.x)
-            cy = no_gate["compound_id"].map(centre.y)
-            known = cx.notna().to_numpy()
-            parts.append(
-                pd.DataFrame(
-                    {"home": no_gate["home"][known], "x": cx[known], "y": cy[known], "from": "compound"}
-                )
-            )
-            parts.append(own.iloc[no_gate["home"][~known]])
-        else:
-            parts.append(own.iloc[no_gate["home"]])
-    return pd.concat(parts, ignore_index=True)
 
 
 def best_per_home(n_homes: int, home: np.ndarray, dist: np.ndarray, fac: np.ndarray):
@@ -362,28 +258,19 @@ def compute_coverage(
     categories, levels = tuple(params.categories), tuple(sorted(params.levels))
     lap = Laps()
 
-    roads = inputs.roads if inputs.roads is not None and len(inputs.roads) else None
     if len(inputs.buildings) == 0 and (inputs.compounds is None or len(inputs.compounds) == 0):
         raise InputError("there are no buildings or compounds: nothing to measure coverage from")
-    metric = metric_crs_for(roads if roads is not None else inputs.buildings)
-    network = build_network(roads, highways=params.highways, crs=metric) if roads is not None else None
-    method = method_label(network is not None and network.edge_count > 0, params.detour_factor)
-    if network is not None and network.edge_count == 0:
-        network = None
-    lap("network")
-
-    homes = home_points(inputs, metric)
-    origins = origin_points(homes, inputs, params.origin, metric)
-    facilities = inputs.facilities.to_crs(metric) if len(inputs.facilities) else inputs.facilities
-    fac_xy = (
-        shapely.get_coordinates(facilities.geometry.values).reshape(-1, 2)
-        if len(facilities)
-        else np.zeros((0, 2))
+    area = prepare_area(
+        inputs, highways=params.highways, detour_factor=params.detour_factor, origin=params.origin
     )
+    metric, network, method = area.crs, area.network, area.method
+    homes, origins, fac_xy = area.homes, area.origins, area.facility_xy
+    lap("network_homes")
+
     table = facility_table(inputs.facilities, categories)
     sets = facility_sets(table, categories, levels)
     report: dict[str, Any] = {"method": method, "crs": metric.to_string(), "homes": len(homes)}
-    lap("homes")
+    lap("facilities")
 
     distances: dict[tuple[str, int], np.ndarray] = {}
     nearest: dict[tuple[str, int], np.ndarray] = {}

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from scipy.sparse.csgraph import connected_components
 
 from gridmap.crs import metric_crs_for
@@ -132,11 +132,26 @@ def build_network(
     roads = select_walkable(roads, highways)
     roads = roads[~roads.geometry.isna() & ~roads.geometry.is_empty]
     metric = crs or metric_crs_for(roads if len(roads) else roads.set_crs(roads.crs))
-    lines = roads.geometry.to_crs(metric).explode(index_parts=False)
-    lines = lines[shapely.get_type_id(lines.values) == shapely.GeometryType.LINESTRING]
-    road_ids = np.asarray(lines.index)
-    geoms = np.asarray(lines.values)
-    return _split_at_junctions(geoms, road_ids, metric)
+    parts, road_ids = _lines_of(np.asarray(roads.geometry.values), np.asarray(roads.index))
+    coords, line = shapely.get_coordinates(parts, return_index=True)
+    if len(coords):  # only the vertices are projected: the pieces are built from them in metres
+        to_metric = Transformer.from_crs(roads.crs, metric, always_xy=True)
+        coords = np.column_stack(to_metric.transform(coords[:, 0], coords[:, 1]))
+    return _split_at_junctions(coords, line, road_ids, metric)
+
+
+def _lines_of(geoms: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The line strings among ``geoms`` with multi-lines split into their parts, in order, and
+    the id of the feature each came from."""
+    kind = shapely.get_type_id(geoms)
+    single = kind == shapely.GeometryType.LINESTRING
+    multi = np.flatnonzero(kind == shapely.GeometryType.MULTILINESTRING)
+    if len(multi) == 0:
+        return geoms[single], ids[single]
+    parts, owner = shapely.get_parts(geoms[multi], return_index=True)
+    owner = np.concatenate([np.flatnonzero(single), multi[owner]])
+    order = np.argsort(owner, kind="stable")  # each feature's parts where the feature was
+    return np.concatenate([geoms[single], parts])[order], ids[owner[order]]
 
 
 def _node_numbers(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,8 +167,11 @@ def _node_numbers(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return node.ravel(), uses
 
 
-def _split_at_junctions(geoms: np.ndarray, road_ids: np.ndarray, crs: CRS) -> WalkingNetwork:
-    coords, line = shapely.get_coordinates(geoms, return_index=True)
+def _split_at_junctions(
+    coords: np.ndarray, line: np.ndarray, road_ids: np.ndarray, crs: CRS
+) -> WalkingNetwork:
+    """The network of lines given as vertices ``coords`` (metres) of line ``line`` (numbered
+    0.. in order), line ``i`` from road ``road_ids[i]``."""
     if len(coords) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return WalkingNetwork(

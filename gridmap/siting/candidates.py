@@ -97,17 +97,18 @@ def given_candidates(frame: gpd.GeoDataFrame, metric: CRS, *, file: str | None =
 def public_building_candidates(
     buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, metric: CRS
 ) -> gpd.GeoDataFrame:
-    """Buildings with a public use or holding a public facility, at their representative point."""
+    """Buildings with a public use or holding a public facility, at their representative point.
+    Both layers in ``metric``."""
     if buildings is None or len(buildings) == 0:
         return _frame("public_buildings", [], [], [], metric)
-    b = buildings.to_crs(metric)
+    b = buildings
     use = b["use"].fillna("").astype(str) if "use" in b.columns else pd.Series("", index=b.index)
     public = use.isin(PUBLIC_USES).to_numpy().copy()
     if facilities is not None and len(facilities):
         cats = facilities["categories"].fillna("").astype(str).str.split(",")
         serving = facilities[cats.map(lambda c: bool(PUBLIC_CATEGORIES & {x.strip() for x in c}))]
         if len(serving):
-            pts = serving.geometry.to_crs(metric).values
+            pts = serving.geometry.values
             holding = np.unique(b.sindex.query(pts, predicate="within")[1])
             public[holding] = True
     chosen = b[public]
@@ -124,10 +125,10 @@ def node_candidates(
     edge_m: float = COMPOUND_EDGE_M,
 ) -> gpd.GeoDataFrame:
     """Network junctions inside (or within ``edge_m`` of) ``areas`` (compounds or target
-    grids), named after the area they lie in."""
+    grids, in ``metric``), named after the area they lie in."""
     if network is None or areas is None or len(areas) == 0 or network.node_count == 0:
         return _frame("nodes", [], [], [], metric)
-    shapes = areas.geometry.to_crs(metric).values
+    shapes = areas.geometry.values
     if edge_m > 0:
         shapes = shapely.buffer(shapes, edge_m, quad_segs=2)
     points = shapely.points(network.node_xy)
@@ -138,11 +139,11 @@ def node_candidates(
     return _frame("nodes", node_idx, labels, points[node_idx], metric)
 
 
-def district_outline(layers: Sequence[gpd.GeoDataFrame | None], metric: CRS):
-    """The union of the first non-empty layer among ``layers`` (metric CRS), or None."""
+def district_outline(layers: Sequence[gpd.GeoDataFrame | None]):
+    """The union of the first non-empty layer among ``layers`` (in the layers' CRS), or None."""
     for layer in layers:
         if layer is not None and len(layer):
-            return shapely.union_all(layer.geometry.to_crs(metric).values)
+            return shapely.union_all(layer.geometry.values)
     return None
 
 

@@ -29,17 +29,13 @@ from gridmap.coverage import (
     coverage_summary,
     facility_sets,
     facility_table,
-    home_points,
     listed_pairs,
-    method_label,
-    origin_points,
     straight_line_nearest,
     threshold_m,
 )
-from gridmap.crs import STORAGE_CRS, metric_crs_for
+from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
 from gridmap.model import CATEGORY_NAMES_ZH
-from gridmap.network.graph import build_network
 from gridmap.network.paths import Attachment, FacilityGraph, attach, attach_only, shortest_per_pair
 from gridmap.siting.candidates import (
     CANDIDATE_COLUMNS,
@@ -54,6 +50,7 @@ from gridmap.siting.candidates import (
 from gridmap.siting.models import DEFAULT_MAX_NONZEROS, DEFAULT_TIME_LIMIT_S, MODELS, Solution, solve
 from gridmap.siting.problem import SitingProblem
 from gridmap.standards import Checklist, load_checklist
+from gridmap.study_area import StudyArea, prepare_area
 from gridmap.timing import Laps
 
 DEFAULT_COUNT = 3
@@ -174,17 +171,17 @@ def gap_categories(
     return [c for c in listed if c in set(short["category"])]
 
 
-def _candidates(inputs, network, metric, params: SitingParams, given, given_file):
-    rules = params.rules
+def _candidates(area: StudyArea, params: SitingParams, given, given_file) -> gpd.GeoDataFrame:
+    rules, metric = params.rules, area.crs
     parts = []
     if "given" in rules.sources and given is not None:
         parts.append(given_candidates(given, metric, file=given_file))
     if "public_buildings" in rules.sources:
-        parts.append(public_building_candidates(inputs.buildings, inputs.facilities, metric))
+        parts.append(public_building_candidates(area.layer("buildings"), area.layer("facilities"), metric))
     if "nodes" in rules.sources:
-        areas = inputs.compounds
+        areas = area.layer("compounds")
         if rules.grids:
-            grids = inputs.grids
+            grids = area.layer("grids")
             codes = (
                 grids["code"].astype(str) if grids is not None and "code" in grids.columns else pd.Series([])
             )
@@ -192,7 +189,7 @@ def _candidates(inputs, network, metric, params: SitingParams, given, given_file
             if unknown:
                 raise InputError(f"unknown grid codes: {', '.join(unknown)}")
             areas = grids[codes.isin(rules.grids).to_numpy()]
-        parts.append(node_candidates(network, areas, metric, rules.compound_edge_m))
+        parts.append(node_candidates(area.network, areas, metric, rules.compound_edge_m))
     parts = [p for p in parts if len(p)]
     if not parts:
         raise InputError(
@@ -220,31 +217,23 @@ def propose_sites(
     params.check(checklist)
     lap = Laps()
 
-    roads = inputs.roads if inputs.roads is not None and len(inputs.roads) else None
     if len(inputs.buildings) == 0:
         raise InputError("there are no buildings: nobody to site stations for")
-    metric = metric_crs_for(roads if roads is not None else inputs.buildings)
-    network = build_network(roads, highways=params.highways, crs=metric) if roads is not None else None
-    if network is not None and network.edge_count == 0:
-        network = None
-    method = method_label(network is not None, params.detour_factor)
-    homes = home_points(inputs, metric)
-    origins = origin_points(homes, inputs, params.origin, metric)
+    area = prepare_area(
+        inputs, highways=params.highways, detour_factor=params.detour_factor, origin=params.origin
+    )
+    metric, network, method = area.crs, area.network, area.method
+    homes, origins, fac_xy = area.homes, area.origins, area.facility_xy
+    facilities = area.layer("facilities")
     keys = [(c, lv) for c in params.categories for lv in sorted(params.levels)]
     table = facility_table(inputs.facilities, params.categories)
     sets = facility_sets(table, params.categories, params.levels)
     existing = np.unique(np.concatenate([sets[k] for k in keys])) if keys else np.zeros(0, dtype=np.int64)
-    facilities = inputs.facilities.to_crs(metric) if len(inputs.facilities) else inputs.facilities
-    fac_xy = (
-        shapely.get_coordinates(facilities.geometry.values).reshape(-1, 2)
-        if len(facilities)
-        else np.zeros((0, 2))
-    )
     lap("inputs")
 
-    cands = _candidates(inputs, network, metric, params, given, given_file)
+    cands = _candidates(area, params, given, given_file)
     gathered = cands["source"].value_counts().to_dict()
-    outline = district_outline([inputs.districts, inputs.streets, inputs.communities], metric)
+    outline = district_outline([area.layer(n) for n in ("districts", "streets", "communities")])
     cands, excluded = apply_rules(
         cands,
         outline=outline,

@@ -8,7 +8,7 @@ A(0,0) ──── B(100,0) ──── C(200,0)         G(1000,1000) ── H
 import geopandas as gpd
 import numpy as np
 import pytest
-from shapely.geometry import LineString
+from shapely.geometry import LineString, MultiLineString
 
 from gridmap.network.graph import build_network
 from gridmap.network.paths import FacilityGraph, attach
@@ -53,6 +53,20 @@ def test_lines_split_at_shared_vertices_only(network):
     assert network.edge_count == 6
     assert sorted(network.edge_road_id.tolist()) == [11, 11, 12, 13, 14, 15]
     assert sorted(np.round(network.edge_length, 3).tolist()) == [100, 100, 100, 100, 100, 141.421]
+
+
+def test_multi_lines_keep_their_parts_and_road(roads):
+    """A road drawn as a multi-line gives the same network as its parts drawn one by one,
+    and the same again when the roads come in degrees."""
+    multi = roads.copy()
+    multi.loc[11, "geometry"] = MultiLineString(
+        [[(X0, Y0), (X0 + 100, Y0)], [(X0 + 100, Y0), (X0 + 200, Y0)]]
+    )
+    for frame in (multi, multi.to_crs("EPSG:4326")):
+        net = build_network(frame, crs=roads.crs)
+        assert net.node_count == 8 and net.edge_count == 6
+        assert net.edge_road_id.tolist() == [11, 11, 12, 13, 14, 15]
+        assert sorted(np.round(net.edge_length, 3).tolist()) == [100, 100, 100, 100, 100, 141.421]
 
 
 def test_highway_types_are_a_choice(roads):

@@ -1,0 +1,187 @@
+"""Where a coverage or siting run starts: the study area's layers in its metric CRS, its
+walking network, the homes and the points walks start from.
+
+The metric CRS is the UTM zone of the roads (else of the buildings); each layer is projected
+to it once, when first asked for. Homes are residential buildings, and compounds with no
+buildings; a walk may start at the home itself or at its compound's gates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from gridmap.crs import metric_crs_for
+from gridmap.io.osm import containing_ids
+from gridmap.network.graph import WalkingNetwork, build_network
+
+if TYPE_CHECKING:
+    from gridmap.coverage import CoverageInputs
+
+NETWORK = "network"
+ORIGIN_MODES = ("building", "compound")
+UNIT_LAYERS = {"street": "streets", "community": "communities", "grid": "grids"}  # homes lie in units
+
+
+def method_label(has_network: bool, detour_factor: float) -> str:
+    """How distances were measured, as every output states it."""
+    if has_network:
+        return NETWORK
+    return f"straight line × {detour_factor:.2f} detour (no street layer)"
+
+
+@dataclass
+class StudyArea:
+    """One run's layers in a metric CRS (metres), with what every walk needs.
+
+    ``network`` is None without a usable street layer (distances are then straight lines
+    times the detour factor, as ``method`` says). ``homes`` has one row per home with its
+    ``point`` and the ``street_id``, ``community_id`` and ``grid_id`` it lies in; ``origins``
+    one row per start point (``home``, ``x``, ``y``, ``from``).
+    """
+
+    inputs: CoverageInputs
+    crs: CRS
+    network: WalkingNetwork | None
+    method: str
+    homes: gpd.GeoDataFrame = field(init=False)
+    origins: pd.DataFrame = field(init=False)
+    _projected: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict, init=False, repr=False)
+
+    def layer(self, name: str) -> gpd.GeoDataFrame | None:
+        """Input layer ``name`` in the metric CRS (None or empty as given), projected once."""
+        if name not in self._projected:
+            frame = getattr(self.inputs, name)
+            self._projected[name] = frame.to_crs(self.crs) if frame is not None and len(frame) else frame
+        return self._projected[name]
+
+    @property
+    def facility_xy(self) -> np.ndarray:
+        """Facility positions (n × 2 metres), in the facility layer's order."""
+        facilities = self.layer("facilities")
+        if facilities is None or len(facilities) == 0:
+            return np.zeros((0, 2))
+        return shapely.get_coordinates(facilities.geometry.values).reshape(-1, 2)
+
+
+def prepare_area(
+    inputs: CoverageInputs,
+    *,
+    highways: tuple[str, ...] | None,
+    detour_factor: float,
+    origin: str,
+) -> StudyArea:
+    """Choose the metric CRS, build the walking network from the roads of type ``highways``,
+    and place the homes and their start points (``origin``: one of :data:`ORIGIN_MODES`)."""
+    roads = inputs.roads if inputs.roads is not None and len(inputs.roads) else None
+    crs = metric_crs_for(roads if roads is not None else inputs.buildings)
+    network = build_network(roads, highways=highways, crs=crs) if roads is not None else None
+    if network is not None and network.edge_count == 0:
+        network = None
+    area = StudyArea(inputs, crs, network, method_label(network is not None, detour_factor))
+    area.homes = _homes(area)
+    area.origins = _origins(area, origin)
+    return area
+
+
+def _homes(area: StudyArea) -> gpd.GeoDataFrame:
+    """Residential buildings, and compounds with no buildings, as homes in the metric CRS."""
+    b = area.inputs.buildings
+    households = pd.to_numeric(b.get("households"), errors="coerce").fillna(0).astype(np.int64)
+    residents = pd.to_numeric(b.get("residents"), errors="coerce").fillna(0).astype(np.int64)
+    lived_in = ((households > 0) | (residents > 0)).to_numpy()
+    compound = pd.array(b.get("compound_id", pd.Series(pd.NA, index=b.index)), dtype="Int64")
+    parts = [
+        pd.DataFrame(
+            {
+                "kind": "building",
+                "feature_id": np.asarray(b.index, dtype=np.int64)[lived_in],
+                "compound_id": compound[lived_in],
+                "households": households.to_numpy()[lived_in],
+                "residents": residents.to_numpy()[lived_in],
+            }
+        )
+    ]
+    shapes = [area.layer("buildings").geometry.values[lived_in] if len(b) else np.zeros(0, dtype=object)]
+    comps = area.layer("compounds")
+    if comps is not None and len(comps):
+        bare = ~comps.index.isin(parts[0]["compound_id"].dropna().astype(np.int64))
+        if bare.any():
+            ids = np.asarray(comps.index, dtype=np.int64)[bare]
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "kind": "compound",
+                        "feature_id": ids,
+                        "compound_id": pd.array(ids, dtype="Int64"),
+                        "households": 0,
+                        "residents": 0,
+                    }
+                )
+            )
+            shapes.append(comps.geometry.values[bare])
+    homes = gpd.GeoDataFrame(
+        pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0],
+        geometry=np.concatenate([np.asarray(s, dtype=object) for s in shapes]),
+        crs=area.crs,
+    )
+    homes["point"] = gpd.GeoSeries(shapely.point_on_surface(homes.geometry.values), crs=area.crs)
+    for scope, name in UNIT_LAYERS.items():
+        layer = area.layer(name)
+        if layer is not None and len(layer):
+            homes[f"{scope}_id"] = containing_ids(homes["point"], layer.assign(id=layer.index)).to_numpy()
+        else:
+            homes[f"{scope}_id"] = pd.array([pd.NA] * len(homes), dtype="Int64")
+    return homes
+
+
+def _origins(area: StudyArea, mode: str) -> pd.DataFrame:
+    """Points walks start from: (home index, x, y). A home may start from several points (its
+    compound's gates) and takes the best of them."""
+    homes = area.homes
+    xy = shapely.get_coordinates(homes["point"].values).reshape(-1, 2)
+    own = pd.DataFrame({"home": np.arange(len(homes)), "x": xy[:, 0], "y": xy[:, 1], "from": "home"})
+    if mode == "building":
+        return own
+    comp = homes["compound_id"]
+    in_compound = comp.notna().to_numpy()
+    parts = [own[~in_compound]]
+    gates = area.layer("entrances")
+    gate_xy = pd.DataFrame(columns=["compound_id", "x", "y"])
+    if gates is not None and len(gates) and "compound_id" in gates.columns:
+        linked = gates[gates["compound_id"].notna()]
+        gate_xy = pd.DataFrame(
+            {
+                "compound_id": linked["compound_id"].astype(int).to_numpy(),
+                "x": linked.geometry.x,
+                "y": linked.geometry.y,
+            }
+        )
+    homes_in = pd.DataFrame(
+        {"home": np.flatnonzero(in_compound), "compound_id": comp[in_compound].astype(int)}
+    )
+    by_gate = homes_in.merge(gate_xy, on="compound_id", how="inner")
+    parts.append(by_gate.assign(**{"from": "gate"})[["home", "x", "y", "from"]])
+    no_gate = homes_in[~homes_in["compound_id"].isin(gate_xy["compound_id"])]
+    if len(no_gate):
+        comps = area.layer("compounds")
+        if comps is not None and len(comps):
+            centre = comps.geometry.representative_point()
+            cx = no_gate["compound_id"].map(centre.x)
+            cy = no_gate["compound_id"].map(centre.y)
+            known = cx.notna().to_numpy()
+            parts.append(
+                pd.DataFrame(
+                    {"home": no_gate["home"][known], "x": cx[known], "y": cy[known], "from": "compound"}
+                )
+            )
+            parts.append(own.iloc[no_gate["home"][~known]])
+        else:
+            parts.append(own.iloc[no_gate["home"]])
+    return pd.concat(parts, ignore_index=True)
