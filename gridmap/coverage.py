@@ -381,69 +381,149 @@ def _network_report(
 # --- aggregates ---------------------------------------------------------------------------
 
 
-def coverage_summary(homes: gpd.GeoDataFrame, covered, inputs: CoverageInputs, method: str) -> pd.DataFrame:
-    hh = homes["households"].to_numpy(dtype=float)
-    rs = homes["residents"].to_numpy(dtype=float)
-    frames = []
-    names = {
-        "street": inputs.streets,
-        "community": inputs.communities,
-        "grid": inputs.grids,
-    }
-    for scope in SCOPES:
-        if scope == "area":
-            codes = np.zeros(len(homes), dtype=np.int64)
-            units = pd.DataFrame({"unit_id": [pd.NA], "code": [""], "name": ["全域"]})
-        else:
-            ids = homes[f"{scope}_id"]
-            if ids.isna().all():
+@dataclass
+class SummaryUnits:
+    """The units coverage is summed over: the whole area, then each street, community and grid
+    with a home in it, in :data:`SCOPES` order. Home ``home[i]`` lies in unit ``unit[i]``."""
+
+    scope: np.ndarray
+    unit_id: np.ndarray  # NA for the whole area
+    code: np.ndarray
+    name: np.ndarray
+    home: np.ndarray
+    unit: np.ndarray
+
+    @classmethod
+    def of(cls, homes: pd.DataFrame, inputs: CoverageInputs) -> SummaryUnits:
+        layers = {"street": inputs.streets, "community": inputs.communities, "grid": inputs.grids}
+        n = len(homes)
+        scope, unit_id, code, name = ["area"], [pd.NA], [""], ["全域"]
+        home, unit = [np.arange(n)], [np.zeros(n, dtype=np.int64)]
+        for sc in SCOPES[1:]:
+            ids = homes[f"{sc}_id"]
+            inside = ids.notna().to_numpy()
+            if not inside.any():
                 continue
-            known = ids.dropna().astype(np.int64)
-            unit_ids = np.unique(known.to_numpy())
-            codes = np.full(len(homes), -1, dtype=np.int64)
-            codes[ids.notna().to_numpy()] = np.searchsorted(unit_ids, known.to_numpy())
-            layer = names[scope]
-            units = pd.DataFrame(
-                {
-                    "unit_id": unit_ids,
-                    "code": _column_of(layer, "code", unit_ids),
-                    "name": _column_of(layer, "name", unit_ids),
-                }
-            )
-        inside = codes >= 0
-        n = len(units)
-        count = np.bincount(codes[inside], minlength=n)
-        tot_hh = np.bincount(codes[inside], weights=hh[inside], minlength=n)
-        tot_rs = np.bincount(codes[inside], weights=rs[inside], minlength=n)
-        pairs = list(covered)
-        cov_hh, cov_rs, cov_n = (np.zeros((len(pairs), n)) for _ in range(3))
-        for k, mask in enumerate(covered.values()):
-            m = inside & mask
-            cov_hh[k] = np.bincount(codes[m], weights=hh[m], minlength=n)
-            cov_rs[k] = np.bincount(codes[m], weights=rs[m], minlength=n)
-            cov_n[k] = np.bincount(codes[m], minlength=n)
-        frame = units.iloc[np.tile(np.arange(n), len(pairs))].reset_index(drop=True)
-        frame.insert(0, "scope", scope)
-        categories = [c for c, _ in pairs]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            columns = {
-                "category": np.repeat(categories, n),
-                "category_zh": np.repeat([CATEGORY_NAMES_ZH.get(c, c) for c in categories], n),
-                "level": np.repeat([lv for _, lv in pairs], n),
-                "homes": np.tile(count, len(pairs)),
-                "homes_uncovered": (count - cov_n).astype(np.int64).ravel(),
-                "households": np.tile(tot_hh.astype(np.int64), len(pairs)),
-                "households_covered": cov_hh.astype(np.int64).ravel(),
-                "residents": np.tile(tot_rs.astype(np.int64), len(pairs)),
-                "residents_covered": cov_rs.astype(np.int64).ravel(),
-                "share_households": np.where(tot_hh > 0, cov_hh / tot_hh, np.nan).ravel(),
-                "share_residents": np.where(tot_rs > 0, cov_rs / tot_rs, np.nan).ravel(),
+            known = ids[inside].astype(np.int64).to_numpy()
+            found, which = np.unique(known, return_inverse=True)
+            home.append(np.flatnonzero(inside))
+            unit.append(len(scope) + which)
+            scope += [sc] * len(found)
+            unit_id += found.tolist()
+            code += _column_of(layers[sc], "code", found)
+            name += _column_of(layers[sc], "name", found)
+        return cls(
+            np.array(scope, dtype=object),
+            pd.array(unit_id, dtype="Int64"),
+            np.array(code, dtype=object),
+            np.array(name, dtype=object),
+            np.concatenate(home),
+            np.concatenate(unit),
+        )
+
+    def totals(self, homes: pd.DataFrame, masks: list[np.ndarray]) -> np.ndarray:
+        """Homes, households and residents per unit (3 × units) for all homes, then for the
+        homes in each mask: an array of (1 + masks) × 3 × units."""
+        n = len(self.scope)
+        per_home = np.vstack(
+            [np.ones(len(homes)), homes["households"].to_numpy(float), homes["residents"].to_numpy(float)]
+        )
+        out = np.zeros((1 + len(masks), 3, n))
+        for k, mask in enumerate([None, *masks]):
+            take = slice(None) if mask is None else mask[self.home]
+            h, u = self.home[take], self.unit[take]
+            for j in range(3):
+                out[k, j] = np.bincount(u, weights=per_home[j, h], minlength=n)
+        return out
+
+    def rows(self, pairs: list[tuple[str, int]]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """The key columns of a summary with a row per scope, pair and unit (in that order),
+        with each row's pair and unit index."""
+        scopes = pd.unique(self.scope)
+        unit = np.concatenate(
+            [np.tile(np.flatnonzero(self.scope == sc), len(pairs)) for sc in scopes]
+        ) if len(pairs) else np.zeros(0, dtype=np.int64)  # fmt: skip
+        pair = np.concatenate(
+            [np.repeat(np.arange(len(pairs)), (self.scope == sc).sum()) for sc in scopes]
+        ) if len(pairs) else np.zeros(0, dtype=np.int64)  # fmt: skip
+        categories = np.array([c for c, _ in pairs] or [""], dtype=object)[pair]
+        frame = pd.DataFrame(
+            {
+                "scope": self.scope[unit],
+                "unit_id": self.unit_id[unit],
+                "code": self.code[unit],
+                "name": self.name[unit],
+                "category": categories,
+                "category_zh": [CATEGORY_NAMES_ZH.get(c, c) for c in categories],
+                "level": np.array([lv for _, lv in pairs] or [0], dtype=np.int64)[pair],
             }
-        frames.append(pd.concat([frame, pd.DataFrame(columns)], axis=1))
-    summary = pd.concat(frames, ignore_index=True)
-    summary["method"] = method
-    summary["unit_id"] = summary["unit_id"].astype("Int64")
-    return summary
+        )
+        return frame, pair, unit
+
+
+def _covered_columns(total: np.ndarray, covered: np.ndarray, suffix: str = "") -> dict[str, np.ndarray]:
+    """Covered and uncovered counts and shares from per-row totals and covered counts (3 × rows:
+    homes, households, residents)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            f"homes_uncovered{suffix}": (total[0] - covered[0]).astype(np.int64),
+            f"households_covered{suffix}": covered[1].astype(np.int64),
+            f"residents_covered{suffix}": covered[2].astype(np.int64),
+            f"share_households{suffix}": np.where(total[1] > 0, covered[1] / total[1], np.nan),
+            f"share_residents{suffix}": np.where(total[2] > 0, covered[2] / total[2], np.nan),
+        }
+
+
+def coverage_summary(
+    homes: pd.DataFrame, covered: Mapping[tuple[str, int], np.ndarray], inputs: CoverageInputs, method: str
+) -> pd.DataFrame:
+    """Homes, households and residents, and those covered, per scope, unit, category and
+    level, with the shares covered. ``covered`` holds a mask over ``homes`` per (category,
+    level)."""
+    units = SummaryUnits.of(homes, inputs)
+    pairs = list(covered)
+    sums = units.totals(homes, list(covered.values()))
+    frame, pair, unit = units.rows(pairs)
+    total, cov = sums[0][:, unit], sums[1 + pair, :, unit].T
+    columns = _covered_columns(total, cov)
+    return frame.assign(
+        homes=total[0].astype(np.int64),
+        homes_uncovered=columns["homes_uncovered"],
+        households=total[1].astype(np.int64),
+        households_covered=columns["households_covered"],
+        residents=total[2].astype(np.int64),
+        residents_covered=columns["residents_covered"],
+        share_households=columns["share_households"],
+        share_residents=columns["share_residents"],
+        method=method,
+    )
+
+
+def coverage_change(
+    homes: pd.DataFrame,
+    before: Mapping[tuple[str, int], np.ndarray],
+    after: Mapping[tuple[str, int], np.ndarray],
+    inputs: CoverageInputs,
+    method: str,
+) -> pd.DataFrame:
+    """Like :func:`coverage_summary`, for two states of the same (category, level) pairs:
+    the covered measures with ``_before`` and ``_after``, and ``residents_new``."""
+    units = SummaryUnits.of(homes, inputs)
+    pairs = list(before)
+    sums = units.totals(homes, [before[p] for p in pairs] + [after[p] for p in pairs])
+    frame, pair, unit = units.rows(pairs)
+    total = sums[0][:, unit]
+    was, now = sums[1 + pair, :, unit].T, sums[1 + len(pairs) + pair, :, unit].T
+    out = frame.assign(
+        homes=total[0].astype(np.int64),
+        households=total[1].astype(np.int64),
+        residents=total[2].astype(np.int64),
+        **_covered_columns(total, was, "_before"),
+        **_covered_columns(total, now, "_after"),
+    )
+    out["residents_new"] = out["residents_covered_after"] - out["residents_covered_before"]
+    out["method"] = method
+    return out
 
 
 def _column_of(layer: gpd.GeoDataFrame | None, column: str, ids: np.ndarray) -> list:

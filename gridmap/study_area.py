@@ -131,7 +131,7 @@ def _homes(area: StudyArea) -> gpd.GeoDataFrame:
         geometry=np.concatenate([np.asarray(s, dtype=object) for s in shapes]),
         crs=area.crs,
     )
-    homes["point"] = gpd.GeoSeries(shapely.point_on_surface(homes.geometry.values), crs=area.crs)
+    homes["point"] = homes.geometry.representative_point()
     for scope, name in UNIT_LAYERS.items():
         layer = area.layer(name)
         if layer is not None and len(layer):

@@ -309,7 +309,10 @@ def _facilities(rows: list[dict]) -> gpd.GeoDataFrame:
 def containing_ids(points: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> pd.Series:
     """The ``id`` of the area of ``areas`` each point lies in (NA outside every area; the
     first area in ``areas`` order where areas overlap). Same CRS for both."""
-    point, area = shapely.STRtree(areas.geometry.values).query(points.values, predicate="within")
+    # each area, prepared once, tests the points near it: far faster than a point at a time
+    area, point = shapely.STRtree(np.asarray(points.values)).query(
+        np.asarray(areas.geometry.values), predicate="contains"
+    )
     order = np.lexsort((area, point))
     point, area = point[order], area[order]
     first = np.ones(len(point), dtype=bool)

@@ -326,7 +326,12 @@ def shortest_per_pair(
     first: np.ndarray, second: np.ndarray, metres: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One row per (first, second) pair, the one with the fewest metres; sorted by pair."""
-    order = np.lexsort((metres, second, first))
+    if len(first) == 0:
+        return first, second, metres
+    pair = first.astype(np.int64) * (int(second.max()) + 1) + second
+    if np.all(pair[1:] > pair[:-1]):  # already one row per pair, in order
+        return first, second, metres
+    order = np.lexsort((metres, pair))
     first, second, metres = first[order], second[order], metres[order]
     keep = np.ones(len(first), dtype=bool)
     keep[1:] = (first[1:] != first[:-1]) | (second[1:] != second[:-1])

@@ -64,8 +64,12 @@ class CandidateRules:
 
 def _frame(source: str, ids, names, points, crs: CRS) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"source": source, "source_id": [str(i) for i in ids], "name": list(names)},
-        geometry=list(points) if len(points) else [],
+        {
+            "source": source,
+            "source_id": np.asarray(ids).astype(str).astype(object),
+            "name": np.asarray(names, dtype=object),
+        },
+        geometry=np.asarray(points, dtype=object),
         crs=crs,
     )
 
@@ -105,8 +109,8 @@ def public_building_candidates(
     use = b["use"].fillna("").astype(str) if "use" in b.columns else pd.Series("", index=b.index)
     public = use.isin(PUBLIC_USES).to_numpy().copy()
     if facilities is not None and len(facilities):
-        cats = facilities["categories"].fillna("").astype(str).str.split(",")
-        serving = facilities[cats.map(lambda c: bool(PUBLIC_CATEGORIES & {x.strip() for x in c}))]
+        cats = facilities["categories"].fillna("").astype(str).str.split(",").explode().str.strip()
+        serving = facilities[cats.isin(PUBLIC_CATEGORIES).groupby(level=0, sort=False).any().to_numpy()]
         if len(serving):
             pts = serving.geometry.values
             holding = np.unique(b.sindex.query(pts, predicate="within")[1])

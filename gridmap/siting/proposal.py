@@ -26,7 +26,7 @@ from gridmap.coverage import (
     CoverageInputs,
     CoverageParams,
     best_per_home,
-    coverage_summary,
+    coverage_change,
     facility_sets,
     facility_table,
     listed_pairs,
@@ -340,7 +340,7 @@ def propose_sites(
     before = {k: current[k] <= thresholds[k] for k in keys}
     after_rows = problem.covered_by(solution.chosen)
     after = {k: after_rows[i * n_homes : (i + 1) * n_homes] for i, k in enumerate(keys)}
-    coverage = _before_after(homes, before, after, inputs, method)
+    coverage = coverage_change(homes, before, after, inputs, method)
     lap("explain")
 
     ranks = np.full(m, pd.NA, dtype=object)
@@ -390,32 +390,29 @@ def _explain(
     problem: SitingProblem, solution: Solution, homes, keys, cands, n_homes
 ) -> dict[str, pd.DataFrame]:
     """Homes newly brought into the circle, each for the first site (in order) that reaches it."""
-    covered = problem.covered_before.copy()
-    within = problem.cover_pairs()
-    frames = []
-    for rank, j in enumerate(solution.chosen, start=1):
-        sel = within & (problem.col == j)
-        rows, dist = problem.row[sel], problem.dist[sel]
-        new = ~covered[rows]
-        rows, dist = rows[new], dist[new]
-        covered[rows] = True
-        key_i, home = np.divmod(rows, n_homes)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "rank": rank,
-                    "category": [keys[i][0] for i in key_i],
-                    "level": [keys[i][1] for i in key_i],
-                    "home_kind": homes["kind"].to_numpy()[home],
-                    "feature_id": homes["feature_id"].to_numpy()[home],
-                    "households": homes["households"].to_numpy()[home],
-                    "residents": homes["residents"].to_numpy()[home],
-                    "walk_m": np.round(dist, 1),
-                }
-            )
-        )
-    columns = ["rank", "category", "level", "home_kind", "feature_id", "households", "residents", "walk_m"]
-    site_homes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    rank_of = np.full(problem.n_candidates, -1, dtype=np.int64)
+    rank_of[solution.chosen] = np.arange(1, len(solution.chosen) + 1)
+    pairs = np.flatnonzero(problem.cover_pairs() & (rank_of[problem.col] > 0))
+    pairs = pairs[~problem.covered_before[problem.row[pairs]]]
+    rank, rows = rank_of[problem.col[pairs]], problem.row[pairs]
+    order = np.lexsort((rank, rows))  # each row goes to its first site in order of choice
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = rows[order[1:]] != rows[order[:-1]]
+    kept = np.sort(order[first])
+    kept = kept[np.argsort(rank[kept], kind="stable")]  # by site, in the problem's pair order
+    key_i, home = np.divmod(rows[kept], n_homes)
+    site_homes = pd.DataFrame(
+        {
+            "rank": rank[kept],
+            "category": np.array([c for c, _ in keys] or [""], dtype=object)[key_i],
+            "level": np.array([lv for _, lv in keys] or [0], dtype=np.int64)[key_i],
+            "home_kind": homes["kind"].to_numpy()[home],
+            "feature_id": homes["feature_id"].to_numpy()[home],
+            "households": homes["households"].to_numpy()[home],
+            "residents": homes["residents"].to_numpy()[home],
+            "walk_m": np.round(problem.dist[pairs[kept]], 1),
+        }
+    )
     site_homes = site_homes[site_homes["residents"] + site_homes["households"] > 0].reset_index(drop=True)
     gains = (
         site_homes.assign(buildings=(site_homes["home_kind"] == "building").astype(int))
@@ -480,23 +477,3 @@ def _sites(explained, solution, cands, homes, keys, facilities, existing, graph,
 
 def _text(value: Any) -> str:
     return "" if value is None or pd.isna(value) else str(value)
-
-
-def _before_after(homes, before, after, inputs, method) -> pd.DataFrame:
-    """Coverage per scope, unit, category and level, before and after the new sites."""
-    keys = ["scope", "unit_id", "code", "name", "category", "category_zh", "level"]
-    b = coverage_summary(homes, before, inputs, method)
-    a = coverage_summary(homes, after, inputs, method)
-    measures = [
-        "homes_uncovered",
-        "households_covered",
-        "residents_covered",
-        "share_households",
-        "share_residents",
-    ]
-    merged = b[[*keys, "homes", "households", "residents", *measures]].merge(
-        a[keys + measures], on=keys, suffixes=("_before", "_after"), how="left"
-    )
-    merged["residents_new"] = merged["residents_covered_after"] - merged["residents_covered_before"]
-    merged["method"] = method
-    return merged

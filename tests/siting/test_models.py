@@ -103,6 +103,19 @@ def test_pmedian_known_optima():
     assert greedy.objective >= two.objective and greedy.bound <= two.objective
 
 
+def test_greedy_gains_kept_up_to_date_equal_gains_summed_afresh():
+    rng = np.random.default_rng(7)
+    cost = rng.uniform(0, 3000, (300, 60))
+    problem = SitingProblem.from_matrix(cost, rng.integers(1, 50, 300).astype(float), threshold=700.0)
+    pairs = np.flatnonzero(problem.cover_pairs())
+    kept = models._Greedy(problem, pairs, np.ones(len(pairs)), problem.weight, None, None)
+    for _ in range(8):
+        g = kept.gains()
+        fresh = np.bincount(kept.col, weights=kept.remaining[kept.row], minlength=kept.m)
+        assert np.array_equal(g, fresh)
+        kept.take(int(np.argmax(np.where(kept.blocked, -1.0, g))))
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # PuLP on its bundled CBC
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_mclp_and_lscp_objectives_equal_spopt(seed):
