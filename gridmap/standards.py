@@ -141,10 +141,15 @@ def parse_checklist(data: dict[str, Any], name: str = CHECKLIST_FILE) -> Checkli
         raise InputError(f"{name}: malformed checklist ({type(exc).__name__}: {exc})") from exc
 
 
+def _yaml(text: str):
+    """Safe YAML, through libyaml when PyYAML was built with it (about 8× faster)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 @cache
 def _packaged() -> Checklist:
     text = (resources.files("gridmap") / "data" / CHECKLIST_FILE).read_text(encoding="utf-8")
-    return parse_checklist(yaml.safe_load(text))
+    return parse_checklist(_yaml(text))
 
 
 def load_checklist(path: str | Path | None = None) -> Checklist:
@@ -153,7 +158,7 @@ def load_checklist(path: str | Path | None = None) -> Checklist:
         return _packaged()
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"{path}: cannot read the checklist ({exc})") from exc
     return parse_checklist(data, str(path))

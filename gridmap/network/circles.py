@@ -13,7 +13,8 @@ import numpy as np
 import shapely
 
 from gridmap.geometry import concave_hulls, on_all_cores, point_groups
-from gridmap.network.paths import ByNode, FacilityGraph
+from gridmap.grouping import ByKey
+from gridmap.network.paths import FacilityGraph
 
 #: Concave hull ratio (0 = tightest, 1 = convex hull).
 HULL_RATIO = 0.3
@@ -39,7 +40,7 @@ def service_circles(
     net = graph.network
     coords: list[np.ndarray] = []
     owners: list[np.ndarray] = []
-    ends = [ByNode(graph.sub_u, graph.node_count), ByNode(graph.sub_v, graph.node_count)]
+    ends = [ByKey(graph.sub_u, graph.node_count), ByKey(graph.sub_v, graph.node_count)]
     for part, local, dist in graph.searches(np.asarray(facilities), limits[-1]):
         fac, node = np.nonzero(np.isfinite(dist))
         d = dist[fac, node]

@@ -21,6 +21,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from gridmap.geometry import on_all_cores
+from gridmap.grouping import ByKey
 from gridmap.network.graph import WalkingNetwork, adjacency_matrix
 
 END_TOLERANCE_M = 1e-6
@@ -265,7 +266,7 @@ class FacilityGraph:
         idx = np.flatnonzero(att)
         which = np.concatenate([idx, idx])
         extra = np.concatenate([origins.da[idx], origins.db[idx]]) + np.concatenate([origins.access[idx]] * 2)
-        at_node = ByNode(np.concatenate([origins.a[idx], origins.b[idx]]), self.node_count)
+        at_node = ByKey(np.concatenate([origins.a[idx], origins.b[idx]]), self.node_count)
         out_f, out_o, out_d = [], [], []
         for part, local, dist in self.searches(facilities, limit_m, chunk):
             f, n = np.nonzero(np.isfinite(dist))
@@ -305,21 +306,6 @@ class FacilityGraph:
             local = np.flatnonzero(np.all((self.node_xy >= low) & (self.node_xy <= high), axis=1))
             sub = self.matrix[local][:, local]
             yield part, local, dijkstra(sub, indices=np.searchsorted(local, nodes[part]), limit=limit_m)
-
-
-class ByNode:
-    """Items (origins, edge ends) grouped by the graph node they sit at (``node_of_item``)."""
-
-    def __init__(self, node_of_item: np.ndarray, node_count: int) -> None:
-        self.items = np.argsort(node_of_item, kind="stable")
-        self.starts = np.searchsorted(node_of_item[self.items], np.arange(node_count + 1))
-
-    def expand(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every item at each of ``nodes``: (position in ``nodes``, item), in node order."""
-        count = self.starts[nodes + 1] - self.starts[nodes]
-        rep = np.repeat(np.arange(len(nodes)), count)
-        pos = self.starts[nodes][rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count))
-        return rep, self.items[pos]
 
 
 def shortest_per_pair(

@@ -27,6 +27,7 @@ import shapely
 from pyproj import CRS
 from scipy.spatial import cKDTree
 
+from gridmap.coverage import facility_table
 from gridmap.errors import InputError
 from gridmap.network.graph import WalkingNetwork
 
@@ -105,20 +106,26 @@ def public_building_candidates(
     Both layers in ``metric``."""
     if buildings is None or len(buildings) == 0:
         return _frame("public_buildings", [], [], [], metric)
-    b = buildings
-    use = b["use"].fillna("").astype(str) if "use" in b.columns else pd.Series("", index=b.index)
-    public = use.isin(PUBLIC_USES).to_numpy().copy()
+    geoms = np.asarray(buildings.geometry.values)
+    use = buildings["use"].to_numpy(dtype=object) if "use" in buildings.columns else np.zeros(0)
+    public = np.isin(use, list(PUBLIC_USES)) if len(use) else np.zeros(len(geoms), dtype=bool)
     if facilities is not None and len(facilities):
-        cats = facilities["categories"].fillna("").astype(str).str.split(",").explode().str.strip()
-        serving = facilities[cats.isin(PUBLIC_CATEGORIES).groupby(level=0, sort=False).any().to_numpy()]
+        serving = np.unique(facility_table(facilities, PUBLIC_CATEGORIES)["pos"].to_numpy(dtype=np.int64))
         if len(serving):
-            pts = serving.geometry.values
-            holding = np.unique(b.sindex.query(pts, predicate="within")[1])
-            public[holding] = True
-    chosen = b[public]
-    names = chosen["name"].fillna("") if "name" in chosen.columns else [""] * len(chosen)
+            pts = np.asarray(facilities.geometry.values)[serving]
+            public[np.unique(shapely.STRtree(geoms).query(pts, predicate="within")[1])] = True
+    chosen = np.flatnonzero(public)
+    names = (
+        buildings["name"].to_numpy(dtype=object)[chosen]
+        if "name" in buildings.columns
+        else [""] * len(chosen)
+    )
     return _frame(
-        "public_buildings", chosen.index, names, chosen.geometry.representative_point().values, metric
+        "public_buildings",
+        np.asarray(buildings.index)[chosen],
+        pd.Series(names, dtype=object).fillna(""),
+        shapely.point_on_surface(geoms[chosen]),
+        metric,
     )
 
 
@@ -132,7 +139,7 @@ def node_candidates(
     grids, in ``metric``), named after the area they lie in."""
     if network is None or areas is None or len(areas) == 0 or network.node_count == 0:
         return _frame("nodes", [], [], [], metric)
-    shapes = areas.geometry.values
+    shapes = np.asarray(areas.geometry.values)
     if edge_m > 0:
         shapes = shapely.buffer(shapes, edge_m, quad_segs=2)
     points = shapely.points(network.node_xy)
@@ -147,7 +154,7 @@ def district_outline(layers: Sequence[gpd.GeoDataFrame | None]):
     """The union of the first non-empty layer among ``layers`` (in the layers' CRS), or None."""
     for layer in layers:
         if layer is not None and len(layer):
-            return shapely.union_all(layer.geometry.values)
+            return shapely.union_all(np.asarray(layer.geometry.values))
     return None
 
 
@@ -159,34 +166,35 @@ def apply_rules(
     existing_xy: np.ndarray,
     min_spacing_m: float,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Drop candidates by rule: (kept candidates, dropped ones with a ``reason``)."""
-    reason = pd.Series("", index=candidates.index, dtype=object)
+    """Drop candidates by rule: (kept candidates, dropped ones with a ``reason``); the first
+    rule that drops a candidate gives its reason."""
+    n = len(candidates)
+    reason = np.full(n, "", dtype=object)
+    free = np.ones(n, dtype=bool)
+
+    def drop(mask: np.ndarray, why: str) -> None:
+        hit = mask & free
+        reason[hit] = why
+        free[hit] = False
+
     xy = shapely.get_coordinates(candidates.geometry.values).reshape(-1, 2)
-    if outline is not None and len(candidates):
+    if outline is not None and n:
         shapely.prepare(outline)
-        outside = ~shapely.contains_xy(outline, xy[:, 0], xy[:, 1])
-        reason[outside & (reason == "")] = "outside the district"
+        drop(~shapely.contains_xy(outline, xy[:, 0], xy[:, 1]), "outside the district")
     if exclude is not None and len(exclude):
         shapes = exclude.geometry.to_crs(candidates.crs).values
         hit = np.unique(shapely.STRtree(shapes).query(candidates.geometry.values, predicate="intersects")[0])
-        mask = np.zeros(len(candidates), dtype=bool)
-        mask[hit] = True
-        reason[mask & (reason == "")] = "in an excluded area"
-    if min_spacing_m > 0 and len(existing_xy) and len(candidates):
+        drop(np.isin(np.arange(n), hit), "in an excluded area")
+    if min_spacing_m > 0 and len(existing_xy) and n:
         d, _ = cKDTree(existing_xy).query(xy, distance_upper_bound=min_spacing_m)
-        reason[np.isfinite(d) & (reason == "")] = f"within {min_spacing_m:g} m of an existing station"
-    if len(candidates):
-        tree = cKDTree(xy)
-        pairs = tree.query_pairs(SAME_SPOT_M, output_type="ndarray")
-        ok = (reason == "").to_numpy()
-        pairs = pairs[ok[pairs[:, 0]] & ok[pairs[:, 1]]]
-        later = np.unique(pairs.max(axis=1)) if len(pairs) else np.zeros(0, dtype=np.int64)
-        mask = np.zeros(len(candidates), dtype=bool)
-        mask[later] = True
-        reason[mask & (reason == "")] = "same spot as another candidate"
-    dropped = candidates[(reason != "").to_numpy()][CANDIDATE_COLUMNS].assign(reason=reason[reason != ""])
-    kept = candidates[(reason == "").to_numpy()].reset_index(drop=True)
-    return kept, pd.DataFrame(dropped).reset_index(drop=True)
+        drop(np.isfinite(d), f"within {min_spacing_m:g} m of an existing station")
+    if n:
+        pairs = cKDTree(xy).query_pairs(SAME_SPOT_M, output_type="ndarray")
+        pairs = pairs[free[pairs[:, 0]] & free[pairs[:, 1]]]
+        drop(np.isin(np.arange(n), pairs.max(axis=1) if len(pairs) else []), "same spot as another candidate")
+    dropped = pd.DataFrame(candidates[CANDIDATE_COLUMNS].to_numpy()[~free], columns=CANDIDATE_COLUMNS)
+    dropped["reason"] = pd.Series(reason[~free], dtype=object)
+    return candidates[free].reset_index(drop=True), dropped
 
 
 def spacing_pairs(candidates: gpd.GeoDataFrame, min_spacing_m: float) -> np.ndarray:

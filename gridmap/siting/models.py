@@ -27,6 +27,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gridmap.errors import InputError
+from gridmap.grouping import ByKey
 from gridmap.siting.problem import SitingProblem
 
 MODELS = ("mclp", "lscp", "pmedian")
@@ -99,7 +100,7 @@ class _Greedy:
         self._order = order
         self._starts = np.searchsorted(self.col[order], np.arange(self.m + 1))
         self._gains: np.ndarray | None = None
-        self._by_row: sp.csr_matrix | None = None
+        self._by_row: ByKey | None = None
 
     def gains(self) -> np.ndarray:
         """Each candidate's gain if opened now (do not modify: it may be kept between steps)."""
@@ -107,8 +108,7 @@ class _Greedy:
             if self._gains is None:
                 value = self.remaining[self.row] * self.per_person
                 self._gains = np.bincount(self.col, weights=value, minlength=self.m)
-                n = int(self.row.max()) + 1 if len(self.row) else 0
-                self._by_row = sp.csr_matrix((self.per_person, (self.row, self.col)), shape=(n, self.m))
+                self._by_row = ByKey(self.row, int(self.row.max()) + 1 if len(self.row) else 0)
             return self._gains
         value = self.remaining[self.row] * self.per_person
         if self.capacity is None:
@@ -144,7 +144,9 @@ class _Greedy:
     def settle(self, rows, amount, pairs) -> None:
         self.remaining[rows] -= amount
         if self._gains is not None:
-            self._gains = self._gains - self._by_row[rows].T @ amount
+            at, pair = self._by_row.expand(rows)  # every pair of the settled rows
+            lost = np.bincount(self.col[pair], weights=amount[at] * self.per_person[pair], minlength=self.m)
+            self._gains = self._gains - lost
 
 
 class _MedianGreedy(_Greedy):

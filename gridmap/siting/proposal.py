@@ -415,9 +415,10 @@ def _explain(
     )
     site_homes = site_homes[site_homes["residents"] + site_homes["households"] > 0].reset_index(drop=True)
     gains = (
-        site_homes.assign(buildings=(site_homes["home_kind"] == "building").astype(int))
-        .groupby(["rank", "category", "level"], as_index=False)
-        .agg(buildings=("buildings", "sum"), households=("households", "sum"), residents=("residents", "sum"))
+        site_homes[["rank", "category", "level", "households", "residents"]]
+        .assign(buildings=(site_homes["home_kind"] == "building").astype(np.int64))
+        .groupby(["rank", "category", "level"], as_index=False)[["buildings", "households", "residents"]]
+        .sum()
     )
     gains.insert(2, "category_zh", gains["category"].map(lambda c: CATEGORY_NAMES_ZH.get(c, c)))
     return {"homes": site_homes, "gains": gains}
@@ -429,13 +430,12 @@ def _sites(explained, solution, cands, homes, keys, facilities, existing, graph,
     chosen = solution.chosen
     site_homes = explained["homes"]
     distinct = site_homes.drop_duplicates(["rank", "home_kind", "feature_id"])
-    per = distinct.groupby("rank").agg(
-        buildings_new=("home_kind", lambda s: int((s == "building").sum())),
-        households_new=("households", "sum"),
-        residents_new=("residents", "sum"),
-    )
+    rank = distinct["rank"].to_numpy(dtype=np.int64)
+
+    def per_site(values) -> np.ndarray:
+        return np.bincount(rank, weights=values, minlength=len(chosen) + 1)[1:].astype(np.int64)
+
     ranks = np.arange(1, len(chosen) + 1)
-    per = per.reindex(ranks, fill_value=0)
     near_id = np.full(len(chosen), -1, dtype=np.int64)
     near_m = np.full(len(chosen), np.nan)
     if len(existing) and len(chosen):
@@ -461,9 +461,9 @@ def _sites(explained, solution, cands, homes, keys, facilities, existing, graph,
             "name": cands["name"].to_numpy()[chosen],
             "categories": ",".join(params.categories),
             "gain": np.round(solution.gains, 2) if len(solution.gains) == len(chosen) else np.nan,
-            "buildings_new": per["buildings_new"].to_numpy(dtype=np.int64),
-            "households_new": per["households_new"].to_numpy(dtype=np.int64),
-            "residents_new": per["residents_new"].to_numpy(dtype=np.int64),
+            "buildings_new": per_site((distinct["home_kind"] == "building").to_numpy(dtype=float)),
+            "households_new": per_site(distinct["households"].to_numpy(dtype=float)),
+            "residents_new": per_site(distinct["residents"].to_numpy(dtype=float)),
             "nearest_station_id": pd.array(np.where(near_id >= 0, near_id, 0), dtype="Int64"),
             "nearest_station_name": [_text(names.get(i)) if i >= 0 else "" for i in near_id],
             "nearest_station_m": near_m,
