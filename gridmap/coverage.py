@@ -32,7 +32,7 @@ from gridmap.geometry import concave_hulls, on_all_cores, point_groups
 from gridmap.model import CATEGORY_NAMES_ZH, WALK_HIGHWAYS, ServiceCategory
 from gridmap.network.circles import service_circles
 from gridmap.network.graph import WalkingNetwork
-from gridmap.network.paths import FacilityGraph, attach, attach_only
+from gridmap.network.paths import FacilityGraph, attach_only
 from gridmap.settings import Settings
 from gridmap.standards import LEVELS, Checklist, load_checklist
 from gridmap.study_area import ORIGIN_MODES, prepare_area
@@ -211,19 +211,18 @@ def best_per_home(n_homes: int, home: np.ndarray, dist: np.ndarray, fac: np.ndar
 
 
 def facility_table(facilities: gpd.GeoDataFrame, categories: Iterable[str]) -> pd.DataFrame:
-    """One row per (facility, category) for the wanted categories, with the facility level."""
-    cats = facilities["categories"].fillna("").astype(str).str.split(",")
+    """One row per (facility, category) for the wanted categories, with the facility level:
+    columns ``pos`` (position in ``facilities``), ``category`` and ``level`` (NaN: any)."""
+    lists = [str(c).split(",") for c in facilities["categories"].fillna("").to_numpy(dtype=object)]
+    pos = np.repeat(np.arange(len(lists)), [len(x) for x in lists])
+    category = np.array([c.strip() for x in lists for c in x], dtype=object)
     level = (
-        pd.to_numeric(facilities["level"], errors="coerce")
+        pd.to_numeric(facilities["level"], errors="coerce").to_numpy(dtype=float)
         if "level" in facilities.columns
-        else pd.Series(np.nan, index=facilities.index)
+        else np.full(len(facilities), np.nan)
     )
-    rows = pd.DataFrame(
-        {"pos": np.arange(len(facilities)), "category": cats.to_numpy(), "level": level.to_numpy()}
-    )
-    rows = rows.explode("category")
-    rows["category"] = rows["category"].str.strip()
-    return rows[rows["category"].isin(set(categories))].reset_index(drop=True)
+    keep = np.isin(category, list(set(categories))) if len(category) else np.zeros(0, dtype=bool)
+    return pd.DataFrame({"pos": pos[keep], "category": category[keep], "level": level[pos[keep]]})
 
 
 def facility_sets(table: pd.DataFrame, categories, levels) -> dict[tuple[str, int], np.ndarray]:
@@ -281,8 +280,7 @@ def compute_coverage(
         # facilities of other categories stay out of the graph
         fac_att = attach_only(network, fac_xy, used, params.max_snap_m)
         graph = FacilityGraph(network, fac_att)
-        own_points = np.asarray(homes["point"].values) if params.origin == "building" else None
-        origin_att = attach(network, origins[["x", "y"]].to_numpy(), params.max_snap_m, own_points)
+        origin_att = area.attach_origins(params.max_snap_m)
         located = graph.locate(origin_att)
     lap("attach")
     if network is not None:

@@ -18,8 +18,9 @@ import shapely
 from pyproj import CRS
 
 from gridmap.crs import metric_crs_for
-from gridmap.io.osm import containing_ids
+from gridmap.io.osm import containing
 from gridmap.network.graph import WalkingNetwork, build_network
+from gridmap.network.paths import Attachment, attach
 
 if TYPE_CHECKING:
     from gridmap.coverage import CoverageInputs
@@ -52,22 +53,33 @@ class StudyArea:
     method: str
     homes: gpd.GeoDataFrame = field(init=False)
     origins: pd.DataFrame = field(init=False)
-    _projected: dict[str, gpd.GeoDataFrame | None] = field(default_factory=dict, init=False, repr=False)
+    _shapes: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
-    def layer(self, name: str) -> gpd.GeoDataFrame | None:
-        """Input layer ``name`` in the metric CRS (None or empty as given), projected once."""
-        if name not in self._projected:
+    def shapes(self, name: str) -> np.ndarray:
+        """The geometries of input layer ``name`` in the metric CRS, in the layer's row order
+        (empty without the layer); projected once. The layer's other columns are in
+        ``inputs``."""
+        if name not in self._shapes:
             frame = getattr(self.inputs, name)
-            self._projected[name] = frame.to_crs(self.crs) if frame is not None and len(frame) else frame
-        return self._projected[name]
+            self._shapes[name] = (
+                np.asarray(frame.geometry.values.to_crs(self.crs))
+                if frame is not None and len(frame)
+                else np.zeros(0, dtype=object)
+            )
+        return self._shapes[name]
+
+    def attach_origins(self, max_snap_m: float) -> Attachment:
+        """The start points attached to the network (which must exist)."""
+        xy = self.origins[["x", "y"]].to_numpy()
+        points = None
+        if (self.origins["from"] == "home").all():  # the homes' own points: reuse them
+            points = np.asarray(self.homes["point"].values)[self.origins["home"].to_numpy()]
+        return attach(self.network, xy, max_snap_m, points)
 
     @property
     def facility_xy(self) -> np.ndarray:
         """Facility positions (n × 2 metres), in the facility layer's order."""
-        facilities = self.layer("facilities")
-        if facilities is None or len(facilities) == 0:
-            return np.zeros((0, 2))
-        return shapely.get_coordinates(facilities.geometry.values).reshape(-1, 2)
+        return shapely.get_coordinates(self.shapes("facilities")).reshape(-1, 2)
 
 
 def prepare_area(
@@ -108,8 +120,8 @@ def _homes(area: StudyArea) -> gpd.GeoDataFrame:
             }
         )
     ]
-    shapes = [area.layer("buildings").geometry.values[lived_in] if len(b) else np.zeros(0, dtype=object)]
-    comps = area.layer("compounds")
+    shapes = [area.shapes("buildings")[lived_in] if len(b) else np.zeros(0, dtype=object)]
+    comps = area.inputs.compounds
     if comps is not None and len(comps):
         bare = ~comps.index.isin(parts[0]["compound_id"].dropna().astype(np.int64))
         if bare.any():
@@ -125,17 +137,21 @@ def _homes(area: StudyArea) -> gpd.GeoDataFrame:
                     }
                 )
             )
-            shapes.append(comps.geometry.values[bare])
+            shapes.append(area.shapes("compounds")[bare])
     homes = gpd.GeoDataFrame(
         pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0],
         geometry=np.concatenate([np.asarray(s, dtype=object) for s in shapes]),
         crs=area.crs,
     )
     homes["point"] = homes.geometry.representative_point()
+    points = np.asarray(homes["point"].values)
     for scope, name in UNIT_LAYERS.items():
-        layer = area.layer(name)
+        layer = getattr(area.inputs, name)
         if layer is not None and len(layer):
-            homes[f"{scope}_id"] = containing_ids(homes["point"], layer.assign(id=layer.index)).to_numpy()
+            inside = containing(points, area.shapes(name))
+            ids = pd.array([pd.NA] * len(homes), dtype="Int64")
+            ids[inside >= 0] = np.asarray(layer.index, dtype=np.int64)[inside[inside >= 0]]
+            homes[f"{scope}_id"] = ids
         else:
             homes[f"{scope}_id"] = pd.array([pd.NA] * len(homes), dtype="Int64")
     return homes
@@ -152,16 +168,13 @@ def _origins(area: StudyArea, mode: str) -> pd.DataFrame:
     comp = homes["compound_id"]
     in_compound = comp.notna().to_numpy()
     parts = [own[~in_compound]]
-    gates = area.layer("entrances")
+    gates = area.inputs.entrances
     gate_xy = pd.DataFrame(columns=["compound_id", "x", "y"])
     if gates is not None and len(gates) and "compound_id" in gates.columns:
-        linked = gates[gates["compound_id"].notna()]
+        linked = gates["compound_id"].notna().to_numpy()
+        xy = shapely.get_coordinates(area.shapes("entrances")[linked]).reshape(-1, 2)
         gate_xy = pd.DataFrame(
-            {
-                "compound_id": linked["compound_id"].astype(int).to_numpy(),
-                "x": linked.geometry.x,
-                "y": linked.geometry.y,
-            }
+            {"compound_id": gates["compound_id"][linked].astype(int).to_numpy(), "x": xy[:, 0], "y": xy[:, 1]}
         )
     homes_in = pd.DataFrame(
         {"home": np.flatnonzero(in_compound), "compound_id": comp[in_compound].astype(int)}
@@ -170,9 +183,9 @@ def _origins(area: StudyArea, mode: str) -> pd.DataFrame:
     parts.append(by_gate.assign(**{"from": "gate"})[["home", "x", "y", "from"]])
     no_gate = homes_in[~homes_in["compound_id"].isin(gate_xy["compound_id"])]
     if len(no_gate):
-        comps = area.layer("compounds")
+        comps = area.inputs.compounds
         if comps is not None and len(comps):
-            centre = comps.geometry.representative_point()
+            centre = gpd.GeoSeries(area.shapes("compounds"), index=comps.index).representative_point()
             cx = no_gate["compound_id"].map(centre.x)
             cy = no_gate["compound_id"].map(centre.y)
             known = cx.notna().to_numpy()

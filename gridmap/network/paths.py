@@ -317,11 +317,12 @@ def shortest_per_pair(
     pair = first.astype(np.int64) * (int(second.max()) + 1) + second
     if np.all(pair[1:] > pair[:-1]):  # already one row per pair, in order
         return first, second, metres
-    order = np.lexsort((metres, pair))
-    first, second, metres = first[order], second[order], metres[order]
-    keep = np.ones(len(first), dtype=bool)
-    keep[1:] = (first[1:] != first[:-1]) | (second[1:] != second[:-1])
-    return first[keep], second[keep], metres[keep]
+    order = np.argsort(pair, kind="stable")  # one sort; the rows of a pair then take the least
+    pair = pair[order]
+    start = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    least = np.minimum.reduceat(metres[order], start)
+    keep = order[start]
+    return first[keep], second[keep], least
 
 
 def _snap_xy(net: WalkingNetwork, edge: np.ndarray, offset: np.ndarray) -> np.ndarray:

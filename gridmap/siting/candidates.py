@@ -30,6 +30,7 @@ from scipy.spatial import cKDTree
 from gridmap.coverage import facility_table
 from gridmap.errors import InputError
 from gridmap.network.graph import WalkingNetwork
+from gridmap.study_area import StudyArea
 
 CANDIDATE_SOURCES = ("given", "public_buildings", "nodes")
 PUBLIC_USES = frozenset(
@@ -99,20 +100,19 @@ def given_candidates(frame: gpd.GeoDataFrame, metric: CRS, *, file: str | None =
     return _frame("given", ids, names, points.values, metric)
 
 
-def public_building_candidates(
-    buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, metric: CRS
-) -> gpd.GeoDataFrame:
-    """Buildings with a public use or holding a public facility, at their representative point.
-    Both layers in ``metric``."""
+def public_building_candidates(area: StudyArea) -> gpd.GeoDataFrame:
+    """Buildings with a public use or holding a public facility, at their representative point
+    (in the area's metric CRS)."""
+    buildings, facilities, metric = area.inputs.buildings, area.inputs.facilities, area.crs
     if buildings is None or len(buildings) == 0:
         return _frame("public_buildings", [], [], [], metric)
-    geoms = np.asarray(buildings.geometry.values)
+    geoms = area.shapes("buildings")
     use = buildings["use"].to_numpy(dtype=object) if "use" in buildings.columns else np.zeros(0)
     public = np.isin(use, list(PUBLIC_USES)) if len(use) else np.zeros(len(geoms), dtype=bool)
     if facilities is not None and len(facilities):
         serving = np.unique(facility_table(facilities, PUBLIC_CATEGORIES)["pos"].to_numpy(dtype=np.int64))
         if len(serving):
-            pts = np.asarray(facilities.geometry.values)[serving]
+            pts = area.shapes("facilities")[serving]
             public[np.unique(shapely.STRtree(geoms).query(pts, predicate="within")[1])] = True
     chosen = np.flatnonzero(public)
     names = (
@@ -130,16 +130,16 @@ def public_building_candidates(
 
 
 def node_candidates(
-    network: WalkingNetwork,
-    areas: gpd.GeoDataFrame | None,
+    network: WalkingNetwork | None,
+    areas: pd.DataFrame | None,
+    shapes: np.ndarray,
     metric: CRS,
     edge_m: float = COMPOUND_EDGE_M,
 ) -> gpd.GeoDataFrame:
     """Network junctions inside (or within ``edge_m`` of) ``areas`` (compounds or target
-    grids, in ``metric``), named after the area they lie in."""
+    grids, their ``shapes`` in ``metric``), named after the area they lie in."""
     if network is None or areas is None or len(areas) == 0 or network.node_count == 0:
         return _frame("nodes", [], [], [], metric)
-    shapes = np.asarray(areas.geometry.values)
     if edge_m > 0:
         shapes = shapely.buffer(shapes, edge_m, quad_segs=2)
     points = shapely.points(network.node_xy)
@@ -150,11 +150,11 @@ def node_candidates(
     return _frame("nodes", node_idx, labels, points[node_idx], metric)
 
 
-def district_outline(layers: Sequence[gpd.GeoDataFrame | None]):
-    """The union of the first non-empty layer among ``layers`` (in the layers' CRS), or None."""
-    for layer in layers:
-        if layer is not None and len(layer):
-            return shapely.union_all(np.asarray(layer.geometry.values))
+def district_outline(layers: Sequence[np.ndarray]):
+    """The union of the first non-empty array of shapes among ``layers``, or None."""
+    for shapes in layers:
+        if len(shapes):
+            return shapely.union_all(shapes)
     return None
 
 

@@ -177,19 +177,20 @@ def _candidates(area: StudyArea, params: SitingParams, given, given_file) -> gpd
     if "given" in rules.sources and given is not None:
         parts.append(given_candidates(given, metric, file=given_file))
     if "public_buildings" in rules.sources:
-        parts.append(public_building_candidates(area.layer("buildings"), area.layer("facilities"), metric))
+        parts.append(public_building_candidates(area))
     if "nodes" in rules.sources:
-        areas = area.layer("compounds")
+        areas, shapes = area.inputs.compounds, area.shapes("compounds")
         if rules.grids:
-            grids = area.layer("grids")
+            grids = area.inputs.grids
             codes = (
                 grids["code"].astype(str) if grids is not None and "code" in grids.columns else pd.Series([])
             )
             unknown = sorted(set(rules.grids) - set(codes))
             if unknown:
                 raise InputError(f"unknown grid codes: {', '.join(unknown)}")
-            areas = grids[codes.isin(rules.grids).to_numpy()]
-        parts.append(node_candidates(area.network, areas, metric, rules.compound_edge_m))
+            wanted = codes.isin(rules.grids).to_numpy()
+            areas, shapes = grids[wanted], area.shapes("grids")[wanted]
+        parts.append(node_candidates(area.network, areas, shapes, metric, rules.compound_edge_m))
     parts = [p for p in parts if len(p)]
     if not parts:
         raise InputError(
@@ -224,7 +225,7 @@ def propose_sites(
     )
     metric, network, method = area.crs, area.network, area.method
     homes, origins, fac_xy = area.homes, area.origins, area.facility_xy
-    facilities = area.layer("facilities")
+    facilities = inputs.facilities
     keys = [(c, lv) for c in params.categories for lv in sorted(params.levels)]
     table = facility_table(inputs.facilities, params.categories)
     sets = facility_sets(table, params.categories, params.levels)
@@ -233,7 +234,7 @@ def propose_sites(
 
     cands = _candidates(area, params, given, given_file)
     gathered = cands["source"].value_counts().to_dict()
-    outline = district_outline([area.layer(n) for n in ("districts", "streets", "communities")])
+    outline = district_outline([area.shapes(n) for n in ("districts", "streets", "communities")])
     cands, excluded = apply_rules(
         cands,
         outline=outline,
@@ -278,7 +279,7 @@ def propose_sites(
             np.concatenate([fac_att.access, cand_att.access]),
         )
         graph = FacilityGraph(network, both)
-        located = graph.locate(attach(network, origins[["x", "y"]].to_numpy(), params.max_snap_m))
+        located = graph.locate(area.attach_origins(params.max_snap_m))
         for k in keys:
             current[k] = best_per_home(n_homes, origin_home, *graph.nearest(sets[k], located))[0]
         c_idx, o_idx, dist = graph.within(len(fac_xy) + np.arange(m), located, limit)
@@ -335,7 +336,7 @@ def propose_sites(
     lap("model")
 
     explained = _explain(problem, solution, homes, keys, cands, n_homes)
-    sites = _sites(explained, solution, cands, homes, keys, facilities, existing, graph if network is not None else None,
+    sites = _sites(explained, solution, cands, homes, keys, facilities, fac_xy, existing, graph if network is not None else None,
                    cand_att if network is not None else None, params, metric)  # fmt: skip
     before = {k: current[k] <= thresholds[k] for k in keys}
     after_rows = problem.covered_by(solution.chosen)
@@ -424,7 +425,9 @@ def _explain(
     return {"homes": site_homes, "gains": gains}
 
 
-def _sites(explained, solution, cands, homes, keys, facilities, existing, graph, cand_att, params, metric):
+def _sites(
+    explained, solution, cands, homes, keys, facilities, fac_xy, existing, graph, cand_att, params, metric
+):
     """One row per chosen site: what it newly covers (distinct homes), its marginal gain, and
     its nearest existing station of the categories sited for."""
     chosen = solution.chosen
@@ -445,9 +448,8 @@ def _sites(explained, solution, cands, homes, keys, facilities, existing, graph,
             )
             d, f = graph.nearest(existing, located)
         else:
-            xy = shapely.get_coordinates(facilities.geometry.values).reshape(-1, 2)
             cxy = shapely.get_coordinates(cands.geometry.values[chosen]).reshape(-1, 2)
-            d, i = cKDTree(xy[existing]).query(cxy)
+            d, i = cKDTree(fac_xy[existing]).query(cxy)
             d, f = d * params.detour_factor, existing[i]
         ok = f >= 0
         near_id[ok] = np.asarray(facilities.index, dtype=np.int64)[f[ok]]

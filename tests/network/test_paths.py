@@ -11,7 +11,7 @@ import pytest
 from shapely.geometry import LineString, MultiLineString
 
 from gridmap.network.graph import build_network
-from gridmap.network.paths import FacilityGraph, attach
+from gridmap.network.paths import FacilityGraph, attach, shortest_per_pair
 
 UTM = "EPSG:32648"
 X0, Y0 = 400_000.0, 3_390_000.0
@@ -146,3 +146,18 @@ def test_searches_are_bounded(network):
     assert (dist[dist < np.inf] <= 100.0).all()
     assert np.isfinite(dist[1]).sum() == 4  # the other facility, where it meets the lone E–F, E and F
     assert dist[0, np.searchsorted(local, graph.facility_node[1])] == np.inf  # not connected
+
+
+def test_shortest_per_pair_keeps_the_least_of_each_pair_in_pair_order():
+    first = np.array([2, 0, 2, 1, 0, 2])
+    second = np.array([5, 3, 5, 4, 3, 1])
+    metres = np.array([9.0, 7.0, 4.0, 1.0, 8.0, 6.0])
+    f, s, m = shortest_per_pair(first, second, metres)
+    assert list(zip(f.tolist(), s.tolist(), m.tolist(), strict=True)) == [
+        (0, 3, 7.0),
+        (1, 4, 1.0),
+        (2, 1, 6.0),
+        (2, 5, 4.0),
+    ]
+    # already one row per pair, in order: given back as is
+    assert shortest_per_pair(f, s, m)[2] is m
