@@ -397,13 +397,13 @@ class SummaryUnits:
         n = len(homes)
         scope, unit_id, code, name = ["area"], [pd.NA], [""], ["全域"]
         home, unit = [np.arange(n)], [np.zeros(n, dtype=np.int64)]
+        outside = np.iinfo(np.int64).min
         for sc in SCOPES[1:]:
-            ids = homes[f"{sc}_id"]
-            inside = ids.notna().to_numpy()
+            ids = homes[f"{sc}_id"].to_numpy(dtype=np.int64, na_value=outside)
+            inside = ids != outside
             if not inside.any():
                 continue
-            known = ids[inside].astype(np.int64).to_numpy()
-            found, which = np.unique(known, return_inverse=True)
+            found, which = np.unique(ids[inside], return_inverse=True)
             home.append(np.flatnonzero(inside))
             unit.append(len(scope) + which)
             scope += [sc] * len(found)

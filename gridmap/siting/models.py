@@ -96,7 +96,10 @@ class _Greedy:
         self.m = problem.n_candidates
         self.blocked = np.zeros(self.m, dtype=bool)
         self.neighbours = _neighbour_lists(spacing, self.m)
-        order = np.lexsort((self.dist, -per_person, self.col))  # by candidate: best, then nearest
+        if capacity is None:  # a site takes all its rows: their order does not matter
+            order = np.argsort(self.col, kind="stable")
+        else:  # by candidate, the best rows first, then the nearest
+            order = np.lexsort((self.dist, -per_person, self.col))
         self._order = order
         self._starts = np.searchsorted(self.col[order], np.arange(self.m + 1))
         self._gains: np.ndarray | None = None
@@ -279,7 +282,7 @@ class _Mip:
             # with the greedy solution to start from, HiGHS's own first-solution search
             # (feasibility jump) only costs time: a third of it on a district
             h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
-            idx = np.flatnonzero(integer).astype(np.int32)
+            idx = np.flatnonzero(~np.isnan(start)).astype(np.int32)
             h.setSolution(len(idx), idx, start[idx].astype(float))
         h.run()
         status = h.getModelStatus()
@@ -347,10 +350,17 @@ def _add_spacing(mip: _Mip, y0: int, spacing: np.ndarray | None) -> None:
         mip.rows(-np.inf, 1.0, np.r_[p, p], y0 + np.r_[spacing[:, 0], spacing[:, 1]], np.ones(2 * len(p)))
 
 
-def _start(mip: _Mip, y0: int, chosen: np.ndarray) -> np.ndarray:
-    """A starting point for HiGHS: the greedy sites open (the rest it completes)."""
-    x = np.zeros(mip.n_cols)
+def _start(mip: _Mip, y0: int, m: int, chosen: np.ndarray, cover: tuple[sp.csr_matrix, int] | None = None):
+    """A starting point for HiGHS: the greedy sites open among the ``m`` site columns from
+    ``y0``. With ``cover`` (the matrix and first z column of a cover program without capacity)
+    the rows they cover are set too, which spares HiGHS an LP to complete the start; it
+    completes the columns left NaN itself."""
+    x = np.full(mip.n_cols, np.nan)
+    x[y0 : y0 + m] = 0.0
     x[y0 + chosen] = 1.0
+    if cover is not None:
+        a, z0 = cover
+        x[z0 : z0 + a.shape[0]] = np.minimum(a @ x[y0 : y0 + m], 1.0)
     return x
 
 
@@ -407,7 +417,7 @@ def mclp(
         return Solution("mclp", chosen, gains, 0.0, 0.0, "nothing to do", "greedy", time.perf_counter() - clock,
                         "everyone the candidates can reach is already within a circle")  # fmt: skip
     a, w, _ = _merge_rows(cover[rows], problem.weight[rows])
-    mip, y0, _z0, _ = _cover_mip(a, w, capacity)
+    mip, y0, z0, _ = _cover_mip(a, w, capacity)
     mip.cost[1] = w  # maximise the people covered
     mip.rows(
         -np.inf,
@@ -420,7 +430,8 @@ def mclp(
     # HiGHS's presolve spends most of an MCLP's time looking for dominated columns and gains
     # little on rows already merged: without it the tiled city (54,000 homes, 8,800
     # candidates) solves in 0.6 s rather than 9 s, and the demo district in half the time
-    out, note = _exact(mip, True, time_limit_s, _start(mip, y0, chosen), max_nonzeros, presolve=False)
+    start = _start(mip, y0, a.shape[1], chosen, (a, z0) if capacity is None else None)
+    out, note = _exact(mip, True, time_limit_s, start, max_nonzeros, presolve=False)
     if out is None:
         return Solution(
             "mclp", chosen, gains, total, bound, "greedy", "greedy", time.perf_counter() - clock, note
@@ -480,7 +491,7 @@ def lscp(
     else:
         mip.rows(need - 1e-6, np.inf, np.zeros(n, dtype=np.int64), z0 + np.arange(n), w)
     _add_spacing(mip, y0, spacing)
-    start = _start(mip, y0, chosen) if greedy_ok else None
+    start = _start(mip, y0, a.shape[1], chosen, (a, z0) if capacity is None else None) if greedy_ok else None
     out, note = _exact(mip, False, time_limit_s, start, max_nonzeros)
     if out is None and not greedy_ok:
         why = "is infeasible" if note == "infeasible" else f"found no solution ({note})"
@@ -545,7 +556,7 @@ def pmedian(
         mip.rows(-np.inf, 0.0, np.r_[col, np.arange(m)], np.r_[xi, y0 + np.arange(m)],
                  np.r_[weight[row], -capacity * np.ones(m)])  # fmt: skip
     _add_spacing(mip, y0, spacing)
-    out, note = _exact(mip, True, time_limit_s, _start(mip, y0, chosen), max_nonzeros)
+    out, note = _exact(mip, True, time_limit_s, _start(mip, y0, m, chosen), max_nonzeros)
     if out is None:
         return Solution("pmedian", chosen, gains, before - saved, before - bound, "greedy", "greedy",
                         time.perf_counter() - clock, note)  # fmt: skip
