@@ -209,6 +209,19 @@ def utm_crs_at(lon: float, lat: float) -> CRS:
     return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
+@cache
+def transformer(source: CRS, target: CRS) -> Transformer:
+    """The transformer from ``source`` to ``target`` in x/y (lon/lat) order, made once."""
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def project_shapes(geoms: np.ndarray, source, target) -> np.ndarray:
+    """2-D geometries from CRS ``source`` to ``target`` as new objects: the coordinates
+    ``GeoSeries.to_crs`` gives, without a frame around them."""
+    to = transformer(CRS.from_user_input(source), CRS.from_user_input(target))
+    return _apply_lonlat(geoms, to.transform)
+
+
 #: vertex spacing (degrees, about 2 m) that keeps an edge of EPSG:4326 the same line in metres
 DENSIFY_DEG = 2e-5
 

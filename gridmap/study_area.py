@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from gridmap.crs import metric_crs_for
+from gridmap.crs import metric_crs_for, project_shapes
 from gridmap.io.osm import containing
 from gridmap.network.graph import WalkingNetwork, build_network
 from gridmap.network.paths import Attachment, attach
@@ -62,7 +62,7 @@ class StudyArea:
         if name not in self._shapes:
             frame = getattr(self.inputs, name)
             self._shapes[name] = (
-                np.asarray(frame.geometry.values.to_crs(self.crs))
+                project_shapes(np.asarray(frame.geometry.values), frame.crs, self.crs)
                 if frame is not None and len(frame)
                 else np.zeros(0, dtype=object)
             )

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from scipy.sparse.csgraph import connected_components
 
-from gridmap.crs import metric_crs_for
+from gridmap.crs import metric_crs_for, transformer
 from gridmap.errors import InputError
 from gridmap.model import WALK_HIGHWAYS
 
@@ -135,7 +135,7 @@ def build_network(
     parts, road_ids = _lines_of(np.asarray(roads.geometry.values), np.asarray(roads.index))
     coords, line = shapely.get_coordinates(parts, return_index=True)
     if len(coords):  # only the vertices are projected: the pieces are built from them in metres
-        to_metric = Transformer.from_crs(roads.crs, metric, always_xy=True)
+        to_metric = transformer(CRS.from_user_input(roads.crs), metric)
         coords = np.column_stack(to_metric.transform(coords[:, 0], coords[:, 1]))
     return _split_at_junctions(coords, line, road_ids, metric)
 
