@@ -13,6 +13,7 @@ from gridmap.crs import (
     gcj02_to_wgs84,
     metric_crs_for,
     parse_source_crs,
+    project_shapes,
     to_storage_crs,
     wgs84_to_gcj02,
 )
@@ -115,3 +116,22 @@ def test_metric_crs_agrees_with_geopandas(lon, lat):
         geometry=[shapely.Point(lon - 0.01, lat), shapely.Point(lon + 0.01, lat)], crs=4326
     )
     assert metric_crs_for(frame) == frame.estimate_utm_crs()
+
+
+def test_projected_shapes_equal_geopandas_to_crs():
+    shapes = gpd.GeoSeries(
+        [
+            shapely.Point(104.06, 30.66),
+            shapely.LineString([(104.06, 30.66), (104.07, 30.67)]),
+            shapely.MultiPolygon(
+                [shapely.box(104.0, 30.6, 104.01, 30.61), shapely.box(104.02, 30.6, 104.03, 30.61)]
+            ),
+            None,
+        ],
+        crs="EPSG:4326",
+    )
+    ours = project_shapes(np.asarray(shapes.values), shapes.crs, "EPSG:32648")
+    theirs = np.asarray(shapes.to_crs("EPSG:32648").values)
+    assert ours[3] is None
+    assert shapely.equals_exact(ours[:3], theirs[:3], tolerance=0).all()
+    assert shapes.values[0].x == 104.06  # the input is left as it was
