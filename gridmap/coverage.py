@@ -527,7 +527,12 @@ def coverage_change(
 def _column_of(layer: gpd.GeoDataFrame | None, column: str, ids: np.ndarray) -> list:
     if layer is None or column not in layer.columns:
         return [""] * len(ids)
-    return layer[column].reindex(ids).fillna("").astype(str).tolist()
+    pos = layer.index.get_indexer(ids)
+    values = (
+        layer[column].to_numpy(dtype=object)[np.maximum(pos, 0)] if len(layer) else np.zeros(len(ids), object)
+    )
+    blank = (pos < 0) | pd.isna(values)
+    return ["" if b else str(v) for b, v in zip(blank, values, strict=True)]
 
 
 def _compound_checks(homes, covered, checklist: Checklist, levels, categories) -> pd.DataFrame:

@@ -12,7 +12,7 @@ Sources (:data:`CANDIDATE_SOURCES`):
 Rules: a candidate outside the district (the union of ``districts``, else ``streets``, else
 ``communities``), inside an excluded area (water, say), or nearer than the minimum spacing to
 an existing station is dropped, and so is a second candidate at the same spot; each drop is
-listed with its reason. All work is in the metric CRS the caller passes (metres).
+listed with its reason. All work is in the study area's metric CRS (metres).
 """
 
 from __future__ import annotations
@@ -64,19 +64,19 @@ class CandidateRules:
             raise InputError(f"the minimum spacing must be 0 or more metres, not {self.min_spacing_m}")
 
 
-def _frame(source: str, ids, names, points, crs: CRS) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
+def _frame(source: str, ids, names, points) -> pd.DataFrame:
+    """Candidates of one source: ``source``, ``source_id``, ``name`` and point ``geometry``."""
+    return pd.DataFrame(
         {
             "source": source,
             "source_id": np.asarray(ids).astype(str).astype(object),
             "name": np.asarray(names, dtype=object),
-        },
-        geometry=np.asarray(points, dtype=object),
-        crs=crs,
+            "geometry": np.asarray(points, dtype=object),
+        }
     )
 
 
-def given_candidates(frame: gpd.GeoDataFrame, metric: CRS, *, file: str | None = None) -> gpd.GeoDataFrame:
+def given_candidates(frame: gpd.GeoDataFrame, metric: CRS, *, file: str | None = None) -> pd.DataFrame:
     """User-given sites (points or polygons, any CRS) as candidate points in ``metric``."""
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
         raise InputError("candidate sites need a geometry (points or polygons)", file=file)
@@ -97,15 +97,15 @@ def given_candidates(frame: gpd.GeoDataFrame, metric: CRS, *, file: str | None =
     points = gpd.GeoSeries(geoms, crs=frame.crs).representative_point().to_crs(metric)
     ids = frame["id"] if "id" in frame.columns else pd.Series(np.arange(len(frame)))
     names = frame["name"].fillna("") if "name" in frame.columns else [""] * len(frame)
-    return _frame("given", ids, names, points.values, metric)
+    return _frame("given", ids, names, points.values)
 
 
-def public_building_candidates(area: StudyArea) -> gpd.GeoDataFrame:
+def public_building_candidates(area: StudyArea) -> pd.DataFrame:
     """Buildings with a public use or holding a public facility, at their representative point
     (in the area's metric CRS)."""
-    buildings, facilities, metric = area.inputs.buildings, area.inputs.facilities, area.crs
+    buildings, facilities = area.inputs.buildings, area.inputs.facilities
     if buildings is None or len(buildings) == 0:
-        return _frame("public_buildings", [], [], [], metric)
+        return _frame("public_buildings", [], [], [])
     geoms = area.shapes("buildings")
     use = buildings["use"].to_numpy(dtype=object) if "use" in buildings.columns else np.zeros(0)
     public = np.isin(use, list(PUBLIC_USES)) if len(use) else np.zeros(len(geoms), dtype=bool)
@@ -125,7 +125,6 @@ def public_building_candidates(area: StudyArea) -> gpd.GeoDataFrame:
         np.asarray(buildings.index)[chosen],
         pd.Series(names, dtype=object).fillna(""),
         shapely.point_on_surface(geoms[chosen]),
-        metric,
     )
 
 
@@ -133,13 +132,12 @@ def node_candidates(
     network: WalkingNetwork | None,
     areas: pd.DataFrame | None,
     shapes: np.ndarray,
-    metric: CRS,
     edge_m: float = COMPOUND_EDGE_M,
-) -> gpd.GeoDataFrame:
+) -> pd.DataFrame:
     """Network junctions inside (or within ``edge_m`` of) ``areas`` (compounds or target
-    grids, their ``shapes`` in ``metric``), named after the area they lie in."""
+    grids, their ``shapes`` in the network's CRS), named after the area they lie in."""
     if network is None or areas is None or len(areas) == 0 or network.node_count == 0:
-        return _frame("nodes", [], [], [], metric)
+        return _frame("nodes", [], [], [])
     if edge_m > 0:
         shapes = shapely.buffer(shapes, edge_m, quad_segs=2)
     points = shapely.points(network.node_xy)
@@ -147,7 +145,7 @@ def node_candidates(
     node_idx, first = np.unique(node_idx, return_index=True)
     names = areas["name"].fillna("").astype(str).to_numpy() if "name" in areas.columns else None
     labels = names[area_idx[first]] if names is not None else [""] * len(node_idx)
-    return _frame("nodes", node_idx, labels, points[node_idx], metric)
+    return _frame("nodes", node_idx, labels, points[node_idx])
 
 
 def district_outline(layers: Sequence[np.ndarray]):

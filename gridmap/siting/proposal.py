@@ -190,7 +190,7 @@ def _candidates(area: StudyArea, params: SitingParams, given, given_file) -> gpd
                 raise InputError(f"unknown grid codes: {', '.join(unknown)}")
             wanted = codes.isin(rules.grids).to_numpy()
             areas, shapes = grids[wanted], area.shapes("grids")[wanted]
-        parts.append(node_candidates(area.network, areas, shapes, metric, rules.compound_edge_m))
+        parts.append(node_candidates(area.network, areas, shapes, rules.compound_edge_m))
     parts = [p for p in parts if len(p)]
     if not parts:
         raise InputError(
