@@ -105,56 +105,46 @@ def prepare_area(
 def _homes(area: StudyArea) -> gpd.GeoDataFrame:
     """Residential buildings, and compounds with no buildings, as homes in the metric CRS."""
     b = area.inputs.buildings
-    households = pd.to_numeric(b.get("households"), errors="coerce").fillna(0).astype(np.int64)
-    residents = pd.to_numeric(b.get("residents"), errors="coerce").fillna(0).astype(np.int64)
-    lived_in = ((households > 0) | (residents > 0)).to_numpy()
-    compound = pd.array(b.get("compound_id", pd.Series(pd.NA, index=b.index)), dtype="Int64")
-    parts = [
-        pd.DataFrame(
-            {
-                "kind": "building",
-                "feature_id": np.asarray(b.index, dtype=np.int64)[lived_in],
-                "compound_id": compound[lived_in],
-                "households": households.to_numpy()[lived_in],
-                "residents": residents.to_numpy()[lived_in],
-            }
-        )
-    ]
-    shapes = [area.shapes("buildings")[lived_in] if len(b) else np.zeros(0, dtype=object)]
+    households = pd.to_numeric(b.get("households"), errors="coerce").fillna(0).to_numpy(np.int64)
+    residents = pd.to_numeric(b.get("residents"), errors="coerce").fillna(0).to_numpy(np.int64)
+    lived_in = (households > 0) | (residents > 0)
+    compound = pd.array(b.get("compound_id", pd.Series(pd.NA, index=b.index)), dtype="Int64")[lived_in]
+    n_buildings = int(lived_in.sum())
+    kind = np.full(n_buildings, "building", dtype=object)
+    feature = np.asarray(b.index, dtype=np.int64)[lived_in]
+    hh, rs = households[lived_in], residents[lived_in]
+    shapes = area.shapes("buildings")[lived_in] if len(b) else np.zeros(0, dtype=object)
     comps = area.inputs.compounds
     if comps is not None and len(comps):
-        bare = ~comps.index.isin(parts[0]["compound_id"].dropna().astype(np.int64))
+        bare = ~comps.index.isin(compound.dropna().to_numpy(np.int64))
         if bare.any():
             ids = np.asarray(comps.index, dtype=np.int64)[bare]
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "kind": "compound",
-                        "feature_id": ids,
-                        "compound_id": pd.array(ids, dtype="Int64"),
-                        "households": 0,
-                        "residents": 0,
-                    }
-                )
+            kind = np.concatenate([kind, np.full(len(ids), "compound", dtype=object)])
+            feature = np.concatenate([feature, ids])
+            compound = pd.array(np.concatenate([compound, pd.array(ids, dtype="Int64")]), dtype="Int64")
+            hh, rs = (
+                np.concatenate([hh, np.zeros(len(ids), np.int64)]),
+                np.concatenate([rs, np.zeros(len(ids), np.int64)]),
             )
-            shapes.append(area.shapes("compounds")[bare])
-    homes = gpd.GeoDataFrame(
-        pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0],
-        geometry=np.concatenate([np.asarray(s, dtype=object) for s in shapes]),
-        crs=area.crs,
-    )
-    homes["point"] = homes.geometry.representative_point()
-    points = np.asarray(homes["point"].values)
+            shapes = np.concatenate([shapes, area.shapes("compounds")[bare]])
+    points = shapely.point_on_surface(shapes)
+    columns = {
+        "kind": kind,
+        "feature_id": feature,
+        "compound_id": compound,
+        "households": hh,
+        "residents": rs,
+        "geometry": gpd.GeoSeries(shapes, crs=area.crs),
+        "point": gpd.GeoSeries(points, crs=area.crs),
+    }
     for scope, name in UNIT_LAYERS.items():
+        ids = pd.array([pd.NA] * len(shapes), dtype="Int64")
         layer = getattr(area.inputs, name)
         if layer is not None and len(layer):
             inside = containing(points, area.shapes(name))
-            ids = pd.array([pd.NA] * len(homes), dtype="Int64")
             ids[inside >= 0] = np.asarray(layer.index, dtype=np.int64)[inside[inside >= 0]]
-            homes[f"{scope}_id"] = ids
-        else:
-            homes[f"{scope}_id"] = pd.array([pd.NA] * len(homes), dtype="Int64")
-    return homes
+        columns[f"{scope}_id"] = ids
+    return gpd.GeoDataFrame(columns, geometry="geometry", crs=area.crs)
 
 
 def _origins(area: StudyArea, mode: str) -> pd.DataFrame:
