@@ -359,11 +359,16 @@ def _regions(units: gpd.GeoDataFrame, contiguity, border, lo: int, hi: int, seed
     return labels
 
 
+def _points_in(grids: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (grid, point) pair where the grid contains the point."""
+    return shapely.STRtree(points).query(grids, predicate="contains")
+
+
 def _households_in(
     grids: np.ndarray, points: np.ndarray, households: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(households, buildings) whose point lies in each grid."""
-    grid_idx, point_idx = shapely.STRtree(points).query(grids, predicate="contains")
+    grid_idx, point_idx = _points_in(grids, points)
     hh = np.bincount(grid_idx, weights=households[point_idx], minlength=len(grids))
     count = np.bincount(grid_idx, minlength=len(grids))
     return hh, count
@@ -374,8 +379,7 @@ def _kept_grids(
 ) -> np.ndarray:
     """Which existing grids can stay as drawn: households in range, and no compound small
     enough for one grid shared with another grid."""
-    clipped = shapely.intersection(existing.geometry.to_numpy(), area)
-    grid_idx, point_idx = shapely.STRtree(points).query(clipped, predicate="contains")
+    grid_idx, point_idx = _points_in(shapely.intersection(existing.geometry.to_numpy(), area), points)
     hh = np.bincount(grid_idx, weights=hh_values[point_idx], minlength=len(existing))
     ok = (hh >= lo) & (hh <= hi)
     compound_hh = pd.Series(hh_values).groupby(compound_of).sum()
