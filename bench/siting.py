@@ -3,8 +3,8 @@
     python bench/siting.py [--tiles 7] [--count 10] [--share 0.95] [--sizes demo,large] [--repeat 5]
 
 Two data sets: the demo district, and a large city made by tiling the real demo district
-TILES × TILES times (7 × 7: about 54,000 homes and, from public buildings and junctions in
-or within 30 m of compounds, about 8,800 candidate sites). The category sited is childcare, which has no
+TILES × TILES times (7 × 7: about 58,000 homes and, from public buildings and junctions in
+or within 30 m of compounds, about 8,500 candidate sites). The category sited is childcare, which has no
 stations yet, so every home is demand and both tools solve the same problem.
 
 Each part runs in its own process (its peak memory is its own) and first solves a small
