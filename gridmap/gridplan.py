@@ -45,6 +45,7 @@ from spopt.region.objective_function import ObjectiveFunction
 
 from gridmap.crs import densified_to, metric_crs_for
 from gridmap.errors import InputError
+from gridmap.geometry import containing, points_in
 from gridmap.gridcode import grid_code, parse_grid_code, reading_order
 
 #: OSM ``highway`` values whose lines make good grid borders (streets, not paths in a compound).
@@ -216,9 +217,7 @@ def _units(
     """Units tiling ``area``: one per atom (its parts in all blocks) and one per empty block;
     ``points`` are the buildings' representative points."""
     blocks = _blocks(area, streets)
-    block_idx, point_idx = shapely.STRtree(points).query(blocks, predicate="contains")
-    block_of = np.full(len(points), -1)
-    block_of[point_idx] = block_idx
+    block_of = containing(points, np.array(blocks, dtype=object))  # blocks do not overlap
     atom_of = _atoms(buildings, block_of, hi)
     parts: dict = {}
     empty = []
@@ -359,16 +358,11 @@ def _regions(units: gpd.GeoDataFrame, contiguity, border, lo: int, hi: int, seed
     return labels
 
 
-def _points_in(grids: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every (grid, point) pair where the grid contains the point."""
-    return shapely.STRtree(points).query(grids, predicate="contains")
-
-
 def _households_in(
     grids: np.ndarray, points: np.ndarray, households: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(households, buildings) whose point lies in each grid."""
-    grid_idx, point_idx = _points_in(grids, points)
+    grid_idx, point_idx = points_in(grids, points)
     hh = np.bincount(grid_idx, weights=households[point_idx], minlength=len(grids))
     count = np.bincount(grid_idx, minlength=len(grids))
     return hh, count
@@ -379,7 +373,7 @@ def _kept_grids(
 ) -> np.ndarray:
     """Which existing grids can stay as drawn: households in range, and no compound small
     enough for one grid shared with another grid."""
-    grid_idx, point_idx = _points_in(shapely.intersection(existing.geometry.to_numpy(), area), points)
+    grid_idx, point_idx = points_in(shapely.intersection(existing.geometry.to_numpy(), area), points)
     hh = np.bincount(grid_idx, weights=hh_values[point_idx], minlength=len(existing))
     ok = (hh >= lo) & (hh <= hi)
     compound_hh = pd.Series(hh_values).groupby(compound_of).sum()

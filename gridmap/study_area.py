@@ -18,7 +18,7 @@ import shapely
 from pyproj import CRS
 
 from gridmap.crs import metric_crs_for, project_shapes
-from gridmap.io.osm import containing
+from gridmap.geometry import containing
 from gridmap.network.graph import WalkingNetwork, build_network
 from gridmap.network.paths import Attachment, attach
 

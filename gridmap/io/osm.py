@@ -31,6 +31,7 @@ from pyproj import Geod
 
 from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.errors import InputError
+from gridmap.geometry import containing
 from gridmap.io import osm_tags
 
 OSM_SUFFIXES = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pbf")
@@ -304,19 +305,6 @@ def _facilities(rows: list[dict]) -> gpd.GeoDataFrame:
     return kept[["osm_id", "name", "kind", "categories", "opening_hours", "source", "geometry"]].reset_index(
         drop=True
     )
-
-
-def containing(points: np.ndarray, shapes: np.ndarray) -> np.ndarray:
-    """For each point, the position of the first of ``shapes`` it lies in, or -1 (same CRS)."""
-    # each shape, prepared once, tests the points near it: far faster than a point at a time
-    shape, point = shapely.STRtree(points).query(shapes, predicate="contains")
-    order = np.lexsort((shape, point))
-    point, shape = point[order], shape[order]
-    first = np.ones(len(point), dtype=bool)
-    first[1:] = point[1:] != point[:-1]
-    out = np.full(len(points), -1, dtype=np.int64)
-    out[point[first]] = shape[first]
-    return out
 
 
 def containing_ids(points: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> pd.Series:

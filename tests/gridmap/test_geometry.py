@@ -1,4 +1,5 @@
-"""Geometry helpers: point groups hull like multipoints, and work split over cores changes nothing."""
+"""Geometry helpers: point groups hull like multipoints, work split over cores changes nothing,
+and points placed in the shapes that contain them."""
 
 import numpy as np
 import shapely
@@ -48,3 +49,10 @@ def test_small_arrays_stay_in_one_call(monkeypatch):
     out = geometry.on_all_cores(record, np.arange(4 * geometry.MIN_CHUNK))
     assert np.array_equal(out, np.arange(4 * geometry.MIN_CHUNK) * 2)
     assert calls == [geometry.MIN_CHUNK] * 4
+
+
+def test_containing_gives_the_first_shape_or_minus_one():
+    shapes = np.array([shapely.box(0, 0, 10, 10), shapely.box(5, 0, 15, 10), shapely.box(20, 0, 30, 10)])
+    points = shapely.points([(2, 5), (7, 5), (12, 5), (17, 5), (10, 5)])
+    # (7, 5) lies in the first two shapes; (17, 5) in none; (10, 5) on the first one's edge
+    assert geometry.containing(points, shapes).tolist() == [0, 0, 1, -1, 1]
