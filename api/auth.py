@@ -1,18 +1,23 @@
-"""Sign-in and the signed-in user: bearer tokens, roles, and the role checks of each route."""
+"""Sign-in and the signed-in user: bearer tokens, roles, and the role checks of each route.
+
+A token is looked up in the database on every request, so signing out (or a changed
+password) takes effect in every process of the service at once. Any other scheme in
+``Authorization`` is refused with 401 rather than read as anonymous. Passwords are hashed on
+a bounded pool of their own (:class:`api.pool.BoundedPool`), never on the request pool.
+"""
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.state import AppState
 from gridmap.accounts import PUBLIC, User, sign_in, sign_out, user_for_token
-from gridmap.errors import AccessError
+from gridmap.errors import AccessError, AuthError
 from gridmap.model import UserRole
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
@@ -23,25 +28,32 @@ async def state(request: Request) -> AppState:
     return request.app.state.gridmap
 
 
-SESSION_TTL_S = 5.0  # a token's user is looked up again after this long
+def _token_of(request: Request) -> str | None:
+    """The bearer token of the request; AuthError for any other scheme or a malformed header."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise AuthError(
+            f"the Authorization scheme '{scheme[:20]}' is not supported; send 'Bearer TOKEN' "
+            "with the token from POST /auth/token"
+        )
+    value = value.strip()
+    if not value or len(value) > 200:
+        raise AuthError("the bearer token is malformed; sign in again")
+    return value
 
 
 async def current_user(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> User:
-    """The user of the bearer token; the public when there is none (a bad token is refused).
-
-    A token's user is kept for a few seconds; signing out here forgets it at once."""
-    if credentials is None:
+    """The user of the bearer token; the public when there is none (a bad token is refused)."""
+    token = _token_of(request)
+    if token is None:
         return PUBLIC
     app: AppState = request.app.state.gridmap
-    token = credentials.credentials
-    held = app.sessions.get(token)
-    if held is not None and time.monotonic() - held[0] < SESSION_TTL_S:
-        return held[1]
-    user = await run_in_threadpool(user_for_token, app.engine, token)
-    app.sessions.put(token, (time.monotonic(), user))
-    return user
+    return await run_in_threadpool(user_for_token, app.engine, token)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -59,8 +71,8 @@ READERS = (UserRole.ADMIN, UserRole.PLANNER)
 
 
 class Credentials(BaseModel):
-    name: str
-    password: str
+    name: str = Field(..., min_length=1, max_length=200)
+    password: str = Field(..., min_length=1, max_length=1024)
 
 
 class Token(BaseModel):
@@ -71,21 +83,34 @@ class Token(BaseModel):
     grids: list[str]
 
 
+class Me(BaseModel):
+    name: str
+    role: str
+    grids: list[str]
+
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
 @router.post("/token", response_model=Token, summary="sign in: a bearer token for the name and password")
-def token(body: Credentials, app: State) -> Token:
-    value, user = sign_in(app.engine, body.name, body.password)
+async def token(body: Credentials, request: Request, response: Response, app: State) -> Token:
+    response.headers.update(NO_STORE)
+    address = request.client.host if request.client else None
+    value, user = await app.sign_ins.run(
+        sign_in, app.engine, body.name, body.password, address=address, policy=app.sign_in_policy
+    )
     return Token(access_token=value, name=user.name, role=user.role, grids=list(user.grid_codes))
 
 
-@router.get("/me", summary="the signed-in user")
-def me(user: CurrentUser) -> dict:
-    return {"name": user.name, "role": user.role, "grids": list(user.grid_codes)}
+@router.get("/me", response_model=Me, summary="the signed-in user")
+def me(user: CurrentUser, response: Response) -> Me:
+    response.headers.update(NO_STORE)
+    return Me(name=user.name, role=user.role, grids=list(user.grid_codes))
 
 
 @router.post("/sign-out", status_code=204, summary="forget the bearer token")
-def sign_out_route(
-    app: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> None:
-    if credentials is not None:
-        sign_out(app.engine, credentials.credentials)
-        app.sessions.put(credentials.credentials, (0.0, PUBLIC))
+def sign_out_route(request: Request, app: State) -> Response:
+    token = _token_of(request)
+    if token is not None:
+        sign_out(app.engine, token)
+    return Response(status_code=204)

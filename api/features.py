@@ -24,6 +24,7 @@ from gridmap.errors import InputError, NotFoundError, Problem
 from gridmap.model import LAYER_SPECS, UserRole, layer_spec
 from gridmap.scope import readable_layers, visible_frame
 from gridmap.store.edits import create_feature, delete_feature, feature_etag, update_feature
+from gridmap.store.secret import service_secret
 from gridmap.store.tables import audit_log
 
 router = APIRouter(tags=["features (OGC API)"])
@@ -181,19 +182,13 @@ def items(
 
 
 def _feature_response(app, user, layer: str, feature_id: int, status: int = 200, headers=None) -> Response:
-    stored = app.layers.frame(layer)
-    frame = visible_frame(layer, stored, user.role, app.layers.area(user))
+    """One feature as the caller may see it, with its tag. A feature outside the caller's area
+    is answered exactly as one that does not exist, so ids cannot be probed."""
+    frame = visible(app, user, layer)
     if feature_id not in frame.index:
-        if feature_id in stored.index:
-            require(
-                user,
-                UserRole.ADMIN,
-                UserRole.PLANNER,
-                what=f"feature {feature_id} of '{layer}' (outside your area)",
-            )
-        raise NotFoundError(f"layer '{layer}' has no feature with id {feature_id}")
+        raise NotFoundError(f"layer '{layer}' has no feature with id {feature_id} that you may read")
     row = frame.loc[[feature_id]]
-    tag = feature_etag(layer, stored.loc[feature_id])
+    tag = feature_etag(layer, frame.loc[feature_id], service_secret(app.engine))
     text = feature_texts(row, layer_spec(layer).column_names)[0]
     return Response(
         text, status_code=status, media_type=GEOJSON, headers={"ETag": f'"{tag}"', **(headers or {})}

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
 from api import analysis, auth, errors, features, gridwork, maps, tiles, web, who
+from api.security import SecurityHeaders
 from api.state import AppState
 from gridmap.errors import DatabaseError
 from gridmap.settings import Settings
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            app.state.gridmap.jobs.shutdown()
+            app.state.gridmap.shutdown()
             engine.dispose()
 
     app = FastAPI(
@@ -49,9 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "features (OGC API – Features), vector tiles, assignments, coverage and siting.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by api.web from local assets
+        redoc_url=None,
     )
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(SecurityHeaders)
     for module in (web, auth, features, tiles, who, analysis, gridwork, maps):
         app.include_router(module.router)
     return app

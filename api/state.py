@@ -4,7 +4,6 @@ version changes, grid leaders' areas, the point-lookup index, encoded tiles and 
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -13,7 +12,8 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from api.jobs import Jobs
-from gridmap.accounts import User
+from api.pool import BoundedPool
+from gridmap.accounts import SignInPolicy, User
 from gridmap.model import UserRole
 from gridmap.responsibility import LAYERS as WHO_LAYERS
 from gridmap.responsibility import Responsibility
@@ -58,32 +58,24 @@ class LRU:
 class LayerStore:
     """Layers read from the database once per version.
 
-    Version counters are read at most every ``VERSION_TTL_S`` seconds: a write through this
-    service calls :meth:`changed` and shows in the next request; a write by another process
-    (an import on the command line) shows within that time."""
-
-    VERSION_TTL_S = 1.0
+    The version counters (one small table) are read again on every call, so a write by any
+    process (another worker of the service, an import on the command line) shows in the
+    next request anywhere. Every committed write moves its layer's counter
+    (:func:`gridmap.store.layers.bump_version`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._lock = threading.Lock()
         self._frames: dict[str, tuple[int, pd.DataFrame]] = {}
         self._derived = LRU(256)
-        self._versions: tuple[float, dict[str, int]] = (0.0, {})
 
     def changed(self) -> None:
-        """Forget the version counters read last (call after writing)."""
-        self._versions = (0.0, {})
+        """Called after writing; versions are read afresh anyway."""
 
     def versions(self) -> dict[str, int]:
-        """Every layer's version counter."""
-        read_at, held = self._versions
-        if time.monotonic() - read_at < self.VERSION_TTL_S:
-            return held
+        """Every layer's version counter, as committed now."""
         with self.engine.connect() as conn:
-            held = {r.layer: int(r.version) for r in conn.execute(select(layer_versions)).all()}
-        self._versions = (time.monotonic(), held)
-        return held
+            return {r.layer: int(r.version) for r in conn.execute(select(layer_versions)).all()}
 
     def frame(self, layer: str, versions: dict[str, int] | None = None) -> pd.DataFrame:
         """The whole layer, indexed by feature id (geometry in EPSG:4326)."""
@@ -133,6 +125,17 @@ class AppState:
         self.engine = engine
         self.layers = LayerStore(engine)
         self.tiles = LRU(4096)
-        self.sessions = LRU(1024)  # bearer token → (when looked up, user)
         self.kept = LRU(32)  # coverage runs and siting scenarios, which never change
         self.jobs = Jobs()
+        self.sign_ins = BoundedPool("sign-in", workers=2, limit=16, what="sign-ins")
+        self.heavy = BoundedPool("heavy", workers=1, limit=4, what="map downloads and grid drawings")
+        self.sign_in_policy = SignInPolicy(
+            settings.sign_in_max_failures,
+            settings.sign_in_lock_minutes,
+            settings.sign_in_max_failures_per_address,
+        )
+
+    def shutdown(self) -> None:
+        self.jobs.shutdown()
+        self.sign_ins.shutdown()
+        self.heavy.shutdown()

@@ -1,7 +1,8 @@
 """Mapbox Vector Tiles per layer at ``/tiles/{layer}/{z}/{x}/{y}`` with TileJSON.
 
-Tiles are cut from layers held in memory and cached under an entity tag made of the layer's
-version (or the run or scenario they show), the caller's scope and the tile address. An edit
+Tiles are cut from layers held in memory and cached under an entity tag: a keyed hash (under
+the service's secret) of the layer's version (or the run or scenario they show), the caller's
+scope and the tile address. An edit
 bumps the version, so the next request gets a new tag and a fresh tile; tiles are sent with
 ``no-cache`` so that browsers always revalidate (a 304 costs nothing). Tiles that need a
 sign-in are ``private``.
@@ -10,6 +11,7 @@ sign-in are ``private``.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -22,6 +24,7 @@ from gridmap.accounts import User
 from gridmap.errors import AccessError, NotFoundError
 from gridmap.model import UserRole
 from gridmap.scope import PUBLIC_LAYERS, SHARED_LAYERS, readable_layers
+from gridmap.store.secret import service_secret
 from gridmap.tiles import MAX_ZOOM, TileSource, encode_tile, lonlat_bounds, tile_bounds
 
 router = APIRouter(prefix="/tiles", tags=["vector tiles"])
@@ -137,7 +140,7 @@ async def tile(
 
     keep, source, version = await run_in_threadpool(prepare)
     text = repr((layer, version, _scope_key(user, keep), z, x, y_number))
-    tag = hashlib.sha1(text.encode()).hexdigest()[:24]
+    tag = hmac.new(service_secret(app.engine), text.encode(), hashlib.sha256).hexdigest()[:32]
     private = user.role != UserRole.PUBLIC and layer not in PUBLIC_LAYERS
     headers = {
         "ETag": f'"{tag}"',

@@ -20,6 +20,8 @@ NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
 VENDOR = {
     "maplibre-gl.js": "maplibre-gl/dist/maplibre-gl.js",
     "maplibre-gl.css": "maplibre-gl/dist/maplibre-gl.css",
+    "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
 }
 
 
@@ -66,6 +68,12 @@ def landing(request: Request, app: State) -> Response:
             ],
         }
     )
+
+
+@router.get("/docs", include_in_schema=False)
+def docs() -> Response:
+    """The API documentation (Swagger UI, served from the npm install like MapLibre)."""
+    return FileResponse(STATIC / "docs.html", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/config.json", summary="what the web map needs to know: extent, categories, basemap key")

@@ -1,8 +1,16 @@
 """Accounts of the service: users with a role, hashed passwords, and bearer tokens.
 
 Passwords are kept as scrypt hashes (``scrypt$n$r$p$salt$hash``, hex); tokens are random
-strings handed out once at sign-in and stored only as their SHA-256. A grid leader's account
-names the grids (by code) it may read.
+strings handed out once at sign-in and stored only as their SHA-256, checked against the
+database on every use, so a token signed out in one process is refused by all at once. A
+grid leader's account names the grids (by code) it may read.
+
+Sign-in resists guessing (:class:`SignInPolicy`): wrong passwords are counted per account
+name and per client address in ``sign_in_failures``; after ``max_failures`` in a row an
+account name is refused for ``lock_minutes``, even with the right password, until then or
+until an admin unlocks it (``gridmap user unlock NAME``). Unknown names are counted and
+locked the same way, and a wrong password costs one scrypt hash whether or not the account
+exists, so neither answers nor timings tell which names exist.
 """
 
 from __future__ import annotations
@@ -13,14 +21,26 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, case, delete, insert, select, update
 
-from gridmap.errors import AuthError, InputError, Problem
+from gridmap.errors import AuthError, InputError, Problem, SignInLockedError, ThrottledError
 from gridmap.model import UserRole
-from gridmap.store.tables import LAYER_TABLES, api_tokens, users
+from gridmap.store.engine import write_transaction
+from gridmap.store.layers import insert_if_missing
+from gridmap.store.tables import LAYER_TABLES, api_tokens, sign_in_failures, users
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 TOKEN_HOURS = 12.0
+
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    """How many wrong passwords in a row lock an account name (for ``lock_minutes``) and
+    how many, from one client address within ``lock_minutes``, refuse that address."""
+
+    max_failures: int = 20
+    lock_minutes: float = 15.0
+    max_failures_per_address: int = 100
 
 
 @dataclass(frozen=True)
@@ -57,6 +77,10 @@ def check_password(password: str, stored: str) -> bool:
         return False
     got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
     return hmac.compare_digest(got.hex(), digest)
+
+
+#: checked instead when the account does not exist, so that both cost one scrypt hash
+_DUMMY_HASH = "scrypt$16384$8$1$" + "00" * 16 + "$" + "00" * 64
 
 
 def _now() -> dt.datetime:
@@ -113,14 +137,31 @@ def _user(engine: Engine, row) -> User:
     return User(row.name, row.role, codes, _grid_ids(engine, codes) if codes else ())
 
 
-def sign_in(engine: Engine, name: str, password: str, *, hours: float = TOKEN_HOURS) -> tuple[str, User]:
-    """Check the password and hand out a new bearer token valid for ``hours``."""
+def sign_in(
+    engine: Engine,
+    name: str,
+    password: str,
+    *,
+    address: str | None = None,
+    policy: SignInPolicy | None = None,
+    hours: float = TOKEN_HOURS,
+) -> tuple[str, User]:
+    """Check the password and hand out a new bearer token valid for ``hours``.
+
+    Refused with :class:`SignInLockedError` while the name is locked and with
+    :class:`ThrottledError` while ``address`` is; a wrong password counts against both."""
+    policy = policy or SignInPolicy()
+    keys = [f"account:{name}"] + ([f"address:{address}"] if address else [])
+    _check_locks(engine, keys)
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.name == name, users.c.active)).first()
-    if row is None or not check_password(password, row.password_hash):
+    right = check_password(password, row.password_hash if row is not None else _DUMMY_HASH)
+    if row is None or not right:
+        _count_failure(engine, keys, policy)
         raise AuthError("wrong user name or password")
     token = secrets.token_urlsafe(32)
     with engine.begin() as conn:
+        conn.execute(delete(sign_in_failures).where(sign_in_failures.c.key == keys[0]))
         conn.execute(delete(api_tokens).where(api_tokens.c.expires_at < _now()))
         conn.execute(
             insert(api_tokens).values(
@@ -131,6 +172,60 @@ def sign_in(engine: Engine, name: str, password: str, *, hours: float = TOKEN_HO
             )
         )
     return token, _user(engine, row)
+
+
+def _check_locks(engine: Engine, keys: list[str]) -> None:
+    now = _now()
+    with engine.connect() as conn:
+        locks = conn.execute(
+            select(sign_in_failures.c.key, sign_in_failures.c.locked_until).where(
+                sign_in_failures.c.key.in_(keys), sign_in_failures.c.locked_until > now
+            )
+        ).all()
+    for key, until in sorted(locks):
+        wait = max(1, int((until - now).total_seconds()) + 1)
+        if key.startswith("address:"):
+            raise ThrottledError(
+                "too many wrong passwords from your address; try again later", retry_after_s=wait
+            )
+        raise SignInLockedError(
+            f"too many wrong passwords for this account name; it is locked for {wait // 60 + 1} "
+            "minute(s) or until an admin unlocks it",
+            retry_after_s=wait,
+        )
+
+
+def _count_failure(engine: Engine, keys: list[str], policy: SignInPolicy) -> None:
+    """One more wrong password against each key, locking those that reach their limit; a
+    count older than the lock period starts again."""
+    now = _now()
+    window = dt.timedelta(minutes=policy.lock_minutes)
+    table = sign_in_failures
+    with write_transaction(engine) as conn:
+        for key in keys:
+            limit = policy.max_failures_per_address if key.startswith("address:") else policy.max_failures
+            insert_if_missing(conn, table, key=key, failures=0, first_at=now)
+            stale = table.c.first_at < now - window
+            failures = conn.execute(
+                update(table)
+                .where(table.c.key == key)
+                .values(
+                    failures=case((stale, 1), else_=table.c.failures + 1),
+                    first_at=case((stale, now), else_=table.c.first_at),
+                )
+                .returning(table.c.failures)
+            ).scalar_one()
+            if failures >= limit:
+                conn.execute(
+                    update(table).where(table.c.key == key).values(locked_until=now + window, failures=0)
+                )
+
+
+def unlock(engine: Engine, name: str) -> bool:
+    """Lift the sign-in lock of an account name; whether it was locked."""
+    with engine.begin() as conn:
+        done = conn.execute(delete(sign_in_failures).where(sign_in_failures.c.key == f"account:{name}"))
+    return bool(done.rowcount)
 
 
 def _token_hash(token: str) -> str:

@@ -67,8 +67,30 @@ class DatabaseError(GridmapError):
     """The database cannot be opened or is not in the expected state."""
 
 
+class DatabaseBusyError(DatabaseError):
+    """The database is locked by another writer, or its connection was lost: retry shortly."""
+
+    retry_after_s = 2
+
+
 class AuthError(GridmapError):
     """Sign-in failed, or a token is missing, unknown or expired."""
+
+
+class SignInLockedError(AuthError):
+    """Too many wrong passwords for an account name: refused for a while."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ThrottledError(GridmapError):
+    """Too many requests of a kind (wrong passwords from one address, jobs waiting): retry later."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class AccessError(GridmapError):

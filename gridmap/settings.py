@@ -57,6 +57,14 @@ class Settings(BaseSettings):
         0.1, ge=0, description="Nor those thinner than this on average: seams along shared edges (m)"
     )
 
+    sign_in_max_failures: int = Field(
+        20, ge=1, description="Wrong passwords in a row that lock an account name for a while"
+    )
+    sign_in_lock_minutes: float = Field(15.0, gt=0, description="How long a locked account name waits (min)")
+    sign_in_max_failures_per_address: int = Field(
+        100, ge=1, description="Wrong passwords from one address within that time before it waits too"
+    )
+
     @model_validator(mode="after")
     def _check_grid_range(self) -> Settings:
         if self.grid_households_min > self.grid_households_max:

@@ -52,6 +52,52 @@ def unavailable_reason() -> str | None:
     return None
 
 
+class Cluster:
+    """A throwaway PostgreSQL cluster in a temporary folder on a free loopback port, which a
+    test may stop and start again (a database restart under load)."""
+
+    def __init__(self) -> None:
+        bin_dir = _bin_dir()
+        assert bin_dir is not None
+        self.bin_dir = bin_dir
+        self.workdir = Path(tempfile.mkdtemp(prefix="gridmap-pg-"))
+        self.data, sockets = self.workdir / "data", self.workdir / "run"
+        sockets.mkdir()
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            for path in (self.workdir, sockets):
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+        self.port = _free_port()
+        self.options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {sockets} -c fsync=off -c full_page_writes=off"
+        )
+        self.run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
+        self.start()
+        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "gridmap_test")
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/gridmap_test"
+
+    def run(self, program: str, *args: str, check: bool = True) -> None:
+        subprocess.run(
+            [*self.prefix, str(self.bin_dir / program), *args],
+            check=check,
+            capture_output=True,
+            cwd=self.workdir,
+        )
+
+    def start(self) -> None:
+        log = str(self.workdir / "log")
+        self.run("pg_ctl", "-D", str(self.data), "-o", self.options, "-l", log, "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self.run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def postgis_server() -> Iterator[str]:
     """Yield the SQLAlchemy URL of a PostGIS database that exists for the ``with`` block."""
@@ -59,33 +105,8 @@ def postgis_server() -> Iterator[str]:
     if given:
         yield given
         return
-    bin_dir = _bin_dir()
-    assert bin_dir is not None
-    as_root = os.geteuid() == 0
-    workdir = Path(tempfile.mkdtemp(prefix="gridmap-pg-"))
-    data, sockets = workdir / "data", workdir / "run"
-    sockets.mkdir()
-    prefix: list[str] = []
-    if as_root:
-        pw = pwd.getpwnam("postgres")
-        for path in (workdir, sockets):
-            os.chown(path, pw.pw_uid, pw.pw_gid)
-        prefix = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-
-    def run(*args: str) -> None:
-        subprocess.run([*prefix, *args], check=True, capture_output=True, cwd=workdir)
-
-    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off -c full_page_writes=off"
-    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(workdir / "log"), "-w", "start")
+    cluster = Cluster()
     try:
-        run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "gridmap_test")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/gridmap_test"
+        yield cluster.url
     finally:
-        subprocess.run(
-            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            check=False,
-        )
-        shutil.rmtree(workdir, ignore_errors=True)
+        cluster.remove()

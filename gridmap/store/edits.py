@@ -1,15 +1,19 @@
 """Edit single features: create, update and delete with validation, optimistic concurrency
 and an audit record.
 
-Every feature has an entity tag, a digest of its stored values and geometry. An update or
-delete names the tag it was based on; when the stored feature has changed since, the edit is
-refused with :class:`ConflictError` and nothing is written. Each edit, its audit record and
-the layer's version bump commit together.
+Every feature has an entity tag: a keyed hash (HMAC-SHA-256 under the service's secret) of
+the values and geometry the caller is shown, so a tag changes when what the caller reads
+changes and reveals nothing of values hidden from them. An update or delete names the tag it
+was based on; the feature is locked (``SELECT … FOR UPDATE`` on PostGIS, the write lock of an
+immediate transaction on SQLite) before its tag is compared, so of several edits based on one
+tag exactly one is written and the others are refused with :class:`StaleEditError`, each
+refusal audited. Each edit, its audit record and the layer's version bump commit together.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -24,6 +28,7 @@ from gridmap.crs import STORAGE_CRS, STORAGE_SRID
 from gridmap.errors import ConflictError, InputError, NotFoundError, Problem, StaleEditError, TagRequiredError
 from gridmap.io.importer import prepare_frame, validation_context
 from gridmap.model import ASSIGNMENT_TARGETS, LAYER_SPECS, layer_spec
+from gridmap.store.engine import write_transaction
 from gridmap.store.layers import (
     WKB_KEY,
     add_wkb,
@@ -34,15 +39,18 @@ from gridmap.store.layers import (
     record_audit,
 )
 from gridmap.store.records import json_value
+from gridmap.store.secret import service_secret
 from gridmap.store.tables import GEOMETRY_COLUMN, LAYER_TABLES
 
 
-def feature_etag(layer: str, row: pd.Series) -> str:
-    """The entity tag of one stored feature (a row of :func:`read_layer`, alone or in its layer)."""
+def feature_etag(layer: str, row: pd.Series, key: bytes) -> str:
+    """The entity tag of one feature as a caller sees it (a row of :func:`read_layer`, masked
+    for the caller where their role masks it), keyed by the service's secret ``key``."""
     spec = layer_spec(layer)
     values = {c.name: python_value(row.get(c.name), c.kind) for c in spec.columns}
-    text = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
-    digest = hashlib.sha256(text.encode())
+    text = json.dumps([layer, int(row["id"]) if "id" in row else row.name, values],
+                      sort_keys=True, ensure_ascii=False, default=str)  # fmt: skip
+    digest = hmac.new(key, text.encode(), hashlib.sha256)
     if spec.geometry:
         digest.update(shapely.to_wkb(row["geometry"], hex=False, output_dimension=2))
     return digest.hexdigest()[:32]
@@ -116,28 +124,41 @@ def create_feature(
 ) -> tuple[int, str]:
     """Add one feature (``geometry`` a shapely geometry in EPSG:4326, at most ``margin_m``
     metres outside the district); returns its id and tag."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         label = f"new feature of layer '{layer}'"
         clean = validated_feature(conn, layer, values, geometry, own=None, label=label, margin_m=margin_m)
         new_id = insert_one(conn, layer, clean)
         record_audit(conn, user=user, action="create", layer=layer, feature_id=new_id, count=1)
         bump_version(conn, layer)
         row = read_feature(conn, layer, new_id)
-    return new_id, feature_etag(layer, row)
+    return new_id, feature_etag(layer, row, service_secret(engine))
 
 
-def _check_tag(layer: str, row: pd.Series, if_match: str | None) -> str:
-    current = feature_etag(layer, row)
+def _locked_feature(conn: Connection, layer: str, feature_id: int, if_match: str | None, key: bytes):
+    """The stored feature, locked against other writers until the transaction ends, after
+    checking that ``if_match`` is its current tag."""
     if if_match is None:
         raise TagRequiredError(
-            f"editing feature {int(row['id'])} of '{layer}' needs the tag it was read with (If-Match)"
+            f"editing feature {feature_id} of '{layer}' needs the tag it was read with (If-Match)"
         )
-    if if_match.strip().removeprefix("W/").strip('"') != current:
+    table = LAYER_TABLES[layer]
+    conn.execute(select(table.c.id).where(table.c.id == int(feature_id)).with_for_update())
+    row = read_feature(conn, layer, feature_id)
+    tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
+    if feature_etag(layer, row, key) not in tags:
         raise StaleEditError(
-            f"feature {int(row['id'])} of '{layer}' was changed by someone else since it was read; "
+            f"feature {feature_id} of '{layer}' was changed by someone else since it was read; "
             "read it again and reapply the change (nothing was written)"
         )
-    return current
+    return row
+
+
+def _audit_refusal(engine: Engine, layer: str, feature_id: int, user: str, action: str, exc) -> None:
+    with engine.begin() as conn:
+        detail = {"refused": action, "reason": type(exc).__name__, "message": str(exc)}
+        record_audit(
+            conn, user=user, action="refused", layer=layer, feature_id=int(feature_id), detail=detail
+        )
 
 
 def update_feature(
@@ -156,11 +177,19 @@ def update_feature(
     Fields not named keep their values. Raises ConflictError when ``if_match`` is not the
     feature's current tag, InputError (naming the field) when the result does not validate.
     """
+    key = service_secret(engine)
+    try:
+        return _update(engine, layer, int(feature_id), values, geometry, user, if_match, margin_m, key)
+    except (StaleEditError, TagRequiredError) as exc:
+        _audit_refusal(engine, layer, feature_id, user, "update", exc)
+        raise
+
+
+def _update(engine, layer, feature_id, values, geometry, user, if_match, margin_m, key) -> str:
     spec = layer_spec(layer)
     table = LAYER_TABLES[layer]
-    with engine.begin() as conn:
-        row = read_feature(conn, layer, feature_id)
-        _check_tag(layer, row, if_match)
+    with write_transaction(engine) as conn:
+        row = _locked_feature(conn, layer, feature_id, if_match, key)
         merged = {c: row.get(c) for c in spec.column_names}
         merged.update(values)
         geom = geometry if geometry is not None else (row["geometry"] if spec.geometry else None)
@@ -184,7 +213,7 @@ def update_feature(
             detail["geometry"] = "changed"
         record_audit(conn, user=user, action="update", layer=layer, feature_id=int(feature_id), detail=detail)
         bump_version(conn, layer)
-        return feature_etag(layer, read_feature(conn, layer, feature_id))
+        return feature_etag(layer, read_feature(conn, layer, feature_id), key)
 
 
 def referencing(conn: Connection, layer: str, feature_id: int) -> dict[str, int]:
@@ -214,17 +243,25 @@ def referencing(conn: Connection, layer: str, feature_id: int) -> dict[str, int]
 def delete_feature(engine: Engine, layer: str, feature_id: int, *, user: str, if_match: str | None) -> None:
     """Delete one feature; refused when its tag is stale or other features still refer to it."""
     table = LAYER_TABLES[layer_spec(layer).name]
-    with engine.begin() as conn:
-        row = read_feature(conn, layer, feature_id)
-        _check_tag(layer, row, if_match)
-        refs = referencing(conn, layer, feature_id)
-        if refs:
-            listed = ", ".join(f"{n} in {where}" for where, n in refs.items())
-            raise ConflictError(
-                f"feature {feature_id} of '{layer}' is still referred to ({listed}); "
-                "reassign those first (nothing was deleted)"
-            )
-        conn.execute(delete(table).where(table.c.id == int(feature_id)))
-        kept = {c: json_value(row.get(c)) for c in layer_spec(layer).column_names}
-        record_audit(conn, user=user, action="delete", layer=layer, feature_id=int(feature_id), detail=kept)
-        bump_version(conn, layer)
+    key = service_secret(engine)
+    try:
+        with write_transaction(engine) as conn:
+            row = _locked_feature(conn, layer, feature_id, if_match, key)
+            _delete(conn, table, layer, feature_id, row, user)
+    except (StaleEditError, TagRequiredError) as exc:
+        _audit_refusal(engine, layer, feature_id, user, "delete", exc)
+        raise
+
+
+def _delete(conn: Connection, table, layer: str, feature_id: int, row: pd.Series, user: str) -> None:
+    refs = referencing(conn, layer, feature_id)
+    if refs:
+        listed = ", ".join(f"{n} in {where}" for where, n in refs.items())
+        raise ConflictError(
+            f"feature {feature_id} of '{layer}' is still referred to ({listed}); "
+            "reassign those first (nothing was deleted)"
+        )
+    conn.execute(delete(table).where(table.c.id == int(feature_id)))
+    kept = {c: json_value(row.get(c)) for c in layer_spec(layer).column_names}
+    record_audit(conn, user=user, action="delete", layer=layer, feature_id=int(feature_id), detail=kept)
+    bump_version(conn, layer)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import ModuleType
 
 # GDAL (in pyogrio's wheel) must load its own PROJ and SQLite before SpatiaLite pulls in the
 # system's copies; the other order crashes the process on the next GeoPackage write.
 import pyogrio  # noqa: F401  (imported for that side effect)
-from geoalchemy2 import load_spatialite
-from sqlalchemy import Engine, create_engine, event
+from geoalchemy2.admin.dialects.sqlite import init_spatialite, load_spatialite_driver
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from gridmap.errors import DatabaseError, InputError
+from gridmap.errors import DatabaseBusyError, DatabaseError, InputError
 
 
 def sqlite_module() -> ModuleType:
@@ -40,13 +41,49 @@ def sqlite_module() -> ModuleType:
 
 def _load_spatialite(dbapi_conn, connection_record) -> None:
     try:
-        load_spatialite(dbapi_conn, init_mode="WGS84", transaction=True)
+        load_spatialite_driver(dbapi_conn)
     except Exception as exc:  # the driver says which library was missing
         msg = (
             f"cannot load SpatiaLite ({exc}); on Debian install it with "
             "'apt-get install libsqlite3-mod-spatialite'"
         )
         raise DatabaseError(msg) from exc
+    try:
+        init_spatialite(dbapi_conn, init_mode="WGS84", transaction=True)
+    except Exception as exc:
+        if is_busy(exc):
+            raise DatabaseBusyError("the database is busy with another write; retry shortly") from exc
+        raise
+    # the driver's own transaction handling is off: BEGIN is ours (see _begin)
+    dbapi_conn.isolation_level = None
+
+
+def _begin(conn: Connection) -> None:
+    """Start SQLite transactions ourselves: ``BEGIN IMMEDIATE`` for a connection opened by
+    :func:`write_transaction`, which takes the write lock before the first read, so that a
+    read-check-write runs alone; a plain deferred ``BEGIN`` otherwise."""
+    immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+WRITE_OPTION = "gridmap_write"
+#: how long a SQLite connection waits for another's write lock before giving up (s)
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether a driver error says SQLite's file is locked by another writer."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return "database is locked" in text or "database is busy" in text or "database table is locked" in text
+
+
+def write_transaction(engine: Engine) -> AbstractContextManager[Connection]:
+    """A transaction that will write: on SQLite it holds the write lock from its start
+    (waiting up to ``SQLITE_BUSY_TIMEOUT_S`` for another writer); on PostGIS a plain one,
+    whose writers lock the rows they touch (``SELECT … FOR UPDATE`` where they read first)."""
+    if is_sqlite(engine):
+        return engine.execution_options(**{WRITE_OPTION: True}).begin()
+    return engine.begin()
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -66,8 +103,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, module=sqlite_module(), echo=echo)
+        engine = create_engine(
+            parsed, module=sqlite_module(), echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}
+        )
         event.listen(engine, "connect", _load_spatialite)
+        event.listen(engine, "begin", _begin)
         return engine
     if backend == "postgresql":
         if parsed.drivername == "postgresql":

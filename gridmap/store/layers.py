@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gridmap.crs import STORAGE_CRS, STORAGE_SRID
 from gridmap.errors import DatabaseError, NotFoundError
@@ -105,21 +107,28 @@ def as_layer_type(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
     return out
 
 
+def insert_if_missing(conn: Connection, table, **values: Any) -> None:
+    """INSERT one row unless a row with its primary key exists (``ON CONFLICT DO NOTHING``)."""
+    insert_new = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    keys = [c.name for c in table.primary_key.columns]
+    conn.execute(insert_new(table).values(**values).on_conflict_do_nothing(index_elements=keys))
+
+
 def bump_version(conn: Connection, layer: str) -> int:
-    """Increment the layer's version counter (for tile caches) and return the new value."""
+    """Increment the layer's version counter (for tile caches) and return the new value.
+
+    One atomic ``UPDATE … SET version = version + 1``: concurrent writers each move it once,
+    and the row lock it takes holds until the writer's transaction commits."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    current = conn.execute(
-        select(layer_versions.c.version).where(layer_versions.c.layer == layer)
-    ).scalar_one_or_none()
-    if current is None:
-        conn.execute(insert(layer_versions).values(layer=layer, version=1, updated_at=now))
-        return 1
-    conn.execute(
-        update(layer_versions)
-        .where(layer_versions.c.layer == layer)
-        .values(version=current + 1, updated_at=now)
+    insert_if_missing(conn, layer_versions, layer=layer, version=0, updated_at=now)
+    return int(
+        conn.execute(
+            update(layer_versions)
+            .where(layer_versions.c.layer == layer)
+            .values(version=layer_versions.c.version + 1, updated_at=now)
+            .returning(layer_versions.c.version)
+        ).scalar_one()
     )
-    return current + 1
 
 
 def record_audit(

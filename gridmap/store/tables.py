@@ -307,3 +307,21 @@ grid_lineage = Table(
     # the retired grid's outline (EPSG:4326), none for a grid drawn on unassigned land
     Column(GEOMETRY_COLUMN, Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True, nullable=True)),
 )
+
+# --- trust: the service's own secret, and failed sign-ins per account and per address -------
+
+service_secrets = Table(
+    "service_secrets",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", String(128), nullable=False),  # hex; shared by every process of the service
+)
+
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("key", String(300), primary_key=True),  # "account:NAME" or "address:IP"
+    Column("failures", Integer, nullable=False),  # wrong passwords in a row (within the window)
+    Column("first_at", DateTime, nullable=False),  # the first of them (UTC)
+    Column("locked_until", DateTime),  # refused until then, even with the right password (UTC)
+)

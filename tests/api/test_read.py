@@ -120,10 +120,18 @@ def test_grid_leader_reads_only_their_grid_and_what_lies_in_it(client, auth, lay
     households = client.get("/collections/households/items?limit=10000", headers=h).json()
     expected = layers["households"]["building_id"].isin(own).sum()
     assert households["numberMatched"] == expected
+    # outside the area is answered exactly as an id that does not exist: ids cannot be probed
     other = layers["buildings"].drop(index=list(own)).index[0]
-    assert client.get(f"/collections/buildings/items/{int(other)}", headers=h).status_code == 403
     other_grid = layers["grids"].drop(index=leader_grid.name).index[0]
-    assert client.get(f"/collections/grids/items/{int(other_grid)}", headers=h).status_code == 403
+    missing = int(layers["grids"].index.max()) + 1000
+    outside = client.get(f"/collections/grids/items/{int(other_grid)}", headers=h)
+    absent = client.get(f"/collections/grids/items/{missing}", headers=h)
+    assert client.get(f"/collections/buildings/items/{int(other)}", headers=h).status_code == 404
+    assert outside.status_code == absent.status_code == 404
+    assert outside.json()["detail"].replace(str(int(other_grid)), "N") == absent.json()["detail"].replace(
+        str(missing), "N"
+    )
+    assert set(outside.headers) == set(absent.headers)
 
 
 def test_search_finds_grids_by_code_within_the_callers_scope(client, auth, layers, leader_grid):

@@ -58,7 +58,7 @@ def test_web_map_offline_public_then_grid_leader(live_url, leader_grid, screen, 
         page = chromium.new_page(viewport=screen)
         refused, errors = browser.offline(page, lambda url: url.startswith(live_url))
         page.goto(f"{live_url}/")
-        page.wait_for_function("window.gridmap !== undefined")
+        page.wait_for_function("() => window.gridmap !== undefined")
         page.evaluate("gridmap.ready")
         page.evaluate("gridmap.idle()")
         assert page.evaluate(SOURCES) == ["communities", "facilities", "roads"]
@@ -69,7 +69,7 @@ def test_web_map_offline_public_then_grid_leader(live_url, leader_grid, screen, 
         page.fill("#signin input[name=name]", "leader")
         page.fill("#signin input[name=password]", "leader-pass")
         page.click("#signin button")
-        page.wait_for_function("gridmap.state.area !== undefined")
+        page.wait_for_function("() => gridmap.state.area !== undefined")
         page.evaluate("gridmap.idle()")
         assert page.evaluate(GRID_CODES) == [leader_grid["code"]]
         assert {"grids", "buildings"} <= set(page.evaluate(SOURCES))

@@ -1,0 +1,28 @@
+"""Fixtures of the load and fault tests (helpers in :mod:`processes`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from processes import Service, fill, start_service
+
+
+@pytest.fixture(scope="module", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def db_url(request, tmp_path_factory, demo_data) -> str:
+    if request.param == "spatialite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('reliability') / 'service.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgis_url")
+    fill(url, demo_data)
+    return url
+
+
+@pytest.fixture(scope="module")
+def services(db_url) -> Iterator[list[Service]]:
+    """Two processes of the service over the same database. Every test signs in from one
+    address, so that address's own limit (tested on its own) is set out of reach."""
+    running = [start_service(db_url, GRIDMAP_SIGN_IN_MAX_FAILURES_PER_ADDRESS="100000") for _ in range(2)]
+    yield running
+    for service in running:
+        service.stop()

@@ -1,0 +1,95 @@
+"""The service as it runs in production, for load and fault tests: the demo district on
+SpatiaLite and on PostGIS, an account per role, and the service in processes of its own
+(``uvicorn --factory api.main:create_app``), several over one database.
+
+``GRIDMAP_RELIABILITY=full`` runs every test at its full size (README: the reliability
+command); the default is the smallest size that still shows each fault.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import httpx2 as httpx
+from sqlalchemy import delete
+
+from gridmap.accounts import add_user
+from gridmap.demo.build import write_demo
+from gridmap.store.engine import make_engine
+from gridmap.store.schema import init_db
+from gridmap.store.tables import metadata
+
+FULL = os.environ.get("GRIDMAP_RELIABILITY") == "full"
+PASSWORDS = {"admin": "admin-pass", "planner": "planner-pass", "resident": "resident-pass"}
+ROLES = {"admin": "admin", "planner": "planner", "resident": "public"}
+
+
+def size(small: int, full: int) -> int:
+    """The count a test uses: ``small`` by default, ``full`` with GRIDMAP_RELIABILITY=full."""
+    return full if FULL else small
+
+
+def fill(url: str, demo_data) -> None:
+    """The demo district and one account per role, on an emptied database."""
+    engine = make_engine(url)
+    init_db(engine)
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(delete(table))
+    write_demo(engine, demo_data)
+    for name, role in ROLES.items():
+        add_user(engine, name, role, PASSWORDS[name])
+    engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Service:
+    """One process of the service."""
+
+    url: str
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_service(db_url: str, **env: str) -> Service:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        env={**os.environ, "GRIDMAP_DATABASE_URL": db_url, **env},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service over {db_url} exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/conformance", timeout=2).status_code == 200:
+                return Service(url, process)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the service did not start within 60 s")
+
+
+def token(url: str, name: str) -> dict[str, str]:
+    r = httpx.post(f"{url}/auth/token", json={"name": name, "password": PASSWORDS[name]}, timeout=30)
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
