@@ -5,11 +5,11 @@ summaries by area, community, street and grid, and get gaps, circles and proposa
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from api.auth import READERS, CurrentUser, State, require
@@ -17,7 +17,7 @@ from api.geojson import GEOJSON, frame_collection, records
 from api.jobs import Job
 from gridmap.coverage import CoverageParams, compute_coverage, load_inputs
 from gridmap.errors import InputError, NotFoundError
-from gridmap.model import UserRole
+from gridmap.model import INT_RANGE, UserRole
 from gridmap.siting.candidates import CandidateRules
 from gridmap.siting.proposal import SitingParams, propose_sites
 from gridmap.standards import load_checklist
@@ -43,8 +43,10 @@ def run_id_of(app, run: str) -> int:
     """A run id from its number or ``latest``."""
     if run == "latest":
         return _latest(app, coverage_runs)
-    if not run.isdigit():
-        raise InputError(f"run '{run}' is neither a run number nor 'latest'")
+    if not (run.isascii() and run.isdigit()):
+        raise InputError(f"run '{run[:40]}' is neither a run number nor 'latest'")
+    if int(run) > INT_RANGE[1]:
+        raise NotFoundError(f"there is no coverage run {run[:40]}")
     return int(run)
 
 
@@ -58,10 +60,12 @@ def stored_scenario(app, scenario: str) -> StoredScenario:
     """A kept scenario by number or ``latest`` (cached by id, as runs are)."""
     if scenario == "latest":
         scenario_id = _latest(app, siting_scenarios)
-    elif scenario.isdigit():
+    elif scenario.isascii() and scenario.isdigit():
+        if int(scenario) > INT_RANGE[1]:
+            raise NotFoundError(f"there is no siting scenario {scenario[:40]}")
         scenario_id = int(scenario)
     else:
-        raise InputError(f"scenario '{scenario}' is neither a scenario number nor 'latest'")
+        raise InputError(f"scenario '{scenario[:40]}' is neither a scenario number nor 'latest'")
     return app.kept.get_or(("scenario", scenario_id), lambda: read_scenario(app.engine, scenario_id))
 
 
@@ -93,12 +97,25 @@ def home_minutes(kept: StoredRun, category: str, level: int) -> pd.DataFrame:
 # --- runs ----------------------------------------------------------------------------------
 
 
+Level = Annotated[int, Field(ge=1, le=60)]
+CategoryId = Annotated[str, Field(min_length=1, max_length=50)]
+Label = Annotated[str, Field(max_length=200)]
+
+
 class CoverageRequest(BaseModel):
-    levels: list[int] | None = Field(None, description="life-circle levels (5, 10, 15); default all")
-    categories: list[str] | None = Field(None, description="service category ids; default every listed one")
-    speed_mps: float | None = Field(None, description="walking speed in m/s (default the setting, 1.1)")
-    origin: str | None = Field(None, description="building or compound")
-    label: str | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    levels: list[Level] | None = Field(
+        None, max_length=10, description="life-circle levels (5, 10, 15); default all"
+    )
+    categories: list[CategoryId] | None = Field(
+        None, max_length=50, description="service category ids; default every listed one"
+    )
+    speed_mps: float | None = Field(
+        None, gt=0, le=5, description="walking speed in m/s (default the setting, 1.1)"
+    )
+    origin: Literal["building", "compound"] | None = Field(None, description="building or compound")
+    label: Label | None = None
 
 
 def _created(request: Request, job: Job) -> Response:
@@ -221,17 +238,29 @@ def circles(
 
 
 class SitingRequest(BaseModel):
-    categories: list[str] = Field(..., description="service categories one new station serves")
-    model: str = Field("mclp", description="mclp, lscp or pmedian")
-    count: int | None = Field(None, description="new sites (mclp, pmedian; default 3)")
-    minutes: float | None = Field(None, description="the circle in minutes (default each level's own)")
-    levels: list[int] | None = Field(None, description="life-circle levels (default 15)")
-    share: float | None = Field(None, description="lscp: share of people to cover")
-    capacity: float | None = Field(None, description="residents one station can serve")
-    sources: list[str] | None = Field(None, description="candidate sources: given, public_buildings, nodes")
-    grids: list[str] | None = Field(None, description="grid codes to place candidates in")
-    min_spacing_m: float | None = Field(None, description="no candidate this close to an existing station")
-    label: str | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    categories: list[CategoryId] = Field(
+        ..., min_length=1, max_length=50, description="service categories one new station serves"
+    )
+    model: Literal["mclp", "lscp", "pmedian"] = Field("mclp", description="mclp, lscp or pmedian")
+    count: int | None = Field(None, ge=1, le=500, description="new sites (mclp, pmedian; default 3)")
+    minutes: float | None = Field(
+        None, gt=0, le=60, description="the circle in minutes (default each level's own)"
+    )
+    levels: list[Level] | None = Field(None, max_length=10, description="life-circle levels (default 15)")
+    share: float | None = Field(None, gt=0, le=1, description="lscp: share of people to cover")
+    capacity: float | None = Field(None, gt=0, le=10_000_000, description="residents one station can serve")
+    sources: list[Literal["given", "public_buildings", "nodes"]] | None = Field(
+        None, max_length=3, description="candidate sources: given, public_buildings, nodes"
+    )
+    grids: list[Annotated[str, Field(max_length=40)]] | None = Field(
+        None, max_length=10_000, description="grid codes to place candidates in"
+    )
+    min_spacing_m: float | None = Field(
+        None, ge=0, le=10_000, description="no candidate this close to an existing station (m)"
+    )
+    label: Label | None = None
 
 
 @router.post(

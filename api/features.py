@@ -15,13 +15,13 @@ from typing import Annotated, Any
 import pandas as pd
 import shapely
 import shapely.geometry
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from sqlalchemy import select
 
 from api.auth import CurrentUser, State, require
 from api.geojson import GEOJSON, feature_texts, frame_collection, records
 from gridmap.errors import InputError, NotFoundError, Problem
-from gridmap.model import LAYER_SPECS, UserRole, layer_spec
+from gridmap.model import INT_RANGE, LAYER_SPECS, UserRole, layer_spec
 from gridmap.scope import readable_layers, visible_frame
 from gridmap.store.edits import create_feature, delete_feature, feature_etag, update_feature
 from gridmap.store.secret import service_secret
@@ -37,6 +37,8 @@ CONFORMANCE = [
 ]
 RESERVED = {"bbox", "limit", "offset", "f", "datetime"}
 MAX_LIMIT = 10000
+#: a path id; out of the databases' range is refused before any query
+FeatureId = Annotated[int, Path(ge=1, le=INT_RANGE[1], description="the feature's id")]
 
 
 def base_url(request: Request) -> str:
@@ -196,7 +198,7 @@ def _feature_response(app, user, layer: str, feature_id: int, status: int = 200,
 
 
 @router.get("/collections/{layer}/items/{feature_id}", summary="one feature, with its entity tag (ETag)")
-def item(layer: str, feature_id: int, app: State, user: CurrentUser) -> Response:
+def item(layer: str, feature_id: FeatureId, app: State, user: CurrentUser) -> Response:
     _check_layer(layer, user)
     return _feature_response(app, user, layer, feature_id)
 
@@ -255,10 +257,14 @@ def _parse(layer: str, body: dict[str, Any], *, geometry_required: bool) -> tupl
     props = body.get("properties") or {}
     if not isinstance(props, dict):
         raise InputError([Problem("properties is not an object", field="properties")])
+    if "id" in props:
+        raise InputError(
+            [Problem("the id is the service's and cannot be given or changed; leave it out", field="id")]
+        )
     geometry = None
     if body.get("geometry") is not None:
         try:
-            geometry = shapely.geometry.shape(body["geometry"])
+            geometry = shapely.force_2d(shapely.geometry.shape(body["geometry"]))  # heights are not kept
         except Exception as exc:  # shapely names what it could not read
             raise InputError([Problem(f"the geometry cannot be read: {exc}", field="geometry")]) from None
     elif geometry_required and layer_spec(layer).geometry:
@@ -297,7 +303,12 @@ IfMatch = Annotated[str | None, Header(description="the ETag the change is based
 
 @router.put("/collections/{layer}/items/{feature_id}", summary="replace a feature (admin; needs If-Match)")
 def replace(
-    layer: str, feature_id: int, body: FeatureBody, app: State, user: CurrentUser, if_match: IfMatch = None
+    layer: str,
+    feature_id: FeatureId,
+    body: FeatureBody,
+    app: State,
+    user: CurrentUser,
+    if_match: IfMatch = None,
 ) -> Response:
     return _update(layer, feature_id, body, app, user, if_match, replace=True)
 
@@ -307,7 +318,12 @@ def replace(
     summary="change some fields of a feature (admin; needs If-Match)",
 )
 def patch(
-    layer: str, feature_id: int, body: FeatureBody, app: State, user: CurrentUser, if_match: IfMatch = None
+    layer: str,
+    feature_id: FeatureId,
+    body: FeatureBody,
+    app: State,
+    user: CurrentUser,
+    if_match: IfMatch = None,
 ) -> Response:
     return _update(layer, feature_id, body, app, user, if_match, replace=False)
 
@@ -317,7 +333,9 @@ def patch(
     status_code=204,
     summary="delete a feature (admin; needs If-Match)",
 )
-def remove(layer: str, feature_id: int, app: State, user: CurrentUser, if_match: IfMatch = None) -> Response:
+def remove(
+    layer: str, feature_id: FeatureId, app: State, user: CurrentUser, if_match: IfMatch = None
+) -> Response:
     _check_layer(layer, user)
     require(user, UserRole.ADMIN, what="deleting features")
     delete_feature(app.engine, layer, feature_id, user=user.name, if_match=if_match)
@@ -330,7 +348,7 @@ def audit(
     app: State,
     user: CurrentUser,
     layer: str | None = None,
-    feature_id: int | None = None,
+    feature_id: Annotated[int | None, Query(ge=1, le=INT_RANGE[1])] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict]:
     require(user, UserRole.ADMIN, what="the audit log")

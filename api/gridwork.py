@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.auth import READERS, CurrentUser, State, require
 from api.geojson import frame_collection, records
+from api.pool import on_heavy_pool
 from gridmap.errors import InputError, NotFoundError
 from gridmap.gridplan import community_named, propose_grids
 from gridmap.organisation import FIGURES, SCOPES, organisation_report
@@ -72,6 +73,7 @@ def org_missing(app: State, user: CurrentUser, figure: str) -> Response:
 @router.get(
     "/grid-map/findings", summary="integrity findings of the grid map, as `gridmap validate` (GeoJSON)"
 )
+@on_heavy_pool
 def findings(
     app: State,
     user: CurrentUser,
@@ -94,12 +96,15 @@ def findings(
 
 
 @router.get("/grids/alignment", summary="how two grid networks align (多网合一)")
+@on_heavy_pool
 def alignment(
     app: State,
     user: CurrentUser,
     a: Annotated[str, Query(description="a grid kind, e.g. party")],
     b: Annotated[str, Query(description="another grid kind, e.g. comprehensive")],
-    tolerance_m: Annotated[float, Query(ge=0, description="borders this close coincide (metres)")] = 5.0,
+    tolerance_m: Annotated[
+        float, Query(ge=0, le=1000, description="borders this close coincide (metres)")
+    ] = 5.0,
 ) -> dict:
     require(user, *READERS, what="grid alignment")
     layers = ("grids", "buildings")
@@ -117,14 +122,19 @@ def alignment(
 
 
 @router.get("/grids/proposal", summary="a proposed drawing of a community's grids, with lineage (GeoJSON)")
+@on_heavy_pool
 def grids_proposal(
     app: State,
     user: CurrentUser,
     community: Annotated[str, Query(description="the community's name or 12-digit code")],
-    households_min: Annotated[int | None, Query(ge=1, description="households per grid, lower")] = None,
-    households_max: Annotated[int | None, Query(ge=1, description="households per grid, upper")] = None,
-    kind: Annotated[str, Query(description="the grid kind to draw")] = "comprehensive",
-    level: Annotated[int, Query(description="the grid level to draw")] = 1,
+    households_min: Annotated[
+        int | None, Query(ge=1, le=100_000, description="households per grid, lower")
+    ] = None,
+    households_max: Annotated[
+        int | None, Query(ge=1, le=100_000, description="households per grid, upper")
+    ] = None,
+    kind: Annotated[str, Query(max_length=30, description="the grid kind to draw")] = "comprehensive",
+    level: Annotated[int, Query(ge=1, le=5, description="the grid level to draw")] = 1,
     fresh: Annotated[bool, Query(description="redraw every grid, not only unsound ones")] = False,
 ) -> Response:
     require(user, *READERS, what="grid drawings")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.errors import status_of
-from gridmap.errors import GridmapError
+from gridmap.errors import GridmapError, ThrottledError
 
 
 @dataclass
@@ -56,9 +56,14 @@ def _now() -> str:
 
 
 class Jobs:
-    """Jobs run one at a time on a worker thread; finished jobs stay listed."""
+    """Jobs run one at a time on a worker thread; finished jobs stay listed (the newest
+    ``KEEP_FINISHED``). At most ``limit`` jobs wait or run at once: one more is refused with
+    ThrottledError (429) rather than queued without end."""
 
-    def __init__(self) -> None:
+    KEEP_FINISHED = 200
+
+    def __init__(self, limit: int = 8) -> None:
+        self.limit = limit
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridmap-job")
         self._jobs: dict[str, Job] = {}
         self._futures: dict[str, Future] = {}
@@ -67,6 +72,16 @@ class Jobs:
     def start(self, kind: str, user: str, work: Callable[[Job], dict[str, Any]]) -> Job:
         job = Job(uuid.uuid4().hex[:12], kind, user, _now())
         with self._lock:
+            held = sum(j.status in ("queued", "running") for j in self._jobs.values())
+            if held >= self.limit:
+                raise ThrottledError(
+                    f"{held} jobs are waiting or running, the most this service holds; retry later",
+                    retry_after_s=30,
+                )
+            finished = [k for k, j in self._jobs.items() if j.finished_at is not None]
+            for old in finished[: max(0, len(finished) - self.KEEP_FINISHED)]:
+                self._jobs.pop(old, None)
+                self._futures.pop(old, None)
             self._jobs[job.id] = job
 
         def run() -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.auth import READERS, CurrentUser, State, require
+from api.pool import on_heavy_pool
 from gridmap.coverage import CoverageParams
 from gridmap.errors import AccessError, InputError
 from gridmap.model import UserRole
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/maps", tags=["maps"])
 @router.get(
     "/{kind}.html", summary="a shareable map that opens offline: grids, coverage, gaps, siting or area"
 )
+@on_heavy_pool
 def map_page(
     kind: str,
     app: State,

@@ -8,6 +8,7 @@ holds at most so many calls, running or waiting, beyond which it says 429 with R
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -45,3 +46,14 @@ class BoundedPool:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def on_heavy_pool(route: Callable[..., T]) -> Callable[..., Any]:
+    """Run a (synchronous) route on the application's pool for heavy reads (``app.heavy``)
+    rather than the request pool; the route must take the application state as ``app``."""
+
+    @functools.wraps(route)
+    async def run(**kwargs: Any) -> T:
+        return await kwargs["app"].heavy.run(route, **kwargs)
+
+    return run

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.auth import READERS, CurrentUser, State, require
+from api.features import FeatureId
 from api.geojson import frame_collection, records
 from gridmap.accounts import User
 from gridmap.model import UserRole
@@ -114,7 +115,7 @@ class End(BaseModel):
 
 
 @router.post("/assignments/{assignment_id}/end", summary="end a term; it stays as history (admin)")
-def end_route(assignment_id: int, body: End, app: State, user: CurrentUser) -> dict:
+def end_route(assignment_id: FeatureId, body: End, app: State, user: CurrentUser) -> dict:
     require(user, UserRole.ADMIN, what="ending assignments")
     end_assignment(app.engine, assignment_id, user=user.name, on=body.on)
     app.layers.changed()

@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     org.add_argument("--out", metavar="PATH", help="write figures and missing features to .gpkg or .csv")
     _grids_parser(sub)
     user = sub.add_parser("user", help="accounts of the web service")
-    user.add_argument("action", choices=["add", "list", "password"])
+    user.add_argument("action", choices=["add", "list", "password", "unlock"])
     user.add_argument("name", nargs="?", metavar="NAME")
     user.add_argument(
         "--role", choices=[r.value for r in UserRole], help="admin, planner, grid_leader or public"
@@ -419,6 +419,10 @@ def _cmd_user(args, settings: Settings) -> int:
         return EXIT_OK
     if not args.name:
         raise InputError(f"'user {args.action}' needs the user NAME")
+    if args.action == "unlock":
+        was = accounts.unlock(engine, args.name)
+        print(f"{args.name} may sign in again" if was else f"{args.name} had no failed sign-ins to lift")
+        return EXIT_OK
     if args.action == "password":
         accounts.set_password(engine, args.name, _password(args))
         print(f"changed the password of {args.name}; their sessions were ended")

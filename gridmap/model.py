@@ -129,13 +129,20 @@ class Column:
     """A column of a layer as a file may carry it.
 
     ``kind`` is one of ``str``, ``int``, ``float``, ``bool``, ``date``, ``datetime``;
-    ``choices`` limits a text column to a StrEnum's values.
+    ``choices`` limits a text column to a StrEnum's values, ``pattern`` (a regular expression
+    the whole text must match, with ``pattern_says`` telling a person what it means) to a
+    format, ``max_length`` its characters; ``minimum`` and ``maximum`` bound a number.
     """
 
     name: str
     kind: str = "str"
     required: bool = False
     choices: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int = 500
+    pattern: str | None = None
+    pattern_says: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,6 +169,8 @@ class LayerSpec:
     references: tuple[Reference, ...] = ()
     title_zh: str = ""
     personal: tuple[str, ...] = field(default=())
+    #: pairs of columns whose first value may not come after the second (dates of a term)
+    ordered: tuple[tuple[str, str], ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -174,12 +183,34 @@ class LayerSpec:
         raise KeyError(name)
 
 
+#: the range of a whole-number column that names none (the databases' 32-bit INTEGER)
+INT_RANGE: tuple[int, int] = (-(2**31), 2**31 - 1)
+
+
 def _choices(enum: type[StrEnum]) -> tuple[str, ...]:
     return tuple(m.value for m in enum)
 
 
-_SOURCE = Column("source")
-_OSM_ID = Column("osm_id", "int")
+_SOURCE = Column("source", max_length=100)
+_OSM_ID = Column("osm_id", "int", minimum=-(2**62), maximum=2**62)
+_NAME = Column("name", max_length=200)
+_COUNT = 100_000  # at most this many households or residents in one building or grid
+
+
+#: administrative codes (GB/T 2260 districts, GB/T 10114 streets, civil-affairs communities)
+#: and grid codes (DB11/T 1300: community code and a 3-digit sequence)
+def _code(digits: int, what: str) -> Column:
+    return Column("code", required=True, pattern=rf"\d{{{digits}}}", pattern_says=f"{digits} digits ({what})")
+
+
+#: a phone number: digits, with an optional leading + and - or spaces between groups
+_PHONE = Column(
+    "phone",
+    max_length=30,
+    pattern=r"\+?[0-9][0-9 -]{4,24}[0-9]",
+    pattern_says="digits, optionally with a leading + and - or spaces between groups",
+)
+_LEVEL_MINUTES = Column("level", "int", minimum=1, maximum=60)  # life-circle level (5, 10, 15); empty: any
 
 LAYER_SPECS: dict[str, LayerSpec] = {
     s.name: s
@@ -187,7 +218,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
         LayerSpec(
             "districts",
             "MULTIPOLYGON",
-            (Column("code", required=True), Column("name", required=True)),
+            (_code(6, "a district's GB/T 2260 code"), Column("name", required=True, max_length=200)),
             code="code",
             title_zh="区",
         ),
@@ -195,8 +226,8 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             "streets",
             "MULTIPOLYGON",
             (
-                Column("code", required=True),
-                Column("name", required=True),
+                _code(9, "the district's code and 3 digits"),
+                Column("name", required=True, max_length=200),
                 Column("district_id", "int"),
             ),
             code="code",
@@ -207,8 +238,8 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             "communities",
             "MULTIPOLYGON",
             (
-                Column("code", required=True),
-                Column("name", required=True),
+                _code(12, "the street's code and 3 digits"),
+                Column("name", required=True, max_length=200),
                 Column("street_id", "int"),
             ),
             code="code",
@@ -219,13 +250,13 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             "grids",
             "MULTIPOLYGON",
             (
-                Column("code", required=True),
-                Column("name"),
-                Column("level", "int"),
+                _code(15, "DB11: the community's code and a 3-digit sequence"),
+                _NAME,
+                Column("level", "int", minimum=1, maximum=5),
                 Column("kind", choices=_choices(GridKind)),
                 Column("parent_id", "int"),
                 Column("community_id", "int"),
-                Column("households", "int"),
+                Column("households", "int", minimum=0, maximum=_COUNT),
             ),
             code="code",
             references=(
@@ -238,9 +269,9 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             "compounds",
             "MULTIPOLYGON",
             (
-                Column("name"),
+                _NAME,
                 Column("kind", choices=_choices(CompoundKind)),
-                Column("property_company"),
+                Column("property_company", max_length=200),
                 Column("owners_committee", "bool"),
                 Column("red_property", "bool"),
                 Column("red_owners_committee", "bool"),
@@ -259,12 +290,12 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             "buildings",
             "MULTIPOLYGON",
             (
-                Column("name"),
-                Column("use"),
+                _NAME,
+                Column("use", max_length=100),
                 Column("compound_id", "int"),
-                Column("levels", "int"),
-                Column("households", "int"),
-                Column("residents", "int"),
+                Column("levels", "int", minimum=1, maximum=200),
+                Column("households", "int", minimum=0, maximum=_COUNT),
+                Column("residents", "int", minimum=0, maximum=_COUNT * 5),
                 Column("estimated", "bool"),
                 Column("generated", "bool"),
                 Column("party_group_id", "int"),
@@ -281,12 +312,12 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             "facilities",
             "POINT",
             (
-                Column("name"),
-                Column("kind"),
+                _NAME,
+                Column("kind", max_length=100),
                 Column("categories", required=True),
-                Column("capacity", "int"),
-                Column("level", "int"),  # life-circle level (5, 10, 15) it is built for; empty: any
-                Column("opening_hours"),
+                Column("capacity", "int", minimum=0, maximum=1_000_000),
+                _LEVEL_MINUTES,
+                Column("opening_hours", max_length=200),
                 Column("community_id", "int"),
                 _OSM_ID,
                 _SOURCE,
@@ -298,12 +329,12 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             "roads",
             "LINESTRING",
             (
-                Column("u", "int"),
-                Column("v", "int"),
-                Column("highway"),
-                Column("name"),
-                Column("length_m", "float"),
-                Column("osm_way_id", "int"),
+                Column("u", "int", minimum=-(2**62), maximum=2**62),
+                Column("v", "int", minimum=-(2**62), maximum=2**62),
+                Column("highway", max_length=50),
+                _NAME,
+                Column("length_m", "float", minimum=0, maximum=1_000_000),
+                Column("osm_way_id", "int", minimum=-(2**62), maximum=2**62),
                 _SOURCE,
             ),
             title_zh="道路",
@@ -311,7 +342,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
         LayerSpec(
             "entrances",
             "POINT",
-            (Column("kind"), Column("name"), Column("compound_id", "int"), _OSM_ID, _SOURCE),
+            (Column("kind", max_length=50), _NAME, Column("compound_id", "int"), _OSM_ID, _SOURCE),
             references=(Reference("compound_id", "compounds"),),
             title_zh="出入口",
         ),
@@ -319,7 +350,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             "party_orgs",
             None,
             (
-                Column("name", required=True),
+                Column("name", required=True, max_length=200),
                 Column("kind", required=True, choices=_choices(OrgKind)),
                 Column("parent_id", "int"),
                 Column("street_id", "int"),
@@ -340,16 +371,16 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             "members",
             None,
             (
-                Column("name", required=True),
-                Column("gender"),
-                Column("birth_year", "int"),
-                Column("phone"),
+                Column("name", required=True, max_length=100),
+                Column("gender", max_length=10),
+                Column("birth_year", "int", minimum=1900, maximum=2030),
+                _PHONE,
                 Column("kind", required=True, choices=_choices(MemberKind)),
                 Column("building_id", "int"),
                 Column("community_id", "int"),
                 Column("org_id", "int"),
                 Column("coop_unit_id", "int"),
-                Column("skills"),
+                Column("skills", max_length=500),
                 Column("registered_on", "date"),
                 Column("central_household", "bool"),
             ),
@@ -367,11 +398,11 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             None,
             (
                 Column("building_id", "int", required=True),
-                Column("unit"),
-                Column("room"),
-                Column("head_name"),
-                Column("phone"),
-                Column("residents", "int"),
+                Column("unit", max_length=50),
+                Column("room", max_length=50),
+                Column("head_name", max_length=100),
+                _PHONE,
+                Column("residents", "int", minimum=0, maximum=50),
                 Column("linked_member_id", "int"),
             ),
             references=(
@@ -385,26 +416,27 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             "assignments",
             None,
             (
-                Column("person_name", required=True),
+                Column("person_name", required=True, max_length=100),
                 Column("member_id", "int"),
-                Column("phone"),
+                _PHONE,
                 Column("role", required=True, choices=_choices(Role)),
                 Column("target_layer", required=True),
                 Column("target_id", "int", required=True),
                 Column("valid_from", "date", required=True),
                 Column("valid_to", "date"),
-                Column("note"),
+                Column("note", max_length=1000),
             ),
             references=(Reference("member_id", "members"),),
             title_zh="职责",
             personal=("person_name", "phone"),
+            ordered=(("valid_from", "valid_to"),),
         ),
         LayerSpec(
             "coop_units",
             "POINT",
             (
-                Column("name", required=True),
-                Column("kind"),
+                Column("name", required=True, max_length=200),
+                Column("kind", max_length=100),
                 Column("community_id", "int"),
                 Column("signed_on", "date"),
             ),

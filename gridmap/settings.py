@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         0.1, ge=0, description="Nor those thinner than this on average: seams along shared edges (m)"
     )
 
+    sqlite_busy_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="How long the service waits for another writer's lock on a SpatiaLite file (s)",
+    )
     sign_in_max_failures: int = Field(
         20, ge=1, description="Wrong passwords in a row that lock an account name for a while"
     )

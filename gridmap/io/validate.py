@@ -8,6 +8,7 @@ each repair is reported.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.errors import Problem
-from gridmap.model import ASSIGNMENT_TARGETS, LayerSpec, ServiceCategory
+from gridmap.model import ASSIGNMENT_TARGETS, INT_RANGE, Column, LayerSpec, ServiceCategory
 
 _TRUE = {"true", "t", "yes", "y", "1", "是", "有"}
 _FALSE = {"false", "f", "no", "n", "0", "否", "无"}
@@ -58,6 +59,8 @@ def split_categories(value: str) -> list[str]:
 
 def _convert(value: Any, kind: str) -> Any:
     """Convert one cell to the column's kind; raises ValueError naming what was expected."""
+    if isinstance(value, dict | list | tuple | set):
+        raise ValueError(f"expected a single value, not a {type(value).__name__}")
     if kind == "str":
         return str(value)
     if kind == "int":
@@ -168,10 +171,14 @@ def _check_columns(frame: pd.DataFrame, spec: LayerSpec, out: _Collector) -> dic
                 out.add(f"'{raw}' is not valid: {exc}", i, col.name)
                 values.append(None)
                 continue
-            if col.choices and value not in col.choices:
-                out.add(f"'{value}' is not one of: {', '.join(col.choices)}", i, col.name)
+            wrong = _out_of_bounds(value, col)
+            if wrong:
+                out.add(wrong, i, col.name)
+                values.append(None)
+                continue
             values.append(value)
         converted[col.name] = values
+    _check_order(converted, spec, out)
     known = set(spec.column_names) | code_columns | {"id", "geometry"}
     extra = [str(c) for c in frame.columns if c not in known]
     if extra:
@@ -184,6 +191,39 @@ def _check_columns(frame: pd.DataFrame, spec: LayerSpec, out: _Collector) -> dic
             )
         )
     return converted
+
+
+def _out_of_bounds(value: Any, col: Column) -> str | None:
+    """What is wrong with a converted value for its column's choices, format and range."""
+    if col.kind == "str":
+        if len(value) > col.max_length:
+            return f"is {len(value)} characters long; at most {col.max_length} are allowed"
+        if col.choices and value not in col.choices:
+            return f"'{value}' is not one of: {', '.join(col.choices)}"
+        if col.pattern and not re.fullmatch(col.pattern, value):
+            return f"'{value}' is not {col.pattern_says or 'in the expected format'}"
+    if col.kind in ("int", "float"):
+        if col.kind == "float" and not math.isfinite(value):
+            return f"'{value}' is not a finite number"
+        if col.minimum is not None:
+            low, high = col.minimum, col.maximum
+        elif col.kind == "int":
+            low, high = INT_RANGE
+        else:
+            return None
+        if value < low or (high is not None and value > high):
+            expected = f"{low:g} to {high:g}" if high is not None else f"at least {low:g}"
+            return f"{value} is out of range; expected {expected}"
+    return None
+
+
+def _check_order(converted: dict[str, list], spec: LayerSpec, out: _Collector) -> None:
+    for first, second in spec.ordered:
+        if first not in converted or second not in converted:
+            continue
+        for i, (a, b) in enumerate(zip(converted[first], converted[second], strict=True)):
+            if a is not None and b is not None and a > b:
+                out.add(f"{second} {b} is before {first} {a}", i, second)
 
 
 def _check_categories(values: list, out: _Collector) -> None:

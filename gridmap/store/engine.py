@@ -86,10 +86,11 @@ def write_transaction(engine: Engine) -> AbstractContextManager[Connection]:
     return engine.begin()
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
     """Create an engine for a SpatiaLite file or a PostGIS database.
 
-    ``sqlite:///path.sqlite`` opens (and creates) a SpatiaLite file; ``postgresql://…`` uses
+    ``sqlite:///path.sqlite`` opens (and creates) a SpatiaLite file, whose connections wait
+    up to ``busy_timeout_s`` seconds for another writer's lock; ``postgresql://…`` uses
     psycopg 3 unless the URL names another driver.
     """
     try:
@@ -104,7 +105,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            parsed, module=sqlite_module(), echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}
+            parsed, module=sqlite_module(), echo=echo, connect_args={"timeout": busy_timeout_s}
         )
         event.listen(engine, "connect", _load_spatialite)
         event.listen(engine, "begin", _begin)

@@ -12,7 +12,8 @@ import httpx2 as httpx
 import pytest
 from processes import PASSWORDS, start_service, token
 
-from gridmap.accounts import add_user, sign_in, unlock
+from gridmap.accounts import add_user, sign_in
+from gridmap.cli import main
 from gridmap.errors import AuthError, SignInLockedError, ThrottledError
 from gridmap.store.engine import make_engine
 
@@ -35,7 +36,7 @@ def test_twenty_wrong_passwords_lock_the_name_until_an_admin_unlocks_it(services
     unknown = _sign_in(url, "nobody-here", "right-password")
     assert unknown.status_code == 401 and unknown.json() == locked.json()
     assert set(unknown.headers) == set(locked.headers)
-    assert unlock(engine, "guessed")
+    assert main(["--db", db_url, "user", "unlock", "guessed"]) == 0
     assert _sign_in(url, "guessed", "right-password").status_code == 200
     engine.dispose()
 

@@ -1,0 +1,150 @@
+"""One error contract: out-of-range ids and values are refused with a JSON problem naming the
+field, before any query, with the connection kept open; invalid values are never stored; a
+locked SpatiaLite file says "busy, retry"; a full job queue says 429."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import httpx2 as httpx
+import pytest
+from processes import start_service, token
+
+from api.jobs import Jobs
+from gridmap.errors import ThrottledError
+from gridmap.store.engine import make_engine
+from gridmap.store.layers import read_layer
+
+HUGE = "99999999999999999999999"
+
+
+def _problem(r: httpx.Response, *statuses: int) -> dict:
+    assert r.status_code in statuses, (r.status_code, r.text)
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.headers.get("connection", "").lower() != "close"  # kept alive after the error
+    body = r.json()
+    assert body["status"] == r.status_code and body["title"] and body["detail"]
+    return body
+
+
+def test_out_of_range_ids_are_404_or_422_never_500(services):
+    admin = token(services[0].url, "admin")
+    with httpx.Client(base_url=services[0].url, headers=admin) as client:
+        for path in (f"/coverage/runs/{HUGE}", f"/coverage/runs/{HUGE}/summary", f"/siting/scenarios/{HUGE}",
+                     f"/collections/buildings/items/{HUGE}", f"/audit?feature_id={HUGE}",
+                     f"/jobs/{HUGE}", f"/tiles/buildings/{HUGE}/0/0", "/coverage/runs/¹",
+                     f"/tiles/coverage/16/0/0?run={HUGE}&category=clinic&level=15"):  # fmt: skip
+            _problem(client.get(path), 404, 422)
+        _problem(client.post(f"/assignments/{HUGE}/end", json={}), 404, 422)
+        _problem(client.get("/no/such/route"), 404)
+        assert client.get("/conformance").status_code == 200  # the same connection still serves
+
+
+def _patch(url, headers, layer, fid, props, geometry=None):
+    tag = httpx.get(f"{url}/collections/{layer}/items/{fid}", headers=headers).headers["etag"]
+    body = {"type": "Feature", "geometry": geometry, "properties": props}
+    return httpx.patch(
+        f"{url}/collections/{layer}/items/{fid}", json=body, headers={**headers, "If-Match": tag}
+    )
+
+
+@pytest.mark.parametrize(
+    ("layer", "props", "field"),
+    [
+        ("buildings", {"households": -5}, "households"),
+        ("buildings", {"residents": -3}, "residents"),
+        ("buildings", {"levels": 1e9}, "levels"),
+        ("buildings", {"levels": 2**70}, "levels"),
+        ("buildings", {"name": {"a": 1}}, "name"),
+        ("buildings", {"name": "长" * 1_000_000}, "name"),
+        ("buildings", {"id": 12345}, "id"),
+        ("members", {"birth_year": 1800}, "birth_year"),
+        ("members", {"phone": "abc"}, "phone"),
+        ("grids", {"code": "abc"}, "code"),
+        ("assignments", {"valid_from": "2026-05-01", "valid_to": "2026-01-01"}, "valid_to"),
+    ],
+)
+def test_invalid_values_are_refused_naming_the_field_and_nothing_is_stored(
+    services, db_url, layer, props, field
+):
+    url = services[0].url
+    admin = token(url, "admin")
+    engine = make_engine(db_url)
+    before = read_layer(engine, layer)
+    fid = int(before.index[0])
+    body = _problem(_patch(url, admin, layer, fid, props), 422)
+    assert field in {p["field"] for p in body["problems"]}, body
+    after = read_layer(engine, layer)
+    assert after.loc[[fid]].equals(before.loc[[fid]])
+    engine.dispose()
+
+
+def test_a_3d_point_is_stored_flat(services):
+    url = services[0].url
+    admin = token(url, "admin")
+    fid = httpx.get(f"{url}/collections/facilities/items?limit=1").json()["features"][0]["id"]
+    x, y = httpx.get(f"{url}/collections/facilities/items/{fid}").json()["geometry"]["coordinates"][:2]
+    r = _patch(url, admin, "facilities", fid, {}, {"type": "Point", "coordinates": [x, y, 512.0]})
+    assert r.status_code == 200, r.text
+    assert r.json()["geometry"]["coordinates"] == [x, y]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"categories": ["elderly_care"], "count": 0},
+        {"categories": ["elderly_care"], "capacity": -1},
+        {"categories": ["elderly_care"], "share": 1.5},
+        {"categories": ["elderly_care"], "model": "magic"},
+        {"categories": []},
+        {"categories": ["elderly_care"], "levels": [2**70]},
+        {"categories": ["elderly_care"], "surprise": True},
+    ],
+)
+def test_a_jobs_parameters_are_checked_before_it_is_accepted(services, body):
+    planner = token(services[0].url, "planner")
+    r = httpx.post(f"{services[0].url}/siting/scenarios", json=body, headers=planner)
+    assert _problem(r, 422)["problems"]
+
+
+def test_coverage_levels_out_of_range_are_refused(services):
+    planner = token(services[0].url, "planner")
+    r = httpx.post(f"{services[0].url}/coverage/runs", json={"levels": [2**70]}, headers=planner)
+    assert _problem(r, 422)["problems"][0]["field"].startswith("levels")
+
+
+def test_a_full_job_queue_says_429():
+    jobs = Jobs(limit=2)
+    release = threading.Event()
+    try:
+        for _ in range(2):
+            jobs.start("wait", "test", lambda job: release.wait(10) and {})
+        with pytest.raises(ThrottledError) as caught:
+            jobs.start("wait", "test", lambda job: {})
+        assert caught.value.retry_after_s > 0
+    finally:
+        release.set()
+        jobs.shutdown()
+
+
+def test_a_locked_spatialite_file_says_busy_retry(db_url):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SpatiaLite's file lock")
+    service = start_service(db_url, GRIDMAP_SQLITE_BUSY_TIMEOUT_S="0.5")
+    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        admin = token(service.url, "admin")
+        holder.execute("BEGIN EXCLUSIVE")
+        for path in ("/collections/buildings/items?limit=1", "/who?lon=104.07&lat=30.66"):
+            r = httpx.get(f"{service.url}{path}", headers=admin, timeout=30)
+            body = _problem(r, 503)
+            assert body["title"] == "database busy" and "retry" in body["detail"]
+            assert "apt-get" not in body["detail"] and int(r.headers["retry-after"]) > 0
+        holder.execute("ROLLBACK")
+        assert (
+            httpx.get(f"{service.url}/collections/buildings/items?limit=1", headers=admin).status_code == 200
+        )
+    finally:
+        holder.close()
+        service.stop()
