@@ -8,7 +8,7 @@ import json
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
@@ -27,6 +27,11 @@ from gridmap.store.tables import coverage_runs, siting_scenarios
 
 router = APIRouter(tags=["coverage and siting"])
 SCOPES = ("area", "street", "community", "grid")
+Scope = Literal["area", "street", "community", "grid"]
+#: a run or scenario by number, or the newest
+CategoryQuery = Annotated[str | None, Query(max_length=50, description="a service category id")]
+LevelQuery = Annotated[int | None, Query(ge=1, le=60, description="a life-circle level (5, 10, 15)")]
+RunRef = Annotated[str, Path(pattern=r"^(latest|[0-9]{1,18})$", description="a number, or 'latest'")]
 PUBLIC_SCOPES = ("area", "street", "community")
 
 
@@ -103,7 +108,7 @@ Label = Annotated[str, Field(max_length=200)]
 
 
 class CoverageRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     levels: list[Level] | None = Field(
         None, max_length=10, description="life-circle levels (5, 10, 15); default all"
@@ -112,7 +117,7 @@ class CoverageRequest(BaseModel):
         None, max_length=50, description="service category ids; default every listed one"
     )
     speed_mps: float | None = Field(
-        None, gt=0, le=5, description="walking speed in m/s (default the setting, 1.1)"
+        None, ge=0.1, le=5, description="walking speed in m/s (default the setting, 1.1)"
     )
     origin: Literal["building", "compound"] | None = Field(None, description="building or compound")
     label: Label | None = None
@@ -164,7 +169,7 @@ def runs(app: State, user: CurrentUser) -> list[dict]:
 
 
 @router.get("/coverage/runs/{run}", summary="a run's parameters, inputs and report ('latest' for the newest)")
-def run(run: str, app: State, user: CurrentUser) -> dict:
+def run(run: RunRef, app: State, user: CurrentUser) -> dict:
     kept = stored_run(app, run)
     return {
         "id": kept.id,
@@ -181,15 +186,13 @@ def run(run: str, app: State, user: CurrentUser) -> dict:
 
 @router.get("/coverage/runs/{run}/summary", summary="coverage shares by area, street, community or grid")
 def summary(
-    run: str,
+    run: RunRef,
     app: State,
     user: CurrentUser,
-    scope: Annotated[str, Query(description="area, street, community or grid")] = "community",
-    category: str | None = None,
-    level: int | None = None,
+    scope: Annotated[Scope, Query(description="area, street, community or grid")] = "community",
+    category: CategoryQuery = None,
+    level: LevelQuery = None,
 ) -> list[dict]:
-    if scope not in SCOPES:
-        raise InputError(f"scope '{scope}' is not one of {', '.join(SCOPES)}")
     if scope == "grid" and user.role == UserRole.PUBLIC:
         require(user, UserRole.ADMIN, UserRole.PLANNER, UserRole.GRID_LEADER, what="coverage by grid")
     rows = select_rows(stored_run(app, run).summary, category, level)
@@ -200,7 +203,7 @@ def summary(
 
 
 @router.get("/coverage/runs/{run}/compounds", summary="each compound's pass or fail against the checklist")
-def compounds(run: str, app: State, user: CurrentUser) -> list[dict]:
+def compounds(run: RunRef, app: State, user: CurrentUser) -> list[dict]:
     require(user, *READERS, UserRole.GRID_LEADER, what="compound checks")
     rows = stored_run(app, run).compounds
     if user.role == UserRole.GRID_LEADER:
@@ -218,7 +221,7 @@ def _shapes(frame: pd.DataFrame, category: str | None, level: int | None) -> Res
     "/coverage/runs/{run}/gaps", summary="service gaps with their residents, as GeoJSON (planner, admin)"
 )
 def gaps(
-    run: str, app: State, user: CurrentUser, category: str | None = None, level: int | None = None
+    run: RunRef, app: State, user: CurrentUser, category: CategoryQuery = None, level: LevelQuery = None
 ) -> Response:
     require(user, *READERS, what="service gaps")
     return _shapes(stored_run(app, run).gaps, category, level)
@@ -228,7 +231,7 @@ def gaps(
     "/coverage/runs/{run}/circles", summary="service circles per facility, as GeoJSON (planner, admin)"
 )
 def circles(
-    run: str, app: State, user: CurrentUser, category: str | None = None, level: int | None = None
+    run: RunRef, app: State, user: CurrentUser, category: CategoryQuery = None, level: LevelQuery = None
 ) -> Response:
     require(user, *READERS, what="service circles")
     return _shapes(stored_run(app, run).circles, category, level)
@@ -238,7 +241,7 @@ def circles(
 
 
 class SitingRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     categories: list[CategoryId] = Field(
         ..., min_length=1, max_length=50, description="service categories one new station serves"
@@ -306,7 +309,7 @@ def scenarios(app: State, user: CurrentUser) -> list[dict]:
 @router.get(
     "/siting/scenarios/{scenario}", summary="a scenario: parameters, solver result, coverage before and after"
 )
-def scenario(scenario: str, app: State, user: CurrentUser, scope: str = "area") -> dict:
+def scenario(scenario: RunRef, app: State, user: CurrentUser, scope: Scope = "area") -> dict:
     require(user, *READERS, what="siting scenarios")
     kept = stored_scenario(app, scenario)
     coverage = kept.coverage[kept.coverage["scope"] == scope] if scope else kept.coverage
@@ -334,7 +337,7 @@ def scenario(scenario: str, app: State, user: CurrentUser, scope: str = "area") 
 @router.get(
     "/siting/scenarios/{scenario}/sites", summary="a scenario's proposed sites as GeoJSON (planner, admin)"
 )
-def sites(scenario: str, app: State, user: CurrentUser) -> Response:
+def sites(scenario: RunRef, app: State, user: CurrentUser) -> Response:
     require(user, *READERS, what="siting proposals")
     kept = stored_scenario(app, scenario)
     columns = [c for c in kept.sites.columns if c not in ("id", "geometry")]

@@ -61,9 +61,12 @@ State = Annotated[AppState, Depends(state)]
 
 
 def require(user: User, *roles: str, what: str) -> None:
-    """AccessError unless ``user`` has one of ``roles``."""
+    """AccessError unless ``user`` has one of ``roles`` (AuthError, 401, when nobody is
+    signed in: signing in may help)."""
     if user.role not in roles:
         allowed = " or ".join(roles)
+        if user is PUBLIC:  # not signed in
+            raise AuthError(f"{what} needs a sign-in with the role {allowed}")
         raise AccessError(f"{what} needs the role {allowed}; you are signed in as {user.role}")
 
 

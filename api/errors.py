@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gridmap.errors import (
@@ -125,12 +126,30 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
     return problem(422, "invalid input", detail, problems)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at the request's path (Starlette names only the
+    first route that matched the path)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and getattr(route, "methods", None):
+            for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+                if route.matches({**request.scope, "method": method})[0] == Match.FULL:
+                    methods.add(method)
+    return sorted(methods)
+
+
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     titles = {404: "not found", 405: "method not allowed", 401: "not signed in", 403: "not allowed"}
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"there is nothing at {request.url.path}; /openapi.json lists the routes"
-    return problem(exc.status_code, titles.get(exc.status_code, "error"), detail, None, exc.headers)
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not answered at {request.url.path}; these are: {', '.join(allowed)}"
+    return problem(exc.status_code, titles.get(exc.status_code, "error"), detail, None, headers or None)
 
 
 async def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> JSONResponse:

@@ -10,12 +10,13 @@ in ``If-Match``. Every edit is audited.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import shapely
 import shapely.geometry
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from api.auth import CurrentUser, State, require
@@ -239,8 +240,26 @@ def search(
 
 # --- edits -------------------------------------------------------------------------------
 
+
+class GeometryIn(BaseModel):
+    """A GeoJSON geometry (EPSG:4326); heights are dropped."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Literal["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"]
+    coordinates: list[Any]
+
+
+class FeatureIn(BaseModel):
+    """A GeoJSON Feature as a body: its properties are the layer's fields."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Literal["Feature"]
+    geometry: GeometryIn | None = None
+    properties: dict[str, Any] | None = None
+
+
 FeatureBody = Annotated[
-    dict[str, Any],
+    FeatureIn,
     Body(
         description="a GeoJSON Feature; geometry in EPSG:4326",
         examples=[{"type": "Feature", "geometry": {"type": "Point", "coordinates": [104.07, 30.66]},
@@ -249,22 +268,17 @@ FeatureBody = Annotated[
 ]  # fmt: skip
 
 
-def _parse(layer: str, body: dict[str, Any], *, geometry_required: bool) -> tuple[dict[str, Any], Any]:
-    if not isinstance(body, dict) or body.get("type") != "Feature":
-        raise InputError(
-            [Problem("the body is not a GeoJSON Feature ({'type': 'Feature', …})", field="type")]
-        )
-    props = body.get("properties") or {}
-    if not isinstance(props, dict):
-        raise InputError([Problem("properties is not an object", field="properties")])
+def _parse(layer: str, feature: FeatureIn, *, geometry_required: bool) -> tuple[dict[str, Any], Any]:
+    """The properties and the geometry (shapely, 2-D, EPSG:4326) of a Feature body."""
+    props = feature.properties or {}
     if "id" in props:
         raise InputError(
             [Problem("the id is the service's and cannot be given or changed; leave it out", field="id")]
         )
     geometry = None
-    if body.get("geometry") is not None:
-        try:
-            geometry = shapely.force_2d(shapely.geometry.shape(body["geometry"]))  # heights are not kept
+    if feature.geometry is not None:
+        try:  # heights are not kept
+            geometry = shapely.force_2d(shapely.geometry.shape(feature.geometry.model_dump()))
         except Exception as exc:  # shapely names what it could not read
             raise InputError([Problem(f"the geometry cannot be read: {exc}", field="geometry")]) from None
     elif geometry_required and layer_spec(layer).geometry:

@@ -8,7 +8,7 @@ loads, skills, findings, alignment and drawings are for planners and admins.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -37,7 +37,10 @@ def _report(app: State):
 def org_report(
     app: State,
     user: CurrentUser,
-    scope: Annotated[str | None, Query(description="area, street or community (default: all)")] = None,
+    scope: Annotated[
+        Literal["area", "street", "community"] | None,
+        Query(description="area, street or community (default: all)"),
+    ] = None,
 ) -> dict:
     if scope is not None and scope not in SCOPES:
         raise InputError(f"scope {scope!r}: expected one of {', '.join(SCOPES)}")
@@ -77,7 +80,9 @@ def org_missing(app: State, user: CurrentUser, figure: str) -> Response:
 def findings(
     app: State,
     user: CurrentUser,
-    severity: Annotated[str | None, Query(description="error or warning (default: both)")] = None,
+    severity: Annotated[
+        Literal["error", "warning"] | None, Query(description="error or warning (default: both)")
+    ] = None,
 ) -> Response:
     require(user, *READERS, what="the grid map's findings")
     tolerances = Tolerances.from_settings(app.settings)

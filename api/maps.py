@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -23,14 +23,14 @@ router = APIRouter(prefix="/maps", tags=["maps"])
 )
 @on_heavy_pool
 def map_page(
-    kind: str,
+    kind: Literal["grids", "coverage", "gaps", "siting", "area"],
     app: State,
     user: CurrentUser,
     category: str | None = None,
     level: int = 15,
     grid: Annotated[str | None, Query(description="area map: the grid code")] = None,
     scenario: int | None = None,
-    basemap: str = "none",
+    basemap: Literal["none", "osm", "tianditu"] = "none",
 ) -> Response:
     if kind not in MAPS:
         raise InputError(f"unknown map '{kind}'; one of {', '.join(MAPS)}")

@@ -14,14 +14,14 @@ import hashlib
 import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.analysis import home_minutes, select_rows, stored_run, stored_scenario
 from api.auth import READERS, CurrentUser, State, require
 from api.features import base_url
 from gridmap.accounts import User
-from gridmap.errors import AccessError, NotFoundError
+from gridmap.errors import AccessError, InputError, NotFoundError
 from gridmap.model import UserRole
 from gridmap.scope import PUBLIC_LAYERS, SHARED_LAYERS, readable_layers
 from gridmap.store.secret import service_secret
@@ -109,18 +109,23 @@ def _scope_key(user: User, keep) -> str:
     return "all" if keep is None else "grids:" + ",".join(map(str, sorted(user.grid_ids)))
 
 
-Category = Annotated[str | None, Query(description="coverage, gaps, circles: service category id")]
-Level = Annotated[int | None, Query(description="coverage, gaps, circles: life-circle level (5, 10, 15)")]
-Run = Annotated[str, Query(description="coverage, gaps, circles: run number or 'latest'")]
-Scenario = Annotated[str, Query(description="proposals: scenario number or 'latest'")]
+Category = Annotated[
+    str | None, Query(max_length=50, description="coverage, gaps, circles: service category id")
+]
+Level = Annotated[
+    int | None, Query(ge=1, le=60, description="coverage, gaps, circles: life-circle level (5, 10, 15)")
+]
+_NUMBER = r"^(latest|[0-9]{1,18})$"
+Run = Annotated[str, Query(pattern=_NUMBER, description="coverage, gaps, circles: run number or 'latest'")]
+Scenario = Annotated[str, Query(pattern=_NUMBER, description="proposals: scenario number or 'latest'")]
 
 
 @router.get("/{layer}/{z}/{x}/{y}", summary="one Mapbox Vector Tile of a layer (WebMercatorQuad)")
 async def tile(
     layer: str,
-    z: int,
-    x: int,
-    y: str,
+    z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
+    y: Annotated[str, Path(pattern=r"^[0-9]{1,8}(\.(mvt|pbf))?$", description="row, optionally with .mvt")],
     app: State,
     user: CurrentUser,
     category: Category = None,
@@ -132,7 +137,10 @@ async def tile(
     """A cached tile is answered on the event loop; anything that reads the database or
     encodes runs on a worker thread."""
     y_number = int(y.split(".")[0]) if y.split(".")[0].isdigit() else -1
-    tile_bounds(z, x, y_number)  # refuses addresses off the grid
+    try:
+        tile_bounds(z, x, y_number)
+    except InputError as exc:  # an address off the grid names no tile (OGC API – Tiles: 404)
+        raise NotFoundError(str(exc.problems[0].message)) from None
 
     def prepare():
         keep = _keep(app, user, layer)

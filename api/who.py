@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import READERS, CurrentUser, State, require
 from api.features import FeatureId
 from api.geojson import frame_collection, records
 from gridmap.accounts import User
-from gridmap.model import UserRole
+from gridmap.model import ASSIGNMENT_TARGETS, INT_RANGE, Role, UserRole, layer_spec
 from gridmap.responsibility import people_in
 from gridmap.scope import mask_name, mask_phone, visible_frame
 from gridmap.store.assign import assign, assign_branch, end_assignment
@@ -41,8 +41,8 @@ def _mask_people(answer: dict[str, Any], user: User, area) -> None:
 def who(
     app: State,
     user: CurrentUser,
-    lon: Annotated[float, Query(description="longitude, EPSG:4326")],
-    lat: Annotated[float, Query(description="latitude, EPSG:4326")],
+    lon: Annotated[float, Query(ge=-180, le=180, description="longitude, EPSG:4326")],
+    lat: Annotated[float, Query(ge=-90, le=90, description="latitude, EPSG:4326")],
     at: Annotated[dt.date | None, Query(description="the day (default today), YYYY-MM-DD")] = None,
 ) -> dict:
     answer = app.layers.responsibility().at(lon, lat, at)
@@ -84,17 +84,26 @@ def my_area(app: State, user: CurrentUser) -> dict:
     return out
 
 
+Id = Annotated[int, Field(ge=1, le=INT_RANGE[1])]
+
+
 class Assignment(BaseModel):
-    role: str = Field(
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    role: Literal[tuple(Role)] = Field(  # type: ignore[valid-type]
         ..., description="grid_leader, grid_worker, building_leader, lane_leader, branch_secretary"
     )
-    target_layer: str = Field(..., description="grids, buildings, compounds, communities or party_orgs")
-    target_id: int
-    person_name: str
-    phone: str | None = None
-    member_id: int | None = None
-    valid_from: dt.date | None = Field(None, description="first day (default today)")
-    note: str | None = None
+    target_layer: Literal[ASSIGNMENT_TARGETS] = Field(  # type: ignore[valid-type]
+        ..., description="grids, buildings, compounds, communities or party_orgs"
+    )
+    target_id: Id
+    person_name: str = Field(..., max_length=100, pattern=r"\S", description="who holds the term")
+    phone: str | None = Field(
+        None, max_length=30, pattern=f"^{layer_spec('assignments').column('phone').pattern}$"
+    )
+    member_id: Id | None = None
+    valid_from: dt.date | None = Field(None, strict=False, description="first day (default today)")
+    note: str | None = Field(None, max_length=1000)
     replace: bool | None = Field(
         None, description="end the current holders' terms (default: for one-holder roles)"
     )
@@ -111,7 +120,9 @@ def assign_route(body: Assignment, app: State, user: CurrentUser) -> dict:
 
 
 class End(BaseModel):
-    on: dt.date | None = Field(None, description="the day the term ends (default today)")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    on: dt.date | None = Field(None, strict=False, description="the day the term ends (default today)")
 
 
 @router.post("/assignments/{assignment_id}/end", summary="end a term; it stays as history (admin)")
@@ -131,10 +142,15 @@ def history(app: State, user: CurrentUser, target_layer: str, target_id: int) ->
 
 
 class Branch(BaseModel):
-    compound_ids: list[int] = Field(
-        ..., description="the compounds the branch covers (several: a joint branch)"
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    compound_ids: list[Id] = Field(
+        ...,
+        min_length=1,
+        max_length=10_000,
+        description="the compounds the branch covers (several: a joint branch)",
     )
-    branch_id: int | None = Field(..., description="a compound branch's party_orgs id; null: no branch")
+    branch_id: Id | None = Field(..., description="a compound branch's party_orgs id; null: no branch")
 
 
 @router.post("/branches", summary="make a branch responsible for compounds (admin)")

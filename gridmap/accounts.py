@@ -115,7 +115,7 @@ def add_user(engine: Engine, name: str, role: str, password: str, grids: list[st
     if problems:
         raise InputError([Problem(p) for p in problems])
     ids = _grid_ids(engine, codes) if codes else ()
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         exists = conn.execute(select(users.c.id).where(users.c.name == name)).first()
         if exists:
             raise InputError(f"a user named '{name}' exists already")
@@ -160,7 +160,7 @@ def sign_in(
         _count_failure(engine, keys, policy)
         raise AuthError("wrong user name or password")
     token = secrets.token_urlsafe(32)
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(delete(sign_in_failures).where(sign_in_failures.c.key == keys[0]))
         conn.execute(delete(api_tokens).where(api_tokens.c.expires_at < _now()))
         conn.execute(
@@ -223,7 +223,7 @@ def _count_failure(engine: Engine, keys: list[str], policy: SignInPolicy) -> Non
 
 def unlock(engine: Engine, name: str) -> bool:
     """Lift the sign-in lock of an account name; whether it was locked."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         done = conn.execute(delete(sign_in_failures).where(sign_in_failures.c.key == f"account:{name}"))
     return bool(done.rowcount)
 
@@ -250,7 +250,7 @@ def user_for_token(engine: Engine, token: str) -> User:
 
 def sign_out(engine: Engine, token: str) -> None:
     """Forget a token."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(delete(api_tokens).where(api_tokens.c.token_hash == _token_hash(token)))
 
 
@@ -258,7 +258,7 @@ def set_password(engine: Engine, name: str, password: str) -> None:
     """Replace a user's password and end their sessions."""
     if len(password) < 8:
         raise InputError("the password is shorter than 8 characters")
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         row = conn.execute(select(users.c.id).where(users.c.name == name)).first()
         if row is None:
             raise InputError(f"no user is named '{name}'")

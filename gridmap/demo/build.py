@@ -25,6 +25,7 @@ from gridmap.errors import InputError
 from gridmap.io.osm import containing_ids, link_entrances, read_osm
 from gridmap.model import LAYERS
 from gridmap.settings import Settings
+from gridmap.store.engine import write_transaction
 from gridmap.store.layers import bump_version, insert_rows, record_audit
 from gridmap.store.schema import init_db
 from gridmap.store.tables import LAYER_TABLES
@@ -231,7 +232,7 @@ def _facilities(
 def write_demo(engine: Engine, data: DemoData, *, user: str = "demo") -> None:
     """Replace every layer of the database with the demo data, in one transaction."""
     init_db(engine)
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         for name in LAYERS:
             conn.execute(delete(LAYER_TABLES[name]))
         for name in LAYERS:

@@ -18,6 +18,7 @@ from gridmap.errors import InputError, Problem
 from gridmap.io.read import read_file
 from gridmap.io.validate import ValidationContext, code_lookup, errors_of, validate_frame
 from gridmap.model import ASSIGNMENT_TARGETS, layer_spec
+from gridmap.store.engine import write_transaction
 from gridmap.store.layers import read_layer, write_layer
 
 EXTENT_LAYERS = ("districts", "streets", "communities")
@@ -148,7 +149,7 @@ def import_osm(
     layers = read_osm(path, bbox=bbox, network_buffer_m=network_buffer_m)
     frames = {name: getattr(layers, name).copy() for name in OSM_LAYERS}
     counts: dict[str, int] = {}
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         for name in OSM_LAYERS:
             table = LAYER_TABLES[name]
             conn.execute(delete(table).where(table.c.source == "osm"))

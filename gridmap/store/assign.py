@@ -17,6 +17,7 @@ from sqlalchemy import Engine, and_, select, update
 from gridmap.errors import InputError, NotFoundError, Problem
 from gridmap.model import OrgKind, Role
 from gridmap.store.edits import validated_feature
+from gridmap.store.engine import write_transaction
 from gridmap.store.layers import bump_version, insert_one, record_audit
 from gridmap.store.tables import LAYER_TABLES
 
@@ -57,7 +58,7 @@ def assign(
         "valid_from": start,
         "note": note,
     }
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         clean = validated_feature(conn, "assignments", values, None, own=None, label="assignment")
         ended: list[int] = []
         if replace:
@@ -100,7 +101,7 @@ def end_assignment(engine: Engine, assignment_id: int, *, user: str, on: dt.date
     """End a term on day ``on`` (default today); the record stays as history."""
     table = LAYER_TABLES["assignments"]
     end = on or dt.date.today()
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         row = conn.execute(select(table).where(table.c.id == int(assignment_id))).first()
         if row is None:
             raise NotFoundError(f"there is no assignment {assignment_id}")
@@ -137,7 +138,7 @@ def assign_branch(engine: Engine, compound_ids: Sequence[int], branch_id: int | 
     ids = sorted({int(i) for i in compound_ids})
     if not ids:
         raise InputError("name at least one compound")
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         rows = conn.execute(
             select(compounds.c.id, compounds.c.branch_id).where(compounds.c.id.in_(ids))
         ).all()

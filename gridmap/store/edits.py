@@ -154,7 +154,7 @@ def _locked_feature(conn: Connection, layer: str, feature_id: int, if_match: str
 
 
 def _audit_refusal(engine: Engine, layer: str, feature_id: int, user: str, action: str, exc) -> None:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         detail = {"refused": action, "reason": type(exc).__name__, "message": str(exc)}
         record_audit(
             conn, user=user, action="refused", layer=layer, feature_id=int(feature_id), detail=detail

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, and_, delete, func, select, update
 from gridmap.crs import STORAGE_SRID
 from gridmap.errors import ConflictError, StaleEditError
 from gridmap.gridplan import KEPT, RESHAPED, GridPlan
+from gridmap.store.engine import write_transaction
 from gridmap.store.layers import (
     as_layer_type,
     bump_version,
@@ -77,7 +78,7 @@ def apply_grid_plan(
     """
     day = on or dt.date.today()
     grids, assignments = LAYER_TABLES["grids"], LAYER_TABLES["assignments"]
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         current = _current(conn, community_id, kind, level)
         if tuple(sorted(current["code"])) != plan.based_on:
             raise StaleEditError(

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from gridmap.crs import STORAGE_CRS, STORAGE_SRID
 from gridmap.errors import DatabaseError, NotFoundError
 from gridmap.model import LayerSpec, layer_spec
+from gridmap.store.engine import write_transaction
 from gridmap.store.tables import GEOMETRY_COLUMN, LAYER_TABLES, audit_log, layer_versions
 
 
@@ -209,7 +210,7 @@ def write_layer(
     if mode not in ("append", "replace"):
         raise ValueError(f"mode was '{mode}' but is expected to be 'append' or 'replace'")
     table = LAYER_TABLES[layer_spec(layer).name]
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         if mode == "replace":
             conn.execute(delete(table))
         count = insert_rows(conn, layer, frame)

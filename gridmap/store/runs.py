@@ -20,6 +20,7 @@ from sqlalchemy import Engine, insert, select
 from gridmap.coverage import CoverageInputs, CoverageResult, long_results
 from gridmap.errors import NotFoundError
 from gridmap.model import CATEGORY_NAMES_ZH
+from gridmap.store.engine import write_transaction
 from gridmap.store.records import insert_frame, plain_value, read_rows
 from gridmap.store.tables import (
     coverage_circles,
@@ -80,7 +81,7 @@ def save_run(
         on=["home_kind", "feature_id"],
         how="left",
     )
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         run_id = conn.execute(
             insert(coverage_runs)
             .values(

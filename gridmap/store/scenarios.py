@@ -25,6 +25,7 @@ from gridmap.crs import metric_crs_for
 from gridmap.errors import NotFoundError
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.siting.proposal import Proposal
+from gridmap.store.engine import write_transaction
 from gridmap.store.records import insert_frame, plain_value, read_rows
 from gridmap.store.runs import inputs_used
 from gridmap.store.tables import siting_coverage, siting_scenarios, siting_site_homes, siting_sites
@@ -72,7 +73,7 @@ def save_scenario(
     """Store a proposal as a scenario; returns its id. Nothing is kept when a write fails."""
     sol = proposal.solution
     params = dataclasses.asdict(proposal.params)
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         scenario_id = conn.execute(
             insert(siting_scenarios)
             .values(

@@ -12,6 +12,7 @@ import threading
 
 from sqlalchemy import Engine, select
 
+from gridmap.store.engine import write_transaction
 from gridmap.store.layers import insert_if_missing
 from gridmap.store.tables import service_secrets
 
@@ -26,7 +27,7 @@ def service_secret(engine: Engine, name: str = "etag") -> bytes:
     if held is not None:
         return held
     with _lock:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             value = conn.execute(
                 select(service_secrets.c.value).where(service_secrets.c.name == name)
             ).scalar_one_or_none()

@@ -97,8 +97,9 @@ def test_invalid_edits_name_the_feature_and_field_and_change_nothing(client, aut
 def test_create_and_delete_are_audited_and_only_admins_edit(client, auth, layers):
     body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [104.075, 30.665]},
             "properties": {"name": "新党建驿站", "categories": "party_service_centre"}}  # fmt: skip
-    for who in ("planner", "leader", "public"):
+    for who in ("planner", "leader", "resident"):
         assert client.post("/collections/facilities/items", json=body, headers=auth[who]).status_code == 403
+    assert client.post("/collections/facilities/items", json=body).status_code == 401  # not signed in
     made = client.post("/collections/facilities/items", json=body, headers=auth["admin"])
     assert made.status_code == 201 and made.headers["location"].endswith(f"/items/{made.json()['id']}")
     fid = made.json()["id"]

@@ -82,9 +82,9 @@ def test_one_feature_carries_its_entity_tag(client, layers):
 
 def test_public_reads_no_personal_or_building_layers(client, auth, layers):
     for layer in ("members", "households", "assignments", "buildings", "grids"):
-        assert client.get(f"/collections/{layer}/items").status_code == 403, layer
+        assert client.get(f"/collections/{layer}/items").status_code == 401, layer  # sign in first
     fid = int(layers["buildings"].index[0])
-    assert client.get(f"/collections/buildings/items/{fid}").status_code == 403
+    assert client.get(f"/collections/buildings/items/{fid}").status_code == 401
 
 
 def test_a_bad_token_is_refused_not_treated_as_public(client):
@@ -179,7 +179,7 @@ def test_tiles_keep_to_the_callers_scope(client, auth, leader_grid):
         f"/tiles/grids/{address}", headers={**auth["leader"], "If-None-Match": private.headers["etag"]}
     )
     assert again.status_code == 304
-    assert client.get("/tiles/facilities/3/9/1").status_code == 422  # off the grid
+    assert client.get("/tiles/facilities/3/9/1").status_code == 404  # off the grid: no such tile
 
 
 def test_analysis_tiles_show_minutes_gaps_and_proposals(client, auth, layers, leader_grid):
@@ -253,7 +253,7 @@ def test_my_area_lists_the_leaders_grid_buildings_households_members_and_duties(
     assert any(d["role"] == "grid_leader" and d["target_id"] == int(leader_grid.name) for d in area["duties"])
     assert area["bounds"] == pytest.approx(list(leader_grid.geometry.bounds), abs=1e-6)
     assert client.get("/my-area", headers=auth["planner"]).status_code == 403
-    assert client.get("/my-area").status_code == 403
+    assert client.get("/my-area").status_code == 401
 
 
 # --- coverage and siting results ------------------------------------------------------------
@@ -262,7 +262,7 @@ def test_my_area_lists_the_leaders_grid_buildings_households_members_and_duties(
 def test_coverage_summaries_by_scope_and_role(client, auth, leader_grid):
     rows = client.get("/coverage/runs/latest/summary?scope=community&category=elderly_care&level=15").json()
     assert rows and all(0 <= r["share_residents"] <= 1 for r in rows)
-    assert client.get("/coverage/runs/latest/summary?scope=grid").status_code == 403
+    assert client.get("/coverage/runs/latest/summary?scope=grid").status_code == 401
     mine = client.get("/coverage/runs/latest/summary?scope=grid", headers=auth["leader"]).json()
     assert {r["code"] for r in mine} == {leader_grid["code"]}
     assert len(client.get("/coverage/runs/latest/summary?scope=grid", headers=auth["planner"]).json()) > len(
@@ -271,7 +271,7 @@ def test_coverage_summaries_by_scope_and_role(client, auth, leader_grid):
     assert client.get("/coverage/runs/latest/summary?scope=planet").status_code == 422
     gaps = client.get("/coverage/runs/latest/gaps?category=clinic", headers=auth["planner"]).json()
     assert all(f["properties"]["residents"] > 0 for f in gaps["features"])
-    assert client.get("/coverage/runs/latest/gaps").status_code == 403
+    assert client.get("/coverage/runs/latest/gaps").status_code == 401
     assert client.get("/coverage/runs/999/summary").status_code == 404
 
 
@@ -289,7 +289,7 @@ def test_maps_download_within_the_callers_role(client, auth, layers, leader_grid
     r = client.get("/maps/grids.html", headers=auth["planner"])
     assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
     assert "unpkg.com" not in r.text and "L.map" in r.text  # offline: Leaflet inlined
-    assert client.get("/maps/grids.html").status_code == 403
+    assert client.get("/maps/grids.html").status_code == 401
     area = client.get("/maps/area.html", headers=auth["leader"])
     assert area.status_code == 200 and leader_grid["code"] in area.text
     other = layers["grids"].drop(index=leader_grid.name).iloc[0]["code"]
@@ -320,11 +320,12 @@ def test_org_report_gives_shares_to_all_and_what_is_missing_to_readers(client, a
     layer = client.get("/org/missing/compounds_with_branch", headers=auth["planner"])
     assert layer.status_code == 200 and layer.headers["content-type"] == "application/geo+json"
     assert {f["id"] for f in layer.json()["features"]} == lacking
-    assert client.get("/org/missing/compounds_with_branch").status_code == 403
+    assert client.get("/org/missing/compounds_with_branch").status_code == 401
     assert client.get("/org/missing/compounds_with_branch", headers=auth["leader"]).status_code == 403
     assert client.get("/org/missing/members_linking_10", headers=auth["planner"]).status_code == 404
     bad = client.get("/org/report?scope=city")
-    assert bad.status_code == 422 and "expected one of area, street, community" in bad.text
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "scope"
+    assert "'area', 'street' or 'community'" in bad.json()["problems"][0]["message"]
 
 
 def test_grid_map_findings_match_validate(client, auth, layers):
@@ -354,6 +355,6 @@ def test_alignment_and_a_proposed_drawing_for_planners(client, auth, layers):
     codes = [f["properties"]["code"] for f in body["features"]]
     assert codes and all(c.startswith(community["code"]) for c in codes)
     assert {f["properties"]["status"] for f in body["features"]} <= {"kept", "reshaped", "new"}
-    assert client.get(f"/grids/proposal?community={community['code']}").status_code == 403
+    assert client.get(f"/grids/proposal?community={community['code']}").status_code == 401
     unknown = client.get("/grids/proposal?community=nowhere", headers=auth["admin"])
     assert unknown.status_code == 422 and "no community has the code or name 'nowhere'" in unknown.text

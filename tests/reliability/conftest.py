@@ -1,4 +1,6 @@
-"""Fixtures of the load and fault tests (helpers in :mod:`processes`)."""
+"""Fixtures of the load and fault tests (helpers in :mod:`processes`): one database per
+backend and two service processes over it, shared by the whole run (each test keeps to
+features and account names of its own)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import pytest
 from processes import Service, fill, start_service
 
 
-@pytest.fixture(scope="module", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
+@pytest.fixture(scope="session", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
 def db_url(request, tmp_path_factory, demo_data) -> str:
     if request.param == "spatialite":
         url = f"sqlite:///{tmp_path_factory.mktemp('reliability') / 'service.sqlite'}"
@@ -18,7 +20,7 @@ def db_url(request, tmp_path_factory, demo_data) -> str:
     return url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def services(db_url) -> Iterator[list[Service]]:
     """Two processes of the service over the same database. Every test signs in from one
     address, so that address's own limit (tested on its own) is set out of reach."""

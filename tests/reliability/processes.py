@@ -12,8 +12,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx2 as httpx
 from sqlalchemy import delete
@@ -59,6 +61,11 @@ class Service:
 
     url: str
     process: subprocess.Popen
+    log: Path
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The end of what the process wrote to stderr (tracebacks of errors it logged)."""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
         self.process.terminate()
@@ -70,11 +77,15 @@ class Service:
 
 def start_service(db_url: str, **env: str) -> Service:
     port = _free_port()
+    log = Path(tempfile.mkstemp(prefix="gridmap-service-", suffix=".log")[1])
+    sink = log.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"],
         env={**os.environ, "GRIDMAP_DATABASE_URL": db_url, **env},
+        stderr=sink,
     )  # fmt: skip
+    sink.close()  # the child holds its own copy
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -82,7 +93,7 @@ def start_service(db_url: str, **env: str) -> Service:
             raise RuntimeError(f"the service over {db_url} exited with {process.returncode}")
         try:
             if httpx.get(f"{url}/conformance", timeout=2).status_code == 200:
-                return Service(url, process)
+                return Service(url, process, log)
         except httpx.TransportError:
             time.sleep(0.2)
     process.kill()

@@ -1,0 +1,43 @@
+"""A schema-aware fuzzer (schemathesis) over the OpenAPI document, as the public, a planner
+and an admin: no server error, no answer (status, media type, body, headers) that the
+document does not declare, no request that breaks the schema accepted.
+
+Left out: signing out (the fuzzer would end its own session), and the check that every
+schema-valid request succeeds: a request can fit the schema and still name a community that
+does not exist or a term that starts before the current one, and its 422 is declared.
+By default the run is small, on SpatiaLite, without the boundary-value phase; with
+GRIDMAP_RELIABILITY=full it runs every phase with 100 examples per operation on both
+databases."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from processes import FULL, size, token
+
+ROLES = ("public", "planner", "admin")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_fuzzer_finds_no_server_error_and_no_mismatch(services, db_url, role, tmp_path):
+    if not FULL and not db_url.startswith("sqlite"):
+        pytest.skip("the full run (GRIDMAP_RELIABILITY=full) fuzzes PostGIS too")
+    url = services[0].url
+    phases = "examples,coverage,fuzzing,stateful" if FULL else "examples,fuzzing,stateful"
+    command = [str(Path(sys.executable).with_name("schemathesis")), "run", f"{url}/openapi.json",
+               "--checks", "all", "--exclude-checks", "positive_data_acceptance",
+               "--max-examples", str(size(5, 100)), "--phases", phases, "--exclude-path", "/auth/sign-out",
+               "--no-color", "--seed", "1", "--workers", "2"]  # fmt: skip
+    if role != "public":
+        command += ["--header", f"Authorization: {token(url, role)['Authorization']}"]
+    if not Path(command[0]).exists():
+        command[0] = shutil.which("schemathesis") or command[0]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    found = run.stdout.split("SUMMARY")[0].split("FAILURES")[-1] if "FAILURES" in run.stdout else ""
+    tail = found[-6000:] + "\n".join(run.stdout.splitlines()[-30:])
+    assert run.returncode == 0, tail + "\n--- the service's log ---\n" + services[0].log_tail()
+    assert "failure" not in run.stdout.splitlines()[-1], tail
