@@ -4,16 +4,18 @@ locked SpatiaLite file says "busy, retry"; a full job queue says 429."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 
 import httpx2 as httpx
 import pytest
-from processes import start_service, token
+from fastapi.testclient import TestClient
+from processes import PASSWORDS, token
 
 from api.jobs import Jobs
+from api.main import create_app
 from gridmap.errors import ThrottledError
-from gridmap.store.engine import make_engine
+from gridmap.settings import Settings
+from gridmap.store.engine import make_engine, sqlite_module
 from gridmap.store.layers import read_layer
 
 HUGE = "99999999999999999999999"
@@ -131,20 +133,21 @@ def test_a_full_job_queue_says_429():
 def test_a_locked_spatialite_file_says_busy_retry(db_url):
     if not db_url.startswith("sqlite"):
         pytest.skip("SpatiaLite's file lock")
-    service = start_service(db_url, GRIDMAP_SQLITE_BUSY_TIMEOUT_S="0.5")
-    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
-    try:
-        admin = token(service.url, "admin")
+    settings = Settings(database_url=db_url, sqlite_busy_timeout_s=0.5)
+    # the service's own SQLite library: two copies in one process would not see each other's locks
+    holder = sqlite_module().connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/auth/token", json={"name": "admin", "password": PASSWORDS["admin"]})
+        admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
         holder.execute("BEGIN EXCLUSIVE")
-        for path in ("/collections/buildings/items?limit=1", "/who?lon=104.07&lat=30.66"):
-            r = httpx.get(f"{service.url}{path}", headers=admin, timeout=30)
-            body = _problem(r, 503)
-            assert body["title"] == "database busy" and "retry" in body["detail"]
-            assert "apt-get" not in body["detail"] and int(r.headers["retry-after"]) > 0
-        holder.execute("ROLLBACK")
-        assert (
-            httpx.get(f"{service.url}/collections/buildings/items?limit=1", headers=admin).status_code == 200
-        )
-    finally:
-        holder.close()
-        service.stop()
+        try:
+            for path in ("/collections/buildings/items?limit=1", "/who?lon=104.07&lat=30.66"):
+                r = client.get(path, headers=admin)
+                assert r.status_code == 503, r.text
+                body = r.json()
+                assert body["title"] == "database busy" and "retry" in body["detail"]
+                assert "apt-get" not in body["detail"] and int(r.headers["retry-after"]) > 0
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert client.get("/collections/buildings/items?limit=1", headers=admin).status_code == 200

@@ -10,11 +10,14 @@ import time
 
 import httpx2 as httpx
 import pytest
-from processes import PASSWORDS, start_service, token
+from fastapi.testclient import TestClient
+from processes import PASSWORDS, token
 
+from api.main import create_app
 from gridmap.accounts import add_user, sign_in
 from gridmap.cli import main
 from gridmap.errors import AuthError, SignInLockedError, ThrottledError
+from gridmap.settings import Settings
 from gridmap.store.engine import make_engine
 
 
@@ -141,14 +144,17 @@ def test_credentials_are_not_stored_and_every_answer_has_the_security_headers(se
     assert httpx.get(f"{url}/vendor/swagger-ui-bundle.js").status_code == 200
 
 
-def test_the_limits_come_from_the_settings(db_url):
-    service = start_service(
-        db_url, GRIDMAP_SIGN_IN_MAX_FAILURES="3", GRIDMAP_SIGN_IN_MAX_FAILURES_PER_ADDRESS="100000"
-    )
-    try:
+def test_the_limits_come_from_the_settings(db_url, monkeypatch):
+    monkeypatch.setenv("GRIDMAP_SIGN_IN_MAX_FAILURES", "3")
+    monkeypatch.setenv("GRIDMAP_SIGN_IN_MAX_FAILURES_PER_ADDRESS", "100000")
+    with TestClient(create_app(Settings(database_url=db_url))) as client:
         for _ in range(3):
-            assert _sign_in(service.url, "env-limited", "wrong").status_code == 401
-        assert "locked" in _sign_in(service.url, "env-limited", "wrong").json()["detail"]
-        assert _sign_in(service.url, "admin", PASSWORDS["admin"]).status_code == 200
-    finally:
-        service.stop()
+            assert (
+                client.post("/auth/token", json={"name": "env-limited", "password": "x"}).status_code == 401
+            )
+        locked = client.post("/auth/token", json={"name": "env-limited", "password": "x"})
+        assert "locked" in locked.json()["detail"]
+        assert (
+            client.post("/auth/token", json={"name": "admin", "password": PASSWORDS["admin"]}).status_code
+            == 200
+        )
