@@ -15,12 +15,13 @@ from sqlalchemy import func, select
 from api.auth import READERS, CurrentUser, State, require
 from api.geojson import GEOJSON, frame_collection, records
 from api.jobs import Job
-from gridmap.coverage import CoverageParams, compute_coverage, load_inputs
+from gridmap.coverage import CoverageParams, compute_coverage
 from gridmap.errors import InputError, NotFoundError
 from gridmap.model import INT_RANGE, UserRole
 from gridmap.siting.candidates import CandidateRules
 from gridmap.siting.proposal import SitingParams, propose_sites
 from gridmap.standards import load_checklist
+from gridmap.store.inputs import load_inputs
 from gridmap.store.runs import StoredRun, list_runs, read_run, save_run
 from gridmap.store.scenarios import StoredScenario, list_scenarios, read_scenario, save_scenario
 from gridmap.store.tables import coverage_runs, siting_scenarios

@@ -22,9 +22,9 @@ from sqlalchemy import select
 from api.auth import CurrentUser, State, require
 from api.geojson import GEOJSON, feature_texts, frame_collection, records
 from gridmap.errors import InputError, NotFoundError, Problem
+from gridmap.io.edits import create_feature, delete_feature, feature_etag, update_feature
 from gridmap.model import INT_RANGE, LAYER_SPECS, UserRole, layer_spec
 from gridmap.scope import readable_layers, visible_frame
-from gridmap.store.edits import create_feature, delete_feature, feature_etag, update_feature
 from gridmap.store.secret import service_secret
 from gridmap.store.tables import audit_log
 

@@ -10,7 +10,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from gridmap.store.records import json_value as plain
+from gridmap.values import json_value as plain
 
 GEOJSON = "application/geo+json"
 

@@ -14,10 +14,10 @@ from api.auth import READERS, CurrentUser, State, require
 from api.features import FeatureId
 from api.geojson import frame_collection, records
 from gridmap.accounts import User
+from gridmap.io.assign import assign, assign_branch, end_assignment
 from gridmap.model import ASSIGNMENT_TARGETS, INT_RANGE, Role, UserRole, layer_spec
 from gridmap.responsibility import people_in
 from gridmap.scope import mask_name, mask_phone, visible_frame
-from gridmap.store.assign import assign, assign_branch, end_assignment
 
 router = APIRouter(tags=["assignments"])
 

@@ -93,7 +93,8 @@ def _peak_mib() -> float:
 
 def part_ours(source: str, tiles: int, n_facilities: int) -> dict:
     """gridmap's whole run and its distance stage."""
-    from gridmap.coverage import CoverageInputs, CoverageParams, compute_coverage, load_inputs
+    from gridmap.coverage import CoverageInputs, CoverageParams, compute_coverage
+    from gridmap.store.inputs import load_inputs
 
     params = CoverageParams(categories=CATEGORIES)
     start = time.perf_counter()
@@ -128,8 +129,9 @@ def _node_graph(source: str, tiles: int, n_facilities: int):
     """The walking network, facilities snapped to their nearest node, homes' nearest nodes."""
     from scipy.spatial import cKDTree
 
-    from gridmap.coverage import CoverageInputs, load_inputs
+    from gridmap.coverage import CoverageInputs
     from gridmap.network.graph import build_network
+    from gridmap.store.inputs import load_inputs
 
     if source == "demo":
         from gridmap.store.engine import make_engine

@@ -13,9 +13,8 @@ says so in its ``method`` column.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -24,7 +23,6 @@ import pandas as pd
 import shapely
 from scipy import ndimage
 from scipy.spatial import cKDTree
-from sqlalchemy import Engine
 
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
@@ -35,7 +33,7 @@ from gridmap.network.graph import WalkingNetwork
 from gridmap.network.paths import FacilityGraph, attach_only
 from gridmap.settings import Settings
 from gridmap.standards import LEVELS, Checklist, load_checklist
-from gridmap.study_area import ORIGIN_MODES, prepare_area
+from gridmap.study_area import ORIGIN_MODES, CoverageInputs, prepare_area
 from gridmap.timing import Laps
 
 MEASURES = ("time", "radius")
@@ -106,34 +104,6 @@ def default_categories(checklist: Checklist) -> tuple[str, ...]:
 
 
 @dataclass
-class CoverageInputs:
-    """The layers a run reads (GeoDataFrames indexed by feature id, any CRS)."""
-
-    buildings: gpd.GeoDataFrame
-    facilities: gpd.GeoDataFrame
-    roads: gpd.GeoDataFrame | None = None
-    compounds: gpd.GeoDataFrame | None = None
-    entrances: gpd.GeoDataFrame | None = None
-    communities: gpd.GeoDataFrame | None = None
-    grids: gpd.GeoDataFrame | None = None
-    streets: gpd.GeoDataFrame | None = None
-    districts: gpd.GeoDataFrame | None = None
-    versions: dict[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def from_layers(cls, layers: Mapping[str, pd.DataFrame]) -> CoverageInputs:
-        """Inputs from frames named by layer; an ``id`` column becomes the index."""
-        names = [f.name for f in dataclasses.fields(cls) if f.name != "versions"]
-        frames = {}
-        for name in names:
-            frame = layers.get(name)
-            if frame is not None and "id" in frame.columns:
-                frame = frame.set_index(frame["id"].to_numpy())
-            frames[name] = frame
-        return cls(**frames)
-
-
-@dataclass
 class CoverageResult:
     """All a run produces. Frames with geometry are in EPSG:4326."""
 
@@ -178,18 +148,6 @@ def threshold_m(checklist: Checklist, params: CoverageParams, category: str, lev
             return item.radius_m
         return lv.distance_m[1]
     return lv.minutes * 60.0 * params.speed_mps
-
-
-def load_inputs(engine: Engine) -> CoverageInputs:
-    """Read the layers a coverage run needs, with their version counters."""
-    from gridmap.store.layers import layer_version, read_layer
-
-    names = (
-        "buildings", "facilities", "roads", "compounds", "entrances", "communities", "grids", "streets", "districts"
-    )  # fmt: skip
-    layers = {name: read_layer(engine, name) for name in names}
-    versions = {name: layer_version(engine, name) for name in names}
-    return CoverageInputs(**layers, versions=versions)
 
 
 def best_per_home(n_homes: int, home: np.ndarray, dist: np.ndarray, fac: np.ndarray):

@@ -13,7 +13,9 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 #: Arrays shorter than this (or of less total weight) run in one call: threads would cost
@@ -108,3 +110,13 @@ def containing(points: np.ndarray, shapes: np.ndarray) -> np.ndarray:
     out = np.full(len(points), -1, dtype=np.int64)
     out[point[first]] = shape[first]
     return out
+
+
+def containing_ids(points: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> pd.Series:
+    """The ``id`` of the area of ``areas`` each point lies in (NA outside every area; the
+    first area in ``areas`` order where areas overlap). Same CRS for both."""
+    inside = containing(np.asarray(points.values), np.asarray(areas.geometry.values))
+    ids = pd.array([pd.NA] * len(points), dtype="Int64")
+    found = inside >= 0
+    ids[found] = pd.array(areas["id"].to_numpy()[inside[found]], dtype="Int64")
+    return pd.Series(ids, index=points.index)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.crs import metric_crs_for
-from gridmap.io.osm import containing_ids
+from gridmap.geometry import containing_ids
 
 LINKS_PER_MEMBER = 10  # "1+10": each in-service member links about ten households
 

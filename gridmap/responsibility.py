@@ -20,7 +20,7 @@ import shapely
 
 from gridmap.errors import InputError
 from gridmap.model import OrgKind, Role
-from gridmap.store.records import json_value as plain
+from gridmap.values import json_value as plain
 
 #: the layers a lookup reads
 LAYERS = (

@@ -8,8 +8,9 @@ buildings; a walk may start at the home itself or at its compound's gates.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -22,12 +23,37 @@ from gridmap.geometry import containing
 from gridmap.network.graph import WalkingNetwork, build_network
 from gridmap.network.paths import Attachment, attach
 
-if TYPE_CHECKING:
-    from gridmap.coverage import CoverageInputs
-
 NETWORK = "network"
 ORIGIN_MODES = ("building", "compound")
 UNIT_LAYERS = {"street": "streets", "community": "communities", "grid": "grids"}  # homes lie in units
+
+
+@dataclass
+class CoverageInputs:
+    """The layers a run reads (GeoDataFrames indexed by feature id, any CRS)."""
+
+    buildings: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    roads: gpd.GeoDataFrame | None = None
+    compounds: gpd.GeoDataFrame | None = None
+    entrances: gpd.GeoDataFrame | None = None
+    communities: gpd.GeoDataFrame | None = None
+    grids: gpd.GeoDataFrame | None = None
+    streets: gpd.GeoDataFrame | None = None
+    districts: gpd.GeoDataFrame | None = None
+    versions: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_layers(cls, layers: Mapping[str, pd.DataFrame]) -> CoverageInputs:
+        """Inputs from frames named by layer; an ``id`` column becomes the index."""
+        names = [f.name for f in dataclasses.fields(cls) if f.name != "versions"]
+        frames = {}
+        for name in names:
+            frame = layers.get(name)
+            if frame is not None and "id" in frame.columns:
+                frame = frame.set_index(frame["id"].to_numpy())
+            frames[name] = frame
+        return cls(**frames)
 
 
 def method_label(has_network: bool, detour_factor: float) -> str:

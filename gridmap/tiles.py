@@ -20,7 +20,7 @@ import numpy as np
 import shapely
 
 from gridmap.errors import InputError
-from gridmap.store.records import json_value
+from gridmap.values import json_value
 
 WEB_MERCATOR = "EPSG:3857"
 EXTENT = 4096  # tile grid units per side

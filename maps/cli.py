@@ -9,8 +9,9 @@ import folium
 import pandas as pd
 from sqlalchemy import Engine
 
-from gridmap.coverage import CoverageParams, compute_coverage, load_inputs
+from gridmap.coverage import CoverageParams, compute_coverage
 from gridmap.errors import InputError
+from gridmap.store.inputs import load_inputs
 from gridmap.store.layers import read_layer
 from maps import compose
 

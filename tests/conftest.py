@@ -7,6 +7,7 @@ PostGIS tests are skipped, except under ``CI=true``, where that is an error.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -36,17 +37,24 @@ def demo_data():
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory, demo_data) -> str:
-    """A SpatiaLite file holding the demo district, one per test module (commands write to it)."""
+def demo_db(tmp_path_factory, _demo_file) -> str:
+    """A SpatiaLite file holding the demo district, one per test module (commands write to
+    it): a copy of the one written once per run."""
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    shutil.copyfile(_demo_file, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def _demo_file(tmp_path_factory, demo_data) -> Path:
     from gridmap.demo.build import write_demo
 
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
+    path = tmp_path_factory.mktemp("demo-once") / "demo.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
     init_db(engine)
     write_demo(engine, demo_data)
     engine.dispose()
-    return url
+    return path
 
 
 @pytest.fixture(scope="session")

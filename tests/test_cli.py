@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from gridmap.cli import main
+from gridmap_cli import main
 
 
 def _run(capsys, *args):

@@ -18,8 +18,8 @@ import pandas as pd
 import shapely
 from scipy.cluster.vq import kmeans2
 
+from gridmap.geometry import containing_ids
 from gridmap.gridcode import community_code, reading_order, street_code
-from gridmap.io.osm import containing_ids
 
 HOUSEHOLDS_PER_COMMUNITY = 3500
 FILLER_SPACING_M = 1400.0

@@ -22,7 +22,8 @@ from sqlalchemy import Engine, delete
 from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.demo import areas, grids, housing, people
 from gridmap.errors import InputError
-from gridmap.io.osm import containing_ids, link_entrances, read_osm
+from gridmap.geometry import containing_ids
+from gridmap.io.osm import link_entrances, read_osm
 from gridmap.model import LAYERS
 from gridmap.settings import Settings
 from gridmap.store.engine import write_transaction

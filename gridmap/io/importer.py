@@ -142,7 +142,8 @@ def import_osm(
     """
     from sqlalchemy import delete, func, select
 
-    from gridmap.io.osm import containing_ids, link_entrances, read_osm
+    from gridmap.geometry import containing_ids
+    from gridmap.io.osm import link_entrances, read_osm
     from gridmap.store.layers import bump_version, insert_rows, record_audit
     from gridmap.store.tables import LAYER_TABLES
 

@@ -31,7 +31,6 @@ from pyproj import Geod
 
 from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.errors import InputError
-from gridmap.geometry import containing
 from gridmap.io import osm_tags
 
 OSM_SUFFIXES = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pbf")
@@ -305,16 +304,6 @@ def _facilities(rows: list[dict]) -> gpd.GeoDataFrame:
     return kept[["osm_id", "name", "kind", "categories", "opening_hours", "source", "geometry"]].reset_index(
         drop=True
     )
-
-
-def containing_ids(points: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> pd.Series:
-    """The ``id`` of the area of ``areas`` each point lies in (NA outside every area; the
-    first area in ``areas`` order where areas overlap). Same CRS for both."""
-    inside = containing(np.asarray(points.values), np.asarray(areas.geometry.values))
-    ids = pd.array([pd.NA] * len(points), dtype="Int64")
-    found = inside >= 0
-    ids[found] = pd.array(areas["id"].to_numpy()[inside[found]], dtype="Int64")
-    return pd.Series(ids, index=points.index)
 
 
 def link_entrances(

@@ -3,39 +3,15 @@ values for inserts, and frames (with geometry where the table has it) for reads.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Table, insert, select
 
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.store.layers import add_wkb, insert_values, with_geometry, wkb_select
 from gridmap.store.tables import GEOMETRY_COLUMN
-
-
-def plain_value(value: Any) -> Any:
-    """A value the database driver takes: numpy scalars unwrapped, NaN and NA as None."""
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    return value
-
-
-def json_value(value: Any) -> Any:
-    """A cell as a JSON-ready value: :func:`plain_value`, NaT as None, dates as ISO text."""
-    value = plain_value(value)
-    if value is pd.NaT:
-        return None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+from gridmap.values import plain_value
 
 
 def table_rows(frame: pd.DataFrame, columns: list[str], **fixed: Any) -> list[dict[str, Any]]:

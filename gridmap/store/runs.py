@@ -21,7 +21,7 @@ from gridmap.coverage import CoverageInputs, CoverageResult, long_results
 from gridmap.errors import NotFoundError
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.store.engine import write_transaction
-from gridmap.store.records import insert_frame, plain_value, read_rows
+from gridmap.store.records import insert_frame, read_rows
 from gridmap.store.tables import (
     coverage_circles,
     coverage_compounds,
@@ -30,6 +30,7 @@ from gridmap.store.tables import (
     coverage_runs,
     coverage_summary,
 )
+from gridmap.values import plain_value
 
 
 @dataclass

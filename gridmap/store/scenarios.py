@@ -26,9 +26,10 @@ from gridmap.errors import NotFoundError
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.siting.proposal import Proposal
 from gridmap.store.engine import write_transaction
-from gridmap.store.records import insert_frame, plain_value, read_rows
+from gridmap.store.records import insert_frame, read_rows
 from gridmap.store.runs import inputs_used
 from gridmap.store.tables import siting_coverage, siting_scenarios, siting_site_homes, siting_sites
+from gridmap.values import plain_value
 
 SITE_COLUMNS = [c.name for c in siting_sites.c if c.name not in ("id", "scenario_id", "geom")]
 HOME_COLUMNS = [c.name for c in siting_site_homes.c if c.name not in ("id", "scenario_id")]

@@ -4,6 +4,7 @@ siting scenario."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 
@@ -14,12 +15,13 @@ from sqlalchemy import delete
 
 from api.main import create_app
 from gridmap.accounts import add_user, list_users
-from gridmap.coverage import CoverageParams, compute_coverage, load_inputs
+from gridmap.coverage import CoverageParams, compute_coverage
 from gridmap.demo.build import write_demo
 from gridmap.scope import AREA_INPUTS, grid_leader_area
 from gridmap.settings import Settings
 from gridmap.siting.proposal import SitingParams, propose_sites
 from gridmap.store.engine import make_engine
+from gridmap.store.inputs import load_inputs
 from gridmap.store.layers import read_layer
 from gridmap.store.runs import save_run
 from gridmap.store.scenarios import save_scenario
@@ -62,12 +64,22 @@ def fill(url: str, demo_data) -> None:
 
 @pytest.fixture(scope="module", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
 def service_db(request, tmp_path_factory, demo_data) -> str:
+    """One database per module (edits stay within it); on SpatiaLite a copy of one filled
+    once per run."""
     if request.param == "spatialite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('service') / 'service.sqlite'}"
-    else:
-        url = request.getfixturevalue("postgis_url")
+        path = tmp_path_factory.mktemp("service") / "service.sqlite"
+        shutil.copyfile(request.getfixturevalue("_service_file"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgis_url")
     fill(url, demo_data)
     return url
+
+
+@pytest.fixture(scope="session")
+def _service_file(tmp_path_factory, demo_data):
+    path = tmp_path_factory.mktemp("service-once") / "service.sqlite"
+    fill(f"sqlite:///{path}", demo_data)
+    return path
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import mapbox_vector_tile
 import morecantile
 import shapely
 
-from gridmap.cli import main
+from gridmap_cli import main
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 

@@ -3,7 +3,7 @@
 import pyogrio
 import pytest
 
-from gridmap.cli import main
+from gridmap_cli import main
 
 
 def _run(capsys, *args):

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from gridmap.coverage import CoverageParams, compute_coverage, load_inputs
+from gridmap.coverage import CoverageParams, compute_coverage
 from gridmap.errors import NotFoundError
+from gridmap.store.inputs import load_inputs
 from gridmap.store.layers import write_layer
 from gridmap.store.runs import compare_runs, list_runs, read_run, save_run
 

@@ -4,9 +4,9 @@ import pyogrio
 import pytest
 from sqlalchemy import update
 
-from gridmap.cli import main
 from gridmap.store.engine import make_engine
 from gridmap.store.tables import LAYER_TABLES
+from gridmap_cli import main
 
 
 @pytest.mark.slow

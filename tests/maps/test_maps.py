@@ -8,9 +8,9 @@ import browser
 import folium
 import pytest
 
-from gridmap.cli import main
 from gridmap.store.engine import make_engine
 from gridmap.store.layers import read_layer
+from gridmap_cli import main
 
 COUNT_DRAWN = """() => {
   const key = Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map);

@@ -117,7 +117,7 @@ def test_an_import_killed_half_way_leaves_the_layer_as_it_was(db_url, tmp_path):
         path
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "gridmap.cli", "--db", db_url, "import", "buildings", str(path)],
+        [sys.executable, "-m", "gridmap_cli", "--db", db_url, "import", "buildings", str(path)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     assert _writing(engine, db_url, process), "the import ended before it wrote"

@@ -15,10 +15,10 @@ from processes import PASSWORDS, token
 
 from api.main import create_app
 from gridmap.accounts import add_user, sign_in
-from gridmap.cli import main
 from gridmap.errors import AuthError, SignInLockedError, ThrottledError
 from gridmap.settings import Settings
 from gridmap.store.engine import make_engine
+from gridmap_cli import main
 
 
 def _sign_in(url: str, name: str, password: str) -> httpx.Response:

@@ -4,7 +4,7 @@ scenarios, comparison, output files and bad input."""
 import pyogrio
 import pytest
 
-from gridmap.cli import main
+from gridmap_cli import main
 
 
 def _run(capsys, *args):

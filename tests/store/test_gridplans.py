@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from gridmap.errors import ConflictError, StaleEditError
 from gridmap.gridplan import propose_grids
-from gridmap.store.assign import assign
+from gridmap.io.assign import assign
 from gridmap.store.gridplans import apply_grid_plan, read_lineage
 from gridmap.store.layers import read_layer, write_layer
 from gridmap.store.tables import LAYER_TABLES

@@ -10,7 +10,6 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Engine
 
-from gridmap.coverage import load_inputs
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
 from gridmap.io.export import write_frames
@@ -18,8 +17,9 @@ from gridmap.io.read import read_file
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.siting.proposal import Proposal, SitingParams, gap_categories, propose_sites
 from gridmap.standards import load_checklist
+from gridmap.store.inputs import load_inputs
 from gridmap.store.scenarios import compare_scenarios, list_scenarios, save_scenario
-from gridmap.terminal import percent, print_table, say
+from gridmap_cli.terminal import percent, print_table, say
 
 OBJECTIVES = {
     "mclp": "residents newly within the circle",

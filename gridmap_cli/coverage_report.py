@@ -8,13 +8,14 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine
 
-from gridmap.coverage import CoverageParams, compute_coverage, load_inputs, result_frames
+from gridmap.coverage import CoverageParams, compute_coverage, result_frames
 from gridmap.errors import InputError
 from gridmap.io.export import write_frames
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.standards import Checklist, load_checklist
+from gridmap.store.inputs import load_inputs
 from gridmap.store.runs import compare_runs, list_runs, save_run
-from gridmap.terminal import percent, print_table, progress_bar, say
+from gridmap_cli.terminal import percent, print_table, progress_bar, say
 
 MARKS = {True: "▲", False: "△"}
 

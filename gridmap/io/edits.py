@@ -38,9 +38,9 @@ from gridmap.store.layers import (
     read_layer,
     record_audit,
 )
-from gridmap.store.records import json_value
 from gridmap.store.secret import service_secret
 from gridmap.store.tables import GEOMETRY_COLUMN, LAYER_TABLES
+from gridmap.values import json_value
 
 
 def feature_etag(layer: str, row: pd.Series, key: bytes) -> str:

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from sqlalchemy import Engine, and_, select, update
 
 from gridmap.errors import InputError, NotFoundError, Problem
+from gridmap.io.edits import validated_feature
 from gridmap.model import OrgKind, Role
-from gridmap.store.edits import validated_feature
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import bump_version, insert_one, record_audit
 from gridmap.store.tables import LAYER_TABLES

@@ -1,0 +1,54 @@
+"""``gridmap coverage``: the 15-minute service circle of the stored layers."""
+
+from __future__ import annotations
+
+from gridmap.errors import InputError
+from gridmap.settings import Settings
+from gridmap_cli.common import EXIT_OK, open_engine
+
+
+def walking_speed(text: str | None, settings: Settings) -> float:
+    if text is None:
+        return settings.walk_speed_mps
+    if text == "elderly":
+        return settings.elderly_speed_mps
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"--speed '{text}' is not a number of metres per second or 'elderly'") from None
+
+
+def coverage_params(settings: Settings, levels=None, **options):
+    """Coverage parameters from the settings, with the command's options on top."""
+    from gridmap.coverage import CoverageParams
+
+    return CoverageParams.from_settings(settings, levels=levels, **options)
+
+
+def cmd_coverage(args, settings: Settings) -> int:
+    from gridmap_cli import coverage_report
+
+    engine = open_engine(settings)
+    if args.action == "runs":
+        coverage_report.print_runs(engine)
+        return EXIT_OK
+    if args.action == "compare":
+        if len(args.run_ids) != 2:
+            raise InputError("'coverage compare' needs two run ids: BEFORE AFTER")
+        coverage_report.print_comparison(engine, *args.run_ids, out=args.out)
+        return EXIT_OK
+    if args.run_ids:
+        raise InputError("run ids are only for 'coverage compare'")
+    params = coverage_params(
+        settings,
+        levels=tuple(sorted(set(args.level))) if args.level else None,
+        categories=tuple(dict.fromkeys(args.category)) if args.category else None,
+        speed_mps=walking_speed(args.speed, settings),
+        origin=args.origin,
+        measure=args.measure,
+        circles=not args.no_circles,
+    )
+    coverage_report.run_and_print(
+        engine, params, by=args.by, out=args.out, save=not args.no_save, label=args.label
+    )
+    return EXIT_OK

@@ -1,0 +1,124 @@
+"""Data commands: db, import, import-osm, export, layers and demo."""
+
+from __future__ import annotations
+
+import sys
+
+from gridmap.model import LAYER_SPECS
+from gridmap.settings import Settings
+from gridmap_cli.common import EXIT_OK, open_engine
+from gridmap_cli.coverage import coverage_params
+from gridmap_cli.service import demo_maps, serve
+from gridmap_cli.siting import site_params
+from gridmap_cli.terminal import print_table
+
+
+def cmd_db(args, settings: Settings) -> int:
+    from gridmap.store.schema import init_db, upgrade_db
+
+    engine = open_engine(settings)
+    if args.action == "init":
+        revision = init_db(engine)
+    else:
+        upgrade_db(engine)
+        from gridmap.store.schema import head_revision
+
+        revision = head_revision()
+    print(f"database {settings.database_url} is at schema revision {revision}")
+    return EXIT_OK
+
+
+def cmd_import(args, settings: Settings) -> int:
+    from gridmap.io.importer import import_layer
+    from gridmap.io.read import parse_field_map
+
+    report = import_layer(
+        open_engine(settings),
+        args.layer,
+        args.path,
+        source_crs=args.source_crs,
+        field_map=parse_field_map(args.field_map),
+        fix=args.fix,
+        mode="replace" if args.replace else "append",
+        file_layer=args.file_layer,
+        margin_m=settings.district_margin_m,
+    )
+    for problem in report.warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    for problem in report.fixes:
+        print(f"fixed: {problem}", file=sys.stderr)
+    print(f"imported {report.count} feature(s) into {args.layer} from {args.path}")
+    return EXIT_OK
+
+
+def cmd_import_osm(args, settings: Settings) -> int:
+    from gridmap.io.importer import import_osm
+    from gridmap.store.schema import init_db
+
+    engine = open_engine(settings)
+    init_db(engine)
+    counts = import_osm(engine, args.path, bbox=args.bbox, network_buffer_m=args.network_buffer)
+    print_table([(k, v) for k, v in counts.items()], ("layer", "features"), right=[1])
+    return EXIT_OK
+
+
+def cmd_export(args, settings: Settings) -> int:
+    from gridmap.io.export import export_layer
+
+    count = export_layer(open_engine(settings), args.layer, args.path)
+    print(f"exported {count} feature(s) of {args.layer} to {args.path}")
+    return EXIT_OK
+
+
+def demo_exists(engine) -> bool:
+    from gridmap.store.layers import layer_counts
+    from gridmap.store.schema import current_revision
+
+    return current_revision(engine) is not None and layer_counts(engine)["grids"] > 0
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    from gridmap.demo.build import build_demo
+
+    engine = open_engine(settings)
+    if args.action == "build" or not demo_exists(engine):
+        counts, seconds = build_demo(engine, settings)
+        print(f"built the demo district in {seconds:.1f} s into {settings.database_url}")
+        print_table(
+            [(k, LAYER_SPECS[k].title_zh, v) for k, v in counts.items()],
+            ("layer", "名称", "features"),
+            right=[2],
+        )
+        from gridmap_cli import coverage_report
+
+        coverage_report.run_and_print(engine, coverage_params(settings), label="demo baseline")
+        from gridmap_cli import siting_report as site_report
+
+        site_report.run_and_print(engine, site_params(settings), label="demo proposals", brief=True)
+        demo_maps(engine, settings)
+    else:  # a demo database from an older version: bring its schema up to date
+        from gridmap.store.schema import upgrade_db
+
+        upgrade_db(engine)
+    demo_accounts(engine, args.host, args.port)
+    if args.action == "build":
+        return EXIT_OK
+    return serve(settings, args.host, args.port)
+
+
+def demo_accounts(engine, host: str, port: int) -> None:
+    from gridmap.demo.accounts import demo_accounts
+
+    rows = [(n, r, p, ", ".join(g)) for n, r, p, g in demo_accounts(engine)]
+    print(f"web map: http://{host}:{port}/  — sign in with one of these demo accounts:")
+    print_table(rows, ("user", "role", "password", "grids"))
+
+
+def cmd_layers(args, settings: Settings) -> int:
+    from gridmap.store.layers import layer_counts
+
+    counts = layer_counts(open_engine(settings))
+    print_table(
+        [(k, LAYER_SPECS[k].title_zh, v) for k, v in counts.items()], ("layer", "名称", "features"), right=[2]
+    )
+    return EXIT_OK

@@ -1,0 +1,207 @@
+"""Grid and organisation commands: validate, org report, grids propose and align."""
+
+from __future__ import annotations
+
+import sys
+
+from gridmap.errors import InputError
+from gridmap.settings import Settings
+from gridmap_cli.common import EXIT_FINDINGS, EXIT_OK, open_engine
+from gridmap_cli.terminal import percent, print_table
+
+
+def cmd_validate(args, settings: Settings) -> int:
+    from gridmap.io.export import write_frame
+    from gridmap.store.layers import read_layer
+    from gridmap.topology import CHECKED_LAYERS, ERROR, KINDS, Tolerances, check_grid_map
+
+    engine = open_engine(settings)
+    layers = {name: read_layer(engine, name) for name in CHECKED_LAYERS}
+    tolerances = Tolerances.from_settings(settings)
+    findings = check_grid_map(layers, tolerances)
+    if findings.empty:
+        print("the grid map is sound: no findings")
+    else:
+        counts = findings.groupby(["severity", "kind"], sort=False).agg(
+            n=("kind", "size"), example=("message", "first")
+        )
+        rows = [(sev, kind, KINDS[kind][1], n, ex) for (sev, kind), (n, ex) in counts.iterrows()]
+        print_table(rows, ("severity", "kind", "meaning", "findings", "first of them"), right=[3])
+    if args.out:
+        path = write_frame(findings, args.out, layer="findings")
+        print(f"wrote {len(findings)} findings to {path}")
+    errors = int((findings["severity"] == ERROR).sum())
+    if errors:
+        print(f"{errors} errors, {len(findings) - errors} warnings", file=sys.stderr)
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def cmd_org(args, settings: Settings) -> int:
+    from gridmap.io.export import write_frames
+    from gridmap.organisation import FIGURES, organisation_report
+    from gridmap.store.layers import read_layer
+
+    engine = open_engine(settings)
+    names = ("streets", "communities", "grids", "compounds", "buildings", "party_orgs", "members", "households",
+             "assignments")  # fmt: skip
+    layers = {name: read_layer(engine, name) for name in names}
+    report = organisation_report(layers)
+
+    rows = [
+        (r.figure, r.figure_zh, f"{r.count:,} / {r.total:,}", percent(r.share))
+        for r in report.area().itertuples()
+    ]
+    print_table(
+        rows, ("figure", "指标", "count", "share"), title="party-building figures, whole area", right=[2, 3]
+    )
+    part = report.figures[report.figures["scope"] == args.by]
+    if len(part):
+        table = part.pivot_table(index=["code", "name"], columns="figure", values="share", sort=False)
+        table = table[[f for f in FIGURES if f in table.columns]]
+        rows = [
+            (code, name, *(percent(v) for v in values))
+            for (code, name), values in zip(table.index, table.values, strict=True)
+        ]
+        print_table(
+            rows,
+            ("code", "name", *(FIGURES[f][1] for f in table.columns)),
+            title=f"shares by {args.by}",
+            right=range(2, 2 + len(table.columns)),
+        )
+    load = report.leader_load
+    for role, group in load.groupby("role"):
+        print(
+            f"{role}: {len(group)} people, households each {group['households'].min():,.0f}–"
+            f"{group['households'].max():,.0f} (mean {group['households'].mean():,.0f}; "
+            f"most loaded {group.loc[group['households'].idxmax(), 'person_name']} at "
+            f"{group['ratio_to_mean'].max():.1f}× the mean)"
+        )
+    for figure, frame in report.missing.items():
+        if len(frame):
+            ids = ", ".join(str(i) for i in frame.index[:10]) + (" …" if len(frame) > 10 else "")
+            print(f"missing {figure}: {len(frame)} ({ids})")
+    if args.out:
+        frames = {"org_figures": report.figures, "org_leader_load": load, "org_skills": report.skills}
+        frames |= {f"missing_{k}": v.reset_index(drop=True) for k, v in report.missing.items() if len(v)}
+        written = write_frames(frames, args.out)
+        print("wrote " + ", ".join(str(w) for w in written))
+    return EXIT_OK
+
+
+def households_range(text: str | None, settings: Settings) -> tuple[int, int]:
+    if text is None:
+        return settings.grid_households_min, settings.grid_households_max
+    lo, sep, hi = text.partition("-")
+    if not sep or not lo.strip().isdigit() or not hi.strip().isdigit() or int(lo) > int(hi) or int(lo) < 1:
+        raise InputError(f"--households {text!r}: expected MIN-MAX, two whole numbers with 1 <= MIN <= MAX")
+    return int(lo), int(hi)
+
+
+def cmd_grids(args, settings: Settings) -> int:
+    if args.action == "propose":
+        return cmd_grids_propose(args, settings)
+    from gridmap.io.export import write_frames
+    from gridmap.store.layers import read_layer
+    from gridmap.topology import grid_alignment
+
+    if len(args.kinds) != 2:
+        raise InputError("grids align needs two grid kinds, e.g. `gridmap grids align party comprehensive`")
+    engine = open_engine(settings)
+    grids, buildings = (read_layer(engine, n) for n in ("grids", "buildings"))
+    a, b = args.kinds
+    result = grid_alignment(grids, a, b, buildings, tolerance_m=args.tolerance)
+    table = result.grids
+    rows = []
+    for kind, part in table.groupby("kind", sort=False):
+        rows.append((kind, len(part), int(part["nested"].sum()), f"{part['share_in_match'].mean():.1%}"))
+    print_table(
+        rows,
+        ("kind", "grids", "nested in one grid of the other", "mean share in best match"),
+        right=[1, 2, 3],
+    )
+    print(
+        f"inner borders: {a} {result.boundary_a_m:,.0f} m, {b} {result.boundary_b_m:,.0f} m; shared "
+        f"{result.shared_m:,.0f} m ({result.shared_share_a:.1%} of {a}'s, {result.shared_share_b:.1%} of {b}'s); "
+        f"{len(result.split_buildings)} buildings kept whole by one network and split by the other"
+    )
+    if args.out:
+        frames = {"alignment_grids": table, "split_buildings": result.split_buildings}
+        print("wrote " + ", ".join(str(w) for w in write_frames(frames, args.out)))
+    return EXIT_OK
+
+
+def cmd_grids_propose(args, settings: Settings) -> int:
+    from gridmap.gridplan import community_named, propose_grids
+    from gridmap.io.export import write_frames
+    from gridmap.store.gridplans import apply_grid_plan
+    from gridmap.store.layers import read_layer
+
+    if args.kinds:
+        raise InputError("grids propose takes no grid kinds; use --kind")
+    if not args.community:
+        raise InputError("grids propose needs --community NAME_OR_CODE")
+    households = households_range(args.households, settings)
+    engine = open_engine(settings)
+    community = community_named(read_layer(engine, "communities"), args.community)
+    cid = int(community["id"].iloc[0])
+    grids = read_layer(engine, "grids")
+    own = grids[grids["community_id"] == cid]
+    kind = args.kind or (own["kind"].mode().iloc[0] if own["kind"].notna().any() else "comprehensive")
+    existing = own[(own["kind"] == kind) & (own["level"] == args.level)]
+    plan = propose_grids(
+        community,
+        read_layer(engine, "buildings"),
+        compounds=read_layer(engine, "compounds"),
+        roads=read_layer(engine, "roads"),
+        existing=existing,
+        households=households,
+        fresh=args.fresh,
+        seed=args.seed,
+    )
+    name = community["name"].iloc[0]
+    lo, hi = households
+    print(f"{name} ({plan.community_code}): {len(plan.grids)} {kind} grids for {lo}-{hi} households each")
+    rows = [
+        (
+            r.code,
+            r.status,
+            r.households,
+            r.buildings,
+            f"{r.area_m2 / 10_000:.1f}",
+            "yes" if r.in_range else "NO",
+        )
+        for r in plan.grids.itertuples()
+    ]
+    print_table(rows, ("code", "status", "households", "buildings", "area ha", "in range"), right=[2, 3, 4])
+    if len(plan.lineage):
+        lineage = [
+            (r.old_code or "-", r.new_code, r.relation, int(r.households), f"{r.area_m2 / 10_000:.1f}")
+            for r in plan.lineage.itertuples()
+        ]
+        print_table(lineage, ("from", "to", "relation", "households", "area ha"), right=[3, 4])
+    if plan.retired:
+        print("retired: " + ", ".join(plan.retired))
+    for note in plan.notes:
+        print(f"note: {note}")
+    if args.out:
+        frames = {"proposed_grids": plan.grids, "grid_lineage": plan.lineage}
+        print("wrote " + ", ".join(str(w) for w in write_frames(frames, args.out)))
+    if args.apply:
+        done = apply_grid_plan(
+            engine, plan, community_id=cid, kind=kind, level=args.level, user="cli", end_terms=args.end_terms
+        )
+        if done.added or done.retired:
+            print(
+                f"applied: {len(done.kept)} grids kept, {len(done.added)} added, {len(done.retired)} retired; "
+                "lineage recorded"
+            )
+        else:
+            print("nothing to apply: every grid stays as it is")
+        for term in done.ended_terms:
+            print(f"ended: {term}")
+        for account in done.accounts:
+            print(
+                f"note: account {account} names a retired grid; give it the new grid codes", file=sys.stderr
+            )
+    return EXIT_OK

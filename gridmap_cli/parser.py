@@ -1,0 +1,229 @@
+"""The command line's arguments: every command, its options and their help (README's reference)."""
+
+from __future__ import annotations
+
+import argparse
+
+from gridmap.model import LAYERS, UserRole
+from gridmap_cli.common import Parser, bbox_arg
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="gridmap", description="Community governance on the map.")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL (default: $GRIDMAP_DATABASE_URL or sqlite:///gridmap.sqlite)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    db = sub.add_parser("db", help="create or upgrade the database schema")
+    db.add_argument("action", choices=["init", "upgrade"])
+
+    imp = sub.add_parser(
+        "import", help="import a GeoPackage, GeoJSON, Shapefile (.shp/.zip) or CSV into a layer"
+    )
+    imp.add_argument("layer", choices=LAYERS, metavar="LAYER", help=f"one of: {', '.join(LAYERS)}")
+    imp.add_argument("path", metavar="PATH")
+    imp.add_argument(
+        "--source-crs", metavar="CRS", help="CRS of the file: EPSG:4490, EPSG:4326, gcj02, bd09, …"
+    )
+    imp.add_argument("--field-map", metavar="A=B,…", help="rename file fields to layer columns")
+    imp.add_argument("--fix", action="store_true", help="repair invalid geometry with make_valid")
+    imp.add_argument("--layer", dest="file_layer", metavar="NAME", help="layer of a multi-layer file")
+    imp.add_argument("--replace", action="store_true", help="replace the layer's features instead of adding")
+
+    osm = sub.add_parser(
+        "import-osm", help="load roads, buildings, compounds, facilities, entrances from OSM"
+    )
+    osm.add_argument("path", metavar="PATH", help=".osm, .osm.gz or .osm.pbf")
+    osm.add_argument("--bbox", type=bbox_arg, metavar="W,S,E,N", help="area of interest (EPSG:4326)")
+    osm.add_argument(
+        "--network-buffer",
+        type=float,
+        default=500.0,
+        metavar="M",
+        help="walking network reaches this far beyond the bbox (m)",
+    )
+
+    exp = sub.add_parser("export", help="export a layer to .gpkg, .geojson or .csv")
+    exp.add_argument("layer", choices=LAYERS, metavar="LAYER")
+    exp.add_argument("path", metavar="PATH")
+
+    demo = sub.add_parser("demo", help="build the demo district (if needed) and serve it")
+    demo.add_argument("action", nargs="?", choices=["build", "serve"], default="serve")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+
+    serve = sub.add_parser("serve", help="serve the API and web map")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    sub.add_parser("layers", help="list the layers and their feature counts")
+    _coverage_parser(sub)
+    _site_parser(sub)
+    _map_parser(sub)
+    org = sub.add_parser("org", help="party-building figures: branches, groups, leaders, 双报到, 1+10")
+    org.add_argument("action", choices=["report"])
+    org.add_argument("--by", choices=["street", "community"], default="community", help="also per unit")
+    org.add_argument("--out", metavar="PATH", help="write figures and missing features to .gpkg or .csv")
+    _grids_parser(sub)
+    user = sub.add_parser("user", help="accounts of the web service")
+    user.add_argument("action", choices=["add", "list", "password", "unlock"])
+    user.add_argument("name", nargs="?", metavar="NAME")
+    user.add_argument(
+        "--role", choices=[r.value for r in UserRole], help="admin, planner, grid_leader or public"
+    )
+    user.add_argument("--grid", action="append", metavar="CODE", help="a grid leader's grid (repeatable)")
+    user.add_argument(
+        "--password", help="the password (default: GRIDMAP_PASSWORD, or asked for on a terminal)"
+    )
+    val = sub.add_parser("validate", help="check the grid map's integrity; exit 1 when errors are found")
+    val.add_argument("--out", metavar="PATH", help="write the findings to .geojson, .gpkg or .csv")
+    return parser
+
+
+def _grids_parser(sub) -> None:
+    grids = sub.add_parser(
+        "grids", help="work grids: draw a community's grids, or how two networks align (多网合一)"
+    )
+    grids.add_argument("action", choices=["propose", "align"])
+    grids.add_argument(
+        "kinds", nargs="*", metavar="KIND", help="align: two grid kinds, e.g. party comprehensive"
+    )
+    grids.add_argument("--community", metavar="NAME_OR_CODE", help="propose: the community to draw")
+    grids.add_argument(
+        "--households",
+        metavar="MIN-MAX",
+        help="propose: households per grid (default from the settings, 300-500)",
+    )
+    grids.add_argument(
+        "--kind", help="propose: grid kind (default: the community's grids' kind, else comprehensive)"
+    )
+    grids.add_argument("--level", type=int, default=1, help="propose: grid level (default 1)")
+    grids.add_argument(
+        "--fresh", action="store_true", help="propose: redraw every grid, not only unsound ones"
+    )
+    grids.add_argument("--seed", type=int, default=0, help="propose: random seed of the zoning search")
+    grids.add_argument("--apply", action="store_true", help="propose: replace the grids with the drawing")
+    grids.add_argument(
+        "--end-terms", action="store_true", help="propose --apply: end terms in office on retired grids"
+    )
+    grids.add_argument(
+        "--tolerance", type=float, default=5.0, metavar="M", help="align: borders this close coincide"
+    )
+    grids.add_argument(
+        "--out", metavar="PATH", help="write the drawing and lineage, or the alignment (.gpkg, .csv)"
+    )
+
+
+def _coverage_parser(sub) -> None:
+    from gridmap.coverage import MEASURES, ORIGIN_MODES
+    from gridmap.standards import LEVELS
+
+    cov = sub.add_parser(
+        "coverage",
+        help="15-minute service circle: walking coverage, gaps and circles (or list / compare runs)",
+        description="Compute coverage (default), list stored runs ('runs'), or compare two runs "
+        "('compare BEFORE AFTER').",
+    )
+    cov.add_argument("action", nargs="?", choices=["run", "runs", "compare"], default="run")
+    cov.add_argument("run_ids", nargs="*", type=int, metavar="RUN", help="two run ids for 'compare'")
+    cov.add_argument(
+        "--level", type=int, nargs="+", action="extend", choices=LEVELS, help="life-circle levels (minutes)"
+    )
+    cov.add_argument(
+        "--category",
+        nargs="+",
+        action="extend",
+        metavar="C",
+        help="service category ids (default: all the checklist names)",
+    )
+    cov.add_argument(
+        "--speed", metavar="MPS", help="walking speed in m/s, or 'elderly' (default: GRIDMAP_WALK_SPEED_MPS)"
+    )
+    cov.add_argument(
+        "--origin",
+        choices=ORIGIN_MODES,
+        default="building",
+        help="start from buildings, or from compound gates",
+    )
+    cov.add_argument(
+        "--measure",
+        choices=MEASURES,
+        default="time",
+        help="covered within the level's minutes, or the standard's radius",
+    )
+    cov.add_argument("--by", choices=["street", "community", "grid"], help="also print shares per unit")
+    cov.add_argument("--out", metavar="PATH", help="write results to .gpkg (layers) or .csv (files)")
+    cov.add_argument("--label", help="a note stored with the run")
+    cov.add_argument("--no-save", action="store_true", help="do not keep the run in the database")
+    cov.add_argument("--no-circles", action="store_true", help="skip the service-circle polygons")
+
+
+def _site_parser(sub) -> None:
+    from gridmap.siting.candidates import CANDIDATE_SOURCES
+    from gridmap.siting.models import MODELS
+    from gridmap.standards import LEVELS
+
+    site = sub.add_parser(
+        "site",
+        help="siting proposals for new stations (or list / compare scenarios)",
+        description="Propose new sites (default), list stored scenarios ('scenarios'), or compare two "
+        "('compare A B'). Without --category, proposes for every category with residents outside the circle.",
+    )
+    site.add_argument("action", nargs="?", choices=["propose", "scenarios", "compare"], default="propose")
+    site.add_argument("scenario_ids", nargs="*", type=int, metavar="SCENARIO", help="two ids for 'compare'")
+    site.add_argument(
+        "--category", nargs="+", action="extend", metavar="C",
+        help="service categories one new station serves (default: each category with a gap, in turn)",
+    )  # fmt: skip
+    site.add_argument("--count", type=int, metavar="K", help="new sites for mclp and pmedian (default 3)")
+    site.add_argument(
+        "--model", choices=MODELS, default="mclp", help="maximal covering, set covering, p-median"
+    )
+    site.add_argument("--minutes", type=float, metavar="M", help="the circle in walking minutes (default 15)")
+    site.add_argument(
+        "--level", type=int, nargs="+", action="extend", choices=LEVELS, help="life-circle levels"
+    )
+    site.add_argument("--share", type=float, default=1.0, help="lscp: share of residents to cover (0–1]")
+    site.add_argument("--capacity", type=float, metavar="N", help="residents one station can serve")
+    site.add_argument("--weight", choices=["residents", "households"], default="residents")
+    site.add_argument(
+        "--candidates", metavar="PATH", help="candidate sites: points or polygons (.gpkg, .geojson, .csv)"
+    )
+    site.add_argument(
+        "--sources", default=",".join(CANDIDATE_SOURCES), metavar="S,…",
+        help=f"candidate sources (default {','.join(CANDIDATE_SOURCES)})",
+    )  # fmt: skip
+    site.add_argument(
+        "--grid", nargs="+", action="extend", metavar="CODE", help="junction candidates only in these grids"
+    )
+    site.add_argument("--min-spacing", type=float, default=0.0, metavar="M", help="metres between stations")
+    site.add_argument("--exclude", metavar="PATH", help="areas where no station may go (water, …)")
+    site.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="solver time limit (s)")
+    site.add_argument("--speed", metavar="MPS", help="walking speed in m/s, or 'elderly'")
+    site.add_argument(
+        "--out", metavar="PATH", help="write sites and coverage to .gpkg (layers) or .csv (files)"
+    )
+    site.add_argument("--label", help="a note stored with the scenario")
+    site.add_argument("--no-save", action="store_true", help="do not keep the scenario in the database")
+
+
+def _map_parser(sub) -> None:
+    from gridmap.standards import LEVELS
+
+    mp = sub.add_parser("map", help="write a map: grids, coverage, gaps, siting or a grid's area (HTML)")
+    mp.add_argument("kind", choices=["grids", "coverage", "gaps", "siting", "area"])
+    mp.add_argument("--out", required=True, metavar="FILE.html")
+    mp.add_argument("--offline", action="store_true", help="inline Leaflet: the map opens with no internet")
+    mp.add_argument("--category", metavar="C", help="coverage, gaps, siting: the service category")
+    mp.add_argument("--level", type=int, choices=LEVELS, default=15, help="life-circle level (minutes)")
+    mp.add_argument("--grid", metavar="CODE", help="area: the grid's code")
+    mp.add_argument(
+        "--scenario", type=int, metavar="ID", help="siting: a kept scenario (else a new proposal)"
+    )
+    mp.add_argument("--count", type=int, default=3, metavar="K", help="siting: new sites to propose")
+    mp.add_argument("--basemap", choices=["none", "osm", "tianditu"], default="none")
+    mp.add_argument("--tianditu-key", metavar="KEY", help="key of the Tianditu basemap")
+    mp.add_argument("--speed", metavar="MPS", help="walking speed in m/s, or 'elderly'")

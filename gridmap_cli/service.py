@@ -1,0 +1,60 @@
+"""The service and the planners' maps: serve, map (and the demo's maps)."""
+
+from __future__ import annotations
+
+from gridmap.settings import Settings
+from gridmap_cli.common import EXIT_OK, open_engine
+from gridmap_cli.coverage import coverage_params, walking_speed
+
+
+def cmd_map(args, settings: Settings) -> int:
+    from maps.cli import build_map, write_map  # maps builds on gridmap; reached only here
+
+    coverage = coverage_params(settings, speed_mps=walking_speed(args.speed, settings))
+    m = build_map(
+        args.kind,
+        open_engine(settings),
+        coverage=coverage,
+        category=args.category,
+        level=args.level,
+        grid=args.grid,
+        scenario=args.scenario,
+        count=args.count,
+        basemap=args.basemap,
+        tianditu_key=args.tianditu_key or settings.tianditu_key,
+    )
+    path = write_map(m, args.out, offline=args.offline)
+    size = path.stat().st_size / 1e6
+    print(f"wrote {path} ({size:.1f} MB{', offline' if args.offline else ''})")
+    return EXIT_OK
+
+
+def demo_maps(engine, settings: Settings, folder: str = "out/maps") -> None:
+    """The demo's maps, offline, into ``folder``."""
+    from gridmap.store.layers import read_layer
+    from maps.cli import build_map, write_map  # maps builds on gridmap; reached only here
+
+    grid = str(read_layer(engine, "grids")["code"].iloc[0])
+    wanted = {
+        "grids": {}, "coverage": {"category": "elderly_care"}, "gaps": {}, "siting": {"category": "elderly_care"},
+        "area": {"grid": grid},
+    }  # fmt: skip
+    written = []
+    for kind, options in wanted.items():
+        m = build_map(kind, engine, coverage=coverage_params(settings), **options)
+        written.append(str(write_map(m, f"{folder}/{kind}.html", offline=True)))
+    print("maps (open offline in a browser): " + ", ".join(written))
+
+
+def serve(settings: Settings, host: str, port: int) -> int:
+    import uvicorn
+
+    from api.main import create_app  # the service builds on gridmap; reached only here
+
+    print(f"serving {settings.database_url} at http://{host}:{port}/ (API documentation: /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port)
+    return EXIT_OK
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    return serve(settings, args.host, args.port)
