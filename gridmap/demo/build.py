@@ -9,6 +9,7 @@ assignments. The same seed gives the same database.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +37,11 @@ _STAGES = ("housing", "areas", "facilities", "organisation", "people", "assignme
 
 
 def fixtures_dir() -> Path:
-    """The folder of the demo extract in a source checkout."""
-    return Path(__file__).resolve().parents[2] / "fixtures" / "osm" / DEMO_AREA
+    """The folder of the demo extract: in a source checkout, else where a plain install put
+    it (``share/gridmap/osm`` under the environment's prefix)."""
+    checkout = Path(__file__).resolve().parents[2] / "fixtures" / "osm" / DEMO_AREA
+    installed = Path(sys.prefix) / "share" / "gridmap" / "osm" / DEMO_AREA
+    return checkout if checkout.exists() or not installed.exists() else installed
 
 
 def _rng(seed: int, stage: str) -> np.random.Generator:
