@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from gridmap.settings import Settings
 from gridmap_cli.common import EXIT_OK, open_engine
 from gridmap_cli.coverage import coverage_params, walking_speed
@@ -30,9 +32,19 @@ def cmd_map(args, settings: Settings) -> int:
 
 
 def demo_maps(engine, settings: Settings, folder: str = "out/maps") -> None:
-    """The demo's maps, offline, into ``folder``."""
+    """The demo's maps, offline, into ``folder``; left out, with a note, where the browser
+    assets from npm are not installed (a plain ``pip install``)."""
     from gridmap.store.layers import read_layer
     from maps.cli import build_map, write_map  # maps builds on gridmap; reached only here
+    from maps.compose import LEAFLET_DIR
+
+    if not (LEAFLET_DIR / "leaflet.js").exists():
+        print(
+            f"maps left out: offline maps need Leaflet from npm ({LEAFLET_DIR} is missing; "
+            "'npm ci' in the project folder installs it, as ./dev does)",
+            file=sys.stderr,
+        )
+        return
 
     grid = str(read_layer(engine, "grids")["code"].iloc[0])
     wanted = {
