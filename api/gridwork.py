@@ -17,7 +17,7 @@ from api.geojson import frame_collection, records
 from api.pool import on_heavy_pool
 from gridmap.errors import InputError, NotFoundError
 from gridmap.gridplan import community_named, propose_grids
-from gridmap.organisation import FIGURES, SCOPES, organisation_report
+from gridmap.organisation import FIGURES, organisation_report
 from gridmap.topology import CHECKED_LAYERS, Tolerances, check_grid_map, grid_alignment
 
 router = APIRouter(tags=["grid map and organisation"])
@@ -42,8 +42,6 @@ def org_report(
         Query(description="area, street or community (default: all)"),
     ] = None,
 ) -> dict:
-    if scope is not None and scope not in SCOPES:
-        raise InputError(f"scope {scope!r}: expected one of {', '.join(SCOPES)}")
     report = _report(app)
     figures = report.figures if scope is None else report.figures[report.figures["scope"] == scope]
     reader = user.role in READERS

@@ -18,12 +18,12 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.analysis import home_minutes, select_rows, stored_run, stored_scenario
-from api.auth import READERS, CurrentUser, State, require
+from api.auth import CurrentUser, State, require
 from api.features import base_url
 from gridmap.accounts import User
 from gridmap.errors import AccessError, InputError, NotFoundError
 from gridmap.model import UserRole
-from gridmap.scope import PUBLIC_LAYERS, SHARED_LAYERS, readable_layers
+from gridmap.scope import PUBLIC_LAYERS, SHARED_LAYERS, analysis_readers, readable_layers
 from gridmap.store.secret import service_secret
 from gridmap.tiles import MAX_ZOOM, TileSource, encode_tile, lonlat_bounds, tile_bounds
 
@@ -89,9 +89,9 @@ def _source(app, layer: str, run: str, category: str | None, level: int | None, 
 def _keep(app, user: User, layer: str):
     """The ids the user may see in ``layer`` (None: all); AccessError when none at all."""
     if layer in ANALYSIS_LAYERS:
-        if layer == "coverage" and user.role == UserRole.GRID_LEADER:
+        if layer == "coverage" and user.role == UserRole.GRID_LEADER:  # their homes only
             return app.layers.area(user).ids["buildings"]
-        require(user, *READERS, what=f"'{layer}' tiles")
+        require(user, *analysis_readers(layer), what=f"'{layer}' tiles")
         return None
     if layer not in LAYER_COLUMNS:
         raise NotFoundError(

@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
 from gridmap.geometry import concave_hulls, on_all_cores, point_groups
-from gridmap.model import CATEGORY_NAMES_ZH, WALK_HIGHWAYS, ServiceCategory
+from gridmap.model import CATEGORY_NAMES_ZH, SUMMARY_SCOPES, WALK_HIGHWAYS, ServiceCategory
 from gridmap.network.circles import service_circles
 from gridmap.network.graph import WalkingNetwork
 from gridmap.network.paths import FacilityGraph, attach_only
@@ -37,7 +37,6 @@ from gridmap.study_area import ORIGIN_MODES, CoverageInputs, prepare_area
 from gridmap.timing import Laps
 
 MEASURES = ("time", "radius")
-SCOPES = ("area", "street", "community", "grid")
 
 _SETTINGS = Settings.model_fields  # the defaults live in one place: the settings
 
@@ -340,7 +339,7 @@ def _network_report(
 @dataclass
 class SummaryUnits:
     """The units coverage is summed over: the whole area, then each street, community and grid
-    with a home in it, in :data:`SCOPES` order. Home ``home[i]`` lies in unit ``unit[i]``."""
+    with a home in it, in :data:`gridmap.model.SUMMARY_SCOPES` order. Home ``home[i]`` lies in unit ``unit[i]``."""
 
     scope: np.ndarray
     unit_id: np.ndarray  # NA for the whole area
@@ -356,7 +355,7 @@ class SummaryUnits:
         scope, unit_id, code, name = ["area"], [pd.NA], [""], ["全域"]
         home, unit = [np.arange(n)], [np.zeros(n, dtype=np.int64)]
         outside = np.iinfo(np.int64).min
-        for sc in SCOPES[1:]:
+        for sc in SUMMARY_SCOPES[1:]:
             ids = homes[f"{sc}_id"].to_numpy(dtype=np.int64, na_value=outside)
             inside = ids != outside
             if not inside.any():

@@ -62,6 +62,9 @@ CATEGORY_NAMES_ZH: dict[str, str] = {
 }
 
 
+#: the areas coverage is summarised for, from the whole study area down to the grid
+SUMMARY_SCOPES: tuple[str, ...] = ("area", "street", "community", "grid")
+
 #: Pedestrian-usable OSM ``highway`` values (the OSMnx "walk" network, plus corridors).
 WALK_HIGHWAYS: tuple[str, ...] = (
     "trunk", "trunk_link", "primary", "primary_link", "secondary", "secondary_link",

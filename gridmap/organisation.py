@@ -34,7 +34,7 @@ FIGURES = {
     "in_service_registered": ("在职党员双报到", "双报到", True),
     "members_linking_10": (f"联系{LINKS_PER_MEMBER}户以上的在职党员", "1+10", True),
 }
-SCOPES = ("area", "street", "community")
+REPORT_SCOPES = ("area", "street", "community")  # the areas the organisation report is given for
 
 
 @dataclass
@@ -82,7 +82,7 @@ def _rows(name: str, has: pd.Series, community: pd.Series, units: dict[str, pd.D
     rows = []
     street_of = units["community"]["street_id"] if "street_id" in units["community"].columns else pd.Series()
     street = community.map(street_of)
-    for scope in SCOPES:
+    for scope in REPORT_SCOPES:
         key = {"area": pd.Series(0, index=has.index), "street": street, "community": community}[scope]
         frame = pd.DataFrame({"has": has.astype(bool), "unit": key.reindex(has.index)}).dropna(
             subset=["unit"]

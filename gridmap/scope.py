@@ -28,6 +28,27 @@ AREA_INPUTS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+_READERS = (UserRole.ADMIN, UserRole.PLANNER)
+#: who reads what coverage runs and siting scenarios compute (a grid leader within their
+#: area): the one table for their tiles, GeoJSON, summaries and jobs
+ANALYSIS_READERS: dict[str, tuple[str, ...]] = {
+    "coverage": (*_READERS, UserRole.GRID_LEADER),  # homes with their walking minutes
+    "compound_checks": (*_READERS, UserRole.GRID_LEADER),
+    "grid_summaries": (*_READERS, UserRole.GRID_LEADER),  # coverage shares per grid
+    "gaps": _READERS,
+    "circles": _READERS,
+    "proposals": _READERS,  # siting scenarios and their sites
+    "runs": _READERS,  # starting coverage runs and siting jobs, reading a run's report
+}
+#: the coverage summaries the public reads (all of gridmap.model.SUMMARY_SCOPES but grids)
+PUBLIC_SUMMARY_SCOPES: tuple[str, ...] = ("area", "street", "community")
+
+
+def analysis_readers(what: str) -> tuple[str, ...]:
+    """The roles that read ``what`` (a key of :data:`ANALYSIS_READERS`)."""
+    return ANALYSIS_READERS[what]
+
+
 def readable_layers(role: str) -> tuple[str, ...]:
     """The layers ``role`` may read at all (for a grid leader, only their part of some)."""
     return PUBLIC_LAYERS if role == UserRole.PUBLIC else LAYERS
