@@ -4,6 +4,7 @@ locked SpatiaLite file says "busy, retry"; a full job queue says 429."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import httpx2 as httpx
@@ -151,3 +152,23 @@ def test_a_locked_spatialite_file_says_busy_retry(db_url):
             holder.execute("ROLLBACK")
             holder.close()
         assert client.get("/collections/buildings/items?limit=1", headers=admin).status_code == 200
+
+
+def test_an_import_checks_the_same_ranges_and_writes_nothing(db_url, tmp_path, capsys):
+    from gridmap_cli import main
+
+    engine = make_engine(db_url)
+    before = len(read_layer(engine, "buildings", columns=[]))
+    x, y = read_layer(engine, "buildings").geometry.iloc[0].centroid.coords[0]
+    square = {"type": "Polygon", "coordinates": [[[x, y], [x + 1e-4, y], [x + 1e-4, y + 1e-4], [x, y]]]}
+    rows = [{"type": "Feature", "properties": {"name": "ok", "levels": 6, "households": 30},
+             "geometry": square},
+            {"type": "Feature", "properties": {"name": "bad", "levels": 2**70, "households": -5},
+             "geometry": square}]  # fmt: skip
+    path = tmp_path / "buildings.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": rows}), encoding="utf-8")
+    assert main(["--db", db_url, "import", "buildings", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "field 'levels'" in err and "field 'households'" in err and "out of range" in err
+    assert len(read_layer(engine, "buildings", columns=[])) == before
+    engine.dispose()

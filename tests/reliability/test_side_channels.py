@@ -94,4 +94,4 @@ def test_heavy_downloads_wait_their_turn_and_quick_requests_go_on(services):
         t.join(120)
     assert set(statuses) <= {200, 429} and statuses.count(429) >= 1, statuses  # 4 held at most
     assert statuses.count(200) >= 1
-    assert sorted(waits)[2] < 2.0, waits  # liveness, not speed
+    assert sorted(waits)[2] < 3.0, waits  # liveness, not speed

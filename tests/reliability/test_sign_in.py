@@ -113,7 +113,7 @@ def test_a_burst_of_bad_sign_ins_does_not_stall_other_requests(services):
     for t in threads:
         t.join(120)
     assert set(statuses) <= {401, 429} and statuses.count(429) > 0  # the hash pool holds 16 at most
-    assert sorted(waits)[2] < 1.0, waits  # liveness, not speed: hashing runs off the request pool
+    assert sorted(waits)[2] < 3.0, waits  # liveness, not speed: hashing runs off the request pool
 
 
 def test_a_signed_out_token_is_refused_by_every_process_at_once(services):
