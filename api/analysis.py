@@ -26,6 +26,7 @@ from gridmap.store.inputs import load_inputs
 from gridmap.store.runs import StoredRun, list_runs, read_run, save_run
 from gridmap.store.scenarios import StoredScenario, list_scenarios, read_scenario, save_scenario
 from gridmap.store.tables import coverage_runs, siting_scenarios
+from gridmap.walking import walk_minutes
 
 router = APIRouter(tags=["coverage and siting"])
 #: the areas of a coverage summary (gridmap.model.SUMMARY_SCOPES)
@@ -89,10 +90,10 @@ def home_minutes(kept: StoredRun, category: str, level: int) -> pd.DataFrame:
     res = res[(res["home_kind"] == "building") & (res["category"] == category) & (res["level"] == level)]
     if len(res) == 0:
         raise NotFoundError(f"run {kept.id} has no results for {category} at the {level}-minute level")
-    speed = float(kept.params.get("speed_mps", 1.1))
+    speed = float(kept.params["speed_mps"])  # every run keeps the speed it walked at
     return pd.DataFrame(
         {
-            "minutes": (res["distance_m"] / speed / 60.0).round(1).to_numpy(),
+            "minutes": walk_minutes(res["distance_m"], speed).round(1).to_numpy(),
             "covered": res["covered"].astype(bool).to_numpy(),
             "facility_id": res["facility_id"].to_numpy(),
         },

@@ -35,6 +35,7 @@ from gridmap.settings import Settings
 from gridmap.standards import LEVELS, Checklist, load_checklist
 from gridmap.study_area import ORIGIN_MODES, CoverageInputs, prepare_area
 from gridmap.timing import Laps
+from gridmap.walking import walk_metres, walk_minutes
 
 MEASURES = ("time", "radius")
 
@@ -121,7 +122,7 @@ class CoverageResult:
 
     def minutes(self, category: str, level: int) -> np.ndarray:
         """Walking minutes from every home (``homes`` order) to the nearest facility."""
-        return self.distances[(category, level)] / self.params.speed_mps / 60.0
+        return walk_minutes(self.distances[(category, level)], self.params.speed_mps)
 
     def covered(self, category: str, level: int) -> np.ndarray:
         return self.distances[(category, level)] <= self.thresholds[(category, level)]
@@ -146,7 +147,7 @@ def threshold_m(checklist: Checklist, params: CoverageParams, category: str, lev
         if item is not None and item.radius_m is not None:
             return item.radius_m
         return lv.distance_m[1]
-    return lv.minutes * 60.0 * params.speed_mps
+    return walk_metres(lv.minutes, params.speed_mps)
 
 
 def best_per_home(n_homes: int, home: np.ndarray, dist: np.ndarray, fac: np.ndarray):
@@ -681,7 +682,7 @@ def _homes_frame(homes, distances, nearest, covered, params, method) -> gpd.GeoD
         "residents": homes["residents"].to_numpy(),
     }
     for (category, level), dist in distances.items():
-        minutes = dist / params.speed_mps / 60.0
+        minutes = walk_minutes(dist, params.speed_mps)
         data[f"{category}_{level}"] = np.where(np.isfinite(minutes), np.round(minutes, 2), np.nan)
     frame = gpd.GeoDataFrame(data, geometry=homes.geometry.values, crs=homes.crs)
     frame["method"] = method

@@ -52,6 +52,7 @@ from gridmap.siting.problem import SitingProblem
 from gridmap.standards import Checklist, load_checklist
 from gridmap.study_area import StudyArea, prepare_area
 from gridmap.timing import Laps
+from gridmap.walking import walk_metres, walk_minutes
 
 DEFAULT_COUNT = 3
 WEIGHTS = ("residents", "households")
@@ -127,7 +128,7 @@ class SitingParams:
     def threshold(self, checklist: Checklist, category: str, level: int) -> float:
         """Walking metres of the circle for (category, level)."""
         if self.minutes is not None:
-            return self.minutes * 60.0 * self.speed_mps
+            return walk_metres(self.minutes, self.speed_mps)
         return threshold_m(checklist, self.coverage_params(), category, level)
 
 
@@ -384,7 +385,7 @@ def _mean_minutes(problem: SitingProblem, dist: np.ndarray, params: SitingParams
     if w.sum() == 0:
         return None
     capped = np.minimum(dist, params.cutoff_m)
-    return round(float((w * capped).sum() / w.sum() / params.speed_mps / 60.0), 2)
+    return round(float(walk_minutes((w * capped).sum() / w.sum(), params.speed_mps)), 2)
 
 
 def _explain(
