@@ -4,6 +4,7 @@ siting scenario."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import socket
 import threading
@@ -11,7 +12,8 @@ import threading
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import create_engine, delete
+from sqlalchemy.engine import make_url
 
 from api.main import create_app
 from gridmap.accounts import add_user, list_users
@@ -64,13 +66,34 @@ def fill(url: str, demo_data) -> None:
 
 @pytest.fixture(scope="module", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
 def service_db(request, tmp_path_factory, demo_data) -> str:
-    """One database per module (edits stay within it); on SpatiaLite a copy of one filled
-    once per run."""
+    """One database per module (edits stay within it): a copy of one filled once per run."""
     if request.param == "spatialite":
         path = tmp_path_factory.mktemp("service") / "service.sqlite"
         shutil.copyfile(request.getfixturevalue("_service_file"), path)
         return f"sqlite:///{path}"
-    url = request.getfixturevalue("postgis_url")
+    return copy_database(request.getfixturevalue("_service_template"), f"service_{next(_COPIES)}")
+
+
+_COPIES = itertools.count(1)
+
+
+def copy_database(template_url: str, name: str, *, empty: bool = False) -> str:
+    """A new PostgreSQL database on ``template_url``'s server: a copy of that database
+    (CREATE DATABASE … TEMPLATE), or with ``empty`` a new empty one."""
+    template = make_url(template_url)
+    admin = create_engine(template.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    source = "" if empty else f' TEMPLATE "{template.database}"'
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{source}')
+    admin.dispose()
+    return template.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def _service_template(postgis_url, demo_data) -> str:
+    """A PostGIS database filled once per run, which each module's database copies."""
+    url = copy_database(postgis_url, "service_template", empty=True)
     fill(url, demo_data)
     return url
 
