@@ -108,6 +108,11 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = SQLITE_
             parsed, module=sqlite_module(), echo=echo, connect_args={"timeout": busy_timeout_s}
         )
         event.listen(engine, "connect", _load_spatialite)
+        wait_ms = int(busy_timeout_s * 1000)
+        # after loading SpatiaLite, which sets a busy timeout of its own (5 s) on the connection
+        event.listen(
+            engine, "connect", lambda dbapi_conn, _: dbapi_conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
+        )
         event.listen(engine, "begin", _begin)
         return engine
     if backend == "postgresql":

@@ -118,3 +118,14 @@ def test_uninitialised_database_is_named(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
     with pytest.raises(DatabaseError, match="gridmap db init"):
         read_layer(engine, "grids")
+
+
+def test_a_spatialite_connection_waits_as_long_as_asked_for_a_lock(tmp_path):
+    from gridmap.store.engine import SQLITE_BUSY_TIMEOUT_S
+
+    url = f"sqlite:///{tmp_path / 'wait.sqlite'}"
+    for asked, expected_ms in ((0.5, 500), (None, int(SQLITE_BUSY_TIMEOUT_S * 1000))):
+        eng = make_engine(url) if asked is None else make_engine(url, busy_timeout_s=asked)
+        with eng.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == expected_ms
+        eng.dispose()
