@@ -293,7 +293,6 @@ def create(layer: str, body: FeatureBody, request: Request, app: State, user: Cu
     props, geometry = _parse(layer, body, geometry_required=True)
     margin = app.settings.district_margin_m
     new_id, _ = create_feature(app.engine, layer, props, geometry, user=user.name, margin_m=margin)
-    app.layers.changed()
     location = f"{base_url(request)}/collections/{layer}/items/{new_id}"
     return _feature_response(app, user, layer, new_id, 201, {"Location": location})
 
@@ -308,7 +307,6 @@ def _update(layer, feature_id, body, app, user, if_match, *, replace: bool) -> R
         app.engine, layer, feature_id, props, geometry, user=user.name, if_match=if_match,
         margin_m=app.settings.district_margin_m,
     )  # fmt: skip
-    app.layers.changed()
     return _feature_response(app, user, layer, feature_id)
 
 
@@ -353,7 +351,6 @@ def remove(
     _check_layer(layer, user)
     require(user, UserRole.ADMIN, what="deleting features")
     delete_feature(app.engine, layer, feature_id, user=user.name, if_match=if_match)
-    app.layers.changed()
     return Response(status_code=204)
 
 

@@ -69,9 +69,6 @@ class LayerStore:
         self._frames: dict[str, tuple[int, pd.DataFrame]] = {}
         self._derived = LRU(256)
 
-    def changed(self) -> None:
-        """Called after writing; versions are read afresh anyway."""
-
     def versions(self) -> dict[str, int]:
         """Every layer's version counter, as committed now."""
         with self.engine.connect() as conn:

@@ -115,7 +115,6 @@ class Assignment(BaseModel):
 def assign_route(body: Assignment, app: State, user: CurrentUser) -> dict:
     require(user, UserRole.ADMIN, what="assigning people")
     new_id, ended = assign(app.engine, user=user.name, **body.model_dump())
-    app.layers.changed()
     return {"id": new_id, "ended": ended}
 
 
@@ -129,7 +128,6 @@ class End(BaseModel):
 def end_route(assignment_id: FeatureId, body: End, app: State, user: CurrentUser) -> dict:
     require(user, UserRole.ADMIN, what="ending assignments")
     end_assignment(app.engine, assignment_id, user=user.name, on=body.on)
-    app.layers.changed()
     return {"id": assignment_id, "ended_on": (body.on or dt.date.today()).isoformat()}
 
 
@@ -157,5 +155,4 @@ class Branch(BaseModel):
 def branch_route(body: Branch, app: State, user: CurrentUser) -> dict:
     require(user, UserRole.ADMIN, what="assigning branches")
     count = assign_branch(app.engine, body.compound_ids, body.branch_id, user=user.name)
-    app.layers.changed()
     return {"compounds": count, "branch_id": body.branch_id}
