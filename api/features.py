@@ -54,9 +54,11 @@ def _check_layer(layer: str, user) -> None:
 
 
 def visible(app, user, layer: str):
-    """The rows of ``layer`` the user may read, masked for their role."""
-    frame = app.layers.frame(layer)
-    return visible_frame(layer, frame, user.role, app.layers.area(user))
+    """The rows of ``layer`` the user may read, masked for their role (one read of the
+    layer versions for the rows and the area alike)."""
+    versions = app.layers.versions()
+    frame = app.layers.frame(layer, versions)
+    return visible_frame(layer, frame, user.role, app.layers.area(user, versions))
 
 
 def _collection(base: str, layer: str, app) -> dict[str, Any]:

@@ -88,29 +88,37 @@ class LayerStore:
         return held[1]
 
     def derived(
-        self, key: tuple, layers: tuple[str, ...], build: Callable[[dict[str, pd.DataFrame]], Any]
+        self,
+        key: tuple,
+        layers: tuple[str, ...],
+        build: Callable[[dict[str, pd.DataFrame]], Any],
+        versions: dict[str, int] | None = None,
     ) -> Any:
-        """``build(frames)`` cached until one of ``layers`` changes version."""
-        versions = self.versions()
+        """``build(frames)`` cached until one of ``layers`` changes version (``versions``:
+        counters a request has read already; read now when not given)."""
+        versions = versions or self.versions()
         full = (*key, tuple(versions.get(n, 0) for n in layers))
         return self._derived.get_or(full, lambda: build({n: self.frame(n, versions) for n in layers}))
 
-    def area(self, user: User) -> Area | None:
+    def area(self, user: User, versions: dict[str, int] | None = None) -> Area | None:
         """A grid leader's area (None for other roles)."""
         if user.role != UserRole.GRID_LEADER:
             return None
         return self.derived(
-            ("area", user.grid_ids),
-            AREA_INPUTS,
-            lambda f: grid_leader_area(f, user.grid_ids),
+            ("area", user.grid_ids), AREA_INPUTS, lambda f: grid_leader_area(f, user.grid_ids), versions
         )
 
     def responsibility(self) -> Responsibility:
         return self.derived(("who",), WHO_LAYERS, Responsibility)
 
-    def tile_source(self, layer: str, columns: tuple[str, ...]) -> TileSource:
+    def tile_source(
+        self, layer: str, columns: tuple[str, ...], versions: dict[str, int] | None = None
+    ) -> TileSource:
         return self.derived(
-            ("tiles", layer, columns), (layer,), lambda f: TileSource.from_frame(layer, f[layer], columns)
+            ("tiles", layer, columns),
+            (layer,),
+            lambda f: TileSource.from_frame(layer, f[layer], columns),
+            versions,
         )
 
 

@@ -51,11 +51,11 @@ PROPOSAL_COLUMNS = ("rank", "name", "source", "residents_new", "households_new",
                     "nearest_station_m", "scenario_id")  # fmt: skip
 
 
-def _source(app, layer: str, run: str, category: str | None, level: int | None, scenario: str):
-    """(tile source, version key) of a stored or analysis layer."""
+def _source(app, versions: dict[str, int], layer: str, run: str, category, level, scenario: str):
+    """(tile source, version key) of a stored or analysis layer, at the layer ``versions``
+    the request read."""
     if layer in LAYER_COLUMNS:
-        versions = app.layers.versions()
-        source = app.layers.tile_source(layer, LAYER_COLUMNS[layer])
+        source = app.layers.tile_source(layer, LAYER_COLUMNS[layer], versions)
         return source, ("v", versions.get(layer, 0))
     if layer == "proposals":
         kept = stored_scenario(app, scenario)
@@ -70,7 +70,6 @@ def _source(app, layer: str, run: str, category: str | None, level: int | None, 
     if layer == "coverage":
         if category is None or level is None:
             raise NotFoundError("coverage tiles need ?category=…&level=…")
-        versions = app.layers.versions()
         key = ("coverage", kept.id, category, level, versions.get("buildings", 0))
 
         def homes() -> TileSource:
@@ -86,11 +85,11 @@ def _source(app, layer: str, run: str, category: str | None, level: int | None, 
     ), key
 
 
-def _keep(app, user: User, layer: str):
+def _keep(app, versions: dict[str, int], user: User, layer: str):
     """The ids the user may see in ``layer`` (None: all); AccessError when none at all."""
     if layer in ANALYSIS_LAYERS:
         if layer == "coverage" and user.role == UserRole.GRID_LEADER:  # their homes only
-            return app.layers.area(user).ids["buildings"]
+            return app.layers.area(user, versions).ids["buildings"]
         require(user, *analysis_readers(layer), what=f"'{layer}' tiles")
         return None
     if layer not in LAYER_COLUMNS:
@@ -100,7 +99,7 @@ def _keep(app, user: User, layer: str):
     if layer not in readable_layers(user.role):
         raise AccessError(f"'{layer}' tiles need a sign-in with a role that reads them")
     if user.role == UserRole.GRID_LEADER and layer not in SHARED_LAYERS:
-        return app.layers.area(user).ids.get(layer, frozenset())
+        return app.layers.area(user, versions).ids.get(layer, frozenset())
     return None
 
 
@@ -142,9 +141,10 @@ async def tile(
     except InputError as exc:  # an address off the grid names no tile (OGC API – Tiles: 404)
         raise NotFoundError(str(exc.problems[0].message)) from None
 
-    def prepare():
-        keep = _keep(app, user, layer)
-        return keep, *_source(app, layer, run, category, level, scenario)
+    def prepare():  # the layer versions read once, for the scope and the source alike
+        versions = app.layers.versions()
+        keep = _keep(app, versions, user, layer)
+        return keep, *_source(app, versions, layer, run, category, level, scenario)
 
     keep, source, version = await run_in_threadpool(prepare)
     text = repr((layer, version, _scope_key(user, keep), z, x, y_number))
@@ -175,8 +175,9 @@ def tilejson(
     run: Run = "latest",
     scenario: Scenario = "latest",
 ) -> dict:
-    _keep(app, user, layer)
-    source, _ = _source(app, layer, run, category, level, scenario)
+    versions = app.layers.versions()
+    _keep(app, versions, user, layer)
+    source, _ = _source(app, versions, layer, run, category, level, scenario)
     query = {"category": category, "level": level, "run": run if layer in ("coverage", "gaps", "circles") else None,
              "scenario": scenario if layer == "proposals" else None}  # fmt: skip
     params = "&".join(f"{k}={v}" for k, v in query.items() if v is not None)
