@@ -358,3 +358,14 @@ def test_alignment_and_a_proposed_drawing_for_planners(client, auth, layers):
     assert client.get(f"/grids/proposal?community={community['code']}").status_code == 401
     unknown = client.get("/grids/proposal?community=nowhere", headers=auth["admin"])
     assert unknown.status_code == 422 and "no community has the code or name 'nowhere'" in unknown.text
+
+
+def test_a_method_not_answered_names_every_method_of_the_path(client):
+    for path, allowed in (
+        ("/collections/buildings/items", "GET, POST"),
+        ("/collections/buildings/items/1", "DELETE, GET, PATCH, PUT"),
+        ("/coverage/runs", "GET, POST"),
+    ):
+        r = client.options(path)
+        assert r.status_code == 405 and r.headers["allow"] == allowed, (path, r.headers.get("allow"))
+        assert r.json()["title"] == "method not allowed"
