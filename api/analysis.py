@@ -34,45 +34,42 @@ Scope = Literal["area", "street", "community", "grid"]
 CategoryQuery = Annotated[str | None, Query(max_length=50, description="a service category id")]
 LevelQuery = Annotated[int | None, Query(ge=1, le=60, description="a life-circle level (5, 10, 15)")]
 #: a run or scenario by number, or the newest
-RunRef = Annotated[str, Path(pattern=r"^(latest|[0-9]{1,18})$", description="a number, or 'latest'")]
+KEPT_REF = r"^(latest|[0-9]{1,18})$"
+RunRef = Annotated[str, Path(pattern=KEPT_REF, description="a number, or 'latest'")]
 
 
-def _latest(app, table) -> int:
-    with app.engine.connect() as conn:
-        value = conn.execute(select(func.max(table.c.id))).scalar_one_or_none()
-    if value is None:
-        what = "coverage run" if table is coverage_runs else "siting scenario"
-        raise NotFoundError(f"there is no {what} yet; start one with POST")
-    return int(value)
+#: what the kept tables hold: (short name, full name)
+_KEPT_NAMES = {
+    coverage_runs.name: ("run", "coverage run"),
+    siting_scenarios.name: ("scenario", "siting scenario"),
+}
 
 
-def run_id_of(app, run: str) -> int:
-    """A run id from its number or ``latest``."""
-    if run == "latest":
-        return _latest(app, coverage_runs)
-    if not (run.isascii() and run.isdigit()):
-        raise InputError(f"run '{run[:40]}' is neither a run number nor 'latest'")
-    if int(run) > INT_RANGE[1]:
-        raise NotFoundError(f"there is no coverage run {run[:40]}")
-    return int(run)
+def _kept_id(app, text: str, table) -> int:
+    """The id of a kept run or scenario (``table``) from its number or ``latest``."""
+    noun, what = _KEPT_NAMES[table.name]
+    if text == "latest":
+        with app.engine.connect() as conn:
+            value = conn.execute(select(func.max(table.c.id))).scalar_one_or_none()
+        if value is None:
+            raise NotFoundError(f"there is no {what} yet; start one with POST")
+        return int(value)
+    if not (text.isascii() and text.isdigit()):
+        raise InputError(f"{noun} '{text[:40]}' is neither a {noun} number nor 'latest'")
+    if int(text) > INT_RANGE[1]:
+        raise NotFoundError(f"there is no {what} {text[:40]}")
+    return int(text)
 
 
 def stored_run(app, run: str) -> StoredRun:
     """A kept run (runs never change, so they are cached by id)."""
-    run_id = run_id_of(app, run)
+    run_id = _kept_id(app, run, coverage_runs)
     return app.kept.get_or(("run", run_id), lambda: read_run(app.engine, run_id))
 
 
 def stored_scenario(app, scenario: str) -> StoredScenario:
     """A kept scenario by number or ``latest`` (cached by id, as runs are)."""
-    if scenario == "latest":
-        scenario_id = _latest(app, siting_scenarios)
-    elif scenario.isascii() and scenario.isdigit():
-        if int(scenario) > INT_RANGE[1]:
-            raise NotFoundError(f"there is no siting scenario {scenario[:40]}")
-        scenario_id = int(scenario)
-    else:
-        raise InputError(f"scenario '{scenario[:40]}' is neither a scenario number nor 'latest'")
+    scenario_id = _kept_id(app, scenario, siting_scenarios)
     return app.kept.get_or(("scenario", scenario_id), lambda: read_scenario(app.engine, scenario_id))
 
 

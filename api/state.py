@@ -134,11 +134,7 @@ class AppState:
         self.jobs = Jobs()
         self.sign_ins = BoundedPool("sign-in", workers=2, limit=16, what="sign-ins")
         self.heavy = BoundedPool("heavy", workers=1, limit=4, what="map downloads and grid drawings")
-        self.sign_in_policy = SignInPolicy(
-            settings.sign_in_max_failures,
-            settings.sign_in_lock_minutes,
-            settings.sign_in_max_failures_per_address,
-        )
+        self.sign_in_policy = SignInPolicy.from_settings(settings)
 
     def shutdown(self) -> None:
         self.jobs.shutdown()

@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.analysis import home_minutes, select_rows, stored_run, stored_scenario
+from api.analysis import KEPT_REF, home_minutes, select_rows, stored_run, stored_scenario
 from api.auth import CurrentUser, State, require
 from api.features import base_url
 from gridmap.accounts import User
@@ -114,9 +114,8 @@ Category = Annotated[
 Level = Annotated[
     int | None, Query(ge=1, le=60, description="coverage, gaps, circles: life-circle level (5, 10, 15)")
 ]
-_NUMBER = r"^(latest|[0-9]{1,18})$"
-Run = Annotated[str, Query(pattern=_NUMBER, description="coverage, gaps, circles: run number or 'latest'")]
-Scenario = Annotated[str, Query(pattern=_NUMBER, description="proposals: scenario number or 'latest'")]
+Run = Annotated[str, Query(pattern=KEPT_REF, description="coverage, gaps, circles: run number or 'latest'")]
+Scenario = Annotated[str, Query(pattern=KEPT_REF, description="proposals: scenario number or 'latest'")]
 
 
 @router.get("/{layer}/{z}/{x}/{y}", summary="one Mapbox Vector Tile of a layer (WebMercatorQuad)")

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, case, delete, insert, select, update
 
 from gridmap.errors import AuthError, InputError, Problem, SignInLockedError, ThrottledError
 from gridmap.model import UserRole
+from gridmap.settings import Settings
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import insert_if_missing
 from gridmap.store.tables import LAYER_TABLES, api_tokens, sign_in_failures, users
@@ -41,6 +42,15 @@ class SignInPolicy:
     max_failures: int = 20
     lock_minutes: float = 15.0
     max_failures_per_address: int = 100
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SignInPolicy:
+        """The limits of an installation (``GRIDMAP_SIGN_IN_*``)."""
+        return cls(
+            settings.sign_in_max_failures,
+            settings.sign_in_lock_minutes,
+            settings.sign_in_max_failures_per_address,
+        )
 
 
 @dataclass(frozen=True)
