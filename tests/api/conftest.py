@@ -12,7 +12,8 @@ import threading
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, delete
+from fresh_db import emptied
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from api.main import create_app
@@ -27,8 +28,6 @@ from gridmap.store.inputs import load_inputs
 from gridmap.store.layers import read_layer
 from gridmap.store.runs import save_run
 from gridmap.store.scenarios import save_scenario
-from gridmap.store.schema import init_db
-from gridmap.store.tables import metadata
 
 PASSWORDS = {
     "admin": "admin-pass",
@@ -42,11 +41,7 @@ ROLES = {"admin": "admin", "planner": "planner", "leader": "grid_leader", "resid
 def fill(url: str, demo_data) -> None:
     """The demo district, accounts (the leader has the first grid, in code order, with
     members living in it), a coverage run and a siting scenario."""
-    engine = make_engine(url)
-    init_db(engine)
-    with engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(delete(table))
+    engine = emptied(url)
     write_demo(engine, demo_data)
     frames = {n: read_layer(engine, n) for n in AREA_INPUTS}
     grids = frames["grids"].sort_values("code")

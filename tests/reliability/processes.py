@@ -13,18 +13,16 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2 as httpx
-from sqlalchemy import delete
+from fresh_db import emptied
 
 from gridmap.accounts import add_user
 from gridmap.demo.build import write_demo
-from gridmap.store.engine import make_engine
-from gridmap.store.schema import init_db
-from gridmap.store.tables import metadata
 
 FULL = os.environ.get("GRIDMAP_RELIABILITY") == "full"
 PASSWORDS = {"admin": "admin-pass", "planner": "planner-pass", "resident": "resident-pass"}
@@ -38,11 +36,7 @@ def size(small: int, full: int) -> int:
 
 def fill(url: str, demo_data) -> None:
     """The demo district and one account per role, on an emptied database."""
-    engine = make_engine(url)
-    init_db(engine)
-    with engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(delete(table))
+    engine = emptied(url)
     write_demo(engine, demo_data)
     for name, role in ROLES.items():
         add_user(engine, name, role, PASSWORDS[name])
@@ -104,3 +98,20 @@ def token(url: str, name: str) -> dict[str, str]:
     r = httpx.post(f"{url}/auth/token", json={"name": name, "password": PASSWORDS[name]}, timeout=30)
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def probed_during(burst, count: int, probe, *, probes: int = 5, settle_s: float = 0.2) -> list[float]:
+    """Run ``burst(i)`` on ``count`` threads at once and, while they run, time ``probes``
+    calls of ``probe()`` (each asserts its own answer); the probes' waits in seconds."""
+    threads = [threading.Thread(target=burst, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    time.sleep(settle_s)
+    waits = []
+    for _ in range(probes):
+        started = time.perf_counter()
+        probe()
+        waits.append(time.perf_counter() - started)
+    for t in threads:
+        t.join(120)
+    return waits

@@ -6,11 +6,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import threading
-import time
 
 import httpx2 as httpx
-from processes import token
+from processes import probed_during, token
 from sqlalchemy import update
 
 from gridmap.store.engine import make_engine
@@ -78,20 +76,13 @@ def test_heavy_downloads_wait_their_turn_and_quick_requests_go_on(services):
     planner = token(url, "planner")
     statuses: list[int] = []
 
-    def download() -> None:
+    def download(_: int) -> None:
         statuses.append(httpx.get(f"{url}/maps/grids.html", headers=planner, timeout=120).status_code)
 
-    threads = [threading.Thread(target=download) for _ in range(8)]
-    for t in threads:
-        t.start()
-    time.sleep(0.3)
-    waits = []
-    for _ in range(5):
-        started = time.perf_counter()
+    def who() -> None:
         assert httpx.get(f"{url}/who", params={"lon": 104.07, "lat": 30.66}, timeout=60).status_code == 200
-        waits.append(time.perf_counter() - started)
-    for t in threads:
-        t.join(120)
+
+    waits = probed_during(download, 8, who, settle_s=0.3)
     assert set(statuses) <= {200, 429} and statuses.count(429) >= 1, statuses  # 4 held at most
     assert statuses.count(200) >= 1
     assert sorted(waits)[2] < 3.0, waits  # liveness, not speed
