@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 
@@ -199,7 +200,7 @@ def _check_locks(engine: Engine, keys: list[str]) -> None:
                 "too many wrong passwords from your address; try again later", retry_after_s=wait
             )
         raise SignInLockedError(
-            f"too many wrong passwords for this account name; it is locked for {wait // 60 + 1} "
+            f"too many wrong passwords for this account name; it is locked for {math.ceil(wait / 60)} "
             "minute(s) or until an admin unlocks it",
             retry_after_s=wait,
         )
