@@ -17,13 +17,11 @@ from api.geojson import frame_collection, records
 from api.pool import on_heavy_pool
 from gridmap.errors import InputError, NotFoundError
 from gridmap.gridplan import community_named, propose_grids
-from gridmap.organisation import FIGURES, organisation_report
+from gridmap.organisation import FIGURES, ORG_LAYERS, organisation_report
 from gridmap.topology import CHECKED_LAYERS, Tolerances, check_grid_map, grid_alignment
 
 router = APIRouter(tags=["grid map and organisation"])
 
-ORG_LAYERS = ("streets", "communities", "grids", "compounds", "buildings", "party_orgs", "members",
-              "households", "assignments")  # fmt: skip
 GEOJSON = "application/geo+json"
 
 

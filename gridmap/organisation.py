@@ -35,6 +35,9 @@ FIGURES = {
     "members_linking_10": (f"联系{LINKS_PER_MEMBER}户以上的在职党员", "1+10", True),
 }
 REPORT_SCOPES = ("area", "street", "community")  # the areas the organisation report is given for
+#: the layers :func:`organisation_report` reads
+ORG_LAYERS = ("streets", "communities", "grids", "compounds", "buildings", "party_orgs", "members",
+              "households", "assignments")  # fmt: skip
 
 
 @dataclass

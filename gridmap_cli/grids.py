@@ -39,13 +39,11 @@ def cmd_validate(args, settings: Settings) -> int:
 
 def cmd_org(args, settings: Settings) -> int:
     from gridmap.io.export import write_frames
-    from gridmap.organisation import FIGURES, organisation_report
+    from gridmap.organisation import FIGURES, ORG_LAYERS, organisation_report
     from gridmap.store.layers import read_layer
 
     engine = open_engine(settings)
-    names = ("streets", "communities", "grids", "compounds", "buildings", "party_orgs", "members", "households",
-             "assignments")  # fmt: skip
-    layers = {name: read_layer(engine, name) for name in names}
+    layers = {name: read_layer(engine, name) for name in ORG_LAYERS}
     report = organisation_report(layers)
 
     rows = [
