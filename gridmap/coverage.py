@@ -14,7 +14,7 @@ says so in its ``method`` column.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -27,15 +27,15 @@ from scipy.spatial import cKDTree
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
 from gridmap.geometry import concave_hulls, on_all_cores, point_groups
-from gridmap.model import CATEGORY_NAMES_ZH, SUMMARY_SCOPES, WALK_HIGHWAYS, ServiceCategory
+from gridmap.model import CATEGORY_NAMES_ZH, SUMMARY_SCOPES, ServiceCategory
 from gridmap.network.circles import service_circles
 from gridmap.network.graph import WalkingNetwork
 from gridmap.network.paths import FacilityGraph, attach_only
 from gridmap.settings import Settings
 from gridmap.standards import LEVELS, Checklist, load_checklist
-from gridmap.study_area import ORIGIN_MODES, CoverageInputs, prepare_area
+from gridmap.study_area import CoverageInputs, prepare_area
 from gridmap.timing import Laps
-from gridmap.walking import walk_metres, walk_minutes
+from gridmap.walking import WalkingParams
 
 MEASURES = ("time", "radius")
 
@@ -51,12 +51,8 @@ class CoverageParams:
 
     levels: tuple[int, ...] = LEVELS
     categories: tuple[str, ...] | None = None  # None: every category the checklist names
-    speed_mps: float = _SETTINGS["walk_speed_mps"].default
-    origin: str = "building"
+    walking: WalkingParams = field(default_factory=WalkingParams)
     measure: str = "time"
-    max_snap_m: float = _SETTINGS["max_snap_m"].default
-    highways: tuple[str, ...] | None = WALK_HIGHWAYS
-    detour_factor: float = _SETTINGS["detour_factor"].default
     gap_cluster_m: float = _SETTINGS["gap_cluster_m"].default
     gap_margin_m: float = 25.0
     circle_margin_m: float = 30.0
@@ -65,28 +61,22 @@ class CoverageParams:
     all_gaps: bool = False  # gaps for every (category, level), not only those the checklist lists
 
     @classmethod
-    def from_settings(cls, settings, **options) -> CoverageParams:
-        """Parameters from an installation's :class:`~gridmap.settings.Settings`, with
-        ``options`` on top (None values leave the setting)."""
+    def from_settings(
+        cls, settings: Settings, *, speed_mps: float | None = None, origin: str | None = None, **options: Any
+    ) -> CoverageParams:
+        """Parameters from an installation's :class:`~gridmap.settings.Settings`, with a run's
+        walking speed (m/s), origin and ``options`` on top (None values leave the setting)."""
         base = cls(
-            speed_mps=settings.walk_speed_mps,
-            max_snap_m=settings.max_snap_m,
-            highways=tuple(settings.walk_highways),
-            detour_factor=settings.detour_factor,
+            walking=WalkingParams.from_settings(settings, speed_mps=speed_mps, origin=origin),
             gap_cluster_m=settings.gap_cluster_m,
         )
         return replace(base, **{k: v for k, v in options.items() if v is not None})
 
     def check(self, checklist: Checklist) -> None:
         """Refuse parameters that cannot give a meaningful answer."""
-        if self.origin not in ORIGIN_MODES:
-            raise InputError(f"origin mode '{self.origin}' is not one of {', '.join(ORIGIN_MODES)}")
+        self.walking.check()
         if self.measure not in MEASURES:
             raise InputError(f"measure '{self.measure}' is not one of {', '.join(MEASURES)}")
-        if not (0.1 <= self.speed_mps <= 5.0):
-            raise InputError(f"walking speed {self.speed_mps} m/s is outside 0.1–5 m/s")
-        if self.max_snap_m <= 0 or self.detour_factor < 1.0:
-            raise InputError("max_snap_m must be positive and detour_factor at least 1")
         for level in self.levels:
             checklist.level(level)
         unknown = [c for c in self.categories or () if c not in set(ServiceCategory)]
@@ -122,7 +112,7 @@ class CoverageResult:
 
     def minutes(self, category: str, level: int) -> np.ndarray:
         """Walking minutes from every home (``homes`` order) to the nearest facility."""
-        return walk_minutes(self.distances[(category, level)], self.params.speed_mps)
+        return self.params.walking.minutes(self.distances[(category, level)])
 
     def covered(self, category: str, level: int) -> np.ndarray:
         return self.distances[(category, level)] <= self.thresholds[(category, level)]
@@ -147,7 +137,7 @@ def threshold_m(checklist: Checklist, params: CoverageParams, category: str, lev
         if item is not None and item.radius_m is not None:
             return item.radius_m
         return lv.distance_m[1]
-    return walk_metres(lv.minutes, params.speed_mps)
+    return params.walking.metres(lv.minutes)
 
 
 def best_per_home(n_homes: int, home: np.ndarray, dist: np.ndarray, fac: np.ndarray):
@@ -217,9 +207,8 @@ def compute_coverage(
 
     if len(inputs.buildings) == 0 and (inputs.compounds is None or len(inputs.compounds) == 0):
         raise InputError("there are no buildings or compounds: nothing to measure coverage from")
-    area = prepare_area(
-        inputs, highways=params.highways, detour_factor=params.detour_factor, origin=params.origin
-    )
+    walking = params.walking
+    area = prepare_area(inputs, walking)
     metric, network, method = area.crs, area.network, area.method
     homes, origins, fac_xy = area.homes, area.origins, area.facility_xy
     lap("network_homes")
@@ -236,9 +225,9 @@ def compute_coverage(
     if network is not None:
         used = np.unique(table["pos"].to_numpy(dtype=np.int64))
         # facilities of other categories stay out of the graph
-        fac_att = attach_only(network, fac_xy, used, params.max_snap_m)
+        fac_att = attach_only(network, fac_xy, used, walking.max_snap_m)
         graph = FacilityGraph(network, fac_att)
-        origin_att = area.attach_origins(params.max_snap_m)
+        origin_att = area.attach_origins(walking.max_snap_m)
         located = graph.locate(origin_att)
     lap("attach")
     if network is not None:
@@ -255,7 +244,7 @@ def compute_coverage(
                 d, f = graph.nearest(subset, located)
             else:
                 d, f = straight_line_nearest(
-                    origins[["x", "y"]].to_numpy(), fac_xy, subset, params.detour_factor
+                    origins[["x", "y"]].to_numpy(), fac_xy, subset, walking.detour_factor
                 )
             cache[token] = best_per_home(len(homes), origins["home"].to_numpy(), d, f)
         best, which = cache[token]
@@ -682,7 +671,7 @@ def _homes_frame(homes, distances, nearest, covered, params, method) -> gpd.GeoD
         "residents": homes["residents"].to_numpy(),
     }
     for (category, level), dist in distances.items():
-        minutes = walk_minutes(dist, params.speed_mps)
+        minutes = params.walking.minutes(dist)
         data[f"{category}_{level}"] = np.where(np.isfinite(minutes), np.round(minutes, 2), np.nan)
     frame = gpd.GeoDataFrame(data, geometry=homes.geometry.values, crs=homes.crs)
     frame["method"] = method

@@ -22,9 +22,9 @@ from gridmap.crs import metric_crs_for, project_shapes
 from gridmap.geometry import containing
 from gridmap.network.graph import WalkingNetwork, build_network
 from gridmap.network.paths import Attachment, attach
+from gridmap.walking import WalkingParams
 
 NETWORK = "network"
-ORIGIN_MODES = ("building", "compound")
 UNIT_LAYERS = {"street": "streets", "community": "communities", "grid": "grids"}  # homes lie in units
 
 
@@ -108,23 +108,17 @@ class StudyArea:
         return shapely.get_coordinates(self.shapes("facilities")).reshape(-1, 2)
 
 
-def prepare_area(
-    inputs: CoverageInputs,
-    *,
-    highways: tuple[str, ...] | None,
-    detour_factor: float,
-    origin: str,
-) -> StudyArea:
-    """Choose the metric CRS, build the walking network from the roads of type ``highways``,
-    and place the homes and their start points (``origin``: one of :data:`ORIGIN_MODES`)."""
+def prepare_area(inputs: CoverageInputs, walking: WalkingParams) -> StudyArea:
+    """Choose the metric CRS, build the walking network from the roads of the walkable
+    types, and place the homes and their start points (at ``walking.origin``)."""
     roads = inputs.roads if inputs.roads is not None and len(inputs.roads) else None
     crs = metric_crs_for(roads if roads is not None else inputs.buildings)
-    network = build_network(roads, highways=highways, crs=crs) if roads is not None else None
+    network = build_network(roads, highways=walking.highways, crs=crs) if roads is not None else None
     if network is not None and network.edge_count == 0:
         network = None
-    area = StudyArea(inputs, crs, network, method_label(network is not None, detour_factor))
+    area = StudyArea(inputs, crs, network, method_label(network is not None, walking.detour_factor))
     area.homes = _homes(area)
-    area.origins = _origins(area, origin)
+    area.origins = _origins(area, walking.origin)
     return area
 
 

@@ -45,7 +45,7 @@ def run_and_print(
     homes = result.homes
     say(
         f"coverage of {len(homes):,} homes ({int(homes['households'].sum()):,} households, "
-        f"{int(homes['residents'].sum()):,} residents), from {p.origin}s, walking {p.speed_mps:g} m/s, "
+        f"{int(homes['residents'].sum()):,} residents), from {p.walking.origin}s, walking {p.walking.speed_mps:g} m/s, "
         f"measure: {p.measure}; checklist v{result.checklist_version} ({checklist.standard})"
     )
     if result.method == "network":

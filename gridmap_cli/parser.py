@@ -118,8 +118,9 @@ def _grids_parser(sub) -> None:
 
 
 def _coverage_parser(sub) -> None:
-    from gridmap.coverage import MEASURES, ORIGIN_MODES
+    from gridmap.coverage import MEASURES
     from gridmap.standards import LEVELS
+    from gridmap.walking import ORIGIN_MODES
 
     cov = sub.add_parser(
         "coverage",

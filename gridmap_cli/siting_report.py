@@ -77,7 +77,7 @@ def run_and_print(
     if params.categories:
         groups = [params.categories]
     else:
-        found = gap_categories(inputs, params.levels, checklist, speed_mps=params.speed_mps)
+        found = gap_categories(inputs, params.levels, checklist, walking=params.walking)
         if not found:
             say("every home is within the circle of every listed category: nothing to propose")
             return []

@@ -94,10 +94,8 @@ def _siting(engine, inputs, coverage, category, level, scenario, count, options)
     else:
         if not category:
             raise InputError("'map siting' needs --category C or --scenario ID")
-        params = SitingParams(  # the walking parameters of the installation, as coverage has them
-            categories=(category,), levels=(level,), count=count, speed_mps=coverage.speed_mps,
-            max_snap_m=coverage.max_snap_m, highways=coverage.highways, detour_factor=coverage.detour_factor,
-        )  # fmt: skip
+        # the walking of the installation, as coverage has it
+        params = SitingParams(categories=(category,), levels=(level,), count=count, walking=coverage.walking)
         proposal = propose_sites(inputs, params)
         sites, newly, table = proposal.sites, proposal.site_homes, proposal.coverage
         categories, levels = [category], [level]

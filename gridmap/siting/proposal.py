@@ -37,6 +37,7 @@ from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.network.paths import Attachment, FacilityGraph, attach, attach_only, shortest_per_pair
+from gridmap.settings import Settings
 from gridmap.siting.candidates import (
     CANDIDATE_COLUMNS,
     CandidateRules,
@@ -52,7 +53,7 @@ from gridmap.siting.problem import SitingProblem
 from gridmap.standards import Checklist, load_checklist
 from gridmap.study_area import StudyArea, prepare_area
 from gridmap.timing import Laps
-from gridmap.walking import walk_metres, walk_minutes
+from gridmap.walking import WalkingParams
 
 DEFAULT_COUNT = 3
 WEIGHTS = ("residents", "households")
@@ -75,35 +76,20 @@ class SitingParams:
     cutoff_m: float = 3000.0  # p-median: walks beyond this count as this
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
     max_nonzeros: int = DEFAULT_MAX_NONZEROS
-    speed_mps: float = _COVERAGE.speed_mps
-    origin: str = _COVERAGE.origin
-    max_snap_m: float = _COVERAGE.max_snap_m
-    highways: tuple[str, ...] | None = _COVERAGE.highways
-    detour_factor: float = _COVERAGE.detour_factor
+    walking: WalkingParams = field(default_factory=WalkingParams)
 
     @classmethod
-    def from_settings(cls, settings, **options) -> SitingParams:
-        """Parameters from an installation's :class:`~gridmap.settings.Settings`, with
-        ``options`` on top (None values leave the default)."""
-        base = CoverageParams.from_settings(settings)
+    def from_settings(
+        cls, settings: Settings, *, speed_mps: float | None = None, origin: str | None = None, **options: Any
+    ) -> SitingParams:
+        """Parameters from an installation's :class:`~gridmap.settings.Settings`, with a
+        walking speed (m/s), origin and ``options`` on top (None values leave the default)."""
         given = {k: v for k, v in options.items() if v is not None}
         given.setdefault("categories", ())
-        given.setdefault("speed_mps", base.speed_mps)
-        return cls(
-            **given, max_snap_m=base.max_snap_m, highways=base.highways, detour_factor=base.detour_factor
-        )
+        return cls(**given, walking=WalkingParams.from_settings(settings, speed_mps=speed_mps, origin=origin))
 
     def coverage_params(self) -> CoverageParams:
-        return replace(
-            _COVERAGE,
-            levels=self.levels,
-            categories=self.categories,
-            speed_mps=self.speed_mps,
-            origin=self.origin,
-            max_snap_m=self.max_snap_m,
-            highways=self.highways,
-            detour_factor=self.detour_factor,
-        )
+        return replace(_COVERAGE, levels=self.levels, categories=self.categories, walking=self.walking)
 
     def check(self, checklist: Checklist) -> None:
         if self.model not in MODELS:
@@ -128,7 +114,7 @@ class SitingParams:
     def threshold(self, checklist: Checklist, category: str, level: int) -> float:
         """Walking metres of the circle for (category, level)."""
         if self.minutes is not None:
-            return walk_metres(self.minutes, self.speed_mps)
+            return self.walking.metres(self.minutes)
         return threshold_m(checklist, self.coverage_params(), category, level)
 
 
@@ -221,9 +207,8 @@ def propose_sites(
 
     if len(inputs.buildings) == 0:
         raise InputError("there are no buildings: nobody to site stations for")
-    area = prepare_area(
-        inputs, highways=params.highways, detour_factor=params.detour_factor, origin=params.origin
-    )
+    walking = params.walking
+    area = prepare_area(inputs, walking)
     metric, network, method = area.crs, area.network, area.method
     homes, origins, fac_xy = area.homes, area.origins, area.facility_xy
     facilities = inputs.facilities
@@ -248,15 +233,15 @@ def propose_sites(
     limit = params.cutoff_m if params.model == "pmedian" else max(thresholds.values())
 
     if network is not None:
-        fac_att = attach_only(network, fac_xy, existing, params.max_snap_m)  # existing stations only
-        cand_att = attach(network, cand_xy, params.max_snap_m)
+        fac_att = attach_only(network, fac_xy, existing, walking.max_snap_m)  # existing stations only
+        cand_att = attach(network, cand_xy, walking.max_snap_m)
         loose = ~cand_att.attached
         if loose.any():
             excluded = pd.concat(
                 [
                     excluded,
                     cands[loose][CANDIDATE_COLUMNS].assign(
-                        reason=f"no street within {params.max_snap_m:g} m"
+                        reason=f"no street within {walking.max_snap_m:g} m"
                     ),
                 ],
                 ignore_index=True,
@@ -280,22 +265,22 @@ def propose_sites(
             np.concatenate([fac_att.access, cand_att.access]),
         )
         graph = FacilityGraph(network, both)
-        located = graph.locate(area.attach_origins(params.max_snap_m))
+        located = graph.locate(area.attach_origins(walking.max_snap_m))
         for k in keys:
             current[k] = best_per_home(n_homes, origin_home, *graph.nearest(sets[k], located))[0]
         c_idx, o_idx, dist = graph.within(len(fac_xy) + np.arange(m), located, limit)
     else:
         oxy = origins[["x", "y"]].to_numpy()
         for k in keys:
-            nearest = straight_line_nearest(oxy, fac_xy, sets[k], params.detour_factor)
+            nearest = straight_line_nearest(oxy, fac_xy, sets[k], walking.detour_factor)
             current[k] = best_per_home(n_homes, origin_home, *nearest)[0]
         pairs = cKDTree(cand_xy).sparse_distance_matrix(
-            cKDTree(oxy), limit / params.detour_factor, output_type="ndarray"
+            cKDTree(oxy), limit / walking.detour_factor, output_type="ndarray"
         )
         c_idx, o_idx, dist = (
             pairs["i"].astype(np.int64),
             pairs["j"].astype(np.int64),
-            pairs["v"] * params.detour_factor,
+            pairs["v"] * walking.detour_factor,
         )
     c_idx, h_idx, dist = shortest_per_pair(c_idx, origin_home[o_idx], dist)  # a home's best start point
     lap("distances")
@@ -385,7 +370,7 @@ def _mean_minutes(problem: SitingProblem, dist: np.ndarray, params: SitingParams
     if w.sum() == 0:
         return None
     capped = np.minimum(dist, params.cutoff_m)
-    return round(float(walk_minutes((w * capped).sum() / w.sum(), params.speed_mps)), 2)
+    return round(float(params.walking.minutes((w * capped).sum() / w.sum())), 2)
 
 
 def _explain(
@@ -451,7 +436,7 @@ def _sites(
         else:
             cxy = shapely.get_coordinates(cands.geometry.values[chosen]).reshape(-1, 2)
             d, i = cKDTree(fac_xy[existing]).query(cxy)
-            d, f = d * params.detour_factor, existing[i]
+            d, f = d * params.walking.detour_factor, existing[i]
         ok = f >= 0
         near_id[ok] = np.asarray(facilities.index, dtype=np.int64)[f[ok]]
         near_m[ok] = np.round(d[ok], 1)

@@ -31,6 +31,7 @@ from gridmap.store.tables import (
     coverage_summary,
 )
 from gridmap.values import plain_value
+from gridmap.walking import params_record
 
 
 @dataclass
@@ -74,7 +75,7 @@ def save_run(
     label: str | None = None,
 ) -> int:
     """Store a run with its parameters, input layer versions and counts, and all results."""
-    params = dataclasses.asdict(result.params)
+    params = params_record(result.params)
     used = inputs_used(inputs)
     results = long_results(result)
     results = results.merge(

@@ -8,7 +8,6 @@ A scenario is written in one transaction (:func:`save_scenario`), read back whol
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from gridmap.store.records import insert_frame, read_rows
 from gridmap.store.runs import inputs_used
 from gridmap.store.tables import siting_coverage, siting_scenarios, siting_site_homes, siting_sites
 from gridmap.values import plain_value
+from gridmap.walking import params_record
 
 SITE_COLUMNS = [c.name for c in siting_sites.c if c.name not in ("id", "scenario_id", "geom")]
 HOME_COLUMNS = [c.name for c in siting_site_homes.c if c.name not in ("id", "scenario_id")]
@@ -73,7 +73,7 @@ def save_scenario(
 ) -> int:
     """Store a proposal as a scenario; returns its id. Nothing is kept when a write fails."""
     sol = proposal.solution
-    params = dataclasses.asdict(proposal.params)
+    params = params_record(proposal.params)
     with write_transaction(engine) as conn:
         scenario_id = conn.execute(
             insert(siting_scenarios)

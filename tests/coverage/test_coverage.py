@@ -9,6 +9,7 @@ from shapely.geometry import LineString, Point, box
 
 from gridmap.coverage import CoverageInputs, CoverageParams, compute_coverage, threshold_m
 from gridmap.standards import load_checklist
+from gridmap.walking import WalkingParams
 
 UTM = "EPSG:32648"
 X0, Y0 = 400_000.0, 3_390_000.0
@@ -56,9 +57,11 @@ def _facilities(rows):
 
 
 def _run(buildings, facilities, roads=None, **params):
+    """Coverage with ``params``; the walking ones (speed_mps, detour_factor, …) go into walking."""
     params.setdefault("categories", ("clinic",))
+    walking = {k: params.pop(k) for k in list(params) if k in WalkingParams.__dataclass_fields__}
     inputs = CoverageInputs(buildings=buildings, facilities=facilities, roads=roads)
-    return compute_coverage(inputs, CoverageParams(**params))
+    return compute_coverage(inputs, CoverageParams(**params, walking=WalkingParams(**walking)))
 
 
 def test_minutes_and_coverage_by_level():
@@ -149,7 +152,7 @@ def test_compound_mode_starts_from_the_gates():
     )
     by_building = compute_coverage(inputs, CoverageParams(categories=("clinic",)))
     by_gate = compute_coverage(
-        inputs, CoverageParams(categories=("clinic", "elderly_care"), origin="compound")
+        inputs, CoverageParams(categories=("clinic", "elderly_care"), walking=WalkingParams(origin="compound"))
     )
     d = by_gate.distances[("clinic", 15)]
     # the east gate (200,100) meets the side street after 100 m; then 100 m south, 5 m access

@@ -105,33 +105,3 @@ def test_buildings_by_minutes_facilities_gaps_circles_and_sites():
     marker = _markers(layers.proposals_layer(sites))[0]
     tip = next(c.text for c in marker._children.values() if isinstance(c, folium.Tooltip))
     assert "#1 空地" in tip and "500 人" in tip and "2,110 米" in tip
-
-
-def test_the_siting_map_walks_with_the_installations_parameters(demo_db, monkeypatch):
-    """GRIDMAP_MAX_SNAP_M, _WALK_HIGHWAYS and _DETOUR_FACTOR reach the siting map's proposal."""
-    import maps.cli
-    from gridmap.coverage import CoverageParams
-    from gridmap.settings import Settings
-    from gridmap.siting import proposal
-    from gridmap.store.engine import make_engine
-
-    seen = []
-    real = proposal.propose_sites
-
-    def spy(inputs, params):
-        seen.append(params)
-        return real(inputs, params)
-
-    monkeypatch.setattr(proposal, "propose_sites", spy)
-    settings = Settings(max_snap_m=123.0, walk_highways=["footway", "residential"], detour_factor=1.7)
-    engine = make_engine(demo_db)
-    maps.cli.build_map(
-        "siting", engine, coverage=CoverageParams.from_settings(settings), category="elderly_care"
-    )
-    engine.dispose()
-    (params,) = seen
-    assert (params.max_snap_m, tuple(params.highways), params.detour_factor) == (
-        123.0,
-        ("footway", "residential"),
-        1.7,
-    )
