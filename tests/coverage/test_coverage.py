@@ -152,7 +152,8 @@ def test_compound_mode_starts_from_the_gates():
     )
     by_building = compute_coverage(inputs, CoverageParams(categories=("clinic",)))
     by_gate = compute_coverage(
-        inputs, CoverageParams(categories=("clinic", "elderly_care"), walking=WalkingParams(origin="compound"))
+        inputs,
+        CoverageParams(categories=("clinic", "elderly_care"), walking=WalkingParams(origin="compound")),
     )
     d = by_gate.distances[("clinic", 15)]
     # the east gate (200,100) meets the side street after 100 m; then 100 m south, 5 m access
