@@ -17,8 +17,8 @@ from api.geojson import GEOJSON, frame_collection, records
 from api.jobs import Job
 from gridmap.coverage import CoverageParams, compute_coverage
 from gridmap.errors import InputError, NotFoundError
-from gridmap.model import INT_RANGE, UserRole
-from gridmap.scope import PUBLIC_SUMMARY_SCOPES, analysis_readers
+from gridmap.model import INT_RANGE
+from gridmap.scope import PUBLIC_SUMMARY_SCOPES, analysis_ids, may
 from gridmap.siting.candidates import CandidateRules
 from gridmap.siting.proposal import SitingParams, propose_sites
 from gridmap.standards import load_checklist
@@ -135,7 +135,7 @@ def _created(request: Request, job: Job) -> Response:
 
 @router.post("/coverage/runs", status_code=202, summary="start a coverage run (planner, admin)")
 def start_run(body: CoverageRequest, request: Request, app: State, user: CurrentUser) -> Response:
-    require(user, *analysis_readers("runs"), what="starting a coverage run")
+    require(user, "runs", what="starting a coverage run")
     params = CoverageParams.from_settings(
         app.settings,
         levels=tuple(sorted(set(body.levels))) if body.levels else None,
@@ -179,7 +179,7 @@ def run(run: RunRef, app: State, user: CurrentUser) -> dict:
         "checklist_version": kept.checklist_version,
         "params": kept.params,
         "inputs": {k: v for k, v in kept.inputs.items() if k != "facility_ids"},
-        "report": kept.report if user.role in analysis_readers("runs") else None,
+        "report": kept.report if may(user.role, "runs") else None,
     }
 
 
@@ -193,20 +193,22 @@ def summary(
     level: LevelQuery = None,
 ) -> list[dict]:
     if scope not in PUBLIC_SUMMARY_SCOPES:
-        require(user, *analysis_readers("grid_summaries"), what="coverage by grid")
+        require(user, "grid_summaries", what="coverage by grid")
     rows = select_rows(stored_run(app, run).summary, category, level)
     rows = rows[rows["scope"] == scope]
-    if scope == "grid" and user.role == UserRole.GRID_LEADER:
-        rows = rows[rows["unit_id"].isin(app.layers.area(user).ids["grids"])]
+    keep = analysis_ids("grid_summaries", user.role, app.layers.area(user)) if scope == "grid" else None
+    if keep is not None:
+        rows = rows[rows["unit_id"].isin(keep)]
     return records(rows.drop(columns=["id", "run_id"], errors="ignore"))
 
 
 @router.get("/coverage/runs/{run}/compounds", summary="each compound's pass or fail against the checklist")
 def compounds(run: RunRef, app: State, user: CurrentUser) -> list[dict]:
-    require(user, *analysis_readers("compound_checks"), what="compound checks")
+    require(user, "compound_checks", what="compound checks")
     rows = stored_run(app, run).compounds
-    if user.role == UserRole.GRID_LEADER:
-        rows = rows[rows["compound_id"].isin(app.layers.area(user).ids["compounds"])]
+    keep = analysis_ids("compound_checks", user.role, app.layers.area(user))
+    if keep is not None:
+        rows = rows[rows["compound_id"].isin(keep)]
     return records(rows.drop(columns=["id", "run_id"], errors="ignore"))
 
 
@@ -222,7 +224,7 @@ def _shapes(frame: pd.DataFrame, category: str | None, level: int | None) -> Res
 def gaps(
     run: RunRef, app: State, user: CurrentUser, category: CategoryQuery = None, level: LevelQuery = None
 ) -> Response:
-    require(user, *analysis_readers("gaps"), what="service gaps")
+    require(user, "gaps", what="service gaps")
     return _shapes(stored_run(app, run).gaps, category, level)
 
 
@@ -232,7 +234,7 @@ def gaps(
 def circles(
     run: RunRef, app: State, user: CurrentUser, category: CategoryQuery = None, level: LevelQuery = None
 ) -> Response:
-    require(user, *analysis_readers("circles"), what="service circles")
+    require(user, "circles", what="service circles")
     return _shapes(stored_run(app, run).circles, category, level)
 
 
@@ -269,7 +271,7 @@ class SitingRequest(BaseModel):
     "/siting/scenarios", status_code=202, summary="propose new stations in the background (planner, admin)"
 )
 def start_scenario(body: SitingRequest, request: Request, app: State, user: CurrentUser) -> Response:
-    require(user, *analysis_readers("proposals"), what="siting proposals")
+    require(user, "proposals", what="siting proposals")
     rules = {k: v for k, v in {"sources": tuple(body.sources) if body.sources else None,
                                "grids": tuple(body.grids) if body.grids else None,
                                "min_spacing_m": body.min_spacing_m}.items() if v is not None}  # fmt: skip
@@ -301,7 +303,7 @@ def start_scenario(body: SitingRequest, request: Request, app: State, user: Curr
 
 @router.get("/siting/scenarios", summary="the kept siting scenarios, newest first (planner, admin)")
 def scenarios(app: State, user: CurrentUser) -> list[dict]:
-    require(user, *analysis_readers("proposals"), what="siting scenarios")
+    require(user, "proposals", what="siting scenarios")
     return records(list_scenarios(app.engine))
 
 
@@ -309,7 +311,7 @@ def scenarios(app: State, user: CurrentUser) -> list[dict]:
     "/siting/scenarios/{scenario}", summary="a scenario: parameters, solver result, coverage before and after"
 )
 def scenario(scenario: RunRef, app: State, user: CurrentUser, scope: Scope = "area") -> dict:
-    require(user, *analysis_readers("proposals"), what="siting scenarios")
+    require(user, "proposals", what="siting scenarios")
     kept = stored_scenario(app, scenario)
     coverage = kept.coverage[kept.coverage["scope"] == scope] if scope else kept.coverage
     return {
@@ -337,7 +339,7 @@ def scenario(scenario: RunRef, app: State, user: CurrentUser, scope: Scope = "ar
     "/siting/scenarios/{scenario}/sites", summary="a scenario's proposed sites as GeoJSON (planner, admin)"
 )
 def sites(scenario: RunRef, app: State, user: CurrentUser) -> Response:
-    require(user, *analysis_readers("proposals"), what="siting proposals")
+    require(user, "proposals", what="siting proposals")
     kept = stored_scenario(app, scenario)
     columns = [c for c in kept.sites.columns if c not in ("id", "geometry")]
     return Response(frame_collection(kept.sites, columns, numberReturned=len(kept.sites)), media_type=GEOJSON)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from api.state import AppState
 from gridmap.accounts import PUBLIC, User, sign_in, sign_out, user_for_token
 from gridmap.errors import AccessError, AuthError
-from gridmap.model import UserRole
+from gridmap.scope import allowed_roles, layer_readers
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 _bearer = HTTPBearer(auto_error=False, description="the token from POST /auth/token")
@@ -60,17 +60,24 @@ CurrentUser = Annotated[User, Depends(current_user)]
 State = Annotated[AppState, Depends(state)]
 
 
-def require(user: User, *roles: str, what: str) -> None:
-    """AccessError unless ``user`` has one of ``roles`` (AuthError, 401, when nobody is
-    signed in: signing in may help)."""
+def require(user: User, action: str, *, what: str) -> None:
+    """AccessError unless ``user``'s role may do ``action`` (a key of the access table,
+    :data:`gridmap.scope.ACCESS`); AuthError, 401, when nobody is signed in: signing in may help."""
+    require_role(user, allowed_roles(action), what=what)
+
+
+def require_layer(user: User, layer: str) -> None:
+    """AccessError (AuthError when nobody is signed in) unless ``user`` reads the stored ``layer``."""
+    require_role(user, layer_readers(layer), what=f"collection '{layer}'")
+
+
+def require_role(user: User, roles: tuple[str, ...], *, what: str) -> None:
+    """AccessError unless ``user`` has one of ``roles`` (AuthError when nobody is signed in)."""
     if user.role not in roles:
         allowed = " or ".join(roles)
         if user is PUBLIC:  # not signed in
             raise AuthError(f"{what} needs a sign-in with the role {allowed}")
         raise AccessError(f"{what} needs the role {allowed}; you are signed in as {user.role}")
-
-
-READERS = (UserRole.ADMIN, UserRole.PLANNER)
 
 
 class Credentials(BaseModel):

@@ -19,11 +19,11 @@ from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from api.auth import CurrentUser, State, require
+from api.auth import CurrentUser, State, require, require_layer
 from api.geojson import GEOJSON, feature_texts, frame_collection, records
 from gridmap.errors import InputError, NotFoundError, Problem
 from gridmap.io.edits import create_feature, delete_feature, feature_etag, update_feature
-from gridmap.model import INT_RANGE, LAYER_SPECS, UserRole, layer_spec
+from gridmap.model import INT_RANGE, LAYER_SPECS, layer_spec
 from gridmap.scope import readable_layers, visible_frame
 from gridmap.store.secret import service_secret
 from gridmap.store.tables import audit_log
@@ -50,7 +50,7 @@ def _check_layer(layer: str, user) -> None:
     if layer not in LAYER_SPECS:
         raise NotFoundError(f"there is no collection '{layer}'; /collections lists them")
     if layer not in readable_layers(user.role):
-        require(user, *(r for r in UserRole if layer in readable_layers(r)), what=f"collection '{layer}'")
+        require_layer(user, layer)
 
 
 def visible(app, user, layer: str):
@@ -291,7 +291,7 @@ def _parse(layer: str, feature: FeatureIn, *, geometry_required: bool) -> tuple[
 @router.post("/collections/{layer}/items", status_code=201, summary="add a feature (admin)")
 def create(layer: str, body: FeatureBody, request: Request, app: State, user: CurrentUser) -> Response:
     _check_layer(layer, user)
-    require(user, UserRole.ADMIN, what="adding features")
+    require(user, "edit_features", what="adding features")
     props, geometry = _parse(layer, body, geometry_required=True)
     margin = app.settings.district_margin_m
     new_id, _ = create_feature(app.engine, layer, props, geometry, user=user.name, margin_m=margin)
@@ -301,7 +301,7 @@ def create(layer: str, body: FeatureBody, request: Request, app: State, user: Cu
 
 def _update(layer, feature_id, body, app, user, if_match, *, replace: bool) -> Response:
     _check_layer(layer, user)
-    require(user, UserRole.ADMIN, what="editing features")
+    require(user, "edit_features", what="editing features")
     props, geometry = _parse(layer, body, geometry_required=replace)
     if replace:  # fields not given are emptied
         props = {c: props.get(c) for c in layer_spec(layer).column_names} | props
@@ -351,7 +351,7 @@ def remove(
     layer: str, feature_id: FeatureId, app: State, user: CurrentUser, if_match: IfMatch = None
 ) -> Response:
     _check_layer(layer, user)
-    require(user, UserRole.ADMIN, what="deleting features")
+    require(user, "edit_features", what="deleting features")
     delete_feature(app.engine, layer, feature_id, user=user.name, if_match=if_match)
     return Response(status_code=204)
 
@@ -364,7 +364,7 @@ def audit(
     feature_id: Annotated[int | None, Query(ge=1, le=INT_RANGE[1])] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict]:
-    require(user, UserRole.ADMIN, what="the audit log")
+    require(user, "audit_log", what="the audit log")
     query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
     if layer:
         query = query.where(audit_log.c.layer == layer)

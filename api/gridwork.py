@@ -12,12 +12,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from api.auth import READERS, CurrentUser, State, require
+from api.auth import CurrentUser, State, require
 from api.geojson import frame_collection, records
 from api.pool import on_heavy_pool
 from gridmap.errors import InputError, NotFoundError
 from gridmap.gridplan import community_named, propose_grids
 from gridmap.organisation import FIGURES, ORG_LAYERS, organisation_report
+from gridmap.scope import may
 from gridmap.topology import CHECKED_LAYERS, Tolerances, check_grid_map, grid_alignment
 
 router = APIRouter(tags=["grid map and organisation"])
@@ -42,7 +43,7 @@ def org_report(
 ) -> dict:
     report = _report(app)
     figures = report.figures if scope is None else report.figures[report.figures["scope"] == scope]
-    reader = user.role in READERS
+    reader = may(user.role, "organisation_details")
     if not reader:  # the public sees the shares, not which features lack what
         figures = figures.drop(columns=["missing"])
     out = {
@@ -58,7 +59,7 @@ def org_report(
 
 @router.get("/org/missing/{figure}", summary="a map layer of the features that lack a figure (GeoJSON)")
 def org_missing(app: State, user: CurrentUser, figure: str) -> Response:
-    require(user, *READERS, what="which features lack a party-building figure")
+    require(user, "organisation_details", what="which features lack a party-building figure")
     report = _report(app)
     if figure not in FIGURES:
         raise NotFoundError(f"there is no figure {figure!r}; figures: {', '.join(FIGURES)}")
@@ -80,7 +81,7 @@ def findings(
         Literal["error", "warning"] | None, Query(description="error or warning (default: both)")
     ] = None,
 ) -> Response:
-    require(user, *READERS, what="the grid map's findings")
+    require(user, "grid_findings", what="the grid map's findings")
     tolerances = Tolerances.from_settings(app.settings)
     found = app.layers.derived(
         ("findings", tolerances), CHECKED_LAYERS, lambda f: check_grid_map(f, tolerances)
@@ -107,7 +108,7 @@ def alignment(
         float, Query(ge=0, le=1000, description="borders this close coincide (metres)")
     ] = 5.0,
 ) -> dict:
-    require(user, *READERS, what="grid alignment")
+    require(user, "grid_alignment", what="grid alignment")
     layers = ("grids", "buildings")
     result = app.layers.derived(
         ("alignment", a, b, tolerance_m), layers,
@@ -138,7 +139,7 @@ def grids_proposal(
     level: Annotated[int, Query(ge=1, le=5, description="the grid level to draw")] = 1,
     fresh: Annotated[bool, Query(description="redraw every grid, not only unsound ones")] = False,
 ) -> Response:
-    require(user, *READERS, what="grid drawings")
+    require(user, "grid_drawings", what="grid drawings")
     lo = households_min or app.settings.grid_households_min
     hi = households_max or app.settings.grid_households_max
     names = ("communities", "grids", "buildings", "compounds", "roads")

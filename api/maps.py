@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from api.auth import READERS, CurrentUser, State, require
+from api.auth import CurrentUser, State, require
 from api.pool import on_heavy_pool
 from gridmap.coverage import CoverageParams
 from gridmap.errors import AccessError, InputError
@@ -41,7 +41,7 @@ def map_page(
         return {n: visible_frame(n, app.layers.frame(n), user.role, area) for n in names}
 
     if kind == "area":
-        require(user, *READERS, UserRole.GRID_LEADER, what="the area map")
+        require(user, "area_map", what="the area map")
         grid = grid or (user.grid_codes[0] if user.grid_codes else None)
         if not grid:
             raise InputError("the area map needs ?grid=CODE")
@@ -49,10 +49,10 @@ def map_page(
             raise AccessError(f"grid {grid} is not yours; your grids: {', '.join(user.grid_codes)}")
         m = compose.area_map(layers(AREA_LAYERS), grid, **options)
     elif kind == "grids":
-        require(user, *READERS, what="the grid map")
+        require(user, "grid_map", what="the grid map")
         m = compose.grid_map(layers(GRID_LAYERS), **options)
     else:
-        require(user, *READERS, what=f"the {kind} map")
+        require(user, "analysis_maps", what=f"the {kind} map")
         params = CoverageParams.from_settings(app.settings)
         m = build_map(
             kind, app.engine, coverage=params, category=category, level=level, scenario=scenario, **options

@@ -23,7 +23,7 @@ from api.features import base_url
 from gridmap.accounts import User
 from gridmap.errors import AccessError, InputError, NotFoundError
 from gridmap.model import UserRole
-from gridmap.scope import PUBLIC_LAYERS, SHARED_LAYERS, analysis_readers, readable_layers
+from gridmap.scope import PUBLIC_LAYERS, analysis_ids, readable_layers, visible_ids
 from gridmap.store.secret import service_secret
 from gridmap.tiles import MAX_ZOOM, TileSource, encode_tile, lonlat_bounds, tile_bounds
 
@@ -88,19 +88,15 @@ def _source(app, versions: dict[str, int], layer: str, run: str, category, level
 def _keep(app, versions: dict[str, int], user: User, layer: str):
     """The ids the user may see in ``layer`` (None: all); AccessError when none at all."""
     if layer in ANALYSIS_LAYERS:
-        if layer == "coverage" and user.role == UserRole.GRID_LEADER:  # their homes only
-            return app.layers.area(user, versions).ids["buildings"]
-        require(user, *analysis_readers(layer), what=f"'{layer}' tiles")
-        return None
+        require(user, layer, what=f"'{layer}' tiles")
+        return analysis_ids(layer, user.role, app.layers.area(user, versions))
     if layer not in LAYER_COLUMNS:
         raise NotFoundError(
             f"there are no tiles of '{layer}'; layers: {', '.join((*LAYER_COLUMNS, *ANALYSIS_LAYERS))}"
         )
     if layer not in readable_layers(user.role):
         raise AccessError(f"'{layer}' tiles need a sign-in with a role that reads them")
-    if user.role == UserRole.GRID_LEADER and layer not in SHARED_LAYERS:
-        return app.layers.area(user, versions).ids.get(layer, frozenset())
-    return None
+    return visible_ids(layer, user.role, app.layers.area(user, versions))
 
 
 def _scope_key(user: User, keep) -> str:

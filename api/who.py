@@ -10,31 +10,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import READERS, CurrentUser, State, require
+from api.auth import CurrentUser, State, require
 from api.features import FeatureId
 from api.geojson import frame_collection, records
-from gridmap.accounts import User
 from gridmap.io.assign import assign, assign_branch, end_assignment
-from gridmap.model import ASSIGNMENT_TARGETS, INT_RANGE, Role, UserRole, layer_spec
-from gridmap.responsibility import people_in
-from gridmap.scope import mask_name, mask_phone, visible_frame
+from gridmap.model import ASSIGNMENT_TARGETS, INT_RANGE, Role, layer_spec
+from gridmap.scope import masked_answer, visible_frame
 
 router = APIRouter(tags=["assignments"])
-
-
-def _mask_people(answer: dict[str, Any], user: User, area) -> None:
-    """Mask the people of a lookup for the caller: admins see all; grid leaders see their own
-    area's people in full; planners see names; others see family names only. Phone numbers
-    are masked for everyone who is not an admin or the area's grid leader."""
-    for person in people_in(answer):
-        if user.role == UserRole.ADMIN:
-            continue
-        if area is not None and area.allows(person["target_layer"], person["target_id"]):
-            continue
-        person["phone"] = mask_phone(person["phone"])
-        person["member_id"] = None
-        if user.role != UserRole.PLANNER:
-            person["person_name"] = mask_name(person["person_name"])
 
 
 @router.get("/who", summary="who is responsible here: areas, party organisations and people in charge")
@@ -46,19 +29,12 @@ def who(
     at: Annotated[dt.date | None, Query(description="the day (default today), YYYY-MM-DD")] = None,
 ) -> dict:
     answer = app.layers.responsibility().at(lon, lat, at)
-    area = app.layers.area(user)
-    _mask_people(answer, user, area)
-    if user.role not in (UserRole.ADMIN, UserRole.PLANNER):  # household figures are for readers of buildings
-        building = answer.get("building")
-        if building and (area is None or not area.allows("buildings", building["id"])):
-            for key in ("households", "residents"):
-                building.pop(key, None)
-    return answer
+    return masked_answer(answer, user.role, app.layers.area(user))
 
 
 @router.get("/my-area", summary="a grid leader's own grids, buildings, households, members and duties")
 def my_area(app: State, user: CurrentUser) -> dict:
-    require(user, UserRole.GRID_LEADER, what="'my area'")
+    require(user, "my_area", what="'my area'")
     area = app.layers.area(user)
     out: dict[str, Any] = {"user": user.name, "grid_codes": list(user.grid_codes)}
     frames = {
@@ -113,7 +89,7 @@ class Assignment(BaseModel):
     "/assignments", status_code=201, summary="assign a person to an area; ends the predecessor's term (admin)"
 )
 def assign_route(body: Assignment, app: State, user: CurrentUser) -> dict:
-    require(user, UserRole.ADMIN, what="assigning people")
+    require(user, "assign_people", what="assigning people")
     new_id, ended = assign(app.engine, user=user.name, **body.model_dump())
     return {"id": new_id, "ended": ended}
 
@@ -126,14 +102,14 @@ class End(BaseModel):
 
 @router.post("/assignments/{assignment_id}/end", summary="end a term; it stays as history (admin)")
 def end_route(assignment_id: FeatureId, body: End, app: State, user: CurrentUser) -> dict:
-    require(user, UserRole.ADMIN, what="ending assignments")
+    require(user, "assign_people", what="ending assignments")
     end_assignment(app.engine, assignment_id, user=user.name, on=body.on)
     return {"id": assignment_id, "ended_on": (body.on or dt.date.today()).isoformat()}
 
 
 @router.get("/assignments/history", summary="every term for an area, current and past")
 def history(app: State, user: CurrentUser, target_layer: str, target_id: int) -> list[dict]:
-    require(user, *READERS, UserRole.GRID_LEADER, what="assignment history")
+    require(user, "assignment_history", what="assignment history")
     frame = visible_frame("assignments", app.layers.frame("assignments"), user.role, app.layers.area(user))
     frame = frame[(frame["target_layer"] == target_layer) & (frame["target_id"] == target_id)]
     return records(frame.sort_values("valid_from"))
@@ -153,6 +129,6 @@ class Branch(BaseModel):
 
 @router.post("/branches", summary="make a branch responsible for compounds (admin)")
 def branch_route(body: Branch, app: State, user: CurrentUser) -> dict:
-    require(user, UserRole.ADMIN, what="assigning branches")
+    require(user, "assign_branches", what="assigning branches")
     count = assign_branch(app.engine, body.compound_ids, body.branch_id, user=user.name)
     return {"compounds": count, "branch_id": body.branch_id}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 
 from gridmap.model import LAYER_SPECS, LAYERS, UserRole
 from gridmap.organisation import area_of, base_grids
+from gridmap.responsibility import people_in
 
 #: layers anyone may read, signed in or not
 PUBLIC_LAYERS: tuple[str, ...] = ("districts", "streets", "communities", "facilities", "roads")
@@ -29,29 +31,88 @@ AREA_INPUTS: tuple[str, ...] = (
 
 
 _READERS = (UserRole.ADMIN, UserRole.PLANNER)
-#: who reads what coverage runs and siting scenarios compute (a grid leader within their
-#: area): the one table for their tiles, GeoJSON, summaries and jobs
-ANALYSIS_READERS: dict[str, tuple[str, ...]] = {
-    "coverage": (*_READERS, UserRole.GRID_LEADER),  # homes with their walking minutes
-    "compound_checks": (*_READERS, UserRole.GRID_LEADER),
-    "grid_summaries": (*_READERS, UserRole.GRID_LEADER),  # coverage shares per grid
+_LEADERS = (*_READERS, UserRole.GRID_LEADER)  # a grid leader within their area
+_ADMIN = (UserRole.ADMIN,)
+
+#: who may do what, besides reading the stored layers (:func:`layer_readers`): the one table
+#: for the service's routes, tiles, downloads and jobs
+ACCESS: dict[str, tuple[str, ...]] = {
+    # what coverage runs and siting scenarios compute: tiles, GeoJSON, summaries, jobs
+    "coverage": _LEADERS,  # homes with their walking minutes
+    "compound_checks": _LEADERS,
+    "grid_summaries": _LEADERS,  # coverage shares per grid
     "gaps": _READERS,
     "circles": _READERS,
     "proposals": _READERS,  # siting scenarios and their sites
     "runs": _READERS,  # starting coverage runs and siting jobs, reading a run's report
+    # what the grid map and the organisation say of the stored layers
+    "organisation_details": _READERS,  # which features lack a figure, leaders' loads, skills
+    "grid_findings": _READERS,  # overlaps, holes and crossings of the grid map
+    "grid_alignment": _READERS,
+    "grid_drawings": _READERS,
+    "my_area": (UserRole.GRID_LEADER,),
+    "assignment_history": _LEADERS,
+    # maps to download
+    "grid_map": _READERS,
+    "analysis_maps": _READERS,  # coverage, gaps and siting maps
+    "area_map": _LEADERS,
+    # writes and the record of them
+    "edit_features": _ADMIN,
+    "assign_people": _ADMIN,
+    "assign_branches": _ADMIN,
+    "audit_log": _ADMIN,
+}
+#: what a grid leader reads of an analysis output: its rows for their area's features of a layer
+LEADER_ROWS: dict[str, str] = {
+    "coverage": "buildings",
+    "compound_checks": "compounds",
+    "grid_summaries": "grids",
 }
 #: the coverage summaries the public reads (all of gridmap.model.SUMMARY_SCOPES but grids)
 PUBLIC_SUMMARY_SCOPES: tuple[str, ...] = ("area", "street", "community")
 
 
-def analysis_readers(what: str) -> tuple[str, ...]:
-    """The roles that read ``what`` (a key of :data:`ANALYSIS_READERS`)."""
-    return ANALYSIS_READERS[what]
+def allowed_roles(action: str) -> tuple[str, ...]:
+    """The roles that may do ``action`` (a key of :data:`ACCESS`)."""
+    return ACCESS[action]
+
+
+def may(role: str, action: str) -> bool:
+    """Whether ``role`` may do ``action`` (a key of :data:`ACCESS`)."""
+    return role in ACCESS[action]
+
+
+def analysis_ids(what: str, role: str, area: Area | None = None) -> frozenset[int] | None:
+    """The ids of the stored features whose rows of the analysis output ``what`` (a key of
+    :data:`ACCESS`) ``role`` reads: None for all rows (check :func:`may` first). A grid
+    leader passes their ``area`` and reads the rows of their own buildings, compounds, grids."""
+    if role != UserRole.GRID_LEADER or what not in LEADER_ROWS:
+        return None
+    if area is None:
+        raise ValueError("a grid leader's rows need their area")
+    return area.ids.get(LEADER_ROWS[what], frozenset())
 
 
 def readable_layers(role: str) -> tuple[str, ...]:
     """The layers ``role`` may read at all (for a grid leader, only their part of some)."""
     return PUBLIC_LAYERS if role == UserRole.PUBLIC else LAYERS
+
+
+def layer_readers(layer: str) -> tuple[str, ...]:
+    """The roles that read (some of) the stored ``layer``."""
+    return tuple(role for role in UserRole if layer in readable_layers(role))
+
+
+def visible_ids(layer: str, role: str, area: Area | None = None) -> frozenset[int] | None:
+    """The feature ids of the stored ``layer`` that ``role`` may read: None for all of them,
+    an empty set for none. A grid leader passes their ``area``."""
+    if layer not in readable_layers(role):
+        return frozenset()
+    if role != UserRole.GRID_LEADER or layer in SHARED_LAYERS:
+        return None
+    if area is None:
+        raise ValueError("a grid leader's rows need their area")
+    return area.ids.get(layer, frozenset())
 
 
 def mask_phone(phone: object) -> object:
@@ -166,14 +227,35 @@ def visible_frame(
     within their area, unmasked. Planners read everything with personal data masked (names
     too, except the names of office holders in ``assignments``). Public: public layers only.
     """
-    if layer not in readable_layers(role):
-        return frame.iloc[0:0]
-    if role == UserRole.ADMIN:
+    keep = visible_ids(layer, role, area)
+    if keep is not None:
+        return frame[frame.index.isin(keep)]
+    if role in (UserRole.ADMIN, UserRole.GRID_LEADER):
         return frame
-    if role == UserRole.GRID_LEADER:
-        if area is None:
-            raise ValueError("a grid leader's frame needs their area")
-        if layer in SHARED_LAYERS:
-            return frame
-        return frame[frame.index.isin(area.ids.get(layer, frozenset()))]
     return mask_personal(layer, frame, names=layer != "assignments")
+
+
+def masked_answer(answer: dict[str, Any], role: str, area: Area | None = None) -> dict[str, Any]:
+    """A ``/who`` answer (:meth:`gridmap.responsibility.Responsibility.at`) as ``role`` may
+    read it, masked in place: admins read all; a grid leader reads their own area's people in
+    full; planners read names; others family names only. Phone numbers and member links are
+    masked for all but admins and the area's grid leader; a building's household figures are
+    for the readers of buildings (admins, planners, the building's grid leader)."""
+    if role == UserRole.ADMIN:
+        return answer
+    for person in people_in(answer):
+        if area is not None and area.allows(person["target_layer"], person["target_id"]):
+            continue
+        person["phone"] = mask_phone(person["phone"])
+        person["member_id"] = None
+        if role != UserRole.PLANNER:
+            person["person_name"] = mask_name(person["person_name"])
+    building = answer.get("building")
+    if (
+        role != UserRole.PLANNER
+        and building
+        and (area is None or not area.allows("buildings", building["id"]))
+    ):
+        for key in ("households", "residents"):
+            building.pop(key, None)
+    return answer
