@@ -88,9 +88,13 @@ def analysis_ids(what: str, role: str, area: Area | None = None) -> frozenset[in
     leader passes their ``area`` and reads the rows of their own buildings, compounds, grids."""
     if role != UserRole.GRID_LEADER or what not in LEADER_ROWS:
         return None
+    return _leader_ids(area, LEADER_ROWS[what])
+
+
+def _leader_ids(area: Area | None, layer: str) -> frozenset[int]:
     if area is None:
         raise ValueError("a grid leader's rows need their area")
-    return area.ids.get(LEADER_ROWS[what], frozenset())
+    return area.ids.get(layer, frozenset())
 
 
 def readable_layers(role: str) -> tuple[str, ...]:
@@ -110,9 +114,7 @@ def visible_ids(layer: str, role: str, area: Area | None = None) -> frozenset[in
         return frozenset()
     if role != UserRole.GRID_LEADER or layer in SHARED_LAYERS:
         return None
-    if area is None:
-        raise ValueError("a grid leader's rows need their area")
-    return area.ids.get(layer, frozenset())
+    return _leader_ids(area, layer)
 
 
 def mask_phone(phone: object) -> object:
