@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
@@ -30,7 +31,7 @@ from gridmap.geometry import concave_hulls, on_all_cores, point_groups
 from gridmap.model import CATEGORY_NAMES_ZH, SUMMARY_SCOPES, ServiceCategory
 from gridmap.network.circles import service_circles
 from gridmap.network.graph import WalkingNetwork
-from gridmap.network.paths import FacilityGraph, attach_only
+from gridmap.network.paths import Attachment, FacilityGraph, attach_only
 from gridmap.settings import Settings
 from gridmap.standards import LEVELS, Checklist, load_checklist
 from gridmap.study_area import CoverageInputs, prepare_area
@@ -43,6 +44,7 @@ _SETTINGS = Settings.model_fields  # the defaults live in one place: the setting
 
 #: Progress callback: (stage, done, total).
 Progress = Callable[[str, int, int], None]
+PairArrays = dict[tuple[str, int], np.ndarray]  # one array per (category, level), in home order
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,9 @@ def threshold_m(checklist: Checklist, params: CoverageParams, category: str, lev
     return params.walking.metres(lv.minutes)
 
 
-def best_per_home(n_homes: int, home: np.ndarray, dist: np.ndarray, fac: np.ndarray):
+def best_per_home(
+    n_homes: int, home: np.ndarray, dist: np.ndarray, fac: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The shortest of several start points per home."""
     if len(home) == n_homes and np.array_equal(home, np.arange(n_homes)):  # one start each
         return dist, fac
@@ -173,7 +177,7 @@ def facility_table(facilities: gpd.GeoDataFrame, categories: Iterable[str]) -> p
     return pd.DataFrame({"pos": pos[keep], "category": category[keep], "level": level[pos[keep]]})
 
 
-def facility_sets(table: pd.DataFrame, categories, levels) -> dict[tuple[str, int], np.ndarray]:
+def facility_sets(table: pd.DataFrame, categories: Iterable[str], levels: Iterable[int]) -> PairArrays:
     """Facility positions usable for each (category, level): no level, or that level."""
     out = {}
     for cat in categories:
@@ -202,7 +206,7 @@ def compute_coverage(
     if params.categories is None:
         params = replace(params, categories=default_categories(checklist))
     params.check(checklist)
-    categories, levels = tuple(params.categories), tuple(sorted(params.levels))
+    categories, levels = tuple(params.categories or ()), tuple(sorted(params.levels))
     lap = Laps()
 
     if len(inputs.buildings) == 0 and (inputs.compounds is None or len(inputs.compounds) == 0):
@@ -292,7 +296,9 @@ def compute_coverage(
     )
 
 
-def straight_line_nearest(origin_xy: np.ndarray, fac_xy: np.ndarray, subset: np.ndarray, detour: float):
+def straight_line_nearest(
+    origin_xy: np.ndarray, fac_xy: np.ndarray, subset: np.ndarray, detour: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Like :meth:`FacilityGraph.nearest`, in straight lines times ``detour``: metres to the
     nearest of the facilities ``subset`` and its position (-1 when there is none)."""
     if len(subset) == 0:
@@ -302,7 +308,13 @@ def straight_line_nearest(origin_xy: np.ndarray, fac_xy: np.ndarray, subset: np.
 
 
 def _network_report(
-    network: WalkingNetwork, origin_att, origins, homes, fac_att, used, fac_ids
+    network: WalkingNetwork,
+    origin_att: Attachment,
+    origins: pd.DataFrame,
+    homes: pd.DataFrame,
+    fac_att: Attachment,
+    used: np.ndarray,
+    fac_ids: np.ndarray,
 ) -> dict[str, Any]:
     islands = network.islands()
     main = int(islands.loc[0, "component"]) if len(islands) else -1
@@ -471,7 +483,7 @@ def coverage_change(
     return out
 
 
-def _column_of(layer: gpd.GeoDataFrame | None, column: str, ids: np.ndarray) -> list:
+def _column_of(layer: gpd.GeoDataFrame | None, column: str, ids: np.ndarray) -> list[str]:
     if layer is None or column not in layer.columns:
         return [""] * len(ids)
     pos = layer.index.get_indexer(ids)
@@ -482,7 +494,13 @@ def _column_of(layer: gpd.GeoDataFrame | None, column: str, ids: np.ndarray) -> 
     return ["" if b else str(v) for b, v in zip(blank, values, strict=True)]
 
 
-def _compound_checks(homes, covered, checklist: Checklist, levels, categories) -> pd.DataFrame:
+def _compound_checks(
+    homes: pd.DataFrame,
+    covered: PairArrays,
+    checklist: Checklist,
+    levels: tuple[int, ...],
+    categories: tuple[str, ...],
+) -> pd.DataFrame:
     """Pass/fail per compound for each level's required categories and for the "1+6"
     functions: a compound passes when every one of its homes is covered."""
     comp = homes["compound_id"]
@@ -495,7 +513,7 @@ def _compound_checks(homes, covered, checklist: Checklist, levels, categories) -
     homes_per = np.bincount(codes, minlength=n)
 
     def all_covered(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(codes[mask[inside]], minlength=n) == homes_per
+        return np.asarray(np.bincount(codes[mask[inside]], minlength=n) == homes_per)
 
     checks = []
     for level in levels:
@@ -572,7 +590,14 @@ def _cluster_shapes(xy: np.ndarray, footprints: np.ndarray, label: np.ndarray, m
     return on_all_cores(lambda g: shapely.buffer(g, margin_m, quad_segs=2), shapes)
 
 
-def _gaps(homes, covered, params: CoverageParams, metric, method: str, progress: Progress | None):
+def _gaps(
+    homes: gpd.GeoDataFrame,
+    covered: PairArrays,
+    params: CoverageParams,
+    metric: CRS,
+    method: str,
+    progress: Progress | None,
+) -> gpd.GeoDataFrame:
     """Service gaps: clusters of uncovered homes (chained within ``gap_cluster_m``), each
     drawn as the concave hull of its homes, widened by a margin. The clusters of every
     (category, level) are drawn together, so that the work spreads over all cores."""
@@ -613,7 +638,18 @@ def _gaps(homes, covered, params: CoverageParams, metric, method: str, progress:
     return gaps.to_crs(STORAGE_CRS).reset_index(drop=True)
 
 
-def _circles(graph, table, categories, levels, thresholds, params, fac_ids, metric, method, progress):
+def _circles(
+    graph: FacilityGraph,
+    table: pd.DataFrame,
+    categories: tuple[str, ...],
+    levels: tuple[int, ...],
+    thresholds: dict[tuple[str, int], float],
+    params: CoverageParams,
+    fac_ids: np.ndarray,
+    metric: CRS,
+    method: str,
+    progress: Progress | None,
+) -> gpd.GeoDataFrame:
     """Service circles per facility, category and level, from one bounded search per facility."""
     usable = table.copy()
     rows = []
@@ -658,7 +694,14 @@ def _circles(graph, table, categories, levels, thresholds, params, fac_ids, metr
     return frame.to_crs(STORAGE_CRS)
 
 
-def _homes_frame(homes, distances, nearest, covered, params, method) -> gpd.GeoDataFrame:
+def _homes_frame(
+    homes: gpd.GeoDataFrame,
+    distances: PairArrays,
+    nearest: PairArrays,
+    covered: PairArrays,
+    params: CoverageParams,
+    method: str,
+) -> gpd.GeoDataFrame:
     """Homes in EPSG:4326 with walking minutes per (category, level) as ``{category}_{level}``."""
     data: dict[str, Any] = {
         "kind": homes["kind"].to_numpy(),

@@ -24,6 +24,7 @@ as the official algorithm does.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import cache
 
 import geopandas as gpd
@@ -33,6 +34,8 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from gridmap.errors import InputError
+
+CRSLike = CRS | str | int  # what pyproj.CRS.from_user_input reads: a CRS, "EPSG:4490", 4490
 
 STORAGE_CRS = CRS.from_epsg(4326)
 STORAGE_SRID = 4326
@@ -153,12 +156,14 @@ def bd09_to_wgs84(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndar
 _TO_WGS84 = {"gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
 
 
-def _apply_lonlat(geoms: np.ndarray, func) -> np.ndarray:
+def _apply_lonlat(
+    geoms: np.ndarray, func: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
     def _tx(coords: np.ndarray) -> np.ndarray:
         lon, lat = func(coords[:, 0], coords[:, 1])
         return np.column_stack([lon, lat])
 
-    return shapely.transform(geoms, _tx)
+    return np.asarray(shapely.transform(geoms, _tx))
 
 
 def to_storage_crs(gdf: gpd.GeoDataFrame, source: CRS | str | None = None) -> gpd.GeoDataFrame:
@@ -215,7 +220,7 @@ def transformer(source: CRS, target: CRS) -> Transformer:
     return Transformer.from_crs(source, target, always_xy=True)
 
 
-def project_shapes(geoms: np.ndarray, source, target) -> np.ndarray:
+def project_shapes(geoms: np.ndarray, source: CRSLike, target: CRSLike) -> np.ndarray:
     """2-D geometries from CRS ``source`` to ``target`` as new objects: the coordinates
     ``GeoSeries.to_crs`` gives, without a frame around them."""
     to = transformer(CRS.from_user_input(source), CRS.from_user_input(target))

@@ -97,7 +97,8 @@ def points_in(shapes: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.nd
 
     Each shape, prepared once, tests the points near it: far faster than testing a point at
     a time against the shapes."""
-    return shapely.STRtree(points).query(shapes, predicate="contains")
+    pairs = shapely.STRtree(points).query(shapes, predicate="contains")
+    return pairs[0], pairs[1]
 
 
 def containing(points: np.ndarray, shapes: np.ndarray) -> np.ndarray:

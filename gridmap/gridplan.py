@@ -32,18 +32,21 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
 from scipy import sparse
 from scipy.sparse import csgraph
 from spopt.region.azp import AZPOrig
 from spopt.region.objective_function import ObjectiveFunction
 
-from gridmap.crs import densified_to, metric_crs_for
+from gridmap.crs import CRSLike, densified_to, metric_crs_for
 from gridmap.errors import InputError
 from gridmap.geometry import containing, points_in
 from gridmap.gridcode import grid_code, parse_grid_code, reading_order
@@ -86,7 +89,7 @@ class GridPlan:
     based_on: tuple[str, ...] = ()  # codes of the existing grids the plan was drawn from
 
 
-class _BalanceObjective(ObjectiveFunction):
+class _BalanceObjective(ObjectiveFunction):  # type: ignore[misc]  # spopt has no type information
     """AZP objective: households per region near the range's middle, steeply penalised
     outside the range, plus the (normalised) length of non-street borders between regions."""
 
@@ -98,11 +101,14 @@ class _BalanceObjective(ObjectiveFunction):
         self.mid, self.span = (lo + hi) / 2, max(hi - lo, 1)
 
     def _cost(self, h: np.ndarray | float) -> np.ndarray | float:
-        outside = np.maximum(0, np.maximum(np.asarray(h) - self.hi, self.lo - np.asarray(h)))
-        excess = outside / self.span
-        return ((np.asarray(h) - self.mid) / self.span) ** 2 + _OUT_OF_RANGE_WEIGHT * (excess + excess**2)
+        value = np.asarray(h)
+        excess = np.maximum(0, np.maximum(value - self.hi, self.lo - value)) / self.span
+        cost: np.ndarray | float = ((value - self.mid) / self.span) ** 2 + _OUT_OF_RANGE_WEIGHT * (
+            excess + excess**2
+        )
+        return cost
 
-    def __call__(self, labels, attr) -> float:
+    def __call__(self, labels: ArrayLike, attr: Any) -> float:
         labels = np.asarray(labels)
         _, inverse = np.unique(labels, return_inverse=True)
         totals = np.bincount(inverse, weights=self.households)
@@ -110,7 +116,7 @@ class _BalanceObjective(ObjectiveFunction):
         crossing = coo.data[labels[coo.row] != labels[coo.col]].sum() / 2
         return float(np.sum(self._cost(totals)) + crossing)
 
-    def update(self, moving_area, recipient_region, labels, attr) -> float:
+    def update(self, moving_area: int, recipient_region: int, labels: ArrayLike, attr: Any) -> float:
         labels = np.asarray(labels)
         donor = labels[moving_area]
         h = self.households[moving_area]
@@ -124,20 +130,20 @@ class _BalanceObjective(ObjectiveFunction):
         return float(after - before + border)
 
 
-def _street_lines(roads: gpd.GeoDataFrame | None, highways: tuple[str, ...], crs) -> np.ndarray:
+def _street_lines(roads: gpd.GeoDataFrame | None, highways: tuple[str, ...], crs: CRSLike) -> np.ndarray:
     if roads is None or roads.empty:
         return np.array([], dtype=object)
     streets = roads[roads["highway"].isin(highways)] if "highway" in roads.columns else roads
-    return streets.to_crs(crs).geometry.to_numpy()
+    return np.asarray(streets.to_crs(crs).geometry.to_numpy())
 
 
-def _polygonal(geom):
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     """The valid polygonal part of ``geom`` (invalid rings repaired, stray lines dropped)."""
     parts = shapely.get_parts(shapely.make_valid(geom, method="structure", keep_collapsed=False))
     return shapely.union_all(parts[np.isin(shapely.get_type_id(parts), (3, 6))])
 
 
-def _blocks(area, streets: np.ndarray) -> list:
+def _blocks(area: shapely.Geometry, streets: np.ndarray) -> list[shapely.Geometry]:
     """``area`` cut along the street lines into polygons that tile it."""
     if len(streets) == 0:
         return list(shapely.get_parts(area))
@@ -172,10 +178,12 @@ def _atoms(buildings: gpd.GeoDataFrame, block_of: np.ndarray, hi: int) -> np.nda
     labels = np.where(
         whole, "c" + compound.astype("Int64").astype(str), np.where(loose_hh <= hi, group, per_building)
     )
-    return labels.astype(object)
+    return np.asarray(labels, dtype=object)
 
 
-def _seeds(block, atom_of: np.ndarray, points: np.ndarray, outlines: dict) -> tuple[np.ndarray, np.ndarray]:
+def _seeds(
+    block: shapely.Geometry, atom_of: np.ndarray, points: np.ndarray, outlines: dict[str, shapely.Geometry]
+) -> tuple[np.ndarray, np.ndarray]:
     """Seed points in ``block`` and their atom labels: building points and compound outlines."""
     inside = shapely.contains(block, points)
     seeds, labels = list(points[inside]), list(atom_of[inside])
@@ -193,7 +201,9 @@ def _seeds(block, atom_of: np.ndarray, points: np.ndarray, outlines: dict) -> tu
     return np.array(seeds, dtype=object), np.array(labels, dtype=object)
 
 
-def _split_block(block, seeds: np.ndarray, labels: np.ndarray) -> dict:
+def _split_block(
+    block: shapely.Geometry, seeds: np.ndarray, labels: np.ndarray
+) -> dict[str | None, shapely.Geometry]:
     """The parts of ``block`` nearest each atom's seeds (atom label → geometry)."""
     if len(set(labels)) <= 1:
         return {labels[0]: block} if len(labels) else {None: block}
@@ -212,14 +222,19 @@ def _split_block(block, seeds: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def _units(
-    area, streets: np.ndarray, buildings: gpd.GeoDataFrame, points: np.ndarray, outlines: dict, hi: int
+    area: shapely.Geometry,
+    streets: np.ndarray,
+    buildings: gpd.GeoDataFrame,
+    points: np.ndarray,
+    outlines: dict[str, shapely.Geometry],
+    hi: int,
 ) -> gpd.GeoDataFrame:
     """Units tiling ``area``: one per atom (its parts in all blocks) and one per empty block;
     ``points`` are the buildings' representative points."""
     blocks = _blocks(area, streets)
     block_of = containing(points, np.array(blocks, dtype=object))  # blocks do not overlap
     atom_of = _atoms(buildings, block_of, hi)
-    parts: dict = {}
+    parts: dict[str, list[shapely.Geometry]] = {}
     empty = []
     for block in blocks:
         seeds, labels = _seeds(block, atom_of, points, outlines)
@@ -243,7 +258,9 @@ def _units(
     )
 
 
-def _adjacency(units: gpd.GeoDataFrame, street_band) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+def _adjacency(
+    units: gpd.GeoDataFrame, street_band: shapely.Geometry | None
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
     """(shared border, of it off the streets) between units, in metres; both symmetric.
     ``street_band`` is the streets' narrow buffer (None without streets)."""
     geoms = units.geometry.to_numpy()
@@ -300,11 +317,11 @@ def _region_counts(households: float, lo: int, hi: int, units_with_homes: int) -
 
 
 def _zoning(
-    adj, hh: np.ndarray, objective: _BalanceObjective, count: int, seed: int
+    adj: sparse.csr_matrix, hh: np.ndarray, objective: _BalanceObjective, count: int, seed: int
 ) -> tuple[np.ndarray, float, float]:
     """Best of several AZP runs into ``count`` regions: (labels, households outside the
     range, objective)."""
-    best, best_key = None, (math.inf, math.inf)
+    best, best_key = np.zeros(0, dtype=int), (math.inf, math.inf)
     state = random.getstate()  # AZP seeds Python's random module; leave it as found
     for s in range(_SEEDS):
         azp = AZPOrig(random_state=seed + s)
@@ -319,7 +336,14 @@ def _zoning(
     return best, *best_key
 
 
-def _regions(units: gpd.GeoDataFrame, contiguity, border, lo: int, hi: int, seed: int) -> np.ndarray:
+def _regions(
+    units: gpd.GeoDataFrame,
+    contiguity: sparse.csr_matrix,
+    border: sparse.csr_matrix,
+    lo: int,
+    hi: int,
+    seed: int,
+) -> np.ndarray:
     """Region label per unit (contiguous, balanced); regions numbered across components."""
     labels = np.full(len(units), -1)
     n_comp, comp = csgraph.connected_components(contiguity, directed=False)
@@ -345,7 +369,7 @@ def _regions(units: gpd.GeoDataFrame, contiguity, border, lo: int, hi: int, seed
         adj = contiguity[idx][:, idx].tocsr()
         objective = _BalanceObjective(hh, (border[idx][:, idx] * (_BORDER_WEIGHT / scale)).tocsr(), lo, hi)
         unavoidable = np.maximum(hh - hi, 0).sum()  # units that alone exceed the maximum
-        best, best_key = None, (math.inf, math.inf)
+        best, best_key = np.zeros(0, dtype=int), (math.inf, math.inf)
         for count in counts:  # the next count only while some grid is still out of range
             found, outside, value = _zoning(adj, hh, objective, count, seed)
             if (outside, value) < best_key:
@@ -369,13 +393,19 @@ def _households_in(
 
 
 def _kept_grids(
-    existing: gpd.GeoDataFrame, area, points, hh_values, compound_of, lo: int, hi: int
+    existing: gpd.GeoDataFrame,
+    area: shapely.Geometry,
+    points: np.ndarray,
+    hh_values: np.ndarray,
+    compound_of: np.ndarray,
+    lo: int,
+    hi: int,
 ) -> np.ndarray:
     """Which existing grids can stay as drawn: households in range, and no compound small
     enough for one grid shared with another grid."""
     grid_idx, point_idx = points_in(shapely.intersection(existing.geometry.to_numpy(), area), points)
     hh = np.bincount(grid_idx, weights=hh_values[point_idx], minlength=len(existing))
-    ok = (hh >= lo) & (hh <= hi)
+    ok: np.ndarray = (hh >= lo) & (hh <= hi)
     compound_hh = pd.Series(hh_values).groupby(compound_of).sum()
     pairs = pd.DataFrame({"grid": grid_idx, "compound": compound_of[point_idx]}).dropna()
     shared = pairs.drop_duplicates().groupby("compound")["grid"].nunique()
@@ -396,7 +426,8 @@ def _same_grids(
     hh_common = _households_in(common, points, households)[0]
     hh_new, hh_old = _households_in(new, points, households)[0], _households_in(old, points, households)[0]
     area_common = shapely.area(common)
-    pairs, used = [], set()
+    pairs: list[tuple[int, int]] = []
+    used: set[int] = set()
     for n, o, hh, a in zip(new_idx, old_idx, hh_common, area_common, strict=True):
         by_area = a >= _SAME_SHARE * max(new[n].area, old[o].area)
         homes = max(hh_new[n], hh_old[o])
@@ -415,7 +446,9 @@ def _relation(n_old: int, old_fanout: int) -> str:
     return "split" if old_fanout > 1 else REDRAWN
 
 
-def _lineage(new: gpd.GeoDataFrame, old: gpd.GeoDataFrame, points, hh_values) -> pd.DataFrame:
+def _lineage(
+    new: gpd.GeoDataFrame, old: gpd.GeoDataFrame, points: np.ndarray, hh_values: np.ndarray
+) -> pd.DataFrame:
     """Rows linking each newly coded grid to the retired grids it overlaps."""
     columns = ["old_code", "new_code", "relation", "area_m2", "households"]
     if new.empty:
@@ -449,7 +482,7 @@ def _lineage(new: gpd.GeoDataFrame, old: gpd.GeoDataFrame, points, hh_values) ->
     )
 
 
-def _next_sequences(codes, community_code: str, count: int) -> list[int]:
+def _next_sequences(codes: Iterable[Any], community_code: str, count: int) -> list[int]:
     """``count`` sequence numbers above every one used so far in the community."""
     used = [
         int(parts[3])
@@ -462,13 +495,14 @@ def _next_sequences(codes, community_code: str, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def _touching(grids: np.ndarray, candidates: np.ndarray, piece) -> np.ndarray:
+def _touching(grids: np.ndarray, candidates: np.ndarray, piece: shapely.Geometry) -> np.ndarray:
     """Indices among ``candidates`` of the grids that share a border with ``piece``."""
-    return candidates[shapely.intersects(grids[candidates], shapely.buffer(piece, 0.5))]
+    return np.asarray(candidates[shapely.intersects(grids[candidates], shapely.buffer(piece, 0.5))])
 
 
-def _draw(area, old, keep: np.ndarray, buildings: gpd.GeoDataFrame, points: np.ndarray, streets: np.ndarray,
-          outlines: dict, households: tuple[int, int], seed: int) -> np.ndarray:  # fmt: skip
+def _draw(area: shapely.Geometry, old: gpd.GeoDataFrame | None, keep: np.ndarray, buildings: gpd.GeoDataFrame,
+          points: np.ndarray, streets: np.ndarray, outlines: dict[str, shapely.Geometry], households: tuple[int, int],
+          seed: int) -> np.ndarray:  # fmt: skip
     """Grids drawn over the part of ``area`` outside the kept grids (metric CRS); ``points``
     are the buildings' representative points.
 
@@ -505,10 +539,10 @@ def _draw(area, old, keep: np.ndarray, buildings: gpd.GeoDataFrame, points: np.n
         alone_over = np.bincount(labels, weights=unit_hh > hi) > 0  # a unit alone over the maximum
         bad = np.flatnonzero(((region_hh < lo) | (region_hh > hi)) & ~alone_over)
         if widened < _WIDEN_ROUNDS and len(bad) and keep.any():
-            released = [
+            touched = [
                 _touching(old_geoms, np.flatnonzero(keep), shapely.union_all(geoms[labels == r])) for r in bad
             ]
-            released = np.unique(np.concatenate(released))
+            released = np.unique(np.concatenate(touched))
             if len(released):
                 keep[released] = False
                 widened += 1
@@ -525,7 +559,7 @@ def _closed(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def _fit(free, grids: np.ndarray, touch: float) -> np.ndarray:
+def _fit(free: shapely.Geometry, grids: np.ndarray, touch: float) -> np.ndarray:
     """``grids`` clipped to ``free``, each piece of ``free`` they leave given to the grid it
     borders most (else the nearest); ``touch`` is how far apart shared edges may lie, in the
     CRS's units."""
@@ -540,7 +574,7 @@ def _fit(free, grids: np.ndarray, touch: float) -> np.ndarray:
     return np.array([_polygonal(g) for g in grids], dtype=object)
 
 
-def _tile(free, units: gpd.GeoDataFrame) -> np.ndarray:
+def _tile(free: shapely.Geometry, units: gpd.GeoDataFrame) -> np.ndarray:
     """One geometry per region that together tile ``free`` (metric CRS): the regions' units
     merged, fitted to ``free``, seams closed and specks along them dropped."""
     merged = units.dissolve("region", grid_size=_PRECISION_M).geometry.to_numpy()
@@ -548,7 +582,7 @@ def _tile(free, units: gpd.GeoDataFrame) -> np.ndarray:
     return np.array([_without_specks(_polygonal(g)) for g in grids], dtype=object)
 
 
-def _without_specks(geom, min_area_m2: float = 0.01):
+def _without_specks(geom: shapely.Geometry, min_area_m2: float = 0.01) -> shapely.Geometry:
     """``geom`` without polygon parts smaller than ``min_area_m2``, unless that is all it has."""
     parts = shapely.get_parts(geom)
     big = parts[shapely.area(parts) >= min_area_m2]
@@ -673,7 +707,7 @@ def propose_grids(
             notes.append(f"grid {row.code} has {row.households} households, outside {lo}-{hi}")
     grids = grids.sort_values("code", ignore_index=True).to_crs("EPSG:4326")
     drawn = grids["status"] != KEPT
-    if (~drawn).any():  # kept grids as they are stored
+    if (~drawn).any() and existing is not None:  # kept grids as they are stored
         stored = dict(zip(existing["code"], existing.geometry, strict=True))
         grids.loc[~drawn, "geometry"] = [stored[c] for c in grids.loc[~drawn, "code"]]
     # drawn grids fitted again in degrees, to the stored community and kept grids

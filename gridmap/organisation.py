@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -80,7 +81,9 @@ def base_grids(grids: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     return grids[level == level.min()]
 
 
-def _rows(name: str, has: pd.Series, community: pd.Series, units: dict[str, pd.DataFrame]) -> list[dict]:
+def _rows(
+    name: str, has: pd.Series, community: pd.Series, units: dict[str, pd.DataFrame]
+) -> list[dict[str, Any]]:
     """One row per scope unit for a yes/no figure over features (``has`` indexed by id)."""
     rows = []
     street_of = units["community"]["street_id"] if "street_id" in units["community"].columns else pd.Series()
@@ -110,7 +113,7 @@ def _rows(name: str, has: pd.Series, community: pd.Series, units: dict[str, pd.D
     return rows
 
 
-def _label(units: pd.DataFrame | None, unit, column: str) -> str:
+def _label(units: pd.DataFrame | None, unit: Any, column: str) -> str:
     if units is None or column not in units.columns or unit not in units.index:
         return ""
     value = units.at[unit, column]
@@ -135,7 +138,7 @@ def organisation_report(layers: Mapping[str, pd.DataFrame]) -> OrgReport:
         else pd.DataFrame(columns=["code", "name", "street_id"]),
         "street": streets if streets is not None else pd.DataFrame(columns=["code", "name"]),
     }
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     missing: dict[str, gpd.GeoDataFrame] = {}
 
     def figure(name: str, has: pd.Series, community: pd.Series, features: pd.DataFrame) -> None:
@@ -182,7 +185,7 @@ def organisation_report(layers: Mapping[str, pd.DataFrame]) -> OrgReport:
     return OrgReport(figures=figures, missing=missing, leader_load=load, skills=skills)
 
 
-def _leader_load(assignments, homes: pd.DataFrame, grids: pd.DataFrame) -> pd.DataFrame:
+def _leader_load(assignments: pd.DataFrame | None, homes: pd.DataFrame, grids: pd.DataFrame) -> pd.DataFrame:
     """Households each current grid leader and building leader answers for, and the ratio to
     the mean of their role (1.0 is an even share)."""
     columns = ["role", "person_name", "targets", "households", "ratio_to_mean"]

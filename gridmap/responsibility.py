@@ -78,8 +78,8 @@ class Responsibility:
             for oid, community in zip(committees.index, committees["community_id"], strict=True):
                 if plain(community) is not None:
                     self._committee.setdefault(int(community), int(oid))
-        self._people: dict[tuple[str, int], list[tuple[np.datetime64, np.datetime64, dict]]] = defaultdict(
-            list
+        self._people: dict[tuple[str, int], list[tuple[np.datetime64, np.datetime64, dict[str, Any]]]] = (
+            defaultdict(list)
         )
         a = layers.get("assignments")
         if a is not None and len(a):
@@ -107,7 +107,7 @@ class Responsibility:
         tree, ids = self._trees[layer]
         return [int(i) for i in ids[np.sort(tree.query(point, predicate="intersects"))]]
 
-    def _persons(self, layer: str, target: int, day: np.datetime64, *roles: Role) -> list[dict]:
+    def _persons(self, layer: str, target: int, day: np.datetime64, *roles: Role) -> list[dict[str, Any]]:
         return [
             dict(p)
             for s, e, p in self._people.get((layer, target), ())

@@ -164,7 +164,7 @@ class Area:
         return layer in SHARED_LAYERS or int(feature_id) in self.ids.get(layer, frozenset())
 
 
-def _ids(values) -> frozenset[int]:
+def _ids(values: Any) -> frozenset[int]:
     return frozenset(int(v) for v in pd.Series(values).dropna())
 
 

@@ -141,7 +141,7 @@ def parse_checklist(data: dict[str, Any], name: str = CHECKLIST_FILE) -> Checkli
         raise InputError(f"{name}: malformed checklist ({type(exc).__name__}: {exc})") from exc
 
 
-def _yaml(text: str):
+def _yaml(text: str) -> Any:
     """Safe YAML, through libyaml when PyYAML was built with it (about 8× faster)."""
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 

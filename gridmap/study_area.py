@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -47,7 +48,7 @@ class CoverageInputs:
     def from_layers(cls, layers: Mapping[str, pd.DataFrame]) -> CoverageInputs:
         """Inputs from frames named by layer; an ``id`` column becomes the index."""
         names = [f.name for f in dataclasses.fields(cls) if f.name != "versions"]
-        frames = {}
+        frames: dict[str, Any] = {}
         for name in names:
             frame = layers.get(name)
             if frame is not None and "id" in frame.columns:
@@ -96,6 +97,8 @@ class StudyArea:
 
     def attach_origins(self, max_snap_m: float) -> Attachment:
         """The start points attached to the network (which must exist)."""
+        if self.network is None:
+            raise ValueError("the study area has no walking network to attach to")
         xy = self.origins[["x", "y"]].to_numpy()
         points = None
         if (self.origins["from"] == "home").all():  # the homes' own points: reuse them
@@ -105,7 +108,7 @@ class StudyArea:
     @property
     def facility_xy(self) -> np.ndarray:
         """Facility positions (n × 2 metres), in the facility layer's order."""
-        return shapely.get_coordinates(self.shapes("facilities")).reshape(-1, 2)
+        return np.asarray(shapely.get_coordinates(self.shapes("facilities"))).reshape(-1, 2)
 
 
 def prepare_area(inputs: CoverageInputs, walking: WalkingParams) -> StudyArea:

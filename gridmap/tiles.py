@@ -118,7 +118,7 @@ def _to_grid(geoms: np.ndarray, bounds: tuple[float, float, float, float]) -> np
 
     moved = shapely.transform(geoms, affine)
     moved = shapely.simplify(moved, 1.0, preserve_topology=True)
-    return shapely.set_precision(moved, 1.0, mode="valid_output")
+    return np.asarray(shapely.set_precision(moved, 1.0, mode="valid_output"))
 
 
 def encode_tile(layers: Sequence[tuple[TileSource, Iterable[int] | None]], z: int, x: int, y: int) -> bytes:
@@ -144,4 +144,4 @@ def encode_tile(layers: Sequence[tuple[TileSource, Iterable[int] | None]], z: in
     if not out:
         return b""
     options = {"extents": EXTENT, "y_coord_down": True, "check_winding_order": True}
-    return mapbox_vector_tile.encode(out, default_options=options)
+    return bytes(mapbox_vector_tile.encode(out, default_options=options))

@@ -13,19 +13,22 @@ outside grids and buildings split across grids are checked against each network.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.crs import STORAGE_CRS, densified_to, metric_crs_for
+from gridmap.crs import STORAGE_CRS, CRSLike, densified_to, metric_crs_for
 from gridmap.errors import InputError
 from gridmap.gridcode import parse_grid_code
+from gridmap.settings import Settings
 
 ERROR, WARNING = "error", "warning"
+Finding = dict[str, Any]  # one row of findings: FINDING_COLUMNS and a geometry
 FINDING_COLUMNS = ["kind", "severity", "layer", "feature_ids", "codes", "message", "area_m2"]
 CHECKED_LAYERS = ("districts", "streets", "communities", "grids", "compounds", "buildings")
 _TILING_LAYERS = ("districts", "streets", "communities", "grids")  # polygons that must tile exactly
@@ -55,7 +58,7 @@ class Tolerances:
     households_max: int = 500
 
     @classmethod
-    def from_settings(cls, settings) -> Tolerances:
+    def from_settings(cls, settings: Settings) -> Tolerances:
         """The tolerances a :class:`gridmap.settings.Settings` names."""
         return cls(
             sliver_m2=settings.sliver_m2,
@@ -65,7 +68,15 @@ class Tolerances:
         )
 
 
-def _finding(kind: str, layer: str, ids, codes, message: str, area: float, geom) -> dict:
+def _finding(
+    kind: str,
+    layer: str,
+    ids: Iterable[Any],
+    codes: Iterable[Any],
+    message: str,
+    area: float,
+    geom: shapely.Geometry | None,
+) -> Finding:
     return {
         "kind": kind,
         "severity": KINDS[kind][0],
@@ -78,13 +89,13 @@ def _finding(kind: str, layer: str, ids, codes, message: str, area: float, geom)
     }
 
 
-def _codes(frame: gpd.GeoDataFrame, ids) -> list:
+def _codes(frame: gpd.GeoDataFrame, ids: Iterable[Any]) -> list[Any]:
     if "code" not in frame.columns:
         return []
     return [frame.at[i, "code"] for i in ids]
 
 
-def _invalid(layers: Mapping[str, gpd.GeoDataFrame]) -> list[dict]:
+def _invalid(layers: Mapping[str, gpd.GeoDataFrame]) -> list[Finding]:
     out = []
     for name in CHECKED_LAYERS:
         frame = layers.get(name)
@@ -111,7 +122,7 @@ def _networks(grids: gpd.GeoDataFrame) -> list[tuple[str, gpd.GeoDataFrame]]:
     return out
 
 
-def _real_area(geom, tol: Tolerances) -> float:
+def _real_area(geom: shapely.Geometry, tol: Tolerances) -> float:
     """Square metres of ``geom`` in parts that are neither small nor thin seams (mean width
     2·area/perimeter below the width tolerance)."""
     parts = _pieces(geom)
@@ -121,7 +132,7 @@ def _real_area(geom, tol: Tolerances) -> float:
     return float(area[real].sum())
 
 
-def _overlaps(net: str, grids: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
+def _overlaps(net: str, grids: gpd.GeoDataFrame, tol: Tolerances) -> list[Finding]:
     geoms = grids.geometry.values
     a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     keep = a < b
@@ -138,7 +149,7 @@ def _overlaps(net: str, grids: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
     return out
 
 
-def _pieces(geom) -> np.ndarray:
+def _pieces(geom: shapely.Geometry) -> np.ndarray:
     return (
         shapely.get_parts(geom)
         if geom is not None and not shapely.is_empty(geom)
@@ -146,7 +157,9 @@ def _pieces(geom) -> np.ndarray:
     )
 
 
-def _holes(net: str, grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
+def _holes(
+    net: str, grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, tol: Tolerances
+) -> list[Finding]:
     out = []
     covered = shapely.union_all(grids.geometry.values)
     touched = communities[
@@ -161,7 +174,9 @@ def _holes(net: str, grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, tol
     return out
 
 
-def _outside_community(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
+def _outside_community(
+    grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, tol: Tolerances
+) -> list[Finding]:
     out = []
     own = grids["community_id"] if "community_id" in grids.columns else pd.Series(pd.NA, index=grids.index)
     for gid, geom, cid in zip(grids.index, grids.geometry.values, own, strict=True):
@@ -180,7 +195,7 @@ def _outside_community(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, t
     return out
 
 
-def _codes_check(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None) -> list[dict]:
+def _codes_check(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None) -> list[Finding]:
     if "code" not in grids.columns:
         return []
     out = []
@@ -215,7 +230,9 @@ def _overlapping(parts: np.ndarray, wholes: np.ndarray, min_area: float) -> tupl
     return pi[real], wi[real]
 
 
-def _buildings(net: str, grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
+def _buildings(
+    net: str, grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, tol: Tolerances
+) -> list[Finding]:
     out = []
     b = buildings.geometry.values
     bi, gi = _overlapping(b, grids.geometry.values, tol.sliver_m2)
@@ -234,7 +251,7 @@ def _buildings(net: str, grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, t
     return out
 
 
-def _compounds(compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
+def _compounds(compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, tol: Tolerances) -> list[Finding]:
     out = []
     c = compounds.geometry.values
     ci, mi = _overlapping(c, communities.geometry.values, tol.sliver_m2)
@@ -247,7 +264,7 @@ def _compounds(compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, tol: 
     return out
 
 
-def _households(grids: gpd.GeoDataFrame, tol: Tolerances) -> list[dict]:
+def _households(grids: gpd.GeoDataFrame, tol: Tolerances) -> list[Finding]:
     if "households" not in grids.columns:
         return []
     out = []
@@ -269,7 +286,7 @@ def check_grid_map(
     in any CRS; the findings' geometry is in EPSG:4326."""
     tol = tolerances or Tolerances()
     invalid = _frame(_invalid(layers), STORAGE_CRS)
-    rows: list[dict] = []
+    rows: list[Finding] = []
     grids = layers.get("grids")
     if grids is not None and len(grids):
         metric = metric_crs_for(grids)
@@ -299,7 +316,7 @@ def check_grid_map(
     return _ordered(invalid)
 
 
-def _frame(rows: list[dict], crs) -> gpd.GeoDataFrame:
+def _frame(rows: list[Finding], crs: CRSLike) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, columns=[*FINDING_COLUMNS, "geometry"], geometry="geometry", crs=crs)
 
 
@@ -334,7 +351,7 @@ class Alignment:
         return self.shared_m / self.boundary_b_m if self.boundary_b_m else 1.0
 
 
-def _inner_boundary(grids: gpd.GeoDataFrame):
+def _inner_boundary(grids: gpd.GeoDataFrame) -> shapely.Geometry:
     """Grid borders inside the network: every grid outline, less the network's outline."""
     lines = shapely.union_all(shapely.boundary(grids.geometry.values))
     return shapely.difference(lines, shapely.boundary(shapely.union_all(grids.geometry.values)).buffer(0.01))

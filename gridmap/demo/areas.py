@@ -72,10 +72,10 @@ def draw_communities(
         pts = np.column_stack([centroids.x.to_numpy()[inside], centroids.y.to_numpy()[inside]])
         weights = buildings_m["households"].to_numpy()[inside].astype(float)
         seeds = _seeds(pts, weights, piece, rng) if len(pts) else np.empty((0, 2))
-        seeds = [shapely.Point(xy) for xy in seeds if piece.contains(shapely.Point(xy))]
-        if not seeds:
-            seeds = [piece.representative_point()]
-        regions = shapely.voronoi_polygons(shapely.MultiPoint(seeds), extend_to=piece)
+        points = [shapely.Point(xy) for xy in seeds if piece.contains(shapely.Point(xy))]
+        if not points:
+            points = [piece.representative_point()]
+        regions = shapely.voronoi_polygons(shapely.MultiPoint(points), extend_to=piece)
         for region in regions.geoms:
             cell = region.intersection(piece)
             if not cell.is_empty and cell.area > 1000:
@@ -158,15 +158,17 @@ def name_and_code(
         for seq, idx in enumerate(group.index[order], start=1):
             geom = comm.geometry[idx]
             inside = place_names[place_names.within(geom)]["name"].tolist()
-            name = next((n for n in inside if not taken[n]), None)
-            if name is None:
-                road = _road_name(geom, roads_m, used)
+            found = next((n for n in inside if not taken[n]), None)
+            if found is None:
+                named_road = _road_name(geom, roads_m, used)
                 name = (
-                    f"{road}社区"
-                    if road
+                    f"{named_road}社区"
+                    if named_road
                     else f"{streets.loc[streets['street_key'] == key, 'name'].iloc[0][:-2]}{seq}社区"
                 )
-                used.add(road or "")
+                used.add(named_road or "")
+            else:
+                name = found
             taken[name] += 1
             comm.loc[idx, "name"] = name
             comm.loc[idx, "code"] = community_code(code, seq)

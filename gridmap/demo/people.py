@@ -262,7 +262,7 @@ def members_and_households(
         )
         take = free[:want]
         linked[take] = mid
-    households["linked_member_id"] = pd.array(np.where(linked > 0, linked, None), dtype="Int64")
+    households["linked_member_id"] = pd.array(np.where(linked > 0, linked, pd.NA), dtype="Int64")
     return members, households
 
 

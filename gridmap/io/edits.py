@@ -202,13 +202,13 @@ def _update(engine, layer, feature_id, values, geometry, user, if_match, margin_
         before = {c: json_value(row.get(c)) for c in changes if json_value(row.get(c)) != shown[c]}
         statement = update(table).where(table.c.id == int(feature_id)).values(**changes)
         if spec.geometry:
-            rows = [{}]
+            rows: list[dict[str, Any]] = [{}]
             add_wkb(rows, np.array([clean["geometry"]], dtype=object), spec.geometry)
             statement = statement.values(
                 {GEOMETRY_COLUMN: func.ST_GeomFromWKB(rows[0][WKB_KEY], STORAGE_SRID)}
             )
         conn.execute(statement)
-        detail = {"before": before, "after": {c: shown[c] for c in before}}
+        detail: dict[str, Any] = {"before": before, "after": {c: shown[c] for c in before}}
         if geometry is not None:
             detail["geometry"] = "changed"
         record_audit(conn, user=user, action="update", layer=layer, feature_id=int(feature_id), detail=detail)

@@ -11,7 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from gridmap.crs import parse_source_crs, to_storage_crs
 from gridmap.errors import InputError, Problem
@@ -35,7 +35,7 @@ class ImportReport:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def district_extent(engine: Engine):
+def district_extent(engine: Engine | Connection) -> shapely.Geometry | None:
     """The union of the stored administrative areas (EPSG:4326), or None when there are none."""
     for layer in EXTENT_LAYERS:
         frame = read_layer(engine, layer, columns=[])
@@ -45,7 +45,7 @@ def district_extent(engine: Engine):
 
 
 def validation_context(
-    engine: Engine, layer: str, *, mode: str, fix: bool, margin_m: float
+    engine: Engine | Connection, layer: str, *, mode: str, fix: bool, margin_m: float
 ) -> ValidationContext:
     """Gather what the checks of ``layer`` need from the database."""
     spec = layer_spec(layer)

@@ -106,7 +106,7 @@ def read_osm(path: str | Path, *, bbox: BBox | None = None, network_buffer_m: fl
     try:
         processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
         for obj in processor:
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 if not obj.tags:
                     continue
                 tags = _tags(obj)
@@ -126,7 +126,7 @@ def read_osm(path: str | Path, *, bbox: BBox | None = None, network_buffer_m: fl
                             "lat": lat,
                         }
                     )
-            elif obj.is_way():
+            elif isinstance(obj, osmium.osm.Way):
                 if "highway" not in obj.tags:
                     continue
                 tags = _tags(obj)
@@ -142,7 +142,7 @@ def read_osm(path: str | Path, *, bbox: BBox | None = None, network_buffer_m: fl
                         [n.lat for n in nodes],
                     )
                 )
-            elif obj.is_area():
+            elif isinstance(obj, osmium.osm.Area):
                 tags = _tags(obj)
                 is_building = tags.get("building", "no") != "no"
                 is_compound = osm_tags.is_compound_area(tags)

@@ -23,7 +23,7 @@ HULL_RATIO = 0.3
 def service_circles(
     graph: FacilityGraph,
     facilities: np.ndarray,
-    limits_m: Sequence[float],
+    limits_m: Sequence[float] | np.ndarray,
     *,
     margin_m: float = 30.0,
     progress: Callable[[int], None] | None = None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -156,13 +157,15 @@ class FacilityGraph:
             ]
         )
 
-    def _split_position(self, edge: np.ndarray, offset: np.ndarray, side: str) -> np.ndarray:
+    def _split_position(
+        self, edge: np.ndarray, offset: np.ndarray, side: Literal["left", "right"]
+    ) -> np.ndarray:
         """Index into the sorted split points of (edge, offset) pairs, as ``np.searchsorted``."""
         scale = float(self.network.edge_length.max(initial=0.0)) + 1.0
         keys = self._split_edge * scale + self._split_off
-        return np.searchsorted(keys, edge * scale + offset, side=side)
+        return np.asarray(np.searchsorted(keys, edge * scale + offset, side=side))
 
-    def _sub_edges(self):
+    def _sub_edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         net = self.network
         e = np.arange(net.edge_count)
         has_split = np.zeros(net.edge_count, dtype=bool)
@@ -330,4 +333,4 @@ def _snap_xy(net: WalkingNetwork, edge: np.ndarray, offset: np.ndarray) -> np.nd
     if len(edge) == 0:
         return np.zeros((0, 2))
     snapped = shapely.line_interpolate_point(net.edge_geometry[edge], offset)
-    return shapely.get_coordinates(snapped).reshape(-1, 2)
+    return np.asarray(shapely.get_coordinates(snapped)).reshape(-1, 2)

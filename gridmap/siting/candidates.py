@@ -24,6 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
 from pyproj import CRS
 from scipy.spatial import cKDTree
 
@@ -64,7 +65,7 @@ class CandidateRules:
             raise InputError(f"the minimum spacing must be 0 or more metres, not {self.min_spacing_m}")
 
 
-def _frame(source: str, ids, names, points) -> pd.DataFrame:
+def _frame(source: str, ids: ArrayLike, names: ArrayLike, points: ArrayLike) -> pd.DataFrame:
     """Candidates of one source: ``source``, ``source_id``, ``name`` and point ``geometry``."""
     return pd.DataFrame(
         {
@@ -148,7 +149,7 @@ def node_candidates(
     return _frame("nodes", node_idx, labels, points[node_idx])
 
 
-def district_outline(layers: Sequence[np.ndarray]):
+def district_outline(layers: Sequence[np.ndarray]) -> shapely.Geometry | None:
     """The union of the first non-empty array of shapes among ``layers``, or None."""
     for shapes in layers:
         if len(shapes):
@@ -159,7 +160,7 @@ def district_outline(layers: Sequence[np.ndarray]):
 def apply_rules(
     candidates: gpd.GeoDataFrame,
     *,
-    outline,
+    outline: shapely.Geometry | None,
     exclude: gpd.GeoDataFrame | None,
     existing_xy: np.ndarray,
     min_spacing_m: float,
@@ -200,4 +201,5 @@ def spacing_pairs(candidates: gpd.GeoDataFrame, min_spacing_m: float) -> np.ndar
     if min_spacing_m <= 0 or len(candidates) < 2:
         return np.zeros((0, 2), dtype=np.int64)
     xy = shapely.get_coordinates(candidates.geometry.values).reshape(-1, 2)
-    return cKDTree(xy).query_pairs(min_spacing_m, output_type="ndarray").astype(np.int64)
+    pairs: np.ndarray = cKDTree(xy).query_pairs(min_spacing_m, output_type="ndarray")
+    return pairs.astype(np.int64)

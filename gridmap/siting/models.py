@@ -19,12 +19,15 @@ the ``k`` largest marginal gains). HiGHS starts from the greedy solution in any 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import highspy
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from gridmap.errors import InputError
 from gridmap.grouping import ByKey
@@ -34,6 +37,8 @@ MODELS = ("mclp", "lscp", "pmedian")
 DEFAULT_TIME_LIMIT_S = 60.0
 DEFAULT_MAX_NONZEROS = 20_000_000
 MIP_REL_GAP = 1e-6
+
+MipAnswer = tuple[np.ndarray, str, float, float]  # column values, status, objective, dual bound
 
 
 @dataclass
@@ -86,7 +91,15 @@ class _Greedy:
     to the capacity.
     """
 
-    def __init__(self, problem, pairs: np.ndarray, per_person: np.ndarray, remaining, capacity, spacing):
+    def __init__(
+        self,
+        problem: SitingProblem,
+        pairs: np.ndarray,
+        per_person: np.ndarray,
+        remaining: np.ndarray,
+        capacity: float | None,
+        spacing: np.ndarray | None,
+    ) -> None:
         self.row = problem.row[pairs]
         self.col = problem.col[pairs]
         self.dist = problem.dist[pairs]
@@ -144,9 +157,9 @@ class _Greedy:
     #: than summed anew over every pair: a step costs what it covers, not the whole matrix
     _incremental = True
 
-    def settle(self, rows, amount, pairs) -> None:
+    def settle(self, rows: np.ndarray, amount: np.ndarray, pairs: np.ndarray) -> None:
         self.remaining[rows] -= amount
-        if self._gains is not None:
+        if self._gains is not None and self._by_row is not None:
             at, pair = self._by_row.expand(rows)  # every pair of the settled rows
             lost = np.bincount(self.col[pair], weights=amount[at] * self.per_person[pair], minlength=self.m)
             self._gains = self._gains - lost
@@ -158,14 +171,21 @@ class _MedianGreedy(_Greedy):
 
     _incremental = False
 
-    def __init__(self, problem, current, remaining, capacity, spacing):
+    def __init__(
+        self,
+        problem: SitingProblem,
+        current: np.ndarray,
+        remaining: np.ndarray,
+        capacity: float | None,
+        spacing: np.ndarray | None,
+    ) -> None:
         self.current = current.copy()
         pairs = np.flatnonzero(problem.dist < current[problem.row])
         super().__init__(
             problem, pairs, current[problem.row[pairs]] - problem.dist[pairs], remaining, capacity, spacing
         )
 
-    def settle(self, rows, amount, pairs) -> None:
+    def settle(self, rows: np.ndarray, amount: np.ndarray, pairs: np.ndarray) -> None:
         if self.capacity is None:
             self.current[rows] = np.minimum(self.current[rows], self.dist[pairs])
             self.per_person = np.maximum(self.current[self.row] - self.dist, 0.0)
@@ -181,11 +201,14 @@ def _neighbour_lists(spacing: np.ndarray | None, m: int) -> dict[int, np.ndarray
     return {int(a): g["b"].to_numpy() for a, g in frame.groupby("a")}
 
 
-def _run_greedy(greedy: _Greedy, k: int | None, target: float | None, bound_every_step: bool):
+def _run_greedy(
+    greedy: _Greedy, k: int | None, target: float | None, bound_every_step: bool
+) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Pick up to ``k`` sites (or until ``target`` is gained). Returns chosen, gains, and the
     online bound: for ``k``, an upper bound on the best total gain of ``k`` sites; for
     ``target``, a lower bound on the number of sites that reach it."""
-    chosen, gains = [], []
+    chosen: list[int] = []
+    gains: list[float] = []
     total = 0.0
     bound = np.inf if k is not None else 0.0
     while True:
@@ -196,7 +219,7 @@ def _run_greedy(greedy: _Greedy, k: int | None, target: float | None, bound_ever
             need = target - total
             top = np.cumsum(np.sort(g)[::-1])
             more = int(np.searchsorted(top, need - 1e-9)) + 1 if need > 1e-9 else 0
-            bound = max(bound, min(more, len(top)))
+            bound = max(bound, float(min(more, len(top))))
         if (k is not None and len(chosen) >= k) or (target is not None and total >= target - 1e-9):
             break
         g = np.where(greedy.blocked, -1.0, g)
@@ -227,7 +250,9 @@ class _Mip:
         self.row_upper: list[np.ndarray] = []
         self.n_rows = 0
 
-    def cols(self, n: int, cost, lower=0.0, upper=1.0, integer: bool = False) -> int:
+    def cols(
+        self, n: int, cost: ArrayLike, lower: float = 0.0, upper: float = 1.0, integer: bool = False
+    ) -> int:
         start = self.n_cols
         self.cost.append(np.broadcast_to(np.asarray(cost, dtype=float), (n,)))
         self.lower.append(np.full(n, lower, dtype=float))
@@ -236,7 +261,9 @@ class _Mip:
         self.n_cols += n
         return start
 
-    def rows(self, lower, upper, row, col, value) -> None:
+    def rows(
+        self, lower: ArrayLike, upper: ArrayLike, row: np.ndarray, col: np.ndarray, value: ArrayLike
+    ) -> None:
         """Rows numbered from 0 in ``row``; bounds per row (arrays or scalars)."""
         n = int(row.max()) + 1 if len(row) else 0
         self.entries.append((row + self.n_rows, col, np.asarray(value, dtype=float)))
@@ -248,7 +275,9 @@ class _Mip:
     def nonzeros(self) -> int:
         return sum(len(e[0]) for e in self.entries)
 
-    def solve(self, maximize: bool, time_limit_s: float, start: np.ndarray | None, presolve: bool = True):
+    def solve(
+        self, maximize: bool, time_limit_s: float, start: np.ndarray | None, presolve: bool = True
+    ) -> MipAnswer | Literal["infeasible"] | None:
         """Returns (column values, status, objective, bound) or None without a solution."""
         r = np.concatenate([e[0] for e in self.entries])
         c = np.concatenate([e[1] for e in self.entries])
@@ -301,7 +330,7 @@ class _Mip:
 # --- models -------------------------------------------------------------------------------
 
 
-def _merge_rows(cover: sp.csr_matrix, weight: np.ndarray):
+def _merge_rows(cover: sp.csr_matrix, weight: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """Rows with the same candidates merged, their weights summed: (matrix, weights, row key)."""
     ind, ptr = cover.indices, cover.indptr
     keys = [ind[ptr[i] : ptr[i + 1]].tobytes() for i in range(cover.shape[0])]
@@ -311,7 +340,7 @@ def _merge_rows(cover: sp.csr_matrix, weight: np.ndarray):
     return cover[first], merged_w, code
 
 
-def _coverage_parts(problem: SitingProblem):
+def _coverage_parts(problem: SitingProblem) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """Uncovered rows with weight, their cover matrix (csr, sorted) and those no site reaches."""
     cover = problem.cover_matrix().tocsr()
     cover.sort_indices()
@@ -320,7 +349,7 @@ def _coverage_parts(problem: SitingProblem):
     return cover, open_rows & reach, open_rows & ~reach
 
 
-def _cover_mip(a: sp.csr_matrix, w: np.ndarray, capacity: float | None):
+def _cover_mip(a: sp.csr_matrix, w: np.ndarray, capacity: float | None) -> tuple[_Mip, int, int, int | None]:
     """Columns y (sites) then z (rows covered); with capacity also x (row-to-site shares).
     Returns the program and its column starts; rows z − Σ y ≤ 0 (or z − Σ x ≤ 0 with x ≤ y and
     Σ w x ≤ capacity × y)."""
@@ -350,7 +379,9 @@ def _add_spacing(mip: _Mip, y0: int, spacing: np.ndarray | None) -> None:
         mip.rows(-np.inf, 1.0, np.r_[p, p], y0 + np.r_[spacing[:, 0], spacing[:, 1]], np.ones(2 * len(p)))
 
 
-def _start(mip: _Mip, y0: int, m: int, chosen: np.ndarray, cover: tuple[sp.csr_matrix, int] | None = None):
+def _start(
+    mip: _Mip, y0: int, m: int, chosen: np.ndarray, cover: tuple[sp.csr_matrix, int] | None = None
+) -> np.ndarray:
     """A starting point for HiGHS: the greedy sites open among the ``m`` site columns from
     ``y0``. With ``cover`` (the matrix and first z column of a cover program without capacity)
     the rows they cover are set too, which spares HiGHS an LP to complete the start; it
@@ -364,19 +395,26 @@ def _start(mip: _Mip, y0: int, m: int, chosen: np.ndarray, cover: tuple[sp.csr_m
     return x
 
 
-def _exact(mip, maximize, time_limit_s, start, max_nonzeros, presolve: bool = True):
+def _exact(
+    mip: _Mip,
+    maximize: bool,
+    time_limit_s: float,
+    start: np.ndarray | None,
+    max_nonzeros: int,
+    presolve: bool = True,
+) -> tuple[MipAnswer | None, str]:
     """HiGHS's answer, or (None, reason) when the instance is too large or unsolved."""
     if mip.nonzeros > max_nonzeros:
         return None, f"{mip.nonzeros:,} matrix entries exceed the exact-solve limit of {max_nonzeros:,}"
     out = mip.solve(maximize, time_limit_s, start, presolve)
-    if out == "infeasible":
+    if isinstance(out, str):
         return None, "infeasible"
     if out is None:
         return None, f"HiGHS found no solution within {time_limit_s:g} s"
     return out, ""
 
 
-def _ordered(greedy_factory, chosen: np.ndarray):
+def _ordered(greedy_factory: Callable[[], _Greedy], chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Order a set of sites by marginal gain (the greedy order within the set)."""
     greedy = greedy_factory()
     allowed = np.zeros(greedy.m, dtype=bool)
@@ -408,7 +446,7 @@ def mclp(
     cover, rows, _ = _coverage_parts(problem)
     remaining = np.where(rows, problem.weight, 0.0)
 
-    def factory():
+    def factory() -> _Greedy:
         pairs = np.flatnonzero(problem.cover_pairs())
         return _Greedy(problem, pairs, np.ones(len(pairs)), remaining, capacity, spacing)
 
@@ -473,7 +511,7 @@ def lscp(
         )
     remaining = np.where(rows, problem.weight, 0.0)
 
-    def factory():
+    def factory() -> _Greedy:
         pairs = np.flatnonzero(problem.cover_pairs())
         return _Greedy(problem, pairs, np.ones(len(pairs)), remaining, capacity, spacing)
 
@@ -532,7 +570,7 @@ def pmedian(
     before = float((problem.weight * current).sum())
     weight = problem.weight
 
-    def factory():
+    def factory() -> _Greedy:
         return _MedianGreedy(problem, current, weight, capacity, spacing)
 
     chosen, gains, saved, bound = _run_greedy(factory(), k, None, capacity is None)
@@ -567,8 +605,9 @@ def pmedian(
                     time.perf_counter() - clock)  # fmt: skip
 
 
-def solve(model: str, problem: SitingProblem, **options) -> Solution:
+def solve(model: str, problem: SitingProblem, **options: Any) -> Solution:
     """Run ``model`` (one of :data:`MODELS`) with its options."""
     if model not in MODELS:
         raise InputError(f"model '{model}' is not one of {', '.join(MODELS)}")
-    return {"mclp": mclp, "lscp": lscp, "pmedian": pmedian}[model](problem, **options)
+    runners: dict[str, Callable[..., Solution]] = {"mclp": mclp, "lscp": lscp, "pmedian": pmedian}
+    return runners[model](problem, **options)

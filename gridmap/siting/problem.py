@@ -107,7 +107,8 @@ class SitingProblem:
 
     def cover_pairs(self) -> np.ndarray:
         """Mask of the distance triples that bring a row within its circle."""
-        return self.dist <= self.threshold[self.row]
+        mask: np.ndarray = self.dist <= self.threshold[self.row]
+        return mask
 
     def cover_matrix(self) -> sp.csc_matrix:
         """rows × candidates, 1 where the candidate brings the row within its circle."""

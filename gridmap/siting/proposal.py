@@ -20,10 +20,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 from scipy.spatial import cKDTree
 
 from gridmap.coverage import (
-    CoverageInputs,
     CoverageParams,
     best_per_home,
     coverage_change,
@@ -51,7 +51,7 @@ from gridmap.siting.candidates import (
 from gridmap.siting.models import DEFAULT_MAX_NONZEROS, DEFAULT_TIME_LIMIT_S, MODELS, Solution, solve
 from gridmap.siting.problem import SitingProblem
 from gridmap.standards import Checklist, load_checklist
-from gridmap.study_area import StudyArea, prepare_area
+from gridmap.study_area import CoverageInputs, StudyArea, prepare_area
 from gridmap.timing import Laps
 from gridmap.walking import WalkingParams
 
@@ -158,7 +158,9 @@ def gap_categories(
     return [c for c in listed if c in set(short["category"])]
 
 
-def _candidates(area: StudyArea, params: SitingParams, given, given_file) -> gpd.GeoDataFrame:
+def _candidates(
+    area: StudyArea, params: SitingParams, given: gpd.GeoDataFrame | None, given_file: str | None
+) -> gpd.GeoDataFrame:
     rules, metric = params.rules, area.crs
     parts = []
     if "given" in rules.sources and given is not None:
@@ -169,9 +171,9 @@ def _candidates(area: StudyArea, params: SitingParams, given, given_file) -> gpd
         areas, shapes = area.inputs.compounds, area.shapes("compounds")
         if rules.grids:
             grids = area.inputs.grids
-            codes = (
-                grids["code"].astype(str) if grids is not None and "code" in grids.columns else pd.Series([])
-            )
+            if grids is None or "code" not in grids.columns:
+                raise InputError(f"unknown grid codes: {', '.join(sorted(set(rules.grids)))}")
+            codes = grids["code"].astype(str)
             unknown = sorted(set(rules.grids) - set(codes))
             if unknown:
                 raise InputError(f"unknown grid codes: {', '.join(unknown)}")
@@ -374,7 +376,12 @@ def _mean_minutes(problem: SitingProblem, dist: np.ndarray, params: SitingParams
 
 
 def _explain(
-    problem: SitingProblem, solution: Solution, homes, keys, cands, n_homes
+    problem: SitingProblem,
+    solution: Solution,
+    homes: gpd.GeoDataFrame,
+    keys: list[tuple[str, int]],
+    cands: gpd.GeoDataFrame,
+    n_homes: int,
 ) -> dict[str, pd.DataFrame]:
     """Homes newly brought into the circle, each for the first site (in order) that reaches it."""
     rank_of = np.full(problem.n_candidates, -1, dtype=np.int64)
@@ -412,8 +419,19 @@ def _explain(
 
 
 def _sites(
-    explained, solution, cands, homes, keys, facilities, fac_xy, existing, graph, cand_att, params, metric
-):
+    explained: dict[str, pd.DataFrame],
+    solution: Solution,
+    cands: gpd.GeoDataFrame,
+    homes: gpd.GeoDataFrame,
+    keys: list[tuple[str, int]],
+    facilities: gpd.GeoDataFrame,
+    fac_xy: np.ndarray,
+    existing: np.ndarray,
+    graph: FacilityGraph | None,
+    cand_att: Attachment | None,
+    params: SitingParams,
+    metric: CRS,
+) -> gpd.GeoDataFrame:
     """One row per chosen site: what it newly covers (distinct homes), its marginal gain, and
     its nearest existing station of the categories sited for."""
     chosen = solution.chosen
@@ -421,14 +439,14 @@ def _sites(
     distinct = site_homes.drop_duplicates(["rank", "home_kind", "feature_id"])
     rank = distinct["rank"].to_numpy(dtype=np.int64)
 
-    def per_site(values) -> np.ndarray:
+    def per_site(values: np.ndarray) -> np.ndarray:
         return np.bincount(rank, weights=values, minlength=len(chosen) + 1)[1:].astype(np.int64)
 
     ranks = np.arange(1, len(chosen) + 1)
     near_id = np.full(len(chosen), -1, dtype=np.int64)
     near_m = np.full(len(chosen), np.nan)
     if len(existing) and len(chosen):
-        if graph is not None:
+        if graph is not None and cand_att is not None:
             located = graph.locate(
                 Attachment(cand_att.edge[chosen], cand_att.offset[chosen], cand_att.access[chosen])
             )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -122,7 +123,7 @@ def apply_grid_plan(
         for code, households, status, geom in zip(
             kept["code"], kept["households"], kept["status"], kept.geometry, strict=True
         ):
-            values = {"households": int(households)}
+            values: dict[str, Any] = {"households": int(households)}
             if status == RESHAPED:
                 values[GEOMETRY_COLUMN] = func.ST_GeomFromWKB(
                     as_layer_type(np.array([geom]), "MULTIPOLYGON")[0].wkb, STORAGE_SRID

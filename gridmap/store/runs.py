@@ -17,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Engine, insert, select
 
-from gridmap.coverage import CoverageInputs, CoverageResult, long_results
+from gridmap.coverage import CoverageResult, long_results
 from gridmap.errors import NotFoundError
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.store.engine import write_transaction
@@ -30,6 +30,7 @@ from gridmap.store.tables import (
     coverage_runs,
     coverage_summary,
 )
+from gridmap.study_area import CoverageInputs
 from gridmap.values import plain_value
 from gridmap.walking import params_record
 

@@ -19,7 +19,6 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine, insert, select
 
-from gridmap.coverage import CoverageInputs
 from gridmap.crs import metric_crs_for
 from gridmap.errors import NotFoundError
 from gridmap.model import CATEGORY_NAMES_ZH
@@ -28,6 +27,7 @@ from gridmap.store.engine import write_transaction
 from gridmap.store.records import insert_frame, read_rows
 from gridmap.store.runs import inputs_used
 from gridmap.store.tables import siting_coverage, siting_scenarios, siting_site_homes, siting_sites
+from gridmap.study_area import CoverageInputs
 from gridmap.values import plain_value
 from gridmap.walking import params_record
 
