@@ -9,12 +9,23 @@ from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from api.auth import CurrentUser, State, require
 from api.geojson import GEOJSON, frame_collection, records
-from api.jobs import Job
+from api.jobs import Job as BackgroundJob
+from api.schemas import (
+    AnswerRoute,
+    CompoundCheck,
+    CoverageRequest,
+    Job,
+    Run,
+    RunListed,
+    Scenario,
+    ScenarioListed,
+    SitingRequest,
+    SummaryRow,
+)
 from gridmap.coverage import CoverageParams, compute_coverage
 from gridmap.errors import InputError, NotFoundError
 from gridmap.model import INT_RANGE
@@ -28,7 +39,7 @@ from gridmap.store.scenarios import StoredScenario, list_scenarios, read_scenari
 from gridmap.store.tables import coverage_runs, siting_scenarios
 from gridmap.walking import walk_minutes
 
-router = APIRouter(tags=["coverage and siting"])
+router = APIRouter(tags=["coverage and siting"], route_class=AnswerRoute)
 #: the areas of a coverage summary (gridmap.model.SUMMARY_SCOPES)
 Scope = Literal["area", "street", "community", "grid"]
 CategoryQuery = Annotated[str | None, Query(max_length=50, description="a service category id")]
@@ -101,28 +112,7 @@ def home_minutes(kept: StoredRun, category: str, level: int) -> pd.DataFrame:
 # --- runs ----------------------------------------------------------------------------------
 
 
-Level = Annotated[int, Field(ge=1, le=60)]
-CategoryId = Annotated[str, Field(min_length=1, max_length=50)]
-Label = Annotated[str, Field(max_length=200)]
-
-
-class CoverageRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    levels: list[Level] | None = Field(
-        None, max_length=10, description="life-circle levels (5, 10, 15); default all"
-    )
-    categories: list[CategoryId] | None = Field(
-        None, max_length=50, description="service category ids; default every listed one"
-    )
-    speed_mps: float | None = Field(
-        None, ge=0.1, le=5, description="walking speed in m/s (default the setting, 1.1)"
-    )
-    origin: Literal["building", "compound"] | None = Field(None, description="building or compound")
-    label: Label | None = None
-
-
-def _created(request: Request, job: Job) -> Response:
+def _created(request: Request, job: BackgroundJob) -> Response:
     body = job.public()
     body["links"] = [{"rel": "status", "href": str(request.url_for("job", job_id=job.id))}]
     return Response(
@@ -145,7 +135,7 @@ def start_run(body: CoverageRequest, request: Request, app: State, user: Current
     )
     params.check(load_checklist())  # refuse bad parameters now, not in the job
 
-    def work(job: Job) -> dict[str, Any]:
+    def work(job: BackgroundJob) -> dict[str, Any]:
         inputs = load_inputs(app.engine)
         result = compute_coverage(inputs, params, progress=job.progress)
         run_id = save_run(app.engine, result, inputs, user=user.name, label=body.label)
@@ -154,7 +144,7 @@ def start_run(body: CoverageRequest, request: Request, app: State, user: Current
     return _created(request, app.jobs.start("coverage", user.name, work))
 
 
-@router.get("/jobs/{job_id}", name="job", summary="how far a background job got")
+@router.get("/jobs/{job_id}", name="job", response_model=Job, summary="how far a background job got")
 def job(job_id: str, app: State, user: CurrentUser) -> dict:
     found = app.jobs.get(job_id)
     if found is None or (found.created_by != user.name and not user.is_admin):
@@ -162,12 +152,16 @@ def job(job_id: str, app: State, user: CurrentUser) -> dict:
     return found.public()
 
 
-@router.get("/coverage/runs", summary="the kept coverage runs, newest first")
+@router.get("/coverage/runs", response_model=list[RunListed], summary="the kept coverage runs, newest first")
 def runs(app: State, user: CurrentUser) -> list[dict]:
     return records(list_runs(app.engine))
 
 
-@router.get("/coverage/runs/{run}", summary="a run's parameters, inputs and report ('latest' for the newest)")
+@router.get(
+    "/coverage/runs/{run}",
+    response_model=Run,
+    summary="a run's parameters, inputs and report ('latest' for the newest)",
+)
 def run(run: RunRef, app: State, user: CurrentUser) -> dict:
     kept = stored_run(app, run)
     return {
@@ -183,7 +177,11 @@ def run(run: RunRef, app: State, user: CurrentUser) -> dict:
     }
 
 
-@router.get("/coverage/runs/{run}/summary", summary="coverage shares by area, street, community or grid")
+@router.get(
+    "/coverage/runs/{run}/summary",
+    response_model=list[SummaryRow],
+    summary="coverage shares by area, street, community or grid",
+)
 def summary(
     run: RunRef,
     app: State,
@@ -202,7 +200,11 @@ def summary(
     return records(rows.drop(columns=["id", "run_id"], errors="ignore"))
 
 
-@router.get("/coverage/runs/{run}/compounds", summary="each compound's pass or fail against the checklist")
+@router.get(
+    "/coverage/runs/{run}/compounds",
+    response_model=list[CompoundCheck],
+    summary="each compound's pass or fail against the checklist",
+)
 def compounds(run: RunRef, app: State, user: CurrentUser) -> list[dict]:
     require(user, "compound_checks", what="compound checks")
     rows = stored_run(app, run).compounds
@@ -241,32 +243,6 @@ def circles(
 # --- siting ----------------------------------------------------------------------------------
 
 
-class SitingRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    categories: list[CategoryId] = Field(
-        ..., min_length=1, max_length=50, description="service categories one new station serves"
-    )
-    model: Literal["mclp", "lscp", "pmedian"] = Field("mclp", description="mclp, lscp or pmedian")
-    count: int | None = Field(None, ge=1, le=500, description="new sites (mclp, pmedian; default 3)")
-    minutes: float | None = Field(
-        None, gt=0, le=60, description="the circle in minutes (default each level's own)"
-    )
-    levels: list[Level] | None = Field(None, max_length=10, description="life-circle levels (default 15)")
-    share: float | None = Field(None, gt=0, le=1, description="lscp: share of people to cover")
-    capacity: float | None = Field(None, gt=0, le=10_000_000, description="residents one station can serve")
-    sources: list[Literal["given", "public_buildings", "nodes"]] | None = Field(
-        None, max_length=3, description="candidate sources: given, public_buildings, nodes"
-    )
-    grids: list[Annotated[str, Field(max_length=40)]] | None = Field(
-        None, max_length=10_000, description="grid codes to place candidates in"
-    )
-    min_spacing_m: float | None = Field(
-        None, ge=0, le=10_000, description="no candidate this close to an existing station (m)"
-    )
-    label: Label | None = None
-
-
 @router.post(
     "/siting/scenarios", status_code=202, summary="propose new stations in the background (planner, admin)"
 )
@@ -288,7 +264,7 @@ def start_scenario(body: SitingRequest, request: Request, app: State, user: Curr
     )
     params.check(load_checklist())
 
-    def work(job: Job) -> dict[str, Any]:
+    def work(job: BackgroundJob) -> dict[str, Any]:
         job.progress("reading layers", 0, 3)
         inputs = load_inputs(app.engine)
         job.progress("building the network and solving", 1, 3)
@@ -301,14 +277,20 @@ def start_scenario(body: SitingRequest, request: Request, app: State, user: Curr
     return _created(request, app.jobs.start("siting", user.name, work))
 
 
-@router.get("/siting/scenarios", summary="the kept siting scenarios, newest first (planner, admin)")
+@router.get(
+    "/siting/scenarios",
+    response_model=list[ScenarioListed],
+    summary="the kept siting scenarios, newest first (planner, admin)",
+)
 def scenarios(app: State, user: CurrentUser) -> list[dict]:
     require(user, "proposals", what="siting scenarios")
     return records(list_scenarios(app.engine))
 
 
 @router.get(
-    "/siting/scenarios/{scenario}", summary="a scenario: parameters, solver result, coverage before and after"
+    "/siting/scenarios/{scenario}",
+    response_model=Scenario,
+    summary="a scenario: parameters, solver result, coverage before and after",
 )
 def scenario(scenario: RunRef, app: State, user: CurrentUser, scope: Scope = "area") -> dict:
     require(user, "proposals", what="siting scenarios")

@@ -13,14 +13,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
 
+from api.schemas import AnswerRoute, Credentials, Me, Token
 from api.state import AppState
 from gridmap.accounts import PUBLIC, User, sign_in, sign_out, user_for_token
 from gridmap.errors import AccessError, AuthError
 from gridmap.scope import allowed_roles, layer_readers
 
-router = APIRouter(prefix="/auth", tags=["sign-in"])
+router = APIRouter(prefix="/auth", tags=["sign-in"], route_class=AnswerRoute)
 _bearer = HTTPBearer(auto_error=False, description="the token from POST /auth/token")
 
 
@@ -78,25 +78,6 @@ def require_role(user: User, roles: tuple[str, ...], *, what: str) -> None:
         if user is PUBLIC:  # not signed in
             raise AuthError(f"{what} needs a sign-in with the role {allowed}")
         raise AccessError(f"{what} needs the role {allowed}; you are signed in as {user.role}")
-
-
-class Credentials(BaseModel):
-    name: str = Field(..., min_length=1, max_length=200)
-    password: str = Field(..., min_length=1, max_length=1024)
-
-
-class Token(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    name: str
-    role: str
-    grids: list[str]
-
-
-class Me(BaseModel):
-    name: str
-    role: str
-    grids: list[str]
 
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}

@@ -14,7 +14,6 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -51,22 +50,6 @@ STATUS: tuple[tuple[type[GridmapError], int, str], ...] = (
     (DatabaseError, 503, "database unavailable"),
     (GridmapError, 400, "bad request"),
 )
-
-
-class ProblemItem(BaseModel):
-    message: str
-    feature: str | None = None
-    field: str | None = None
-    feature_id: str | None = None
-
-
-class ProblemBody(BaseModel):
-    """What every error answer holds."""
-
-    status: int
-    title: str
-    detail: str
-    problems: list[ProblemItem] | None = None
 
 
 def status_of(exc: GridmapError) -> tuple[int, str]:

@@ -10,17 +10,25 @@ in ``If-Match``. Every edit is audited.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import pandas as pd
 import shapely
 import shapely.geometry
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from api.auth import CurrentUser, State, require, require_layer
 from api.geojson import GEOJSON, feature_texts, frame_collection, records
+from api.schemas import (
+    AnswerRoute,
+    AuditEntry,
+    CollectionInfo,
+    Collections,
+    Conformance,
+    FeatureIn,
+    SearchHit,
+)
 from gridmap.errors import InputError, NotFoundError, Problem
 from gridmap.io.edits import create_feature, delete_feature, feature_etag, update_feature
 from gridmap.model import INT_RANGE, LAYER_SPECS, layer_spec
@@ -28,7 +36,7 @@ from gridmap.scope import readable_layers, visible_frame
 from gridmap.store.secret import service_secret
 from gridmap.store.tables import audit_log
 
-router = APIRouter(tags=["features (OGC API)"])
+router = APIRouter(tags=["features (OGC API)"], route_class=AnswerRoute)
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
@@ -85,12 +93,12 @@ def _collection(base: str, layer: str, app) -> dict[str, Any]:
     return out
 
 
-@router.get("/conformance", summary="the conformance classes implemented")
+@router.get("/conformance", response_model=Conformance, summary="the conformance classes implemented")
 def conformance() -> dict:
     return {"conformsTo": CONFORMANCE}
 
 
-@router.get("/collections", summary="the layers you may read")
+@router.get("/collections", response_model=Collections, summary="the layers you may read")
 def collections(request: Request, app: State, user: CurrentUser) -> dict:
     base = base_url(request)
     return {
@@ -99,7 +107,7 @@ def collections(request: Request, app: State, user: CurrentUser) -> dict:
     }
 
 
-@router.get("/collections/{layer}", summary="one layer's description")
+@router.get("/collections/{layer}", response_model=CollectionInfo, summary="one layer's description")
 def collection(layer: str, request: Request, app: State, user: CurrentUser) -> dict:
     _check_layer(layer, user)
     return _collection(base_url(request), layer, app)
@@ -205,7 +213,12 @@ def item(layer: str, feature_id: FeatureId, app: State, user: CurrentUser) -> Re
     return _feature_response(app, user, layer, feature_id)
 
 
-@router.get("/search", tags=["search"], summary="grids by code and compounds or communities by name")
+@router.get(
+    "/search",
+    tags=["search"],
+    response_model=list[SearchHit],
+    summary="grids by code and compounds or communities by name",
+)
 def search(
     app: State, user: CurrentUser, q: Annotated[str, Query(min_length=1, max_length=100)]
 ) -> list[dict]:
@@ -240,23 +253,6 @@ def search(
 
 
 # --- edits -------------------------------------------------------------------------------
-
-
-class GeometryIn(BaseModel):
-    """A GeoJSON geometry (EPSG:4326); heights are dropped."""
-
-    model_config = ConfigDict(extra="allow")
-    type: Literal["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"]
-    coordinates: list[Any]
-
-
-class FeatureIn(BaseModel):
-    """A GeoJSON Feature as a body: its properties are the layer's fields."""
-
-    model_config = ConfigDict(extra="allow")
-    type: Literal["Feature"]
-    geometry: GeometryIn | None = None
-    properties: dict[str, Any] | None = None
 
 
 FeatureBody = Annotated[
@@ -355,7 +351,12 @@ def remove(
     return Response(status_code=204)
 
 
-@router.get("/audit", tags=["edits"], summary="who changed what, newest first (admin)")
+@router.get(
+    "/audit",
+    tags=["edits"],
+    response_model=list[AuditEntry],
+    summary="who changed what, newest first (admin)",
+)
 def audit(
     app: State,
     user: CurrentUser,

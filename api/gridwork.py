@@ -15,13 +15,14 @@ from fastapi import APIRouter, Query, Response
 from api.auth import CurrentUser, State, require
 from api.geojson import frame_collection, records
 from api.pool import on_heavy_pool
+from api.schemas import Alignment, AnswerRoute, OrgReport
 from gridmap.errors import InputError, NotFoundError
 from gridmap.gridplan import community_named, propose_grids
 from gridmap.organisation import FIGURES, ORG_LAYERS, organisation_report
 from gridmap.scope import may
 from gridmap.topology import CHECKED_LAYERS, Tolerances, check_grid_map, grid_alignment
 
-router = APIRouter(tags=["grid map and organisation"])
+router = APIRouter(tags=["grid map and organisation"], route_class=AnswerRoute)
 
 GEOJSON = "application/geo+json"
 
@@ -31,7 +32,9 @@ def _report(app: State):
 
 
 @router.get(
-    "/org/report", summary="party-building figures per area, street and community, with what is missing"
+    "/org/report",
+    response_model=OrgReport,
+    summary="party-building figures per area, street and community, with what is missing",
 )
 def org_report(
     app: State,
@@ -97,7 +100,7 @@ def findings(
     )
 
 
-@router.get("/grids/alignment", summary="how two grid networks align (多网合一)")
+@router.get("/grids/alignment", response_model=Alignment, summary="how two grid networks align (多网合一)")
 @on_heavy_pool
 def alignment(
     app: State,

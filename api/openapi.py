@@ -1,6 +1,7 @@
 """The OpenAPI document, completed: every route declares the error answers the service can
-give (one problem body for all of them, :class:`api.errors.ProblemBody`), edits their tag and
-conflict answers, and signing in is optional where the public may call a route."""
+give (one problem body for all of them, :class:`api.schemas.ProblemBody`), edits their tag and
+conflict answers, and signing in is optional where the public may call a route. Routes that
+answer GeoJSON, tiles or HTML name their answers here, by the models of :mod:`api.schemas`."""
 
 from __future__ import annotations
 
@@ -8,8 +9,18 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
-from api.errors import ProblemBody
+from api.schemas import (
+    Feature,
+    FeatureCollection,
+    FindingCollection,
+    GridProposal,
+    JobStarted,
+    Landing,
+    MissingCollection,
+    ProblemBody,
+)
 
 GEOJSON = "application/geo+json"
 
@@ -35,13 +46,18 @@ RETRY_AFTER = {
 }
 
 
-def content(kind: str, description: str, schema: dict | None = None) -> dict[str, Any]:
-    """A success answer of one media type, for a route's ``responses=``."""
+Schema = dict[str, Any] | type[BaseModel]
+
+
+def content(kind: str, description: str, schema: Schema | None = None) -> dict[str, Any]:
+    """A success answer of one media type; a model stands for its schema in the components."""
     return {"description": description, "content": {kind: {"schema": schema or {}}}}
 
 
-def geojson_answer(description: str = "GeoJSON (EPSG:4326)", status: int = 200) -> dict[int, Any]:
-    return {status: content(GEOJSON, description, {"type": "object"})}
+def geojson_answer(
+    description: str = "GeoJSON (EPSG:4326)", status: int = 200, model: type[BaseModel] = FeatureCollection
+) -> dict[int, Any]:
+    return {status: content(GEOJSON, description, model)}
 
 
 _GEO = geojson_answer
@@ -49,27 +65,26 @@ _HTML = "text/html"
 #: the success answers of routes that answer other media types than JSON (or more than one)
 SUCCESS: dict[tuple[str, str], dict[int, Any]] = {
     ("get", "/"): {200: {"description": "the web map (HTML), or the landing page (JSON, ?f=json)",
-                         "content": {_HTML: {"schema": {"type": "string"}}, "application/json": {"schema": {}}}}},
+                         "content": {_HTML: {"schema": {"type": "string"}}, "application/json": {"schema": Landing}}}},
     ("get", "/collections/{layer}/items"): _GEO("a page of features (FeatureCollection)"),
-    ("get", "/collections/{layer}/items/{feature_id}"): _GEO("one feature; its tag in ETag"),
-    ("post", "/collections/{layer}/items"): _GEO("the feature added; its tag in ETag", 201),
-    ("put", "/collections/{layer}/items/{feature_id}"): _GEO("the feature as stored now; its new tag in ETag"),
-    ("patch", "/collections/{layer}/items/{feature_id}"): _GEO("the feature as stored now; its new tag in ETag"),
+    ("get", "/collections/{layer}/items/{feature_id}"): _GEO("one feature; its tag in ETag", model=Feature),
+    ("post", "/collections/{layer}/items"): _GEO("the feature added; its tag in ETag", 201, model=Feature),
+    ("put", "/collections/{layer}/items/{feature_id}"): _GEO("the feature as stored now; its new tag in ETag", model=Feature),
+    ("patch", "/collections/{layer}/items/{feature_id}"): _GEO("the feature as stored now; its new tag in ETag", model=Feature),
     ("get", "/tiles/{layer}/{z}/{x}/{y}"): {
         200: content("application/vnd.mapbox-vector-tile", "the tile", {"type": "string", "format": "binary"}),
         304: {"description": "the tile named in If-None-Match is still current"},
     },
     ("get", "/maps/{kind}.html"): {200: content(_HTML, "the map, as one HTML file that opens offline",
                                                 {"type": "string"})},
-    ("get", "/org/missing/{figure}"): _GEO("the features that lack the figure"),
-    ("get", "/grid-map/findings"): _GEO("the findings, each with the features involved"),
-    ("get", "/grids/proposal"): _GEO("the proposed grids, with their lineage"),
+    ("get", "/org/missing/{figure}"): _GEO("the features that lack the figure", model=MissingCollection),
+    ("get", "/grid-map/findings"): _GEO("the findings, each with the features involved", model=FindingCollection),
+    ("get", "/grids/proposal"): _GEO("the proposed grids, with their lineage", model=GridProposal),
     ("get", "/coverage/runs/{run}/gaps"): _GEO("the run's service gaps"),
     ("get", "/coverage/runs/{run}/circles"): _GEO("the run's service circles"),
     ("get", "/siting/scenarios/{scenario}/sites"): _GEO("the scenario's proposed sites"),
-    ("post", "/coverage/runs"): {202: content("application/json", "the job, to poll at Location", {"type": "object"})},
-    ("post", "/siting/scenarios"): {202: content("application/json", "the job, to poll at Location",
-                                                 {"type": "object"})},
+    ("post", "/coverage/runs"): {202: content("application/json", "the job, to poll at Location", JobStarted)},
+    ("post", "/siting/scenarios"): {202: content("application/json", "the job, to poll at Location", JobStarted)},
 }  # fmt: skip
 
 
@@ -89,9 +104,7 @@ def completed(app: FastAPI) -> dict[str, Any]:
         return app.openapi_schema
     doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-    body = ProblemBody.model_json_schema(ref_template="#/components/schemas/{model}")
-    schemas.update(body.pop("$defs", {}))
-    schemas["ProblemBody"] = body
+    _register(schemas, ProblemBody)
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     paths = doc.get("paths", {})
@@ -101,7 +114,7 @@ def completed(app: FastAPI) -> dict[str, Any]:
         declared = paths[path][method].setdefault("responses", {})
         for status in answers:  # replace FastAPI's default JSON answer of the same status
             declared.pop(str(status), None)
-        declared.update({str(k): v for k, v in answers.items()})
+        declared.update({str(k): _resolved(schemas, v) for k, v in answers.items()})
     for item in paths.values():
         for method, operation in item.items():
             answers = operation.setdefault("responses", {})
@@ -112,6 +125,23 @@ def completed(app: FastAPI) -> dict[str, Any]:
                 operation["security"] = [{}, *operation["security"]]  # the public may call it too
     app.openapi_schema = doc
     return doc
+
+
+def _register(schemas: dict[str, Any], model: type[BaseModel]) -> dict[str, str]:
+    """Put ``model``'s schema (and those it uses) in the components; a reference to it."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+    schemas.update(schema.pop("$defs", {}))
+    schemas[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _resolved(schemas: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """A SUCCESS answer with each model replaced by a reference to its registered schema."""
+    media = {
+        kind: {"schema": _register(schemas, body["schema"])} if isinstance(body.get("schema"), type) else body
+        for kind, body in answer.get("content", {}).items()
+    }
+    return {**answer, "content": media} if media else answer
 
 
 def install(app: FastAPI) -> None:

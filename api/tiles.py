@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.analysis import KEPT_REF, home_minutes, select_rows, stored_run, stored_scenario
 from api.auth import CurrentUser, State, require
 from api.features import base_url
+from api.schemas import AnswerRoute, TileJSON
 from gridmap.accounts import User
 from gridmap.errors import AccessError, InputError, NotFoundError
 from gridmap.model import UserRole
@@ -27,7 +28,7 @@ from gridmap.scope import PUBLIC_LAYERS, analysis_ids, readable_layers, visible_
 from gridmap.store.secret import service_secret
 from gridmap.tiles import MAX_ZOOM, TileSource, encode_tile, lonlat_bounds, tile_bounds
 
-router = APIRouter(prefix="/tiles", tags=["vector tiles"])
+router = APIRouter(prefix="/tiles", tags=["vector tiles"], route_class=AnswerRoute)
 MVT = "application/vnd.mapbox-vector-tile"
 
 #: the properties each layer's tiles carry (what a map shows and a click lists)
@@ -159,7 +160,7 @@ async def tile(
     return Response(data, media_type=MVT, headers=headers)
 
 
-@router.get("/{layer}.json", summary="TileJSON of a layer's tiles")
+@router.get("/{layer}.json", response_model=TileJSON, summary="TileJSON of a layer's tiles")
 def tilejson(
     layer: str,
     request: Request,

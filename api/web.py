@@ -10,10 +10,11 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from api.auth import State
 from api.features import base_url
+from api.schemas import AnswerRoute, WebConfig
 from gridmap.errors import NotFoundError
 from gridmap.model import CATEGORY_NAMES_ZH, ServiceCategory
 
-router = APIRouter(tags=["web map"])
+router = APIRouter(tags=["web map"], route_class=AnswerRoute)
 STATIC = Path(__file__).with_name("static")
 NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
 #: files of npm packages the page loads, by the name it asks for
@@ -76,7 +77,11 @@ def docs() -> Response:
     return FileResponse(STATIC / "docs.html", headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/config.json", summary="what the web map needs to know: extent, categories, basemap key")
+@router.get(
+    "/config.json",
+    response_model=WebConfig,
+    summary="what the web map needs to know: extent, categories, basemap key",
+)
 def config(app: State) -> dict:
     extent = None
     for layer in ("districts", "communities", "roads"):

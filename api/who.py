@@ -5,22 +5,36 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import CurrentUser, State, require
 from api.features import FeatureId
 from api.geojson import frame_collection, records
+from api.schemas import (
+    AnswerRoute,
+    Assigned,
+    Assignment,
+    Branch,
+    BranchAssigned,
+    End,
+    Ended,
+    MyArea,
+    Term,
+    Who,
+)
 from gridmap.io.assign import assign, assign_branch, end_assignment
-from gridmap.model import ASSIGNMENT_TARGETS, INT_RANGE, Role, layer_spec
 from gridmap.scope import masked_answer, visible_frame
 
-router = APIRouter(tags=["assignments"])
+router = APIRouter(tags=["assignments"], route_class=AnswerRoute)
 
 
-@router.get("/who", summary="who is responsible here: areas, party organisations and people in charge")
+@router.get(
+    "/who",
+    response_model=Who,
+    summary="who is responsible here: areas, party organisations and people in charge",
+)
 def who(
     app: State,
     user: CurrentUser,
@@ -32,7 +46,11 @@ def who(
     return masked_answer(answer, user.role, app.layers.area(user))
 
 
-@router.get("/my-area", summary="a grid leader's own grids, buildings, households, members and duties")
+@router.get(
+    "/my-area",
+    response_model=MyArea,
+    summary="a grid leader's own grids, buildings, households, members and duties",
+)
 def my_area(app: State, user: CurrentUser) -> dict:
     require(user, "my_area", what="'my area'")
     area = app.layers.area(user)
@@ -60,33 +78,11 @@ def my_area(app: State, user: CurrentUser) -> dict:
     return out
 
 
-Id = Annotated[int, Field(ge=1, le=INT_RANGE[1])]
-
-
-class Assignment(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    role: Literal[tuple(Role)] = Field(  # type: ignore[valid-type]
-        ..., description="grid_leader, grid_worker, building_leader, lane_leader, branch_secretary"
-    )
-    target_layer: Literal[ASSIGNMENT_TARGETS] = Field(  # type: ignore[valid-type]
-        ..., description="grids, buildings, compounds, communities or party_orgs"
-    )
-    target_id: Id
-    person_name: str = Field(..., max_length=100, pattern=r"\S", description="who holds the term")
-    phone: str | None = Field(
-        None, max_length=30, pattern=f"^{layer_spec('assignments').column('phone').pattern}$"
-    )
-    member_id: Id | None = None
-    valid_from: dt.date | None = Field(None, strict=False, description="first day (default today)")
-    note: str | None = Field(None, max_length=1000)
-    replace: bool | None = Field(
-        None, description="end the current holders' terms (default: for one-holder roles)"
-    )
-
-
 @router.post(
-    "/assignments", status_code=201, summary="assign a person to an area; ends the predecessor's term (admin)"
+    "/assignments",
+    status_code=201,
+    response_model=Assigned,
+    summary="assign a person to an area; ends the predecessor's term (admin)",
 )
 def assign_route(body: Assignment, app: State, user: CurrentUser) -> dict:
     require(user, "assign_people", what="assigning people")
@@ -94,20 +90,22 @@ def assign_route(body: Assignment, app: State, user: CurrentUser) -> dict:
     return {"id": new_id, "ended": ended}
 
 
-class End(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    on: dt.date | None = Field(None, strict=False, description="the day the term ends (default today)")
-
-
-@router.post("/assignments/{assignment_id}/end", summary="end a term; it stays as history (admin)")
+@router.post(
+    "/assignments/{assignment_id}/end",
+    response_model=Ended,
+    summary="end a term; it stays as history (admin)",
+)
 def end_route(assignment_id: FeatureId, body: End, app: State, user: CurrentUser) -> dict:
     require(user, "assign_people", what="ending assignments")
     end_assignment(app.engine, assignment_id, user=user.name, on=body.on)
     return {"id": assignment_id, "ended_on": (body.on or dt.date.today()).isoformat()}
 
 
-@router.get("/assignments/history", summary="every term for an area, current and past")
+@router.get(
+    "/assignments/history",
+    response_model=list[Term],
+    summary="every term for an area, current and past",
+)
 def history(app: State, user: CurrentUser, target_layer: str, target_id: int) -> list[dict]:
     require(user, "assignment_history", what="assignment history")
     frame = visible_frame("assignments", app.layers.frame("assignments"), user.role, app.layers.area(user))
@@ -115,19 +113,11 @@ def history(app: State, user: CurrentUser, target_layer: str, target_id: int) ->
     return records(frame.sort_values("valid_from"))
 
 
-class Branch(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    compound_ids: list[Id] = Field(
-        ...,
-        min_length=1,
-        max_length=10_000,
-        description="the compounds the branch covers (several: a joint branch)",
-    )
-    branch_id: Id | None = Field(..., description="a compound branch's party_orgs id; null: no branch")
-
-
-@router.post("/branches", summary="make a branch responsible for compounds (admin)")
+@router.post(
+    "/branches",
+    response_model=BranchAssigned,
+    summary="make a branch responsible for compounds (admin)",
+)
 def branch_route(body: Branch, app: State, user: CurrentUser) -> dict:
     require(user, "assign_branches", what="assigning branches")
     count = assign_branch(app.engine, body.compound_ids, body.branch_id, user=user.name)

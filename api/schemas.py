@@ -1,0 +1,714 @@
+"""The service's shapes in one place: what each route takes and what it answers, as Pydantic
+models, so that ``/openapi.json`` documents both.
+
+Request bodies forbid keys they do not know and take values as given (``strict``). Answers
+are :class:`Answer` models: they name every key the service writes, and allow others, so that
+a key added later shows in the answer before it shows here rather than failing the request
+(a test checks that no answer carries a key its model does not name). Routes answer with
+``response_model_exclude_unset``: a key the service leaves out stays out rather than turning
+up as ``null``. Coordinates are EPSG:4326 (lon, lat) throughout; dates are ISO 8601 text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
+
+from gridmap.model import ASSIGNMENT_TARGETS, INT_RANGE, Role, layer_spec
+
+# --- values ---------------------------------------------------------------------------------
+
+Id = Annotated[int, Field(ge=1, le=INT_RANGE[1])]
+Level = Annotated[int, Field(ge=1, le=60)]
+CategoryId = Annotated[str, Field(min_length=1, max_length=50)]
+Label = Annotated[str, Field(max_length=200)]
+Bounds = Annotated[list[float], Field(description="min lon, min lat, max lon, max lat (EPSG:4326)")]
+Number = int | float  # a count or a measure, as computed: whole numbers stay whole
+
+
+class Body(BaseModel):
+    """A request body: unknown keys are refused, values are taken as given."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Answer(BaseModel):
+    """A response body (see the module's note on keys it does not name)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class AnswerRoute(APIRoute):
+    """A route whose answer leaves out the keys the service left out (rather than ``null``)."""
+
+    def __init__(self, path: str, endpoint: Any, **options: Any) -> None:
+        options["response_model_exclude_unset"] = True  # the router passes its default (False)
+        super().__init__(path, endpoint, **options)
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class ProblemItem(BaseModel):
+    message: str
+    feature: str | None = None
+    field: str | None = None
+    feature_id: str | None = None
+
+
+class ProblemBody(BaseModel):
+    """What every error answer holds."""
+
+    status: int
+    title: str
+    detail: str
+    problems: list[ProblemItem] | None = None
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+class Credentials(BaseModel):
+    name: str = Field(..., min_length=1, max_length=200)
+    password: str = Field(..., min_length=1, max_length=1024)
+
+
+class Token(Answer):
+    access_token: str
+    token_type: str = "bearer"
+    name: str
+    role: str
+    grids: list[str] = Field(description="the codes of the grids the user leads")
+
+
+class Me(Answer):
+    name: str
+    role: str
+    grids: list[str] = Field(description="the codes of the grids the user leads")
+
+
+# --- links, pages and GeoJSON ---------------------------------------------------------------
+
+
+class Link(Answer):
+    href: str
+    rel: str
+    type: str | None = None
+    title: str | None = None
+
+
+class Landing(Answer):
+    """The OGC API landing page."""
+
+    title: str
+    description: str
+    links: list[Link]
+
+
+class CategoryName(Answer):
+    id: str
+    name: str = Field(description="the category's Chinese name")
+
+
+class WebConfig(Answer):
+    """What the web map needs to start."""
+
+    bounds: Bounds | None
+    categories: list[CategoryName]
+    tianditu_key: str | None
+    attribution: str
+
+
+class Geometry(Answer):
+    """A GeoJSON geometry (EPSG:4326)."""
+
+    type: str
+    coordinates: list[Any] | None = None
+    geometries: list[Any] | None = None
+
+
+class Feature(Answer):
+    """A GeoJSON Feature: its properties are the layer's fields."""
+
+    type: Literal["Feature"]
+    id: int | str | None = None
+    geometry: Geometry | None
+    properties: dict[str, Any] | None
+
+
+class FeatureCollection(Answer):
+    """A GeoJSON FeatureCollection; pages also say how many matched and link to the next."""
+
+    type: Literal["FeatureCollection"]
+    features: list[Feature]
+    numberMatched: int | None = None  # noqa: N815 (OGC API names)
+    numberReturned: int | None = None  # noqa: N815
+    timeStamp: str | None = None  # noqa: N815
+    links: list[Link] | None = None
+
+
+class FindingCollection(FeatureCollection):
+    """The grid map's findings: one feature each, with how many are errors and warnings."""
+
+    errors: int
+    warnings: int
+
+
+class MissingCollection(FeatureCollection):
+    """The features that lack one party-building figure."""
+
+    figure: str
+
+
+class LineageRow(Answer):
+    old_code: str | None
+    new_code: str
+    relation: str = Field(description="split, merged, redrawn or new")
+    area_m2: float
+    households: float
+
+
+class GridProposal(FeatureCollection):
+    """A proposed drawing of one community's grids and where each new grid came from."""
+
+    community: str
+    households_range: list[int]
+    lineage: list[LineageRow]
+    retired: list[str]
+    notes: list[str]
+
+
+# --- features (OGC API) ---------------------------------------------------------------------
+
+
+class Conformance(Answer):
+    conformsTo: list[str]  # noqa: N815
+
+
+class SpatialExtent(Answer):
+    bbox: list[Bounds]
+    crs: str
+
+
+class Extent(Answer):
+    spatial: SpatialExtent
+
+
+class CollectionInfo(Answer):
+    """One layer as an OGC API collection."""
+
+    id: str
+    title: str
+    description: str
+    itemType: str  # noqa: N815
+    crs: list[str]
+    links: list[Link]
+    extent: Extent | None = None
+
+
+class Collections(Answer):
+    links: list[Link]
+    collections: list[CollectionInfo]
+
+
+class SearchHit(Answer):
+    layer: str
+    id: int
+    label: str
+    bbox: Bounds
+
+
+class AuditEntry(Answer):
+    """One change: who, when, what, to which feature, and the values before and after."""
+
+    id: int
+    at: str
+    user_name: str
+    action: str
+    layer: str | None
+    feature_id: int | None
+    count: int | None
+    detail: str | None = Field(description="the values before and after, as JSON text")
+
+
+class GeometryIn(BaseModel):
+    """A GeoJSON geometry (EPSG:4326); heights are dropped."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Literal["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"]
+    coordinates: list[Any]
+
+
+class FeatureIn(BaseModel):
+    """A GeoJSON Feature as a body: its properties are the layer's fields."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Literal["Feature"]
+    geometry: GeometryIn | None = None
+    properties: dict[str, Any] | None = None
+
+
+# --- tiles ----------------------------------------------------------------------------------
+
+
+class VectorLayer(Answer):
+    id: str
+    fields: dict[str, str] = Field(description="each property and its type (Number, String, Boolean)")
+    minzoom: int
+    maxzoom: int
+
+
+class TileJSON(Answer):
+    """TileJSON 3.0.0 of one layer's vector tiles."""
+
+    tilejson: str
+    name: str
+    scheme: str
+    tiles: list[str]
+    minzoom: int
+    maxzoom: int
+    attribution: str
+    vector_layers: list[VectorLayer]
+    bounds: Bounds | None = None
+
+
+# --- who is responsible ---------------------------------------------------------------------
+
+
+class Person(Answer):
+    """A person in charge on the day asked, masked as the caller's role reads them."""
+
+    assignment_id: int
+    role: str
+    person_name: str | None
+    phone: str | None
+    member_id: int | None
+    valid_from: str | None
+    valid_to: str | None
+    target_layer: str
+    target_id: int
+
+
+class PartyOrg(Answer):
+    id: int
+    name: str | None = None
+    kind: str | None = None
+    joint: bool | None = None
+    secretaries: list[Person]
+
+
+class Area(Answer):
+    id: int
+    code: str | None = None
+    name: str | None = None
+
+
+class CommunityHere(Area):
+    party_org: PartyOrg | None
+
+
+class GridHere(Area):
+    level: int | None = None
+    kind: str | None = None
+    leaders: list[Person]
+    workers: list[Person]
+
+
+class CompoundHere(Answer):
+    id: int
+    name: str | None = None
+    kind: str | None = None
+    property_company: str | None = None
+    branch: PartyOrg | None
+    lane_leaders: list[Person]
+
+
+class BuildingHere(Answer):
+    id: int
+    name: str | None = None
+    levels: int | None = None
+    households: int | None = Field(None, description="for readers of buildings only")
+    residents: int | None = Field(None, description="for readers of buildings only")
+    party_group: PartyOrg | None
+    leaders: list[Person]
+
+
+class Who(Answer):
+    """Who is responsible at a point on a day: the areas it lies in and the people in charge."""
+
+    lon: float
+    lat: float
+    at: str
+    district: Area | None
+    street: Area | None
+    community: CommunityHere | None
+    grids: list[GridHere]
+    compound: CompoundHere | None
+    building: BuildingHere | None
+
+
+class AreaTotals(Answer):
+    grids: int
+    buildings: int
+    households: int
+    residents: int
+    members: int
+
+
+class MyArea(Answer):
+    """A grid leader's own grids with what lies in them. The rows of households, members,
+    party organisations and terms have their layers' fields (``/collections/{layer}``)."""
+
+    user: str
+    grid_codes: list[str]
+    bounds: Bounds | None
+    grids: FeatureCollection
+    compounds: FeatureCollection
+    buildings: FeatureCollection
+    households: list[dict[str, Any]]
+    members: list[dict[str, Any]]
+    party_orgs: list[dict[str, Any]]
+    duties: list[dict[str, Any]] = Field(description="terms running today")
+    history: list[dict[str, Any]] = Field(description="terms that have ended")
+    totals: AreaTotals
+
+
+# --- assignments ----------------------------------------------------------------------------
+
+
+class Assignment(Body):
+    role: Literal[tuple(Role)] = Field(  # type: ignore[valid-type]
+        ..., description="grid_leader, grid_worker, building_leader, lane_leader, branch_secretary"
+    )
+    target_layer: Literal[ASSIGNMENT_TARGETS] = Field(  # type: ignore[valid-type]
+        ..., description="grids, buildings, compounds, communities or party_orgs"
+    )
+    target_id: Id
+    person_name: str = Field(..., max_length=100, pattern=r"\S", description="who holds the term")
+    phone: str | None = Field(
+        None, max_length=30, pattern=f"^{layer_spec('assignments').column('phone').pattern}$"
+    )
+    member_id: Id | None = None
+    valid_from: dt.date | None = Field(None, strict=False, description="first day (default today)")
+    note: str | None = Field(None, max_length=1000)
+    replace: bool | None = Field(
+        None, description="end the current holders' terms (default: for one-holder roles)"
+    )
+
+
+class Assigned(Answer):
+    id: int = Field(description="the new term's id")
+    ended: list[int] = Field(description="the ids of the terms it ended")
+
+
+class End(Body):
+    on: dt.date | None = Field(None, strict=False, description="the day the term ends (default today)")
+
+
+class Ended(Answer):
+    id: int
+    ended_on: str
+
+
+class Term(Answer):
+    """One term of a person on an area, current (``valid_to`` null) or past."""
+
+    id: int
+    person_name: str | None
+    member_id: int | None
+    phone: str | None
+    role: str
+    target_layer: str
+    target_id: int
+    valid_from: str | None
+    valid_to: str | None
+    note: str | None
+
+
+class Branch(Body):
+    compound_ids: list[Id] = Field(
+        ...,
+        min_length=1,
+        max_length=10_000,
+        description="the compounds the branch covers (several: a joint branch)",
+    )
+    branch_id: Id | None = Field(..., description="a compound branch's party_orgs id; null: no branch")
+
+
+class BranchAssigned(Answer):
+    compounds: int = Field(description="compounds whose branch changed")
+    branch_id: int | None
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+
+class JobError(Answer):
+    """Why a job failed, as an error answer would say it."""
+
+    status: int
+    title: str
+    detail: str
+
+
+class Job(Answer):
+    """A piece of background work and how far it got; ``result`` once it is done."""
+
+    id: str
+    kind: str = Field(description="coverage or siting")
+    status: str = Field(description="queued, running, done or failed")
+    stage: str
+    progress: float = Field(description="0 to 1")
+    created_by: str
+    created_at: str
+    finished_at: str | None
+    result: dict[str, Any] = Field(description="coverage: run_id, homes; siting: scenario_id, sites, status")
+    error: JobError | None
+
+
+class JobStarted(Job):
+    links: list[Link] = Field(description="where to poll (also in Location)")
+
+
+# --- coverage -------------------------------------------------------------------------------
+
+
+class CoverageRequest(Body):
+    levels: list[Level] | None = Field(
+        None, max_length=10, description="life-circle levels (5, 10, 15); default all"
+    )
+    categories: list[CategoryId] | None = Field(
+        None, max_length=50, description="service category ids; default every listed one"
+    )
+    speed_mps: float | None = Field(
+        None, ge=0.1, le=5, description="walking speed in m/s (default the setting, 1.1)"
+    )
+    origin: Literal["building", "compound"] | None = Field(None, description="building or compound")
+    label: Label | None = None
+
+
+class RunListed(Answer):
+    id: int
+    created_at: str
+    created_by: str | None
+    label: str | None
+    method: str = Field(description="network, or straight lines times the detour factor")
+    levels: str = Field(description="the levels, comma-separated")
+    speed_mps: float
+    origin: str
+
+
+class LayerInput(Answer):
+    version: int
+    features: int
+
+
+class Run(Answer):
+    """A kept coverage run: what it was asked, what it read, and (for planners) how it went."""
+
+    id: int
+    created_at: str
+    created_by: str | None
+    label: str | None
+    method: str
+    checklist_version: int
+    params: dict[str, Any] = Field(description="levels, categories, walking speed, origin, ...")
+    inputs: dict[str, LayerInput] = Field(description="each layer's version and feature count")
+    report: dict[str, Any] | None = Field(description="network, islands and timings (planners, admins)")
+
+
+class SummaryRow(Answer):
+    """Coverage of one (category, level) in one area, street, community or grid."""
+
+    scope: str
+    unit_id: Number | None
+    code: str | None
+    name: str | None
+    category: str
+    category_zh: str
+    level: int
+    homes: int
+    homes_uncovered: int
+    households: Number
+    households_covered: Number
+    residents: Number
+    residents_covered: Number
+    share_households: float | None
+    share_residents: float | None
+
+
+class CompoundCheck(Answer):
+    compound_id: int
+    check: str
+    level: int
+    passes: bool
+    missing: str | None = Field(description="the categories it lacks, comma-separated")
+
+
+# --- siting ---------------------------------------------------------------------------------
+
+
+class SitingRequest(Body):
+    categories: list[CategoryId] = Field(
+        ..., min_length=1, max_length=50, description="service categories one new station serves"
+    )
+    model: Literal["mclp", "lscp", "pmedian"] = Field("mclp", description="mclp, lscp or pmedian")
+    count: int | None = Field(None, ge=1, le=500, description="new sites (mclp, pmedian; default 3)")
+    minutes: float | None = Field(
+        None, gt=0, le=60, description="the circle in minutes (default each level's own)"
+    )
+    levels: list[Level] | None = Field(None, max_length=10, description="life-circle levels (default 15)")
+    share: float | None = Field(None, gt=0, le=1, description="lscp: share of people to cover")
+    capacity: float | None = Field(None, gt=0, le=10_000_000, description="residents one station can serve")
+    sources: list[Literal["given", "public_buildings", "nodes"]] | None = Field(
+        None, max_length=3, description="candidate sources: given, public_buildings, nodes"
+    )
+    grids: list[Annotated[str, Field(max_length=40)]] | None = Field(
+        None, max_length=10_000, description="grid codes to place candidates in"
+    )
+    min_spacing_m: float | None = Field(
+        None, ge=0, le=10_000, description="no candidate this close to an existing station (m)"
+    )
+    label: Label | None = None
+
+
+class ScenarioListed(Answer):
+    id: int
+    created_at: str
+    created_by: str | None
+    label: str | None
+    model: str
+    sites: int
+    categories: str = Field(description="comma-separated")
+    levels: str = Field(description="comma-separated")
+    status: str
+    objective: float | None
+
+
+class Site(Answer):
+    """A proposed site, in the order of what it adds."""
+
+    rank: int
+    source: str
+    source_id: str | None
+    name: str | None
+    gain: float | None
+    buildings_new: int
+    households_new: int
+    residents_new: int
+    nearest_station_id: int | None
+    nearest_station_name: str | None
+    nearest_station_m: float | None
+
+
+class CoverageChange(Answer):
+    """Coverage of one (category, level) in one area before and after the proposed sites."""
+
+    scope: str
+    unit_id: Number | None
+    code: str | None
+    name: str | None
+    category: str
+    category_zh: str
+    level: int
+    homes: int
+    households: Number
+    residents: Number
+    households_covered_before: Number
+    households_covered_after: Number
+    residents_covered_before: Number
+    residents_covered_after: Number
+    share_residents_before: float | None
+    share_residents_after: float | None
+
+
+class Scenario(Answer):
+    """A kept siting scenario: parameters, the solver's result, the sites and the coverage."""
+
+    id: int
+    created_at: str
+    created_by: str | None
+    label: str | None
+    model: str
+    categories: list[str]
+    levels: list[int]
+    method: str
+    status: str
+    solver: str
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    seconds: float | None
+    params: dict[str, Any]
+    sites: list[Site]
+    coverage: list[CoverageChange]
+
+
+# --- grid map and organisation --------------------------------------------------------------
+
+
+class Figure(Answer):
+    """One party-building figure in one area: how many of how many, and which lack it."""
+
+    scope: str
+    unit_id: Number | None
+    code: str | None
+    name: str | None
+    figure: str
+    figure_zh: str
+    count: int
+    total: int
+    share: float | None
+    missing: str | None = Field(None, description="ids that lack it (planners, admins)")
+
+
+class FigureLabel(Answer):
+    zh: str
+    short: str
+
+
+class LeaderLoad(Answer):
+    role: str
+    person_name: str | None
+    targets: str = Field(description="the ids of the grids or buildings they hold")
+    households: float
+    ratio_to_mean: float | None
+
+
+class Skills(Answer):
+    grid_id: int
+    grid_code: str | None
+    skill: str
+    members: int
+
+
+class OrgReport(Answer):
+    figures: list[Figure]
+    labels: dict[str, FigureLabel]
+    missing_layers: list[str] = Field(description="figures with a map layer at /org/missing/{figure}")
+    leader_load: list[LeaderLoad] | None = Field(None, description="planners, admins")
+    skills: list[Skills] | None = Field(None, description="planners, admins")
+
+
+class GridMatch(Answer):
+    kind: str
+    grid_id: int
+    code: str | None
+    best_match_id: int | None
+    best_match_code: str | None
+    share_in_match: float
+    nested: bool
+
+
+class Alignment(Answer):
+    """How two grid networks align: border lengths in metres, the share they share, each
+    grid's best match in the other network, and buildings split by one but not the other."""
+
+    boundary_m: dict[str, float]
+    shared_m: float
+    shared_share: dict[str, float]
+    grids: list[GridMatch]
+    split_buildings: list[dict[str, Any]]
