@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 
 from api.auth import CurrentUser, State, require
 from api.geojson import GEOJSON, frame_collection, records
-from api.jobs import Job as BackgroundJob
+from api.jobs import Job
 from api.schemas import (
     AnswerRoute,
     CompoundCheck,
     CoverageRequest,
-    Job,
+    JobStatus,
     Run,
     RunListed,
     Scenario,
@@ -112,7 +112,7 @@ def home_minutes(kept: StoredRun, category: str, level: int) -> pd.DataFrame:
 # --- runs ----------------------------------------------------------------------------------
 
 
-def _created(request: Request, job: BackgroundJob) -> Response:
+def _created(request: Request, job: Job) -> Response:
     body = job.public()
     body["links"] = [{"rel": "status", "href": str(request.url_for("job", job_id=job.id))}]
     return Response(
@@ -135,7 +135,7 @@ def start_run(body: CoverageRequest, request: Request, app: State, user: Current
     )
     params.check(load_checklist())  # refuse bad parameters now, not in the job
 
-    def work(job: BackgroundJob) -> dict[str, Any]:
+    def work(job: Job) -> dict[str, Any]:
         inputs = load_inputs(app.engine)
         result = compute_coverage(inputs, params, progress=job.progress)
         run_id = save_run(app.engine, result, inputs, user=user.name, label=body.label)
@@ -144,7 +144,7 @@ def start_run(body: CoverageRequest, request: Request, app: State, user: Current
     return _created(request, app.jobs.start("coverage", user.name, work))
 
 
-@router.get("/jobs/{job_id}", name="job", response_model=Job, summary="how far a background job got")
+@router.get("/jobs/{job_id}", name="job", response_model=JobStatus, summary="how far a background job got")
 def job(job_id: str, app: State, user: CurrentUser) -> dict:
     found = app.jobs.get(job_id)
     if found is None or (found.created_by != user.name and not user.is_admin):
@@ -264,7 +264,7 @@ def start_scenario(body: SitingRequest, request: Request, app: State, user: Curr
     )
     params.check(load_checklist())
 
-    def work(job: BackgroundJob) -> dict[str, Any]:
+    def work(job: Job) -> dict[str, Any]:
         job.progress("reading layers", 0, 3)
         inputs = load_inputs(app.engine)
         job.progress("building the network and solving", 1, 3)

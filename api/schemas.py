@@ -454,7 +454,7 @@ class JobError(Answer):
     detail: str
 
 
-class Job(Answer):
+class JobStatus(Answer):
     """A piece of background work and how far it got; ``result`` once it is done."""
 
     id: str
@@ -469,7 +469,7 @@ class Job(Answer):
     error: JobError | None
 
 
-class JobStarted(Job):
+class JobStarted(JobStatus):
     links: list[Link] = Field(description="where to poll (also in Location)")
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fresh_db import copy_database
 from sqlalchemy import delete
 
 from gridmap.store.engine import make_engine
@@ -55,6 +57,34 @@ def _demo_file(tmp_path_factory, demo_data) -> Path:
     write_demo(engine, demo_data)
     engine.dispose()
     return path
+
+
+@pytest.fixture(scope="session")
+def _demo_template(postgis_url, demo_data) -> str:
+    """A PostGIS database holding the demo district, written once per run, for copies."""
+    from gridmap.demo.build import write_demo
+
+    url = copy_database(postgis_url, "demo_template", empty=True)
+    engine = make_engine(url)
+    init_db(engine)
+    write_demo(engine, demo_data)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo_copy(request, tmp_path_factory) -> Callable[[str, str], str]:
+    """``demo_copy(backend, name)``: the URL of a new database (``spatialite`` or ``postgis``)
+    holding the demo district as ``write_demo`` leaves it, copied from one written per run."""
+
+    def make(backend: str, name: str) -> str:
+        if backend == "spatialite":
+            path = tmp_path_factory.mktemp(name) / f"{name}.sqlite"
+            shutil.copyfile(request.getfixturevalue("_demo_file"), path)
+            return f"sqlite:///{path}"
+        return copy_database(request.getfixturevalue("_demo_template"), name)
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
-"""Databases for tests: an initialised, emptied one at a URL (SpatiaLite or PostGIS)."""
+"""Databases for tests: an initialised, emptied one at a URL (SpatiaLite or PostGIS), and
+copies of a PostgreSQL database on its own server."""
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, create_engine, delete
+from sqlalchemy.engine import make_url
 
 from gridmap.store.engine import make_engine
 from gridmap.store.schema import init_db
@@ -15,3 +17,16 @@ def emptied(url: str) -> Engine:
         for table in reversed(metadata.sorted_tables):
             conn.execute(delete(table))
     return engine
+
+
+def copy_database(template_url: str, name: str, *, empty: bool = False) -> str:
+    """A new PostgreSQL database on ``template_url``'s server: a copy of that database
+    (CREATE DATABASE … TEMPLATE), or with ``empty`` a new empty one."""
+    template = make_url(template_url)
+    admin = create_engine(template.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    source = "" if empty else f' TEMPLATE "{template.database}"'
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{source}')
+    admin.dispose()
+    return template.set(database=name).render_as_string(hide_password=False)

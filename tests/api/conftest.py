@@ -12,14 +12,12 @@ import threading
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from fresh_db import emptied
-from sqlalchemy import create_engine
+from fresh_db import copy_database
 from sqlalchemy.engine import make_url
 
 from api.main import create_app
 from gridmap.accounts import add_user, list_users
 from gridmap.coverage import CoverageParams, compute_coverage
-from gridmap.demo.build import write_demo
 from gridmap.scope import AREA_INPUTS, grid_leader_area
 from gridmap.settings import Settings
 from gridmap.siting.proposal import SitingParams, propose_sites
@@ -38,11 +36,10 @@ PASSWORDS = {
 ROLES = {"admin": "admin", "planner": "planner", "leader": "grid_leader", "resident": "public"}
 
 
-def fill(url: str, demo_data) -> None:
-    """The demo district, accounts (the leader has the first grid, in code order, with
-    members living in it), a coverage run and a siting scenario."""
-    engine = emptied(url)
-    write_demo(engine, demo_data)
+def fill(url: str) -> None:
+    """To the demo district at ``url``: accounts (the leader has the first grid, in code
+    order, with members living in it), a coverage run and a siting scenario."""
+    engine = make_engine(url)
     frames = {n: read_layer(engine, n) for n in AREA_INPUTS}
     grids = frames["grids"].sort_values("code")
     grid = next(
@@ -60,7 +57,7 @@ def fill(url: str, demo_data) -> None:
 
 
 @pytest.fixture(scope="module", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def service_db(request, tmp_path_factory, demo_data) -> str:
+def service_db(request, tmp_path_factory) -> str:
     """One database per module (edits stay within it): a copy of one filled once per run."""
     if request.param == "spatialite":
         path = tmp_path_factory.mktemp("service") / "service.sqlite"
@@ -72,32 +69,19 @@ def service_db(request, tmp_path_factory, demo_data) -> str:
 _COPIES = itertools.count(1)
 
 
-def copy_database(template_url: str, name: str, *, empty: bool = False) -> str:
-    """A new PostgreSQL database on ``template_url``'s server: a copy of that database
-    (CREATE DATABASE … TEMPLATE), or with ``empty`` a new empty one."""
-    template = make_url(template_url)
-    admin = create_engine(template.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    source = "" if empty else f' TEMPLATE "{template.database}"'
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{source}')
-    admin.dispose()
-    return template.set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
-def _service_template(postgis_url, demo_data) -> str:
+def _service_template(demo_copy) -> str:
     """A PostGIS database filled once per run, which each module's database copies."""
-    url = copy_database(postgis_url, "service_template", empty=True)
-    fill(url, demo_data)
+    url = demo_copy("postgis", "service_template")
+    fill(url)
     return url
 
 
 @pytest.fixture(scope="session")
-def _service_file(tmp_path_factory, demo_data):
-    path = tmp_path_factory.mktemp("service-once") / "service.sqlite"
-    fill(f"sqlite:///{path}", demo_data)
-    return path
+def _service_file(demo_copy):
+    url = demo_copy("spatialite", "service-once")
+    fill(url)
+    return make_url(url).database
 
 
 @pytest.fixture(scope="module")

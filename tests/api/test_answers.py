@@ -142,7 +142,7 @@ def test_a_job_started_and_polled_matches_its_models(client, auth):
     assert started.status_code == 202
     assert _extras(schemas.JobStarted.model_validate(started.json()), "started") == []
     polled = client.get(started.headers["Location"], headers=auth["planner"])
-    assert _extras(schemas.Job.model_validate(polled.json()), "polled") == []
+    assert _extras(schemas.JobStatus.model_validate(polled.json()), "polled") == []
 
 
 def test_writes_answer_what_their_models_name(client, auth, layers):

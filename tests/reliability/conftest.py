@@ -7,16 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from processes import Service, fill, start_service
+from processes import Service, add_accounts, start_service
 
 
 @pytest.fixture(scope="session", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def db_url(request, tmp_path_factory, demo_data) -> str:
-    if request.param == "spatialite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('reliability') / 'service.sqlite'}"
-    else:
-        url = request.getfixturevalue("postgis_url")
-    fill(url, demo_data)
+def db_url(request, demo_copy) -> str:
+    """The demo district with one account per role, on each backend."""
+    url = demo_copy(request.param, "reliability")
+    add_accounts(url)
     return url
 
 

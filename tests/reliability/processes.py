@@ -23,6 +23,7 @@ from fresh_db import emptied
 
 from gridmap.accounts import add_user
 from gridmap.demo.build import write_demo
+from gridmap.store.engine import make_engine
 
 FULL = os.environ.get("GRIDMAP_RELIABILITY") == "full"
 PASSWORDS = {"admin": "admin-pass", "planner": "planner-pass", "resident": "resident-pass"}
@@ -38,6 +39,13 @@ def fill(url: str, demo_data) -> None:
     """The demo district and one account per role, on an emptied database."""
     engine = emptied(url)
     write_demo(engine, demo_data)
+    engine.dispose()
+    add_accounts(url)
+
+
+def add_accounts(url: str) -> None:
+    """One account per role, to the database at ``url``."""
+    engine = make_engine(url)
     for name, role in ROLES.items():
         add_user(engine, name, role, PASSWORDS[name])
     engine.dispose()
