@@ -42,6 +42,7 @@ def cmd_import(args, settings: Settings) -> int:
         mode="replace" if args.replace else "append",
         file_layer=args.file_layer,
         margin_m=settings.district_margin_m,
+        encoding=args.encoding,
     )
     for problem in report.warnings:
         print(f"warning: {problem}", file=sys.stderr)

@@ -29,6 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--source-crs", metavar="CRS", help="CRS of the file: EPSG:4490, EPSG:4326, gcj02, bd09, …"
     )
     imp.add_argument("--field-map", metavar="A=B,…", help="rename file fields to layer columns")
+    imp.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="text encoding of a CSV or Shapefile: utf-8, gbk, gb18030, big5 "
+        "(default: detected, and said so)",
+    )
     imp.add_argument("--fix", action="store_true", help="repair invalid geometry with make_valid")
     imp.add_argument("--layer", dest="file_layer", metavar="NAME", help="layer of a multi-layer file")
     imp.add_argument("--replace", action="store_true", help="replace the layer's features instead of adding")

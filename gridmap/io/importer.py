@@ -104,13 +104,18 @@ def import_layer(
     file_layer: str | None = None,
     user: str = "cli",
     margin_m: float = 5000.0,
+    encoding: str | None = None,
 ) -> ImportReport:
-    """Import the file at ``path`` into ``layer``; see the module docstring."""
+    """Import the file at ``path`` into ``layer``; see the module docstring. ``encoding``
+    names the text encoding of a CSV or Shapefile (otherwise detected, and said so)."""
     layer_spec(layer)
     label = str(path)
-    frame = read_file(path, layer=file_layer, field_map=field_map)
+    frame = read_file(path, layer=file_layer, field_map=field_map, encoding=encoding)
+    text = frame.attrs.get("encoding")
     ctx = validation_context(engine, layer, mode=mode, fix=fix, margin_m=margin_m)
     clean, warnings, fixes = prepare_frame(frame, layer, ctx, file=label, source_crs=source_crs)
+    if text is not None and text.guessed:
+        warnings.insert(0, Problem(text.describe(), file=label, severity="warning"))
     count = write_layer(
         engine,
         layer,
@@ -118,7 +123,12 @@ def import_layer(
         mode=mode,
         user=user,
         action="import",
-        detail={"file": Path(path).name, "source_crs": source_crs, "fixed": len(fixes)},
+        detail={
+            "file": Path(path).name,
+            "source_crs": source_crs,
+            "fixed": len(fixes),
+            "encoding": text.name if text is not None else None,
+        },
     )
     return ImportReport(layer, label, count, fixes, warnings)
 

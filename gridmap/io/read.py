@@ -1,11 +1,16 @@
 """Read GeoPackage, GeoJSON, Shapefile (also zipped) and CSV into GeoDataFrames.
 
-Reading converts nothing but column names (``field_map``); the CRS conversion to EPSG:4326
-is :func:`gridmap.crs.to_storage_crs`, and validation is :mod:`gridmap.io.validate`.
+Reading converts nothing but column names (``field_map``) and text: CSV files and Shapefile
+attributes are decoded as declared (``encoding``, or a Shapefile's ``.cpg``) or as detected
+(:mod:`gridmap.io.encoding`), the choice kept in ``frame.attrs["encoding"]``, and values that
+still read as garbled text are refused. The CRS conversion to EPSG:4326 is
+:func:`gridmap.crs.to_storage_crs`, and validation is :mod:`gridmap.io.validate`.
 """
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,6 +21,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from gridmap.errors import InputError, Problem
+from gridmap.io.encoding import TextEncoding, codec, decode, detect, garbled
 
 LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
 LAT_NAMES = ("lat", "latitude", "y", "纬度")
@@ -48,11 +54,22 @@ def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, encoding: TextEncoding | None) -> tuple[pd.DataFrame, TextEncoding]:
+    raw = path.read_bytes()
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        encoding = encoding or detect(raw)
+    except InputError as exc:
+        raise InputError(str(exc), file=str(path)) from None
+    text = decode(raw, encoding, file=str(path))
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"cannot read CSV: {exc}", file=str(path)) from None
+    return _points_of(frame, path), encoding
+
+
+def _points_of(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A CSV's table with its lon/lat or WKT columns made geometry (or as it is)."""
     lon_col, lat_col = _find(list(frame.columns), LON_NAMES), _find(list(frame.columns), LAT_NAMES)
     wkt_col = _find(list(frame.columns), WKT_NAMES)
     if lon_col and lat_col:
@@ -88,24 +105,80 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _dbf_encoding(path: Path, suffix: str, declared: TextEncoding | None) -> TextEncoding | None:
+    """How to read a Shapefile's attributes: as declared, as its .cpg says (GDAL reads that
+    itself: None), or as detected from the .dbf when it has text beyond ASCII."""
+    if declared is not None:
+        return declared
+    if suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if any(n.lower().endswith(".cpg") for n in names):
+                return None
+            dbfs = [n for n in names if n.lower().endswith(".dbf")]
+            raw = archive.read(dbfs[0]) if len(dbfs) == 1 else b""
+    else:
+        if any(path.with_suffix(s).exists() for s in (".cpg", ".CPG")):
+            return None
+        dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
+        raw = dbf.read_bytes() if dbf is not None else b""
+    if len(raw) < 32:
+        return None
+    records = raw[int.from_bytes(raw[8:10], "little") :]
+    if records.isascii():
+        return None
+    try:
+        return detect(records)
+    except InputError as exc:
+        raise InputError(str(exc), file=str(path)) from None
+
+
+def _refuse_garbled(frame: pd.DataFrame, path: Path, encoding: TextEncoding | None) -> None:
+    """Text values that read as Chinese in another encoding are refused, row and field named."""
+    problems = []
+    for column in frame.columns:
+        values = frame[column]
+        if column == getattr(frame, "_geometry_column_name", None) or not (
+            pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+        ):
+            continue
+        for i, value in values.items():
+            if isinstance(value, str) and garbled(value):
+                problems.append(Problem(
+                    f"'{value[:40]}' looks like text read in the wrong encoding"
+                    + (f" ({encoding.name})" if encoding else "")
+                    + "; name the file's encoding with --encoding (utf-8, gbk, gb18030, big5)",
+                    file=str(path), feature=int(i), field=str(column),
+                ))  # fmt: skip
+                if len(problems) >= 20:
+                    raise InputError(problems)
+    if problems:
+        raise InputError(problems)
+
+
 def read_file(
     path: str | Path,
     *,
     layer: str | None = None,
     field_map: Mapping[str, str] | None = None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read a GIS file or CSV as a (Geo)DataFrame with its own CRS (None for CSV).
 
     CSV files carry points in ``lon``/``lat`` columns (also ``lng``, ``longitude``, ``x``/``y``)
     or geometry as WKT in a ``wkt`` column; a CSV with neither is read as a plain table.
-    ``layer`` chooses a layer of a multi-layer file (GeoPackage); ``field_map`` renames columns.
+    ``layer`` chooses a layer of a multi-layer file (GeoPackage); ``field_map`` renames columns;
+    ``encoding`` (utf-8, gbk, gb18030, big5) names the text encoding of a CSV or a Shapefile's
+    attributes, which is otherwise detected; ``frame.attrs["encoding"]`` says how text was read.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"file not found: {path}")
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".zip" else path.suffix.lower()
+    declared = TextEncoding(codec(encoding), "declared") if encoding else None
+    used: TextEncoding | None = declared
     if suffix == ".csv":
-        frame = _read_csv(path)
+        frame, used = _read_csv(path, declared)
     else:
         try:
             if layer is None and suffix == ".gpkg":
@@ -116,13 +189,17 @@ def read_file(
                         f"the GeoPackage has several layers ({names}); choose one with --layer",
                         file=str(path),
                     )
-            frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+            if suffix in (".shp", ".zip", ".dbf"):
+                used = _dbf_encoding(path, suffix, declared)
+            options = {"encoding": used.name} if used is not None else {}
+            frame = gpd.read_file(path, layer=layer, engine="pyogrio", **options)
         except (DataSourceError, DataLayerError) as exc:
             hint = "" if suffix in GIS_SUFFIXES else f" (is '{suffix}' a GIS format?)"
             raise InputError(
                 f"cannot read the file: {exc}{hint}; it may be truncated or not a GIS file",
                 file=str(path),
             ) from None
+    _refuse_garbled(frame, path, used)
     if field_map:
         missing = [src for src in field_map if src not in frame.columns]
         if missing:
@@ -132,4 +209,5 @@ def read_file(
                 file=str(path),
             )
         frame = frame.rename(columns=dict(field_map))
+    frame.attrs["encoding"] = used
     return frame
