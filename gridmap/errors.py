@@ -18,7 +18,8 @@ class Problem:
     """One thing wrong with an input.
 
     ``feature`` is the 0-based row index in the file; ``feature_id`` the feature's own id or
-    code when it has one.
+    code when it has one. Printed, a row is counted as people see it: a CSV's row as a
+    spreadsheet numbers it (row 2 is the first below the header), a GIS file's feature from 1.
     """
 
     message: str
@@ -28,12 +29,20 @@ class Problem:
     field: str | None = None
     severity: str = "error"
 
+    def place(self) -> str:
+        """Where the row is, as the file's user counts it ("row 3", "feature 2")."""
+        if self.feature is None:
+            return ""
+        if self.file and self.file.lower().endswith(".csv"):
+            return f"row {self.feature + 2}"
+        return f"feature {self.feature + 1}"
+
     def __str__(self) -> str:
         where = []
         if self.file:
             where.append(self.file)
         if self.feature is not None:
-            label = f"feature {self.feature}"
+            label = self.place()
             if self.feature_id not in (None, ""):
                 label += f" (id {self.feature_id})"
             where.append(label)

@@ -116,6 +116,10 @@ class _Collector:
             key = "id"
         self.labels = [None if _is_missing(v) else str(v) for v in frame[key]] if key else [None] * len(frame)
 
+    def place(self, row: int) -> str:
+        """Where ``row`` is, as the file's user counts it (see :meth:`Problem.place`)."""
+        return Problem("", file=self.file, feature=row).place()
+
     def add(self, message: str, row: int | None = None, field: str | None = None, **kw) -> None:
         self.problems.append(
             Problem(
@@ -263,7 +267,7 @@ def _check_ids(frame: pd.DataFrame, spec: LayerSpec, ctx: ValidationContext, out
             ids.append(None)
             continue
         if value in seen:
-            out.add(f"id {value} is used again (first at feature {seen[value]})", i, "id")
+            out.add(f"id {value} is used again (first at {out.place(seen[value])})", i, "id")
         elif value in existing:
             out.add(f"id {value} already exists in layer '{spec.name}'", i, "id")
         seen.setdefault(value, i)
@@ -277,7 +281,7 @@ def _check_codes(values: list, spec: LayerSpec, ctx: ValidationContext, out: _Co
         if value is None:
             continue
         if value in seen:
-            out.add(f"duplicate code '{value}' (also at feature {seen[value]})", i, spec.code)
+            out.add(f"duplicate code '{value}' (also at {out.place(seen[value])})", i, spec.code)
         elif value in ctx.codes:
             out.add(f"code '{value}' already exists in layer '{spec.name}'", i, spec.code)
         seen.setdefault(value, i)

@@ -131,7 +131,7 @@ def test_invalid_geometry_is_reported_and_fix_repairs_it(district, tmp_path):
     with pytest.raises(InputError) as exc:
         import_layer(district, "communities", path)
     assert any(
-        "feature 0 (id 510104001001)" in p and "Self-intersection" in p and "geometry" in p
+        "feature 1 (id 510104001001)" in p and "Self-intersection" in p and "geometry" in p
         for p in _problems(exc)
     )
     _unchanged(district, "communities", 0)
@@ -182,7 +182,7 @@ def test_duplicate_codes_in_file_and_in_database(district, tmp_path):
     frame = _communities(2, code=["510104001001", "510104001001"])
     with pytest.raises(InputError) as exc:
         import_layer(district, "communities", _write(tmp_path, frame))
-    assert any("feature 1" in p and "duplicate code '510104001001'" in p for p in _problems(exc))
+    assert any("feature 2" in p and "duplicate code '510104001001'" in p for p in _problems(exc))
     import_layer(district, "communities", _write(tmp_path, _communities(1), "one.gpkg"))
     version = layer_version(district, "communities")
     with pytest.raises(InputError, match="already exists in layer 'communities'"):
@@ -224,10 +224,11 @@ def test_every_problem_is_listed_by_feature_and_field(district, tmp_path):
     with pytest.raises(InputError) as exc:
         import_layer(district, "party_orgs", path)
     problems = _problems(exc)
-    assert any("feature 1" in p and "field 'name'" in p and "required" in p for p in problems)
-    assert any("feature 1" in p and "field 'kind'" in p and "not one of" in p for p in problems)
-    assert any("feature 1" in p and "field 'founded_on'" in p and "YYYY-MM-DD" in p for p in problems)
-    assert any("feature 2" in p and "field 'founded_on'" in p for p in problems)
+    # rows as a spreadsheet numbers them: the header is row 1
+    assert any("row 3" in p and "field 'name'" in p and "required" in p for p in problems)
+    assert any("row 3" in p and "field 'kind'" in p and "not one of" in p for p in problems)
+    assert any("row 3" in p and "field 'founded_on'" in p and "YYYY-MM-DD" in p for p in problems)
+    assert any("row 4" in p and "field 'founded_on'" in p for p in problems)
     _unchanged(district, "party_orgs", 0)
 
 
