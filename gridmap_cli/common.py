@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
+from gridmap.errors import InputError
 from gridmap.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -24,6 +29,24 @@ def bbox_arg(text: str) -> tuple[float, float, float, float]:
     if not (west < east and south < north):
         raise argparse.ArgumentTypeError(f"'{text}': expected west < east and south < north")
     return west, south, east, north
+
+
+def require_people(buildings: pd.DataFrame, what: str) -> None:
+    """Refuse ``what`` (a coverage run, a siting proposal) over buildings that hold nobody:
+    every share it printed would be of nothing."""
+    import pandas as pd  # not at start-up: the parser imports this module
+
+    people = sum(
+        float(pd.to_numeric(buildings[c], errors="coerce").fillna(0).sum())
+        for c in ("households", "residents")
+        if c in buildings.columns
+    )
+    if people <= 0:
+        raise InputError(
+            f"the {len(buildings):,} buildings hold no households or residents, so {what} would "
+            "count nobody; import the buildings with households and residents columns "
+            "(gridmap import buildings FILE --replace) and run it again; nothing was computed or kept"
+        )
 
 
 def settings_of(args: argparse.Namespace) -> Settings:

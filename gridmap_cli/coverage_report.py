@@ -15,6 +15,7 @@ from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.standards import Checklist, load_checklist
 from gridmap.store.inputs import load_inputs
 from gridmap.store.runs import compare_runs, list_runs, save_run
+from gridmap_cli.common import require_people
 from gridmap_cli.terminal import percent, print_table, progress_bar, say
 
 MARKS = {True: "▲", False: "△"}
@@ -39,6 +40,7 @@ def run_and_print(
         raise InputError(f"--out '{out}': expected a .gpkg or .csv file")
     checklist = load_checklist()
     inputs = load_inputs(engine)
+    require_people(inputs.buildings, "a coverage run")
     with progress_bar() as progress:
         result = compute_coverage(inputs, params, checklist=checklist, progress=progress)
     p, rep = result.params, result.report

@@ -66,3 +66,24 @@ def test_coverage_bad_input_exits_2(demo_db, capsys):
     assert code == 2 and "no coverage run 98" in err
     code, _, err = _run(capsys, "--db", demo_db, "coverage", "--out", "x.shp", "--no-save")
     assert code == 2 and "x.shp" in err
+
+
+def test_coverage_and_siting_over_nobody_are_refused_with_what_to_do(demo_db, capsys):
+    from sqlalchemy import text
+
+    from gridmap.store.engine import make_engine
+
+    engine = make_engine(demo_db)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE buildings SET households = 0, residents = NULL"))
+        kept = conn.execute(text("SELECT count(*) FROM coverage_runs")).scalar_one()
+    engine.dispose()
+    for command in (["coverage", "--level", "15"], ["site", "--category", "clinic", "--no-save"]):
+        code, out, err = _run(capsys, "--db", demo_db, *command)
+        assert code == 2, (command, out, err)
+        assert "hold no households or residents" in err and "gridmap import buildings" in err
+        assert "coverage of" not in out and "%" not in out
+    engine = make_engine(demo_db)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM coverage_runs")).scalar_one() == kept
+    engine.dispose()
