@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine
 
 from gridmap.crs import parse_source_crs, to_storage_crs
 from gridmap.errors import InputError, Problem
+from gridmap.io.fieldnames import shapefile_field_map
 from gridmap.io.read import read_file
 from gridmap.io.validate import ValidationContext, code_lookup, errors_of, validate_frame
 from gridmap.model import ASSIGNMENT_TARGETS, layer_spec
@@ -92,6 +93,15 @@ def prepare_frame(
     return clean, [p for p in problems if p.severity == "warning"], fixes
 
 
+def _shapefile_names(frame: pd.DataFrame, layer: str, path: str | Path, label: str) -> dict[str, str]:
+    """The columns that a Shapefile's cut or abbreviated field names stand for (none for
+    other formats)."""
+    suffixes = "".join(Path(path).suffixes[-2:]).lower()
+    if not (suffixes.endswith((".shp", ".dbf")) or suffixes.endswith(".shp.zip") or suffixes == ".zip"):
+        return {}
+    return shapefile_field_map(frame.columns, layer_spec(layer), file=label)
+
+
 def import_layer(
     engine: Engine,
     layer: str,
@@ -112,8 +122,16 @@ def import_layer(
     label = str(path)
     frame = read_file(path, layer=file_layer, field_map=field_map, encoding=encoding)
     text = frame.attrs.get("encoding")
+    renamed = _shapefile_names(frame, layer, path, label)
+    if renamed:
+        frame = frame.rename(columns=renamed)
     ctx = validation_context(engine, layer, mode=mode, fix=fix, margin_m=margin_m)
     clean, warnings, fixes = prepare_frame(frame, layer, ctx, file=label, source_crs=source_crs)
+    if renamed:
+        listed = ", ".join(f"{a} → {b}" for a, b in renamed.items())
+        warnings.insert(
+            0, Problem(f"Shapefile fields read as columns: {listed}", file=label, severity="warning")
+        )
     if text is not None and text.guessed:
         warnings.insert(0, Problem(text.describe(), file=label, severity="warning"))
     count = write_layer(
