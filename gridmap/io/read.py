@@ -110,13 +110,16 @@ def _dbf_encoding(path: Path, suffix: str, declared: TextEncoding | None) -> Tex
     itself: None), or as detected from the .dbf when it has text beyond ASCII."""
     if declared is not None:
         return declared
-    if suffix == ".zip":
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            if any(n.lower().endswith(".cpg") for n in names):
-                return None
-            dbfs = [n for n in names if n.lower().endswith(".dbf")]
-            raw = archive.read(dbfs[0]) if len(dbfs) == 1 else b""
+    if suffix.endswith(".zip"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+                if any(n.lower().endswith(".cpg") for n in names):
+                    return None
+                dbfs = [n for n in names if n.lower().endswith(".dbf")]
+                raw = archive.read(dbfs[0]) if len(dbfs) == 1 else b""
+        except (zipfile.BadZipFile, OSError):
+            return None  # GDAL says what is wrong with the archive
     else:
         if any(path.with_suffix(s).exists() for s in (".cpg", ".CPG")):
             return None
@@ -189,9 +192,10 @@ def read_file(
                         f"the GeoPackage has several layers ({names}); choose one with --layer",
                         file=str(path),
                     )
-            if suffix in (".shp", ".zip", ".dbf"):
+            dbf = suffix in (".shp", ".dbf") or suffix.endswith(".zip")
+            if dbf:
                 used = _dbf_encoding(path, suffix, declared)
-            options = {"encoding": used.name} if used is not None else {}
+            options = {"encoding": used.name} if dbf and used is not None else {}
             frame = gpd.read_file(path, layer=layer, engine="pyogrio", **options)
         except (DataSourceError, DataLayerError) as exc:
             hint = "" if suffix in GIS_SUFFIXES else f" (is '{suffix}' a GIS format?)"

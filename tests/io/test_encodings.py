@@ -81,6 +81,9 @@ def test_a_zipped_shapefile_without_cpg_and_one_with_cpg(engine, tmp_path):
                 z.write(part, part.name)
     import_layer(engine, "facilities", archive)
     assert _names(engine) == sorted(NAMES["gbk"])
+    archive.rename(tmp_path / "stations.shp.zip")  # as some portals name them
+    import_layer(engine, "facilities", tmp_path / "stations.shp.zip", mode="replace")
+    assert _names(engine) == sorted(NAMES["gbk"])
     folder = tmp_path / "with_cpg"
     folder.mkdir()
     report = import_layer(engine, "facilities", _shapefile(folder, "gbk", cpg=True), mode="replace")
