@@ -13,9 +13,10 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine
 
-from gridmap.crs import parse_source_crs, to_storage_crs
+from gridmap.crs import STORAGE_CRS, parse_source_crs, to_storage_crs
 from gridmap.errors import InputError, Problem
 from gridmap.io.fieldnames import shapefile_field_map
+from gridmap.io.offsets import offset_suspicion
 from gridmap.io.read import read_file
 from gridmap.io.validate import ValidationContext, code_lookup, errors_of, validate_frame
 from gridmap.model import ASSIGNMENT_TARGETS, layer_spec
@@ -93,6 +94,17 @@ def prepare_frame(
     return clean, [p for p in problems if p.severity == "warning"], fixes
 
 
+def _offset_hint(engine: Engine, layer: str, clean: pd.DataFrame, source_crs: str | None) -> str | None:
+    """Whether the imported features look offset (GCJ-02, BD-09) against the stored roads."""
+    if layer == "roads" or not layer_spec(layer).geometry or "geometry" not in clean.columns:
+        return None
+    if source_crs and source_crs.strip().lower() in ("gcj02", "gcj-02", "bd09", "bd-09"):
+        return None
+    roads = read_layer(engine, "roads", columns=[])
+    shapes = gpd.GeoDataFrame(geometry=list(clean["geometry"]), crs=STORAGE_CRS)
+    return offset_suspicion(shapes[~shapes.geometry.isna()], roads)
+
+
 def _shapefile_names(frame: pd.DataFrame, layer: str, path: str | Path, label: str) -> dict[str, str]:
     """The columns that a Shapefile's cut or abbreviated field names stand for (none for
     other formats)."""
@@ -127,6 +139,9 @@ def import_layer(
         frame = frame.rename(columns=renamed)
     ctx = validation_context(engine, layer, mode=mode, fix=fix, margin_m=margin_m)
     clean, warnings, fixes = prepare_frame(frame, layer, ctx, file=label, source_crs=source_crs)
+    hint = _offset_hint(engine, layer, clean, source_crs)
+    if hint:
+        warnings.insert(0, Problem(hint, file=label, severity="warning"))
     if renamed:
         listed = ", ".join(f"{a} → {b}" for a, b in renamed.items())
         warnings.insert(
