@@ -90,7 +90,9 @@ async def token(body: Credentials, request: Request, response: Response, app: St
     value, user = await app.sign_ins.run(
         sign_in, app.engine, body.name, body.password, address=address, policy=app.sign_in_policy
     )
-    return Token(access_token=value, name=user.name, role=user.role, grids=list(user.grid_codes))
+    return Token(
+        access_token=value, token_type="bearer", name=user.name, role=user.role, grids=list(user.grid_codes)
+    )
 
 
 @router.get("/me", response_model=Me, summary="the signed-in user")

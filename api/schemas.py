@@ -78,7 +78,7 @@ class Credentials(BaseModel):
 
 class Token(Answer):
     access_token: str
-    token_type: str = "bearer"
+    token_type: Literal["bearer"]  # given, not defaulted: an answer holds only what is set
     name: str
     role: str
     grids: list[str] = Field(description="the codes of the grids the user leads")

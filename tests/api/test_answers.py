@@ -160,3 +160,9 @@ def test_writes_answer_what_their_models_name(client, auth, layers):
     )
     assert branch.status_code == 200, branch.text
     assert _extras(schemas.BranchAssigned.model_validate(branch.json()), "branch") == []
+
+
+def test_sign_in_answers_a_bearer_token_with_its_type(client):
+    body = client.post("/auth/token", json={"name": "planner", "password": "planner-pass"}).json()
+    assert body["token_type"] == "bearer" and body["access_token"]
+    assert _extras(schemas.Token.model_validate(body), "token") == []
