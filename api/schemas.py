@@ -443,6 +443,36 @@ class BranchAssigned(Answer):
     branch_id: int | None
 
 
+# --- kept runs and scenarios, and rows per area -------------------------------------------
+
+
+class Kept(Answer):
+    """What every kept run and scenario says of itself."""
+
+    id: int
+    created_at: str
+    created_by: str | None
+    label: str | None
+
+
+class AreaUnit(Answer):
+    """A row about one unit of a summary: the whole area, a street, a community or a grid."""
+
+    scope: str
+    unit_id: Number | None
+    code: str | None
+    name: str | None
+
+
+class CategoryInArea(AreaUnit):
+    """A row about one (category, level) in one unit, over the homes there."""
+
+    category: str
+    category_zh: str
+    level: int
+    homes: int
+
+
 # --- jobs -----------------------------------------------------------------------------------
 
 
@@ -490,11 +520,7 @@ class CoverageRequest(Body):
     label: Label | None = None
 
 
-class RunListed(Answer):
-    id: int
-    created_at: str
-    created_by: str | None
-    label: str | None
+class RunListed(Kept):
     method: str = Field(description="network, or straight lines times the detour factor")
     levels: str = Field(description="the levels, comma-separated")
     speed_mps: float
@@ -506,13 +532,9 @@ class LayerInput(Answer):
     features: int
 
 
-class Run(Answer):
+class Run(Kept):
     """A kept coverage run: what it was asked, what it read, and (for planners) how it went."""
 
-    id: int
-    created_at: str
-    created_by: str | None
-    label: str | None
     method: str
     checklist_version: int
     params: dict[str, Any] = Field(description="levels, categories, walking speed, origin, ...")
@@ -520,17 +542,9 @@ class Run(Answer):
     report: dict[str, Any] | None = Field(description="network, islands and timings (planners, admins)")
 
 
-class SummaryRow(Answer):
+class SummaryRow(CategoryInArea):
     """Coverage of one (category, level) in one area, street, community or grid."""
 
-    scope: str
-    unit_id: Number | None
-    code: str | None
-    name: str | None
-    category: str
-    category_zh: str
-    level: int
-    homes: int
     homes_uncovered: int
     households: Number
     households_covered: Number
@@ -575,11 +589,7 @@ class SitingRequest(Body):
     label: Label | None = None
 
 
-class ScenarioListed(Answer):
-    id: int
-    created_at: str
-    created_by: str | None
-    label: str | None
+class ScenarioListed(Kept):
     model: str
     sites: int
     categories: str = Field(description="comma-separated")
@@ -604,17 +614,9 @@ class Site(Answer):
     nearest_station_m: float | None
 
 
-class CoverageChange(Answer):
+class CoverageChange(CategoryInArea):
     """Coverage of one (category, level) in one area before and after the proposed sites."""
 
-    scope: str
-    unit_id: Number | None
-    code: str | None
-    name: str | None
-    category: str
-    category_zh: str
-    level: int
-    homes: int
     households: Number
     residents: Number
     households_covered_before: Number
@@ -625,13 +627,9 @@ class CoverageChange(Answer):
     share_residents_after: float | None
 
 
-class Scenario(Answer):
+class Scenario(Kept):
     """A kept siting scenario: parameters, the solver's result, the sites and the coverage."""
 
-    id: int
-    created_at: str
-    created_by: str | None
-    label: str | None
     model: str
     categories: list[str]
     levels: list[int]
@@ -650,13 +648,9 @@ class Scenario(Answer):
 # --- grid map and organisation --------------------------------------------------------------
 
 
-class Figure(Answer):
+class Figure(AreaUnit):
     """One party-building figure in one area: how many of how many, and which lack it."""
 
-    scope: str
-    unit_id: Number | None
-    code: str | None
-    name: str | None
     figure: str
     figure_zh: str
     count: int
