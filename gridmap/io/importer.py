@@ -17,7 +17,7 @@ from gridmap.crs import STORAGE_CRS, parse_source_crs, to_storage_crs
 from gridmap.errors import InputError, Problem
 from gridmap.io.fieldnames import shapefile_field_map
 from gridmap.io.offsets import offset_suspicion
-from gridmap.io.read import read_file
+from gridmap.io.read import is_dbf, read_file
 from gridmap.io.validate import ValidationContext, code_lookup, errors_of, validate_frame
 from gridmap.model import ASSIGNMENT_TARGETS, layer_spec
 from gridmap.store.engine import write_transaction
@@ -98,7 +98,7 @@ def _offset_hint(engine: Engine, layer: str, clean: pd.DataFrame, source_crs: st
     """Whether the imported features look offset (GCJ-02, BD-09) against the stored roads."""
     if layer == "roads" or not layer_spec(layer).geometry or "geometry" not in clean.columns:
         return None
-    if source_crs and source_crs.strip().lower() in ("gcj02", "gcj-02", "bd09", "bd-09"):
+    if source_crs and isinstance(parse_source_crs(source_crs), str):  # gcj02 or bd09: converted
         return None
     roads = read_layer(engine, "roads", columns=[])
     shapes = gpd.GeoDataFrame(geometry=list(clean["geometry"]), crs=STORAGE_CRS)
@@ -108,8 +108,7 @@ def _offset_hint(engine: Engine, layer: str, clean: pd.DataFrame, source_crs: st
 def _shapefile_names(frame: pd.DataFrame, layer: str, path: str | Path, label: str) -> dict[str, str]:
     """The columns that a Shapefile's cut or abbreviated field names stand for (none for
     other formats)."""
-    suffixes = "".join(Path(path).suffixes[-2:]).lower()
-    if not (suffixes.endswith((".shp", ".dbf")) or suffixes.endswith(".shp.zip") or suffixes == ".zip"):
+    if not is_dbf(path):
         return {}
     return shapefile_field_map(frame.columns, layer_spec(layer), file=label)
 

@@ -22,11 +22,10 @@ CLOSER = 0.4  # and the offset reading brings it to this share of that distance,
 # test is how much closer a reading brings them, not how far off they are)
 
 
-def _median_to_roads(xy: np.ndarray, roads: np.ndarray, crs: object) -> float:
+def _median_to_roads(xy: np.ndarray, roads: shapely.STRtree, crs: object) -> float:
+    """Median metres from lon/lat points ``xy`` to the nearest of ``roads`` (metric ``crs``)."""
     points = gpd.GeoSeries(shapely.points(xy), crs=STORAGE_CRS).to_crs(crs).to_numpy()
-    tree = shapely.STRtree(roads)
-    nearest = tree.query_nearest(points, return_distance=True, all_matches=False)[1]
-    return float(np.median(nearest))
+    return float(np.median(roads.query_nearest(points, return_distance=True, all_matches=False)[1]))
 
 
 def offset_suspicion(layer: gpd.GeoDataFrame, roads: gpd.GeoDataFrame) -> str | None:
@@ -40,7 +39,7 @@ def offset_suspicion(layer: gpd.GeoDataFrame, roads: gpd.GeoDataFrame) -> str | 
     if len(xy) > SAMPLE:
         xy = xy[np.linspace(0, len(xy) - 1, SAMPLE).astype(int)]
     crs = metric_crs_for(roads)
-    road_lines = roads.to_crs(crs).geometry.to_numpy()
+    road_lines = shapely.STRtree(roads.to_crs(crs).geometry.to_numpy())
     as_is = _median_to_roads(xy, road_lines, crs)
     if as_is < OFF_M:
         return None

@@ -105,6 +105,18 @@ def _points_of(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame
 
 
+def file_suffix(path: str | Path) -> str:
+    """The format's suffix, lower case: ``.csv``, ``.shp``, ``.zip`` or ``.shp.zip``..."""
+    path = Path(path)
+    return "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".zip" else path.suffix.lower()
+
+
+def is_dbf(path: str | Path) -> bool:
+    """Whether the file's attributes are a DBF: a Shapefile, its .dbf, or a zip (of one)."""
+    suffix = file_suffix(path)
+    return suffix in (".shp", ".dbf") or suffix.endswith(".zip")
+
+
 def _dbf_encoding(path: Path, suffix: str, declared: TextEncoding | None) -> TextEncoding | None:
     """How to read a Shapefile's attributes: as declared, as its .cpg says (GDAL reads that
     itself: None), or as detected from the .dbf when it has text beyond ASCII."""
@@ -177,7 +189,7 @@ def read_file(
     path = Path(path)
     if not path.exists():
         raise InputError(f"file not found: {path}")
-    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".zip" else path.suffix.lower()
+    suffix = file_suffix(path)
     declared = TextEncoding(codec(encoding), "declared") if encoding else None
     used: TextEncoding | None = declared
     if suffix == ".csv":
@@ -192,7 +204,7 @@ def read_file(
                         f"the GeoPackage has several layers ({names}); choose one with --layer",
                         file=str(path),
                     )
-            dbf = suffix in (".shp", ".dbf") or suffix.endswith(".zip")
+            dbf = is_dbf(path)
             if dbf:
                 used = _dbf_encoding(path, suffix, declared)
             options = {"encoding": used.name} if dbf and used is not None else {}
