@@ -13,19 +13,7 @@ from gridmap.errors import InputError
 from gridmap.io.fieldnames import shapefile_field_map
 from gridmap.io.importer import import_layer
 from gridmap.model import layer_spec
-from gridmap.store.layers import layer_version, read_layer, write_layer
-
-DISTRICT = shapely.MultiPolygon([shapely.box(104.04, 30.64, 104.12, 30.70)])
-
-
-@pytest.fixture
-def district(engine):
-    write_layer(
-        engine,
-        "districts",
-        gpd.GeoDataFrame({"code": ["510104"], "name": ["锦江区"]}, geometry=[DISTRICT], crs=4326),
-    )
-    return engine
+from gridmap.store.layers import layer_version, read_layer
 
 
 def _streets_shapefile(folder, parent_field: str):

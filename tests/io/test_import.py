@@ -10,9 +10,7 @@ import shapely
 from gridmap.errors import InputError
 from gridmap.io.export import export_layer
 from gridmap.io.importer import import_layer
-from gridmap.store.layers import layer_version, read_layer, write_layer
-
-DISTRICT = shapely.MultiPolygon([shapely.box(104.04, 30.64, 104.12, 30.70)])
+from gridmap.store.layers import layer_version, read_layer
 
 
 def _communities(n=2, **overrides) -> gpd.GeoDataFrame:
@@ -23,16 +21,6 @@ def _communities(n=2, **overrides) -> gpd.GeoDataFrame:
     data.update(overrides)
     geoms = [shapely.box(104.05 + 0.01 * i, 30.65, 104.06 + 0.01 * i, 30.66) for i in range(n)]
     return gpd.GeoDataFrame(data, geometry=geoms, crs=4326)
-
-
-@pytest.fixture
-def district(engine):
-    write_layer(
-        engine,
-        "districts",
-        gpd.GeoDataFrame({"code": ["510104"], "name": ["锦江区"]}, geometry=[DISTRICT], crs=4326),
-    )
-    return engine
 
 
 def _unchanged(engine, layer, before_version):
