@@ -39,12 +39,10 @@ def demo_data():
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory, _demo_file) -> str:
+def demo_db(demo_copy) -> str:
     """A SpatiaLite file holding the demo district, one per test module (commands write to
     it): a copy of the one written once per run."""
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    shutil.copyfile(_demo_file, path)
-    return f"sqlite:///{path}"
+    return demo_copy("spatialite", "demo")
 
 
 @pytest.fixture(scope="session")
