@@ -20,6 +20,8 @@ from gridmap.errors import InputError
 #: the encodings detection chooses among, after UTF-8
 CANDIDATES = ("gb18030", "big5")
 #: names people give, as Python knows them
+#: what to tell someone whose file's text could not be read as it was
+NAME_IT = "name the file's encoding with --encoding (utf-8, gbk, gb18030, big5)"
 ALIASES = {"gbk": "gb18030", "gb2312": "gb18030", "cp936": "gb18030", "936": "gb18030", "utf8": "utf-8"}
 
 
@@ -79,8 +81,7 @@ def decode(raw: bytes, encoding: TextEncoding, *, file: str | None = None) -> st
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(
-            f"line {line} cannot be read as {encoding.name} ({exc.reason} at byte {exc.start}); "
-            "name the file's encoding with --encoding (utf-8, gbk, gb18030, big5)",
+            f"line {line} cannot be read as {encoding.name} ({exc.reason} at byte {exc.start}); " + NAME_IT,
             file=file,
         ) from None
 

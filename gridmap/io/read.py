@@ -21,7 +21,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from gridmap.errors import InputError, Problem
-from gridmap.io.encoding import TextEncoding, codec, decode, detect, garbled
+from gridmap.io.encoding import NAME_IT, TextEncoding, codec, decode, detect, garbled
 
 LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
 LAT_NAMES = ("lat", "latitude", "y", "纬度")
@@ -162,7 +162,7 @@ def _refuse_garbled(frame: pd.DataFrame, path: Path, encoding: TextEncoding | No
                 problems.append(Problem(
                     f"'{value[:40]}' looks like text read in the wrong encoding"
                     + (f" ({encoding.name})" if encoding else "")
-                    + "; name the file's encoding with --encoding (utf-8, gbk, gb18030, big5)",
+                    + f"; {NAME_IT}",
                     file=str(path), feature=int(i), field=str(column),
                 ))  # fmt: skip
                 if len(problems) >= 20:
