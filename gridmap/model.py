@@ -174,6 +174,14 @@ class LayerSpec:
     personal: tuple[str, ...] = field(default=())
     #: pairs of columns whose first value may not come after the second (dates of a term)
     ordered: tuple[tuple[str, str], ...] = ()
+    #: what makes a file's row the same feature as a stored one when the file gives no id and
+    #: the layer has no code: these columns equal, and with ``PLACE`` the geometry within a metre
+    match: tuple[str, ...] = ()
+
+    @property
+    def match_key(self) -> tuple[str, ...]:
+        """The columns an import matches stored features on: the code, else ``match``."""
+        return (self.code,) if self.code else self.match
 
     @property
     def column_names(self) -> list[str]:
@@ -213,6 +221,10 @@ _PHONE = Column(
     pattern=r"\+?[0-9][0-9 -]{4,24}[0-9]",
     pattern_says="digits, optionally with a leading + and - or spaces between groups",
 )
+#: in a layer's ``match``: the same place, the geometry within ``PLACE_TOLERANCE_M``
+PLACE = "place"
+PLACE_TOLERANCE_M = 1.0
+_NAME_AND_PLACE = ("name", PLACE)
 _LEVEL_MINUTES = Column("level", "int", minimum=1, maximum=60)  # life-circle level (5, 10, 15); empty: any
 
 LAYER_SPECS: dict[str, LayerSpec] = {
@@ -288,6 +300,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                 Reference("branch_id", "party_orgs"),
             ),
             title_zh="小区",
+            match=_NAME_AND_PLACE,
         ),
         LayerSpec(
             "buildings",
@@ -310,6 +323,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                 Reference("party_group_id", "party_orgs"),
             ),
             title_zh="楼栋",
+            match=_NAME_AND_PLACE,
         ),
         LayerSpec(
             "facilities",
@@ -327,6 +341,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             ),
             references=(Reference("community_id", "communities", "community_code"),),
             title_zh="设施/阵地",
+            match=_NAME_AND_PLACE,
         ),
         LayerSpec(
             "roads",
@@ -341,6 +356,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                 _SOURCE,
             ),
             title_zh="道路",
+            match=_NAME_AND_PLACE,
         ),
         LayerSpec(
             "entrances",
@@ -348,6 +364,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             (Column("kind", max_length=50), _NAME, Column("compound_id", "int"), _OSM_ID, _SOURCE),
             references=(Reference("compound_id", "compounds"),),
             title_zh="出入口",
+            match=_NAME_AND_PLACE,
         ),
         LayerSpec(
             "party_orgs",
@@ -369,6 +386,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                 Reference("building_id", "buildings"),
             ),
             title_zh="党组织",
+            match=("name", "kind"),
         ),
         LayerSpec(
             "members",
@@ -394,6 +412,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                 Reference("coop_unit_id", "coop_units"),
             ),
             title_zh="党员",
+            match=("name", "phone"),
             personal=("name", "phone", "birth_year"),
         ),
         LayerSpec(
@@ -413,6 +432,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                 Reference("linked_member_id", "members"),
             ),
             title_zh="住户",
+            match=("building_id", "unit", "room"),
             personal=("head_name", "phone"),
         ),
         LayerSpec(
@@ -431,6 +451,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             ),
             references=(Reference("member_id", "members"),),
             title_zh="职责",
+            match=("person_name", "role", "target_layer", "target_id", "valid_from"),
             personal=("person_name", "phone"),
             ordered=(("valid_from", "valid_to"),),
         ),
@@ -445,6 +466,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             ),
             references=(Reference("community_id", "communities", "community_code"),),
             title_zh="共建单位",
+            match=_NAME_AND_PLACE,
         ),
     ]
 }

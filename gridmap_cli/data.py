@@ -39,7 +39,10 @@ def cmd_import(args, settings: Settings) -> int:
         source_crs=args.source_crs,
         field_map=parse_field_map(args.field_map),
         fix=args.fix,
-        mode="replace" if args.replace else "append",
+        mode="replace" if args.replace else "merge",
+        key=args.key,
+        orphans=args.orphans,
+        dry_run=args.dry_run,
         file_layer=args.file_layer,
         margin_m=settings.district_margin_m,
         encoding=args.encoding,
@@ -48,7 +51,10 @@ def cmd_import(args, settings: Settings) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     for problem in report.fixes:
         print(f"fixed: {problem}", file=sys.stderr)
-    print(f"imported {report.count} feature(s) into {args.layer} from {args.path}")
+    if report.plan.orphans:
+        print(f"unlinked {len(report.plan.orphans)} link(s) to removed features", file=sys.stderr)
+    head = "dry run, nothing written: would change" if report.dry_run else "imported"
+    print(f"{head} {report.plan.describe()} from {args.path}")
     return EXIT_OK
 
 

@@ -37,7 +37,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--fix", action="store_true", help="repair invalid geometry with make_valid")
     imp.add_argument("--layer", dest="file_layer", metavar="NAME", help="layer of a multi-layer file")
-    imp.add_argument("--replace", action="store_true", help="replace the layer's features instead of adding")
+    imp.add_argument(
+        "--replace",
+        action="store_true",
+        help="also remove stored features (of the file's sources) that the file no longer holds",
+    )
+    imp.add_argument(
+        "--key",
+        metavar="COLUMN,…",
+        type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
+        help="columns that match rows to stored features (default: id, else the code, else the "
+        "layer's match: for most spatial layers name and place within 1 m)",
+    )
+    imp.add_argument(
+        "--orphans",
+        choices=["refuse", "unlink"],
+        default="refuse",
+        help="what --replace does to links to removed features: refuse (default), or empty them",
+    )
+    imp.add_argument("--dry-run", action="store_true", help="print what would change; write nothing")
 
     osm = sub.add_parser(
         "import-osm", help="load roads, buildings, compounds, facilities, entrances from OSM"

@@ -19,7 +19,16 @@ def test_db_init_import_export(tmp_path, capsys):
         csv, index=False
     )
     code, out, _ = _run(capsys, "--db", db, "import", "facilities", str(csv), "--source-crs", "EPSG:4326")
-    assert code == 0 and "imported 1 feature(s) into facilities" in out
+    assert code == 0 and "imported facilities: 1 added, 0 updated, 0 removed, 0 unchanged" in out
+    pd.DataFrame(
+        {"name": ["卫生站"], "categories": ["clinic,pharmacy"], "lon": [104.06], "lat": [30.66]}
+    ).to_csv(csv, index=False)
+    code, out, _ = _run(capsys, "--db", db, "import", "facilities", str(csv), "--source-crs", "EPSG:4326",
+                        "--dry-run")  # fmt: skip
+    assert code == 0 and "dry run, nothing written: would change facilities: 0 added, 1 updated" in out
+    code, out, _ = _run(capsys, "--db", db, "import", "facilities", str(csv), "--source-crs", "EPSG:4326",
+                        "--replace", "--key", "name")  # fmt: skip
+    assert code == 0 and "1 updated, 0 removed, 0 unchanged (matched on name)" in out
     code, out, _ = _run(capsys, "--db", db, "export", "facilities", str(tmp_path / "f.gpkg"))
     assert code == 0 and (tmp_path / "f.gpkg").exists()
     code, out, _ = _run(capsys, "--db", db, "layers")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +28,7 @@ from sqlalchemy import Connection, Engine, delete, func, select, update
 from gridmap.crs import STORAGE_CRS, STORAGE_SRID
 from gridmap.errors import ConflictError, InputError, NotFoundError, Problem, StaleEditError, TagRequiredError
 from gridmap.io.importer import prepare_frame, validation_context
-from gridmap.model import ASSIGNMENT_TARGETS, LAYER_SPECS, layer_spec
+from gridmap.model import layer_spec
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import (
     WKB_KEY,
@@ -38,6 +39,7 @@ from gridmap.store.layers import (
     read_layer,
     record_audit,
 )
+from gridmap.store.references import referrers
 from gridmap.store.secret import service_secret
 from gridmap.store.tables import GEOMETRY_COLUMN, LAYER_TABLES
 from gridmap.values import json_value
@@ -217,27 +219,9 @@ def _update(engine, layer, feature_id, values, geometry, user, if_match, margin_
 
 
 def referencing(conn: Connection, layer: str, feature_id: int) -> dict[str, int]:
-    """How many features of other layers refer to feature ``feature_id`` of ``layer``."""
-    found: dict[str, int] = {}
-    for name, spec in LAYER_SPECS.items():
-        table = LAYER_TABLES[name]
-        for ref in spec.references:
-            if ref.layer == layer:
-                n = conn.execute(
-                    select(func.count()).select_from(table).where(table.c[ref.column] == int(feature_id))
-                ).scalar_one()
-                if n:
-                    found[f"{name}.{ref.column}"] = n
-    if layer in ASSIGNMENT_TARGETS:
-        a = LAYER_TABLES["assignments"]
-        n = conn.execute(
-            select(func.count())
-            .select_from(a)
-            .where(a.c.target_layer == layer, a.c.target_id == int(feature_id))
-        ).scalar_one()
-        if n:
-            found["assignments.target_id"] = n
-    return found
+    """How many features of other layers (assignments ended or not) refer to feature
+    ``feature_id`` of ``layer``, by link."""
+    return dict(Counter(r.link for r in referrers(conn, layer, [feature_id])))
 
 
 def delete_feature(engine: Engine, layer: str, feature_id: int, *, user: str, if_match: str | None) -> None:

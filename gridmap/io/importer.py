@@ -1,12 +1,17 @@
-"""Import a file into a layer: read, convert to EPSG:4326, validate, then write in one transaction.
+"""Import a file into a layer: read, convert to EPSG:4326, validate, then merge it into what
+is stored (:mod:`gridmap.io.merge`) in one transaction.
 
 Nothing is written unless every feature passes; a failed import leaves the database as it was.
+The same file imported twice changes nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -16,25 +21,44 @@ from sqlalchemy import Connection, Engine
 from gridmap.crs import STORAGE_CRS, parse_source_crs, to_storage_crs
 from gridmap.errors import InputError, Problem
 from gridmap.io.fieldnames import shapefile_field_map
+from gridmap.io.merge import ORPHAN_POLICIES, MergePlan, orphans_problem, plan_merge
 from gridmap.io.offsets import offset_suspicion
 from gridmap.io.read import is_dbf, read_file
 from gridmap.io.validate import ValidationContext, code_lookup, errors_of, validate_frame
-from gridmap.model import ASSIGNMENT_TARGETS, layer_spec
+from gridmap.model import ASSIGNMENT_TARGETS, LayerSpec, layer_spec
 from gridmap.store.engine import write_transaction
-from gridmap.store.layers import read_layer, write_layer
+from gridmap.store.layers import (
+    bump_version,
+    delete_rows,
+    insert_rows,
+    lock_layer,
+    read_layer,
+    record_audit,
+    update_rows,
+)
+from gridmap.store.references import referrers, unlink
 
 EXTENT_LAYERS = ("districts", "streets", "communities")
 
 
+IMPORT_MODES = ("merge", "replace")
+
+
 @dataclass
 class ImportReport:
-    """What an import wrote: the row count, the repairs made and the warnings."""
+    """What an import did (or, dry, would do): the plan's counts, repairs and warnings."""
 
     layer: str
     file: str
-    count: int
+    plan: MergePlan
     fixes: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def count(self) -> int:
+        """Features written: added and updated."""
+        return len(self.plan.add) + len(self.plan.update)
 
 
 def district_extent(engine: Engine | Connection) -> shapely.Geometry | None:
@@ -54,9 +78,9 @@ def validation_context(
     wanted = {r.layer for r in spec.references}
     if layer == "assignments":
         wanted |= set(ASSIGNMENT_TARGETS)
-    if mode == "append":
+    if mode in ("append", "merge"):
         wanted.add(layer)
-    ctx = ValidationContext(fix=fix, margin_m=margin_m, extent=district_extent(engine))
+    ctx = ValidationContext(fix=fix, margin_m=margin_m, extent=district_extent(engine), merge=mode == "merge")
     for name in wanted:
         other = layer_spec(name)
         columns = [other.code] if other.code else []
@@ -121,22 +145,33 @@ def import_layer(
     source_crs: str | None = None,
     field_map: dict[str, str] | None = None,
     fix: bool = False,
-    mode: str = "append",
+    mode: str = "merge",
+    key: Sequence[str] | None = None,
+    orphans: str = "refuse",
+    dry_run: bool = False,
     file_layer: str | None = None,
     user: str = "cli",
     margin_m: float = 5000.0,
     encoding: str | None = None,
 ) -> ImportReport:
-    """Import the file at ``path`` into ``layer``; see the module docstring. ``encoding``
-    names the text encoding of a CSV or Shapefile (otherwise detected, and said so)."""
-    layer_spec(layer)
+    """Import the file at ``path`` into ``layer`` (see the module docstring and
+    :mod:`gridmap.io.merge`): ``mode`` ``merge`` adds and updates, ``replace`` also removes
+    what the file no longer holds; ``key`` names the columns rows match on; ``orphans``
+    says what a removal does to links that would point at nothing (``refuse`` or
+    ``unlink``); ``dry_run`` plans and writes nothing. ``encoding`` names the text encoding
+    of a CSV or Shapefile (otherwise detected, and said so)."""
+    spec = layer_spec(layer)
+    if mode not in IMPORT_MODES:
+        raise InputError(f"import mode was '{mode}'; expected one of: {', '.join(IMPORT_MODES)}")
+    if orphans not in ORPHAN_POLICIES:
+        raise InputError(f"--orphans was '{orphans}'; expected one of: {', '.join(ORPHAN_POLICIES)}")
     label = str(path)
     frame = read_file(path, layer=file_layer, field_map=field_map, encoding=encoding)
     text = frame.attrs.get("encoding")
     renamed = _shapefile_names(frame, layer, path, label)
     if renamed:
         frame = frame.rename(columns=renamed)
-    ctx = validation_context(engine, layer, mode=mode, fix=fix, margin_m=margin_m)
+    ctx = validation_context(engine, layer, mode="merge", fix=fix, margin_m=margin_m)
     clean, warnings, fixes = prepare_frame(frame, layer, ctx, file=label, source_crs=source_crs)
     hint = _offset_hint(engine, layer, clean, source_crs)
     if hint:
@@ -148,21 +183,73 @@ def import_layer(
         )
     if text is not None and text.guessed:
         warnings.insert(0, Problem(text.describe(), file=label, severity="warning"))
-    count = write_layer(
-        engine,
-        layer,
-        clean,
-        mode=mode,
-        user=user,
-        action="import",
-        detail={
-            "file": Path(path).name,
-            "source_crs": source_crs,
-            "fixed": len(fixes),
-            "encoding": text.name if text is not None else None,
-        },
-    )
-    return ImportReport(layer, label, count, fixes, warnings)
+    detail = {
+        "file": Path(path).name,
+        "source_crs": source_crs,
+        "fixed": len(fixes),
+        "encoding": text.name if text is not None else None,
+    }
+    opened = engine.connect() if dry_run else write_transaction(engine)
+    with opened as conn:
+        lock_layer(conn, layer)
+        plan = _planned(conn, spec, clean, mode=mode, key=key, orphans=orphans, file=label)
+        if not dry_run and plan.changes_anything:
+            _apply(conn, plan, clean, user=user, detail=detail)
+    return ImportReport(layer, label, plan, fixes, warnings, dry_run)
+
+
+def _planned(
+    conn: Connection,
+    spec: LayerSpec,
+    clean: pd.DataFrame,
+    *,
+    mode: str,
+    key: Sequence[str] | None,
+    orphans: str,
+    file: str,
+) -> MergePlan:
+    """The merge plan of ``clean`` against the layer as stored now, with the links a removal
+    would leave pointing at nothing; refused (InputError) when ``orphans`` is ``refuse``."""
+    stored = read_layer(conn, spec.name)
+    plan = plan_merge(stored, clean, spec, replace=mode == "replace", key=key, file=file)
+    if not plan.remove:
+        return plan
+    removed = set(plan.remove)
+    found = referrers(conn, spec.name, removed, today=dt.date.today())
+    plan.orphans = [o for o in found if not (o.layer == spec.name and o.feature_id in removed)]
+    if plan.orphans and orphans == "refuse":
+        label_column = spec.code or ("name" if "name" in stored.columns else None)
+        labels = {
+            int(i): f"{v} (id {int(i)})"
+            for i, v in zip(stored["id"], stored[label_column] if label_column else stored["id"], strict=True)
+        }
+        raise orphans_problem(plan, labels)
+    return plan
+
+
+def _apply(
+    conn: Connection, plan: MergePlan, clean: pd.DataFrame, *, user: str, detail: dict[str, Any]
+) -> None:
+    """Write ``plan``: empty the links it orphans, remove, update in place, add; one audit
+    record with the counts and one version bump."""
+    layer = plan.layer
+    unlink(conn, plan.orphans, today=dt.date.today())
+    for other in sorted({o.layer for o in plan.orphans} - {layer}):
+        bump_version(conn, other)
+    delete_rows(conn, layer, plan.remove)
+    if plan.update:
+        rows = pd.DataFrame(list(plan.update.values())).reset_index(drop=True)
+        rows["id"] = list(plan.update)
+        if "geometry" in clean.columns:
+            rows = gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS)
+        given = [c for c in clean.columns if c not in ("id", "geometry")]
+        update_rows(conn, layer, rows, given)
+    insert_rows(conn, layer, plan.add)
+    record_audit(
+        conn, user=user, action="import", layer=layer, count=sum(plan.counts.values()) - plan.unchanged,
+        detail={**detail, **plan.counts, "matched_on": list(plan.matched_on), "unlinked": len(plan.orphans)},
+    )  # fmt: skip
+    bump_version(conn, layer)
 
 
 OSM_LAYERS = ("roads", "compounds", "buildings", "facilities", "entrances")

@@ -41,7 +41,7 @@ class ValidationContext:
     ``codes`` are the codes already used in the target layer; ``ids`` the feature ids per
     layer; ``code_ids`` per layer a mapping code → id; ``extent`` the district area in
     EPSG:4326 (None: only coordinate ranges are checked); ``margin_m`` how far outside it a
-    feature may lie.
+    feature may lie; ``merge`` that ids naming stored features update them.
     """
 
     codes: set[str] = field(default_factory=set)
@@ -50,6 +50,8 @@ class ValidationContext:
     extent: BaseGeometry | None = None
     margin_m: float = 5000.0
     fix: bool = False
+    #: the file merges into the layer: its ids and codes may name stored features
+    merge: bool = False
 
 
 def split_categories(value: str) -> list[str]:
@@ -268,7 +270,7 @@ def _check_ids(frame: pd.DataFrame, spec: LayerSpec, ctx: ValidationContext, out
             continue
         if value in seen:
             out.add(f"id {value} is used again (first at {out.place(seen[value])})", i, "id")
-        elif value in existing:
+        elif value in existing and not ctx.merge:
             out.add(f"id {value} already exists in layer '{spec.name}'", i, "id")
         seen.setdefault(value, i)
         ids.append(value)

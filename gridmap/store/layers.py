@@ -292,3 +292,46 @@ def layer_version(engine: Engine, layer: str) -> int:
             select(layer_versions.c.version).where(layer_versions.c.layer == layer)
         ).scalar_one_or_none()
     return int(value or 0)
+
+
+def lock_layer(conn: Connection, layer: str) -> None:
+    """Keep other writers out of ``layer`` until the transaction ends: on PostGIS a table lock
+    that reads still pass; on SQLite the immediate transaction holds the file's write lock."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"LOCK TABLE {LAYER_TABLES[layer_spec(layer).name].name} IN SHARE ROW EXCLUSIVE MODE"
+        )
+
+
+def update_rows(conn: Connection, layer: str, frame: pd.DataFrame, columns: Iterable[str]) -> int:
+    """Set ``columns`` (and the geometry, for a spatial layer) of the stored features whose
+    ids are ``frame["id"]`` to the frame's values (checked, EPSG:4326); returns the count."""
+    spec = layer_spec(layer)
+    table = LAYER_TABLES[layer]
+    names = [c for c in columns if c in spec.column_names]
+    known = {c.name: c for c in spec.columns}
+    if not len(frame):
+        return 0
+    rows: list[dict[str, Any]] = [
+        {
+            "_id": int(ident),
+            **{f"v_{n}": python_value(v, known[n].kind) for n, v in zip(names, values, strict=True)},
+        }
+        for ident, *values in zip(frame["id"].tolist(), *(frame[n].tolist() for n in names), strict=True)
+    ]
+    # bound names differ from the columns' own: SQLAlchemy keeps those for the SET clause
+    values: dict[str, Any] = {n: bindparam(f"v_{n}") for n in names}
+    if spec.geometry:
+        add_wkb(rows, frame.geometry.values, spec.geometry)
+        values[GEOMETRY_COLUMN] = func.ST_GeomFromWKB(bindparam(WKB_KEY), STORAGE_SRID)
+    conn.execute(update(table).where(table.c.id == bindparam("_id")).values(values), rows)
+    return len(rows)
+
+
+def delete_rows(conn: Connection, layer: str, ids: Iterable[int]) -> int:
+    """Delete the features ``ids`` of ``layer``; returns the count."""
+    wanted = [int(i) for i in ids]
+    table = LAYER_TABLES[layer_spec(layer).name]
+    for start in range(0, len(wanted), 500):
+        conn.execute(delete(table).where(table.c.id.in_(wanted[start : start + 500])))
+    return len(wanted)
