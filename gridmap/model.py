@@ -221,6 +221,10 @@ _PHONE = Column(
     pattern=r"\+?[0-9][0-9 -]{4,24}[0-9]",
     pattern_says="digits, optionally with a leading + and - or spaces between groups",
 )
+#: where a building's households and residents come from: given in its own row (a file, an
+#: edit), spread from a committee's ledger by floor area, or estimated from footprint × levels
+HOUSEHOLD_SOURCES: tuple[str, ...] = ("given", "ledger", "estimate")
+
 #: in a layer's ``match``: the same place, the geometry within ``PLACE_TOLERANCE_M``
 PLACE = "place"
 PLACE_TOLERANCE_M = 1.0
@@ -314,6 +318,9 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                 Column("residents", "int", minimum=0, maximum=_COUNT * 5),
                 Column("estimated", "bool"),
                 Column("generated", "bool"),
+                Column("households_from", choices=HOUSEHOLD_SOURCES),
+                Column("levels_from", max_length=50),
+                Column("floor_area_m2", "float", minimum=0, maximum=10_000_000),
                 Column("party_group_id", "int"),
                 _OSM_ID,
                 _SOURCE,

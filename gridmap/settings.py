@@ -49,6 +49,21 @@ class Settings(BaseSettings):
     gap_cluster_m: float = Field(
         250.0, gt=0, description="Uncovered homes this close form one service gap (m)"
     )
+    default_levels: int = Field(
+        6, ge=1, le=200, description="Levels of a building whose data give neither levels, height nor type"
+    )
+    storey_height_m: float = Field(
+        3.0, gt=0, description="Height of one storey, to read OSM height as levels (m)"
+    )
+    floor_area_per_household_m2: float = Field(
+        90.0, gt=0, description="Gross floor area of one home, to estimate households (m²)"
+    )
+    usable_share: float = Field(
+        0.8, gt=0, le=1, description="Share of a residential building's floor area that is homes"
+    )
+    residents_per_household: float = Field(
+        2.6, gt=0, description="Residents of one home, to estimate residents"
+    )
     tianditu_key: str | None = Field(None, description="Key of the Tianditu basemap for maps")
     sliver_m2: float = Field(
         1.0, ge=0, description="Overlaps, holes and parts smaller than this are not reported by validate (m²)"

@@ -59,13 +59,34 @@ def cmd_import(args, settings: Settings) -> int:
 
 
 def cmd_import_osm(args, settings: Settings) -> int:
-    from gridmap.io.importer import import_osm
+    from gridmap.households import HouseholdParams
+    from gridmap.io.osm_import import import_osm
     from gridmap.store.schema import init_db
 
     engine = open_engine(settings)
     init_db(engine)
-    counts = import_osm(engine, args.path, bbox=args.bbox, network_buffer_m=args.network_buffer)
-    print_table([(k, v) for k, v in counts.items()], ("layer", "features"), right=[1])
+    report = import_osm(
+        engine,
+        args.path,
+        bbox=args.bbox,
+        network_buffer_m=args.network_buffer,
+        source=args.source,
+        orphans=args.orphans,
+        households=HouseholdParams.from_settings(settings),
+        dry_run=args.dry_run,
+    )
+    w, s, e, n = report.area.bounds
+    head = "dry run, nothing written: would change" if report.dry_run else "imported"
+    print(f"{head} source '{report.source}' over {w:.4f},{s:.4f},{e:.4f},{n:.4f}")
+    rows = [(name, *plan.counts.values()) for name, plan in report.plans.items()]
+    print_table(rows, ("layer", "added", "updated", "removed", "unchanged"), right=[1, 2, 3, 4])
+    unlinked = sum(len(p.orphans) for p in report.plans.values())
+    if unlinked:
+        print(f"unlinked {unlinked} link(s) to features the extract no longer holds", file=sys.stderr)
+    buildings = report.plans["buildings"]
+    if len(buildings.add) or buildings.update:
+        print(f"households of new buildings estimated from {HouseholdParams.from_settings(settings).describe()}; "
+              "see `gridmap households`")  # fmt: skip
     return EXIT_OK
 
 

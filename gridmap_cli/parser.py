@@ -69,6 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="M",
         help="walking network reaches this far beyond the bbox (m)",
     )
+    osm.add_argument(
+        "--source",
+        default="osm",
+        metavar="NAME",
+        help="name of this import: a later one of the same name and area replaces it (default: osm)",
+    )
+    osm.add_argument(
+        "--orphans",
+        choices=["refuse", "unlink"],
+        default="refuse",
+        help="links to features the extract no longer holds: refuse (default), or empty them",
+    )
+    osm.add_argument("--dry-run", action="store_true", help="print what would change; write nothing")
 
     exp = sub.add_parser("export", help="export a layer to .gpkg, .geojson or .csv")
     exp.add_argument("layer", choices=LAYERS, metavar="LAYER")

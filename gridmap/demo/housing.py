@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.households import ESTIMATE, RESIDENTIAL_USES
 from gridmap.model import CompoundKind
 
 FLOOR_AREA_PER_HOUSEHOLD_M2 = 90.0  # gross floor area per dwelling
 USABLE_SHARE = 0.8  # of gross floor area, the rest is stairs, corridors, shops
 RESIDENTS_PER_HOUSEHOLD = 2.6  # Chengdu's average household size is about 2.5–2.7
-RESIDENTIAL_USES = frozenset({"residential", "apartments", "house", "dormitory", "detached", "terrace"})
 
 # kind: (levels low, levels high, slab length m, slab depth m, gap between rows as × height)
 _LAYOUT = {
@@ -143,6 +143,10 @@ def estimate_households(buildings_m: gpd.GeoDataFrame, rng: np.random.Generator)
     residential |= out.get("generated", pd.Series(False, index=out.index)).fillna(False).astype(bool)
     levels = pd.to_numeric(out["levels"], errors="coerce")
     drawn = pd.Series(rng.integers(5, 8, len(out)), index=out.index)
+    levels_from = out.get("levels_from", pd.Series(None, index=out.index, dtype=object))
+    levels_from = levels_from.where(levels.notna(), "drawn for the demo (5–7)")
+    generated = out.get("generated", pd.Series(False, index=out.index)).fillna(False).astype(bool)
+    out["levels_from"] = levels_from.where(~generated, "laid out for the demo")
     levels = levels.fillna(drawn).astype(int)
     floor_area = out.geometry.area * levels * USABLE_SHARE
     households = np.where(residential, np.maximum(1, np.round(floor_area / FLOOR_AREA_PER_HOUSEHOLD_M2)), 0)
@@ -151,6 +155,8 @@ def estimate_households(buildings_m: gpd.GeoDataFrame, rng: np.random.Generator)
     out["households"] = households.astype(int)
     out["residents"] = np.round(households * size).astype(int)
     out["estimated"] = True  # households and residents are estimates even where levels are mapped
+    out["households_from"] = ESTIMATE
+    out["floor_area_m2"] = (out.geometry.area * levels).round(1)
     out["use"] = np.where(residential & (use == "yes"), "residential", use)
     out["generated"] = out.get("generated", pd.Series(False, index=out.index)).fillna(False).astype(bool)
     return out

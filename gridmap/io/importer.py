@@ -7,11 +7,9 @@ The same file imported twice changes nothing.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -20,23 +18,18 @@ from sqlalchemy import Connection, Engine
 
 from gridmap.crs import STORAGE_CRS, parse_source_crs, to_storage_crs
 from gridmap.errors import InputError, Problem
+from gridmap.households import HouseholdParams
 from gridmap.io.fieldnames import shapefile_field_map
-from gridmap.io.merge import ORPHAN_POLICIES, MergePlan, orphans_problem, plan_merge
+from gridmap.io.merge import ORPHAN_POLICIES, MergePlan, apply_plan, check_orphans, plan_merge, with_homes
 from gridmap.io.offsets import offset_suspicion
 from gridmap.io.read import is_dbf, read_file
 from gridmap.io.validate import ValidationContext, code_lookup, errors_of, validate_frame
 from gridmap.model import ASSIGNMENT_TARGETS, LayerSpec, layer_spec
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import (
-    bump_version,
-    delete_rows,
-    insert_rows,
     lock_layer,
     read_layer,
-    record_audit,
-    update_rows,
 )
-from gridmap.store.references import referrers, unlink
 
 EXTENT_LAYERS = ("districts", "streets", "communities")
 
@@ -153,13 +146,15 @@ def import_layer(
     user: str = "cli",
     margin_m: float = 5000.0,
     encoding: str | None = None,
+    households: HouseholdParams | None = None,
 ) -> ImportReport:
     """Import the file at ``path`` into ``layer`` (see the module docstring and
     :mod:`gridmap.io.merge`): ``mode`` ``merge`` adds and updates, ``replace`` also removes
     what the file no longer holds; ``key`` names the columns rows match on; ``orphans``
     says what a removal does to links that would point at nothing (``refuse`` or
     ``unlink``); ``dry_run`` plans and writes nothing. ``encoding`` names the text encoding
-    of a CSV or Shapefile (otherwise detected, and said so)."""
+    of a CSV or Shapefile (otherwise detected, and said so). Buildings get their homes as
+    :func:`gridmap.households.homes_for_import` says, estimated with ``households``."""
     spec = layer_spec(layer)
     if mode not in IMPORT_MODES:
         raise InputError(f"import mode was '{mode}'; expected one of: {', '.join(IMPORT_MODES)}")
@@ -192,9 +187,12 @@ def import_layer(
     opened = engine.connect() if dry_run else write_transaction(engine)
     with opened as conn:
         lock_layer(conn, layer)
-        plan = _planned(conn, spec, clean, mode=mode, key=key, orphans=orphans, file=label)
+        plan = _planned(
+            conn, spec, clean, mode=mode, key=key, orphans=orphans, file=label,
+            households=households or HouseholdParams(),
+        )  # fmt: skip
         if not dry_run and plan.changes_anything:
-            _apply(conn, plan, clean, user=user, detail=detail)
+            apply_plan(conn, plan, user=user, detail=detail)
     return ImportReport(layer, label, plan, fixes, warnings, dry_run)
 
 
@@ -207,95 +205,12 @@ def _planned(
     key: Sequence[str] | None,
     orphans: str,
     file: str,
+    households: HouseholdParams,
 ) -> MergePlan:
-    """The merge plan of ``clean`` against the layer as stored now, with the links a removal
-    would leave pointing at nothing; refused (InputError) when ``orphans`` is ``refuse``."""
+    """The merge plan of ``clean`` against the layer as stored now (buildings completed with
+    their homes), checked for links a removal would leave pointing at nothing."""
     stored = read_layer(conn, spec.name)
-    plan = plan_merge(stored, clean, spec, replace=mode == "replace", key=key, file=file)
-    if not plan.remove:
-        return plan
-    removed = set(plan.remove)
-    found = referrers(conn, spec.name, removed, today=dt.date.today())
-    plan.orphans = [o for o in found if not (o.layer == spec.name and o.feature_id in removed)]
-    if plan.orphans and orphans == "refuse":
-        label_column = spec.code or ("name" if "name" in stored.columns else None)
-        labels = {
-            int(i): f"{v} (id {int(i)})"
-            for i, v in zip(stored["id"], stored[label_column] if label_column else stored["id"], strict=True)
-        }
-        raise orphans_problem(plan, labels)
+    prepare = with_homes(households) if spec.name == "buildings" else None
+    plan = plan_merge(stored, clean, spec, replace=mode == "replace", key=key, file=file, prepare=prepare)
+    check_orphans(conn, plan, stored, orphans)
     return plan
-
-
-def _apply(
-    conn: Connection, plan: MergePlan, clean: pd.DataFrame, *, user: str, detail: dict[str, Any]
-) -> None:
-    """Write ``plan``: empty the links it orphans, remove, update in place, add; one audit
-    record with the counts and one version bump."""
-    layer = plan.layer
-    unlink(conn, plan.orphans, today=dt.date.today())
-    for other in sorted({o.layer for o in plan.orphans} - {layer}):
-        bump_version(conn, other)
-    delete_rows(conn, layer, plan.remove)
-    if plan.update:
-        rows = pd.DataFrame(list(plan.update.values())).reset_index(drop=True)
-        rows["id"] = list(plan.update)
-        if "geometry" in clean.columns:
-            rows = gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS)
-        given = [c for c in clean.columns if c not in ("id", "geometry")]
-        update_rows(conn, layer, rows, given)
-    insert_rows(conn, layer, plan.add)
-    record_audit(
-        conn, user=user, action="import", layer=layer, count=sum(plan.counts.values()) - plan.unchanged,
-        detail={**detail, **plan.counts, "matched_on": list(plan.matched_on), "unlinked": len(plan.orphans)},
-    )  # fmt: skip
-    bump_version(conn, layer)
-
-
-OSM_LAYERS = ("roads", "compounds", "buildings", "facilities", "entrances")
-
-
-def import_osm(
-    engine: Engine,
-    path: str | Path,
-    *,
-    bbox: tuple[float, float, float, float] | None = None,
-    network_buffer_m: float = 500.0,
-    user: str = "cli",
-) -> dict[str, int]:
-    """Load an OpenStreetMap extract into the base layers, in one transaction.
-
-    Features that came from OpenStreetMap before (``source = 'osm'``) are replaced; features
-    of other sources stay. Entrances are linked to the compound within 30 m. Returns the
-    number of features written per layer.
-    """
-    from sqlalchemy import delete, func, select
-
-    from gridmap.geometry import containing_ids
-    from gridmap.io.osm import link_entrances, read_osm
-    from gridmap.store.layers import bump_version, insert_rows, record_audit
-    from gridmap.store.tables import LAYER_TABLES
-
-    layers = read_osm(path, bbox=bbox, network_buffer_m=network_buffer_m)
-    frames = {name: getattr(layers, name).copy() for name in OSM_LAYERS}
-    counts: dict[str, int] = {}
-    with write_transaction(engine) as conn:
-        for name in OSM_LAYERS:
-            table = LAYER_TABLES[name]
-            conn.execute(delete(table).where(table.c.source == "osm"))
-        first_id = (conn.execute(select(func.max(LAYER_TABLES["compounds"].c.id))).scalar() or 0) + 1
-        compounds = frames["compounds"]
-        compounds["id"] = range(first_id, first_id + len(compounds))
-        entrances = frames["entrances"]
-        entrances["compound_id"] = link_entrances(entrances, compounds)
-        buildings = frames["buildings"]
-        buildings["compound_id"] = containing_ids(buildings.representative_point(), compounds)
-        for name in OSM_LAYERS:
-            frame = frames[name]
-            counts[name] = insert_rows(conn, name, frame)
-            record_audit(
-                conn, user=user, action="import-osm", layer=name, count=counts[name],
-                detail={"file": Path(path).name, "bbox": bbox},
-            )  # fmt: skip
-            bump_version(conn, name)
-    return counts

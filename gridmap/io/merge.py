@@ -1,4 +1,4 @@
-"""Merge a checked file into a stored layer: match each row to a stored feature, then add what
+"""Merge a checked file (or an OSM extract) into a stored layer: match each row to a stored feature, then add what
 is new, update what changed in place (keeping ids and everything that points at them) and,
 with ``replace``, remove what the file no longer holds.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,12 +23,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from sqlalchemy import Connection
 
 from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.errors import InputError, Problem
-from gridmap.model import PLACE, PLACE_TOLERANCE_M, LayerSpec
-from gridmap.store.references import Referrer
+from gridmap.households import HouseholdParams, homes_for_import
+from gridmap.model import PLACE, PLACE_TOLERANCE_M, LayerSpec, layer_spec
+from gridmap.store.layers import bump_version, delete_rows, insert_rows, record_audit, update_rows
+from gridmap.store.references import Referrer, referrers, unlink
 
+#: completes an import's rows once matched: (rows, the stored layer, the stored id of each row)
+Prepare = Callable[[pd.DataFrame, pd.DataFrame, list[int | None]], pd.DataFrame]
 #: what ``orphans`` may say: refuse a removal that leaves links to nothing, or empty them
 ORPHAN_POLICIES = ("refuse", "unlink")
 NO_SOURCE = "(none)"
@@ -237,14 +242,18 @@ def plan_merge(
     replace: bool = False,
     key: Sequence[str] | None = None,
     file: str | None = None,
+    prepare: Prepare | None = None,
 ) -> MergePlan:
     """Match ``incoming`` (checked, EPSG:4326) against ``stored`` (the layer as read, index
     the id) and plan the changes. With ``replace``, stored features the file does not hold
-    are removed — of a layer with a ``source`` column, only those of the file's sources."""
+    are removed — of a layer with a ``source`` column, only those of the file's sources.
+    ``prepare`` completes the rows once they are matched (a building's homes, say)."""
     matched_on, matched = match_rows(stored, incoming, spec, key=key, file=file)
+    incoming = incoming.reset_index(drop=True)
+    if prepare is not None:
+        incoming = prepare(incoming, stored, matched)
     given = [c for c in incoming.columns if c not in ("id", "geometry")]
     spatial = spec.geometry is not None
-    incoming = incoming.reset_index(drop=True)
     new_rows: list[int] = []
     plan = MergePlan(spec.name, matched_on, incoming.iloc[[]])
     for position, ident in enumerate(matched):
@@ -289,3 +298,59 @@ def orphans_problem(plan: MergePlan, labels: dict[int, str]) -> InputError:
             "links (assignments end today)",
         ))  # fmt: skip
     return InputError(problems)
+
+
+def check_orphans(conn: Connection, plan: MergePlan, stored: pd.DataFrame, policy: str) -> None:
+    """Find the links ``plan``'s removals would leave pointing at nothing (open assignments
+    only) and keep them in the plan; raise InputError naming them when ``policy`` is
+    ``refuse``. ``stored`` is the layer as read, for the removed features' codes or names."""
+    if not plan.remove:
+        return
+    removed = set(plan.remove)
+    found = referrers(conn, plan.layer, removed, today=dt.date.today())
+    plan.orphans = [o for o in found if not (o.layer == plan.layer and o.feature_id in removed)]
+    if plan.orphans and policy == "refuse":
+        spec = layer_spec(plan.layer)
+        label = spec.code or ("name" if "name" in stored.columns else "id")
+        labels = {int(i): f"{v} (id {int(i)})" for i, v in zip(stored["id"], stored[label], strict=True)}
+        raise orphans_problem(plan, labels)
+
+
+def apply_plan(
+    conn: Connection, plan: MergePlan, *, user: str, detail: Mapping[str, Any], action: str = "import"
+) -> None:
+    """Write ``plan`` on an open transaction: empty the links it orphans, remove, update in
+    place, add; one audit record with the counts, and the versions of the layers touched."""
+    layer = plan.layer
+    unlink(conn, plan.orphans, today=dt.date.today())
+    for other in sorted({o.layer for o in plan.orphans} - {layer}):
+        bump_version(conn, other)
+    delete_rows(conn, layer, plan.remove)
+    if plan.update:
+        rows = pd.DataFrame(list(plan.update.values())).reset_index(drop=True)
+        rows["id"] = list(plan.update)
+        if "geometry" in rows.columns:
+            rows = gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS)
+        update_rows(conn, layer, rows, [c for c in rows.columns if c not in ("id", "geometry")])
+    insert_rows(conn, layer, plan.add)
+    record_audit(
+        conn, user=user, action=action, layer=layer, count=sum(plan.counts.values()) - plan.unchanged,
+        detail={**detail, **plan.counts, "matched_on": list(plan.matched_on), "unlinked": len(plan.orphans)},
+    )  # fmt: skip
+    bump_version(conn, layer)
+
+
+def with_homes(params: HouseholdParams, height_m: pd.Series | None = None) -> Prepare:
+    """A merge's completion of buildings: their homes given, kept or estimated
+    (:func:`gridmap.households.homes_for_import`); ``height_m`` is OSM ``height`` per row."""
+
+    def prepare(rows: pd.DataFrame, stored: pd.DataFrame, matched: list[int | None]) -> pd.DataFrame:
+        return homes_for_import(
+            gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS),
+            stored,
+            matched,
+            params,
+            height_m=height_m,
+        )
+
+    return prepare

@@ -31,6 +31,7 @@ from pyproj import Geod
 
 from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.errors import InputError
+from gridmap.households import LEVELS_FROM_TAG
 from gridmap.io import osm_tags
 
 OSM_SUFFIXES = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pbf")
@@ -173,7 +174,7 @@ def read_osm(path: str | Path, *, bbox: BBox | None = None, network_buffer_m: fl
         buildings=_buildings(buildings),
         compounds=_compounds(compounds),
         facilities=_facilities(pois),
-        entrances=_points(entrances, ["osm_id", "kind", "name"]),
+        entrances=_points([{**e, "source": "osm"} for e in entrances], ["osm_id", "kind", "name", "source"]),
         pois=_poi_frame(pois),
         network_nodes=node_count,
     )
@@ -261,11 +262,24 @@ def _buildings(rows: list[dict]) -> gpd.GeoDataFrame:
                 "name": tags.get("name"),
                 "use": tags.get("building"),
                 "levels": _int_or_none(tags.get("building:levels")),
+                "levels_from": LEVELS_FROM_TAG if _int_or_none(tags.get("building:levels")) else None,
+                "height": _metres(tags.get("height")),
                 "source": "osm",
                 "wkb": r["wkb"],
             }
         )
-    return _area_frame(out, ["osm_id", "name", "use", "levels", "source"])
+    return _area_frame(out, ["osm_id", "name", "use", "levels", "levels_from", "height", "source"])
+
+
+def _metres(text: str | None) -> float | None:
+    """An OSM ``height`` in metres ("18", "18 m", "18.5"); None when it is not one."""
+    if not text:
+        return None
+    try:
+        value = float(text.strip().removesuffix("m").strip())
+    except ValueError:
+        return None
+    return value if 0 < value < 1000 else None
 
 
 def _compounds(rows: list[dict]) -> gpd.GeoDataFrame:

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from gridmap.io.importer import import_osm
 from gridmap.io.osm import read_osm
+from gridmap.io.osm_import import import_osm
 from gridmap.store.layers import layer_counts, read_layer
 
 EDGE_TOLERANCE = 0.01  # the extract's edges split closed loops slightly differently
@@ -43,11 +43,18 @@ def test_facilities_carry_categories(layers):
 
 
 def test_import_osm_into_the_database(engine, demo_dir, stats):
-    counts = import_osm(engine, demo_dir / "osm_source.osm.gz", bbox=tuple(stats["aoi_bbox"]))
+    report = import_osm(engine, demo_dir / "osm_source.osm.gz", bbox=tuple(stats["aoi_bbox"]))
+    counts = report.counts
     assert layer_counts(engine)["buildings"] == stats["buildings"] == counts["buildings"]
+    assert all(p.counts["added"] == counts[n] for n, p in report.plans.items())
     again = import_osm(engine, demo_dir / "osm_source.osm.gz", bbox=tuple(stats["aoi_bbox"]))
-    assert again == counts and layer_counts(engine)["roads"] == counts["roads"]  # replaced, not doubled
+    assert (
+        again.counts == counts and layer_counts(engine)["roads"] == counts["roads"]
+    )  # replaced, not doubled
+    assert {n: p.counts["unchanged"] for n, p in again.plans.items()} == counts  # the same extract: no change
+    assert layer_counts(engine)["entrances"] == counts["entrances"]  # entrances too
     entrances, compounds = read_layer(engine, "entrances"), read_layer(engine, "compounds")
+    assert set(entrances["source"]) == {"osm"}
     linked = entrances[entrances["compound_id"].notna()]
     assert len(linked) >= 1
     metric = compounds.estimate_utm_crs()
@@ -57,6 +64,55 @@ def test_import_osm_into_the_database(engine, demo_dir, stats):
     assert buildings["compound_id"].notna().sum() == pytest.approx(
         stats["buildings_inside_residential_polygons"], abs=5
     )
+
+
+def test_every_imported_building_has_homes_stated_as_estimates(engine, demo_dir, stats):
+    import_osm(engine, demo_dir / "osm_source.osm.gz", bbox=tuple(stats["aoi_bbox"]))
+    b = read_layer(engine, "buildings")
+    homes = b["households"] > 0
+    assert homes.sum() > 100 and b["households"].notna().all() and b["residents"].notna().all()
+    assert set(b["households_from"]) == {"estimate"} and b["estimated"].all()
+    assert (b["floor_area_m2"] > 0).all() and b["levels"].notna().all()
+    mapped = b["levels_from"] == "osm building:levels"
+    assert mapped.sum() == stats["buildings_with_levels"]
+    assert set(b.loc[~mapped, "levels_from"]) <= {"city default", "osm height"} | {
+        f"usual for building={u}" for u in b["use"]
+    }
+    offices = b["use"].isin(["commercial", "office", "retail", "school", "university", "hospital"])
+    assert offices.any() and (b.loc[offices, "households"] == 0).all()
+
+
+def _halves(stats):
+    w, s, e, n = stats["aoi_bbox"]
+    middle = round((w + e) / 2, 4)
+    return (w, s, middle, n), (middle, s, e, n)
+
+
+def test_two_areas_stay_whole_and_hand_set_values_survive_a_reimport(engine, demo_dir, stats):
+    west, east = _halves(stats)
+    path = demo_dir / "osm_source.osm.gz"
+    first = import_osm(engine, path, bbox=west, network_buffer_m=0)
+    west_ids = set(read_layer(engine, "buildings")["id"])
+    homes = read_layer(engine, "buildings").sort_values("floor_area_m2").iloc[-1]
+    from gridmap.store.engine import write_transaction
+    from gridmap.store.layers import update_rows
+
+    with write_transaction(engine) as conn:  # a committee's count, set by hand
+        update_rows(conn, "buildings", homes.to_frame().T.assign(households=123, residents=300,
+                    households_from="given", estimated=False), ["households", "residents", "households_from",
+                    "estimated"])  # fmt: skip
+    second = import_osm(engine, path, bbox=east, network_buffer_m=0)
+    assert second.plans["buildings"].counts["removed"] == 0
+    both = read_layer(engine, "buildings")
+    assert west_ids <= set(both["id"])
+    assert len(both) == first.counts["buildings"] + second.counts["buildings"]
+    assert len(read_layer(engine, "compounds")) == first.counts["compounds"] + second.counts["compounds"]
+    again = import_osm(engine, path, bbox=west, network_buffer_m=0)
+    assert again.plans["buildings"].counts == {"added": 0, "updated": 0, "removed": 0,
+                                               "unchanged": first.counts["buildings"]}  # fmt: skip
+    kept = read_layer(engine, "buildings").loc[homes["id"]]
+    assert (kept["households"], kept["residents"], kept["households_from"]) == (123, 300, "given")
+    assert len(read_layer(engine, "buildings")) == len(both)
 
 
 def test_not_an_osm_file(engine, tmp_path):

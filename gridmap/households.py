@@ -1,0 +1,255 @@
+"""Households and residents of buildings: given, spread from a committee's ledger, or estimated.
+
+Where a building's own row gives its households, they are kept ("given"). Where a committee
+keeps counts per compound, community or building (its ledger), they are spread over the
+residential buildings inside by floor area, so the parts add up to the ledger ("ledger").
+Elsewhere households are estimated from the floor area: footprint × levels × the usable
+share ÷ the floor area of one home ("estimate"). Levels come from the building's own value,
+OSM ``building:levels``, OSM ``height`` ÷ the storey height, the building type's usual
+levels, or the city's default, in that order; each building keeps where its levels and its
+households came from. All areas are in square metres, in the metric CRS the caller chooses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gridmap.crs import metric_crs_for
+from gridmap.settings import Settings
+
+#: OSM ``building`` values of homes
+RESIDENTIAL_USES = frozenset(
+    {
+        "residential",
+        "apartments",
+        "house",
+        "dormitory",
+        "detached",
+        "terrace",
+        "semidetached_house",
+        "bungalow",
+    }
+)
+#: ``building`` values that say nothing of the use: a home when it stands in a compound
+UNSPECIFIC_USES = frozenset({"yes"})
+#: the usual levels of a building type, where OSM gives neither levels nor height
+LEVELS_BY_USE: Mapping[str, int] = {
+    "bungalow": 1, "house": 2, "detached": 2, "semidetached_house": 2, "terrace": 3, "dormitory": 6,
+}  # fmt: skip
+GIVEN, LEDGER, ESTIMATE = "given", "ledger", "estimate"
+#: what a building's ``levels_from`` says when nobody gave its levels
+LEVELS_GIVEN = "given"
+LEVELS_FROM_TAG = "osm building:levels"
+LEVELS_FROM_HEIGHT = "osm height"
+CITY_DEFAULT = "city default"
+#: the columns that hold a building's homes and where they came from
+HOUSEHOLD_COLUMNS = ("households", "residents", "households_from", "estimated")
+LEVEL_COLUMNS = ("levels", "levels_from")
+
+
+@dataclass(frozen=True)
+class HouseholdParams:
+    """How homes are estimated: the city's default levels, storey height (m), the floor area
+    of one home (m², gross), the share of floor area that is homes, residents per home."""
+
+    default_levels: int = 6
+    storey_height_m: float = 3.0
+    floor_area_per_household_m2: float = 90.0
+    usable_share: float = 0.8
+    residents_per_household: float = 2.6
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HouseholdParams:
+        return cls(
+            default_levels=settings.default_levels,
+            storey_height_m=settings.storey_height_m,
+            floor_area_per_household_m2=settings.floor_area_per_household_m2,
+            usable_share=settings.usable_share,
+            residents_per_household=settings.residents_per_household,
+        )
+
+    def describe(self) -> str:
+        """The method in words, for outputs that state their estimates."""
+        return (
+            f"footprint × levels × {self.usable_share:g} ÷ {self.floor_area_per_household_m2:g} m² a home, "
+            f"{self.residents_per_household:g} residents a home"
+        )
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name] if name in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+
+
+def residential_mask(buildings: pd.DataFrame) -> pd.Series:
+    """Which buildings hold homes: a residential use, or an unspecific one inside a compound,
+    or generated residential blocks."""
+    use = _column(buildings, "use").fillna("yes").astype(str).str.strip().str.lower()
+    in_compound = _column(buildings, "compound_id").notna()
+    mask = use.isin(RESIDENTIAL_USES) | (use.isin(UNSPECIFIC_USES) & in_compound)
+    return mask | _column(buildings, "generated").fillna(False).astype(bool)
+
+
+def fill_levels(
+    buildings: pd.DataFrame, params: HouseholdParams, height_m: pd.Series | None = None
+) -> pd.DataFrame:
+    """``levels`` and ``levels_from`` for every building: its own, from ``height_m`` (OSM
+    ``height``, metres), the type's usual levels, or the city's default."""
+    out = buildings.copy()
+    levels = pd.to_numeric(_column(out, "levels"), errors="coerce")
+    source = _column(out, "levels_from").astype(object)
+    source = source.where(source.notna() | levels.isna(), LEVELS_GIVEN)
+    if height_m is not None:
+        storeys = (pd.to_numeric(height_m, errors="coerce") / params.storey_height_m).round().clip(lower=1)
+        use_height = levels.isna() & storeys.notna()
+        levels = levels.where(~use_height, storeys)
+        source = source.where(~use_height, LEVELS_FROM_HEIGHT)
+    use = _column(out, "use").fillna("").astype(str).str.strip().str.lower()
+    typical = use.map(lambda u: LEVELS_BY_USE.get(u, np.nan)).astype(float)
+    by_type = levels.isna() & typical.notna()
+    levels = levels.where(~by_type, typical)
+    source = source.where(~by_type, "usual for building=" + use)
+    missing = levels.isna()
+    levels = levels.where(~missing, float(params.default_levels))
+    source = source.where(~missing, CITY_DEFAULT)
+    out["levels"] = levels.astype(int)
+    out["levels_from"] = source
+    return out
+
+
+def estimate_households(
+    buildings: gpd.GeoDataFrame, params: HouseholdParams, *, height_m: pd.Series | None = None
+) -> gpd.GeoDataFrame:
+    """Levels, floor area (m²), households and residents for every building of
+    ``buildings`` (a metric CRS), each with where it came from. Households a building's row
+    gives, or that a ledger spread, are kept; residents missing beside given households are
+    households × residents per home."""
+    out = fill_levels(buildings, params, height_m)
+    out["floor_area_m2"] = (out.geometry.area * out["levels"]).round(1)
+    households = pd.to_numeric(_column(out, "households"), errors="coerce")
+    residents = pd.to_numeric(_column(out, "residents"), errors="coerce")
+    source = _column(out, "households_from").astype(object)
+    kept = households.notna() & ~source.eq(ESTIMATE)
+    source = source.where(~kept | source.notna(), GIVEN)
+    homes = residential_mask(out)
+    usable = out["floor_area_m2"] * params.usable_share / params.floor_area_per_household_m2
+    estimate = np.where(homes, np.maximum(1, np.round(usable)), 0)
+    households = households.where(kept, estimate)
+    per_home = np.round(households * params.residents_per_household)
+    residents = residents.where(kept & residents.notna(), per_home)
+    out["households"] = households.astype(int)
+    out["residents"] = residents.astype(int)
+    out["households_from"] = source.where(kept, ESTIMATE)
+    out["estimated"] = out["households_from"].eq(ESTIMATE)
+    return out
+
+
+def spread(total: int, weights: np.ndarray) -> np.ndarray:
+    """``total`` split into whole parts in proportion to ``weights`` (largest remainders),
+    so that the parts add up to ``total`` exactly."""
+    weights = np.asarray(weights, dtype=float)
+    if len(weights) == 0:
+        return np.zeros(0, dtype=int)
+    if weights.sum() <= 0:
+        weights = np.ones(len(weights))
+    exact = total * weights / weights.sum()
+    parts: np.ndarray = np.floor(exact).astype(int)
+    left = int(total - parts.sum())
+    if left > 0:
+        parts[np.argsort(-(exact - parts), kind="stable")[:left]] += 1
+    return parts
+
+
+@dataclass(frozen=True)
+class HomeOrigins:
+    """How many of the residents (and households) a count holds are given, from a ledger,
+    or estimated."""
+
+    residents: Mapping[str, int]
+    households: Mapping[str, int]
+
+    @property
+    def total_residents(self) -> int:
+        return int(sum(self.residents.values()))
+
+    def share(self, source: str) -> float | None:
+        """The share of residents from ``source`` (None when there are none at all)."""
+        total = self.total_residents
+        return self.residents.get(source, 0) / total if total else None
+
+    def describe(self) -> str:
+        """ "12,345 residents: 80 % estimated from footprint × levels, 15 % from ledgers, 5 % given"."""
+        total = self.total_residents
+        if not total:
+            return "0 residents"
+        words = {
+            ESTIMATE: "estimated from footprint × levels",
+            LEDGER: "from committees' ledgers",
+            GIVEN: "given",
+        }
+        parts = [
+            f"{100 * self.residents.get(s, 0) / total:.0f} % {words[s]}"
+            for s in (ESTIMATE, LEDGER, GIVEN)
+            if self.residents.get(s, 0)
+        ]
+        return f"{total:,} residents: " + ", ".join(parts)
+
+
+def home_origins(buildings: pd.DataFrame) -> HomeOrigins:
+    """Residents and households of ``buildings`` by where they came from (rows without a
+    ``households_from`` count as estimated when marked ``estimated``, else as given)."""
+    source = _column(buildings, "households_from").astype(object)
+    marked = _column(buildings, "estimated").fillna(False).astype(bool)
+    source = source.where(source.notna(), np.where(marked, ESTIMATE, GIVEN))
+    residents = pd.to_numeric(_column(buildings, "residents"), errors="coerce").fillna(0)
+    households = pd.to_numeric(_column(buildings, "households"), errors="coerce").fillna(0)
+    return HomeOrigins(
+        residents={str(k): int(v) for k, v in residents.groupby(source).sum().items() if v},
+        households={str(k): int(v) for k, v in households.groupby(source).sum().items() if v},
+    )
+
+
+def _given(frame: pd.DataFrame, column: str, position: int) -> bool:
+    return column in frame.columns and pd.notna(frame[column].iloc[position])
+
+
+def homes_for_import(
+    incoming: gpd.GeoDataFrame,
+    stored: pd.DataFrame,
+    matched: list[int | None],
+    params: HouseholdParams,
+    *,
+    height_m: pd.Series | None = None,
+) -> gpd.GeoDataFrame:
+    """Buildings of an import (EPSG:4326) with their homes and levels: what each row gives;
+    else, for a row that updates stored building ``matched[i]`` (an id of ``stored``), the
+    values set on it by hand or by a ledger; else estimates (:func:`estimate_households`).
+    ``height_m`` is OSM ``height`` per row, in metres."""
+    out = incoming.copy()
+    for column in (*HOUSEHOLD_COLUMNS, *LEVEL_COLUMNS):
+        if column not in out.columns:
+            out[column] = None
+        out[column] = out[column].astype(object)
+    for position, ident in enumerate(matched):
+        if ident is None:
+            continue
+        row = stored.loc[ident]
+        if not _given(incoming, "households", position) and row.get("households_from") in (GIVEN, LEDGER):
+            for column in HOUSEHOLD_COLUMNS:
+                out.iat[position, out.columns.get_loc(column)] = row.get(column)
+        if not _given(incoming, "levels", position) and row.get("levels_from") == LEVELS_GIVEN:
+            for column in LEVEL_COLUMNS:
+                out.iat[position, out.columns.get_loc(column)] = row.get(column)
+    if not len(out):
+        out["floor_area_m2"] = pd.Series(dtype=float)
+        return out
+    metric = metric_crs_for(gpd.GeoSeries(out.geometry.values, crs=out.crs))
+    heights = None if height_m is None else pd.Series(np.asarray(height_m), index=out.index)
+    estimated = estimate_households(out.to_crs(metric), params, height_m=heights)
+    for column in (*HOUSEHOLD_COLUMNS, *LEVEL_COLUMNS, "floor_area_m2"):
+        out[column] = estimated[column].to_numpy()
+    return out
