@@ -13,13 +13,14 @@ households came from. All areas are in square metres, in the metric CRS the call
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from gridmap.crs import metric_crs_for
+from gridmap.geometry import containing_ids
 from gridmap.settings import Settings
 
 #: OSM ``building`` values of homes
@@ -253,3 +254,109 @@ def homes_for_import(
     for column in (*HOUSEHOLD_COLUMNS, *LEVEL_COLUMNS, "floor_area_m2"):
         out[column] = estimated[column].to_numpy()
     return out
+
+
+#: the units a committee's ledger counts homes by, finest first
+LEDGER_UNITS = ("building", "compound", "community")
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """What a ledger's row did to its unit: the count it gives, what the buildings held
+    before, and how many buildings the count was spread over."""
+
+    unit: str
+    households: int
+    before: int
+    spread_over: int
+    fixed: int
+    note: str = ""
+
+
+def spread_ledger(
+    buildings: pd.DataFrame,
+    unit_of: pd.Series,
+    ledger: pd.DataFrame,
+    by: str,
+    params: HouseholdParams,
+) -> tuple[pd.DataFrame, list[LedgerLine]]:
+    """Spread a ledger's counts over the buildings of each unit by floor area.
+
+    ``buildings`` (index the id) carry households, residents, households_from, floor_area_m2
+    and use; ``unit_of`` says each building's unit (an id of the ledger's unit layer);
+    ``ledger`` has ``unit`` (that id), ``households`` and optionally ``residents``. Homes
+    already given in a building's row — and, for a community's count, those from a finer
+    ledger too — stay; the rest of the count goes to the unit's other residential buildings
+    (all of them, when none is residential). Returns the buildings whose values change, with
+    the new households, residents, households_from and estimated, and a line per unit.
+    """
+    fixed_sources = {GIVEN, LEDGER} if by == "community" else {GIVEN}
+    source = _column(buildings, "households_from").astype(object)
+    homes = residential_mask(buildings)
+    area = pd.to_numeric(_column(buildings, "floor_area_m2"), errors="coerce").fillna(0)
+    hh = pd.to_numeric(_column(buildings, "households"), errors="coerce").fillna(0)
+    res = pd.to_numeric(_column(buildings, "residents"), errors="coerce").fillna(0)
+    changed: list[pd.DataFrame] = []
+    lines: list[LedgerLine] = []
+    for row in ledger.itertuples(index=False):
+        members = unit_of.index[unit_of.eq(row.unit).to_numpy()]
+        fixed = members[source.loc[members].isin(fixed_sources).to_numpy()]
+        free = members.difference(fixed)
+        targets = free[homes.loc[free].to_numpy()] if homes.loc[free].any() else free
+        total = int(row.households)
+        rest = total - int(hh.loc[fixed].sum())
+        line = LedgerLine(str(row.unit), total, int(hh.loc[members].sum()), len(targets), len(fixed))
+        if not len(targets) or rest < 0:
+            note = (
+                "no building to spread it over"
+                if not len(targets)
+                else f"fewer than the {int(hh.loc[fixed].sum()):,} households already given in it or by finer ledgers"
+            )
+            lines.append(replace(line, spread_over=0, note=note))
+            continue
+        parts = spread(rest, area.loc[targets].to_numpy())
+        given_residents = getattr(row, "residents", None)
+        if given_residents is not None and pd.notna(given_residents):
+            people = spread(
+                max(0, int(given_residents) - int(res.loc[fixed].sum())), area.loc[targets].to_numpy()
+            )
+        else:
+            people = np.round(parts * params.residents_per_household).astype(int)
+        changed.append(pd.DataFrame(
+            {"households": parts, "residents": people, "households_from": LEDGER, "estimated": False},
+            index=targets,
+        ))  # fmt: skip
+        lines.append(line)
+    out = pd.concat(changed) if changed else pd.DataFrame(columns=list(HOUSEHOLD_COLUMNS))
+    return out, lines
+
+
+def homes_by_area(buildings: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per area of ``areas`` (``id``, ``code``, ``name``; the same CRS as ``buildings``, the
+    building's point deciding), the buildings with homes, households and residents, and the
+    residents by where they came from; buildings outside every area in a row of their own."""
+    inside = containing_ids(buildings.representative_point(), areas) if len(areas) else None
+    rows = []
+    keys = [
+        *areas[["id", "code", "name"]].itertuples(index=False, name=None),
+        (None, "", "(outside every area)"),
+    ]
+    for ident, code, name in keys:
+        if inside is None:
+            chosen = buildings if ident is None else buildings.iloc[0:0]
+        else:
+            chosen = (
+                buildings[inside.isna().to_numpy()]
+                if ident is None
+                else buildings[inside.eq(ident).fillna(False).to_numpy()]
+            )
+        origins = home_origins(chosen)
+        if ident is None and not len(chosen):
+            continue
+        rows.append({
+            "code": code, "name": name,
+            "buildings_with_homes": int((pd.to_numeric(chosen["households"], errors="coerce").fillna(0) > 0).sum()),
+            "households": int(sum(origins.households.values())), "residents": origins.total_residents,
+            **{f"residents_{s}": origins.residents.get(s, 0) for s in (GIVEN, LEDGER, ESTIMATE)},
+        })  # fmt: skip
+    return pd.DataFrame(rows)

@@ -24,6 +24,7 @@ import shapely
 
 from gridmap.crs import STORAGE_CRS, CRSLike, densified_to, metric_crs_for
 from gridmap.errors import InputError
+from gridmap.geometry import containing_ids
 from gridmap.gridcode import parse_grid_code
 from gridmap.settings import Settings
 
@@ -264,19 +265,48 @@ def _compounds(compounds: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, tol: 
     return out
 
 
-def _households(grids: gpd.GeoDataFrame, tol: Tolerances) -> list[Finding]:
-    if "households" not in grids.columns:
+def _households(
+    grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None, tol: Tolerances
+) -> list[Finding]:
+    """Grids whose households fall outside the target range: counted from the buildings
+    whose point lies in the grid where buildings hold households, else the grid's own field."""
+    own = pd.to_numeric(grids["households"], errors="coerce") if "households" in grids.columns else None
+    counted = estimated = None
+    if buildings is not None and "households" in buildings.columns and len(grids):
+        homes = pd.to_numeric(buildings["households"], errors="coerce").fillna(0)
+        if homes.sum() > 0:
+            inside = containing_ids(buildings.representative_point(), grids.assign(id=grids.index))
+            counted = homes.groupby(inside).sum().reindex(grids.index, fill_value=0)
+            guessed = _estimated(buildings)
+            estimated = homes[guessed].groupby(inside[guessed]).sum().reindex(grids.index, fill_value=0)
+    hh = counted if counted is not None else own
+    if hh is None:
         return []
     out = []
-    hh = pd.to_numeric(grids["households"], errors="coerce")
     bad = hh.notna() & ((hh < tol.households_min) | (hh > tol.households_max))
     for gid in grids.index[bad.to_numpy()]:
         n = int(hh[gid])
+        code = grids.at[gid, "code"] if "code" in grids.columns else gid
+        if counted is not None and estimated is not None:
+            share = f"{100 * estimated[gid] / n:.0f} % estimated" if n else "none"
+            differs = own is not None and pd.notna(own[gid]) and int(own[gid]) != n
+            field = f"; its households field says {int(own[gid])}" if differs and own is not None else ""
+            said = f"grid {code}: {n:,} households in its buildings ({share}){field}"
+        else:
+            said = f"grid {code}: {n:,} households (its own field; no building holds any)"
         out.append(_finding("grid_households_out_of_range", "grids", [gid], _codes(grids, [gid]),
-                            f"grid {grids.at[gid, 'code'] if 'code' in grids.columns else gid} has {n} households; "
-                            f"the target is {tol.households_min}–{tol.households_max}",
+                            f"{said}; target {tol.households_min}–{tol.households_max}",
                             0.0, grids.geometry.loc[gid]))  # fmt: skip
     return out
+
+
+def _estimated(buildings: gpd.GeoDataFrame) -> pd.Series:
+    """Which buildings' households are estimates."""
+    if "households_from" in buildings.columns:
+        return buildings["households_from"].eq("estimate").fillna(False).astype(bool)
+    if "estimated" in buildings.columns:
+        return buildings["estimated"].fillna(False).astype(bool)
+    return pd.Series(False, index=buildings.index)
 
 
 def check_grid_map(
@@ -305,12 +335,12 @@ def check_grid_map(
                 rows += _holes(net, part, communities, tol)
             if "buildings" in valid:
                 rows += _buildings(net, part, valid["buildings"], tol)
+            rows += _households(part, valid.get("buildings"), tol)
         if communities is not None:
             rows += _outside_community(g, communities, tol)
             if "compounds" in valid:
                 rows += _compounds(valid["compounds"], communities, tol)
         rows += _codes_check(g, layers.get("communities"))
-        rows += _households(g, tol)
         found = _frame(rows, metric).to_crs(STORAGE_CRS)
         invalid = gpd.GeoDataFrame(pd.concat([invalid, found], ignore_index=True), crs=STORAGE_CRS)
     return _ordered(invalid)

@@ -44,9 +44,18 @@ def require_people(buildings: pd.DataFrame, what: str) -> None:
     if people <= 0:
         raise InputError(
             f"the {len(buildings):,} buildings hold no households or residents, so {what} would "
-            "count nobody; import the buildings with households and residents columns "
-            "(gridmap import buildings FILE --replace) and run it again; nothing was computed or kept"
+            "count nobody; give them households: `gridmap households estimate` (from footprint × "
+            "levels), `gridmap households ledger FILE --by compound|community` (a committee's "
+            "counts) or a buildings file with a households column; nothing was computed or kept"
         )
+
+
+def homes_counted(buildings: pd.DataFrame) -> str:
+    """ "homes counted: 12,345 residents: 80 % estimated from footprint × levels, …" — how much
+    of what a figure counts is an estimate, for every output that counts people."""
+    from gridmap.households import home_origins
+
+    return f"homes counted: {home_origins(buildings).describe()} (see `gridmap households`)"
 
 
 def settings_of(args: argparse.Namespace) -> Settings:

@@ -15,7 +15,7 @@ from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.standards import Checklist, load_checklist
 from gridmap.store.inputs import load_inputs
 from gridmap.store.runs import compare_runs, list_runs, save_run
-from gridmap_cli.common import require_people
+from gridmap_cli.common import homes_counted, require_people
 from gridmap_cli.terminal import percent, print_table, progress_bar, say
 
 MARKS = {True: "▲", False: "△"}
@@ -50,6 +50,7 @@ def run_and_print(
         f"{int(homes['residents'].sum()):,} residents), from {p.walking.origin}s, walking {p.walking.speed_mps:g} m/s, "
         f"measure: {p.measure}; checklist v{result.checklist_version} ({checklist.standard})"
     )
+    say(homes_counted(inputs.buildings))
     if result.method == "network":
         say(
             f"walking network: {rep['network_nodes']:,} nodes, {rep['network_edges']:,} edges, "

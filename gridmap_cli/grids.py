@@ -6,7 +6,7 @@ import sys
 
 from gridmap.errors import InputError
 from gridmap.settings import Settings
-from gridmap_cli.common import EXIT_FINDINGS, EXIT_OK, open_engine
+from gridmap_cli.common import EXIT_FINDINGS, EXIT_OK, homes_counted, open_engine
 from gridmap_cli.terminal import percent, print_table
 
 
@@ -19,6 +19,7 @@ def cmd_validate(args, settings: Settings) -> int:
     layers = {name: read_layer(engine, name) for name in CHECKED_LAYERS}
     tolerances = Tolerances.from_settings(settings)
     findings = check_grid_map(layers, tolerances)
+    print(homes_counted(layers["buildings"]))
     if findings.empty:
         print("the grid map is sound: no findings")
     else:
@@ -45,6 +46,7 @@ def cmd_org(args, settings: Settings) -> int:
     engine = open_engine(settings)
     layers = {name: read_layer(engine, name) for name in ORG_LAYERS}
     report = organisation_report(layers)
+    print(homes_counted(layers["buildings"]))
 
     rows = [
         (r.figure, r.figure_zh, f"{r.count:,} / {r.total:,}", percent(r.share))

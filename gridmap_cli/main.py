@@ -10,6 +10,7 @@ from gridmap_cli.common import EXIT_BAD_INPUT, OPENED, settings_of
 from gridmap_cli.coverage import cmd_coverage
 from gridmap_cli.data import cmd_db, cmd_demo, cmd_export, cmd_import, cmd_import_osm, cmd_layers
 from gridmap_cli.grids import cmd_grids, cmd_org, cmd_validate
+from gridmap_cli.households import cmd_households
 from gridmap_cli.parser import build_parser
 from gridmap_cli.service import cmd_map, cmd_serve
 from gridmap_cli.siting import cmd_site
@@ -30,6 +31,7 @@ _COMMANDS = {
     "validate": cmd_validate,
     "org": cmd_org,
     "grids": cmd_grids,
+    "households": cmd_households,
 }
 
 

@@ -105,6 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
     org.add_argument("--by", choices=["street", "community"], default="community", help="also per unit")
     org.add_argument("--out", metavar="PATH", help="write figures and missing features to .gpkg or .csv")
     _grids_parser(sub)
+    homes = sub.add_parser(
+        "households", help="households and residents of buildings: given, from ledgers, or estimated"
+    )
+    homes.add_argument("action", nargs="?", choices=["show", "ledger", "estimate"], default="show")
+    homes.add_argument("path", nargs="?", metavar="FILE", help="ledger: a CSV or GIS file of counts")
+    homes.add_argument(
+        "--by", choices=["building", "compound", "community"], help="ledger: what its counts are of"
+    )
+    homes.add_argument("--encoding", metavar="NAME", help="ledger: the text encoding (default: detected)")
+    homes.add_argument("--field-map", metavar="A=B,…", help="ledger: rename file fields")
+    homes.add_argument("--dry-run", action="store_true", help="ledger, estimate: report; write nothing")
+    homes.add_argument("--out", metavar="PATH", help="show: write the table to .csv")
     user = sub.add_parser("user", help="accounts of the web service")
     user.add_argument("action", choices=["add", "list", "password", "unlock"])
     user.add_argument("name", nargs="?", metavar="NAME")

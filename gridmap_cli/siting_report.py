@@ -19,7 +19,7 @@ from gridmap.siting.proposal import Proposal, SitingParams, gap_categories, prop
 from gridmap.standards import load_checklist
 from gridmap.store.inputs import load_inputs
 from gridmap.store.scenarios import compare_scenarios, list_scenarios, save_scenario
-from gridmap_cli.common import require_people
+from gridmap_cli.common import homes_counted, require_people
 from gridmap_cli.terminal import percent, print_table, say
 
 OBJECTIVES = {
@@ -76,6 +76,7 @@ def run_and_print(
     checklist = load_checklist()
     inputs = load_inputs(engine)
     require_people(inputs.buildings, "a siting proposal")
+    say(homes_counted(inputs.buildings))
     if params.categories:
         groups = [params.categories]
     else:

@@ -304,7 +304,7 @@ def lock_layer(conn: Connection, layer: str) -> None:
 
 
 def update_rows(conn: Connection, layer: str, frame: pd.DataFrame, columns: Iterable[str]) -> int:
-    """Set ``columns`` (and the geometry, for a spatial layer) of the stored features whose
+    """Set ``columns`` (and the geometry, where ``frame`` has one) of the stored features whose
     ids are ``frame["id"]`` to the frame's values (checked, EPSG:4326); returns the count."""
     spec = layer_spec(layer)
     table = LAYER_TABLES[layer]
@@ -321,7 +321,7 @@ def update_rows(conn: Connection, layer: str, frame: pd.DataFrame, columns: Iter
     ]
     # bound names differ from the columns' own: SQLAlchemy keeps those for the SET clause
     values: dict[str, Any] = {n: bindparam(f"v_{n}") for n in names}
-    if spec.geometry:
+    if spec.geometry and "geometry" in frame.columns:
         add_wkb(rows, frame.geometry.values, spec.geometry)
         values[GEOMETRY_COLUMN] = func.ST_GeomFromWKB(bindparam(WKB_KEY), STORAGE_SRID)
     conn.execute(update(table).where(table.c.id == bindparam("_id")).values(values), rows)

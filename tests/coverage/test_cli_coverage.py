@@ -81,9 +81,13 @@ def test_coverage_and_siting_over_nobody_are_refused_with_what_to_do(demo_db, ca
     for command in (["coverage", "--level", "15"], ["site", "--category", "clinic", "--no-save"]):
         code, out, err = _run(capsys, "--db", demo_db, *command)
         assert code == 2, (command, out, err)
-        assert "hold no households or residents" in err and "gridmap import buildings" in err
+        assert "hold no households or residents" in err and "gridmap households estimate" in err
         assert "coverage of" not in out and "%" not in out
     engine = make_engine(demo_db)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM coverage_runs")).scalar_one() == kept
     engine.dispose()
+    # what the message says to do gives every home its estimate again, and coverage runs
+    assert _run(capsys, "--db", demo_db, "households", "estimate")[0] == 0
+    code, out, _ = _run(capsys, "--db", demo_db, "coverage", "--level", "15", "--no-save", "--no-circles")
+    assert code == 0 and "residents: 100 % estimated from footprint × levels" in out

@@ -142,6 +142,18 @@ def test_households_outside_the_target_range():
     assert found["feature_ids"].tolist() == ["2", "4"]
 
 
+def test_households_are_counted_from_the_buildings_in_the_grid():
+    layers = _layers()  # every grid's own field says 400
+    layers["buildings"]["households"] = [400, 7582, 350, 120]
+    layers["buildings"]["households_from"] = ["given", "estimate", "ledger", "estimate"]
+    found = check_grid_map(layers, Tolerances(households_min=300, households_max=500))
+    assert found["feature_ids"].tolist() == ["2", "4"]
+    assert found["message"].iloc[0] == (
+        f"grid {COMMUNITY}002: 7,582 households in its buildings (100 % estimated); its households "
+        "field says 400; target 300–500"
+    )
+
+
 def test_invalid_geometry_and_slivers():
     layers = _layers()
     bowtie = Polygon([(X0 + 100, Y0 + 100), (X0 + 120, Y0 + 120), (X0 + 120, Y0 + 100), (X0 + 100, Y0 + 120)])

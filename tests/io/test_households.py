@@ -1,0 +1,168 @@
+"""Homes of buildings: given, estimated from footprint × levels, or spread from a ledger."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from gridmap.errors import InputError
+from gridmap.households import (
+    HouseholdParams,
+    estimate_households,
+    home_origins,
+    spread,
+)
+from gridmap.io.importer import import_layer
+from gridmap.io.ledger import import_ledger
+from gridmap.store.layers import layer_version, read_layer, write_layer
+from gridmap_cli import main
+
+UTM = 32648  # Chengdu's UTM zone
+
+
+def _metric(uses, levels=None, side=20.0):
+    n = len(uses)
+    return gpd.GeoDataFrame(
+        {"use": uses, "levels": levels or [None] * n, "compound_id": [None] * n},
+        geometry=[shapely.box(i * 100, 0, i * 100 + side, side / 2) for i in range(n)],
+        crs=UTM,
+    )
+
+
+def test_estimates_from_footprint_times_levels_by_hand():
+    params = HouseholdParams()
+    b = estimate_households(_metric(["residential", "house", "commercial"], [10, None, None]), params)
+    # 20 m × 10 m × 10 levels × 0.8 / 90 m² = 17.8 → 18 homes, 2.6 residents each
+    assert list(b["households"]) == [18, 4, 0] and list(b["residents"]) == [
+        47,
+        10,
+        0,
+    ]  # 400 m² × 0.8 / 90 = 3.6
+    assert list(b["levels_from"]) == ["given", "usual for building=house", "city default"]
+    assert list(b["floor_area_m2"]) == [2000.0, 400.0, 1200.0]
+    assert b["households_from"].eq("estimate").all()
+    tall = estimate_households(_metric(["apartments"]), params, height_m=pd.Series([45.0]))
+    assert (tall["levels"].iloc[0], tall["levels_from"].iloc[0]) == (15, "osm height")
+    given = _metric(["residential"]).assign(households=[40])
+    kept = estimate_households(given, params)
+    assert (kept["households"].iloc[0], kept["residents"].iloc[0], kept["households_from"].iloc[0]) == (
+        40,
+        104,
+        "given",
+    )
+    city = estimate_households(_metric(["residential"]), HouseholdParams(default_levels=12))
+    assert city["levels"].iloc[0] == 12
+
+
+@pytest.mark.parametrize("total", [0, 1, 7, 100, 9999])
+def test_a_spread_adds_up_to_its_total(total):
+    weights = np.array([3.0, 1.0, 0.0, 2.5, 7.25])
+    parts = spread(total, weights)
+    assert parts.sum() == total and (parts >= 0).all()
+    assert parts[2] == 0 or total < 5
+
+
+def _area(tmp_path, district):
+    """One community, one compound of three residential buildings, one office, one house
+    outside the compound: buildings imported from a file without households."""
+    write_layer(district, "communities", gpd.GeoDataFrame(
+        {"code": ["510104001001"], "name": ["甲社区"]},
+        geometry=[shapely.MultiPolygon([shapely.box(104.05, 30.65, 104.07, 30.67)])], crs=4326,
+    ))  # fmt: skip
+    write_layer(district, "compounds", gpd.GeoDataFrame(
+        {"name": ["锦华苑"], "community_id": [1]},
+        geometry=[shapely.MultiPolygon([shapely.box(104.051, 30.651, 104.055, 30.655)])], crs=4326,
+    ))  # fmt: skip
+    boxes = [(104.0515, 30.6515, 0.0004), (104.0525, 30.6515, 0.0008), (104.0535, 30.6515, 0.0004),
+             (104.0600, 30.6600, 0.0005), (104.0650, 30.6600, 0.0002)]  # fmt: skip
+    frame = gpd.GeoDataFrame(
+        {"name": ["1栋", "2栋", "3栋", "写字楼", "平房"], "use": ["residential"] * 3 + ["office", "house"],
+         "compound_id": [1, 1, 1, None, None], "levels": [6, 6, 6, 20, None]},
+        geometry=[shapely.box(x, y, x + d, y + d) for x, y, d in boxes], crs=4326,
+    )  # fmt: skip
+    path = tmp_path / "buildings.geojson"
+    frame.to_file(path)
+    import_layer(district, "buildings", path)
+    return path
+
+
+def test_imported_buildings_get_estimates_and_keep_what_a_ledger_set(district, tmp_path):
+    path = _area(tmp_path, district)
+    b = read_layer(district, "buildings").set_index("name")
+    assert b["households_from"].eq("estimate").all() and b.loc["写字楼", "households"] == 0
+    assert b.loc["2栋", "households"] == pytest.approx(4 * b.loc["1栋", "households"], rel=0.1)
+    assert b.loc["平房", "levels_from"] == "usual for building=house"
+    ledger = tmp_path / "ledger.csv"
+    pd.DataFrame({"小区": ["锦华苑"], "户数": [300], "人口": [800]}).to_csv(
+        ledger, index=False, encoding="gbk"
+    )
+    version = layer_version(district, "buildings")
+    dry = import_ledger(district, ledger, by="compound", dry_run=True)
+    assert dry.buildings_changed == 3 and layer_version(district, "buildings") == version
+    report = import_ledger(district, ledger, by="compound")
+    (line,) = report.lines
+    assert (line.households, line.spread_over) == (300, 3)
+    after = read_layer(district, "buildings").set_index("name")
+    flats = after.loc[["1栋", "2栋", "3栋"]]
+    assert flats["households"].sum() == 300 and flats["residents"].sum() == 800
+    assert flats["households_from"].eq("ledger").all() and not flats["estimated"].any()
+    assert list(flats["households"]) == [50, 200, 50]  # by floor area: 1 : 4 : 1
+    origins = home_origins(after)
+    assert origins.residents["ledger"] == 800 and "estimate" in origins.residents
+    assert "from committees' ledgers" in origins.describe()
+    # the same buildings file again: the ledger's counts stay, nothing changes
+    again = import_layer(district, "buildings", path)
+    assert again.plan.counts["unchanged"] == 5
+    assert read_layer(district, "buildings").set_index("name").loc["2栋", "households"] == 200
+
+
+def test_a_community_ledger_spreads_only_what_finer_counts_leave(district, tmp_path):
+    _area(tmp_path, district)
+    compound = tmp_path / "compound.csv"
+    pd.DataFrame({"compound_id": [1], "households": [300]}).to_csv(compound, index=False)
+    import_ledger(district, compound, by="compound")
+    community = tmp_path / "community.csv"
+    pd.DataFrame({"community_code": ["510104001001"], "households": [310]}).to_csv(community, index=False)
+    report = import_ledger(district, community, by="community")
+    (line,) = report.lines
+    assert (line.fixed, line.spread_over) == (3, 1)  # the house only: the office holds no homes
+    b = read_layer(district, "buildings").set_index("name")
+    assert b.loc["平房", "households"] == 10 and b.loc["写字楼", "households"] == 0
+    too_few = tmp_path / "few.csv"
+    pd.DataFrame({"community_code": ["510104001001"], "households": [100]}).to_csv(too_few, index=False)
+    short = import_ledger(district, too_few, by="community")
+    assert (
+        short.buildings_changed == 0
+        and "fewer than the 310 households already given in it or by finer ledgers" in str(short.warnings[0])
+    )
+
+
+def test_a_bad_ledger_is_refused_by_row_and_writes_nothing(district, tmp_path):
+    _area(tmp_path, district)
+    version = layer_version(district, "buildings")
+    path = tmp_path / "bad.csv"
+    pd.DataFrame({"compound": ["锦华苑", "无此小区", "锦华苑"], "households": ["12x", 5, 7]}).to_csv(
+        path, index=False
+    )
+    with pytest.raises(InputError) as exc:
+        import_ledger(district, path, by="compound")
+    text = str(exc.value)
+    assert "row 2, field 'households': '12x' is not a whole number" in text
+    assert "row 3, field 'compound': 0 stored compounds are named '无此小区'" in text
+    assert layer_version(district, "buildings") == version
+
+
+def test_the_households_command_shows_and_spreads(district, tmp_path, capsys):
+    _area(tmp_path, district)
+    db = ["--db", str(district.url.render_as_string(hide_password=False))]
+    assert main([*db, "households"]) == 0
+    out = capsys.readouterr().out
+    assert "甲社区" in out and "100 % estimated from footprint × levels" in out
+    path = tmp_path / "l.csv"
+    pd.DataFrame({"compound": ["锦华苑"], "households": [30]}).to_csv(path, index=False)
+    assert main([*db, "households", "ledger", str(path), "--by", "compound"]) == 0
+    out = capsys.readouterr().out
+    assert "set the households of 3 buildings" in out and "锦华苑" in out
+    assert main([*db, "households", "estimate", "--dry-run"]) == 0
+    assert "would estimate 2 buildings" in capsys.readouterr().out
