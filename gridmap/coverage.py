@@ -331,8 +331,49 @@ def _network_report(
         "island_km": round(float(islands["length_m"].iloc[1:].sum()) / 1000.0, 3) if len(islands) else 0.0,
         "homes_unattached": [int(home_ids[h]) for h in unattached_homes],
         "homes_on_islands": sorted({int(home_ids[h]) for h in origins["home"].to_numpy()[off_main]}),
+        "islands_with_homes": islands_with_homes(network, islands, origin_att, origins, homes, fac_att, used),
         "facilities_unattached": fac_unattached,
     }
+
+
+def islands_with_homes(
+    network: WalkingNetwork,
+    islands: pd.DataFrame,
+    origin_att: Attachment,
+    origins: pd.DataFrame,
+    homes: pd.DataFrame,
+    fac_att: Attachment,
+    used: np.ndarray,
+) -> list[dict[str, Any]]:
+    """Each island of the network (not the main part) that homes attach to: its rank (1 is
+    the largest island), length, homes, residents and the facilities on it."""
+    if len(islands) < 2:
+        return []
+    rank = {int(c): i for i, c in enumerate(islands["component"])}
+    main = int(islands.loc[0, "component"])
+
+    def component(att: Attachment, which: np.ndarray) -> np.ndarray:
+        return np.asarray(network.component[network.edge_u[np.clip(att.edge[which], 0, None)]])
+
+    attached = np.flatnonzero(origin_att.attached)
+    home_comp = pd.Series(component(origin_att, attached), index=origins["home"].to_numpy()[attached])
+    home_comp = home_comp[~home_comp.index.duplicated(keep="first")]
+    on_fac = [i for i in used if fac_att.attached[i]]
+    fac_comp = pd.Series(component(fac_att, np.asarray(on_fac, dtype=np.int64))).value_counts()
+    residents = (
+        homes["residents"].to_numpy(dtype=float) if "residents" in homes.columns else np.zeros(len(homes))
+    )
+    rows = []
+    for comp, members in home_comp.groupby(home_comp).groups.items():
+        if int(comp) == main:
+            continue
+        row = islands.iloc[rank[int(comp)]]
+        rows.append({
+            "island": rank[int(comp)], "km": round(float(row["length_m"]) / 1000.0, 3),
+            "homes": len(members), "residents": int(residents[np.asarray(members, dtype=np.int64)].sum()),
+            "facilities": int(fac_comp.get(comp, 0)),
+        })  # fmt: skip
+    return sorted(rows, key=lambda r: (-r["residents"], r["island"]))
 
 
 # --- aggregates ---------------------------------------------------------------------------

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     residents_per_household: float = Field(
         2.6, gt=0, description="Residents of one home, to estimate residents"
     )
+    siting_min_homes: int = Field(
+        10, ge=0, description="Siting rules out candidates that reach fewer homes than this (0: none)"
+    )
     tianditu_key: str | None = Field(None, description="Key of the Tianditu basemap for maps")
     sliver_m2: float = Field(
         1.0, ge=0, description="Overlaps, holes and parts smaller than this are not reported by validate (m²)"

@@ -63,6 +63,7 @@ def run_and_print(
         _print_units(result.summary, by, p.levels)
     _print_compounds(result.compounds)
     _print_gaps(result.gaps)
+    print_islands(rep)
     _print_problems(rep)
     if save:
         run_id = save_run(engine, result, inputs, user="cli", label=label)
@@ -160,6 +161,18 @@ def _print_gaps(gaps: pd.DataFrame, top: int = 8) -> None:
         title=f"largest of {len(gaps):,} service gaps",
         right=[2, 3, 4, 5],
     )
+
+
+def print_islands(report: dict, top: int = 8) -> None:
+    rows = report.get("islands_with_homes") or []
+    if rows:
+        print_table(
+            [(r["island"], r["km"], r["homes"], f"{r['residents']:,}", r["facilities"]) for r in rows[:top]],
+            ("island", "km", "homes", "residents", "facilities on it"),
+            title=f"{len(rows)} islands of the network cut off from its main part hold homes: they reach "
+            "only the facilities on their own island (add the missing links to the roads layer)",
+            right=[0, 1, 2, 3, 4],
+        )
 
 
 def _print_problems(report: dict) -> None:

@@ -251,6 +251,11 @@ def _site_parser(sub) -> None:
     )
     site.add_argument("--min-spacing", type=float, default=0.0, metavar="M", help="metres between stations")
     site.add_argument("--exclude", metavar="PATH", help="areas where no station may go (water, …)")
+    site.add_argument(
+        "--weak-candidates",
+        action="store_true",
+        help="keep candidates that reach fewer homes than GRIDMAP_SITING_MIN_HOMES (ruled out by default)",
+    )
     site.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="solver time limit (s)")
     site.add_argument("--speed", metavar="MPS", help="walking speed in m/s, or 'elderly'")
     site.add_argument(

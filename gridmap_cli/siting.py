@@ -50,6 +50,7 @@ def cmd_site(args, settings: Settings) -> int:
         ),
         time_limit_s=args.time_limit,
         speed_mps=walking_speed(args.speed, settings),
+        min_reach_homes=0 if args.weak_candidates else None,
     )
     report.run_and_print(
         engine, params, candidates=args.candidates, exclude=args.exclude, out=args.out,

@@ -20,6 +20,7 @@ from gridmap.standards import load_checklist
 from gridmap.store.inputs import load_inputs
 from gridmap.store.scenarios import compare_scenarios, list_scenarios, save_scenario
 from gridmap_cli.common import homes_counted, require_people
+from gridmap_cli.coverage_report import print_islands
 from gridmap_cli.terminal import percent, print_table, say
 
 OBJECTIVES = {
@@ -143,6 +144,7 @@ def print_proposal(proposal: Proposal) -> None:
     gathered = ", ".join(f"{n} {s}" for s, n in rep["candidates_gathered"].items())
     dropped = ", ".join(f"{n} {r}" for r, n in rep["excluded"].items()) or "none"
     say(f"candidates: {gathered}; ruled out: {dropped}; {rep['candidates']} considered")
+    print_islands(rep)
     if len(proposal.sites) == 0:
         say(f"no new site proposed: {sol.note or 'no candidate brings anyone new into the circle'}")
     else:

@@ -21,7 +21,7 @@ from gridmap.errors import InputError, Problem
 from gridmap.households import HouseholdParams
 from gridmap.io.fieldnames import shapefile_field_map
 from gridmap.io.merge import ORPHAN_POLICIES, MergePlan, apply_plan, check_orphans, plan_merge, with_homes
-from gridmap.io.offsets import offset_suspicion
+from gridmap.io.offsets import offset_suspicion, outline_suspicion
 from gridmap.io.read import is_dbf, read_file
 from gridmap.io.validate import ValidationContext, code_lookup, errors_of, validate_frame
 from gridmap.model import ASSIGNMENT_TARGETS, LayerSpec, layer_spec
@@ -112,14 +112,27 @@ def prepare_frame(
 
 
 def _offset_hint(engine: Engine, layer: str, clean: pd.DataFrame, source_crs: str | None) -> str | None:
-    """Whether the imported features look offset (GCJ-02, BD-09) against the stored roads."""
-    if layer == "roads" or not layer_spec(layer).geometry or "geometry" not in clean.columns:
+    """Whether the imported features look offset (GCJ-02, BD-09): outlines against the areas
+    they name, points and lines against the stored roads."""
+    spec = layer_spec(layer)
+    if layer == "roads" or not spec.geometry or "geometry" not in clean.columns:
         return None
     if source_crs and isinstance(parse_source_crs(source_crs), str):  # gcj02 or bd09: converted
         return None
+    shapes = gpd.GeoSeries(list(clean["geometry"]), crs=STORAGE_CRS)
+    if spec.geometry == "MULTIPOLYGON":
+        for ref in spec.references:
+            parent = layer_spec(ref.layer)
+            if parent.geometry != "MULTIPOLYGON" or ref.layer == layer or ref.column not in clean.columns:
+                continue
+            ids = pd.to_numeric(clean[ref.column], errors="coerce")
+            stored = read_layer(engine, ref.layer, columns=[], ids=[int(i) for i in ids.dropna().unique()])
+            parents = gpd.GeoSeries(ids.map(stored.geometry).to_numpy(), crs=STORAGE_CRS)
+            hint = outline_suspicion(shapes, parents, ref.layer)
+            if hint:
+                return hint
     roads = read_layer(engine, "roads", columns=[])
-    shapes = gpd.GeoDataFrame(geometry=list(clean["geometry"]), crs=STORAGE_CRS)
-    return offset_suspicion(shapes[~shapes.geometry.isna()], roads)
+    return offset_suspicion(gpd.GeoDataFrame(geometry=shapes[~shapes.isna()], crs=STORAGE_CRS), roads)
 
 
 def _shapefile_names(frame: pd.DataFrame, layer: str, path: str | Path, label: str) -> dict[str, str]:

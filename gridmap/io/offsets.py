@@ -1,10 +1,13 @@
 """Offsets nobody declared: a layer that sits a few hundred metres off the stored roads in the
 way China's GCJ-02 (or BD-09) offset moves things is named, with the option that fixes it.
 
-The test is the stored roads themselves: the imported layer's vertices (a sample) are
-measured to the nearest road as they are, and as they would be if the file were GCJ-02 or
-BD-09. When one reading brings them well onto the roads and the file as declared leaves them
-off, the reading is suggested. Nothing is changed: the planner decides.
+Points and lines are tested against the stored roads: the imported layer's vertices (a
+sample) are measured to the nearest road as they are, and as they would be if the file were
+GCJ-02 or BD-09. Outlines (grids, communities, streets, compounds), whose vertices need not
+follow roads, are tested against the areas they name: the share of their area outside their
+own community (or street, district) as declared and as read either way. When one reading
+brings them well onto the roads or into their areas and the file as declared leaves them off,
+the reading is suggested. Nothing is changed: the planner decides.
 """
 
 from __future__ import annotations
@@ -55,5 +58,47 @@ def offset_suspicion(layer: gpd.GeoDataFrame, roads: gpd.GeoDataFrame) -> str | 
     return (
         f"looks like {label}: its points lie a median {as_is:.0f} m from the nearest road as "
         f"declared, {distances[best]:.0f} m if read as {best}; if so, import it again with "
+        f"--source-crs {best}"
+    )
+
+
+OUTSIDE_SHARE = 0.2  # of the outlines' area outside the areas they name, at least, to suspect them
+
+
+def _outside_share(shapes: np.ndarray, parents: np.ndarray, crs: object) -> float:
+    """The share of the area of ``shapes`` (lon/lat) outside ``parents`` (lon/lat), row by row."""
+    # moved vertices may cross where the outline was nearly degenerate: repaired before measuring
+    mine = gpd.GeoSeries(shapely.make_valid(shapes), crs=STORAGE_CRS).to_crs(crs)
+    theirs = gpd.GeoSeries(shapely.make_valid(parents), crs=STORAGE_CRS).to_crs(crs)
+    total = float(mine.area.sum())
+    return 1.0 - float(mine.intersection(theirs, align=False).area.sum()) / total if total > 0 else 0.0
+
+
+def _moved(shapes: np.ndarray, reading: str) -> np.ndarray:
+    convert = gcj02_to_wgs84 if reading == "gcj02" else bd09_to_wgs84
+    return shapely.transform(shapes, lambda xy: np.column_stack(convert(xy[:, 0], xy[:, 1])))
+
+
+def outline_suspicion(shapes: gpd.GeoSeries, parents: gpd.GeoSeries, parent_layer: str) -> str | None:
+    """A sentence naming the offset outlines ``shapes`` (EPSG:4326, as imported) look like they
+    carry, judged by how much of them lies outside the areas each names (``parents``, aligned
+    row by row, EPSG:4326; a grid's community, a community's street): an outline drawn in
+    GCJ-02 and declared as WGS 84 sticks out of its community by a few hundred metres."""
+    named = parents.notna().to_numpy() & shapes.notna().to_numpy()
+    if not named.any():
+        return None
+    mine, theirs = shapes.to_numpy()[named], parents.to_numpy()[named]
+    crs = metric_crs_for(gpd.GeoDataFrame(geometry=list(theirs), crs=STORAGE_CRS))
+    as_is = _outside_share(mine, theirs, crs)
+    if as_is < OUTSIDE_SHARE:
+        return None
+    shares = {name: _outside_share(_moved(mine, name), theirs, crs) for name in ("gcj02", "bd09")}
+    best = min(shares, key=shares.__getitem__)
+    if shares[best] > CLOSER * as_is:
+        return None
+    label = {"gcj02": "GCJ-02 (AMap, Tencent)", "bd09": "BD-09 (Baidu)"}[best]
+    return (
+        f"looks like {label}: {as_is:.0%} of its outlines' area lies outside the {parent_layer} they "
+        f"name as declared, {shares[best]:.0%} if read as {best}; if so, import it again with "
         f"--source-crs {best}"
     )

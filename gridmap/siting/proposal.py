@@ -29,6 +29,7 @@ from gridmap.coverage import (
     coverage_change,
     facility_sets,
     facility_table,
+    islands_with_homes,
     listed_pairs,
     straight_line_nearest,
     threshold_m,
@@ -77,6 +78,9 @@ class SitingParams:
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
     max_nonzeros: int = DEFAULT_MAX_NONZEROS
     walking: WalkingParams = field(default_factory=WalkingParams)
+    #: candidates that reach fewer homes than this within the longest walk counted are ruled
+    #: out (a site on a footpath cut off from the streets); 0 keeps every candidate
+    min_reach_homes: int = 0
 
     @classmethod
     def from_settings(
@@ -86,6 +90,7 @@ class SitingParams:
         walking speed (m/s), origin and ``options`` on top (None values leave the default)."""
         given = {k: v for k, v in options.items() if v is not None}
         given.setdefault("categories", ())
+        given.setdefault("min_reach_homes", settings.siting_min_homes)
         return cls(**given, walking=WalkingParams.from_settings(settings, speed_mps=speed_mps, origin=origin))
 
     def coverage_params(self) -> CoverageParams:
@@ -260,6 +265,7 @@ def propose_sites(
     n_homes, m = len(homes), len(cands)
     origin_home = origins["home"].to_numpy()
     current: dict[tuple[str, int], np.ndarray] = {}
+    islands: list[dict[str, Any]] = []
     if network is not None:
         both = Attachment(
             np.concatenate([fac_att.edge, cand_att.edge]),
@@ -267,7 +273,11 @@ def propose_sites(
             np.concatenate([fac_att.access, cand_att.access]),
         )
         graph = FacilityGraph(network, both)
-        located = graph.locate(area.attach_origins(walking.max_snap_m))
+        origin_att = area.attach_origins(walking.max_snap_m)
+        located = graph.locate(origin_att)
+        islands = islands_with_homes(
+            network, network.islands(), origin_att, origins, homes, fac_att, existing
+        )
         for k in keys:
             current[k] = best_per_home(n_homes, origin_home, *graph.nearest(sets[k], located))[0]
         c_idx, o_idx, dist = graph.within(len(fac_xy) + np.arange(m), located, limit)
@@ -285,6 +295,25 @@ def propose_sites(
             pairs["v"] * walking.detour_factor,
         )
     c_idx, h_idx, dist = shortest_per_pair(c_idx, origin_home[o_idx], dist)  # a home's best start point
+    reach = np.bincount(c_idx, minlength=m)  # distinct homes within the longest walk counted
+    weak = reach < params.min_reach_homes
+    if weak.all():
+        raise InputError(
+            f"none of the {m} candidate sites reaches {params.min_reach_homes} homes within the walk; "
+            "lower GRIDMAP_SITING_MIN_HOMES or keep them with --weak-candidates"
+        )
+    if weak.any():
+        minutes = params.walking.minutes(limit)
+        excluded = pd.concat([excluded, cands[weak][CANDIDATE_COLUMNS].assign(
+            reason=f"reaches fewer than {params.min_reach_homes} homes within {minutes:.0f} minutes"
+        )], ignore_index=True)  # fmt: skip
+        keep = ~weak
+        cands, cand_xy = cands[keep].reset_index(drop=True), cand_xy[keep]
+        if network is not None:
+            cand_att = Attachment(cand_att.edge[keep], cand_att.offset[keep], cand_att.access[keep])
+        position = np.cumsum(keep) - 1
+        pair = keep[c_idx]
+        c_idx, h_idx, dist, m = position[c_idx[pair]], h_idx[pair], dist[pair], int(keep.sum())
     lap("distances")
 
     weight = homes[params.weight].to_numpy(dtype=float)
@@ -349,6 +378,7 @@ def propose_sites(
         "thresholds_m": {f"{c}_{lv}": round(v, 1) for (c, lv), v in thresholds.items()},
         "walk_minutes_before": _mean_minutes(problem, problem.current, params),
         "walk_minutes_after": _mean_minutes(problem, problem.distance_with(solution.chosen), params),
+        "islands_with_homes": islands,
         "timings_s": lap.seconds,
     }
     return Proposal(

@@ -275,3 +275,15 @@ def test_demo_district_every_category_and_level(demo_inputs):
     assert len(res.circles) > 0 and res.circles.geometry.is_valid.all()
     assert len(res.gaps) > 0 and res.gaps.geometry.is_valid.all()
     assert res.report["shortest_path_passes"] <= len(res.params.categories) * 3
+
+
+def test_islands_of_the_network_are_reported_with_their_homes():
+    island = gpd.GeoDataFrame({"highway": ["footway"]}, geometry=[_line((0, 800), (200, 800))], crs=UTM)
+    roads = gpd.GeoDataFrame(pd.concat([_roads(), island], ignore_index=True), crs=UTM)
+    homes = _buildings([(0, 10), (100, 810), (150, 790)])
+    res = _run(homes, _facilities([(600, -5, "clinic", None)]), roads)
+    assert res.report["islands"] == 1 and res.report["homes_on_islands"] == [2, 3]
+    assert res.report["islands_with_homes"] == [
+        {"island": 1, "km": 0.2, "homes": 2, "residents": 500, "facilities": 0}
+    ]
+    assert not res.covered("clinic", 15)[1:].any()  # the clinic is on the main part only

@@ -59,3 +59,37 @@ def test_an_offset_file_declared_as_wgs84_is_named(demo, tmp_path, offset):
     if offset != "none":  # declared as it is, it lands on the roads and nothing is said
         again = import_layer(demo, "facilities", path, source_crs=offset)
         assert not any("looks like" in w.message for w in again.warnings)
+
+
+def _shifted(frame, offset):
+    """``frame``'s outlines as a map app would save them: WGS 84 moved into GCJ-02 or BD-09."""
+
+    def move(xy):
+        lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
+        if offset == "bd09":
+            lon, lat = gcj02_to_bd09(lon, lat)
+        return np.column_stack([lon, lat])
+
+    if offset == "none":
+        return frame
+    return frame.set_geometry(shapely.transform(frame.geometry.to_numpy(), move))
+
+
+@pytest.mark.parametrize("layer", ["grids", "communities"])
+@pytest.mark.parametrize("offset", ["none", "gcj02", "bd09"])
+def test_outlines_offset_from_the_areas_they_name_are_named(demo, tmp_path, layer, offset):
+    """Grids and communities do not follow the roads: they are judged by how much of them
+    lies outside their own community (or street)."""
+    parent = {"grids": "community_id", "communities": "street_id"}[layer]
+    stored = read_layer(demo, layer)[["code", "name", parent, "geometry"]]
+    path = tmp_path / f"{layer}.gpkg"
+    _shifted(stored, offset).to_file(path)
+    report = import_layer(demo, layer, path, dry_run=True, fix=True)  # moved, a few outlines cross themselves
+    hints = [w.message for w in report.warnings if "looks like" in w.message]
+    if offset == "none":
+        assert hints == [] and report.plan.counts["unchanged"] == len(stored)
+    else:
+        assert len(hints) == 1 and f"--source-crs {offset}" in hints[0], hints
+        assert "outside the " + {"grids": "communities", "communities": "streets"}[layer] in hints[0]
+        again = import_layer(demo, layer, path, source_crs=offset, dry_run=True, fix=True)
+        assert not any("looks like" in w.message for w in again.warnings)

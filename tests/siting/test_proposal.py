@@ -128,3 +128,27 @@ def test_demo_proposes_for_every_category_with_a_gap(demo_data):
         ("elderly_care", 5), ("elderly_care", 15), ("clinic", 5), ("clinic", 15)
     }  # fmt: skip
     assert np.all(both.sites["nearest_station_m"] > 0)
+
+
+def test_a_candidate_reaching_few_homes_is_ruled_out_unless_asked():
+    """A lot on a footpath cut off from the streets reaches only the one home beside it."""
+    inputs = plan_inputs()
+    footpath = gpd.GeoDataFrame({"highway": ["footway"]},
+                                geometry=[LineString([(X0 + 1000, Y0 + 400), (X0 + 1200, Y0 + 400)])], crs=UTM)  # fmt: skip
+    inputs.roads = gpd.GeoDataFrame(
+        gpd.pd.concat([inputs.roads, footpath], ignore_index=True), crs=UTM
+    )
+    lone = gpd.GeoDataFrame({"households": [100], "residents": [250], "use": ["residential"]},
+                            geometry=[box(X0 + 1095, Y0 + 405, X0 + 1105, Y0 + 415)], index=[9], crs=UTM)  # fmt: skip
+    inputs.buildings = gpd.GeoDataFrame(gpd.pd.concat([inputs.buildings, lone]), crs=UTM)
+    lots = given_lots([2100, 1100], names=["lot 2100", "island lot"])
+    lots.loc[1, "geometry"] = lots.loc[0, "geometry"].__class__(X0 + 1100, Y0 + 395)
+    kept = propose_sites(inputs, site_params(count=2), given=lots)
+    assert sorted(kept.sites["name"]) == ["island lot", "lot 2100"]
+    assert kept.report["islands_with_homes"][0]["homes"] == 1
+    ruled = propose_sites(inputs, site_params(count=1, min_reach_homes=2), given=lots)
+    assert list(ruled.sites["name"]) == ["lot 2100"]
+    assert ruled.excluded["reason"].tolist() == ["reaches fewer than 2 homes within 15 minutes"]
+    assert ruled.excluded["name"].tolist() == ["island lot"]
+    with pytest.raises(InputError, match="none of the 1 candidate sites reaches 2 homes"):
+        propose_sites(inputs, site_params(count=1, min_reach_homes=2), given=lots.iloc[[1]])
