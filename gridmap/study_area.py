@@ -56,6 +56,25 @@ class CoverageInputs:
             frames[name] = frame
         return cls(**frames)
 
+    def within(self, area: shapely.Geometry, reach_m: float) -> CoverageInputs:
+        """The inputs of one part of the database (a city among several): the buildings and
+        compounds whose point lies in ``area`` (EPSG:4326), and the other layers' features within ``reach_m``
+        metres of it, so that homes at its edge still reach facilities and streets across it."""
+        crs = metric_crs_for(gpd.GeoDataFrame(geometry=[area], crs=4326))
+        grown = gpd.GeoSeries([area], crs=4326).to_crs(crs).buffer(reach_m).to_crs(4326).iloc[0]
+        frames: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            frame = getattr(self, f.name)
+            if f.name == "versions" or frame is None:
+                frames[f.name] = frame
+                continue
+            if f.name in ("buildings", "compounds"):  # homes: each in one part
+                points = frame.to_crs(4326).representative_point()
+                frames[f.name] = frame[shapely.intersects(area, points.to_numpy())]
+            else:
+                frames[f.name] = frame[shapely.intersects(grown, frame.to_crs(4326).geometry.to_numpy())]
+        return CoverageInputs(**frames)
+
 
 def method_label(has_network: bool, detour_factor: float) -> str:
     """How distances were measured, as every output states it."""

@@ -58,6 +58,27 @@ def homes_counted(buildings: pd.DataFrame) -> str:
     return f"homes counted: {home_origins(buildings).describe()} (see `gridmap households`)"
 
 
+def chosen_area(engine, bbox: tuple[float, float, float, float] | None, district: str | None):
+    """The part of the database a run covers (EPSG:4326): ``--bbox``, or a stored district by
+    code or name (``--district``); None for all of it."""
+    import shapely
+
+    if bbox and district:
+        raise InputError("give --bbox or --district, not both")
+    if bbox:
+        return shapely.box(*bbox)
+    if not district:
+        return None
+    from gridmap.store.layers import read_layer
+
+    districts = read_layer(engine, "districts", columns=["code", "name"])
+    found = districts[(districts["code"] == district) | (districts["name"] == district)]
+    if found.empty:
+        known = ", ".join(f"{c} {n}" for c, n in zip(districts["code"], districts["name"], strict=True))
+        raise InputError(f"no district '{district}'; the database has: {known or 'none'}")
+    return shapely.union_all(found.geometry.to_numpy())
+
+
 def settings_of(args: argparse.Namespace) -> Settings:
     return Settings(database_url=args.db) if args.db else Settings()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gridmap.errors import InputError
 from gridmap.settings import Settings
-from gridmap_cli.common import EXIT_OK, open_engine
+from gridmap_cli.common import EXIT_OK, chosen_area, open_engine
 
 
 def walking_speed(text: str | None, settings: Settings) -> float:
@@ -49,6 +49,7 @@ def cmd_coverage(args, settings: Settings) -> int:
         circles=not args.no_circles,
     )
     coverage_report.run_and_print(
-        engine, params, by=args.by, out=args.out, save=not args.no_save, label=args.label
-    )
+        engine, params, by=args.by, out=args.out, save=not args.no_save, label=args.label,
+        area=chosen_area(engine, args.bbox, args.district),
+    )  # fmt: skip
     return EXIT_OK

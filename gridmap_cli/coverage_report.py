@@ -34,12 +34,17 @@ def run_and_print(
     out: str | None = None,
     save: bool = True,
     label: str | None = None,
+    area=None,
 ) -> int | None:
-    """Run coverage on the stored layers, print the summary, keep the run; returns its id."""
+    """Run coverage on the stored layers (those of ``area``, EPSG:4326, when given), print the
+    summary, keep the run; returns its id."""
     if out and Path(out).suffix.lower() not in (".gpkg", ".csv"):
         raise InputError(f"--out '{out}': expected a .gpkg or .csv file")
     checklist = load_checklist()
     inputs = load_inputs(engine)
+    if area is not None:
+        walk = params.walking
+        inputs = inputs.within(area, walk.metres(max(params.levels)) + walk.max_snap_m)
     require_people(inputs.buildings, "a coverage run")
     with progress_bar() as progress:
         result = compute_coverage(inputs, params, checklist=checklist, progress=progress)

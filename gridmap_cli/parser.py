@@ -190,6 +190,10 @@ def _coverage_parser(sub) -> None:
         help="service category ids (default: all the checklist names)",
     )
     cov.add_argument(
+        "--bbox", type=bbox_arg, metavar="W,S,E,N", help="only the homes in this box (EPSG:4326)"
+    )
+    cov.add_argument("--district", metavar="CODE_OR_NAME", help="only the homes of this stored district")
+    cov.add_argument(
         "--speed", metavar="MPS", help="walking speed in m/s, or 'elderly' (default: GRIDMAP_WALK_SPEED_MPS)"
     )
     cov.add_argument(
@@ -257,6 +261,10 @@ def _site_parser(sub) -> None:
         help="keep candidates that reach fewer homes than GRIDMAP_SITING_MIN_HOMES (ruled out by default)",
     )
     site.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="solver time limit (s)")
+    site.add_argument(
+        "--bbox", type=bbox_arg, metavar="W,S,E,N", help="only the homes in this box (EPSG:4326)"
+    )
+    site.add_argument("--district", metavar="CODE_OR_NAME", help="only the homes of this stored district")
     site.add_argument("--speed", metavar="MPS", help="walking speed in m/s, or 'elderly'")
     site.add_argument(
         "--out", metavar="PATH", help="write sites and coverage to .gpkg (layers) or .csv (files)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gridmap.errors import InputError
 from gridmap.settings import Settings
-from gridmap_cli.common import EXIT_OK, open_engine
+from gridmap_cli.common import EXIT_OK, chosen_area, open_engine
 from gridmap_cli.coverage import walking_speed
 
 
@@ -54,6 +54,6 @@ def cmd_site(args, settings: Settings) -> int:
     )
     report.run_and_print(
         engine, params, candidates=args.candidates, exclude=args.exclude, out=args.out,
-        save=not args.no_save, label=args.label,
+        save=not args.no_save, label=args.label, area=chosen_area(engine, args.bbox, args.district),
     )  # fmt: skip
     return EXIT_OK

@@ -63,6 +63,7 @@ def run_and_print(
     save: bool = True,
     label: str | None = None,
     brief: bool = False,
+    area=None,
 ) -> list[int]:
     """Propose sites on the stored layers, print them, keep each proposal as a scenario.
 
@@ -76,6 +77,9 @@ def run_and_print(
     areas = _read_areas(exclude, "excluded areas")
     checklist = load_checklist()
     inputs = load_inputs(engine)
+    if area is not None:
+        minutes = params.minutes or max(params.levels)
+        inputs = inputs.within(area, params.walking.metres(minutes) + params.walking.max_snap_m)
     require_people(inputs.buildings, "a siting proposal")
     say(homes_counted(inputs.buildings))
     if params.categories:

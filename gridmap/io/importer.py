@@ -131,6 +131,7 @@ def _offset_hint(engine: Engine, layer: str, clean: pd.DataFrame, source_crs: st
             hint = outline_suspicion(shapes, parents, ref.layer)
             if hint:
                 return hint
+        return None  # an outline's corners need not lie near roads: they say nothing
     roads = read_layer(engine, "roads", columns=[])
     return offset_suspicion(gpd.GeoDataFrame(geometry=shapes[~shapes.isna()], crs=STORAGE_CRS), roads)
 

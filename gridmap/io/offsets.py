@@ -19,6 +19,7 @@ import shapely
 from gridmap.crs import STORAGE_CRS, bd09_to_wgs84, gcj02_to_wgs84, metric_crs_for
 
 SAMPLE = 500  # vertices measured, at most
+MIN_POINTS = 5  # and at least
 OFF_M = 10.0  # the file as declared is this far off the roads (median), at least
 CLOSER = 0.4  # and the offset reading brings it to this share of that distance, or less
 # (in a dense city an offset of 500 m still leaves points some 40 m from another road: the
@@ -37,7 +38,7 @@ def offset_suspicion(layer: gpd.GeoDataFrame, roads: gpd.GeoDataFrame) -> str | 
     if len(layer) == 0 or len(roads) == 0:
         return None
     xy = shapely.get_coordinates(layer.geometry.to_numpy())
-    if len(xy) == 0:
+    if len(xy) < MIN_POINTS:  # a point or two say nothing
         return None
     if len(xy) > SAMPLE:
         xy = xy[np.linspace(0, len(xy) - 1, SAMPLE).astype(int)]

@@ -1,12 +1,14 @@
 """import-osm on the demo extract reproduces the counts recorded in its stats.json."""
 
 import json
+import re
 
 import pytest
 
 from gridmap.io.osm import read_osm
 from gridmap.io.osm_import import import_osm
 from gridmap.store.layers import layer_counts, read_layer
+from gridmap_cli import main
 
 EDGE_TOLERANCE = 0.01  # the extract's edges split closed loops slightly differently
 
@@ -88,7 +90,7 @@ def _halves(stats):
     return (w, s, middle, n), (middle, s, e, n)
 
 
-def test_two_areas_stay_whole_and_hand_set_values_survive_a_reimport(engine, demo_dir, stats):
+def test_two_areas_stay_whole_and_hand_set_values_survive_a_reimport(engine, demo_dir, stats, capsys):
     west, east = _halves(stats)
     path = demo_dir / "osm_source.osm.gz"
     first = import_osm(engine, path, bbox=west, network_buffer_m=0)
@@ -113,6 +115,17 @@ def test_two_areas_stay_whole_and_hand_set_values_survive_a_reimport(engine, dem
     kept = read_layer(engine, "buildings").loc[homes["id"]]
     assert (kept["households"], kept["residents"], kept["households_from"]) == (123, 300, "given")
     assert len(read_layer(engine, "buildings")) == len(both)
+    # coverage of either city: the homes of its box, walking across its edge
+    db = ["--db", engine.url.render_as_string(hide_password=False)]
+    said = {}
+    for name, box in (("west", west), ("east", east), ("both", None)):
+        where = ["--bbox", ",".join(map(str, box))] if box else []
+        assert main([*db, "coverage", *where, "--category", "grocery", "--level", "15", "--no-save",
+                     "--no-circles"]) == 0  # fmt: skip
+        said[name] = int(
+            re.search(r"coverage of ([\d,]+) homes", capsys.readouterr().out)[1].replace(",", "")
+        )
+    assert said["west"] + said["east"] == said["both"] and min(said["west"], said["east"]) > 0
 
 
 def test_not_an_osm_file(engine, tmp_path):

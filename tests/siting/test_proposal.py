@@ -135,9 +135,7 @@ def test_a_candidate_reaching_few_homes_is_ruled_out_unless_asked():
     inputs = plan_inputs()
     footpath = gpd.GeoDataFrame({"highway": ["footway"]},
                                 geometry=[LineString([(X0 + 1000, Y0 + 400), (X0 + 1200, Y0 + 400)])], crs=UTM)  # fmt: skip
-    inputs.roads = gpd.GeoDataFrame(
-        gpd.pd.concat([inputs.roads, footpath], ignore_index=True), crs=UTM
-    )
+    inputs.roads = gpd.GeoDataFrame(gpd.pd.concat([inputs.roads, footpath], ignore_index=True), crs=UTM)
     lone = gpd.GeoDataFrame({"households": [100], "residents": [250], "use": ["residential"]},
                             geometry=[box(X0 + 1095, Y0 + 405, X0 + 1105, Y0 + 415)], index=[9], crs=UTM)  # fmt: skip
     inputs.buildings = gpd.GeoDataFrame(gpd.pd.concat([inputs.buildings, lone]), crs=UTM)
