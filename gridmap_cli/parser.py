@@ -49,13 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="columns that match rows to stored features (default: id, else the code, else the "
         "layer's match: for most spatial layers name and place within 1 m)",
     )
-    imp.add_argument(
-        "--orphans",
-        choices=["refuse", "unlink"],
-        default="refuse",
-        help="what --replace does to links to removed features: refuse (default), or empty them",
-    )
-    imp.add_argument("--dry-run", action="store_true", help="print what would change; write nothing")
+    _merge_options(imp, "what --replace does to links to removed features")
 
     osm = sub.add_parser(
         "import-osm", help="load roads, buildings, compounds, facilities, entrances from OSM"
@@ -75,13 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="name of this import: a later one of the same name and area replaces it (default: osm)",
     )
-    osm.add_argument(
-        "--orphans",
-        choices=["refuse", "unlink"],
-        default="refuse",
-        help="links to features the extract no longer holds: refuse (default), or empty them",
-    )
-    osm.add_argument("--dry-run", action="store_true", help="print what would change; write nothing")
+    _merge_options(osm, "links to features the extract no longer holds")
 
     exp = sub.add_parser("export", help="export a layer to .gpkg, .geojson or .csv")
     exp.add_argument("layer", choices=LAYERS, metavar="LAYER")
@@ -290,3 +278,12 @@ def _map_parser(sub) -> None:
     mp.add_argument("--basemap", choices=["none", "osm", "tianditu"], default="none")
     mp.add_argument("--tianditu-key", metavar="KEY", help="key of the Tianditu basemap")
     mp.add_argument("--speed", metavar="MPS", help="walking speed in m/s, or 'elderly'")
+
+
+def _merge_options(parser: argparse.ArgumentParser, orphans: str) -> None:
+    """--orphans and --dry-run of the commands that merge into stored layers."""
+    parser.add_argument(
+        "--orphans", choices=["refuse", "unlink"], default="refuse",
+        help=f"{orphans}: refuse (default), or empty them",
+    )  # fmt: skip
+    parser.add_argument("--dry-run", action="store_true", help="print what would change; write nothing")

@@ -47,20 +47,32 @@ def offset_suspicion(layer: gpd.GeoDataFrame, roads: gpd.GeoDataFrame) -> str | 
     as_is = _median_to_roads(xy, road_lines, crs)
     if as_is < OFF_M:
         return None
-    readings = {
-        "gcj02": np.column_stack(gcj02_to_wgs84(xy[:, 0], xy[:, 1])),
-        "bd09": np.column_stack(bd09_to_wgs84(xy[:, 0], xy[:, 1])),
-    }
-    distances = {name: _median_to_roads(moved, road_lines, crs) for name, moved in readings.items()}
-    best = min(distances, key=distances.__getitem__)
-    if distances[best] > CLOSER * as_is:
+    distances = {name: _median_to_roads(_moved_xy(xy, name), road_lines, crs) for name in READINGS}
+    best = _closer_reading(as_is, distances)
+    if best is None:
         return None
-    label = {"gcj02": "GCJ-02 (AMap, Tencent)", "bd09": "BD-09 (Baidu)"}[best]
     return (
-        f"looks like {label}: its points lie a median {as_is:.0f} m from the nearest road as "
+        f"looks like {READINGS[best]}: its points lie a median {as_is:.0f} m from the nearest road as "
         f"declared, {distances[best]:.0f} m if read as {best}; if so, import it again with "
         f"--source-crs {best}"
     )
+
+
+#: the offset systems a file may carry undeclared, by their --source-crs name
+READINGS = {"gcj02": "GCJ-02 (AMap, Tencent)", "bd09": "BD-09 (Baidu)"}
+
+
+def _moved_xy(xy: np.ndarray, reading: str) -> np.ndarray:
+    """Lon/lat points ``xy`` as they are if the file was in ``reading`` (gcj02, bd09)."""
+    convert = gcj02_to_wgs84 if reading == "gcj02" else bd09_to_wgs84
+    return np.column_stack(convert(xy[:, 0], xy[:, 1]))
+
+
+def _closer_reading(as_is: float, measures: dict[str, float]) -> str | None:
+    """The reading that brings a measure of how far off a layer is (``as_is`` as declared)
+    down to ``CLOSER`` of it or less, or None."""
+    best = min(measures, key=measures.__getitem__)
+    return best if measures[best] <= CLOSER * as_is else None
 
 
 OUTSIDE_SHARE = 0.2  # of the outlines' area outside the areas they name, at least, to suspect them
@@ -76,8 +88,7 @@ def _outside_share(shapes: np.ndarray, parents: np.ndarray, crs: object) -> floa
 
 
 def _moved(shapes: np.ndarray, reading: str) -> np.ndarray:
-    convert = gcj02_to_wgs84 if reading == "gcj02" else bd09_to_wgs84
-    return shapely.transform(shapes, lambda xy: np.column_stack(convert(xy[:, 0], xy[:, 1])))
+    return shapely.transform(shapes, lambda xy: _moved_xy(xy, reading))
 
 
 def outline_suspicion(shapes: gpd.GeoSeries, parents: gpd.GeoSeries, parent_layer: str) -> str | None:
@@ -93,13 +104,12 @@ def outline_suspicion(shapes: gpd.GeoSeries, parents: gpd.GeoSeries, parent_laye
     as_is = _outside_share(mine, theirs, crs)
     if as_is < OUTSIDE_SHARE:
         return None
-    shares = {name: _outside_share(_moved(mine, name), theirs, crs) for name in ("gcj02", "bd09")}
-    best = min(shares, key=shares.__getitem__)
-    if shares[best] > CLOSER * as_is:
+    shares = {name: _outside_share(_moved(mine, name), theirs, crs) for name in READINGS}
+    best = _closer_reading(as_is, shares)
+    if best is None:
         return None
-    label = {"gcj02": "GCJ-02 (AMap, Tencent)", "bd09": "BD-09 (Baidu)"}[best]
     return (
-        f"looks like {label}: {as_is:.0%} of its outlines' area lies outside the {parent_layer} they "
+        f"looks like {READINGS[best]}: {as_is:.0%} of its outlines' area lies outside the {parent_layer} they "
         f"name as declared, {shares[best]:.0%} if read as {best}; if so, import it again with "
         f"--source-crs {best}"
     )
