@@ -24,6 +24,19 @@ DEMO_SEED = 7
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = ROOT / "fixtures" / "osm" / "chengdu-central"
 
+#: test folders whose files share session fixtures costly to start (two service processes per
+#: backend): run on one worker, in one go, rather than started again for each file
+SHARED_FOLDERS = ("reliability",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``, as ``./dev test`` runs it) a test file runs on
+    one worker with its module fixtures, and a folder of ``SHARED_FOLDERS`` as a whole."""
+    for item in items:
+        path = Path(str(item.fspath)).relative_to(ROOT / "tests")
+        group = path.parts[0] if path.parts[0] in SHARED_FOLDERS else str(path)
+        item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def demo_dir() -> Path:
