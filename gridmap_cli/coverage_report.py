@@ -174,8 +174,12 @@ def print_islands(report: dict, top: int = 8) -> None:
         print_table(
             [(r["island"], r["km"], r["homes"], f"{r['residents']:,}", r["facilities"]) for r in rows[:top]],
             ("island", "km", "homes", "residents", "facilities on it"),
-            title=f"{len(rows)} islands of the network cut off from its main part hold homes: they reach "
-            "only the facilities on their own island (add the missing links to the roads layer)",
+            title=(
+                "1 island of the network cut off from its main part holds"
+                if len(rows) == 1
+                else f"{len(rows)} islands of the network cut off from its main part hold"
+            )
+            + " homes: they reach only the facilities on their own island (add the missing links to the roads layer)",
             right=[0, 1, 2, 3, 4],
         )
 
