@@ -225,6 +225,15 @@ _PHONE = Column(
 #: edit), spread from a committee's ledger by floor area, or estimated from footprint × levels
 HOUSEHOLD_SOURCES: tuple[str, ...] = ("given", "ledger", "estimate")
 
+#: the states of a grid event (吹哨报到), where it is handled, and how it came in (the moves
+#: between states are :data:`gridmap.events.TRANSITIONS`)
+EVENT_STATES: tuple[str, ...] = (
+    "reported", "accepted", "assigned", "in_progress", "resolved", "closed", "returned", "escalated",
+    "duplicate", "not_ours",
+)  # fmt: skip
+EVENT_LEVELS: tuple[str, ...] = ("grid", "community", "street")
+EVENT_SOURCES: tuple[str, ...] = ("resident", "patrol", "hotline", "inspection")
+
 #: in a layer's ``match``: the same place, the geometry within ``PLACE_TOLERANCE_M``
 PLACE = "place"
 PLACE_TOLERANCE_M = 1.0
@@ -461,6 +470,47 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             match=("person_name", "role", "target_layer", "target_id", "valid_from"),
             personal=("person_name", "phone"),
             ordered=(("valid_from", "valid_to"),),
+        ),
+        LayerSpec(
+            "events",
+            "POINT",
+            (
+                Column("category", required=True, max_length=50),
+                Column("description", max_length=2000),
+                Column("source", required=True, choices=EVENT_SOURCES),
+                Column("reporter", max_length=100),
+                _PHONE,
+                Column("state", required=True, choices=EVENT_STATES),
+                Column("level", required=True, choices=EVENT_LEVELS),
+                Column("department", max_length=100),
+                Column("assignee", max_length=100),
+                Column("street_id", "int"),
+                Column("community_id", "int"),
+                Column("grid_id", "int"),
+                Column("compound_id", "int"),
+                Column("building_id", "int"),
+                Column("filed_at", "datetime", required=True),
+                Column("first_claim_due_at", "datetime"),
+                Column("claim_due_at", "datetime"),
+                Column("due_at", "datetime"),
+                Column("accepted_at", "datetime"),
+                Column("resolved_at", "datetime"),
+                Column("closed_at", "datetime"),
+                Column("escalations", "int", minimum=0, maximum=10),
+                Column("rating", "int", minimum=1, maximum=5),
+                Column("catalogue_version", "int", minimum=1, maximum=10_000),
+                Column("external_id", max_length=100),
+                Column("generated", "bool"),
+            ),
+            references=(
+                Reference("street_id", "streets", "street_code"),
+                Reference("community_id", "communities", "community_code"),
+                Reference("grid_id", "grids", "grid_code"),
+                Reference("compound_id", "compounds"),
+                Reference("building_id", "buildings"),
+            ),
+            title_zh="事件",
+            personal=("reporter", "phone"),
         ),
         LayerSpec(
             "coop_units",

@@ -26,7 +26,8 @@ PUBLIC_LAYERS: tuple[str, ...] = ("districts", "streets", "communities", "facili
 SHARED_LAYERS: tuple[str, ...] = (*PUBLIC_LAYERS, "entrances")
 #: the layers a grid leader's area is computed from
 AREA_INPUTS: tuple[str, ...] = (
-    "grids", "buildings", "compounds", "party_orgs", "communities", "households", "members", "coop_units", "assignments"
+    "grids", "buildings", "compounds", "party_orgs", "communities", "households", "members", "coop_units",
+    "assignments", "events",
 )  # fmt: skip
 
 
@@ -205,6 +206,7 @@ def grid_leader_area(layers: Mapping[str, pd.DataFrame], grid_ids: tuple[int, ..
         ("households", "building_id", building_ids),
         ("members", "building_id", building_ids),
         ("coop_units", "community_id", communities),
+        ("events", "grid_id", frozenset(own)),  # the events routed to their grids
     ):
         frame = layers.get(name)
         if frame is not None and len(frame):

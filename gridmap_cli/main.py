@@ -9,6 +9,7 @@ from gridmap.errors import GridmapError
 from gridmap_cli.common import EXIT_BAD_INPUT, OPENED, settings_of
 from gridmap_cli.coverage import cmd_coverage
 from gridmap_cli.data import cmd_db, cmd_demo, cmd_export, cmd_import, cmd_import_osm, cmd_layers
+from gridmap_cli.events import cmd_events
 from gridmap_cli.grids import cmd_grids, cmd_org, cmd_validate
 from gridmap_cli.households import cmd_households
 from gridmap_cli.parser import build_parser
@@ -32,6 +33,7 @@ _COMMANDS = {
     "org": cmd_org,
     "grids": cmd_grids,
     "households": cmd_households,
+    "events": cmd_events,
 }
 
 

@@ -30,7 +30,7 @@ from gridmap.settings import Settings
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import bump_version, insert_rows, record_audit
 from gridmap.store.schema import init_db
-from gridmap.store.tables import LAYER_TABLES
+from gridmap.store.tables import LAYER_TABLES, event_history
 
 DEMO_AREA = "chengdu-central"
 _STAGES = ("housing", "areas", "facilities", "organisation", "people", "assignments")
@@ -56,7 +56,8 @@ class DemoData:
     layers: dict[str, pd.DataFrame]
 
     def counts(self) -> dict[str, int]:
-        return {name: len(frame) for name, frame in self.layers.items()}
+        """Features per layer, every layer named (0 for those the demo does not fill)."""
+        return {name: len(self.layers[name]) if name in self.layers else 0 for name in LAYERS}
 
 
 def _with_ids(frame: pd.DataFrame) -> pd.DataFrame:
@@ -240,8 +241,10 @@ def write_demo(engine: Engine, data: DemoData, *, user: str = "demo") -> None:
     with write_transaction(engine) as conn:
         for name in LAYERS:
             conn.execute(delete(LAYER_TABLES[name]))
+        conn.execute(delete(event_history))
         for name in LAYERS:
-            count = insert_rows(conn, name, data.layers[name])
+            frame = data.layers.get(name)  # the demo has no events yet
+            count = insert_rows(conn, name, frame) if frame is not None else 0
             record_audit(conn, user=user, action="demo build", layer=name, count=count)
             bump_version(conn, name)
 

@@ -115,6 +115,16 @@ def validated_feature(
     return clean
 
 
+#: layers whose features change only through their own steps, never by a plain edit
+STEPPED_LAYERS = {"events": "an event changes through its steps (gridmap events move, or the events routes)"}
+
+
+def editable(layer: str) -> None:
+    """Refuse a plain edit of a layer whose features change through their own steps."""
+    if layer in STEPPED_LAYERS:
+        raise ConflictError(f"layer '{layer}' is not edited feature by feature: {STEPPED_LAYERS[layer]}")
+
+
 def create_feature(
     engine: Engine,
     layer: str,
@@ -126,6 +136,7 @@ def create_feature(
 ) -> tuple[int, str]:
     """Add one feature (``geometry`` a shapely geometry in EPSG:4326, at most ``margin_m``
     metres outside the district); returns its id and tag."""
+    editable(layer)
     with write_transaction(engine) as conn:
         label = f"new feature of layer '{layer}'"
         clean = validated_feature(conn, layer, values, geometry, own=None, label=label, margin_m=margin_m)
@@ -179,6 +190,7 @@ def update_feature(
     Fields not named keep their values. Raises ConflictError when ``if_match`` is not the
     feature's current tag, InputError (naming the field) when the result does not validate.
     """
+    editable(layer)
     key = service_secret(engine)
     try:
         return _update(engine, layer, int(feature_id), values, geometry, user, if_match, margin_m, key)
@@ -226,6 +238,7 @@ def referencing(conn: Connection, layer: str, feature_id: int) -> dict[str, int]
 
 def delete_feature(engine: Engine, layer: str, feature_id: int, *, user: str, if_match: str | None) -> None:
     """Delete one feature; refused when its tag is stale or other features still refer to it."""
+    editable(layer)
     table = LAYER_TABLES[layer_spec(layer).name]
     key = service_secret(engine)
     try:

@@ -170,6 +170,10 @@ def import_layer(
     of a CSV or Shapefile (otherwise detected, and said so). Buildings get their homes as
     :func:`gridmap.households.homes_for_import` says, estimated with ``households``."""
     spec = layer_spec(layer)
+    if layer == "events":
+        raise InputError(
+            "events are filed, not imported as a layer: gridmap events file (a hotline export: gridmap events import)"
+        )
     if mode not in IMPORT_MODES:
         raise InputError(f"import mode was '{mode}'; expected one of: {', '.join(IMPORT_MODES)}")
     if orphans not in ORPHAN_POLICIES:

@@ -310,6 +310,21 @@ grid_lineage = Table(
 
 # --- trust: the service's own secret, and failed sign-ins per account and per address -------
 
+event_history = Table(
+    "event_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", Integer, nullable=False, index=True),
+    Column("at", DateTime, nullable=False),
+    Column("from_state", String(20)),
+    Column("to_state", String(20), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("by_user", String(200), nullable=False),
+    Column("by_role", String(30), nullable=False),
+    Column("assignee", Text),
+    Column("note", Text),
+)
+
 service_secrets = Table(
     "service_secrets",
     metadata,

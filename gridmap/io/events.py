@@ -1,0 +1,237 @@
+"""Filing grid events and moving them along their steps (:mod:`gridmap.events`), each write in
+one transaction with its step in ``event_history``, an audit record and the layer's version.
+
+Filing places the event through the same point lookup as ``/who`` and gives it to the grid
+leader in office there; escalation by the clock (:func:`escalate_due`) moves what waits
+unclaimed past its claim deadline up a level, and at the street calls the category's
+department. Times are naive UTC datetimes; ``now`` may be given (a frozen clock in tests).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from gridmap.errors import ConflictError, InputError, NotFoundError
+from gridmap.events import (
+    ACCEPTED,
+    CLOCK,
+    CLOSED,
+    ESCALATED,
+    IN_PROGRESS,
+    REPORTED,
+    RESOLVED,
+    STAFF,
+    Catalogue,
+    Placement,
+    check_step,
+    escalation_due,
+    load_catalogue,
+    next_level,
+    place,
+)
+from gridmap.io.edits import validated_feature
+from gridmap.responsibility import LAYERS as WHO_LAYERS
+from gridmap.responsibility import Responsibility
+from gridmap.store.engine import write_transaction
+from gridmap.store.layers import bump_version, insert_one, read_layer, record_audit
+from gridmap.store.tables import LAYER_TABLES, event_history
+
+#: hours an event waits at a level to be claimed before it escalates (吹哨)
+CLAIM_HOURS = 24.0
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A filed event: its id and where it went."""
+
+    event_id: int
+    placement: Placement
+    category: str
+    department: str
+    due_at: dt.datetime
+
+
+def responsibility(engine: Engine | Connection) -> Responsibility:
+    """The point lookup of ``/who`` over the stored layers."""
+    return Responsibility({name: read_layer(engine, name) for name in WHO_LAYERS})
+
+
+def file_event(
+    engine: Engine,
+    *,
+    lon: float,
+    lat: float,
+    category: str,
+    description: str | None = None,
+    source: str = "resident",
+    reporter: str | None = None,
+    phone: str | None = None,
+    external_id: str | None = None,
+    generated: bool = False,
+    user: str = "cli",
+    now: dt.datetime | None = None,
+    claim_hours: float = CLAIM_HOURS,
+    lookup: Responsibility | None = None,
+    catalogue: Catalogue | None = None,
+) -> Filed:
+    """File an event at (``lon``, ``lat``, EPSG:4326): placed in its grid, given to the grid
+    leader in office there, due within its category's hours. InputError for a category
+    residents may not file, a point outside every grid, or a bad value, with nothing stored."""
+    catalogue = catalogue or load_catalogue()
+    kind = catalogue.category(category)
+    if source == "resident" and not kind.residents:
+        raise InputError(f"residents do not file '{category}' events ({kind.name_zh}); the grid's staff do")
+    now = now or utc_now()
+    placement = place((lookup or responsibility(engine)).at(lon, lat, now.date()))
+    claim_due = now + dt.timedelta(hours=claim_hours)
+    values: dict[str, Any] = {
+        "category": category, "description": description, "source": source, "reporter": reporter,
+        "phone": phone, "state": REPORTED, "level": "grid", "department": kind.department,
+        "assignee": placement.assignee, "street_id": placement.street_id,
+        "community_id": placement.community_id, "grid_id": placement.grid_id,
+        "compound_id": placement.compound_id, "building_id": placement.building_id, "filed_at": now,
+        "first_claim_due_at": claim_due, "claim_due_at": claim_due,
+        "due_at": now + dt.timedelta(hours=kind.deadline_hours), "escalations": 0,
+        "catalogue_version": catalogue.version, "external_id": external_id, "generated": generated,
+    }  # fmt: skip
+    with write_transaction(engine) as conn:
+        clean = validated_feature(
+            conn, "events", values, shapely.Point(lon, lat), own=None, label="new event", margin_m=5000.0
+        )
+        event_id = insert_one(conn, "events", clean)
+        _step(conn, event_id, None, REPORTED, "grid", user, "reporter" if source == "resident" else STAFF,
+              placement.assignee, None, now)  # fmt: skip
+        record_audit(conn, user=user, action="file", layer="events", feature_id=event_id,
+                     detail={"category": category, "grid_id": placement.grid_id})  # fmt: skip
+        bump_version(conn, "events")
+    return Filed(event_id, placement, category, kind.department, values["due_at"])
+
+
+def _step(
+    conn: Connection, event_id: int, before: str | None, after: str, level: str, user: str, role: str,
+    assignee: str | None, note: str | None, at: dt.datetime,
+) -> None:  # fmt: skip
+    conn.execute(insert(event_history).values(
+        event_id=event_id, at=at, from_state=before, to_state=after, level=level, by_user=user,
+        by_role=role, assignee=assignee, note=note,
+    ))  # fmt: skip
+
+
+def _locked_event(conn: Connection, event_id: int) -> pd.Series:
+    table = LAYER_TABLES["events"]
+    conn.execute(select(table.c.id).where(table.c.id == int(event_id)).with_for_update())
+    found = read_layer(conn, "events", ids=[int(event_id)])
+    if found.empty:
+        raise NotFoundError(f"no event {event_id}")
+    return found.iloc[0]
+
+
+def move_event(
+    engine: Engine,
+    event_id: int,
+    to: str,
+    *,
+    by: str = STAFF,
+    user: str = "cli",
+    note: str | None = None,
+    rating: int | None = None,
+    assignee: str | None = None,
+    now: dt.datetime | None = None,
+    claim_hours: float = CLAIM_HOURS,
+    catalogue: Catalogue | None = None,
+) -> pd.Series:
+    """Move event ``event_id`` to state ``to`` as ``by`` (staff, reporter or the clock),
+    checked against :data:`gridmap.events.TRANSITIONS` while the event is locked, so of two
+    moves from one state only the first is made. Returns the event as stored after."""
+    now = now or utc_now()
+    if rating is not None and (to != CLOSED or not 1 <= int(rating) <= 5):
+        raise InputError("a rating (1–5) is given when an event is closed")
+    with write_transaction(engine) as conn:
+        event = _locked_event(conn, event_id)
+        check_step(str(event["state"]), to, by=by, note=note)
+        changes: dict[str, Any] = {"state": to}
+        if to == ESCALATED:
+            changes.update(_escalation(event, now, claim_hours, catalogue or load_catalogue()))
+        if to == ACCEPTED and pd.isna(event["accepted_at"]):
+            changes["accepted_at"] = now
+        if to == RESOLVED:
+            changes["resolved_at"] = now
+        if to == CLOSED:
+            changes["closed_at"] = now
+            changes["rating"] = rating
+        if to == IN_PROGRESS and event["state"] in (RESOLVED, CLOSED):  # reopened: not solved after all
+            changes.update(resolved_at=None, closed_at=None, rating=None)
+        if assignee is not None:
+            changes["assignee"] = assignee
+        table = LAYER_TABLES["events"]
+        conn.execute(update(table).where(table.c.id == int(event_id)).values(**changes))
+        _step(conn, int(event_id), str(event["state"]), to, changes.get("level", event["level"]), user, by,
+              changes.get("assignee", event["assignee"]), note, now)  # fmt: skip
+        record_audit(conn, user=user, action=f"event {to}", layer="events", feature_id=int(event_id),
+                     detail={"from": event["state"], "note": note})  # fmt: skip
+        bump_version(conn, "events")
+        return read_layer(conn, "events", ids=[int(event_id)]).iloc[0]
+
+
+def _escalation(
+    event: pd.Series, now: dt.datetime, claim_hours: float, catalogue: Catalogue
+) -> dict[str, Any]:
+    """What escalating ``event`` one level up changes: the level, the count, the claim
+    deadline and who holds it (the community's office, then the category's department,
+    which has the catalogue's hours to report for duty)."""
+    level = next_level(str(event["level"]))
+    if level is None:
+        return {
+            "claim_due_at": now + dt.timedelta(hours=claim_hours),
+            "escalations": int(event["escalations"]) + 1,
+        }
+    hours = catalogue.category(str(event["category"])).report_hours if level == "street" else claim_hours
+    holder = str(event["department"]) if level == "street" else None
+    return {
+        "level": level,
+        "escalations": int(event["escalations"] or 0) + 1,
+        "claim_due_at": now + dt.timedelta(hours=hours),
+        "assignee": holder,
+    }
+
+
+def escalate_due(
+    engine: Engine, *, now: dt.datetime | None = None, claim_hours: float = CLAIM_HOURS, user: str = "clock"
+) -> list[int]:
+    """Escalate (吹哨) every event left unclaimed past its claim deadline below the street;
+    returns their ids. At the street an unclaimed event stays, overdue for its department."""
+    now = now or utc_now()
+    catalogue = load_catalogue()
+    with engine.connect() as conn:
+        events = read_layer(conn, "events", columns=["state", "level", "claim_due_at"])
+    moved = []
+    for event_id in escalation_due(events, now):
+        try:
+            move_event(engine, int(event_id), ESCALATED, by=CLOCK, user=user, now=now,
+                       claim_hours=claim_hours, catalogue=catalogue,
+                       note=f"unclaimed past its deadline at the {events.at[event_id, 'level']}")  # fmt: skip
+        except ConflictError:  # claimed in the meantime: its state no longer allows it
+            continue
+        moved.append(int(event_id))
+    return moved
+
+
+def event_history_of(engine: Engine, event_id: int) -> pd.DataFrame:
+    """The chain of an event's states: when, from, to, at which level, by whom, with a note."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(event_history)
+            .where(event_history.c.event_id == int(event_id))
+            .order_by(event_history.c.id)
+        )
+        return pd.DataFrame(rows.mappings().all())

@@ -1,0 +1,141 @@
+"""`gridmap events`: file grid events, move them along their steps, escalate what waits
+unclaimed (吹哨), and the figures districts report (响应率, 办结率, 满意率)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from gridmap.errors import InputError
+from gridmap.settings import Settings
+from gridmap_cli.common import EXIT_OK, open_engine
+from gridmap_cli.terminal import percent, print_table
+
+UNIT_LAYERS = {"grid": "grids", "community": "communities", "street": "streets"}
+REPORT_SUFFIXES = (".csv", ".xlsx")
+
+
+def _when(text: str | None, what: str) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{what} '{text}' is not a date or time as YYYY-MM-DD[THH:MM]") from None
+
+
+def cmd_events(args, settings: Settings) -> int:
+    engine = open_engine(settings)
+    now = _when(args.now, "--now")
+    if args.action == "categories":
+        return _categories()
+    if args.action == "file":
+        return _file(engine, args, now)
+    if args.action == "move":
+        return _move(engine, args, now)
+    if args.action == "escalate":
+        from gridmap.io.events import escalate_due
+
+        moved = escalate_due(engine, now=now)
+        print(f"escalated {len(moved)} event(s) left unclaimed past their deadline" +
+              (f": {', '.join(map(str, moved))}" if moved else ""))  # fmt: skip
+        return EXIT_OK
+    if args.action == "list":
+        return _list(engine, args)
+    return _report(engine, args, now)
+
+
+def _categories() -> int:
+    from gridmap.events import load_catalogue
+
+    catalogue = load_catalogue()
+    rows = [(c.id, c.name_zh, c.department, f"{c.report_hours:g}", f"{c.deadline_hours:g}", "yes" if c.residents else "no")
+            for c in catalogue.categories.values()]  # fmt: skip
+    print_table(rows, ("category", "类别", "department", "report (h)", "deadline (h)", "residents file"),
+                title=f"event catalogue v{catalogue.version}", right=[3, 4])  # fmt: skip
+    return EXIT_OK
+
+
+def _file(engine, args, now) -> int:
+    from gridmap.io.events import file_event
+
+    if args.lon is None or args.lat is None or not args.category:
+        raise InputError("gridmap events file needs --lon, --lat and --category")
+    filed = file_event(
+        engine, lon=args.lon, lat=args.lat, category=args.category, description=args.description,
+        source=args.source, reporter=args.reporter, phone=args.phone, now=now,
+    )  # fmt: skip
+    p = filed.placement
+    whom = p.assignee or "nobody in office: it escalates when its claim deadline passes"
+    print(f"filed event {filed.event_id} ({filed.category}) in grid {p.grid_id}, for {whom}; "
+          f"due {filed.due_at:%Y-%m-%d %H:%M} UTC; department {filed.department}")  # fmt: skip
+    return EXIT_OK
+
+
+def _move(engine, args, now) -> int:
+    from gridmap.io.events import move_event
+
+    if args.event_id is None or not args.state:
+        raise InputError("gridmap events move ID STATE [--note TEXT] [--rating 1-5]")
+    event = move_event(engine, args.event_id, args.state, by=args.as_, note=args.note, rating=args.rating,
+                       assignee=args.assignee, now=now)  # fmt: skip
+    print(f"event {args.event_id} is {event['state']} at the {event['level']} level"
+          + (f", with {event['assignee']}" if event["assignee"] else ""))  # fmt: skip
+    return EXIT_OK
+
+
+def _list(engine, args) -> int:
+    from gridmap.store.layers import read_layer
+
+    events = read_layer(engine, "events")
+    if args.state_filter:
+        events = events[events["state"] == args.state_filter]
+    rows = [(int(e.id), e.category, e.state, e.level, e.grid_id, e.assignee or "", f"{e.due_at:%Y-%m-%d %H:%M}")
+            for e in events.sort_values("due_at").itertuples()]  # fmt: skip
+    print_table(rows, ("id", "category", "state", "level", "grid", "with", "due (UTC)"), right=[0, 4])
+    return EXIT_OK
+
+
+def _report(engine, args, now) -> int:
+    import pandas as pd
+
+    from gridmap.events import FIGURES, event_figures
+    from gridmap.store.layers import read_layer
+
+    if args.out and Path(args.out).suffix.lower() not in REPORT_SUFFIXES:
+        raise InputError(f"--out '{args.out}': expected a {' or '.join(REPORT_SUFFIXES)} file")
+    start, end = _when(args.start, "--from"), _when(args.end, "--to")
+    events = read_layer(engine, "events")
+    column = f"{args.by}_id"
+    figures = event_figures(events, by=column, start=start, end=end, now=now)
+    units = read_layer(engine, UNIT_LAYERS[args.by], columns=["code", "name"])
+    names = {int(i): (c, n) for i, c, n in zip(units["id"], units["code"], units["name"], strict=True)}
+    figures.insert(
+        1,
+        "code",
+        [names.get(int(u), ("", ""))[0] if u != "all" and pd.notna(u) else "" for u in figures["unit"]],
+    )
+    figures.insert(
+        2,
+        "name",
+        [names.get(int(u), ("", ""))[1] if u != "all" and pd.notna(u) else "(all)" for u in figures["unit"]],
+    )
+    span = f"filed {start or 'from the first'} to {end or 'now'}"
+    rows = [(r.code, r.name, r.filed, percent(r.response_rate), percent(r.closure_rate),
+             percent(r.satisfaction_rate), r.median_hours_to_close if r.median_hours_to_close is not None else "—",
+             r.overdue_now, r.escalated) for r in figures.itertuples()]  # fmt: skip
+    print_table(rows, ("code", args.by, "filed", "响应率", "办结率", "满意率", "median h", "overdue", "escalated"),
+                title=f"events by {args.by}, {span}", right=[2, 3, 4, 5, 6, 7, 8])  # fmt: skip
+    if args.out:
+        by_category = event_figures(events, by="category", start=start, end=end, now=now)
+        by_source = event_figures(events, by="source", start=start, end=end, now=now)
+        named = {k: f"{k} {v}" for k, v in FIGURES.items()}
+        if args.out.lower().endswith(".xlsx"):
+            with pd.ExcelWriter(args.out) as book:
+                figures.rename(columns=named).to_excel(book, sheet_name=f"by {args.by}", index=False)
+                by_category.rename(columns=named).to_excel(book, sheet_name="by category", index=False)
+                by_source.rename(columns=named).to_excel(book, sheet_name="by source", index=False)
+        else:
+            figures.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    return EXIT_OK
