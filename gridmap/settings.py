@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     siting_min_homes: int = Field(
         10, ge=0, description="Siting rules out candidates that reach fewer homes than this (0: none)"
     )
+    open311_api_keys: list[str] = Field(
+        default_factory=list, description="API keys that may file events over Open311 without a sign-in"
+    )
     tianditu_key: str | None = Field(None, description="Key of the Tianditu basemap for maps")
     sliver_m2: float = Field(
         1.0, ge=0, description="Overlaps, holes and parts smaller than this are not reported by validate (m²)"
