@@ -49,7 +49,10 @@ def test_discovery_and_services_in_json_and_xml(live_url):
     status, kind, body = _call(f"{live_url}/open311/discovery.json")
     (endpoint,) = json.loads(body)["endpoints"]
     assert status == 200 and endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
-    assert endpoint["url"].endswith("/open311/v2") and set(endpoint["formats"]) == {"text/xml", "application/json"}
+    assert endpoint["url"].endswith("/open311/v2") and set(endpoint["formats"]) == {
+        "text/xml",
+        "application/json",
+    }
     status, kind, body = _call(f"{live_url}/open311/v2/services.json")
     services = json.loads(body)
     assert status == 200 and kind.startswith("application/json") and len(services) >= 6
@@ -57,7 +60,11 @@ def test_discovery_and_services_in_json_and_xml(live_url):
     assert {"environment", "safety_hazard"} <= {s["service_code"] for s in services}
     status, kind, body = _call(f"{live_url}/open311/v2/services.xml")
     root = ET.fromstring(body)
-    assert status == 200 and kind.startswith("text/xml") and body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    assert (
+        status == 200
+        and kind.startswith("text/xml")
+        and body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    )
     assert root.tag == "services" and {c.tag for c in root[0]} == SERVICE_FIELDS
     status, _, body = _call(f"{live_url}/open311/v2/services/environment.json")
     assert status == 200 and json.loads(body)[0]["service_code"] == "environment"
@@ -66,15 +73,19 @@ def test_discovery_and_services_in_json_and_xml(live_url):
     assert status == 404 and error.tag == "error" and error.find("code").text == "404"
 
 
-def test_a_resident_files_an_event_that_lands_with_the_grid_leader(live_url, resident_token, service_db, layers):
+def test_a_resident_files_an_event_that_lands_with_the_grid_leader(
+    live_url, resident_token, service_db, layers
+):
     terms = layers["assignments"]
-    open_ = terms[(terms["target_layer"] == "grids") & (terms["role"] == "grid_leader") & terms["valid_to"].isna()]
+    open_ = terms[
+        (terms["target_layer"] == "grids") & (terms["role"] == "grid_leader") & terms["valid_to"].isna()
+    ]
     grid = layers["grids"].loc[int(open_["target_id"].iloc[0])]
     leader = open_[open_["target_id"] == grid.name]["person_name"].iloc[0]
     point = grid.geometry.representative_point()
     form = {"service_code": "environment", "lat": f"{point.y:.7f}", "long": f"{point.x:.7f}",
             "description": "楼下垃圾三天没人清", "first_name": "小明", "last_name": "王", "phone": "10012345678"}  # fmt: skip
-    status, kind, body = _call(f"{live_url}/open311/v2/requests.json", form=form, token=resident_token)
+    status, _kind, body = _call(f"{live_url}/open311/v2/requests.json", form=form, token=resident_token)
     assert status == 201, body
     (created,) = json.loads(body)
     assert set(created) == {"service_request_id", "service_notice", "account_id"}
@@ -82,11 +93,20 @@ def test_a_resident_files_an_event_that_lands_with_the_grid_leader(live_url, res
     engine = make_engine(service_db)
     event = read_layer(engine, "events").loc[int(event_id)]
     engine.dispose()
-    assert (event["grid_id"], event["assignee"], event["reporter"], event["source"]) == (grid.name, leader, "王 小明", "resident")
+    assert (event["grid_id"], event["assignee"], event["reporter"], event["source"]) == (
+        grid.name,
+        leader,
+        "王 小明",
+        "resident",
+    )
     status, _, body = _call(f"{live_url}/open311/v2/requests/{event_id}.json")
     (read,) = json.loads(body)
     assert status == 200 and set(read) == REQUEST_FIELDS
-    assert (read["status"], read["service_code"], read["service_request_id"]) == ("open", "environment", event_id)
+    assert (read["status"], read["service_code"], read["service_request_id"]) == (
+        "open",
+        "environment",
+        event_id,
+    )
     assert read["requested_datetime"].endswith("Z") and read["lat"] == pytest.approx(point.y, abs=1e-6)
     assert "小明" not in body.decode() and "10012345678" not in body.decode() and leader not in body.decode()
     status, _, body = _call(f"{live_url}/open311/v2/requests/{event_id}.xml")
@@ -95,7 +115,10 @@ def test_a_resident_files_an_event_that_lands_with_the_grid_leader(live_url, res
     assert {c.tag for c in request} == REQUEST_FIELDS
     listed = json.loads(_call(f"{live_url}/open311/v2/requests.json?status=open")[2])
     assert event_id in {r["service_request_id"] for r in listed}
-    assert event_id not in {r["service_request_id"] for r in json.loads(_call(f"{live_url}/open311/v2/requests.json?status=closed")[2])}
+    assert event_id not in {
+        r["service_request_id"]
+        for r in json.loads(_call(f"{live_url}/open311/v2/requests.json?status=closed")[2])
+    }
     assert json.loads(_call(f"{live_url}/open311/v2/tokens/{event_id}.json")[2]) == [
         {"service_request_id": event_id, "token": event_id}
     ]
@@ -114,9 +137,11 @@ def test_filing_errors_are_open311_errors_and_store_nothing(live_url, resident_t
         ({**good, "lat": "30.0", "long": "104.0"}, resident_token, 400, "outside every grid"),
     ]
     for form, token, status, words in cases:
-        got, kind, body = _call(f"{live_url}/open311/v2/requests.json", form=form, token=token)
+        got, _kind, body = _call(f"{live_url}/open311/v2/requests.json", form=form, token=token)
         (error,) = json.loads(body)
         assert (got, error["code"]) == (status, status) and words in error["description"], (form, body)
-    got, _, body = _call(f"{live_url}/open311/v2/requests.xml", form={**good, "lat": "x"}, token=resident_token)
+    got, _, body = _call(
+        f"{live_url}/open311/v2/requests.xml", form={**good, "lat": "x"}, token=resident_token
+    )
     assert got == 400 and ET.fromstring(body).tag == "errors"
     assert len(json.loads(_call(f"{live_url}/open311/v2/requests.json")[2])) == count
