@@ -356,6 +356,8 @@ class AreaTotals(Answer):
     households: int
     residents: int
     members: int
+    open_events: int
+    overdue_events: int = Field(description="open events past their deadline")
 
 
 class MyArea(Answer):
@@ -373,6 +375,7 @@ class MyArea(Answer):
     party_orgs: list[dict[str, Any]]
     duties: list[dict[str, Any]] = Field(description="terms running today")
     history: list[dict[str, Any]] = Field(description="terms that have ended")
+    events: list[dict[str, Any]] = Field(description="the open events of the grids, soonest due first")
     totals: AreaTotals
 
 
@@ -706,3 +709,48 @@ class Alignment(Answer):
     shared_share: dict[str, float]
     grids: list[GridMatch]
     split_buildings: list[dict[str, Any]]
+
+
+# --- grid events ------------------------------------------------------------------------------
+
+
+class EventStepBody(BaseModel):
+    """A move of an event along its steps (``gridmap.events.TRANSITIONS``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: str = Field(description="the state it goes to: accepted, assigned, in_progress, resolved, closed …")
+    note: str | None = Field(
+        None, max_length=2000, description="why (returned, duplicate, reopened … need one)"
+    )
+    rating: int | None = Field(None, ge=1, le=5, description="closing: the resident's rating")
+    assignee: str | None = Field(None, max_length=100, description="who takes it on")
+
+
+class EventState(Answer):
+    """An event as it stands after a move."""
+
+    id: int
+    state: str
+    level: str
+    assignee: str | None = None
+    due_at: str | None = None
+
+
+class EventStep(Answer):
+    at: str
+    from_state: str | None = None
+    to_state: str
+    level: str
+    by_user: str
+    by_role: str
+    assignee: str | None = None
+    note: str | None = None
+
+
+class EventFigures(Answer):
+    """The figures of events per unit (``unit`` the id, or ``all``); rates are shares 0–1."""
+
+    by: str
+    rows: list[dict[str, Any]]
+    labels: dict[str, str]

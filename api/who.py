@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from typing import Annotated, Any
 
+import pandas as pd
 from fastapi import APIRouter, Query
 
 from api.auth import CurrentUser, State, require
@@ -24,6 +25,7 @@ from api.schemas import (
     Term,
     Who,
 )
+from gridmap.events import ENDED
 from gridmap.io.assign import assign, assign_branch, end_assignment
 from gridmap.scope import masked_answer, visible_frame
 
@@ -67,6 +69,11 @@ def my_area(app: State, user: CurrentUser) -> dict:
     duties = visible_frame("assignments", app.layers.frame("assignments"), user.role, area)
     out["duties"] = records(duties[duties["valid_to"].isna()])
     out["history"] = records(duties[duties["valid_to"].notna()])
+    events = visible_frame("events", app.layers.frame("events"), user.role, area)
+    waiting = events[~events["state"].isin(ENDED)].sort_values("due_at")
+    out["events"] = records(
+        waiting.drop(columns=["geometry"]).assign(lon=waiting.geometry.x, lat=waiting.geometry.y)
+    )
     households = out["households"]
     out["totals"] = {
         "grids": len(grids),
@@ -74,6 +81,8 @@ def my_area(app: State, user: CurrentUser) -> dict:
         "households": len(households),
         "residents": int(sum(h.get("residents") or 0 for h in households)),
         "members": len(out["members"]),
+        "open_events": len(waiting),
+        "overdue_events": int((waiting["due_at"] < pd.Timestamp.now(tz="UTC").tz_localize(None)).sum()),
     }
     return out
 

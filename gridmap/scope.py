@@ -62,6 +62,9 @@ ACCESS: dict[str, tuple[str, ...]] = {
     "assign_people": _ADMIN,
     "assign_branches": _ADMIN,
     "audit_log": _ADMIN,
+    # grid events: moved by the grid leaders of their grids (and admins); the figures
+    "event_steps": (UserRole.ADMIN, UserRole.GRID_LEADER),
+    "event_figures": _READERS,
 }
 #: what a grid leader reads of an analysis output: its rows for their area's features of a layer
 LEADER_ROWS: dict[str, str] = {

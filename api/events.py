@@ -1,0 +1,74 @@
+"""Grid events over HTTP for the people who handle them: a move along the steps (a grid
+leader within their own grids, an admin anywhere), an event's chain of states, and the
+figures districts report. Residents file through Open311 (:mod:`api.open311`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import CurrentUser, State, require
+from api.geojson import records
+from api.schemas import AnswerRoute, EventFigures, EventState, EventStep, EventStepBody
+from gridmap.errors import InputError, NotFoundError
+from gridmap.events import FIGURES, STAFF, event_figures
+from gridmap.io.events import event_history_of, move_event
+from gridmap.model import UserRole
+from gridmap.values import json_value
+
+router = APIRouter(prefix="/events", tags=["grid events"], route_class=AnswerRoute)
+
+
+def _in_scope(app: State, user: CurrentUser, event_id: int) -> None:
+    """NotFoundError for an event the caller may not handle: outside a grid leader's grids
+    it is as if it did not exist (its existence is not told)."""
+    events = app.layers.frame("events")
+    if event_id not in events.index:
+        raise NotFoundError(f"no event {event_id}")
+    if user.role == UserRole.GRID_LEADER:
+        area = app.layers.area(user)
+        if area is None or event_id not in area.ids.get("events", frozenset()):
+            raise NotFoundError(f"no event {event_id}")
+
+
+@router.post("/{event_id}/steps", response_model=EventState, summary="move an event along its steps")
+async def step(event_id: int, body: EventStepBody, app: State, user: CurrentUser) -> dict:
+    require(user, "event_steps", what="moving an event")
+    _in_scope(app, user, event_id)
+    event = await run_in_threadpool(
+        move_event, app.engine, event_id, body.to, by=STAFF, user=user.name, note=body.note,
+        rating=body.rating, assignee=body.assignee,
+    )  # fmt: skip
+    return {"id": event_id, "state": event["state"], "level": event["level"],
+            "assignee": json_value(event["assignee"]), "due_at": json_value(event["due_at"])}  # fmt: skip
+
+
+@router.get("/{event_id}/history", response_model=list[EventStep], summary="an event's chain of states")
+def history(event_id: int, app: State, user: CurrentUser) -> list[dict]:
+    require(user, "event_steps", what="an event's history")
+    _in_scope(app, user, event_id)
+    return records(event_history_of(app.engine, event_id))
+
+
+@router.get(
+    "/report", response_model=EventFigures, summary="响应率, 办结率, 满意率 … per grid, community or street"
+)
+def report(
+    app: State,
+    user: CurrentUser,
+    by: Annotated[Literal["grid", "community", "street"], Query(description="the unit")] = "grid",
+    start: Annotated[dt.date | None, Query(alias="from", description="filed from this day")] = None,
+    end: Annotated[dt.date | None, Query(alias="to", description="filed before this day")] = None,
+) -> dict:
+    require(user, "event_figures", what="the events' figures")
+    if start and end and start > end:
+        raise InputError(f"'from' {start} comes after 'to' {end}")
+    figures = event_figures(
+        app.layers.frame("events"), by=f"{by}_id",
+        start=dt.datetime.combine(start, dt.time()) if start else None,
+        end=dt.datetime.combine(end, dt.time()) if end else None,
+    )  # fmt: skip
+    return {"by": by, "rows": records(figures), "labels": dict(FIGURES)}

@@ -1,0 +1,73 @@
+"""Grid events over HTTP, by role: a grid leader sees and moves the events of their own grids
+(others are as if absent), planners read the figures, the public neither."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridmap.io.events import file_event
+from gridmap.store.engine import make_engine
+
+
+@pytest.fixture(scope="module")
+def filed(service_db, layers, leader_grid):
+    """One event in the leader's grid and one in another grid."""
+    grids = layers["grids"]
+    other = grids[(grids["community_id"] != leader_grid["community_id"])].iloc[0]
+    engine = make_engine(service_db)
+    ids = {}
+    for name, grid in (("mine", leader_grid), ("theirs", other)):
+        point = grid.geometry.representative_point()
+        found = file_event(engine, lon=point.x, lat=point.y, category="property_facilities",
+                           description="电梯停运", source="resident", reporter="赵六", phone="10011112222")  # fmt: skip
+        assert found.placement.grid_id == grid.name or grid.name in found.placement.grid_ids
+        ids[name] = found.event_id
+    engine.dispose()
+    return ids
+
+
+def test_a_grid_leader_sees_their_open_events_by_deadline_and_moves_them(client, auth, filed):
+    area = client.get("/my-area", headers=auth["leader"]).json()
+    mine = [e["id"] for e in area["events"]]
+    assert filed["mine"] in mine and filed["theirs"] not in mine
+    assert area["totals"]["open_events"] == len(mine)
+    assert area["events"][0]["reporter"] == "赵六"  # the leader calls them back
+    r = client.post(f"/events/{filed['mine']}/steps", json={"to": "accepted"}, headers=auth["leader"])
+    assert r.status_code == 200 and r.json()["state"] == "accepted"
+    r = client.post(f"/events/{filed['mine']}/steps", json={"to": "resolved"}, headers=auth["leader"])
+    assert r.status_code == 409 and "may become: assigned, in_progress" in r.json()["detail"]
+    r = client.post(f"/events/{filed['mine']}/steps", json={"to": "returned"}, headers=auth["leader"])
+    assert r.status_code == 409 and "needs a note" in r.json()["detail"]
+    steps = client.get(f"/events/{filed['mine']}/history", headers=auth["leader"]).json()
+    assert [s["to_state"] for s in steps] == ["reported", "accepted"] and steps[1]["by_user"] == "leader"
+
+
+def test_another_grids_event_is_absent_for_the_leader_and_closed_to_others(client, auth, filed):
+    for path in (f"/events/{filed['theirs']}/history", "/events/999999/history"):
+        r = client.get(path, headers=auth["leader"])
+        assert (
+            r.status_code == 404 and r.json()["detail"] == f"no event {path.split('/')[2]}"
+        )  # the same answer
+    r = client.post(f"/events/{filed['theirs']}/steps", json={"to": "accepted"}, headers=auth["leader"])
+    assert r.status_code == 404
+    assert client.post(f"/events/{filed['theirs']}/steps", json={"to": "accepted"},
+                       headers=auth["planner"]).status_code == 403  # fmt: skip
+    assert client.post(f"/events/{filed['theirs']}/steps", json={"to": "accepted"}).status_code == 401
+    r = client.post(f"/events/{filed['theirs']}/steps", json={"to": "accepted"}, headers=auth["admin"])
+    assert r.status_code == 200
+
+
+def test_the_figures_are_for_planners_and_admins(client, auth, filed):
+    r = client.get("/events/report?by=community", headers=auth["planner"])
+    assert r.status_code == 200
+    body = r.json()
+    whole = body["rows"][0]
+    assert whole["unit"] == "all" and whole["filed"] >= 2 and body["labels"]["closure_rate"] == "办结率"
+    assert client.get("/events/report", headers=auth["leader"]).status_code == 403
+    assert client.get("/events/report").status_code == 401
+    assert (
+        client.get("/events/report?from=2026-02-01&to=2026-01-01", headers=auth["admin"]).status_code == 422
+    )
+    planner = client.get("/collections/events/items", headers=auth["planner"]).json()
+    reporters = {f["properties"].get("reporter") for f in planner["features"]}
+    assert "赵六" not in reporters and client.get("/collections/events/items").status_code in (401, 403)
