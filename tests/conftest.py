@@ -29,6 +29,7 @@ DEMO_DIR = ROOT / "fixtures" / "osm" / "chengdu-central"
 SHARED_FOLDERS = ("reliability",)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups from the marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``--dist loadgroup``, as ``./dev test`` runs it) a test file runs on
     one worker with its module fixtures, and a folder of ``SHARED_FOLDERS`` as a whole."""

@@ -18,10 +18,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, insert
 
 from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.demo import areas, grids, housing, people
+from gridmap.demo.events import demo_events
 from gridmap.errors import InputError
 from gridmap.geometry import containing_ids
 from gridmap.io.osm import link_entrances, read_osm
@@ -33,7 +34,7 @@ from gridmap.store.schema import init_db
 from gridmap.store.tables import LAYER_TABLES, event_history
 
 DEMO_AREA = "chengdu-central"
-_STAGES = ("housing", "areas", "facilities", "organisation", "people", "assignments")
+_STAGES = ("housing", "areas", "facilities", "organisation", "people", "assignments", "events")
 
 
 def fixtures_dir() -> Path:
@@ -54,6 +55,8 @@ class DemoData:
     """Every layer of the demo district, in EPSG:4326 (tables for the non-spatial ones)."""
 
     layers: dict[str, pd.DataFrame]
+    #: the chains of states of the demo's events (rows of ``event_history``)
+    event_history: pd.DataFrame | None = None
 
     def counts(self) -> dict[str, int]:
         """Features per layer, every layer named (0 for those the demo does not fill)."""
@@ -139,6 +142,8 @@ def generate(source: Path | None = None, *, seed: int, max_households: int = 500
     )
     rng = _rng(seed, "assignments")
     duties = people.assignments(grid_frame, buildings, compounds, orgs, members, rng)
+    rng = _rng(seed, "events")
+    events, event_steps = demo_events(grid_frame, buildings, communities, duties, rng)
 
     roads = _with_ids(osm.roads)
     entrances = _with_ids(osm.entrances)
@@ -158,13 +163,14 @@ def generate(source: Path | None = None, *, seed: int, max_households: int = 500
         "households": households,
         "assignments": duties,
         "coop_units": units,
+        "events": events,
     }
     out = {}
     for name, frame in layers.items():
         if isinstance(frame, gpd.GeoDataFrame):
             frame = _valid(frame.to_crs(STORAGE_CRS))
         out[name] = frame
-    return DemoData(out)
+    return DemoData(out, event_steps)
 
 
 def _valid(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -247,6 +253,11 @@ def write_demo(engine: Engine, data: DemoData, *, user: str = "demo") -> None:
             count = insert_rows(conn, name, frame) if frame is not None else 0
             record_audit(conn, user=user, action="demo build", layer=name, count=count)
             bump_version(conn, name)
+        if data.event_history is not None and len(data.event_history):
+            rows = (
+                data.event_history.astype(object).where(data.event_history.notna(), None).to_dict("records")
+            )
+            conn.execute(insert(event_history), rows)
 
 
 def build_demo(

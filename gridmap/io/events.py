@@ -13,11 +13,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from gridmap.errors import ConflictError, InputError, NotFoundError
+from gridmap.crs import STORAGE_CRS
+from gridmap.errors import ConflictError, InputError, NotFoundError, Problem
 from gridmap.events import (
     ACCEPTED,
     CLOCK,
@@ -35,7 +37,8 @@ from gridmap.events import (
     next_level,
     place,
 )
-from gridmap.io.edits import validated_feature
+from gridmap.io.importer import prepare_frame, validation_context
+from gridmap.io.validate import ValidationContext
 from gridmap.responsibility import LAYERS as WHO_LAYERS
 from gridmap.responsibility import Responsibility
 from gridmap.store.engine import write_transaction
@@ -105,16 +108,33 @@ def file_event(
         "catalogue_version": catalogue.version, "external_id": external_id, "generated": generated,
     }  # fmt: skip
     with write_transaction(engine) as conn:
-        clean = validated_feature(
-            conn, "events", values, shapely.Point(lon, lat), own=None, label="new event", margin_m=5000.0
-        )
-        event_id = insert_one(conn, "events", clean)
-        _step(conn, event_id, None, REPORTED, "grid", user, "reporter" if source == "resident" else STAFF,
-              placement.assignee, None, now)  # fmt: skip
+        role = "reporter" if source == "resident" else STAFF
+        event_id = record_filing(conn, values, shapely.Point(lon, lat), user=user, role=role)
         record_audit(conn, user=user, action="file", layer="events", feature_id=event_id,
                      detail={"category": category, "grid_id": placement.grid_id})  # fmt: skip
         bump_version(conn, "events")
     return Filed(event_id, placement, category, kind.department, values["due_at"])
+
+
+def record_filing(
+    conn: Connection, values: dict[str, Any], point: shapely.Point, *, user: str, role: str,
+    context: ValidationContext | None = None,
+) -> int:  # fmt: skip
+    """Store one placed event (its column values, its point in EPSG:4326) with the first step
+    of its chain, on an open transaction; checked as an import checks a row (``context``:
+    what the checks read, shared by a batch). Returns its id."""
+    ctx = context or validation_context(conn, "events", mode="append", fix=False, margin_m=5000.0)
+    frame = gpd.GeoDataFrame([values], geometry=[point], crs=STORAGE_CRS)
+    try:
+        clean, _, _ = prepare_frame(frame, "events", ctx)
+    except InputError as exc:
+        raise InputError(
+            [Problem(p.message, file="new event", field=p.field) for p in exc.problems]
+        ) from None
+    event_id = insert_one(conn, "events", clean)
+    _step(conn, event_id, None, REPORTED, str(values["level"]), user, role, values.get("assignee"), None,
+          values["filed_at"])  # fmt: skip
+    return event_id
 
 
 def _step(

@@ -31,7 +31,9 @@ def test_a_grid_leader_sees_their_open_events_by_deadline_and_moves_them(client,
     mine = [e["id"] for e in area["events"]]
     assert filed["mine"] in mine and filed["theirs"] not in mine
     assert area["totals"]["open_events"] == len(mine)
-    assert area["events"][0]["reporter"] == "赵六"  # the leader calls them back
+    assert next(e for e in area["events"] if e["id"] == filed["mine"])["reporter"] == "赵六"  # to call back
+    dues = [e["due_at"] for e in area["events"]]
+    assert dues == sorted(dues)  # soonest due first
     r = client.post(f"/events/{filed['mine']}/steps", json={"to": "accepted"}, headers=auth["leader"])
     assert r.status_code == 200 and r.json()["state"] == "accepted"
     r = client.post(f"/events/{filed['mine']}/steps", json={"to": "resolved"}, headers=auth["leader"])
