@@ -42,6 +42,8 @@ def cmd_events(args, settings: Settings) -> int:
         return EXIT_OK
     if args.action == "list":
         return _list(engine, args)
+    if args.action == "import":
+        return _import(engine, args)
     return _report(engine, args, now)
 
 
@@ -75,11 +77,12 @@ def _file(engine, args, now) -> int:
 def _move(engine, args, now) -> int:
     from gridmap.io.events import move_event
 
-    if args.event_id is None or not args.state:
+    if args.target is None or not args.target.isdigit() or not args.state:
         raise InputError("gridmap events move ID STATE [--note TEXT] [--rating 1-5]")
-    event = move_event(engine, args.event_id, args.state, by=args.as_, note=args.note, rating=args.rating,
+    event_id = int(args.target)
+    event = move_event(engine, event_id, args.state, by=args.as_, note=args.note, rating=args.rating,
                        assignee=args.assignee, now=now)  # fmt: skip
-    print(f"event {args.event_id} is {event['state']} at the {event['level']} level"
+    print(f"event {event_id} is {event['state']} at the {event['level']} level"
           + (f", with {event['assignee']}" if event["assignee"] else ""))  # fmt: skip
     return EXIT_OK
 
@@ -138,4 +141,19 @@ def _report(engine, args, now) -> int:
         else:
             figures.to_csv(args.out, index=False)
         print(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def _import(engine, args) -> int:
+    from gridmap.io.hotline import import_hotline, read_category_map
+
+    if not args.target:
+        raise InputError("gridmap events import FILE [--source-crs CRS] [--category-map FILE]")
+    mapping = read_category_map(args.category_map) if args.category_map else None
+    report = import_hotline(engine, args.target, source_crs=args.source_crs, category_map=mapping,
+                            encoding=args.encoding, dry_run=args.dry_run)  # fmt: skip
+    count = sum(report.by_grid.values())
+    head = "dry run, nothing written: would file" if report.dry_run else "filed"
+    print(f"{head} {count} hotline event(s) in {len(report.by_grid)} grid(s); "
+          f"{report.already} ticket(s) were already there")  # fmt: skip
     return EXIT_OK

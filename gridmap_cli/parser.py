@@ -106,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     homes.add_argument("--dry-run", action="store_true", help="ledger, estimate: report; write nothing")
     homes.add_argument("--out", metavar="PATH", help="show: write the table to .csv")
     ev = sub.add_parser("events", help="grid events (吹哨报到): file, move, escalate, list, report")
-    ev.add_argument("action", choices=["file", "move", "escalate", "list", "report", "categories"])
-    ev.add_argument("event_id", nargs="?", type=int, metavar="ID", help="move: the event")
+    ev.add_argument("action", choices=["file", "move", "escalate", "list", "report", "categories", "import"])
+    ev.add_argument("target", nargs="?", metavar="ID|FILE", help="move: the event; import: a hotline export")
     ev.add_argument("state", nargs="?", metavar="STATE", help="move: the state it goes to")
     ev.add_argument("--lon", type=float, help="file: longitude (EPSG:4326)")
     ev.add_argument("--lat", type=float, help="file: latitude (EPSG:4326)")
@@ -129,6 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--out", metavar="PATH", help="report: write .xlsx (sheets by unit, category, source) or .csv"
     )
+    ev.add_argument(
+        "--source-crs", metavar="CRS", help="import: the export's coordinates (EPSG:4326, gcj02, bd09)"
+    )
+    ev.add_argument(
+        "--category-map", metavar="FILE", help="import: a CSV of the hotline's text and our category"
+    )
+    ev.add_argument(
+        "--encoding", metavar="NAME", help="import: the export's text encoding (default: detected)"
+    )
+    ev.add_argument("--dry-run", action="store_true", help="import: check and place every row; write nothing")
     ev.add_argument("--now", metavar="TIME", help="the clock, as YYYY-MM-DDTHH:MM UTC (default: now)")
     user = sub.add_parser("user", help="accounts of the web service")
     user.add_argument("action", choices=["add", "list", "password", "unlock"])

@@ -278,5 +278,7 @@ def test_the_report_command_prints_and_writes_a_spreadsheet(demo, tmp_path, caps
     whole = sheets["by community"].iloc[0]
     events = read_layer(demo, "events")
     counted = (~events["state"].isin(["duplicate", "not_ours"])).sum()  # these do not count as filed
-    assert whole["name"] == "(all)" and whole["filed 报送事件"] == counted and counted > 900  # the demo's year
+    assert (
+        whole["name"] == "(all)" and whole["filed 报送事件"] == counted and counted > 900
+    )  # the demo's year
     assert np.isfinite(whole["filed 报送事件"])
