@@ -357,6 +357,7 @@ class AreaTotals(Answer):
     residents: int
     members: int
     open_events: int
+    visits_due: int
     overdue_events: int = Field(description="open events past their deadline")
 
 
@@ -376,6 +377,7 @@ class MyArea(Answer):
     duties: list[dict[str, Any]] = Field(description="terms running today")
     history: list[dict[str, Any]] = Field(description="terms that have ended")
     events: list[dict[str, Any]] = Field(description="the open events of the grids, soonest due first")
+    visits_due: list[dict[str, Any]] = Field(description="households due for a visit, the most overdue first")
     totals: AreaTotals
 
 

@@ -25,6 +25,7 @@ from api.schemas import (
     Term,
     Who,
 )
+from gridmap.care import visits_due
 from gridmap.events import ENDED
 from gridmap.io.assign import assign, assign_branch, end_assignment
 from gridmap.scope import masked_answer, visible_frame
@@ -74,6 +75,9 @@ def my_area(app: State, user: CurrentUser) -> dict:
     out["events"] = records(
         waiting.drop(columns=["geometry"]).assign(lon=waiting.geometry.x, lat=waiting.geometry.y)
     )
+    visits = visible_frame("visits", app.layers.frame("visits"), user.role, area)
+    mine = visible_frame("households", app.layers.frame("households"), user.role, area)
+    out["visits_due"] = records(visits_due(mine, visits, dt.date.today()))
     households = out["households"]
     out["totals"] = {
         "grids": len(grids),
@@ -82,6 +86,7 @@ def my_area(app: State, user: CurrentUser) -> dict:
         "residents": int(sum(h.get("residents") or 0 for h in households)),
         "members": len(out["members"]),
         "open_events": len(waiting),
+        "visits_due": len(out["visits_due"]),
         "overdue_events": int((waiting["due_at"] < pd.Timestamp.now(tz="UTC").tz_localize(None)).sum()),
     }
     return out

@@ -233,6 +233,8 @@ EVENT_STATES: tuple[str, ...] = (
 )  # fmt: skip
 EVENT_LEVELS: tuple[str, ...] = ("grid", "community", "street")
 EVENT_SOURCES: tuple[str, ...] = ("resident", "patrol", "hotline", "inspection")
+#: what a visit to a household was (四必访: the must-visits, and the routine ones)
+VISIT_KINDS: tuple[str, ...] = ("routine", "must_visit", "festival", "follow_up")
 
 #: in a layer's ``match``: the same place, the geometry within ``PLACE_TOLERANCE_M``
 PLACE = "place"
@@ -442,6 +444,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                 _PHONE,
                 Column("residents", "int", minimum=0, maximum=50),
                 Column("linked_member_id", "int"),
+                Column("care_tags", max_length=200),  # gridmap/data/care_tags.yaml, comma separated
             ),
             references=(
                 Reference("building_id", "buildings"),
@@ -511,6 +514,20 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             ),
             title_zh="事件",
             personal=("reporter", "phone"),
+        ),
+        LayerSpec(
+            "visits",
+            None,
+            (
+                Column("household_id", "int", required=True),
+                Column("visited_on", "date", required=True),
+                Column("visitor", max_length=100),
+                Column("kind", choices=VISIT_KINDS),
+                Column("note", max_length=2000),
+            ),
+            references=(Reference("household_id", "households"),),
+            title_zh="走访",
+            match=("household_id", "visited_on", "visitor"),
         ),
         LayerSpec(
             "coop_units",

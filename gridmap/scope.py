@@ -27,8 +27,11 @@ SHARED_LAYERS: tuple[str, ...] = (*PUBLIC_LAYERS, "entrances")
 #: the layers a grid leader's area is computed from
 AREA_INPUTS: tuple[str, ...] = (
     "grids", "buildings", "compounds", "party_orgs", "communities", "households", "members", "coop_units",
-    "assignments", "events",
+    "assignments", "events", "visits",
 )  # fmt: skip
+#: values only admins and the grid leaders of their area read: who needs a visit, and why
+#: (others read the rows without them; figures count them, never by name)
+SENSITIVE: Mapping[str, tuple[str, ...]] = {"households": ("care_tags",)}
 
 
 _READERS = (UserRole.ADMIN, UserRole.PLANNER)
@@ -214,6 +217,9 @@ def grid_leader_area(layers: Mapping[str, pd.DataFrame], grid_ids: tuple[int, ..
         frame = layers.get(name)
         if frame is not None and len(frame):
             ids[name] = _ids(frame.index[frame[column].isin(targets)])
+    visits = layers.get("visits")
+    if visits is not None and len(visits):
+        ids["visits"] = _ids(visits.index[visits["household_id"].isin(ids.get("households", frozenset()))])
     assignments = layers.get("assignments")
     if assignments is not None and len(assignments):
         keep = np.zeros(len(assignments), dtype=bool)
@@ -239,7 +245,12 @@ def visible_frame(
         return frame[frame.index.isin(keep)]
     if role in (UserRole.ADMIN, UserRole.GRID_LEADER):
         return frame
-    return mask_personal(layer, frame, names=layer != "assignments")
+    masked = mask_personal(layer, frame, names=layer != "assignments")
+    hidden = [c for c in SENSITIVE.get(layer, ()) if c in masked.columns]
+    if hidden:
+        masked = masked.copy() if masked is frame else masked
+        masked[hidden] = None
+    return masked
 
 
 def masked_answer(answer: dict[str, Any], role: str, area: Area | None = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from gridmap_cli.parser import build_parser
 from gridmap_cli.service import cmd_map, cmd_serve
 from gridmap_cli.siting import cmd_site
 from gridmap_cli.users import cmd_user
+from gridmap_cli.visits import cmd_visits
 
 _COMMANDS = {
     "db": cmd_db,
@@ -34,6 +35,7 @@ _COMMANDS = {
     "grids": cmd_grids,
     "households": cmd_households,
     "events": cmd_events,
+    "visits": cmd_visits,
 }
 
 

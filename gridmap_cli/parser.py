@@ -140,6 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--dry-run", action="store_true", help="import: check and place every row; write nothing")
     ev.add_argument("--now", metavar="TIME", help="the clock, as YYYY-MM-DDTHH:MM UTC (default: now)")
+    vis = sub.add_parser("visits", help="households due for a visit (四必访), logging visits, the figures")
+    vis.add_argument("action", nargs="?", choices=["due", "log", "report"], default="due")
+    vis.add_argument("household", nargs="?", metavar="HOUSEHOLD_ID", help="log: the household visited")
+    vis.add_argument("--grid", action="append", metavar="CODE", help="due, report: only these grids")
+    vis.add_argument("--on", metavar="DAY", help="the day (YYYY-MM-DD; default today)")
+    vis.add_argument("--by", metavar="NAME", help="log: who visited")
+    vis.add_argument(
+        "--kind", choices=["routine", "must_visit", "festival", "follow_up"], default="must_visit"
+    )
+    vis.add_argument("--note", help="log: what was found")
     user = sub.add_parser("user", help="accounts of the web service")
     user.add_argument("action", choices=["add", "list", "password", "unlock"])
     user.add_argument("name", nargs="?", metavar="NAME")

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, delete, insert
 
 from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.demo import areas, grids, housing, people
-from gridmap.demo.events import demo_events
+from gridmap.demo.events import demo_care, demo_events
 from gridmap.errors import InputError
 from gridmap.geometry import containing_ids
 from gridmap.io.osm import link_entrances, read_osm
@@ -34,7 +34,7 @@ from gridmap.store.schema import init_db
 from gridmap.store.tables import LAYER_TABLES, event_history
 
 DEMO_AREA = "chengdu-central"
-_STAGES = ("housing", "areas", "facilities", "organisation", "people", "assignments", "events")
+_STAGES = ("housing", "areas", "facilities", "organisation", "people", "assignments", "events", "care")
 
 
 def fixtures_dir() -> Path:
@@ -144,6 +144,13 @@ def generate(source: Path | None = None, *, seed: int, max_households: int = 500
     duties = people.assignments(grid_frame, buildings, compounds, orgs, members, rng)
     rng = _rng(seed, "events")
     events, event_steps = demo_events(grid_frame, buildings, communities, duties, rng)
+    rng = _rng(seed, "care")
+    households = (
+        households.set_index(households["id"].to_numpy()) if "id" in households.columns else households
+    )
+    care_tags, visits = demo_care(households, rng)
+    households["care_tags"] = care_tags.to_numpy()
+    visits = _with_ids(visits)
 
     roads = _with_ids(osm.roads)
     entrances = _with_ids(osm.entrances)
@@ -164,6 +171,7 @@ def generate(source: Path | None = None, *, seed: int, max_households: int = 500
         "assignments": duties,
         "coop_units": units,
         "events": events,
+        "visits": visits,
     }
     out = {}
     for name, frame in layers.items():

@@ -165,3 +165,36 @@ def _life(
         return {**base, "state": "resolved", "resolved_at": resolved}, steps
     step(closed, "resolved", "closed", "reporter" if rated else "staff")
     return {**base, "state": "closed", "resolved_at": resolved, "closed_at": closed, "rating": rating}, steps
+
+
+#: the share of the demo's households tagged for care, and how the tags fall
+CARE_SHARE = 0.03
+CARE_TAGS = {"elderly_alone": 0.3, "empty_nest": 0.25, "disabled": 0.12, "serious_illness": 0.1,
+             "hardship": 0.13, "bereaved": 0.03, "left_behind_children": 0.07}  # fmt: skip
+
+
+def demo_care(households: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.Series, pd.DataFrame]:
+    """Care tags for about 3 % of ``households`` (index the id) and the last quarter's visits
+    to them, kept at their interval mostly, now and then late or missed."""
+    from gridmap.care import load_care_tags
+
+    intervals = load_care_tags()
+    tags = pd.Series(None, index=households.index, dtype=object)
+    chosen = households.index[rng.random(len(households)) < CARE_SHARE]
+    names_ = list(CARE_TAGS)
+    weights = np.array(list(CARE_TAGS.values())) / sum(CARE_TAGS.values())
+    visits: list[dict[str, Any]] = []
+    today = YEAR_END.date()
+    for hid in chosen:
+        picked = list(dict.fromkeys(rng.choice(names_, size=1 + int(rng.random() < 0.2), p=weights)))
+        tags[hid] = ",".join(picked)
+        every = intervals.interval(picked) or 30
+        day = today - dt.timedelta(days=90)
+        while True:
+            day += dt.timedelta(days=int(every * rng.uniform(0.7, 1.4)))
+            if day > today:
+                break
+            if rng.random() < 0.9:
+                visits.append({"household_id": int(hid), "visited_on": day, "visitor": None,
+                               "kind": "must_visit", "note": "（演示）走访"})  # fmt: skip
+    return tags, pd.DataFrame(visits, columns=["household_id", "visited_on", "visitor", "kind", "note"])

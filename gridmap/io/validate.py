@@ -20,8 +20,9 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gridmap.care import load_care_tags
 from gridmap.crs import STORAGE_CRS, metric_crs_for
-from gridmap.errors import Problem
+from gridmap.errors import InputError, Problem
 from gridmap.model import ASSIGNMENT_TARGETS, INT_RANGE, Column, LayerSpec, ServiceCategory
 
 _TRUE = {"true", "t", "yes", "y", "1", "是", "有"}
@@ -252,6 +253,17 @@ def _check_categories(values: list, out: _Collector) -> None:
             values[i] = ",".join(dict.fromkeys(cats))
 
 
+def _check_care_tags(values: list, out: _Collector) -> None:
+    tags = load_care_tags()
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        try:
+            values[i] = ",".join(dict.fromkeys(tags.parse(value))) or None
+        except InputError as exc:
+            out.add(exc.problems[0].message, i, "care_tags")
+
+
 def _check_ids(frame: pd.DataFrame, spec: LayerSpec, ctx: ValidationContext, out: _Collector) -> list:
     if "id" not in frame.columns:
         return []
@@ -458,6 +470,8 @@ def validate_frame(
     converted = _check_columns(frame, spec, out)
     if spec.name == "facilities" and "categories" in converted:
         _check_categories(converted["categories"], out)
+    if spec.name == "households" and "care_tags" in converted:
+        _check_care_tags(converted["care_tags"], out)
     own_ids = _check_ids(frame, spec, ctx, out)
     if spec.code and spec.code in converted:
         _check_codes(converted[spec.code], spec, ctx, out)

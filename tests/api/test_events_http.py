@@ -73,3 +73,14 @@ def test_the_figures_are_for_planners_and_admins(client, auth, filed):
     planner = client.get("/collections/events/items", headers=auth["planner"]).json()
     reporters = {f["properties"].get("reporter") for f in planner["features"]}
     assert "赵六" not in reporters and client.get("/collections/events/items").status_code in (401, 403)
+
+
+def test_a_leader_sees_the_visits_due_in_their_grids_and_planners_no_tags(client, auth):
+    area = client.get("/my-area", headers=auth["leader"]).json()
+    households = {h["id"] for h in area["households"]}
+    assert {v["household_id"] for v in area["visits_due"]} <= households
+    assert area["totals"]["visits_due"] == len(area["visits_due"])
+    planner = client.get("/collections/households/items?limit=1000", headers=auth["planner"]).json()
+    assert planner["features"] and all(f["properties"].get("care_tags") is None for f in planner["features"])
+    admin = client.get("/collections/households/items?limit=1000", headers=auth["admin"]).json()
+    assert any(f["properties"].get("care_tags") for f in admin["features"])
