@@ -37,7 +37,7 @@ from gridmap.events import (
     next_level,
     place,
 )
-from gridmap.io.importer import prepare_frame, validation_context
+from gridmap.io.importer import prepare_frame
 from gridmap.io.validate import ValidationContext
 from gridmap.responsibility import LAYERS as WHO_LAYERS
 from gridmap.responsibility import Responsibility
@@ -123,7 +123,7 @@ def record_filing(
     """Store one placed event (its column values, its point in EPSG:4326) with the first step
     of its chain, on an open transaction; checked as an import checks a row (``context``:
     what the checks read, shared by a batch). Returns its id."""
-    ctx = context or validation_context(conn, "events", mode="append", fix=False, margin_m=5000.0)
+    ctx = context or _placed(values)
     frame = gpd.GeoDataFrame([values], geometry=[point], crs=STORAGE_CRS)
     try:
         clean, _, _ = prepare_frame(frame, "events", ctx)
@@ -135,6 +135,15 @@ def record_filing(
     _step(conn, event_id, None, REPORTED, str(values["level"]), user, role, values.get("assignee"), None,
           values["filed_at"])  # fmt: skip
     return event_id
+
+
+def _placed(values: dict[str, Any]) -> ValidationContext:
+    """What the checks of a placed event need: the ids its placement found (they come from
+    the stored layers' own lookup), and no district extent (the point lies in a grid)."""
+    ids = {layer: {int(values[column])} if values.get(column) is not None else set() for layer, column in (
+        ("streets", "street_id"), ("communities", "community_id"), ("grids", "grid_id"),
+        ("compounds", "compound_id"), ("buildings", "building_id"))}  # fmt: skip
+    return ValidationContext(ids=ids)
 
 
 def _step(

@@ -47,7 +47,12 @@ def test_what_is_due_on_a_day_by_hand():
 def test_the_figures_count_and_name_nobody():
     households, visits = _hand_built()
     figures = care_figures(households, visits, TODAY)
-    assert (figures["tagged"], figures["visited_in_time"], figures["overdue"], figures["visits"]) == (4, 3, 1, 5)
+    assert (figures["tagged"], figures["visited_in_time"], figures["overdue"], figures["visits"]) == (
+        4,
+        3,
+        1,
+        5,
+    )
     assert figures["share_in_time"] == 0.75
     assert figures["per_tag"] == {"elderly_alone": 3, "disabled": 1, "hardship": 1}
     assert load_care_tags().parse("elderly_alone、hardship") == ["elderly_alone", "hardship"]
@@ -65,7 +70,9 @@ def demo(demo_copy):
 def test_a_bad_tag_is_refused_by_row(demo, tmp_path):
     one = read_layer(demo, "households").iloc[:2]
     path = tmp_path / "households.csv"
-    one[["id", "building_id", "unit", "room"]].assign(care_tags=["elderly_alone", "ghost"]).to_csv(path, index=False)
+    one[["id", "building_id", "unit", "room"]].assign(care_tags=["elderly_alone", "ghost"]).to_csv(
+        path, index=False
+    )
     with pytest.raises(InputError, match=r"row 3 \(id 2\), field 'care_tags': unknown care tag\(s\) ghost"):
         import_layer(demo, "households", path)
 
