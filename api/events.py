@@ -12,9 +12,18 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentUser, State, require
 from api.geojson import records
-from api.schemas import AnswerRoute, EventFigures, EventState, EventStep, EventStepBody
+from api.schemas import (
+    AnswerRoute,
+    EventFigures,
+    EventState,
+    EventStep,
+    EventStepBody,
+    VisitBody,
+    VisitLogged,
+)
 from gridmap.errors import InputError, NotFoundError
 from gridmap.events import FIGURES, STAFF, event_figures
+from gridmap.io.edits import create_feature
 from gridmap.io.events import event_history_of, move_event
 from gridmap.model import UserRole
 from gridmap.values import json_value
@@ -72,3 +81,20 @@ def report(
         end=dt.datetime.combine(end, dt.time()) if end else None,
     )  # fmt: skip
     return {"by": by, "rows": records(figures), "labels": dict(FIGURES)}
+
+
+visits_router = APIRouter(prefix="/visits", tags=["grid events"], route_class=AnswerRoute)
+
+
+@visits_router.post("", status_code=201, response_model=VisitLogged, summary="log a visit to a household")
+async def log_visit(body: VisitBody, app: State, user: CurrentUser) -> dict:
+    require(user, "log_visits", what="logging a visit")
+    if user.role == UserRole.GRID_LEADER:
+        area = app.layers.area(user)
+        if area is None or body.household_id not in area.ids.get("households", frozenset()):
+            raise NotFoundError(f"no household {body.household_id}")
+    day = body.visited_on or dt.date.today()
+    values = {"household_id": body.household_id, "visited_on": day, "visitor": user.name, "kind": body.kind,
+              "note": body.note}  # fmt: skip
+    visit_id, _ = await run_in_threadpool(create_feature, app.engine, "visits", values, user=user.name)
+    return {"id": visit_id, "household_id": body.household_id, "visited_on": day.isoformat()}

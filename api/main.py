@@ -59,4 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     for module in (web, auth, features, tiles, who, analysis, gridwork, maps, events, open311):
         app.include_router(module.router)
+    app.include_router(events.visits_router)
     return app

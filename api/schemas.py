@@ -756,3 +756,20 @@ class EventFigures(Answer):
     by: str
     rows: list[dict[str, Any]]
     labels: dict[str, str]
+
+
+class VisitBody(BaseModel):
+    """A visit to a household, logged by its grid's people."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    household_id: int = Field(ge=1)
+    visited_on: dt.date | None = Field(None, description="the day (default today)")
+    kind: Literal["routine", "must_visit", "festival", "follow_up"] = "must_visit"
+    note: str | None = Field(None, max_length=2000)
+
+
+class VisitLogged(Answer):
+    id: int
+    household_id: int
+    visited_on: str

@@ -43,6 +43,7 @@ LAYER_COLUMNS: dict[str, tuple[str, ...]] = {
     "roads": ("highway", "name"),
     "entrances": ("kind", "name", "compound_id"),
     "coop_units": ("name", "kind"),
+    "events": ("category", "state", "level", "grid_id"),
 }
 #: layers computed by coverage runs and siting scenarios, and what their tiles carry
 ANALYSIS_LAYERS = ("coverage", "gaps", "circles", "proposals")

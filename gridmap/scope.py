@@ -68,6 +68,7 @@ ACCESS: dict[str, tuple[str, ...]] = {
     # grid events: moved by the grid leaders of their grids (and admins); the figures
     "event_steps": (UserRole.ADMIN, UserRole.GRID_LEADER),
     "event_figures": _READERS,
+    "log_visits": (UserRole.ADMIN, UserRole.GRID_LEADER),
 }
 #: what a grid leader reads of an analysis output: its rows for their area's features of a layer
 LEADER_ROWS: dict[str, str] = {

@@ -29,6 +29,11 @@ const LAYERS = [
       ["in", "elderly_care", ["get", "categories"]], "#ff7f00",
       ["in", "clinic", ["get", "categories"]], "#1f78b4", "#666"], "circle-stroke-color": "#fff", "circle-stroke-width": 1 } }],
     legend: [["dot", "#e31a1c", "党群服务中心"], ["dot", "#ff7f00", "养老"], ["dot", "#1f78b4", "卫生服务"], ["dot", "#666", "其他设施"]] },
+  { id: "events", title: "事件（按状态）", roles: STAFF, on: true,
+    styles: [{ type: "circle", paint: { "circle-radius": 5, "circle-color": ["match", ["get", "state"],
+      ["closed", "duplicate", "not_ours"], "#999", "resolved", "#1a9850", "escalated", "#d73027", "#ff7f00"],
+      "circle-stroke-color": "#fff", "circle-stroke-width": 1 } }],
+    legend: [["dot", "#ff7f00", "办理中"], ["dot", "#d73027", "已吹哨上报"], ["dot", "#1a9850", "已办结待评价"], ["dot", "#999", "已关闭"]] },
   { id: "coverage", title: "步行分钟（类别、圈层）", roles: STAFF, on: false, params: true,
     styles: [{ type: "fill", paint: { "fill-color": ["step", ["coalesce", ["get", "minutes"], 999],
       MINUTE_CLASSES[0][1], 5, MINUTE_CLASSES[1][1], 10, MINUTE_CLASSES[2][1], 15, MINUTE_CLASSES[3][1]], "fill-opacity": 0.85 } }],
@@ -213,7 +218,9 @@ async function showArea() {
   const body = document.getElementById("area-body");
   body.innerHTML = "";
   const t = area.totals;
-  body.append(table([["网格", area.grid_codes.join("，")], ["楼栋", t.buildings], ["住户", t.households], ["居民", t.residents], ["党员", t.members]]));
+  body.append(table([["网格", area.grid_codes.join("，")], ["楼栋", t.buildings], ["住户", t.households], ["居民", t.residents], ["党员", t.members],
+    ["待办事件", `${t.open_events}（超期 ${t.overdue_events}）`], ["待走访", t.visits_due]]));
+  body.append(eventList(area.events), visitList(area.visits_due));
   const duties = document.createElement("ul");
   for (const d of area.duties) {
     const li = document.createElement("li");
@@ -223,6 +230,54 @@ async function showArea() {
   body.append(duties);
   fitTo(area.bounds);
   state.area = area;
+}
+
+// a grid leader's next step for an event in each state, one tap each
+const NEXT_STEP = { reported: ["accepted", "受理"], escalated: ["accepted", "受理"], accepted: ["in_progress", "开始处理"],
+                    assigned: ["in_progress", "开始处理"], in_progress: ["resolved", "办结"] };
+const STATE_NAMES = { reported: "待受理", escalated: "已上报", accepted: "已受理", assigned: "已派单", in_progress: "处理中", resolved: "已办结" };
+
+function tapButton(label, action) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = label;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try { await action(); } catch (e) { alert(e.message); }
+    await showArea();
+  });
+  return button;
+}
+
+function eventList(events) {
+  const list = document.createElement("ul");
+  list.id = "events-list";
+  for (const e of events) {
+    const li = document.createElement("li");
+    li.dataset.event = e.id;
+    const late = new Date(e.due_at + "Z") < new Date() ? " 超期" : "";
+    li.textContent = `#${e.id} ${e.category} · ${STATE_NAMES[e.state] || e.state} · 限 ${e.due_at.slice(0, 16).replace("T", " ")}${late} `;
+    const next = NEXT_STEP[e.state];
+    if (next) li.append(tapButton(next[1], () => api(`/events/${e.id}/steps`, { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ to: next[0] }) })));
+    li.addEventListener("dblclick", () => map.flyTo({ center: [e.lon, e.lat], zoom: 18 }));
+    list.append(li);
+  }
+  return list;
+}
+
+function visitList(due) {
+  const list = document.createElement("ul");
+  list.id = "visits-list";
+  for (const v of due) {
+    const li = document.createElement("li");
+    li.dataset.household = v.household_id;
+    li.textContent = `住户 ${v.household_id} · ${v.tags} · ${v.overdue_days ? `超期 ${v.overdue_days} 天` : `应于 ${v.due_on} 前`} `;
+    li.append(tapButton("已走访", () => api("/visits", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ household_id: v.household_id }) })));
+    list.append(li);
+  }
+  return list;
 }
 
 async function signedIn() {
