@@ -290,3 +290,43 @@ def place(answer: Mapping[str, Any]) -> Placement:
         grid_ids=tuple(int(g["id"]) for g in grids), compound_id=ident("compound"),
         building_id=ident("building"), assignee=leaders[0]["person_name"] if leaders else None,
     )  # fmt: skip
+
+
+def repeat_places(
+    events: pd.DataFrame, xy: np.ndarray, *, radius_m: float = 50.0, days: float = 30.0, min_count: int = 3
+) -> pd.DataFrame:
+    """Places where events of one category come back: events of the same category within
+    ``radius_m`` metres and ``days`` days of another, chained, forming groups of at least
+    ``min_count`` (the same lamp, the same corner). ``xy`` holds each event's point in a
+    metric CRS (metres), row for row. One row per place: category, count, first and last
+    filed, the mean point's position in ``xy``'s CRS, and the event ids, largest first."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    columns = ["category", "count", "first_filed", "last_filed", "x", "y", "event_ids"]
+    if len(events) == 0:
+        return pd.DataFrame(columns=columns)
+    filed = pd.to_datetime(events["filed_at"]).to_numpy()
+    ids = events.index.to_numpy()
+    rows = []
+    for category, positions in events.groupby("category").indices.items():
+        if len(positions) < min_count:
+            continue
+        pairs = cKDTree(xy[positions]).query_pairs(radius_m, output_type="ndarray")
+        gap = np.abs(filed[positions[pairs[:, 0]]] - filed[positions[pairs[:, 1]]]) / np.timedelta64(1, "D")
+        near = pairs[gap <= days]
+        graph = coo_matrix((np.ones(len(near)), (near[:, 0], near[:, 1])), shape=(len(positions),) * 2)
+        _, label = connected_components(graph, directed=False)
+        groups = pd.Series(range(len(positions))).groupby(label).apply(list)
+        for members in groups:
+            if len(members) < min_count:
+                continue
+            chosen = positions[members]
+            rows.append({
+                "category": category, "count": len(members), "first_filed": pd.Timestamp(filed[chosen].min()),
+                "last_filed": pd.Timestamp(filed[chosen].max()), "x": float(xy[chosen, 0].mean()),
+                "y": float(xy[chosen, 1].mean()), "event_ids": sorted(int(i) for i in ids[chosen]),
+            })  # fmt: skip
+    out = pd.DataFrame(rows, columns=columns)
+    return out.sort_values(["count", "last_filed"], ascending=[False, False]).reset_index(drop=True)

@@ -129,6 +129,15 @@ def _report(engine, args, now) -> int:
              r.overdue_now, r.escalated) for r in figures.itertuples()]  # fmt: skip
     print_table(rows, ("code", args.by, "filed", "响应率", "办结率", "满意率", "median h", "overdue", "escalated"),
                 title=f"events by {args.by}, {span}", right=[2, 3, 4, 5, 6, 7, 8])  # fmt: skip
+    places = places_of(events, start, end)
+    if len(places):
+        rows = [(p.category, p.count, f"{p.first_filed:%Y-%m-%d}", f"{p.last_filed:%Y-%m-%d}",
+                 f"{p.lon:.5f},{p.lat:.5f}", " ".join(map(str, p.event_ids[:8])))
+                for p in places.head(10).itertuples()]  # fmt: skip
+        title = f"{len(places)} places where events come back (within 50 m and 30 days)"
+        print_table(
+            rows, ("category", "events", "first", "last", "where (lon,lat)", "ids"), title=title, right=[1]
+        )
     if args.out:
         by_category = event_figures(events, by="category", start=start, end=end, now=now)
         by_source = event_figures(events, by="source", start=start, end=end, now=now)
@@ -157,3 +166,28 @@ def _import(engine, args) -> int:
     print(f"{head} {count} hotline event(s) in {len(report.by_grid)} grid(s); "
           f"{report.already} ticket(s) were already there")  # fmt: skip
     return EXIT_OK
+
+
+def places_of(events, start, end):
+    """Repeat places (:func:`gridmap.events.repeat_places`) of the events filed in the range,
+    with each place's mean lon/lat (EPSG:4326)."""
+    import pandas as pd
+
+    from gridmap.crs import metric_crs_for
+    from gridmap.events import repeat_places
+
+    filed = pd.to_datetime(events["filed_at"])
+    keep = pd.Series(True, index=events.index)
+    if start:
+        keep &= filed >= pd.Timestamp(start)
+    if end:
+        keep &= filed < pd.Timestamp(end)
+    chosen = events[keep.to_numpy()]
+    if not len(chosen):
+        return pd.DataFrame()
+    metric = chosen.to_crs(metric_crs_for(chosen))
+    xy = metric.geometry.get_coordinates().to_numpy()
+    places = repeat_places(chosen, xy)
+    places["lon"] = [chosen.loc[ids].geometry.x.mean() for ids in places["event_ids"]]
+    places["lat"] = [chosen.loc[ids].geometry.y.mean() for ids in places["event_ids"]]
+    return places

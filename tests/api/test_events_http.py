@@ -84,3 +84,23 @@ def test_a_leader_sees_the_visits_due_in_their_grids_and_planners_no_tags(client
     assert planner["features"] and all(f["properties"].get("care_tags") is None for f in planner["features"])
     admin = client.get("/collections/households/items?limit=1000", headers=auth["admin"]).json()
     assert any(f["properties"].get("care_tags") for f in admin["features"])
+
+
+def test_event_tiles_follow_the_access_table(client, auth, filed, layers, leader_grid):
+    import mapbox_vector_tile
+    import morecantile
+
+    point = leader_grid.geometry.representative_point()
+    tile = morecantile.tms.get("WebMercatorQuad").tile(point.x, point.y, 16)
+    path = f"/tiles/events/{tile.z}/{tile.x}/{tile.y}"
+
+    def states(who: str) -> list[str]:
+        r = client.get(path, headers=auth[who])
+        assert r.status_code == 200, r.text
+        decoded = mapbox_vector_tile.decode(r.content)
+        return [f["properties"]["state"] for f in decoded.get("events", {}).get("features", [])]
+
+    assert states("planner") and states("leader")
+    assert "reporter" not in str(mapbox_vector_tile.decode(client.get(path, headers=auth["admin"]).content))
+    assert client.get(path).status_code in (401, 403)
+    assert client.get(path, headers=auth["resident"]).status_code == 403

@@ -282,3 +282,22 @@ def test_the_report_command_prints_and_writes_a_spreadsheet(demo, tmp_path, caps
         whole["name"] == "(all)" and whole["filed 报送事件"] == counted and counted > 900
     )  # the demo's year
     assert np.isfinite(whole["filed 报送事件"])
+
+
+def test_repeat_places_by_hand():
+    from gridmap.events import repeat_places
+
+    days = [0, 10, 20, 25, 0, 100, 0]
+    events = pd.DataFrame({
+        "category": ["road_lighting"] * 4 + ["road_lighting", "road_lighting", "environment"],
+        "filed_at": [T0 + dt.timedelta(days=d) for d in days],
+    }, index=[1, 2, 3, 4, 5, 6, 7])  # fmt: skip
+    # the same lamp four times within a month (chained), one lamp 200 m away, the same lamp a
+    # season later, and another category at the same spot
+    xy = np.array([[0, 0], [10, 0], [20, 5], [60, 5], [200, 0], [5, 5], [0, 1]], dtype=float)
+    places = repeat_places(events, xy, radius_m=50, days=30, min_count=3)
+    assert len(places) == 1
+    place = places.iloc[0]
+    assert (place["category"], place["count"], place["event_ids"]) == ("road_lighting", 4, [1, 2, 3, 4])
+    assert place["x"] == pytest.approx(22.5) and place["last_filed"] == pd.Timestamp(T0 + dt.timedelta(days=25))
+    assert repeat_places(events.iloc[:0], xy[:0]).empty
