@@ -299,5 +299,7 @@ def test_repeat_places_by_hand():
     assert len(places) == 1
     place = places.iloc[0]
     assert (place["category"], place["count"], place["event_ids"]) == ("road_lighting", 4, [1, 2, 3, 4])
-    assert place["x"] == pytest.approx(22.5) and place["last_filed"] == pd.Timestamp(T0 + dt.timedelta(days=25))
+    assert place["x"] == pytest.approx(22.5) and place["last_filed"] == pd.Timestamp(
+        T0 + dt.timedelta(days=25)
+    )
     assert repeat_places(events.iloc[:0], xy[:0]).empty
