@@ -63,6 +63,19 @@ def load_care_tags() -> CareTags:
         raise InputError(f"{TAGS_FILE}: not a list of care tags ({exc})") from None
 
 
+def _tagged(households: pd.DataFrame) -> pd.DataFrame:
+    """The households with at least one care tag."""
+    tags = households["care_tags"]
+    return households[tags.notna() & (tags.astype(str).str.strip() != "")]
+
+
+def _last_visits(visits: pd.DataFrame) -> pd.Series:
+    """Each visited household's last visit (a timestamp), by household id."""
+    if not len(visits):
+        return pd.Series(dtype="datetime64[ns]")
+    return pd.to_datetime(visits["visited_on"]).groupby(visits["household_id"].astype(int)).max()
+
+
 def visits_due(households: pd.DataFrame, visits: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     """The tagged households of ``households`` (index the id; ``care_tags``, ``building_id``)
     due for a visit on ``today`` — never visited, or last visited (``visits``: ``household_id``,
@@ -70,14 +83,7 @@ def visits_due(households: pd.DataFrame, visits: pd.DataFrame, today: dt.date) -
     ``tags``, ``interval_days``, ``last_visit``, ``due_on`` and ``overdue_days`` (0 when not
     yet late), most overdue first."""
     catalogue = load_care_tags()
-    tagged = households[
-        households["care_tags"].notna() & (households["care_tags"].astype(str).str.strip() != "")
-    ]
-    last = (
-        pd.to_datetime(visits["visited_on"]).groupby(visits["household_id"].astype(int)).max()
-        if len(visits)
-        else pd.Series(dtype="datetime64[ns]")
-    )
+    tagged, last = _tagged(households), _last_visits(visits)
     rows = []
     for hid, row in tagged.iterrows():
         tags = catalogue.parse(row["care_tags"])
@@ -102,14 +108,7 @@ def care_figures(households: pd.DataFrame, visits: pd.DataFrame, today: dt.date)
     """Tagged households, those visited within their interval as of ``today`` and the share,
     visits logged, and households per tag (counts only: no one named)."""
     catalogue = load_care_tags()
-    tagged = households[
-        households["care_tags"].notna() & (households["care_tags"].astype(str).str.strip() != "")
-    ]
-    last = (
-        pd.to_datetime(visits["visited_on"]).groupby(visits["household_id"].astype(int)).max()
-        if len(visits)
-        else pd.Series(dtype="datetime64[ns]")
-    )
+    tagged, last = _tagged(households), _last_visits(visits)
     per_tag: dict[str, int] = {}
     in_time = 0
     for hid, text in tagged["care_tags"].items():
