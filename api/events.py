@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentUser, State, require
@@ -18,13 +18,14 @@ from api.schemas import (
     EventState,
     EventStep,
     EventStepBody,
+    PhotoKept,
     VisitBody,
     VisitLogged,
 )
 from gridmap.errors import InputError, NotFoundError
 from gridmap.events import FIGURES, STAFF, event_figures
 from gridmap.io.edits import create_feature
-from gridmap.io.events import event_history_of, move_event
+from gridmap.io.events import MAX_PHOTO_BYTES, add_photo, event_history_of, move_event, photo
 from gridmap.model import UserRole
 from gridmap.values import json_value
 
@@ -60,6 +61,32 @@ def history(event_id: int, app: State, user: CurrentUser) -> list[dict]:
     require(user, "event_steps", what="an event's history")
     _in_scope(app, user, event_id)
     return records(event_history_of(app.engine, event_id))
+
+
+@router.post(
+    "/{event_id}/photos", status_code=201, response_model=PhotoKept, summary="add a photo to an event"
+)
+async def add_photo_route(event_id: int, file: UploadFile, app: State, user: CurrentUser) -> dict:
+    require(user, "event_steps", what="adding a photo")
+    _in_scope(app, user, event_id)
+    data = await file.read(MAX_PHOTO_BYTES + 1)
+    photo_id = await run_in_threadpool(add_photo, app.engine, event_id, data, user=user.name)
+    return {"id": photo_id, "event_id": event_id, "size": len(data)}
+
+
+@router.get(
+    "/{event_id}/photos/{photo_id}",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}, "description": "the photo"}
+    },
+    summary="a photo of an event",
+)
+def photo_route(event_id: int, photo_id: int, app: State, user: CurrentUser) -> Response:
+    require(user, "event_steps", what="an event's photos")
+    _in_scope(app, user, event_id)
+    kind, data = photo(app.engine, event_id, photo_id)
+    return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.get(

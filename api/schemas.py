@@ -773,3 +773,9 @@ class VisitLogged(Answer):
     id: int
     household_id: int
     visited_on: str
+
+
+class PhotoKept(Answer):
+    id: int
+    event_id: int
+    size: int = Field(description="bytes")

@@ -33,7 +33,7 @@ class Problem:
         """Where the row is, as the file's user counts it ("row 3", "feature 2")."""
         if self.feature is None:
             return ""
-        if self.file and self.file.lower().endswith(".csv"):
+        if self.file and self.file.lower().endswith((".csv", ".xlsx")):  # a table with its header row
             return f"row {self.feature + 2}"
         return f"feature {self.feature + 1}"
 

@@ -172,6 +172,7 @@ FIGURES: Mapping[str, str] = {
     "median_hours_to_close": "办结用时中位数(小时)",
     "overdue_now": "超期未办结",
     "escalated": "吹哨上报",
+    "department_overdue": "部门超时未报到",
 }
 #: a resident's rating (1–5) that counts as satisfied
 SATISFIED_FROM = 4
@@ -191,7 +192,8 @@ def event_figures(
     response rate; closed (resolved or closed; duplicates and events not ours do not count as
     filed) and the closure rate; closed within the deadline; rated, satisfied (rating ≥ 4)
     and the satisfaction rate; median hours from filing to resolution; open past the deadline
-    at ``now``; escalated at least once. Rates are shares (0–1), None over nothing."""
+    at ``now``; escalated at least once; called to a department at the street that has not
+    reported for duty in its hours. Rates are shares (0–1), None over nothing."""
     frame = events
     filed_at = pd.to_datetime(frame["filed_at"]) if len(frame) else pd.Series(dtype="datetime64[ns]")
     keep = np.ones(len(frame), dtype=bool)
@@ -241,7 +243,16 @@ def _figures(key: Any, frame: pd.DataFrame, now: pd.Timestamp) -> dict[str, Any]
         "median_hours_to_close": round(float(hours.median()), 1) if len(hours) else None,
         "overdue_now": int(open_late.sum()),
         "escalated": int((pd.to_numeric(frame["escalations"], errors="coerce").fillna(0) > 0).sum()),
+        "department_overdue": int(_department_overdue(frame, now).sum()),
     }
+
+
+def _department_overdue(frame: pd.DataFrame, now: pd.Timestamp) -> pd.Series:
+    """Events a street has called a department to (报到) that it has not claimed in its hours."""
+    if "level" not in frame.columns or "claim_due_at" not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    waiting = frame["state"].isin(UNCLAIMED) & (frame["level"] == LEVELS[-1])
+    return waiting & (pd.to_datetime(frame["claim_due_at"]) < now)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,14 @@ department. Times are naive UTC datetimes; ``now`` may be given (a frozen clock 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import ConflictError, InputError, NotFoundError, Problem
@@ -43,7 +44,7 @@ from gridmap.responsibility import LAYERS as WHO_LAYERS
 from gridmap.responsibility import Responsibility
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import bump_version, insert_one, read_layer, record_audit
-from gridmap.store.tables import LAYER_TABLES, event_history
+from gridmap.store.tables import LAYER_TABLES, event_history, event_photos
 
 #: hours an event waits at a level to be claimed before it escalates (吹哨)
 CLAIM_HOURS = 24.0
@@ -264,3 +265,62 @@ def event_history_of(engine: Engine, event_id: int) -> pd.DataFrame:
             .order_by(event_history.c.id)
         )
         return pd.DataFrame(rows.mappings().all())
+
+
+#: photos of an event: the largest accepted (bytes), how many an event keeps, and the image
+#: types accepted, known by their first bytes rather than by what a client says they are
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PHOTOS = 9
+PHOTO_TYPES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+
+
+def photo_type(data: bytes) -> str | None:
+    """The image type of ``data`` by its first bytes (JPEG, PNG, WebP), or None."""
+    for magic, kind in PHOTO_TYPES:
+        if data.startswith(magic):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def add_photo(
+    engine: Engine, event_id: int, data: bytes, *, user: str, now: dt.datetime | None = None
+) -> int:
+    """Keep a photo of event ``event_id``; InputError for one over ``MAX_PHOTO_BYTES``, not a
+    JPEG, PNG or WebP image, or past ``MAX_PHOTOS``. Returns its id."""
+    if len(data) > MAX_PHOTO_BYTES:
+        raise InputError(
+            f"the photo is {len(data) / 1024 / 1024:.1f} MiB; at most {MAX_PHOTO_BYTES // 1024 // 1024} MiB are kept"
+        )
+    kind = photo_type(data)
+    if kind is None:
+        raise InputError("the file is not a JPEG, PNG or WebP image (judged by its first bytes)")
+    with write_transaction(engine) as conn:
+        _locked_event(conn, event_id)
+        count = conn.execute(
+            select(func.count()).where(event_photos.c.event_id == int(event_id))
+        ).scalar_one()
+        if count >= MAX_PHOTOS:
+            raise InputError(f"event {event_id} has {count} photos already; at most {MAX_PHOTOS} are kept")
+        photo_id = conn.execute(insert(event_photos).values(
+            event_id=int(event_id), at=now or utc_now(), by_user=user, content_type=kind, size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(), data=data,
+        ).returning(event_photos.c.id)).scalar_one()  # fmt: skip
+        record_audit(conn, user=user, action="event photo", layer="events", feature_id=int(event_id),
+                     detail={"photo": int(photo_id), "bytes": len(data), "type": kind})  # fmt: skip
+        bump_version(conn, "events")
+    return int(photo_id)
+
+
+def photo(engine: Engine, event_id: int, photo_id: int) -> tuple[str, bytes]:
+    """A kept photo of an event: its type and bytes (NotFoundError when there is none)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(event_photos.c.content_type, event_photos.c.data).where(
+                event_photos.c.id == int(photo_id), event_photos.c.event_id == int(event_id)
+            )
+        ).first()
+    if row is None:
+        raise NotFoundError(f"no photo {photo_id} of event {event_id}")
+    return str(row[0]), bytes(row[1])

@@ -68,6 +68,19 @@ def _read_csv(path: Path, encoding: TextEncoding | None) -> tuple[pd.DataFrame, 
     return _points_of(frame, path), encoding
 
 
+#: spreadsheets read like a CSV (points in lon/lat or wkt columns); the first sheet unless named
+SPREADSHEETS = (".xlsx",)
+
+
+def _read_spreadsheet(path: Path, sheet: str | None) -> pd.DataFrame:
+    """The first sheet of an Excel workbook (or ``sheet``), text as it is shown."""
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, keep_default_na=False, na_values=[""])
+    except (ValueError, OSError, KeyError) as exc:
+        raise InputError(f"cannot read the workbook: {exc}", file=str(path)) from None
+    return _points_of(frame, path)
+
+
 def _points_of(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     """A CSV's table with its lon/lat or WKT columns made geometry (or as it is)."""
     lon_col, lat_col = _find(list(frame.columns), LON_NAMES), _find(list(frame.columns), LAT_NAMES)
@@ -194,6 +207,8 @@ def read_file(
     used: TextEncoding | None = declared
     if suffix == ".csv":
         frame, used = _read_csv(path, declared)
+    elif suffix in SPREADSHEETS:
+        frame, used = _read_spreadsheet(path, layer), None
     else:
         try:
             if layer is None and suffix == ".gpkg":

@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -323,6 +324,19 @@ event_history = Table(
     Column("by_role", String(30), nullable=False),
     Column("assignee", Text),
     Column("note", Text),
+)
+
+event_photos = Table(
+    "event_photos",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", Integer, nullable=False, index=True),
+    Column("at", DateTime, nullable=False),
+    Column("by_user", String(200), nullable=False),
+    Column("content_type", String(50), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
 )
 
 service_secrets = Table(

@@ -104,3 +104,29 @@ def test_event_tiles_follow_the_access_table(client, auth, filed, layers, leader
     assert "reporter" not in str(mapbox_vector_tile.decode(client.get(path, headers=auth["admin"]).content))
     assert client.get(path).status_code in (401, 403)
     assert client.get(path, headers=auth["resident"]).status_code == 403
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # the first bytes are what is judged
+
+
+def test_photos_are_checked_for_size_and_type_and_read_in_scope(client, auth, filed):
+    path = f"/events/{filed['mine']}/photos"
+    r = client.post(path, files={"file": ("lamp.png", PNG, "image/png")}, headers=auth["leader"])
+    assert r.status_code == 201, r.text
+    photo = r.json()["id"]
+    got = client.get(f"{path}/{photo}", headers=auth["leader"])
+    assert got.status_code == 200 and got.content == PNG and got.headers["content-type"] == "image/png"
+    r = client.post(
+        path, files={"file": ("lamp.jpg", b"not an image at all", "image/jpeg")}, headers=auth["leader"]
+    )
+    assert r.status_code == 422 and "not a JPEG, PNG or WebP image" in r.text
+    big = b"\xff\xd8\xff" + b"\x00" * (5 * 1024 * 1024 + 10)
+    r = client.post(path, files={"file": ("big.jpg", big, "image/jpeg")}, headers=auth["leader"])
+    assert r.status_code == 422 and "at most 5 MiB" in r.text
+    theirs = f"/events/{filed['theirs']}/photos"
+    assert (
+        client.post(theirs, files={"file": ("a.png", PNG, "image/png")}, headers=auth["leader"]).status_code
+        == 404
+    )
+    assert client.get(f"{path}/{photo}", headers=auth["planner"]).status_code == 403
+    assert client.get(f"{path}/{photo}").status_code == 401

@@ -153,6 +153,10 @@ def test_left_alone_it_escalates_grid_community_street_and_the_department_is_cal
         T0 + dt.timedelta(hours=50 + department.report_hours)
     )
     assert filed.event_id not in escalate_due(demo, now=T0 + dt.timedelta(hours=200))  # the street is the top
+    late = T0 + dt.timedelta(hours=50 + department.report_hours + 1)  # the department has not reported
+    mine = read_layer(demo, "events").loc[[filed.event_id]]
+    assert event_figures(mine, now=late).iloc[0]["department_overdue"] == 1
+    assert event_figures(mine, now=T0 + dt.timedelta(hours=50)).iloc[0]["department_overdue"] == 0
     assert read_layer(demo, "events").loc[claimed.event_id, "level"] == "grid"  # claimed: stays
     steps = event_history_of(demo, filed.event_id)
     assert steps["level"].tolist() == ["grid", "community", "street"] and set(steps["by_role"][1:]) == {CLOCK}

@@ -90,3 +90,13 @@ def test_the_command_imports_with_a_dry_run_first(demo, tmp_path, capsys):
     assert "dry run, nothing written: would file 4 hotline event(s)" in capsys.readouterr().out
     assert main(args) == 0
     assert "filed 4 hotline event(s)" in capsys.readouterr().out
+
+
+def test_an_excel_export_reads_the_same(demo, tmp_path):
+    _export(tmp_path / "xl.csv", demo, bad=True)
+    pd.read_csv(tmp_path / "xl.csv", encoding="gbk").to_excel(tmp_path / "xl.xlsx", index=False)
+    with pytest.raises(InputError) as exc:
+        import_hotline(
+            demo, tmp_path / "xl.xlsx", source_crs="gcj02", category_map=_category_map(tmp_path / "m.csv")
+        )
+    assert "xl.xlsx, row 3, field 'received_at'" in str(exc.value)
