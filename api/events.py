@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentUser, State, require
-from api.geojson import records
+from api.geojson import frame_collection, records
 from api.schemas import (
     AnswerRoute,
     EventFigures,
@@ -23,7 +24,7 @@ from api.schemas import (
     VisitLogged,
 )
 from gridmap.errors import InputError, NotFoundError
-from gridmap.events import FIGURES, STAFF, event_figures
+from gridmap.events import ENDED, FIGURES, STAFF, event_figures
 from gridmap.io.edits import create_feature
 from gridmap.io.events import MAX_PHOTO_BYTES, add_photo, event_history_of, move_event, photo
 from gridmap.model import UserRole
@@ -42,6 +43,25 @@ def _in_scope(app: State, user: CurrentUser, event_id: int) -> None:
         area = app.layers.area(user)
         if area is None or event_id not in area.ids.get("events", frozenset()):
             raise NotFoundError(f"no event {event_id}")
+
+
+@router.get("/counts", summary="open and closed events per grid, for everyone (counts only)")
+def counts(app: State, user: CurrentUser) -> Response:
+    require(user, "event_counts", what="the events' counts")
+    versions = app.layers.versions()
+    body = app.layers.derived(("event counts",), ("grids", "events"), _counts_collection, versions)
+    return Response(body, media_type="application/geo+json")
+
+
+def _counts_collection(frames: dict) -> str:
+    grids, events = frames["grids"], frames["events"]
+    closed = events["state"].isin(ENDED) if len(events) else pd.Series(dtype=bool)
+    open_ = events[~closed.to_numpy()].groupby("grid_id").size() if len(events) else pd.Series(dtype=int)
+    done = events[closed.to_numpy()].groupby("grid_id").size() if len(events) else pd.Series(dtype=int)
+    out = grids[["code", "geometry"]].assign(
+        open=[int(open_.get(g, 0)) for g in grids.index], closed=[int(done.get(g, 0)) for g in grids.index]
+    )
+    return frame_collection(out)
 
 
 @router.post("/{event_id}/steps", response_model=EventState, summary="move an event along its steps")

@@ -83,6 +83,7 @@ SUCCESS: dict[tuple[str, str], dict[int, Any]] = {
     ("get", "/coverage/runs/{run}/gaps"): _GEO("the run's service gaps"),
     ("get", "/coverage/runs/{run}/circles"): _GEO("the run's service circles"),
     ("get", "/siting/scenarios/{scenario}/sites"): _GEO("the scenario's proposed sites"),
+    ("get", "/events/counts"): _GEO("every grid with its open and closed events (counts only)"),
     ("post", "/coverage/runs"): {202: content("application/json", "the job, to poll at Location", JobStarted)},
     ("post", "/siting/scenarios"): {202: content("application/json", "the job, to poll at Location", JobStarted)},
 }  # fmt: skip

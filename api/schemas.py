@@ -376,7 +376,9 @@ class MyArea(Answer):
     party_orgs: list[dict[str, Any]]
     duties: list[dict[str, Any]] = Field(description="terms running today")
     history: list[dict[str, Any]] = Field(description="terms that have ended")
-    events: list[dict[str, Any]] = Field(description="the open events of the grids, soonest due first")
+    events: list[dict[str, Any]] = Field(
+        description="the events of the grids waiting for their people (not resolved, not ended), soonest due first"
+    )
     visits_due: list[dict[str, Any]] = Field(description="households due for a visit, the most overdue first")
     totals: AreaTotals
 

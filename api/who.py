@@ -26,7 +26,7 @@ from api.schemas import (
     Who,
 )
 from gridmap.care import visits_due
-from gridmap.events import ENDED
+from gridmap.events import AWAITING_OTHERS
 from gridmap.io.assign import assign, assign_branch, end_assignment
 from gridmap.scope import masked_answer, visible_frame
 
@@ -71,7 +71,7 @@ def my_area(app: State, user: CurrentUser) -> dict:
     out["duties"] = records(duties[duties["valid_to"].isna()])
     out["history"] = records(duties[duties["valid_to"].notna()])
     events = visible_frame("events", app.layers.frame("events"), user.role, area)
-    waiting = events[~events["state"].isin(ENDED)].sort_values("due_at")
+    waiting = events[~events["state"].isin(AWAITING_OTHERS)].sort_values("due_at")  # the leader's to-do
     out["events"] = records(
         waiting.drop(columns=["geometry"]).assign(lon=waiting.geometry.x, lat=waiting.geometry.y)
     )

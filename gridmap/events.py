@@ -33,6 +33,9 @@ DUPLICATE, NOT_OURS = "duplicate", "not_ours"
 STATES: tuple[str, ...] = EVENT_STATES
 #: states that end an event (closed may be reopened, with a reason)
 ENDED: tuple[str, ...] = (CLOSED, DUPLICATE, NOT_OURS)
+#: states in which an event waits for no one at its grid: ended, or solved and waiting for the
+#: resident's word
+AWAITING_OTHERS: tuple[str, ...] = (*ENDED, RESOLVED)
 #: states that wait for someone to claim the event at its level
 UNCLAIMED: tuple[str, ...] = (REPORTED, ESCALATED)
 #: where an event is handled, in the order it escalates (吹哨)

@@ -69,6 +69,7 @@ ACCESS: dict[str, tuple[str, ...]] = {
     "event_steps": (UserRole.ADMIN, UserRole.GRID_LEADER),
     "event_figures": _READERS,
     "log_visits": (UserRole.ADMIN, UserRole.GRID_LEADER),
+    "event_counts": tuple(UserRole),  # open and closed per grid: counts, no one named
 }
 #: what a grid leader reads of an analysis output: its rows for their area's features of a layer
 LEADER_ROWS: dict[str, str] = {

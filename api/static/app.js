@@ -34,6 +34,10 @@ const LAYERS = [
       ["closed", "duplicate", "not_ours"], "#999", "resolved", "#1a9850", "escalated", "#d73027", "#ff7f00"],
       "circle-stroke-color": "#fff", "circle-stroke-width": 1 } }],
     legend: [["dot", "#ff7f00", "办理中"], ["dot", "#d73027", "已吹哨上报"], ["dot", "#1a9850", "已办结待评价"], ["dot", "#999", "已关闭"]] },
+  { id: "event_counts", title: "事件（按网格计数）", roles: ["public"], on: false, geojson: "/events/counts",
+    styles: [{ type: "fill", paint: { "fill-color": ["interpolate", ["linear"], ["get", "open"], 0, "#ffffcc", 5, "#fd8d3c", 20, "#bd0026"],
+      "fill-opacity": 0.35 } }, { type: "line", paint: { "line-color": "#999", "line-width": 0.6 } }],
+    legend: [["fill", "#ffffcc", "无待办事件"], ["fill", "#fd8d3c", "待办 5 件"], ["fill", "#bd0026", "待办 20 件以上"]] },
   { id: "coverage", title: "步行分钟（类别、圈层）", roles: STAFF, on: false, params: true,
     styles: [{ type: "fill", paint: { "fill-color": ["step", ["coalesce", ["get", "minutes"], 999],
       MINUTE_CLASSES[0][1], 5, MINUTE_CLASSES[1][1], 10, MINUTE_CLASSES[2][1], 15, MINUTE_CLASSES[3][1]], "fill-opacity": 0.85 } }],
@@ -89,9 +93,10 @@ function removeSource(id) {
   if (map.getSource(id)) map.removeSource(id);
 }
 
-function addSource(id, params) {
+function addSource(id, params, geojson) {
   removeSource(id);
-  map.addSource(id, { type: "vector", tiles: [tileUrl(id, params)], minzoom: 0, maxzoom: 20 });
+  if (geojson) map.addSource(id, { type: "geojson", data: `${ORIGIN}${geojson}` });
+  else map.addSource(id, { type: "vector", tiles: [tileUrl(id, params)], minzoom: 0, maxzoom: 20 });
 }
 
 function drawRoads() {
@@ -103,9 +108,10 @@ function drawRoads() {
 }
 
 function drawLayer(layer) {
-  addSource(layer.id, layer.params);
+  addSource(layer.id, layer.params, layer.geojson);
   layer.styles.forEach((style, i) => {
-    map.addLayer(Object.assign({ id: `${layer.id}-${style.type}-${i}`, source: layer.id, "source-layer": layer.id,
+    const source = layer.geojson ? { source: layer.id } : { source: layer.id, "source-layer": layer.id };
+    map.addLayer(Object.assign({ id: `${layer.id}-${style.type}-${i}`, ...source,
       layout: { visibility: state.on[layer.id] ? "visible" : "none" } }, style));
   });
 }

@@ -130,3 +130,15 @@ def test_photos_are_checked_for_size_and_type_and_read_in_scope(client, auth, fi
     )
     assert client.get(f"{path}/{photo}", headers=auth["planner"]).status_code == 403
     assert client.get(f"{path}/{photo}").status_code == 401
+
+
+def test_everyone_reads_the_counts_per_grid_and_nothing_more(client, filed, leader_grid):
+    r = client.get("/events/counts")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
+    features = {f["properties"]["code"]: f["properties"] for f in r.json()["features"]}
+    assert set(next(iter(features.values()))) == {"id", "code", "open", "closed"} or set(
+        next(iter(features.values()))
+    ) == {"code", "open", "closed"}
+    mine = features[leader_grid["code"]]
+    assert mine["open"] + mine["closed"] >= 1
+    assert "赵六" not in r.text and "10011112222" not in r.text
