@@ -31,13 +31,21 @@ def test_the_fuzzer_finds_no_server_error_and_no_mismatch(services, db_url, role
     command = [str(Path(sys.executable).with_name("schemathesis")), "run", f"{url}/openapi.json",
                "--checks", "all", "--exclude-checks", "positive_data_acceptance",
                "--max-examples", str(size(2, 20)), "--phases", phases, "--exclude-path", "/auth/sign-out",
-               "--no-color", "--seed", "1", "--workers", "2"]  # fmt: skip
+               "--no-color", "--seed", "1", "--workers", "2",
+               "--request-timeout", "60"]  # a slow answer on a busy test machine is not a failure  # fmt: skip
     if role != "public":
         command += ["--header", f"Authorization: {token(url, role)['Authorization']}"]
     if not Path(command[0]).exists():
         command[0] = shutil.which("schemathesis") or command[0]
     run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    found = run.stdout.split("SUMMARY")[0].split("FAILURES")[-1] if "FAILURES" in run.stdout else ""
+    head = run.stdout.split("SUMMARY")[0]
+    found = (
+        head.split("FAILURES")[-1]
+        if "FAILURES" in head
+        else head.split("ERRORS")[-1]
+        if "ERRORS" in head
+        else ""
+    )
     tail = found[-6000:] + "\n".join(run.stdout.splitlines()[-30:])
     assert run.returncode == 0, tail + "\n--- the service's log ---\n" + services[0].log_tail()
     assert "failure" not in run.stdout.splitlines()[-1], tail
