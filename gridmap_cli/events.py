@@ -12,7 +12,7 @@ from gridmap_cli.common import EXIT_OK, open_engine
 from gridmap_cli.terminal import percent, print_table
 
 UNIT_LAYERS = {"grid": "grids", "community": "communities", "street": "streets"}
-REPORT_SUFFIXES = (".csv", ".xlsx")
+REPORT_SUFFIXES = (".csv", ".xlsx", ".gpkg")
 
 
 def _when(text: str | None, what: str) -> dt.datetime | None:
@@ -147,6 +147,16 @@ def _report(engine, args, now) -> int:
                 figures.rename(columns=named).to_excel(book, sheet_name=f"by {args.by}", index=False)
                 by_category.rename(columns=named).to_excel(book, sheet_name="by category", index=False)
                 by_source.rename(columns=named).to_excel(book, sheet_name="by source", index=False)
+        elif args.out.lower().endswith(".gpkg"):  # the units' outlines with their figures, for a map
+            import geopandas as gpd
+
+            from gridmap.io.export import write_frames
+
+            per_unit = figures[figures["unit"] != "all"]
+            shapes = units.geometry.reindex([int(u) for u in per_unit["unit"]]).to_numpy()
+            mapped = gpd.GeoDataFrame(per_unit.reset_index(drop=True), geometry=list(shapes), crs=units.crs)
+            write_frames({f"events_by_{args.by}": mapped, "events_by_category": by_category,
+                          "events_by_source": by_source}, args.out)  # fmt: skip
         else:
             figures.to_csv(args.out, index=False)
         print(f"wrote {args.out}")

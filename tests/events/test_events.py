@@ -307,3 +307,20 @@ def test_repeat_places_by_hand():
         T0 + dt.timedelta(days=25)
     )
     assert repeat_places(events.iloc[:0], xy[:0]).empty
+
+
+def test_the_report_maps_its_units_in_a_geopackage(demo, tmp_path):
+    import geopandas as gpd
+    import pyogrio
+
+    out = tmp_path / "events.gpkg"
+    assert main(["--db", demo.url.render_as_string(hide_password=False), "events", "report", "--by", "street",
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert {str(n) for n, _ in pyogrio.list_layers(out)} == {
+        "events_by_street",
+        "events_by_category",
+        "events_by_source",
+    }
+    streets = gpd.read_file(out, layer="events_by_street")
+    assert len(streets) == len(read_layer(demo, "streets")) and streets.geometry.notna().all()
+    assert streets["filed"].sum() == event_figures(read_layer(demo, "events")).iloc[0]["filed"]
