@@ -235,14 +235,19 @@ def requests(
     return _open311(fmt, build)
 
 
+def _stored(events: pd.DataFrame, text: str) -> int:
+    """The event a request id (or token) names; Open311's 404 when there is none."""
+    if not text.isdigit() or int(text) not in events.index:
+        raise Open311Error(404, f"no service request '{text}'")
+    return int(text)
+
+
 @router.get("/v2/requests/{request_id}.{fmt}")
 def request_one(request_id: str, fmt: str, app: State) -> Response:
     def build() -> Response:
         _format(fmt)
         events = app.layers.frame("events")
-        if not request_id.isdigit() or int(request_id) not in events.index:
-            raise Open311Error(404, f"no service request '{request_id}'")
-        event_id = int(request_id)
+        event_id = _stored(events, request_id)
         rows = _request_rows(events.loc[[event_id]], _updated(app, [event_id]))
         return _answer(fmt, "service_requests", "request", rows)
 
@@ -255,8 +260,7 @@ def token(token: str, fmt: str, app: State) -> Response:
 
     def build() -> Response:
         _format(fmt)
-        if not token.isdigit() or int(token) not in app.layers.frame("events").index:
-            raise Open311Error(404, f"no service request for token '{token}'")
+        _stored(app.layers.frame("events"), token)
         return _answer(fmt, "service_requests", "request", [{"service_request_id": token, "token": token}])
 
     return _open311(fmt, build)
@@ -275,7 +279,7 @@ async def file_request(
     last_name: Annotated[str | None, Form()] = None,
     phone: Annotated[str | None, Form()] = None,
     api_key: Annotated[str | None, Form()] = None,
-    address_string: Annotated[str | None, Form()] = None,
+    address_string: Annotated[str | None, Form()] = None,  # accepted, not used: events are placed by lat/long
 ) -> Response:
     def build() -> Response:
         _format(fmt)

@@ -53,3 +53,16 @@ def screenshot(page, name: str) -> Path:
     path = ARTEFACTS / name
     page.screenshot(path=str(path))
     return path
+
+
+def sign_in(page, base: str, name: str, password: str) -> None:
+    """Open the web map at ``base`` and sign in as ``name`` (the panel opened on a phone)."""
+    page.goto(f"{base}/")
+    page.wait_for_function("() => window.gridmap !== undefined")
+    page.evaluate("gridmap.ready")
+    if page.is_hidden("#signin"):  # the phone layout starts with the panel closed
+        page.click("#toggle")
+    page.fill("#signin input[name=name]", name)
+    page.fill("#signin input[name=password]", password)
+    page.click("#signin button")
+    page.wait_for_function("() => gridmap.state.area !== undefined")

@@ -40,15 +40,7 @@ def test_a_grid_leader_works_their_events_and_visits_on_a_phone(live_url, two_ev
         chromium = browser.launch(p)
         page = chromium.new_page(viewport=PHONE)
         refused, errors = browser.offline(page, lambda url: url.startswith(live_url))
-        page.goto(f"{live_url}/")
-        page.wait_for_function("() => window.gridmap !== undefined")
-        page.evaluate("gridmap.ready")
-        if page.is_hidden("#signin"):
-            page.click("#toggle")
-        page.fill("#signin input[name=name]", "leader")
-        page.fill("#signin input[name=password]", "leader-pass")
-        page.click("#signin button")
-        page.wait_for_function("() => gridmap.state.area !== undefined")
+        browser.sign_in(page, live_url, "leader", "leader-pass")
         if page.is_hidden("#area"):
             page.click("#toggle")
         listed = page.eval_on_selector_all(
