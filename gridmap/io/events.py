@@ -14,12 +14,11 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from gridmap.crs import STORAGE_CRS
 from gridmap.errors import ConflictError, InputError, NotFoundError, Problem
 from gridmap.events import (
     ACCEPTED,
@@ -38,12 +37,12 @@ from gridmap.events import (
     next_level,
     place,
 )
-from gridmap.io.importer import prepare_frame
-from gridmap.io.validate import ValidationContext
+from gridmap.io.validate import out_of_bounds
+from gridmap.model import layer_spec
 from gridmap.responsibility import LAYERS as WHO_LAYERS
 from gridmap.responsibility import Responsibility
 from gridmap.store.engine import write_transaction
-from gridmap.store.layers import bump_version, insert_one, read_layer, record_audit
+from gridmap.store.layers import add_wkb, bump_version, insert_values, python_value, read_layer, record_audit
 from gridmap.store.tables import LAYER_TABLES, event_history, event_photos
 
 #: hours an event waits at a level to be claimed before it escalates (吹哨)
@@ -118,33 +117,33 @@ def file_event(
 
 
 def record_filing(
-    conn: Connection, values: dict[str, Any], point: shapely.Point, *, user: str, role: str,
-    context: ValidationContext | None = None,
+    conn: Connection, values: dict[str, Any], point: shapely.Point, *, user: str, role: str
 ) -> int:  # fmt: skip
     """Store one placed event (its column values, its point in EPSG:4326) with the first step
-    of its chain, on an open transaction; checked as an import checks a row (``context``:
-    what the checks read, shared by a batch). Returns its id."""
-    ctx = context or _placed(values)
-    frame = gpd.GeoDataFrame([values], geometry=[point], crs=STORAGE_CRS)
-    try:
-        clean, _, _ = prepare_frame(frame, "events", ctx)
-    except InputError as exc:
-        raise InputError(
-            [Problem(p.message, file="new event", field=p.field) for p in exc.problems]
-        ) from None
-    event_id = insert_one(conn, "events", clean)
+    of its chain, on an open transaction, each value checked against its column as an import
+    checks a row — the ids come from the stored layers' own lookup. Returns its id."""
+    spec = layer_spec("events")
+    problems = []
+    row: dict[str, Any] = {}
+    for column in spec.columns:
+        value = values.get(column.name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if column.required:
+                problems.append(Problem("required value is empty", file="new event", field=column.name))
+            continue
+        wrong = out_of_bounds(value, column)
+        if wrong:
+            problems.append(Problem(wrong, file="new event", field=column.name))
+        row[column.name] = python_value(value, column.kind)
+    if problems:
+        raise InputError(problems)
+    add_wkb([row], np.array([point], dtype=object), "POINT")
+    table = LAYER_TABLES["events"]
+    statement = insert(table).values(insert_values(list(row), True)).returning(table.c.id)
+    event_id = int(conn.execute(statement, row).scalar_one())
     _step(conn, event_id, None, REPORTED, str(values["level"]), user, role, values.get("assignee"), None,
           values["filed_at"])  # fmt: skip
     return event_id
-
-
-def _placed(values: dict[str, Any]) -> ValidationContext:
-    """What the checks of a placed event need: the ids its placement found (they come from
-    the stored layers' own lookup), and no district extent (the point lies in a grid)."""
-    ids = {layer: {int(values[column])} if values.get(column) is not None else set() for layer, column in (
-        ("streets", "street_id"), ("communities", "community_id"), ("grids", "grid_id"),
-        ("compounds", "compound_id"), ("buildings", "building_id"))}  # fmt: skip
-    return ValidationContext(ids=ids)
 
 
 def _step(

@@ -28,7 +28,6 @@ from gridmap.crs import parse_source_crs, to_storage_crs
 from gridmap.errors import InputError, Problem
 from gridmap.events import REPORTED, STAFF, load_catalogue, place
 from gridmap.io.events import CLAIM_HOURS, record_filing, responsibility
-from gridmap.io.importer import validation_context
 from gridmap.io.read import read_file
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import bump_version, lock_layer, read_layer, record_audit
@@ -181,11 +180,8 @@ def import_hotline(
         return report
     with write_transaction(engine) as conn:
         lock_layer(conn, "events")
-        context = validation_context(conn, "events", mode="append", fix=False, margin_m=5000.0)
         for row in rows:
-            event_id = record_filing(
-                conn, row["values"], row["point"], user=user, role=STAFF, context=context
-            )
+            event_id = record_filing(conn, row["values"], row["point"], user=user, role=STAFF)
             report.filed.append(event_id)
             grid = int(row["values"]["grid_id"])
             report.by_grid[grid] = report.by_grid.get(grid, 0) + 1

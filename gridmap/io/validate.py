@@ -178,7 +178,7 @@ def _check_columns(frame: pd.DataFrame, spec: LayerSpec, out: _Collector) -> dic
                 out.add(f"'{raw}' is not valid: {exc}", i, col.name)
                 values.append(None)
                 continue
-            wrong = _out_of_bounds(value, col)
+            wrong = out_of_bounds(value, col)
             if wrong:
                 out.add(wrong, i, col.name)
                 values.append(None)
@@ -200,7 +200,7 @@ def _check_columns(frame: pd.DataFrame, spec: LayerSpec, out: _Collector) -> dic
     return converted
 
 
-def _out_of_bounds(value: Any, col: Column) -> str | None:
+def out_of_bounds(value: Any, col: Column) -> str | None:
     """What is wrong with a converted value for its column's choices, format and range."""
     if col.kind == "str":
         if len(value) > col.max_length:
