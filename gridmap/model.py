@@ -97,8 +97,17 @@ class OrgKind(StrEnum):
 
     STREET_COMMITTEE = "street_committee"  # 街道党工委
     COMMUNITY_COMMITTEE = "community_committee"  # 社区党委/党总支
-    COMPOUND_BRANCH = "compound_branch"  # 小区党支部 (joint: 兼合式)
+    COMPOUND_BRANCH = "compound_branch"  # 小区党支部 (its form: BranchForm)
     BUILDING_GROUP = "building_group"  # 楼栋党小组
+
+
+class BranchForm(StrEnum):
+    """How a branch was formed, apart from how many compounds it serves (``joint``)."""
+
+    SINGLE = "single"  # 单独组建: the members of one compound or unit
+    JOINT = "joint"  # 联合党支部: one branch over several compounds
+    EMBEDDED = "embedded"  # 兼合式党支部: in-service members come "home" where they live
+    TEMPORARY = "temporary"  # 临时党支部
 
 
 class MemberKind(StrEnum):
@@ -394,7 +403,8 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                 Column("street_id", "int"),
                 Column("community_id", "int"),
                 Column("building_id", "int"),
-                Column("joint", "bool"),
+                Column("joint", "bool"),  # serves several compounds (kept so by assign_branch)
+                Column("form", choices=_choices(BranchForm)),  # how it was formed: never recomputed
                 Column("founded_on", "date"),
             ),
             references=(

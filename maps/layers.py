@@ -116,7 +116,7 @@ def current_holders(
 def compounds_layer(
     compounds: gpd.GeoDataFrame, party_orgs: pd.DataFrame | None = None
 ) -> folium.FeatureGroup:
-    """Compounds by party branch: own branch, joint branch (兼合式), or none."""
+    """Compounds by party branch: own branch, joint branch (联合党支部), or none."""
     c = compounds.copy()
     branch = c.get("branch_id", pd.Series(index=c.index, dtype="float"))
     shared = branch.map(branch.value_counts()).fillna(0) > 1

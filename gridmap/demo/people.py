@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gridmap.model import MemberKind, OrgKind, Role
+from gridmap.model import BranchForm, MemberKind, OrgKind, Role
 
 _SURNAMES = list(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
@@ -72,7 +72,7 @@ def party_orgs(
     """The party tree; returns (orgs, branch id per compound, group id per building).
 
     Small neighbouring compounds of a community (under 300 households) share a joint branch
-    (兼合式党支部); some compounds have no branch at all.
+    (联合党支部); some compounds have no branch at all.
     """
     rows: list[dict] = []
 
@@ -112,6 +112,7 @@ def party_orgs(
                 parent_id=comm_org[cid],
                 community_id=int(cid),
                 joint=False,
+                form=BranchForm.SINGLE.value,
             )
         ids = small["id"].tolist()
         for start in range(0, len(ids), 3):
@@ -126,6 +127,7 @@ def party_orgs(
                 parent_id=comm_org[cid],
                 community_id=int(cid),
                 joint=joint,
+                form=(BranchForm.JOINT if joint else BranchForm.SINGLE).value,
             )
             branch_of[chunk["id"].to_numpy()] = org
     group_of = pd.Series(pd.NA, index=buildings["id"], dtype="Int64")

@@ -132,7 +132,9 @@ def end_assignment(engine: Engine, assignment_id: int, *, user: str, on: dt.date
 def assign_branch(engine: Engine, compound_ids: Sequence[int], branch_id: int | None, *, user: str) -> int:
     """Make ``branch_id`` (a compound branch; None: no branch) the branch of the compounds.
 
-    A branch over several compounds is marked joint (兼合式). Returns the compounds changed."""
+    A branch serving several compounds is marked ``joint`` (it serves several); its form
+    (``form``: 单独, 联合, 兼合式, 临时) is how it was formed and stays as it is — a 兼合式
+    branch serving one compound stays 兼合式. Returns the compounds changed."""
     compounds = LAYER_TABLES["compounds"]
     orgs = LAYER_TABLES["party_orgs"]
     ids = sorted({int(i) for i in compound_ids})
