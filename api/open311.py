@@ -235,6 +235,12 @@ def requests(
     return _open311(fmt, build)
 
 
+def _key_name(keys: list[str], key: str | None) -> str:
+    """Who filed with an API key, as the audit log names it: the key's place in the settings,
+    never the key itself."""
+    return f"open311 key {keys.index(key) + 1}" if key in keys else "open311"
+
+
 def _stored(events: pd.DataFrame, text: str) -> int:
     """The event a request id (or token) names; Open311's 404 when there is none."""
     if not text.isdigit() or int(text) not in events.index:
@@ -298,7 +304,7 @@ async def file_request(
         filed = file_event(
             app.engine, lon=lon_value, lat=lat_value, category=service_code, description=description,
             source="patrol" if staff else "resident", reporter=name, phone=phone,
-            user=user.name if user is not PUBLIC else f"open311:{api_key[:4] if api_key else ''}…",
+            user=user.name if user is not PUBLIC else _key_name(app.settings.open311_api_keys, api_key),
             lookup=app.layers.responsibility(),
         )  # fmt: skip
         notice = f"送往网格 {filed.placement.grid_id}，限 {filed.due_at:%Y-%m-%d %H:%M} UTC 前办结"

@@ -141,3 +141,24 @@ def test_filing_errors_are_open311_errors_and_store_nothing(live_url, resident_t
     )
     assert got == 400 and ET.fromstring(body).tag == "errors"
     assert len(json.loads(_call(f"{live_url}/open311/v2/requests.json")[2])) == count
+
+
+def test_an_api_key_files_without_a_sign_in_and_is_not_written_down(service_db, layers):
+    from fastapi.testclient import TestClient
+    from sqlalchemy import text
+
+    from api.main import create_app
+    from gridmap.settings import Settings
+
+    point = layers["grids"].geometry.iloc[0].representative_point()
+    form = {"service_code": "environment", "lat": str(point.y), "long": str(point.x), "api_key": "k-secret-2"}
+    with TestClient(
+        create_app(Settings(database_url=service_db, open311_api_keys=["k-1", "k-secret-2"]))
+    ) as c:
+        r = c.post("/open311/v2/requests.json", data=form)
+        assert r.status_code == 201, r.text
+    engine = make_engine(service_db)
+    with engine.connect() as conn:
+        users = {u for (u,) in conn.execute(text("SELECT user_name FROM audit_log WHERE action = 'file'"))}
+    engine.dispose()
+    assert "open311 key 2" in users and not any("secret" in u for u in users)
