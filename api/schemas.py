@@ -118,6 +118,7 @@ class WebConfig(Answer):
 
     bounds: Bounds | None
     categories: list[CategoryName]
+    event_categories: list[CategoryName] = Field(description="the event catalogue's categories")
     tianditu_key: str | None
     attribution: str
 

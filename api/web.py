@@ -12,6 +12,7 @@ from api.auth import State
 from api.features import base_url
 from api.schemas import AnswerRoute, WebConfig
 from gridmap.errors import NotFoundError
+from gridmap.events import load_catalogue
 from gridmap.model import CATEGORY_NAMES_ZH, ServiceCategory
 
 router = APIRouter(tags=["web map"], route_class=AnswerRoute)
@@ -92,6 +93,7 @@ def config(app: State) -> dict:
     return {
         "bounds": extent,
         "categories": [{"id": c, "name": CATEGORY_NAMES_ZH.get(c, c)} for c in ServiceCategory],
+        "event_categories": [{"id": c.id, "name": c.name_zh} for c in load_catalogue().categories.values()],
         "tianditu_key": app.settings.tianditu_key,
         "attribution": "© OpenStreetMap contributors",
     }

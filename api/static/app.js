@@ -262,7 +262,8 @@ function eventList(events) {
     const li = document.createElement("li");
     li.dataset.event = e.id;
     const late = new Date(e.due_at + "Z") < new Date() ? " 超期" : "";
-    li.textContent = `#${e.id} ${e.category} · ${STATE_NAMES[e.state] || e.state} · 限 ${e.due_at.slice(0, 16).replace("T", " ")}${late} `;
+    const category = (state.config.event_categories.find((c) => c.id === e.category) || { name: e.category }).name;
+    li.textContent = `#${e.id} ${category} · ${STATE_NAMES[e.state] || e.state} · 限 ${e.due_at.slice(0, 16).replace("T", " ")}${late} `;
     const next = NEXT_STEP[e.state];
     if (next) li.append(tapButton(next[1], () => api(`/events/${e.id}/steps`, { method: "POST",
       headers: { "Content-Type": "application/json" }, body: JSON.stringify({ to: next[0] }) })));

@@ -47,6 +47,7 @@ def test_a_grid_leader_works_their_events_and_visits_on_a_phone(live_url, two_ev
             "#events-list li", "items => items.map(li => Number(li.dataset.event))"
         )
         assert mine in listed and theirs not in listed
+        assert "道路与照明" in page.inner_text(f"#events-list li[data-event='{mine}']")  # the category's name
         before = _open_events(page)
         for label, state in (("受理", "accepted"), ("开始处理", "in_progress"), ("办结", None)):
             button = page.locator(f"#events-list li[data-event='{mine}'] button")
