@@ -30,6 +30,7 @@ from gridmap.events import (
     RESOLVED,
     STAFF,
     Catalogue,
+    Category,
     Placement,
     check_step,
     escalation_due,
@@ -96,17 +97,9 @@ def file_event(
         raise InputError(f"residents do not file '{category}' events ({kind.name_zh}); the grid's staff do")
     now = now or utc_now()
     placement = place((lookup or responsibility(engine)).at(lon, lat, now.date()))
-    claim_due = now + dt.timedelta(hours=claim_hours)
-    values: dict[str, Any] = {
-        "category": category, "description": description, "source": source, "reporter": reporter,
-        "phone": phone, "state": REPORTED, "level": "grid", "department": kind.department,
-        "assignee": placement.assignee, "street_id": placement.street_id,
-        "community_id": placement.community_id, "grid_id": placement.grid_id,
-        "compound_id": placement.compound_id, "building_id": placement.building_id, "filed_at": now,
-        "first_claim_due_at": claim_due, "claim_due_at": claim_due,
-        "due_at": now + dt.timedelta(hours=kind.deadline_hours), "escalations": 0,
-        "catalogue_version": catalogue.version, "external_id": external_id, "generated": generated,
-    }  # fmt: skip
+    values = event_row(placement, kind, catalogue.version, filed_at=now, claim_hours=claim_hours,
+                       description=description, source=source, reporter=reporter, phone=phone,
+                       external_id=external_id, generated=generated)  # fmt: skip
     with write_transaction(engine) as conn:
         role = "reporter" if source == "resident" else STAFF
         event_id = record_filing(conn, values, shapely.Point(lon, lat), user=user, role=role)
@@ -114,6 +107,25 @@ def file_event(
                      detail={"category": category, "grid_id": placement.grid_id})  # fmt: skip
         bump_version(conn, "events")
     return Filed(event_id, placement, category, kind.department, values["due_at"])
+
+
+def event_row(
+    placement: Placement, kind: Category, catalogue_version: int, *, filed_at: dt.datetime,
+    claim_hours: float = CLAIM_HOURS, **given: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """The column values of a new event: reported at the grid where ``placement`` put it, its
+    category's department and deadline, its claim deadline ``claim_hours`` after ``filed_at``;
+    ``given`` holds what the reporter gave (description, source, reporter, phone, …)."""
+    claim_due = filed_at + dt.timedelta(hours=claim_hours)
+    return {
+        "category": kind.id, "state": REPORTED, "level": "grid", "department": kind.department,
+        "assignee": placement.assignee, "street_id": placement.street_id,
+        "community_id": placement.community_id, "grid_id": placement.grid_id,
+        "compound_id": placement.compound_id, "building_id": placement.building_id, "filed_at": filed_at,
+        "first_claim_due_at": claim_due, "claim_due_at": claim_due,
+        "due_at": filed_at + dt.timedelta(hours=kind.deadline_hours), "escalations": 0,
+        "catalogue_version": catalogue_version, **given,
+    }  # fmt: skip
 
 
 def record_filing(

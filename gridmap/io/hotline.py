@@ -26,8 +26,8 @@ from sqlalchemy import Engine
 
 from gridmap.crs import parse_source_crs, to_storage_crs
 from gridmap.errors import InputError, Problem
-from gridmap.events import REPORTED, STAFF, load_catalogue, place
-from gridmap.io.events import CLAIM_HOURS, record_filing, responsibility
+from gridmap.events import STAFF, load_catalogue, place
+from gridmap.io.events import CLAIM_HOURS, event_row, record_filing, responsibility
 from gridmap.io.read import read_file
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import bump_version, lock_layer, read_layer, record_audit
@@ -160,19 +160,10 @@ def import_hotline(
             continue
         kind = catalogue.category(category)
         description = record.get("description")
-        rows.append({
-            "values": {
-                "category": category, "description": None if description is None or pd.isna(description) else str(description),
-                "source": "hotline", "state": REPORTED, "level": "grid", "department": kind.department,
-                "assignee": placement.assignee, "street_id": placement.street_id, "community_id": placement.community_id,
-                "grid_id": placement.grid_id, "compound_id": placement.compound_id, "building_id": placement.building_id,
-                "filed_at": received, "first_claim_due_at": received + dt.timedelta(hours=claim_hours),
-                "claim_due_at": received + dt.timedelta(hours=claim_hours),
-                "due_at": received + dt.timedelta(hours=kind.deadline_hours), "escalations": 0,
-                "catalogue_version": catalogue.version, "external_id": ticket, "generated": False,
-            },
-            "point": shapely.Point(point.x, point.y),
-        })  # fmt: skip
+        values = event_row(placement, kind, catalogue.version, filed_at=received, claim_hours=claim_hours,
+                           description=None if description is None or pd.isna(description) else str(description),
+                           source="hotline", external_id=ticket, generated=False)  # fmt: skip
+        rows.append({"values": values, "point": shapely.Point(point.x, point.y)})
     if problems:
         raise InputError(problems)
     if dry_run or not rows:
