@@ -245,6 +245,13 @@ EVENT_SOURCES: tuple[str, ...] = ("resident", "patrol", "hotline", "inspection")
 #: what a visit to a household was (四必访: the must-visits, and the routine ones)
 VISIT_KINDS: tuple[str, ...] = ("routine", "must_visit", "festival", "follow_up")
 
+#: layers whose features change only through their own steps: never edited feature by feature
+#: nor imported as a layer (why, and what to use instead)
+STEPPED_LAYERS: dict[str, str] = {
+    "events": "an event is filed and changes through its steps "
+    "(gridmap events file|move|import, or the events routes)",
+}
+
 #: in a layer's ``match``: the same place, the geometry within ``PLACE_TOLERANCE_M``
 PLACE = "place"
 PLACE_TOLERANCE_M = 1.0

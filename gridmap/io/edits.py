@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, delete, func, select, update
 from gridmap.crs import STORAGE_CRS, STORAGE_SRID
 from gridmap.errors import ConflictError, InputError, NotFoundError, Problem, StaleEditError, TagRequiredError
 from gridmap.io.importer import prepare_frame, validation_context
-from gridmap.model import layer_spec
+from gridmap.model import STEPPED_LAYERS, layer_spec
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import (
     WKB_KEY,
@@ -113,10 +113,6 @@ def validated_feature(
     except InputError as exc:  # one feature: name it, not its row in a file
         raise InputError([Problem(p.message, file=label, field=p.field) for p in exc.problems]) from None
     return clean
-
-
-#: layers whose features change only through their own steps, never by a plain edit
-STEPPED_LAYERS = {"events": "an event changes through its steps (gridmap events move, or the events routes)"}
 
 
 def editable(layer: str) -> None:

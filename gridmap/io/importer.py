@@ -24,7 +24,7 @@ from gridmap.io.merge import ORPHAN_POLICIES, MergePlan, apply_plan, check_orpha
 from gridmap.io.offsets import offset_suspicion, outline_suspicion
 from gridmap.io.read import is_dbf, read_file
 from gridmap.io.validate import ValidationContext, code_lookup, errors_of, validate_frame
-from gridmap.model import ASSIGNMENT_TARGETS, LayerSpec, layer_spec
+from gridmap.model import ASSIGNMENT_TARGETS, STEPPED_LAYERS, LayerSpec, layer_spec
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import (
     lock_layer,
@@ -170,10 +170,8 @@ def import_layer(
     of a CSV or Shapefile (otherwise detected, and said so). Buildings get their homes as
     :func:`gridmap.households.homes_for_import` says, estimated with ``households``."""
     spec = layer_spec(layer)
-    if layer == "events":
-        raise InputError(
-            "events are filed, not imported as a layer: gridmap events file (a hotline export: gridmap events import)"
-        )
+    if layer in STEPPED_LAYERS:
+        raise InputError(f"layer '{layer}' is not imported as a layer: {STEPPED_LAYERS[layer]}")
     if mode not in IMPORT_MODES:
         raise InputError(f"import mode was '{mode}'; expected one of: {', '.join(IMPORT_MODES)}")
     if orphans not in ORPHAN_POLICIES:
