@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine
 
+from gridmap.crs import STORAGE_CRS
 from gridmap.geometry import containing_ids
 from gridmap.households import HouseholdParams
 from gridmap.io.merge import MergePlan, apply_plan, check_orphans, plan_merge, with_homes
@@ -110,21 +111,23 @@ def import_osm(
     with opened as conn:
         for name in OSM_LAYERS:
             lock_layer(conn, name)
+        compounds = gpd.GeoDataFrame({"id": []}, geometry=[], crs=STORAGE_CRS)  # read after their own step
         for name in OSM_LAYERS:
             frame = getattr(layers, name).copy()
             frame["source"] = source
             here = road_area if name == "roads" else area
             stored = _stored_here(conn, name, source, here)
             if name == "buildings":
-                compounds = _stored_here(conn, "compounds", source, area)
                 frame["compound_id"] = containing_ids(frame.representative_point(), compounds)
             if name == "entrances":
-                frame["compound_id"] = link_entrances(frame, _stored_here(conn, "compounds", source, area))
+                frame["compound_id"] = link_entrances(frame, compounds)
             plan = _plan(stored, frame, name, households or HouseholdParams())
             check_orphans(conn, plan, stored, orphans)
             report.plans[name] = plan
             if not dry_run and plan.changes_anything:
                 apply_plan(conn, plan, user=user, detail=detail, action="import-osm")
+            if name == "compounds":  # as written: what buildings and entrances link to
+                compounds = _stored_here(conn, "compounds", source, area)
     return report
 
 
