@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-import pandas as pd
 from fastapi import APIRouter, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
@@ -36,13 +35,17 @@ router = APIRouter(prefix="/events", tags=["grid events"], route_class=AnswerRou
 def _in_scope(app: State, user: CurrentUser, event_id: int) -> None:
     """NotFoundError for an event the caller may not handle: outside a grid leader's grids
     it is as if it did not exist (its existence is not told)."""
-    events = app.layers.frame("events")
-    if event_id not in events.index:
+    if event_id not in app.layers.frame("events").index:
         raise NotFoundError(f"no event {event_id}")
+    _leader_reaches(app, user, "events", event_id, f"no event {event_id}")
+
+
+def _leader_reaches(app: State, user: CurrentUser, layer: str, feature_id: int, absent: str) -> None:
+    """NotFoundError (saying ``absent``) when a grid leader's area does not hold the feature."""
     if user.role == UserRole.GRID_LEADER:
         area = app.layers.area(user)
-        if area is None or event_id not in area.ids.get("events", frozenset()):
-            raise NotFoundError(f"no event {event_id}")
+        if area is None or feature_id not in area.ids.get(layer, frozenset()):
+            raise NotFoundError(absent)
 
 
 @router.get("/counts", summary="open and closed events per grid, for everyone (counts only)")
@@ -55,9 +58,8 @@ def counts(app: State, user: CurrentUser) -> Response:
 
 def _counts_collection(frames: dict) -> str:
     grids, events = frames["grids"], frames["events"]
-    closed = events["state"].isin(ENDED) if len(events) else pd.Series(dtype=bool)
-    open_ = events[~closed.to_numpy()].groupby("grid_id").size() if len(events) else pd.Series(dtype=int)
-    done = events[closed.to_numpy()].groupby("grid_id").size() if len(events) else pd.Series(dtype=int)
+    closed = events["state"].isin(ENDED).to_numpy()
+    open_, done = (events[rows].groupby("grid_id").size() for rows in (~closed, closed))
     out = grids[["code", "geometry"]].assign(
         open=[int(open_.get(g, 0)) for g in grids.index], closed=[int(done.get(g, 0)) for g in grids.index]
     )
@@ -136,10 +138,7 @@ visits_router = APIRouter(prefix="/visits", tags=["grid events"], route_class=An
 @visits_router.post("", status_code=201, response_model=VisitLogged, summary="log a visit to a household")
 async def log_visit(body: VisitBody, app: State, user: CurrentUser) -> dict:
     require(user, "log_visits", what="logging a visit")
-    if user.role == UserRole.GRID_LEADER:
-        area = app.layers.area(user)
-        if area is None or body.household_id not in area.ids.get("households", frozenset()):
-            raise NotFoundError(f"no household {body.household_id}")
+    _leader_reaches(app, user, "households", body.household_id, f"no household {body.household_id}")
     day = body.visited_on or dt.date.today()
     values = {"household_id": body.household_id, "visited_on": day, "visitor": user.name, "kind": body.kind,
               "note": body.note}  # fmt: skip
