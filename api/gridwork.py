@@ -8,50 +8,83 @@ loads, skills, findings, alignment and drawings are for planners and admins.
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.auth import CurrentUser, State, require
 from api.geojson import frame_collection, records
 from api.pool import on_heavy_pool
-from api.schemas import Alignment, AnswerRoute, OrgReport
-from gridmap.errors import InputError, NotFoundError
+from api.schemas import Alignment, AnswerRoute
+from api.schemas import OrgReport as OrgReportAnswer
+from gridmap.errors import InputError, NotFoundError, Problem
 from gridmap.gridplan import community_named, propose_grids
-from gridmap.organisation import FIGURES, ORG_LAYERS, organisation_report
+from gridmap.io.export import write_workbook
+from gridmap.organisation import ORG_LAYERS, OrgReport, ReportOptions, figures_by_unit, organisation_report
 from gridmap.scope import may
 from gridmap.topology import CHECKED_LAYERS, Tolerances, check_grid_map, grid_alignment
 
 router = APIRouter(tags=["grid map and organisation"], route_class=AnswerRoute)
 
 GEOJSON = "application/geo+json"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _report(app: State):
-    return app.layers.derived(("org report",), ORG_LAYERS, organisation_report)
+def _report(app: State, options: ReportOptions | None = None) -> OrgReport:
+    options = options or ReportOptions()
+    return app.layers.derived(("org report", options), ORG_LAYERS, lambda f: organisation_report(f, options))
+
+
+def report_options(
+    on: Annotated[
+        dt.date | None, Query(description="figures as on this day (default: today's terms)")
+    ] = None,
+    base: Annotated[
+        Literal["all", "property", "households"],
+        Query(
+            description="the compounds branch coverage counts: all, with a property company, of N+ households"
+        ),
+    ] = "all",
+    min_households: Annotated[
+        int | None, Query(ge=0, le=100_000, description="base=households: at least this many households")
+    ] = None,
+) -> ReportOptions:
+    if min_households is not None and base != "households":
+        raise InputError([Problem("min_households goes with base=households", field="min_households")])
+    return ReportOptions(on=on, base=base, min_households=min_households or 0)
+
+
+Options = Annotated[ReportOptions, Depends(report_options)]
+Scope = Literal["area", "district", "street", "community", "grid"]
 
 
 @router.get(
     "/org/report",
-    response_model=OrgReport,
-    summary="party-building figures per area, street and community, with what is missing",
+    response_model=OrgReportAnswer,
+    summary="party-building figures for the whole area and per district, street, community and grid",
 )
 def org_report(
     app: State,
     user: CurrentUser,
+    options: Options,
     scope: Annotated[
-        Literal["area", "street", "community"] | None,
-        Query(description="area, street or community (default: all)"),
+        Scope | None, Query(description="area, district, street, community or grid (default: all)")
     ] = None,
 ) -> dict:
-    report = _report(app)
+    report = _report(app, options)
     figures = report.figures if scope is None else report.figures[report.figures["scope"] == scope]
     reader = may(user.role, "organisation_details")
-    if not reader:  # the public sees the shares, not which features lack what
+    if not reader:  # the public sees the counts and shares, not which features lack what
         figures = figures.drop(columns=["missing"])
     out = {
+        "on": options.on,
+        "base": options.base,
         "figures": records(figures),
-        "labels": {k: {"zh": zh, "short": short} for k, (zh, short, _) in FIGURES.items()},
+        "labels": {
+            k: {"zh": zh, "short": short, "what": what} for k, (zh, short, what) in report.labels.items()
+        },
         "missing_layers": sorted(report.missing),
     }
     if reader:
@@ -60,12 +93,38 @@ def org_report(
     return out
 
 
+@router.get(
+    "/org/report.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "the report as a spreadsheet"}},
+    summary="the party-building report as a spreadsheet: every figure, a table per unit, what is missing",
+)
+def org_report_workbook(
+    app: State,
+    user: CurrentUser,
+    options: Options,
+    by: Annotated[Scope, Query(description="the units of the table sheet")] = "community",
+) -> Response:
+    require(user, "organisation_details", what="the party-building report with what is missing")
+    report = _report(app, options)
+    frames = {"figures": report.figures, f"by {by}": figures_by_unit(report, by),
+              "leader load": report.leader_load, "skills": report.skills}  # fmt: skip
+    frames |= {
+        f"missing {k}": v.reset_index(drop="id" in v.columns, names="id") for k, v in report.missing.items()
+    }
+    book = io.BytesIO()
+    write_workbook(frames, book)
+    name = f"org-report-{options.on or 'today'}-by-{by}.xlsx"
+    return Response(book.getvalue(), media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
 @router.get("/org/missing/{figure}", summary="a map layer of the features that lack a figure (GeoJSON)")
-def org_missing(app: State, user: CurrentUser, figure: str) -> Response:
+def org_missing(app: State, user: CurrentUser, figure: str, options: Options) -> Response:
     require(user, "organisation_details", what="which features lack a party-building figure")
-    report = _report(app)
-    if figure not in FIGURES:
-        raise NotFoundError(f"there is no figure {figure!r}; figures: {', '.join(FIGURES)}")
+    report = _report(app, options)
+    if figure not in report.labels:
+        raise NotFoundError(f"there is no figure {figure!r}; figures: {', '.join(report.labels)}")
     if figure not in report.missing:
         raise NotFoundError(f"figure {figure!r} has no map layer; its missing ids are in /org/report")
     frame = report.missing[figure]

@@ -657,12 +657,14 @@ class Scenario(Kept):
 
 
 class Figure(AreaUnit):
-    """One party-building figure in one area: how many of how many, and which lack it."""
+    """One party-building figure in one area: how many of how many (a share), how many (a
+    count) or how much (a sum), and which lack it."""
 
     figure: str
     figure_zh: str
+    what: Literal["share", "count", "sum"]
     count: int
-    total: int
+    total: int | None = Field(description="what a share is of; none for counts and sums")
     share: float | None
     missing: str | None = Field(None, description="ids that lack it (planners, admins)")
 
@@ -670,6 +672,7 @@ class Figure(AreaUnit):
 class FigureLabel(Answer):
     zh: str
     short: str
+    what: Literal["share", "count", "sum"]
 
 
 class LeaderLoad(Answer):
@@ -688,6 +691,8 @@ class Skills(Answer):
 
 
 class OrgReport(Answer):
+    on: dt.date | None = Field(description="the day the figures are as on (none: today's terms)")
+    base: str = Field(description="the compounds branch coverage counts")
     figures: list[Figure]
     labels: dict[str, FigureLabel]
     missing_layers: list[str] = Field(description="figures with a map layer at /org/missing/{figure}")

@@ -8,13 +8,12 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from gridmap.errors import InputError
+from gridmap.packaged import packaged_yaml
 
 TAGS_FILE = "care_tags.yaml"
 #: a household comes due this many days before its interval runs out
@@ -53,7 +52,7 @@ class CareTags:
 @cache
 def load_care_tags() -> CareTags:
     """The list of care tags packaged with gridmap."""
-    data = yaml.safe_load((resources.files("gridmap") / "data" / TAGS_FILE).read_text(encoding="utf-8"))
+    data = packaged_yaml(TAGS_FILE)
     try:
         tags = {
             str(t["id"]): CareTag(str(t["id"]), str(t["name_zh"]), int(t["visit_days"])) for t in data["tags"]

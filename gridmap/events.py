@@ -15,15 +15,14 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from gridmap.errors import ConflictError, InputError
 from gridmap.model import EVENT_LEVELS, EVENT_SOURCES, EVENT_STATES
+from gridmap.packaged import packaged_yaml
 
 CATALOGUE_FILE = "event_categories.yaml"
 
@@ -125,8 +124,7 @@ def parse_catalogue(data: Any, source: str = CATALOGUE_FILE) -> Catalogue:
 @cache
 def load_catalogue() -> Catalogue:
     """The catalogue packaged with gridmap."""
-    text = (resources.files("gridmap") / "data" / CATALOGUE_FILE).read_text(encoding="utf-8")
-    return parse_catalogue(yaml.safe_load(text))
+    return parse_catalogue(packaged_yaml(CATALOGUE_FILE))
 
 
 def check_step(state: str, to: str, *, by: str, note: str | None = None) -> None:

@@ -75,11 +75,14 @@ WALK_HIGHWAYS: tuple[str, ...] = (
 
 
 class GridKind(StrEnum):
-    """Kinds of work grid that may later be merged into one network (多网合一)."""
+    """Kinds of work grid that may be merged into one network (多网合一). These are the
+    packaged ones; a district adds its own, with their rules, in the organisation catalogue."""
 
     PARTY = "party"  # 党建网格
     COMPREHENSIVE = "comprehensive"  # 综治网格
     SANITATION = "sanitation"  # 城管/环卫网格
+    POLICE = "police"  # 警务网格
+    LARGE = "large"  # 大网格: may span communities
 
 
 class CompoundKind(StrEnum):
@@ -93,12 +96,18 @@ class CompoundKind(StrEnum):
 
 
 class OrgKind(StrEnum):
-    """Levels of the party organisation tree."""
+    """The kinds of party organisation the code refers to by name; the whole tree, with the
+    kinds a district adds, is the organisation catalogue (``gridmap/data/organisation.yaml``)."""
 
-    STREET_COMMITTEE = "street_committee"  # 街道党工委
-    COMMUNITY_COMMITTEE = "community_committee"  # 社区党委/党总支
+    DISTRICT_CONFERENCE = "district_conference"  # 区城市基层党建联席会议
+    STREET_COMMITTEE = "street_committee"  # 街道(大)党工委
+    PROPERTY_COMMITTEE = "property_committee"  # 物业行业党委
+    COMMUNITY_COMMITTEE = "community_committee"  # 社区(大)党委/党总支
     COMPOUND_BRANCH = "compound_branch"  # 小区党支部 (its form: BranchForm)
+    GRID_BRANCH = "grid_branch"  # 网格党支部
+    UNIT_ORG = "unit_org"  # 共建单位党组织
     BUILDING_GROUP = "building_group"  # 楼栋党小组
+    GRID_GROUP = "grid_group"  # 网格党小组
 
 
 class BranchForm(StrEnum):
@@ -118,13 +127,16 @@ class MemberKind(StrEnum):
 
 
 class Role(StrEnum):
-    """Responsibilities a person can hold for an area."""
+    """The posts the code refers to by name; every post, with where it is held and whether
+    one person holds it at a time, is in the organisation catalogue."""
 
     GRID_LEADER = "grid_leader"  # 网格长
     GRID_WORKER = "grid_worker"  # 网格员
     BUILDING_LEADER = "building_leader"  # 楼栋长
     LANE_LEADER = "lane_leader"  # 街巷长
-    BRANCH_SECRETARY = "branch_secretary"  # 支部书记
+    BRANCH_SECRETARY = "branch_secretary"  # 党组织书记
+    RESIDENTS_COMMITTEE_DIRECTOR = "residents_committee_director"  # 居委会主任
+    OWNERS_COMMITTEE_CHAIR = "owners_committee_chair"  # 业委会主任
 
 
 class UserRole(StrEnum):
@@ -141,7 +153,8 @@ class Column:
     """A column of a layer as a file may carry it.
 
     ``kind`` is one of ``str``, ``int``, ``float``, ``bool``, ``date``, ``datetime``;
-    ``choices`` limits a text column to a StrEnum's values, ``pattern`` (a regular expression
+    ``choices`` limits a text column to a StrEnum's values, ``catalogue`` to the ids of a
+    section of the organisation catalogue in force (:mod:`gridmap.orgcatalogue`), ``pattern`` (a regular expression
     the whole text must match, with ``pattern_says`` telling a person what it means) to a
     format, ``max_length`` its characters; ``minimum`` and ``maximum`` bound a number.
     """
@@ -155,6 +168,7 @@ class Column:
     max_length: int = 500
     pattern: str | None = None
     pattern_says: str = ""
+    catalogue: str | None = None
 
 
 @dataclass(frozen=True)
@@ -245,11 +259,21 @@ EVENT_SOURCES: tuple[str, ...] = ("resident", "patrol", "hotline", "inspection")
 #: what a visit to a household was (四必访: the must-visits, and the routine ones)
 VISIT_KINDS: tuple[str, ...] = ("routine", "must_visit", "festival", "follow_up")
 
+#: needs (双向认领): what kind they are, how far they have come, and who confirmed them done
+NEED_KINDS: tuple[str, ...] = ("wish", "list_item", "project")  # 微心愿, 民情清单, 项目
+NEED_STATES: tuple[str, ...] = ("open", "claimed", "done", "confirmed", "cancelled")
+NEED_CONFIRMERS: tuple[str, ...] = ("resident", "community")
+#: what a co-building unit sponsors (包保), and what a points entry was earned by
+SPONSORED_LAYERS: tuple[str, ...] = ("compounds", "party_orgs")
+POINT_SOURCES: tuple[str, ...] = ("needs", "events", "visits", "households", "members")
+
 #: layers whose features change only through their own steps: never edited feature by feature
 #: nor imported as a layer (why, and what to use instead)
 STEPPED_LAYERS: dict[str, str] = {
     "events": "an event is filed and changes through its steps "
     "(gridmap events file|move|import, or the events routes)",
+    "needs": "a need is filed and changes through its steps (gridmap needs file|claim|done|confirm)",
+    "points": "points are earned under the rules (gridmap points award), never written by hand",
 }
 
 #: in a layer's ``match``: the same place, the geometry within ``PLACE_TOLERANCE_M``
@@ -296,18 +320,21 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             "grids",
             "MULTIPOLYGON",
             (
-                _code(15, "DB11: the community's code and a 3-digit sequence"),
+                # the code's standard is the grid kind's (DB11, CJ/T 349, the district's own)
+                Column("code", required=True, max_length=40),
                 _NAME,
                 Column("level", "int", minimum=1, maximum=5),
-                Column("kind", choices=_choices(GridKind)),
+                Column("kind", catalogue="grid_kinds"),
                 Column("parent_id", "int"),
                 Column("community_id", "int"),
                 Column("households", "int", minimum=0, maximum=_COUNT),
+                Column("branch_id", "int"),  # the branch or group on this grid (多格一支部: shared)
             ),
             code="code",
             references=(
                 Reference("community_id", "communities", "community_code"),
                 Reference("parent_id", "grids", "parent_code"),
+                Reference("branch_id", "party_orgs"),
             ),
             title_zh="网格",
         ),
@@ -405,20 +432,22 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             None,
             (
                 Column("name", required=True, max_length=200),
-                Column("kind", required=True, choices=_choices(OrgKind)),
+                Column("kind", required=True, catalogue="org_kinds"),
                 Column("parent_id", "int"),
                 Column("street_id", "int"),
                 Column("community_id", "int"),
                 Column("building_id", "int"),
                 Column("joint", "bool"),  # serves several compounds (kept so by assign_branch)
-                Column("form", choices=_choices(BranchForm)),  # how it was formed: never recomputed
+                Column("form", catalogue="branch_forms"),  # how it was formed: never recomputed
                 Column("founded_on", "date"),
+                Column("coop_unit_id", "int"),  # a co-building unit's own party organisation
             ),
             references=(
                 Reference("parent_id", "party_orgs"),
                 Reference("street_id", "streets", "street_code"),
                 Reference("community_id", "communities", "community_code"),
                 Reference("building_id", "buildings"),
+                Reference("coop_unit_id", "coop_units"),
             ),
             title_zh="党组织",
             match=("name", "kind"),
@@ -437,8 +466,9 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                 Column("org_id", "int"),
                 Column("coop_unit_id", "int"),
                 Column("skills", max_length=500),
-                Column("registered_on", "date"),
-                Column("central_household", "bool"),
+                Column("registered_on", "date"),  # reported where they live (双报到, home side)
+                Column("unit_registered_on", "date"),  # reported at their unit's community ("1+X")
+                Column("central_household", "bool"),  # 党员中心户
             ),
             references=(
                 Reference("building_id", "buildings"),
@@ -478,7 +508,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                 Column("person_name", required=True, max_length=100),
                 Column("member_id", "int"),
                 _PHONE,
-                Column("role", required=True, choices=_choices(Role)),
+                Column("role", required=True, catalogue="roles"),
                 Column("target_layer", required=True),
                 Column("target_id", "int", required=True),
                 Column("valid_from", "date", required=True),
@@ -553,11 +583,106 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                 Column("name", required=True, max_length=200),
                 Column("kind", max_length=100),
                 Column("community_id", "int"),
-                Column("signed_on", "date"),
+                Column("signed_on", "date"),  # the co-building agreement
+                Column("registered_on", "date"),  # the unit reported to the community (双报到, unit side)
             ),
             references=(Reference("community_id", "communities", "community_code"),),
             title_zh="共建单位",
             match=_NAME_AND_PLACE,
+        ),
+        LayerSpec(
+            "sponsorships",
+            None,
+            (
+                Column("coop_unit_id", "int", required=True),
+                Column("target_layer", required=True, choices=SPONSORED_LAYERS),
+                Column("target_id", "int", required=True),
+                Column("valid_from", "date", required=True),
+                Column("valid_to", "date"),
+                Column("note", max_length=1000),
+            ),
+            references=(Reference("coop_unit_id", "coop_units"),),
+            title_zh="包保",
+            match=("coop_unit_id", "target_layer", "target_id", "valid_from"),
+            ordered=(("valid_from", "valid_to"),),
+        ),
+        LayerSpec(
+            "needs",
+            "POINT",
+            (
+                Column("kind", required=True, choices=NEED_KINDS),
+                Column("category", required=True, max_length=50),  # gridmap/data/needs.yaml
+                Column("title", required=True, max_length=200),
+                Column("description", max_length=2000),
+                Column("resident_name", max_length=100),
+                _PHONE,
+                Column("state", required=True, choices=NEED_STATES),
+                Column("household_id", "int"),
+                Column("compound_id", "int"),
+                Column("grid_id", "int"),
+                Column("community_id", "int"),
+                Column("street_id", "int"),
+                Column("filed_on", "date", required=True),
+                Column("claimed_on", "date"),
+                Column("done_on", "date"),
+                Column("confirmed_on", "date"),
+                Column("confirmed_by", choices=NEED_CONFIRMERS),
+                Column("member_id", "int"),  # claimed by a member …
+                Column("coop_unit_id", "int"),  # … or by a co-building unit
+                Column("offer_id", "int"),  # the offer it claimed (双向认领: needs claim offers)
+                Column("generated", "bool"),
+            ),
+            references=(
+                Reference("household_id", "households"),
+                Reference("compound_id", "compounds"),
+                Reference("grid_id", "grids", "grid_code"),
+                Reference("community_id", "communities", "community_code"),
+                Reference("street_id", "streets", "street_code"),
+                Reference("member_id", "members"),
+                Reference("coop_unit_id", "coop_units"),
+                Reference("offer_id", "offers"),
+            ),
+            title_zh="需求(微心愿/民情清单/项目)",
+            personal=("resident_name", "phone"),
+        ),
+        LayerSpec(
+            "offers",
+            None,
+            (
+                Column("category", required=True, max_length=50),  # gridmap/data/needs.yaml
+                Column("title", required=True, max_length=200),
+                Column("description", max_length=2000),
+                Column("member_id", "int"),
+                Column("coop_unit_id", "int"),
+                Column("community_id", "int"),
+                Column("offered_on", "date", required=True),
+                Column("valid_to", "date"),
+            ),
+            references=(
+                Reference("member_id", "members"),
+                Reference("coop_unit_id", "coop_units"),
+                Reference("community_id", "communities", "community_code"),
+            ),
+            title_zh="资源(党员/单位认领)",
+            match=("title", "member_id", "coop_unit_id", "offered_on"),
+            ordered=(("offered_on", "valid_to"),),
+        ),
+        LayerSpec(
+            "points",
+            None,
+            (
+                Column("member_id", "int", required=True),
+                Column("earned_on", "date", required=True),
+                Column("rule", required=True, max_length=50),  # gridmap/data/points.yaml
+                Column("points", "int", required=True, minimum=-1000, maximum=1000),
+                Column("asked", "int", minimum=-1000, maximum=1000),  # before the period's cap
+                Column("source_layer", choices=POINT_SOURCES),
+                Column("source_id", "int"),
+                Column("rules_version", "int", minimum=1, maximum=10_000),
+                Column("note", max_length=1000),
+            ),
+            references=(Reference("member_id", "members"),),
+            title_zh="积分",
         ),
     ]
 }

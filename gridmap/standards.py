@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gridmap.errors import InputError
 from gridmap.model import ServiceCategory
+from gridmap.packaged import district_yaml, packaged_yaml
 
 LEVELS: tuple[int, ...] = (5, 10, 15)
 CHECKLIST_FILE = "life_circle_checklist.yaml"
@@ -141,15 +139,9 @@ def parse_checklist(data: dict[str, Any], name: str = CHECKLIST_FILE) -> Checkli
         raise InputError(f"{name}: malformed checklist ({type(exc).__name__}: {exc})") from exc
 
 
-def _yaml(text: str) -> Any:
-    """Safe YAML, through libyaml when PyYAML was built with it (about 8× faster)."""
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
 @cache
 def _packaged() -> Checklist:
-    text = (resources.files("gridmap") / "data" / CHECKLIST_FILE).read_text(encoding="utf-8")
-    return parse_checklist(_yaml(text))
+    return parse_checklist(packaged_yaml(CHECKLIST_FILE))
 
 
 def load_checklist(path: str | Path | None = None) -> Checklist:
@@ -157,8 +149,4 @@ def load_checklist(path: str | Path | None = None) -> Checklist:
     if path is None:
         return _packaged()
     path = Path(path)
-    try:
-        data = _yaml(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: cannot read the checklist ({exc})") from exc
-    return parse_checklist(data, str(path))
+    return parse_checklist(district_yaml(path), str(path))

@@ -8,7 +8,9 @@ overlap, the hole, the part outside the community, the building. Areas are measu
 UTM zone of the data; pieces smaller than the sliver tolerance are not reported.
 
 Grids are compared within their network: the same ``kind`` and ``level``. Holes, buildings
-outside grids and buildings split across grids are checked against each network.
+outside grids and buildings split across grids are checked against each network. Each grid
+kind is judged by its rules in the organisation catalogue: whether it may span communities
+(大网格, 警务网格) and which code standard it follows (DB11, CJ/T 349-2010, the district's own).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from gridmap.crs import STORAGE_CRS, CRSLike, densified_to, metric_crs_for
 from gridmap.errors import InputError
 from gridmap.geometry import containing_ids
 from gridmap.gridcode import parse_grid_code
+from gridmap.orgcatalogue import org_catalogue
 from gridmap.settings import Settings
 
 ERROR, WARNING = "error", "warning"
@@ -40,7 +43,7 @@ KINDS = {
     "grid_overlap": (ERROR, "grids of the same network overlap"),
     "grid_hole": (ERROR, "part of a community lies in no grid"),
     "grid_crosses_community": (ERROR, "a grid reaches outside its community"),
-    "grid_code_malformed": (ERROR, "a grid code is not in the DB11 form"),
+    "grid_code_malformed": (ERROR, "a grid code breaks its kind's standard"),
     "grid_code_duplicate": (ERROR, "two grids share a code"),
     "building_outside_grids": (WARNING, "a building lies in no grid"),
     "building_split_across_grids": (WARNING, "a building lies in several grids"),
@@ -112,6 +115,16 @@ def _invalid(layers: Mapping[str, gpd.GeoDataFrame]) -> list[Finding]:
     return out
 
 
+def _kind_rules(grids: pd.DataFrame) -> pd.Series:
+    """The catalogue's rules for each grid's kind (a grid without a kind, or of a kind the
+    catalogue no longer holds, is judged as a party grid)."""
+    catalogue = org_catalogue()
+    kinds = grids["kind"] if "kind" in grids.columns else pd.Series(None, index=grids.index, dtype=object)
+    return kinds.map(lambda k: catalogue.grid_kinds.get(k) if isinstance(k, str) else None).map(
+        lambda rule: rule or catalogue.grid_kind(None)
+    )
+
+
 def _networks(grids: gpd.GeoDataFrame) -> list[tuple[str, gpd.GeoDataFrame]]:
     """Grids grouped by (kind, level): each group is one network."""
     kind = grids["kind"].fillna("") if "kind" in grids.columns else pd.Series("", index=grids.index)
@@ -180,7 +193,10 @@ def _outside_community(
 ) -> list[Finding]:
     out = []
     own = grids["community_id"] if "community_id" in grids.columns else pd.Series(pd.NA, index=grids.index)
+    spans = _kind_rules(grids).map(lambda rule: rule.spans_communities)
     for gid, geom, cid in zip(grids.index, grids.geometry.values, own, strict=True):
+        if spans[gid]:
+            continue  # its kind may span communities (大网格, 警务网格)
         if pd.isna(cid) or cid not in communities.index:
             # the community holding most of the grid
             shares = communities.geometry.intersection(geom).area
@@ -204,18 +220,16 @@ def _codes_check(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None) 
     prefix = (
         communities["code"].astype(str) if communities is not None and "code" in communities.columns else None
     )
-    for gid, code, geom in zip(grids.index, codes, grids.geometry.values, strict=True):
-        parts = parse_grid_code(code)
-        message = None
-        if parts is None:
-            message = (
-                f"grid code '{code}' is not 15 digits of district, street, community and sequence (DB11)"
-            )
-        elif prefix is not None and "community_id" in grids.columns:
-            cid = grids.at[gid, "community_id"]
-            if not pd.isna(cid) and cid in prefix.index and not code.startswith(prefix[cid]):
-                message = f"grid code '{code}' does not begin with its community's code {prefix[cid]}"
+    rules = _kind_rules(grids)
+    own = grids["community_id"] if "community_id" in grids.columns else pd.Series(pd.NA, index=grids.index)
+    for gid, code, geom, cid in zip(grids.index, codes, grids.geometry.values, own, strict=True):
+        rule = rules[gid]
+        community = prefix[cid] if prefix is not None and not pd.isna(cid) and cid in prefix.index else None
+        message = rule.code.problem(code, community)
+        if message is None and rule.code.id == "db11" and parse_grid_code(code) is None:
+            message = f"grid code '{code}' has a street, community or sequence of 000 (DB11)"
         if message:
+            message = f"{message} ({rule.id} grid)"
             out.append(_finding("grid_code_malformed", "grids", [gid], [code], message, 0.0, geom))
     for code, part in grids[codes.duplicated(keep=False)].groupby(codes):
         geom = shapely.union_all(part.geometry.values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from gridmap.errors import InputError
 from gridmap.settings import Settings
@@ -38,37 +39,60 @@ def cmd_validate(args, settings: Settings) -> int:
     return EXIT_OK
 
 
+#: the figures printed per unit on the terminal (all of them go to --out)
+HEADLINE = ("branches", "compounds_with_branch", "building_groups", "central_households", "member_building_leaders",
+            "one_shoulder", "in_service_registered", "households_linked", "needs_done", "points")  # fmt: skip
+UNIT_LAYERS = {"district": "districts", "street": "streets", "community": "communities", "grid": "grids"}
+
+
+def _figure_cell(count: object, total: object, share: object) -> str:
+    """``count`` or ``count/total share``; "—" where the unit has nothing to count."""
+    import pandas as pd
+
+    if pd.isna(count):
+        return "—"
+    if pd.isna(total):
+        return f"{int(count):,}"
+    return f"{int(count):,}/{int(total):,} {percent(share)}"
+
+
 def cmd_org(args, settings: Settings) -> int:
-    from gridmap.io.export import write_frames
-    from gridmap.organisation import FIGURES, ORG_LAYERS, organisation_report
+    import datetime as dt
+
+    from gridmap.io.export import REPORT_SUFFIXES, write_frames
+    from gridmap.organisation import ORG_LAYERS, ReportOptions, figures_by_unit, organisation_report
     from gridmap.store.layers import read_layer
 
+    if args.out and Path(args.out).suffix.lower() not in REPORT_SUFFIXES:
+        raise InputError(f"--out '{args.out}': expected a {' or '.join(REPORT_SUFFIXES)} file")
+    try:
+        on = dt.date.fromisoformat(args.on) if args.on else None
+    except ValueError:
+        raise InputError(f"--on '{args.on}' is not a date as YYYY-MM-DD") from None
+    if args.min_households is not None and args.base != "households":
+        raise InputError("--min-households goes with --base households")
+    options = ReportOptions(on=on, base=args.base, min_households=args.min_households or 0)
     engine = open_engine(settings)
     layers = {name: read_layer(engine, name) for name in ORG_LAYERS}
-    report = organisation_report(layers)
+    report = organisation_report(layers, options)
     print(homes_counted(layers["buildings"]))
-
-    rows = [
-        (r.figure, r.figure_zh, f"{r.count:,} / {r.total:,}", percent(r.share))
-        for r in report.area().itertuples()
-    ]
-    print_table(
-        rows, ("figure", "指标", "count", "share"), title="party-building figures, whole area", right=[2, 3]
-    )
-    part = report.figures[report.figures["scope"] == args.by]
-    if len(part):
-        table = part.pivot_table(index=["code", "name"], columns="figure", values="share", sort=False)
-        table = table[[f for f in FIGURES if f in table.columns]]
+    labels = report.labels
+    rows = [(r.figure, r.figure_zh, _figure_cell(r.count, r.total, r.share), _missing(r.missing))
+            for r in report.area().itertuples()]  # fmt: skip
+    base = {"all": "all compounds", "property": "compounds with a property company",
+            "households": f"compounds of {options.min_households}+ households"}[options.base]  # fmt: skip
+    title = f"party-building figures, whole area, as on {on or 'today'} (compound base: {base})"
+    print_table(rows, ("figure", "指标", "count", "missing (ids)"), title=title, right=[2])
+    table = figures_by_unit(report, args.by)
+    if len(table):
+        shown = [f for f in HEADLINE if f in table.columns]
         rows = [
-            (code, name, *(percent(v) for v in values))
-            for (code, name), values in zip(table.index, table.values, strict=True)
-        ]
-        print_table(
-            rows,
-            ("code", "name", *(FIGURES[f][1] for f in table.columns)),
-            title=f"shares by {args.by}",
-            right=range(2, 2 + len(table.columns)),
-        )
+            (r["code"], r["name"], *(_figure_cell(r[f], r.get(f"{f}_total"), r.get(f"{f}_share", 0.0))
+                                     for f in shown))
+            for _, r in table.iterrows()
+        ]  # fmt: skip
+        print_table(rows, ("code", args.by, *(labels[f][1] for f in shown)), title=f"by {args.by}",
+                    right=range(2, 2 + len(shown)))  # fmt: skip
     load = report.leader_load
     for role, group in load.groupby("role"):
         print(
@@ -77,16 +101,30 @@ def cmd_org(args, settings: Settings) -> int:
             f"most loaded {group.loc[group['households'].idxmax(), 'person_name']} at "
             f"{group['ratio_to_mean'].max():.1f}× the mean)"
         )
-    for figure, frame in report.missing.items():
-        if len(frame):
-            ids = ", ".join(str(i) for i in frame.index[:10]) + (" …" if len(frame) > 10 else "")
-            print(f"missing {figure}: {len(frame)} ({ids})")
     if args.out:
-        frames = {"org_figures": report.figures, "org_leader_load": load, "org_skills": report.skills}
-        frames |= {f"missing_{k}": v.reset_index(drop=True) for k, v in report.missing.items() if len(v)}
+        by_unit = table
+        if Path(args.out).suffix.lower() == ".gpkg":  # the units' outlines with their figures, for a map
+            import geopandas as gpd
+
+            units = read_layer(engine, UNIT_LAYERS[args.by], columns=["code"]) if args.by != "area" else None
+            if units is not None:
+                shapes = units.set_index("id").geometry.reindex(table["unit_id"].astype("Int64")).to_numpy()
+                by_unit = gpd.GeoDataFrame(table, geometry=list(shapes), crs=units.crs)
+        frames = {"org_figures": report.figures, f"org_by_{args.by}": by_unit, "org_leader_load": load,
+                  "org_skills": report.skills}  # fmt: skip
+        frames |= {
+            f"missing_{k}": v.reset_index(drop="id" in v.columns, names="id")
+            for k, v in report.missing.items()
+            if len(v)
+        }
         written = write_frames(frames, args.out)
         print("wrote " + ", ".join(str(w) for w in written))
     return EXIT_OK
+
+
+def _missing(ids: str) -> str:
+    parts = [p for p in str(ids or "").split(",") if p]
+    return " ".join(parts[:8]) + (f" … ({len(parts)})" if len(parts) > 8 else "")
 
 
 def households_range(text: str | None, settings: Settings) -> tuple[int, int]:

@@ -90,8 +90,24 @@ def build_parser() -> argparse.ArgumentParser:
     _map_parser(sub)
     org = sub.add_parser("org", help="party-building figures: branches, groups, leaders, 双报到, 1+10")
     org.add_argument("action", choices=["report"])
-    org.add_argument("--by", choices=["street", "community"], default="community", help="also per unit")
-    org.add_argument("--out", metavar="PATH", help="write figures and missing features to .gpkg or .csv")
+    org.add_argument(
+        "--by", choices=["grid", "community", "street", "district"], default="community", help="also per unit"
+    )
+    org.add_argument("--on", metavar="DATE", help="figures as on this day (YYYY-MM-DD; default: today)")
+    org.add_argument(
+        "--base",
+        choices=["all", "property", "households"],
+        default="all",
+        help="the compounds branch coverage counts: all, those with a property company, or of N+ households",
+    )
+    org.add_argument(
+        "--min-households", type=int, metavar="N", help="--base households: at least N households"
+    )
+    org.add_argument(
+        "--out",
+        metavar="PATH",
+        help="write figures, per-unit table and missing features to .xlsx, .csv or .gpkg",
+    )
     _grids_parser(sub)
     homes = sub.add_parser(
         "households", help="households and residents of buildings: given, from ledgers, or estimated"

@@ -16,18 +16,11 @@ from sqlalchemy import Engine, and_, select, update
 
 from gridmap.errors import InputError, NotFoundError, Problem
 from gridmap.io.edits import validated_feature
-from gridmap.model import OrgKind, Role
+from gridmap.model import OrgKind
+from gridmap.orgcatalogue import org_catalogue
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import bump_version, insert_one, record_audit
 from gridmap.store.tables import LAYER_TABLES
-
-#: roles one person holds at a time for an area
-SINGLE_HOLDER: tuple[str, ...] = (
-    Role.GRID_LEADER,
-    Role.BUILDING_LEADER,
-    Role.LANE_LEADER,
-    Role.BRANCH_SECRETARY,
-)
 
 
 def assign(
@@ -46,7 +39,8 @@ def assign(
 ) -> tuple[int, list[int]]:
     """Start a term; returns the new assignment's id and the ids of the terms it ended."""
     start = valid_from or dt.date.today()
-    replace = role in SINGLE_HOLDER if replace is None else replace
+    rule = org_catalogue().roles.get(role)
+    replace = bool(rule and rule.single) if replace is None else replace
     table = LAYER_TABLES["assignments"]
     values = {
         "person_name": person_name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import geopandas as gpd
 import pandas as pd
@@ -46,13 +47,40 @@ def write_frame(frame: pd.DataFrame, path: str | Path, *, layer: str) -> Path:
     return path
 
 
+#: what a report's ``--out`` may be
+REPORT_SUFFIXES = (".xlsx", ".csv", ".gpkg")
+_SHEET_NAME = 31  # characters a spreadsheet's sheet name may have
+
+
+def write_workbook(frames: dict[str, pd.DataFrame], path: str | Path | BinaryIO) -> None:
+    """Write frames as the sheets of one spreadsheet (.xlsx; a path or an open binary file),
+    in order; geometry is left out (points as lon/lat columns), timezones dropped."""
+    if isinstance(path, str | Path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with pd.ExcelWriter(path, engine="openpyxl") as book:
+        for name, frame in frames.items():
+            out = pd.DataFrame(frame)
+            if isinstance(frame, gpd.GeoDataFrame):
+                out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+                if len(frame) and (frame.geom_type == "Point").all():
+                    out["lon"], out["lat"] = frame.geometry.x.round(7), frame.geometry.y.round(7)
+            for column in out.columns:
+                if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+                    out[column] = out[column].dt.tz_localize(None)
+            out.to_excel(book, sheet_name=name[:_SHEET_NAME], index=False)
+
+
 def write_frames(frames: dict[str, pd.DataFrame], path: str | Path) -> list[Path]:
-    """Write several frames: as layers of one GeoPackage, or as CSV files, the first at
-    ``path`` and the others beside it as ``<stem>_<name>.csv``. Returns the files written."""
+    """Write several frames: as sheets of one spreadsheet (.xlsx), layers of one GeoPackage,
+    or CSV files, the first at ``path`` and the others beside it as ``<stem>_<name>.csv``.
+    Returns the files written."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".gpkg", ".csv"):
-        raise InputError(f"cannot write results to '{path.name}': expected .gpkg or .csv")
+    if suffix not in REPORT_SUFFIXES:
+        raise InputError(f"cannot write results to '{path.name}': expected {', '.join(REPORT_SUFFIXES)}")
+    if suffix == ".xlsx":
+        write_workbook(frames, path)
+        return [path]
     if suffix == ".gpkg":
         if path.exists():
             path.unlink()

@@ -24,6 +24,7 @@ from gridmap.care import load_care_tags
 from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.errors import InputError, Problem
 from gridmap.model import ASSIGNMENT_TARGETS, INT_RANGE, Column, LayerSpec, ServiceCategory
+from gridmap.orgcatalogue import org_catalogue
 
 _TRUE = {"true", "t", "yes", "y", "1", "是", "有"}
 _FALSE = {"false", "f", "no", "n", "0", "否", "无"}
@@ -205,8 +206,9 @@ def out_of_bounds(value: Any, col: Column) -> str | None:
     if col.kind == "str":
         if len(value) > col.max_length:
             return f"is {len(value)} characters long; at most {col.max_length} are allowed"
-        if col.choices and value not in col.choices:
-            return f"'{value}' is not one of: {', '.join(col.choices)}"
+        allowed = col.choices or (org_catalogue().ids(col.catalogue) if col.catalogue else None)
+        if allowed and value not in allowed:
+            return f"'{value}' is not one of: {', '.join(allowed)}"
         if col.pattern and not re.fullmatch(col.pattern, value):
             return f"'{value}' is not {col.pattern_says or 'in the expected format'}"
     if col.kind in ("int", "float"):
@@ -344,6 +346,33 @@ def _check_references(
                 )
             elif ident is not None and ident not in ctx.ids.get(target, set()):
                 out.add(f"no feature with id {ident} in layer '{target}'", i, "target_id")
+        roles = org_catalogue().roles
+        for i, (role, target) in enumerate(
+            zip(converted.get("role", []), converted["target_layer"], strict=False)
+        ):
+            if role in roles and target in ASSIGNMENT_TARGETS and target not in roles[role].on:
+                out.add(
+                    f"a {role} ({roles[role].name_zh}) is held for {' or '.join(roles[role].on)}, not for {target}",
+                    i,
+                    "target_layer",
+                )
+
+
+def _check_grid_codes(converted: dict[str, list], ctx: ValidationContext, out: _Collector) -> None:
+    """Each grid's code under its kind's code standard, with its community's code in it."""
+    catalogue = org_catalogue()
+    community_codes = {i: c for c, i in ctx.code_ids.get("communities", {}).items()}
+    n = len(converted.get("code", []))
+    kinds = converted.get("kind") or [None] * n
+    communities = converted.get("community_id") or [None] * n
+    for i, (code, kind, community) in enumerate(
+        zip(converted.get("code", []), kinds, communities, strict=True)
+    ):
+        if code is None or (kind is not None and kind not in catalogue.grid_kinds):
+            continue
+        problem = catalogue.grid_kind(kind).code.problem(code, community_codes.get(community))
+        if problem:
+            out.add(f"{problem} (grid kind {kind or 'party'})", i, "code")
 
 
 def _range_hint(geom: BaseGeometry, extent: BaseGeometry | None) -> str:
@@ -476,6 +505,8 @@ def validate_frame(
     if spec.code and spec.code in converted:
         _check_codes(converted[spec.code], spec, ctx, out)
     _check_references(frame, spec, converted, own_ids, ctx, out)
+    if spec.name == "grids":
+        _check_grid_codes(converted, ctx, out)
     geoms = _check_geometry(frame, spec, ctx, out) if spec.geometry else None
     clean = pd.DataFrame(converted)
     if own_ids:

@@ -310,7 +310,7 @@ def test_org_report_gives_shares_to_all_and_what_is_missing_to_readers(client, a
     )
     assert "missing" not in with_branch and "leader_load" not in public.json()
     planner = client.get("/org/report", headers=auth["planner"]).json()
-    assert {r["scope"] for r in planner["figures"]} == {"area", "street", "community"}
+    assert {r["scope"] for r in planner["figures"]} >= {"area", "street", "community", "grid"}
     area = next(
         r for r in planner["figures"] if r["scope"] == "area" and r["figure"] == "compounds_with_branch"
     )
@@ -325,7 +325,7 @@ def test_org_report_gives_shares_to_all_and_what_is_missing_to_readers(client, a
     assert client.get("/org/missing/members_linking_10", headers=auth["planner"]).status_code == 404
     bad = client.get("/org/report?scope=city")
     assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "scope"
-    assert "'area', 'street' or 'community'" in bad.json()["problems"][0]["message"]
+    assert "'area', 'district', 'street', 'community' or 'grid'" in bad.json()["problems"][0]["message"]
 
 
 def test_grid_map_findings_match_validate(client, auth, layers):

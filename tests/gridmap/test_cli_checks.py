@@ -48,7 +48,8 @@ def test_org_report_prints_figures_and_writes_layers(demo_db, tmp_path, capsys):
     for words in (
         "party-building figures, whole area",
         "有党支部的小区",
-        "shares by street",
+        "by street",
+        "一肩挑",
         "双报到",
         "grid_leader:",
     ):
@@ -56,7 +57,12 @@ def test_org_report_prints_figures_and_writes_layers(demo_db, tmp_path, capsys):
     layers = dict(pyogrio.list_layers(out))
     assert {"org_figures", "org_leader_load", "org_skills"} <= set(layers)
     figures = pyogrio.read_dataframe(out, layer="org_figures", read_geometry=False)
-    assert set(figures["scope"]) == {"area", "street", "community"}
+    assert set(figures["scope"]) == {"area", "district", "street", "community", "grid"}
+    by_street = pyogrio.read_dataframe(out, layer="org_by_street")
+    assert len(by_street) == 5 and by_street.geometry.notna().all()  # the streets' outlines, for a map
+    assert {"compounds_with_branch", "compounds_with_branch_total", "compounds_with_branch_share"} <= set(
+        by_street
+    )
 
 
 @pytest.mark.slow

@@ -80,7 +80,7 @@ def test_area_figures(layers):
         "in_service_registered": (1, 2),
         "members_linking_10": (1, 2),
     }
-    assert {f: (r["count"], r["total"]) for f, r in area.iterrows()} == expected
+    assert {f: (area.at[f, "count"], area.at[f, "total"]) for f in expected} == expected
 
 
 def test_figures_per_community_name_what_is_missing(layers):
