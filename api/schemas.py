@@ -438,16 +438,23 @@ class Term(Answer):
 
 class Branch(Body):
     compound_ids: list[Id] = Field(
-        ...,
-        min_length=1,
+        default_factory=list,
         max_length=10_000,
         description="the compounds the branch covers (several: a joint branch)",
     )
-    branch_id: Id | None = Field(..., description="a compound branch's party_orgs id; null: no branch")
+    grid_ids: list[Id] = Field(
+        default_factory=list,
+        max_length=10_000,
+        description="the grids the branch or group is built on (several: 多格一支部)",
+    )
+    branch_id: Id | None = Field(
+        ..., description="a branch's (or, on grids, a group's) party_orgs id; null: none"
+    )
 
 
 class BranchAssigned(Answer):
-    compounds: int = Field(description="compounds whose branch changed")
+    compounds: int = Field(0, description="compounds whose branch changed")
+    grids: int = Field(0, description="grids whose branch or group changed")
     branch_id: int | None
 
 

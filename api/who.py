@@ -26,6 +26,7 @@ from api.schemas import (
     Who,
 )
 from gridmap.care import visits_due
+from gridmap.errors import InputError, Problem
 from gridmap.events import AWAITING_OTHERS
 from gridmap.io.assign import assign, assign_branch, end_assignment
 from gridmap.scope import masked_answer, visible_frame
@@ -130,9 +131,12 @@ def history(app: State, user: CurrentUser, target_layer: str, target_id: int) ->
 @router.post(
     "/branches",
     response_model=BranchAssigned,
-    summary="make a branch responsible for compounds (admin)",
+    summary="make a branch responsible for compounds, or build it on grids (admin)",
 )
 def branch_route(body: Branch, app: State, user: CurrentUser) -> dict:
     require(user, "assign_branches", what="assigning branches")
-    count = assign_branch(app.engine, body.compound_ids, body.branch_id, user=user.name)
-    return {"compounds": count, "branch_id": body.branch_id}
+    if bool(body.compound_ids) == bool(body.grid_ids):
+        raise InputError([Problem("name compounds or grids, one of them", field="compound_ids")])
+    layer, ids = ("compounds", body.compound_ids) if body.compound_ids else ("grids", body.grid_ids)
+    count = assign_branch(app.engine, ids, body.branch_id, user=user.name, layer=layer)
+    return {layer: count, "branch_id": body.branch_id}

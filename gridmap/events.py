@@ -270,7 +270,7 @@ class Placement:
     assignee: str | None
 
 
-def place(answer: Mapping[str, Any]) -> Placement:
+def place(answer: Mapping[str, Any], what: str = "an event") -> Placement:
     """The placement of an event at the point of a ``/who`` answer
     (:meth:`gridmap.responsibility.Responsibility.at`): it goes to the finest grid there —
     of two on a shared edge, the one with the lower code — and to its grid leader in office.
@@ -285,7 +285,7 @@ def place(answer: Mapping[str, Any]) -> Placement:
         )
         raise InputError(
             f"the point ({answer['lon']:.6f}, {answer['lat']:.6f}) lies outside every grid ({where}); "
-            "an event goes to the people of a grid: file it inside one, or draw the grid first"
+            f"{what} goes to the people of a grid: file it inside one, or draw the grid first"
         )
     finest = max(int(g.get("level") or 0) for g in grids)
     chosen = min(

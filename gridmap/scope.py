@@ -27,7 +27,7 @@ SHARED_LAYERS: tuple[str, ...] = (*PUBLIC_LAYERS, "entrances")
 #: the layers a grid leader's area is computed from
 AREA_INPUTS: tuple[str, ...] = (
     "grids", "buildings", "compounds", "party_orgs", "communities", "households", "members", "coop_units",
-    "assignments", "events", "visits",
+    "assignments", "events", "visits", "needs", "offers", "points", "sponsorships",
 )  # fmt: skip
 #: values only admins and the grid leaders of their area read: who needs a visit, and why
 #: (others read the rows without them; figures count them, never by name)
@@ -198,6 +198,8 @@ def grid_leader_area(layers: Mapping[str, pd.DataFrame], grid_ids: tuple[int, ..
     inside = area_of(compounds, mine) if len(mine) else pd.Series(pd.NA, index=compounds.index)
     compound_ids = holding | _ids(compounds.index[inside.notna()])
     org_ids = set(_ids(compounds.loc[compounds.index.isin(compound_ids), "branch_id"]))
+    if "branch_id" in mine.columns:  # branches and groups built on their grids
+        org_ids |= _ids(mine["branch_id"])
     org_ids |= _ids(buildings.loc[list(building_ids), "party_group_id"]) if building_ids else frozenset()
     orgs = layers.get("party_orgs")
     if orgs is not None and len(orgs):
@@ -215,10 +217,22 @@ def grid_leader_area(layers: Mapping[str, pd.DataFrame], grid_ids: tuple[int, ..
         ("members", "building_id", building_ids),
         ("coop_units", "community_id", communities),
         ("events", "grid_id", frozenset(own)),  # the events routed to their grids
+        ("needs", "grid_id", frozenset(own)),  # the needs placed in their grids
     ):
         frame = layers.get(name)
         if frame is not None and len(frame):
             ids[name] = _ids(frame.index[frame[column].isin(targets)])
+    members = ids.get("members", frozenset())
+    for name in ("offers", "points"):  # what their members offer and earned
+        frame = layers.get(name)
+        if frame is not None and len(frame):
+            ids[name] = _ids(frame.index[frame["member_id"].isin(members)])
+    sponsorships = layers.get("sponsorships")
+    if sponsorships is not None and len(sponsorships):
+        sponsored = (sponsorships["target_layer"] == "compounds") & sponsorships["target_id"].isin(
+            compound_ids
+        )
+        ids["sponsorships"] = _ids(sponsorships.index[sponsored])
     visits = layers.get("visits")
     if visits is not None and len(visits):
         ids["visits"] = _ids(visits.index[visits["household_id"].isin(ids.get("households", frozenset()))])

@@ -12,6 +12,7 @@ from gridmap_cli.data import cmd_db, cmd_demo, cmd_export, cmd_import, cmd_impor
 from gridmap_cli.events import cmd_events
 from gridmap_cli.grids import cmd_grids, cmd_org, cmd_validate
 from gridmap_cli.households import cmd_households
+from gridmap_cli.needs import cmd_needs, cmd_points
 from gridmap_cli.parser import build_parser
 from gridmap_cli.service import cmd_map, cmd_serve
 from gridmap_cli.siting import cmd_site
@@ -36,6 +37,8 @@ _COMMANDS = {
     "households": cmd_households,
     "events": cmd_events,
     "visits": cmd_visits,
+    "needs": cmd_needs,
+    "points": cmd_points,
 }
 
 

@@ -166,6 +166,43 @@ def build_parser() -> argparse.ArgumentParser:
         "--kind", choices=["routine", "must_visit", "festival", "follow_up"], default="must_visit"
     )
     vis.add_argument("--note", help="log: what was found")
+    needs = sub.add_parser(
+        "needs", help="residents' needs (微心愿, 民情清单, 项目): file, claim, done, confirm"
+    )
+    needs.add_argument(
+        "action", choices=["list", "file", "claim", "done", "confirm", "release", "cancel", "categories"]
+    )
+    needs.add_argument("need", nargs="?", metavar="NEED_ID", help="the need a step moves")
+    needs.add_argument(
+        "--kind", choices=["wish", "list_item", "project"], default="wish", help="file: 微心愿 …"
+    )
+    needs.add_argument("--category", help="file: a category of `gridmap needs categories`")
+    needs.add_argument("--title", help="file: what is needed, in a line")
+    needs.add_argument("--description", help="file: more of it")
+    needs.add_argument("--household", type=int, metavar="ID", help="file: at this household")
+    needs.add_argument("--compound", type=int, metavar="ID", help="file: at this compound")
+    needs.add_argument("--grid", metavar="CODE", help="file: in this grid; list: only this grid's")
+    needs.add_argument("--lon", type=float, help="file: at this point (EPSG:4326)")
+    needs.add_argument("--lat", type=float)
+    needs.add_argument("--resident", help="file: who asks (seen by staff only)")
+    needs.add_argument("--phone", help="file: their phone (seen by staff only)")
+    needs.add_argument("--member", type=int, metavar="ID", help="claim: the member who claims it")
+    needs.add_argument("--unit", type=int, metavar="ID", help="claim: the co-building unit that claims it")
+    needs.add_argument("--offer", type=int, metavar="ID", help="claim: through this offer")
+    needs.add_argument("--by", choices=["resident", "community"], help="confirm: who confirms it is done")
+    needs.add_argument("--state-is", dest="state_filter", help="list: only needs in this state")
+    needs.add_argument("--on", metavar="DAY", help="the day of the step (YYYY-MM-DD; default today)")
+    pts = sub.add_parser("points", help="party members' points (积分): award, ledger, ranking, rules")
+    pts.add_argument("action", choices=["rules", "award", "ledger", "rank"])
+    pts.add_argument("member", nargs="?", type=int, metavar="MEMBER_ID", help="award, ledger: the member")
+    pts.add_argument("--rule", help="award: a rule of `gridmap points rules`")
+    pts.add_argument("--times", type=int, default=1, help="award: how many times (default 1)")
+    pts.add_argument("--note", help="award: what it was for")
+    pts.add_argument("--on", metavar="DAY", help="award: the day (default today); rank: up to this day")
+    pts.add_argument(
+        "--by", choices=["branch", "community", "street"], default="community", help="rank: within"
+    )
+    pts.add_argument("--top", type=int, default=3, help="rank: members shown per unit")
     user = sub.add_parser("user", help="accounts of the web service")
     user.add_argument("action", choices=["add", "list", "password", "unlock"])
     user.add_argument("name", nargs="?", metavar="NAME")

@@ -10,7 +10,7 @@ from gridmap_cli.common import EXIT_OK, open_engine
 from gridmap_cli.terminal import percent, print_table
 
 
-def _day(text: str | None) -> dt.date:
+def day_of(text: str | None) -> dt.date:
     if not text:
         return dt.date.today()
     try:
@@ -24,7 +24,7 @@ def cmd_visits(args, settings: Settings) -> int:
     from gridmap.store.layers import read_layer
 
     engine = open_engine(settings)
-    day = _day(args.on)
+    day = day_of(args.on)
     if args.action == "log":
         from gridmap.io.edits import create_feature
 

@@ -16,7 +16,6 @@ from sqlalchemy import Engine, and_, select, update
 
 from gridmap.errors import InputError, NotFoundError, Problem
 from gridmap.io.edits import validated_feature
-from gridmap.model import OrgKind
 from gridmap.orgcatalogue import org_catalogue
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import bump_version, insert_one, record_audit
@@ -123,47 +122,61 @@ def end_assignment(engine: Engine, assignment_id: int, *, user: str, on: dt.date
         bump_version(conn, "assignments")
 
 
-def assign_branch(engine: Engine, compound_ids: Sequence[int], branch_id: int | None, *, user: str) -> int:
-    """Make ``branch_id`` (a compound branch; None: no branch) the branch of the compounds.
+#: where a branch is placed, and what the organisation placed there must count as
+BRANCH_PLACES: dict[str, tuple[str, ...]] = {
+    "compounds": ("branch",),  # 小区党支部, 联合, 兼合式 …
+    "grids": ("branch", "group"),  # 支部建在网格, 一格一小组, 多格一支部
+}
+
+
+def assign_branch(
+    engine: Engine, feature_ids: Sequence[int], branch_id: int | None, *, user: str, layer: str = "compounds"
+) -> int:
+    """Make ``branch_id`` (None: no branch) the party branch of compounds, or the branch or
+    group of grids (``layer``). Returns the features changed.
 
     A branch serving several compounds is marked ``joint`` (it serves several); its form
     (``form``: 单独, 联合, 兼合式, 临时) is how it was formed and stays as it is — a 兼合式
-    branch serving one compound stays 兼合式. Returns the compounds changed."""
-    compounds = LAYER_TABLES["compounds"]
+    branch serving one compound stays 兼合式."""
+    if layer not in BRANCH_PLACES:
+        raise InputError(f"a branch is placed on {' or '.join(BRANCH_PLACES)}, not on {layer}")
+    features = LAYER_TABLES[layer]
     orgs = LAYER_TABLES["party_orgs"]
-    ids = sorted({int(i) for i in compound_ids})
+    ids = sorted({int(i) for i in feature_ids})
     if not ids:
-        raise InputError("name at least one compound")
+        raise InputError(f"name at least one of the {layer}")
     with write_transaction(engine) as conn:
-        rows = conn.execute(
-            select(compounds.c.id, compounds.c.branch_id).where(compounds.c.id.in_(ids))
-        ).all()
+        rows = conn.execute(select(features.c.id, features.c.branch_id).where(features.c.id.in_(ids))).all()
         missing = sorted(set(ids) - {r.id for r in rows})
         if missing:
-            raise NotFoundError(f"layer 'compounds' has no feature with id {', '.join(map(str, missing))}")
+            raise NotFoundError(f"layer '{layer}' has no feature with id {', '.join(map(str, missing))}")
         if branch_id is not None:
             org = conn.execute(select(orgs.c.kind).where(orgs.c.id == int(branch_id))).first()
             if org is None:
                 raise InputError([Problem(f"no party organisation has id {branch_id}", field="branch_id")])
-            if org.kind != OrgKind.COMPOUND_BRANCH:
+            catalogue = org_catalogue()
+            allowed = [k for what in BRANCH_PLACES[layer] for k in catalogue.kinds_counted_as(what)]
+            if org.kind not in allowed:
                 raise InputError(
                     [
                         Problem(
-                            f"party organisation {branch_id} is a {org.kind}, not a compound branch",
+                            f"party organisation {branch_id} is a {org.kind}; {layer} take one of: "
+                            f"{', '.join(allowed)}",
                             field="branch_id",
                         )
                     ]
                 )
         before = {int(r.id): r.branch_id for r in rows}
-        conn.execute(update(compounds).where(compounds.c.id.in_(ids)).values(branch_id=branch_id))
-        touched = {b for b in before.values() if b is not None} | ({int(branch_id)} if branch_id else set())
-        for org_id in touched:
-            served = conn.execute(select(compounds.c.id).where(compounds.c.branch_id == org_id)).all()
-            conn.execute(update(orgs).where(orgs.c.id == org_id).values(joint=len(served) > 1))
+        conn.execute(update(features).where(features.c.id.in_(ids)).values(branch_id=branch_id))
+        if layer == "compounds":
+            touched = {b for b in before.values() if b is not None} | (
+                {int(branch_id)} if branch_id else set()
+            )
+            for org_id in touched:
+                served = conn.execute(select(features.c.id).where(features.c.branch_id == org_id)).all()
+                conn.execute(update(orgs).where(orgs.c.id == org_id).values(joint=len(served) > 1))
         detail = {"branch_id": branch_id, "before": before}
-        record_audit(
-            conn, user=user, action="assign_branch", layer="compounds", count=len(ids), detail=detail
-        )
-        bump_version(conn, "compounds")
+        record_audit(conn, user=user, action="assign_branch", layer=layer, count=len(ids), detail=detail)
+        bump_version(conn, layer)
         bump_version(conn, "party_orgs")
     return len(ids)
