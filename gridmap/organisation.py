@@ -137,8 +137,12 @@ def current_assignments(
     assignments: pd.DataFrame | None, role: str, layer: str, on: dt.date | None = None
 ) -> pd.DataFrame:
     """The terms of ``role`` for features of ``layer`` in force on ``on`` (None: no end)."""
-    a = in_force(assignments, on)
-    return a[(a["role"] == role) & (a["target_layer"] == layer)]
+    return _held(in_force(assignments, on), role, layer)
+
+
+def _held(terms: pd.DataFrame, role: str, layer: str) -> pd.DataFrame:
+    """The terms of ``role`` for features of ``layer`` among ``terms`` (already in force)."""
+    return terms[(terms["role"] == role) & (terms["target_layer"] == layer)]
 
 
 def area_of(features: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> pd.Series:
@@ -365,14 +369,14 @@ def organisation_report(
         figures.add(
             "buildings_with_party_group", _column(homes, "party_group_id").notna(), at_building, homes
         )
-        leaders = current_assignments(assignments, "building_leader", "buildings")
+        leaders = _held(assignments, "building_leader", "buildings")
         figures.add("buildings_with_leader", homes.index.to_series().isin(set(leaders["target_id"])), at_building,
                     homes)  # fmt: skip
         figures.add("member_building_leaders", _column(leaders, "member_id").notna(),
                     places_of(leaders["target_id"], at_building))  # fmt: skip
     if len(grids):
         for name, role in (("grids_with_leader", "grid_leader"), ("grids_with_workers", "grid_worker")):
-            held = set(current_assignments(assignments, role, "grids")["target_id"])
+            held = set(_held(assignments, role, "grids")["target_id"])
             figures.add(name, grids.index.to_series().isin(held), at_grid, grids)
     _one_shoulder(figures, assignments, orgs, at_compound, compounds, catalogue)
     _registrations(figures, layers, places, at_building)
@@ -553,7 +557,7 @@ def _leader_load(assignments: pd.DataFrame, homes: pd.DataFrame, grids: pd.DataF
     per_grid = hh.groupby(area_of(homes, base_grids(grids))).sum() if len(grids) else pd.Series(dtype=float)
     frames = []
     for role, layer, per_target in (("grid_leader", "grids", per_grid), ("building_leader", "buildings", hh)):
-        held = current_assignments(assignments, role, layer)
+        held = _held(assignments, role, layer)
         if len(held) == 0:
             continue
         held = held.assign(households=held["target_id"].map(per_target).fillna(0))

@@ -34,7 +34,7 @@ class OrgKindRule:
     id: str
     name_zh: str
     parents: tuple[str, ...]
-    on: str
+    built_on: str  # the layer of the feature it is built on
     counts_as: str | None  # "branch", "group" or None
 
 
@@ -42,7 +42,7 @@ class OrgKindRule:
 class RoleRule:
     id: str
     name_zh: str
-    on: tuple[str, ...]
+    held_for: tuple[str, ...]  # the layers of the features it is held for
     single: bool  # one holder at a time per feature
 
 
@@ -169,14 +169,14 @@ def parse_catalogue(data: Mapping[str, Any], source: str = CATALOGUE_FILE) -> Or
         raise InputError(f"{source}: malformed organisation catalogue ({type(exc).__name__}: {exc})") from exc
     for rule in kinds.values():
         bad = [p for p in rule.parents if p not in kinds]
-        if bad or rule.on not in ORG_TARGETS or rule.counts_as not in (None, "branch", "group"):
+        if bad or rule.built_on not in ORG_TARGETS or rule.counts_as not in (None, "branch", "group"):
             raise InputError(
                 f"{source}: organisation kind {rule.id}: parents must be kinds of the catalogue, on one of "
                 f"{', '.join(ORG_TARGETS)}, counts_as branch or group"
                 + (f" (unknown parent(s): {', '.join(bad)})" if bad else "")
             )
     for role in roles.values():
-        if not role.on or any(t not in ROLE_TARGETS for t in role.on):
+        if not role.held_for or any(t not in ROLE_TARGETS for t in role.held_for):
             raise InputError(f"{source}: post {role.id} must be held for some of: {', '.join(ROLE_TARGETS)}")
     for key, (_, posts) in cross.items():
         if any(p not in roles for p in posts):

@@ -82,34 +82,60 @@ def period_start(day: dt.date, period: str) -> dt.date:
     return day.replace(month=1, day=1)
 
 
+class PointsTally:
+    """Running totals of members' points per rule and period, and of what was added per year:
+    what a new entry may still earn under the caps. Entries are added in the order earned."""
+
+    def __init__(self, rules: PointsRules) -> None:
+        self.rules = rules
+        self._per_rule: dict[tuple[int, str, dt.date], int] = {}
+        self._added: dict[tuple[int, int], int] = {}
+
+    def add(self, member_id: int, rule_id: str, day: dt.date, points: int) -> None:
+        """Count an entry already in the ledger."""
+        key = (member_id, rule_id, period_start(day, self.rules.rule(rule_id).period))
+        self._per_rule[key] = self._per_rule.get(key, 0) + points
+        if points > 0:
+            self._added[(member_id, day.year)] = self._added.get((member_id, day.year), 0) + points
+
+    def allowance(self, member_id: int, rule_id: str, day: dt.date, times: int = 1) -> tuple[int, int]:
+        """(points a new entry earns, points it asks for): ``times`` × the rule's points, cut to
+        what the rule's cap leaves in the period holding ``day`` and, for an addition, to what
+        the year cap leaves."""
+        if times < 1:
+            raise InputError(f"times {times}: expected 1 or more")
+        rule = self.rules.rule(rule_id)
+        asked = rule.points * times
+        so_far = self._per_rule.get((member_id, rule_id, period_start(day, rule.period)), 0)
+        if asked < 0:
+            return max(asked, min(0, rule.cap - so_far)), asked
+        give = min(asked, max(0, rule.cap - so_far))
+        if self.rules.year_cap is not None:
+            give = min(give, max(0, self.rules.year_cap - self._added.get((member_id, day.year), 0)))
+        return give, asked
+
+    def earn(self, member_id: int, rule_id: str, day: dt.date, times: int = 1) -> tuple[int, int]:
+        """:meth:`allowance`, and the entry counted."""
+        earned, asked = self.allowance(member_id, rule_id, day, times)
+        self.add(member_id, rule_id, day, earned)
+        return earned, asked
+
+
 def points_earned(
     rules: PointsRules, ledger: pd.DataFrame, member_id: int, rule_id: str, day: dt.date, times: int = 1
 ) -> tuple[int, int]:
-    """(points the entry earns, points it asks for): ``times`` × the rule's points, cut to
-    what the rule's cap leaves for the member in the period holding ``day`` and, for an
-    addition, to what the year cap leaves. ``ledger`` holds the member's earlier entries
-    (``member_id``, ``earned_on``, ``rule``, ``points``)."""
-    if times < 1:
-        raise InputError(f"times {times}: expected 1 or more")
-    rule = rules.rule(rule_id)
-    asked = rule.points * times
+    """(points a new entry earns, points it asks for) given the member's earlier entries in
+    ``ledger`` (``member_id``, ``earned_on``, ``rule``, ``points``; entries after ``day`` do
+    not count): :meth:`PointsTally.allowance`."""
+    tally = PointsTally(rules)
     mine = ledger[ledger["member_id"] == member_id] if len(ledger) else ledger
-    earned_on = pd.to_datetime(mine["earned_on"]).dt.date if len(mine) else pd.Series(dtype=object)
-    points = pd.to_numeric(mine["points"], errors="coerce").fillna(0) if len(mine) else pd.Series(dtype=float)
-    start = period_start(day, rule.period)
-    in_period = (
-        (earned_on >= start) & (earned_on <= day) & (mine["rule"] == rule_id) if len(mine) else earned_on
-    )
-    so_far = int(points[in_period].sum()) if len(mine) else 0
-    if asked < 0:
-        return max(asked, min(0, rule.cap - so_far)), asked
-    give = min(asked, max(0, rule.cap - so_far))
-    if rules.year_cap is not None and len(mine):
-        year = (earned_on >= period_start(day, "year")) & (earned_on <= day) & (points > 0)
-        give = min(give, max(0, rules.year_cap - int(points[year].sum())))
-    elif rules.year_cap is not None:
-        give = min(give, rules.year_cap)
-    return give, asked
+    if len(mine):
+        earned_on = pd.to_datetime(mine["earned_on"]).dt.date
+        points = pd.to_numeric(mine["points"], errors="coerce").fillna(0).astype(int)
+        for on, rule, value in zip(earned_on, mine["rule"], points, strict=True):
+            if on <= day and rule in rules.rules:
+                tally.add(member_id, str(rule), on, int(value))
+    return tally.allowance(member_id, rule_id, day, times)
 
 
 def rankings(points: pd.DataFrame, members: pd.DataFrame, communities: pd.DataFrame, by: str) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import shapely
 from sqlalchemy import Engine, delete, insert
 
 from gridmap.crs import STORAGE_CRS, metric_crs_for
-from gridmap.demo import areas, grids, housing, people
+from gridmap.demo import areas, grids, housing, partywork, people
 from gridmap.demo.events import demo_care, demo_events
 from gridmap.errors import InputError
 from gridmap.geometry import containing_ids
@@ -34,7 +34,8 @@ from gridmap.store.schema import init_db
 from gridmap.store.tables import LAYER_TABLES, event_history
 
 DEMO_AREA = "chengdu-central"
-_STAGES = ("housing", "areas", "facilities", "organisation", "people", "assignments", "events", "care")
+_STAGES = ("housing", "areas", "facilities", "organisation", "people", "assignments", "events", "care",
+           "party_work")  # fmt: skip
 
 
 def fixtures_dir() -> Path:
@@ -152,6 +153,21 @@ def generate(source: Path | None = None, *, seed: int, max_households: int = 500
     households["care_tags"] = care_tags.to_numpy()
     visits = _with_ids(visits)
 
+    rng = _rng(seed, "party_work")
+    orgs, grid_branch, branch_of = partywork.organisation(orgs, compounds, grid_frame, members, units, rng)
+    grid_frame["branch_id"] = grid_branch.reindex(grid_frame["id"]).to_numpy()
+    compounds["branch_id"] = branch_of.reindex(compounds["id"]).to_numpy()
+    members, units = partywork.registrations(members, units, rng)
+    duties = partywork.posts(duties, orgs, compounds, communities, rng)
+    sponsorships = partywork.sponsorships(units, compounds, rng)
+    grid_of_building = pd.Series(
+        containing_ids(buildings.representative_point(), grid_frame[["id", "geometry"]]).to_numpy(),
+        index=buildings["id"].to_numpy(),
+    )
+    needs, offers, points = partywork.needs_offers_points(
+        households, buildings, members, units, grid_of_building, communities.set_index("id")["street_id"], rng
+    )
+
     roads = _with_ids(osm.roads)
     entrances = _with_ids(osm.entrances)
     entrances["compound_id"] = link_entrances(entrances, compounds)
@@ -172,6 +188,10 @@ def generate(source: Path | None = None, *, seed: int, max_households: int = 500
         "coop_units": units,
         "events": events,
         "visits": visits,
+        "sponsorships": sponsorships,
+        "needs": needs,
+        "offers": offers,
+        "points": points,
     }
     out = {}
     for name, frame in layers.items():

@@ -122,11 +122,9 @@ def end_assignment(engine: Engine, assignment_id: int, *, user: str, on: dt.date
         bump_version(conn, "assignments")
 
 
-#: where a branch is placed, and what the organisation placed there must count as
-BRANCH_PLACES: dict[str, tuple[str, ...]] = {
-    "compounds": ("branch",),  # 小区党支部, 联合, 兼合式 …
-    "grids": ("branch", "group"),  # 支部建在网格, 一格一小组, 多格一支部
-}
+#: where a branch is placed: compounds take branches (小区党支部, 联合, 兼合式 …), grids take
+#: branches and the groups built on grids (支部建在网格, 一格一小组, 多格一支部)
+BRANCH_PLACES: tuple[str, ...] = ("compounds", "grids")
 
 
 def assign_branch(
@@ -155,7 +153,8 @@ def assign_branch(
             if org is None:
                 raise InputError([Problem(f"no party organisation has id {branch_id}", field="branch_id")])
             catalogue = org_catalogue()
-            allowed = [k for what in BRANCH_PLACES[layer] for k in catalogue.kinds_counted_as(what)]
+            allowed = [k for k, rule in catalogue.org_kinds.items()
+                       if rule.counts_as == "branch" or (rule.counts_as == "group" and rule.built_on == layer)]  # fmt: skip
             if org.kind not in allowed:
                 raise InputError(
                     [

@@ -350,9 +350,9 @@ def _check_references(
         for i, (role, target) in enumerate(
             zip(converted.get("role", []), converted["target_layer"], strict=False)
         ):
-            if role in roles and target in ASSIGNMENT_TARGETS and target not in roles[role].on:
+            if role in roles and target in ASSIGNMENT_TARGETS and target not in roles[role].held_for:
                 out.add(
-                    f"a {role} ({roles[role].name_zh}) is held for {' or '.join(roles[role].on)}, not for {target}",
+                    f"a {role} ({roles[role].name_zh}) is held for {' or '.join(roles[role].held_for)}, not for {target}",
                     i,
                     "target_layer",
                 )
