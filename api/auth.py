@@ -17,7 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.schemas import AnswerRoute, Credentials, Me, Token
 from api.state import AppState
 from gridmap.accounts import PUBLIC, User, sign_in, sign_out, user_for_token
-from gridmap.errors import AccessError, AuthError
+from gridmap.errors import AccessError, AuthError, NotFoundError
+from gridmap.model import UserRole
 from gridmap.scope import allowed_roles, layer_readers
 
 router = APIRouter(prefix="/auth", tags=["sign-in"], route_class=AnswerRoute)
@@ -107,3 +108,12 @@ def sign_out_route(request: Request, app: State) -> Response:
     if token is not None:
         sign_out(app.engine, token)
     return Response(status_code=204)
+
+
+def leader_reaches(app: AppState, user: User, layer: str, feature_id: int, absent: str) -> None:
+    """NotFoundError (saying ``absent``) when a grid leader's area does not hold the feature:
+    outside their grids it is as if it did not exist (its existence is not told)."""
+    if user.role == UserRole.GRID_LEADER:
+        area = app.layers.area(user)
+        if area is None or feature_id not in area.ids.get(layer, frozenset()):
+            raise NotFoundError(absent)

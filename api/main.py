@@ -14,7 +14,21 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
-from api import analysis, auth, errors, events, features, gridwork, maps, open311, openapi, tiles, web, who
+from api import (
+    analysis,
+    auth,
+    errors,
+    events,
+    features,
+    gridwork,
+    maps,
+    open311,
+    openapi,
+    party,
+    tiles,
+    web,
+    who,
+)
 from api.security import SecurityHeaders
 from api.state import AppState
 from gridmap.errors import DatabaseError
@@ -57,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeaders)
-    for module in (web, auth, features, tiles, who, analysis, gridwork, maps, events, open311):
+    for module in (web, auth, features, tiles, who, analysis, gridwork, maps, events, party, open311):
         app.include_router(module.router)
     app.include_router(events.visits_router)
     return app

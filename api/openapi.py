@@ -84,6 +84,8 @@ SUCCESS: dict[tuple[str, str], dict[int, Any]] = {
     ("get", "/coverage/runs/{run}/circles"): _GEO("the run's service circles"),
     ("get", "/siting/scenarios/{scenario}/sites"): _GEO("the scenario's proposed sites"),
     ("get", "/events/counts"): _GEO("every grid with its open and closed events (counts only)"),
+    ("get", "/org/map/{layer}"): _GEO("the features of the organisation's layer: branches, central households "
+                                      "or sponsored compounds"),
     ("post", "/coverage/runs"): {202: content("application/json", "the job, to poll at Location", JobStarted)},
     ("post", "/siting/scenarios"): {202: content("application/json", "the job, to poll at Location", JobStarted)},
 }  # fmt: skip

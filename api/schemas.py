@@ -794,3 +794,72 @@ class PhotoKept(Answer):
     id: int
     event_id: int
     size: int = Field(description="bytes")
+
+
+# --- needs, claims and points (双向认领, 积分) -------------------------------------------------
+
+
+class NeedBody(BaseModel):
+    """A need, placed at one of a household, a compound, a grid or a point (EPSG:4326)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["wish", "list_item", "project"] = "wish"
+    category: CategoryId
+    title: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    household_id: Id | None = None
+    compound_id: Id | None = None
+    grid_id: Id | None = None
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+    resident_name: str | None = Field(None, max_length=100, description="who asks (staff only)")
+    phone: str | None = Field(None, max_length=30, description="their phone (staff only)")
+    filed_on: dt.date | None = Field(None, description="the day (default today)")
+
+
+class NeedStepBody(BaseModel):
+    """A need's next step: claimed (by a member or a unit, or through an offer), done,
+    confirmed (by the resident or the community), open again (the claim let go), cancelled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: Literal["claimed", "done", "confirmed", "open", "cancelled"]
+    member_id: Id | None = None
+    coop_unit_id: Id | None = None
+    offer_id: Id | None = None
+    confirmed_by: Literal["resident", "community"] | None = None
+    on: dt.date | None = Field(None, description="the day (default today)")
+
+
+class PointsEntry(Answer):
+    entry_id: int
+    points: int = Field(description="what the entry earned, after the caps")
+    asked: int = Field(description="what it asked for")
+
+
+class NeedState(Answer):
+    id: int
+    state: str
+    grid_id: int | None
+    awarded: PointsEntry | None = Field(
+        None, description="the points the claiming member earned by this step"
+    )
+
+
+class PointsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: Id
+    rule: str = Field(min_length=1, max_length=50, description="a rule of the points rules")
+    times: int = Field(1, ge=1, le=100)
+    on: dt.date | None = Field(None, description="the day (default today)")
+    note: str | None = Field(None, max_length=1000)
+
+
+class Ranked(Answer):
+    unit_id: int
+    member_id: int
+    name: str | None
+    points: int
+    rank: int

@@ -44,6 +44,7 @@ LAYER_COLUMNS: dict[str, tuple[str, ...]] = {
     "entrances": ("kind", "name", "compound_id"),
     "coop_units": ("name", "kind"),
     "events": ("category", "state", "level", "grid_id"),
+    "needs": ("kind", "category", "state", "grid_id"),  # no one named: who asks stays off tiles
 }
 #: layers computed by coverage runs and siting scenarios, and what their tiles carry
 ANALYSIS_LAYERS = ("coverage", "gaps", "circles", "proposals")

@@ -70,6 +70,12 @@ ACCESS: dict[str, tuple[str, ...]] = {
     "event_figures": _READERS,
     "log_visits": (UserRole.ADMIN, UserRole.GRID_LEADER),
     "event_counts": tuple(UserRole),  # open and closed per grid: counts, no one named
+    # the 双报到 loop: needs filed and moved by the grid leaders of their grids (and admins),
+    # points awarded to their members; rankings name members (masked for planners)
+    "need_steps": (UserRole.ADMIN, UserRole.GRID_LEADER),
+    "award_points": (UserRole.ADMIN, UserRole.GRID_LEADER),
+    "points_ranking": _LEADERS,
+    "organisation_map": _LEADERS,  # branches by form, central households, sponsored compounds
 }
 #: what a grid leader reads of an analysis output: its rows for their area's features of a layer
 LEADER_ROWS: dict[str, str] = {

@@ -50,6 +50,15 @@ def write_frame(frame: pd.DataFrame, path: str | Path, *, layer: str) -> Path:
 #: what a report's ``--out`` may be
 REPORT_SUFFIXES = (".xlsx", ".csv", ".gpkg")
 _SHEET_NAME = 31  # characters a spreadsheet's sheet name may have
+_CELL = 32_767  # characters a spreadsheet's cell may hold
+
+
+def _fits_a_cell(value: object) -> object:
+    """A text too long for one cell, cut at a comma with how many characters were left out."""
+    if not isinstance(value, str) or len(value) <= _CELL:
+        return value
+    cut = value.rfind(",", 0, _CELL - 60)
+    return f"{value[:cut]} … ({len(value) - cut:,} more characters: see the .csv or .gpkg)"
 
 
 def write_workbook(frames: dict[str, pd.DataFrame], path: str | Path | BinaryIO) -> None:
@@ -67,6 +76,8 @@ def write_workbook(frames: dict[str, pd.DataFrame], path: str | Path | BinaryIO)
             for column in out.columns:
                 if isinstance(out[column].dtype, pd.DatetimeTZDtype):
                     out[column] = out[column].dt.tz_localize(None)
+                elif pd.api.types.is_string_dtype(out[column].dtype) or out[column].dtype == object:
+                    out[column] = out[column].map(_fits_a_cell)
             out.to_excel(book, sheet_name=name[:_SHEET_NAME], index=False)
 
 

@@ -34,6 +34,14 @@ ROUTES: dict[str, list[tuple[str, str, dict | None]]] = {
     "edit_features": [("DELETE", "/collections/facilities/items/999999", None)],
     "assign_people": [("POST", "/assignments/999999/end", {})],
     "my_area": [("GET", "/my-area", None)],
+    "need_steps": [("POST", "/needs/999999/steps", {"to": "done"})],
+    "award_points": [("POST", "/points", {"member_id": 999999, "rule": "claim_need"})],
+    "points_ranking": [("GET", "/points/ranking?by=street", None)],
+    "organisation_map": [
+        ("GET", "/org/map/branches", None),
+        ("GET", "/org/map/sponsored_compounds", None),
+        ("GET", "/org/map/central_households", None),
+    ],
 }
 
 
