@@ -65,4 +65,6 @@ def sign_in(page, base: str, name: str, password: str) -> None:
     page.fill("#signin input[name=name]", name)
     page.fill("#signin input[name=password]", password)
     page.click("#signin button")
-    page.wait_for_function("() => gridmap.state.area !== undefined")
+    page.wait_for_function(  # signed in; a grid leader's area shown
+        "() => gridmap.state.user && (gridmap.state.user.role !== 'grid_leader' || gridmap.state.area !== undefined)"
+    )

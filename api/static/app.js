@@ -34,6 +34,23 @@ const LAYERS = [
       ["closed", "duplicate", "not_ours"], "#999", "resolved", "#1a9850", "escalated", "#d73027", "#ff7f00"],
       "circle-stroke-color": "#fff", "circle-stroke-width": 1 } }],
     legend: [["dot", "#ff7f00", "办理中"], ["dot", "#d73027", "已吹哨上报"], ["dot", "#1a9850", "已办结待评价"], ["dot", "#999", "已关闭"]] },
+  { id: "needs", title: "群众需求（微心愿/民情清单）", roles: STAFF, on: false,
+    styles: [{ type: "circle", paint: { "circle-radius": 4, "circle-color": ["match", ["get", "state"],
+      "open", "#e31a1c", "claimed", "#ff7f00", "done", "#1f78b4", "confirmed", "#999", "#ccc"],
+      "circle-stroke-color": "#fff", "circle-stroke-width": 1 } }],
+    legend: [["dot", "#e31a1c", "待认领"], ["dot", "#ff7f00", "已认领"], ["dot", "#1f78b4", "已办结待确认"], ["dot", "#999", "已确认"]] },
+  { id: "org_branches", title: "党组织（按组建方式）", roles: STAFF, on: false, geojson: "/org/map/branches",
+    styles: [{ type: "fill", paint: { "fill-color": ["match", ["get", "form"], "single", "#33a02c", "joint", "#1f78b4",
+      "embedded", "#ff7f00", "temporary", "#6a3d9a", "#999"], "fill-opacity": 0.35 } },
+             { type: "line", paint: { "line-color": "#333", "line-width": 0.8 } }],
+    legend: [["fill", "#33a02c", "单独组建"], ["fill", "#1f78b4", "联合党支部"], ["fill", "#ff7f00", "兼合式党支部"], ["fill", "#6a3d9a", "临时党支部"]] },
+  { id: "org_sponsored", title: "单位包保小区", roles: STAFF, on: false, geojson: "/org/map/sponsored_compounds",
+    styles: [{ type: "line", paint: { "line-color": "#b15928", "line-width": 2.5 } }],
+    legend: [["line", "#b15928", "有共建单位包保"]] },
+  { id: "org_central", title: "党员中心户", roles: STAFF, on: false, geojson: "/org/map/central_households",
+    styles: [{ type: "circle", paint: { "circle-radius": ["+", 3, ["get", "central_households"]], "circle-color": "#d7191c",
+      "circle-stroke-color": "#fff", "circle-stroke-width": 1 } }],
+    legend: [["dot", "#d7191c", "党员中心户（户数）"]] },
   { id: "event_counts", title: "事件（按网格计数）", roles: ["public"], on: false, geojson: "/events/counts",
     styles: [{ type: "fill", paint: { "fill-color": ["interpolate", ["linear"], ["get", "open"], 0, "#ffffcc", 5, "#fd8d3c", 20, "#bd0026"],
       "fill-opacity": 0.35 } }, { type: "line", paint: { "line-color": "#999", "line-width": 0.6 } }],
@@ -205,9 +222,37 @@ async function showDetails(event) {
     const title = document.createElement("h3");
     title.textContent = "谁负责这里";
     box.append(title, table(rows));
+    await showFigures(who);
   } catch (error) {
     box.append(document.createTextNode(error.message));
   }
+}
+
+// a planner's figures for the street, community and grid of a clicked place (/org/report)
+const FIGURE_SCOPES = [["street", "街道"], ["community", "社区"], ["grid", "网格"]];
+const HEADLINE = ["branches", "compounds_with_branch", "grids_with_branch", "building_groups", "central_households",
+  "member_building_leaders", "one_shoulder", "units_registered", "in_service_registered", "households_linked",
+  "needs_done", "points"];
+
+async function showFigures(who) {
+  state.lastWho = who;
+  const section = document.getElementById("figures");
+  if (!READERS.includes(role())) { section.hidden = true; return; }
+  if (!state.report) state.report = await api("/org/report");
+  const scope = selected("figure-scope");
+  const unit = scope === "street" ? who.street : scope === "community" ? who.community : (who.grids || [])[0];
+  const body = document.getElementById("figures-body");
+  body.innerHTML = "";
+  section.hidden = false;
+  if (!unit) { body.textContent = "这里不在任何" + FIGURE_SCOPES.find(([s]) => s === scope)[1] + "内"; return; }
+  const rows = state.report.figures.filter((f) => f.scope === scope && f.unit_id === unit.id);
+  const heading = document.createElement("h3");
+  heading.textContent = `${unit.name || unit.code}（${unit.code || ""}）`;
+  const shown = HEADLINE.map((id) => rows.find((r) => r.figure === id)).filter(Boolean).map((r) =>
+    [r.figure_zh, r.what === "share" ? `${r.count}/${r.total}（${(100 * r.share).toFixed(1)}%）` : String(r.count)]);
+  const t = table(shown);
+  t.id = "figures-table";
+  body.append(heading, t);
 }
 
 function fitTo(bounds) {
@@ -294,6 +339,8 @@ async function signedIn() {
   document.getElementById("who-am-i").textContent = state.user ? `${state.user.name}（${state.user.role}）` : "未登录（公众）";
   document.getElementById("signin").hidden = Boolean(state.user);
   document.getElementById("signout").hidden = !state.user;
+  state.report = null;
+  document.getElementById("figures").hidden = true;
   drawAll();
   await showArea();
 }
@@ -349,6 +396,8 @@ for (const id of ["category", "level"]) {
     for (const layer of LAYERS) if (layer.params && allowed(layer)) drawLayer(layer);
   });
 }
+
+document.getElementById("figure-scope").addEventListener("change", () => state.lastWho && showFigures(state.lastWho));
 
 document.getElementById("basemap").addEventListener("change", (event) => {
   removeSource("basemap");
