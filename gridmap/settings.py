@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         default_factory=list, description="API keys that may file events over Open311 without a sign-in"
     )
     tianditu_key: str | None = Field(None, description="Key of the Tianditu basemap for maps")
+    org_catalogue: Path | None = Field(
+        None,
+        description="A district's additions to the organisation catalogue (kinds, posts, grid kinds; YAML), "
+        "read where the catalogue is used (gridmap.orgcatalogue)",
+    )
     sliver_m2: float = Field(
         1.0, ge=0, description="Overlaps, holes and parts smaller than this are not reported by validate (m²)"
     )

@@ -19,6 +19,7 @@ import shapely
 
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.organisation import current_assignments
+from gridmap.orgcatalogue import org_catalogue
 from maps.style import (
     BRANCH_COLOURS,
     CATEGORY_COLOURS,
@@ -116,7 +117,8 @@ def current_holders(
 def compounds_layer(
     compounds: gpd.GeoDataFrame, party_orgs: pd.DataFrame | None = None
 ) -> folium.FeatureGroup:
-    """Compounds by party branch: own branch, joint branch (联合党支部), or none."""
+    """Compounds by party branch: a branch of its own, a branch serving several compounds, or
+    none; with how the branch was formed (单独, 联合, 兼合式, 临时: the catalogue's forms)."""
     c = compounds.copy()
     branch = c.get("branch_id", pd.Series(index=c.index, dtype="float"))
     shared = branch.map(branch.value_counts()).fillna(0) > 1
@@ -125,17 +127,22 @@ def compounds_layer(
         joint = shared | branch.map(party_orgs["joint"]).fillna(False).astype(bool)
     status = np.where(branch.isna(), "none", np.where(joint, "joint", "own"))
     c["branch"] = pd.Series(status, index=c.index).map(
-        {"own": "有支部", "joint": "联合支部", "none": "无支部"}
+        {"own": "本小区支部", "joint": "多小区共一支部", "none": "无支部"}
     )
+    forms = org_catalogue().branch_forms
+    if party_orgs is not None and "form" in party_orgs.columns:
+        c["branch_form"] = _text(branch.map(party_orgs["form"]).map(forms))
+    else:
+        c["branch_form"] = ""
     c["status"] = status
     org_names = party_orgs["name"] if party_orgs is not None and "name" in party_orgs.columns else pd.Series()
     c["branch_name"] = _text(branch.map(org_names))
-    shown = display_frame(c, ["name", "branch", "branch_name", "status"])
+    shown = display_frame(c, ["name", "branch", "branch_name", "branch_form", "status"])
     return feature_layer(
         shown,
         "小区 compounds (支部)",
         lambda f: {"color": BRANCH_COLOURS[f["properties"]["status"]], "weight": 2, "fillOpacity": 0.15},
-        {"name": "小区", "branch": "支部情况", "branch_name": "支部"},
+        {"name": "小区", "branch": "支部情况", "branch_name": "支部", "branch_form": "组建方式"},
     )
 
 
