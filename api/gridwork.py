@@ -72,11 +72,14 @@ def org_report(
     scope: Annotated[
         Scope | None, Query(description="area, district, street, community or grid (default: all)")
     ] = None,
+    missing: Annotated[
+        bool, Query(description="list what is missing (planners, admins; it can be long)")
+    ] = True,
 ) -> dict:
     report = _report(app, options)
     figures = report.figures if scope is None else report.figures[report.figures["scope"] == scope]
     reader = may(user.role, "organisation_details")
-    if not reader:  # the public sees the counts and shares, not which features lack what
+    if not reader or not missing:  # the public sees the counts and shares, not which features lack what
         figures = figures.drop(columns=["missing"])
     out = {
         "on": options.on,
@@ -87,7 +90,7 @@ def org_report(
         },
         "missing_layers": sorted(report.missing),
     }
-    if reader:
+    if reader and missing:
         out["leader_load"] = records(report.leader_load)
         out["skills"] = records(report.skills)
     return out

@@ -115,10 +115,8 @@ def org_map(layer: str, app: State, user: CurrentUser) -> Response:
     require(user, "organisation_map", what="the organisation's map layers")
     if layer not in ORG_MAP_LAYERS:
         raise NotFoundError(f"there is no organisation layer {layer!r}; layers: {', '.join(ORG_MAP_LAYERS)}")
-    frames = {n: app.layers.frame(n) for n in ("compounds", "grids", "buildings", "party_orgs", "members",
-                                               "sponsorships", "coop_units")}  # fmt: skip
     area = app.layers.area(user)
-    frame = _org_layer(layer, frames)
+    frame = app.layers.derived(("org map", layer), ORG_MAP_INPUTS, lambda frames: _org_layer(layer, frames))
     if area is not None:
         source = "buildings" if layer == "central_households" else None
         keep = [
@@ -127,6 +125,9 @@ def org_map(layer: str, app: State, user: CurrentUser) -> Response:
         frame = frame[[int(i) in area.ids.get(src, frozenset()) for src, i in keep]]
     columns = [c for c in frame.columns if c != "geometry"]
     return Response(frame_collection(frame, columns, layer=layer), media_type=GEOJSON)
+
+
+ORG_MAP_INPUTS = ("compounds", "grids", "buildings", "party_orgs", "members", "sponsorships", "coop_units")
 
 
 def _org_layer(layer: str, frames: dict[str, pd.DataFrame]) -> gpd.GeoDataFrame:

@@ -125,6 +125,7 @@ function drawRoads() {
 }
 
 function drawLayer(layer) {
+  if (layer.geojson && !state.on[layer.id]) { removeSource(layer.id); return; }  // fetched when first turned on
   addSource(layer.id, layer.params, layer.geojson);
   layer.styles.forEach((style, i) => {
     const source = layer.geojson ? { source: layer.id } : { source: layer.id, "source-layer": layer.id };
@@ -148,6 +149,7 @@ function drawAll() {
 
 function setVisible(layer, on) {
   state.on[layer.id] = on;
+  if (on && layer.geojson && !map.getSource(layer.id)) drawLayer(layer);
   for (const style of map.getStyle().layers) {
     if (style.source === layer.id) map.setLayoutProperty(style.id, "visibility", on ? "visible" : "none");
   }
@@ -238,7 +240,7 @@ async function showFigures(who) {
   state.lastWho = who;
   const section = document.getElementById("figures");
   if (!READERS.includes(role())) { section.hidden = true; return; }
-  if (!state.report) state.report = await api("/org/report");
+  if (!state.report) state.report = await api("/org/report?missing=false");
   const scope = selected("figure-scope");
   const unit = scope === "street" ? who.street : scope === "community" ? who.community : (who.grids || [])[0];
   const body = document.getElementById("figures-body");

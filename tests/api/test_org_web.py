@@ -1,17 +1,21 @@
 """The party organisation on the web map in headless Chromium: a planner turns on branches by
-form, sponsored compounds, central households and open needs, clicks a compound and reads the
-figures of its community and grid; the public sees none of these layers."""
+form and needs, clicks a compound and reads the figures of its community and grid; the
+public sees none of the organisation's layers."""
 
 from __future__ import annotations
 
 import browser
+import pytest
 
 LAYERS = ("org_branches", "org_sponsored", "org_central", "needs")
+SHOWN = ("org_branches", "needs")  # the other layers' answers are checked over HTTP
 FORMS = "[...new Set(gridmap.map.querySourceFeatures('org_branches').map(f => f.properties.form))].sort()"
 
 
 def test_a_planner_maps_the_organisation_and_reads_an_area_s_figures(live_url, layers, request):
     backend = request.node.callspec.params["service_db"]
+    if backend == "postgis":
+        pytest.skip("the page is the same over either store; the API tests of these layers run on both")
     compounds = layers["compounds"]
     compound = compounds[compounds["branch_id"].notna()].iloc[0]
     with browser.playwright() as p:
@@ -24,7 +28,7 @@ def test_a_planner_maps_the_organisation_and_reads_an_area_s_figures(live_url, l
         switches = page.eval_on_selector_all("#layers input", "xs => xs.map(x => x.dataset.layer)")
         assert not set(LAYERS) & set(switches)  # the public has none of them
         browser.sign_in(page, live_url, "planner", "planner-pass")
-        for layer in LAYERS:
+        for layer in SHOWN:
             page.check(f"#layers input[data-layer={layer}]")
         point = compound.geometry.representative_point()
         page.evaluate(f"gridmap.map.jumpTo({{center: [{point.x}, {point.y}], zoom: 16}})")
