@@ -18,8 +18,7 @@ from api.schemas import AnswerRoute, Credentials, Me, Token
 from api.state import AppState
 from gridmap.accounts import PUBLIC, User, sign_in, sign_out, user_for_token
 from gridmap.errors import AccessError, AuthError, NotFoundError
-from gridmap.model import UserRole
-from gridmap.scope import allowed_roles, layer_readers
+from gridmap.scope import GRID_STAFF, allowed_roles, layer_readers
 
 router = APIRouter(prefix="/auth", tags=["sign-in"], route_class=AnswerRoute)
 _bearer = HTTPBearer(auto_error=False, description="the token from POST /auth/token")
@@ -99,7 +98,8 @@ async def token(body: Credentials, request: Request, response: Response, app: St
 @router.get("/me", response_model=Me, summary="the signed-in user")
 def me(user: CurrentUser, response: Response) -> Me:
     response.headers.update(NO_STORE)
-    return Me(name=user.name, role=user.role, grids=list(user.grid_codes))
+    return Me(name=user.name, role=user.role, grids=list(user.grid_codes), area=user.area_code,
+              communities=list(user.community_ids))  # fmt: skip
 
 
 @router.post("/sign-out", status_code=204, summary="forget the bearer token")
@@ -111,9 +111,15 @@ def sign_out_route(request: Request, app: State) -> Response:
 
 
 def leader_reaches(app: AppState, user: User, layer: str, feature_id: int, absent: str) -> None:
-    """NotFoundError (saying ``absent``) when a grid leader's area does not hold the feature:
-    outside their grids it is as if it did not exist (its existence is not told)."""
-    if user.role == UserRole.GRID_LEADER:
-        area = app.layers.area(user)
-        if area is None or feature_id not in area.ids.get(layer, frozenset()):
-            raise NotFoundError(absent)
+    """NotFoundError (saying ``absent``) when the area of a user who works within one does
+    not hold the feature: outside grid staff's grids it is as if it did not exist (its
+    existence is not told); street and community admins, who read the whole district, are
+    told it lies outside their area (AccessError)."""
+    if not user.has_area:
+        return
+    area = app.layers.area(user)
+    if area is not None and area.holds(layer, feature_id):
+        return
+    if user.role in GRID_STAFF:
+        raise NotFoundError(absent)
+    raise AccessError(f"{layer} {feature_id} lies outside {area.label if area else 'your area'}")

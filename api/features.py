@@ -18,7 +18,7 @@ import shapely.geometry
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from sqlalchemy import select
 
-from api.auth import CurrentUser, State, require, require_layer
+from api.auth import CurrentUser, State, leader_reaches, require, require_layer
 from api.geojson import GEOJSON, feature_texts, frame_collection, records
 from api.schemas import (
     AnswerRoute,
@@ -29,10 +29,10 @@ from api.schemas import (
     FeatureIn,
     SearchHit,
 )
-from gridmap.errors import InputError, NotFoundError, Problem
+from gridmap.errors import AccessError, InputError, NotFoundError, Problem
 from gridmap.io.edits import create_feature, delete_feature, feature_etag, update_feature
 from gridmap.model import INT_RANGE, LAYER_SPECS, layer_spec
-from gridmap.scope import readable_layers, visible_frame
+from gridmap.scope import edit_refusal, readable_layers, visible_frame
 from gridmap.store.secret import service_secret
 from gridmap.store.tables import audit_log
 
@@ -58,6 +58,18 @@ def _check_layer(layer: str, user) -> None:
     if layer not in LAYER_SPECS:
         raise NotFoundError(f"there is no collection '{layer}'; /collections lists them")
     require_layer(user, layer)
+
+
+def check_edit(app, user, layer: str, *, stored_id: int | None = None, values=None, geometry=None) -> None:
+    """Refuse an edit the access table does not give the user where it lies (AccessError
+    naming what lies outside their area); a feature grid staff cannot read is not found."""
+    if user.has_area and stored_id is not None:
+        leader_reaches(app, user, layer, stored_id, f"no feature {stored_id} in '{layer}'")
+    area = app.layers.area(user)
+    why = edit_refusal(user.role, area, layer, stored_id=stored_id, values=values, geometry=geometry,
+                       communities=app.layers.frame("communities"))  # fmt: skip
+    if why:
+        raise AccessError(why)
 
 
 def visible(app, user, layer: str):
@@ -288,6 +300,7 @@ def create(layer: str, body: FeatureBody, request: Request, app: State, user: Cu
     _check_layer(layer, user)
     require(user, "edit_features", what="adding features")
     props, geometry = _parse(layer, body, geometry_required=True)
+    check_edit(app, user, layer, values=props, geometry=geometry)
     margin = app.settings.district_margin_m
     new_id, _ = create_feature(app.engine, layer, props, geometry, user=user.name, margin_m=margin)
     location = f"{base_url(request)}/collections/{layer}/items/{new_id}"
@@ -298,6 +311,7 @@ def _update(layer, feature_id, body, app, user, if_match, *, replace: bool) -> R
     _check_layer(layer, user)
     require(user, "edit_features", what="editing features")
     props, geometry = _parse(layer, body, geometry_required=replace)
+    check_edit(app, user, layer, stored_id=feature_id, values=props, geometry=geometry)
     if replace:  # fields not given are emptied
         props = {c: props.get(c) for c in layer_spec(layer).column_names} | props
     update_feature(
@@ -347,6 +361,7 @@ def remove(
 ) -> Response:
     _check_layer(layer, user)
     require(user, "edit_features", what="deleting features")
+    check_edit(app, user, layer, stored_id=feature_id)
     delete_feature(app.engine, layer, feature_id, user=user.name, if_match=if_match)
     return Response(status_code=204)
 

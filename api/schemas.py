@@ -87,7 +87,13 @@ class Token(Answer):
 class Me(Answer):
     name: str
     role: str
-    grids: list[str] = Field(description="the codes of the grids the user leads")
+    grids: list[str] = Field(
+        description="the codes of the grids the user works in (grid leaders and workers)"
+    )
+    area: str | None = Field(
+        None, description="the code of a street or community admin's street or community"
+    )
+    communities: list[int] = Field(default_factory=list, description="the ids of the communities they keep")
 
 
 # --- links, pages and GeoJSON ---------------------------------------------------------------

@@ -14,10 +14,9 @@ from sqlalchemy import Engine, select
 from api.jobs import Jobs
 from api.pool import BoundedPool
 from gridmap.accounts import SignInPolicy, User
-from gridmap.model import UserRole
 from gridmap.responsibility import LAYERS as WHO_LAYERS
 from gridmap.responsibility import Responsibility
-from gridmap.scope import AREA_INPUTS, Area, grid_leader_area
+from gridmap.scope import AREA_ADMINS, AREA_INPUTS, GRID_STAFF, Area, community_area, grid_leader_area
 from gridmap.settings import Settings
 from gridmap.store.layers import read_layer
 from gridmap.store.tables import layer_versions
@@ -101,12 +100,18 @@ class LayerStore:
         return self._derived.get_or(full, lambda: build({n: self.frame(n, versions) for n in layers}))
 
     def area(self, user: User, versions: dict[str, int] | None = None) -> Area | None:
-        """A grid leader's area (None for other roles)."""
-        if user.role != UserRole.GRID_LEADER:
-            return None
-        return self.derived(
-            ("area", user.grid_ids), AREA_INPUTS, lambda f: grid_leader_area(f, user.grid_ids), versions
-        )
+        """Where the user works: grid staff their grids, street and community admins their
+        communities (None for roles that work everywhere)."""
+        if user.role in GRID_STAFF:
+            return self.derived(
+                ("area", user.grid_ids), AREA_INPUTS, lambda f: grid_leader_area(f, user.grid_ids), versions
+            )
+        if user.role in AREA_ADMINS:
+            key = ("area of communities", user.community_ids, user.street_id)
+            return self.derived(
+                key, AREA_INPUTS, lambda f: community_area(f, user.community_ids, user.street_id), versions
+            )
+        return None
 
     def responsibility(self) -> Responsibility:
         return self.derived(("who",), WHO_LAYERS, Responsibility)

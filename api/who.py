@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, Query
 
-from api.auth import CurrentUser, State, require
+from api.auth import CurrentUser, State, leader_reaches, require
 from api.features import FeatureId
 from api.geojson import frame_collection, records
 from api.schemas import (
@@ -97,10 +97,16 @@ def my_area(app: State, user: CurrentUser) -> dict:
     "/assignments",
     status_code=201,
     response_model=Assigned,
-    summary="assign a person to an area; ends the predecessor's term (admin)",
+    summary="assign a person to an area; ends the predecessor's term (admins; street and community "
+    "admins within their area)",
 )
 def assign_route(body: Assignment, app: State, user: CurrentUser) -> dict:
     require(user, "assign_people", what="assigning people")
+    leader_reaches(
+        app, user, body.target_layer, body.target_id, f"no feature {body.target_id} in {body.target_layer}"
+    )
+    if body.member_id is not None:
+        leader_reaches(app, user, "members", body.member_id, f"no member {body.member_id}")
     new_id, ended = assign(app.engine, user=user.name, **body.model_dump())
     return {"id": new_id, "ended": ended}
 
@@ -108,10 +114,11 @@ def assign_route(body: Assignment, app: State, user: CurrentUser) -> dict:
 @router.post(
     "/assignments/{assignment_id}/end",
     response_model=Ended,
-    summary="end a term; it stays as history (admin)",
+    summary="end a term; it stays as history (admins; street and community admins within their area)",
 )
 def end_route(assignment_id: FeatureId, body: End, app: State, user: CurrentUser) -> dict:
     require(user, "assign_people", what="ending assignments")
+    leader_reaches(app, user, "assignments", assignment_id, f"no assignment {assignment_id}")
     end_assignment(app.engine, assignment_id, user=user.name, on=body.on)
     return {"id": assignment_id, "ended_on": (body.on or dt.date.today()).isoformat()}
 
@@ -138,5 +145,9 @@ def branch_route(body: Branch, app: State, user: CurrentUser) -> dict:
     if bool(body.compound_ids) == bool(body.grid_ids):
         raise InputError([Problem("name compounds or grids, one of them", field="compound_ids")])
     layer, ids = ("compounds", body.compound_ids) if body.compound_ids else ("grids", body.grid_ids)
+    for ident in ids:
+        leader_reaches(app, user, layer, ident, f"no feature {ident} in {layer}")
+    if body.branch_id is not None:
+        leader_reaches(app, user, "party_orgs", body.branch_id, f"no party organisation {body.branch_id}")
     count = assign_branch(app.engine, ids, body.branch_id, user=user.name, layer=layer)
     return {layer: count, "branch_id": body.branch_id}

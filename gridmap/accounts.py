@@ -2,8 +2,14 @@
 
 Passwords are kept as scrypt hashes (``scrypt$n$r$p$salt$hash``, hex); tokens are random
 strings handed out once at sign-in and stored only as their SHA-256, checked against the
-database on every use, so a token signed out in one process is refused by all at once. A
-grid leader's account names the grids (by code) it may read.
+database on every use, so a token signed out in one process is refused by all at once.
+
+An account's area is found on every use, so rights end with the term that gave them: grid
+leaders and workers have the grids named by the account (``--grid CODE``) or, when the account
+is a person's (``--member ID`` or ``--person NAME --phone P``), the grids where that person
+now holds that post; a community admin has the community named (``--area CODE``) or those
+where the person now holds a post held for communities (residents' committee director, first
+secretary …); a street admin has the street named, and its communities.
 
 Sign-in resists guessing (:class:`SignInPolicy`): wrong passwords are counted per account
 name and per client address in ``sign_in_failures``; after ``max_failures`` in a row an
@@ -54,18 +60,42 @@ class SignInPolicy:
         )
 
 
+#: roles whose rights hold within an area, and what that area is made of
+GRID_ROLES: tuple[str, ...] = (UserRole.GRID_LEADER, UserRole.GRID_WORKER)
+AREA_ROLES: tuple[str, ...] = (UserRole.STREET_ADMIN, UserRole.COMMUNITY_ADMIN)
+
+
+@dataclass(frozen=True)
+class Person:
+    """The person an account belongs to, whose terms in office give it its area."""
+
+    member_id: int | None = None
+    name: str | None = None
+    phone: str | None = None
+
+
 @dataclass(frozen=True)
 class User:
-    """A signed-in user: name, role and (grid leaders) the codes and ids of their grids."""
+    """A signed-in user: name, role, and where their rights hold — the codes and ids of
+    their grids (grid leaders and workers), the ids of their communities and the code of
+    their street or community (street and community admins)."""
 
     name: str
     role: str
     grid_codes: tuple[str, ...] = ()
     grid_ids: tuple[int, ...] = ()
+    area_code: str | None = None
+    community_ids: tuple[int, ...] = ()
+    street_id: int | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role == UserRole.ADMIN
+
+    @property
+    def has_area(self) -> bool:
+        """Whether the user's rights hold within an area only."""
+        return self.role in GRID_ROLES or self.role in AREA_ROLES
 
 
 PUBLIC = User("public", UserRole.PUBLIC)
@@ -98,18 +128,68 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _grid_ids(engine: Engine, codes: tuple[str, ...]) -> tuple[int, ...]:
+def _grid_ids(engine: Engine, codes: tuple[str, ...], *, strict: bool = True) -> tuple[int, ...]:
+    """The ids of the grids of ``codes``; InputError naming unknown ones, or (not ``strict``:
+    an account naming a grid since retired) without them."""
     grids = LAYER_TABLES["grids"]
     with engine.connect() as conn:
         rows = dict(conn.execute(select(grids.c.code, grids.c.id).where(grids.c.code.in_(codes))).all())
     unknown = [c for c in codes if c not in rows]
-    if unknown:
+    if unknown and strict:
         raise InputError(f"no grid has the code(s) {', '.join(unknown)}")
-    return tuple(int(rows[c]) for c in codes)
+    return tuple(int(rows[c]) for c in codes if c in rows)
 
 
-def add_user(engine: Engine, name: str, role: str, password: str, grids: list[str] | None = None) -> User:
-    """Create an account; a grid leader needs at least one grid code, other roles none."""
+def _area_of_code(engine: Engine, role: str, code: str) -> tuple[tuple[int, ...], int | None]:
+    """(community ids, street id) of a community admin's community or a street admin's street."""
+    layer = "streets" if role == UserRole.STREET_ADMIN else "communities"
+    table = LAYER_TABLES[layer]
+    with engine.connect() as conn:
+        found = conn.execute(select(table.c.id).where(table.c.code == code)).first()
+        if found is None:
+            what = "street" if layer == "streets" else "community"
+            raise InputError([Problem(f"no {what} has the code {code}", field="area")])
+        if layer == "communities":
+            return (int(found.id),), None
+        communities = LAYER_TABLES["communities"]
+        ids = conn.execute(select(communities.c.id).where(communities.c.street_id == found.id)).scalars()
+        return tuple(sorted(int(i) for i in ids)), int(found.id)
+
+
+def _terms_of(engine: Engine, person: Person, roles: tuple[str, ...], layer: str) -> tuple[int, ...]:
+    """The features of ``layer`` for which ``person`` holds one of ``roles`` today."""
+    terms = LAYER_TABLES["assignments"]
+    today = dt.date.today()
+    same = terms.c.member_id == person.member_id if person.member_id is not None else (
+        (terms.c.person_name == person.name) & (terms.c.phone == person.phone)
+    )  # fmt: skip
+    query = select(terms.c.target_id).where(
+        same, terms.c.role.in_(roles), terms.c.target_layer == layer, terms.c.valid_from <= today,
+        (terms.c.valid_to.is_(None)) | (terms.c.valid_to > today),
+    )  # fmt: skip
+    with engine.connect() as conn:
+        return tuple(sorted({int(i) for i in conn.execute(query).scalars()}))
+
+
+def _community_posts() -> tuple[str, ...]:
+    from gridmap.orgcatalogue import org_catalogue
+
+    return tuple(k for k, rule in org_catalogue().roles.items() if "communities" in rule.held_for)
+
+
+def add_user(
+    engine: Engine,
+    name: str,
+    role: str,
+    password: str,
+    grids: list[str] | None = None,
+    *,
+    area: str | None = None,
+    person: Person | None = None,
+) -> User:
+    """Create an account. Grid leaders and workers need grids (codes) or a person whose terms
+    give them; community admins a community's code or such a person; street admins a
+    street's code; other roles none of these."""
     name = name.strip()
     problems = []
     if not name:
@@ -119,13 +199,32 @@ def add_user(engine: Engine, name: str, role: str, password: str, grids: list[st
     if len(password) < 8:
         problems.append("the password is shorter than 8 characters")
     codes = tuple(dict.fromkeys(c.strip() for c in (grids or []) if c.strip()))
-    if role == UserRole.GRID_LEADER and not codes:
-        problems.append("a grid leader needs --grid CODE (the grids the account may read)")
-    if role != UserRole.GRID_LEADER and codes:
-        problems.append(f"only grid leaders have grids; role '{role}' reads by its role")
+    area = area.strip() if area else None
+    if person is not None and person.member_id is None and not (person.name and person.phone):
+        problems.append("a person is named by --member ID, or by --person NAME with --phone P")
+    if role in GRID_ROLES and not codes and person is None:
+        problems.append(f"a {role} needs --grid CODE (the grids the account works in) or the person whose terms "
+                        "give them (--member ID, or --person NAME --phone P)")  # fmt: skip
+    if role not in GRID_ROLES and codes:
+        problems.append(f"only grid leaders and workers have grids; role '{role}' works by its role or area")
+    if role == UserRole.COMMUNITY_ADMIN and not area and person is None:
+        problems.append(
+            "a community_admin needs --area CODE (a community's code) or the person whose posts give it"
+        )
+    if role == UserRole.STREET_ADMIN and not area:
+        problems.append("a street_admin needs --area CODE (a street's code)")
+    if role not in AREA_ROLES and area:
+        problems.append(
+            f"only street and community admins have an --area; role '{role}' works by its role or grids"
+        )
+    if role not in (*GRID_ROLES, UserRole.COMMUNITY_ADMIN) and person is not None:
+        problems.append(f"the area of a {role} does not come from a person's terms")
     if problems:
         raise InputError([Problem(p) for p in problems])
-    ids = _grid_ids(engine, codes) if codes else ()
+    if codes:
+        _grid_ids(engine, codes)
+    if area:
+        _area_of_code(engine, role, area)
     with write_transaction(engine) as conn:
         exists = conn.execute(select(users.c.id).where(users.c.name == name)).first()
         if exists:
@@ -135,17 +234,55 @@ def add_user(engine: Engine, name: str, role: str, password: str, grids: list[st
                 name=name,
                 role=role,
                 grids=",".join(codes) or None,
+                area=area,
+                member_id=person.member_id if person else None,
+                person_name=person.name if person else None,
+                person_phone=person.phone if person else None,
                 password_hash=hash_password(password),
                 created_at=_now(),
                 active=True,
             )
         )
-    return User(name, role, codes, ids)
+    return _account(engine, name)
+
+
+def _account(engine: Engine, name: str) -> User:
+    with engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.name == name)).first()
+    if row is None:
+        raise InputError(f"no user is named '{name}'")
+    return _user(engine, row)
 
 
 def _user(engine: Engine, row) -> User:
+    """The user of an account row, with their area as it is today."""
+    person = (
+        Person(row.member_id, row.person_name, row.person_phone)
+        if row.member_id is not None or row.person_name
+        else None
+    )
     codes = tuple(c for c in (row.grids or "").split(",") if c)
-    return User(row.name, row.role, codes, _grid_ids(engine, codes) if codes else ())
+    if row.role in GRID_ROLES:
+        ids = _grid_ids(engine, codes, strict=False) if codes else ()
+        if person is not None:
+            ids = tuple(sorted({*ids, *_terms_of(engine, person, (row.role,), "grids")}))
+            codes = _grid_codes(engine, ids)
+        return User(row.name, row.role, codes, ids)
+    if row.role in AREA_ROLES:
+        communities, street = _area_of_code(engine, row.role, row.area) if row.area else ((), None)
+        if person is not None:
+            communities = tuple(
+                sorted({*communities, *_terms_of(engine, person, _community_posts(), "communities")})
+            )
+        return User(row.name, row.role, area_code=row.area, community_ids=communities, street_id=street)
+    return User(row.name, row.role)
+
+
+def _grid_codes(engine: Engine, ids: tuple[int, ...]) -> tuple[str, ...]:
+    grids = LAYER_TABLES["grids"]
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(grids.c.id, grids.c.code).where(grids.c.id.in_(ids))).all())
+    return tuple(str(rows[i]) for i in ids if i in rows)
 
 
 def sign_in(
@@ -278,7 +415,7 @@ def set_password(engine: Engine, name: str, password: str) -> None:
 
 
 def list_users(engine: Engine) -> list[User]:
-    """Every active account."""
+    """Every active account, with its area as it is today."""
     with engine.connect() as conn:
         rows = conn.execute(select(users).where(users.c.active).order_by(users.c.id)).all()
-    return [User(r.name, r.role, tuple(c for c in (r.grids or "").split(",") if c)) for r in rows]
+    return [_user(engine, r) for r in rows]

@@ -140,11 +140,14 @@ class Role(StrEnum):
 
 
 class UserRole(StrEnum):
-    """Access roles of the service."""
+    """Access roles of the service (what each may do is the access table, gridmap.scope)."""
 
-    ADMIN = "admin"
-    PLANNER = "planner"
-    GRID_LEADER = "grid_leader"
+    ADMIN = "admin"  # the district: everything
+    PLANNER = "planner"  # reads everything, personal data masked
+    STREET_ADMIN = "street_admin"  # edits and reads in full within their street
+    COMMUNITY_ADMIN = "community_admin"  # edits and reads in full within their community
+    GRID_LEADER = "grid_leader"  # reads their grids; moves events and needs, logs visits there
+    GRID_WORKER = "grid_worker"  # reads their grids; logs visits and updates households there
     PUBLIC = "public"
 
 

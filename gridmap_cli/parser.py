@@ -207,9 +207,19 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("action", choices=["add", "list", "password", "unlock"])
     user.add_argument("name", nargs="?", metavar="NAME")
     user.add_argument(
-        "--role", choices=[r.value for r in UserRole], help="admin, planner, grid_leader or public"
+        "--role", choices=[r.value for r in UserRole], help=", ".join(r.value for r in UserRole)
     )
-    user.add_argument("--grid", action="append", metavar="CODE", help="a grid leader's grid (repeatable)")
+    user.add_argument(
+        "--grid", action="append", metavar="CODE", help="a grid leader's or worker's grid (repeatable)"
+    )
+    user.add_argument(
+        "--area", metavar="CODE", help="a street admin's street or a community admin's community"
+    )
+    user.add_argument(
+        "--member", type=int, metavar="ID", help="the member whose terms give the account its area"
+    )
+    user.add_argument("--person", metavar="NAME", help="… or the person (with --phone) whose terms give it")
+    user.add_argument("--phone", help="the person's phone, as their terms give it")
     user.add_argument(
         "--password", help="the password (default: GRIDMAP_PASSWORD, or asked for on a terminal)"
     )

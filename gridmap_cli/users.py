@@ -31,8 +31,11 @@ def cmd_user(args, settings: Settings) -> int:
 
     engine = open_engine(settings)
     if args.action == "list":
-        rows = [(u.name, u.role, ", ".join(u.grid_codes)) for u in accounts.list_users(engine)]
-        print_table(rows, ("user", "role", "grids"))
+        rows = [
+            (u.name, u.role, ", ".join(u.grid_codes) or u.area_code or "")
+            for u in accounts.list_users(engine)
+        ]
+        print_table(rows, ("user", "role", "grids or area"))
         return EXIT_OK
     if not args.name:
         raise InputError(f"'user {args.action}' needs the user NAME")
@@ -45,8 +48,18 @@ def cmd_user(args, settings: Settings) -> int:
         print(f"changed the password of {args.name}; their sessions were ended")
         return EXIT_OK
     if not args.role:
-        raise InputError("'user add' needs --role admin|planner|grid_leader|public")
-    made = accounts.add_user(engine, args.name, args.role, password_of(args), args.grid)
-    grids = f" for grid(s) {', '.join(made.grid_codes)}" if made.grid_codes else ""
-    print(f"added {made.role} {made.name}{grids}")
+        raise InputError("'user add' needs --role " + "|".join(accounts.UserRole))
+    person = None
+    if args.member is not None or args.person or args.phone:
+        person = accounts.Person(args.member, args.person, args.phone)
+    made = accounts.add_user(engine, args.name, args.role, password_of(args), args.grid, area=args.area,
+                             person=person)  # fmt: skip
+    where = ""
+    if made.grid_codes:
+        where = f" for grid(s) {', '.join(made.grid_codes)}"
+    elif made.area_code or made.community_ids:
+        where = f" for {made.area_code or 'communities ' + ', '.join(map(str, made.community_ids))}"
+    if person is not None:
+        where += " (as long as the person holds the post)"
+    print(f"added {made.role} {made.name}{where}")
     return EXIT_OK

@@ -272,7 +272,12 @@ users = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("role", String(20), nullable=False),
-    Column("grids", Text),  # comma-separated grid codes (grid leaders)
+    Column("grids", Text),  # comma-separated grid codes (grid leaders and workers)
+    Column("area", String(20)),  # a street's or a community's code (street and community admins)
+    # the person whose terms in office give the account its area (ended terms end the rights)
+    Column("member_id", Integer),
+    Column("person_name", String(100)),
+    Column("person_phone", String(30)),
     Column("password_hash", Text, nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("active", Boolean, nullable=False),
