@@ -10,6 +10,7 @@ in ``If-Match``. Every edit is audited.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any
 
 import pandas as pd
@@ -23,18 +24,23 @@ from api.geojson import GEOJSON, feature_texts, frame_collection, records
 from api.schemas import (
     AnswerRoute,
     AuditEntry,
+    ChangesetBody,
     CollectionInfo,
     Collections,
     Conformance,
     FeatureIn,
+    FeatureVersion,
+    SavedChangeset,
     SearchHit,
 )
 from gridmap.errors import AccessError, InputError, NotFoundError, Problem
+from gridmap.io.changesets import Change, feature_timeline, grid_map_check, revert_feature, save_changeset
 from gridmap.io.edits import create_feature, delete_feature, feature_etag, update_feature
 from gridmap.model import INT_RANGE, LAYER_SPECS, layer_spec
 from gridmap.scope import edit_refusal, readable_layers, visible_frame
 from gridmap.store.secret import service_secret
 from gridmap.store.tables import audit_log
+from gridmap.topology import Tolerances
 
 router = APIRouter(tags=["features (OGC API)"], route_class=AnswerRoute)
 
@@ -388,3 +394,86 @@ def audit(
     with app.engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return records(pd.DataFrame(rows, columns=[c.name for c in audit_log.c]))
+
+
+def _shape(geometry) -> Any:
+    if geometry is None:
+        return None
+    try:  # heights are not kept
+        return shapely.force_2d(shapely.geometry.shape(geometry.model_dump()))
+    except Exception as exc:  # shapely names what it could not read
+        raise InputError([Problem(f"the geometry cannot be read: {exc}", field="geometry")]) from None
+
+
+@router.post(
+    "/changesets",
+    tags=["edits"],
+    response_model=SavedChangeset,
+    summary="save several edits at once with a comment, checked as gridmap validate checks (keepers of the "
+    "data within their area)",
+)
+def changeset(body: ChangesetBody, app: State, user: CurrentUser) -> dict:
+    require(user, "edit_features", what="saving edits")
+    changes = []
+    for change in body.changes:
+        _check_layer(change.layer, user)
+        if "id" in change.properties:
+            raise InputError([Problem("the id is the service's; name the feature with `id` beside properties",
+                                      field="id")])  # fmt: skip
+        geometry = _shape(change.geometry)
+        check_edit(app, user, change.layer, stored_id=change.id, values=change.properties, geometry=geometry)
+        changes.append(
+            Change(change.action, change.layer, change.id, change.properties, geometry, change.if_match)
+        )
+    tolerances = Tolerances.from_settings(app.settings)
+    saved = save_changeset(app.engine, changes, user=user.name, comment=body.comment,
+                           check=grid_map_check(tolerances), dry_run=body.dry_run,
+                           margin_m=app.settings.district_margin_m)  # fmt: skip
+    findings = json.loads(
+        frame_collection(saved.findings, [c for c in saved.findings.columns if c != "geometry"])
+    )
+    return {"changeset_id": saved.changeset_id,
+            "features": [{"layer": layer, "id": fid, "tag": tag} for layer, fid, tag in saved.features],
+            "findings": findings}  # fmt: skip
+
+
+@router.get(
+    "/collections/{layer}/items/{feature_id}/history",
+    tags=["edits"],
+    response_model=list[FeatureVersion],
+    summary="every version of a feature, oldest first, with who, when and the changeset's comment",
+)
+def history(layer: str, feature_id: FeatureId, app: State, user: CurrentUser) -> list[dict]:
+    _check_layer(layer, user)
+    require(user, "feature_history", what="a feature's history")
+    leader_reaches(app, user, layer, feature_id, f"no feature {feature_id} in '{layer}'")
+    return feature_timeline(app.engine, layer, feature_id)
+
+
+@router.post(
+    "/collections/{layer}/items/{feature_id}/revert",
+    tags=["edits"],
+    summary="undo the last change of a feature (needs If-Match unless it was deleted)",
+)
+def revert(
+    layer: str, feature_id: FeatureId, app: State, user: CurrentUser, if_match: IfMatch = None
+) -> Response:
+    _check_layer(layer, user)
+    require(user, "edit_features", what="undoing edits")
+    if feature_id in app.layers.frame(layer).index:
+        check_edit(app, user, layer, stored_id=feature_id)
+    else:  # deleted: who keeps where it was may bring it back
+        last = feature_timeline(app.engine, layer, feature_id)
+        before = last[-1]["before"] if last else None
+        values = before["values"] if before else {}
+        check_edit(app, user, layer, values=values, geometry=_shape_of(before))
+    tag = revert_feature(app.engine, layer, feature_id, user=user.name, if_match=if_match,
+                         margin_m=app.settings.district_margin_m)  # fmt: skip
+    if tag is None:
+        return Response(status_code=204)
+    return _feature_response(app, user, layer, feature_id)
+
+
+def _shape_of(version: dict | None) -> Any:
+    geometry = (version or {}).get("geometry")
+    return shapely.geometry.shape(geometry) if geometry else None

@@ -10,8 +10,7 @@ from api.auth import CurrentUser, State, require
 from api.pool import on_heavy_pool
 from gridmap.coverage import CoverageParams
 from gridmap.errors import AccessError, InputError
-from gridmap.model import UserRole
-from gridmap.scope import visible_frame
+from gridmap.scope import GRID_STAFF, visible_frame
 from maps import compose
 from maps.cli import AREA_LAYERS, GRID_LAYERS, MAPS, build_map
 
@@ -45,7 +44,7 @@ def map_page(
         grid = grid or (user.grid_codes[0] if user.grid_codes else None)
         if not grid:
             raise InputError("the area map needs ?grid=CODE")
-        if user.role == UserRole.GRID_LEADER and grid not in user.grid_codes:
+        if user.role in GRID_STAFF and grid not in user.grid_codes:
             raise AccessError(f"grid {grid} is not yours; your grids: {', '.join(user.grid_codes)}")
         m = compose.area_map(layers(AREA_LAYERS), grid, **options)
     elif kind == "grids":

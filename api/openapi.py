@@ -71,6 +71,8 @@ SUCCESS: dict[tuple[str, str], dict[int, Any]] = {
     ("post", "/collections/{layer}/items"): _GEO("the feature added; its tag in ETag", 201, model=Feature),
     ("put", "/collections/{layer}/items/{feature_id}"): _GEO("the feature as stored now; its new tag in ETag", model=Feature),
     ("patch", "/collections/{layer}/items/{feature_id}"): _GEO("the feature as stored now; its new tag in ETag", model=Feature),
+    ("post", "/collections/{layer}/items/{feature_id}/revert"): _GEO("the feature after the undo; its new tag in ETag", model=Feature)
+    | {204: {"description": "the undo deleted the feature (its last change had made it)"}},
     ("get", "/tiles/{layer}/{z}/{x}/{y}"): {
         200: content("application/vnd.mapbox-vector-tile", "the tile", {"type": "string", "format": "binary"}),
         304: {"description": "the tile named in If-None-Match is still current"},

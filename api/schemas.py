@@ -869,3 +869,53 @@ class Ranked(Answer):
     name: str | None
     points: int
     rank: int
+
+
+# --- changesets: edits saved together, with a comment ------------------------------------------
+
+
+class ChangeBody(BaseModel):
+    """One edit of a changeset: ``create`` (properties and geometry), ``update`` (the fields
+    and geometry given change) or ``delete`` a feature, with the tag it was read with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["create", "update", "delete"]
+    layer: str = Field(min_length=1, max_length=50)
+    id: Id | None = None
+    if_match: str | None = Field(None, max_length=200, description="the ETag the feature was read with")
+    properties: dict[str, Any] = Field(default_factory=dict)
+    geometry: GeometryIn | None = None
+
+
+class ChangesetBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field(min_length=1, max_length=1000, description="what was done and why")
+    dry_run: bool = Field(False, description="check and report the findings; keep nothing")
+    changes: list[ChangeBody] = Field(min_length=1, max_length=500)
+
+
+class SavedFeature(Answer):
+    layer: str
+    id: int
+    tag: str | None = Field(description="its new ETag; none when deleted")
+
+
+class SavedChangeset(Answer):
+    changeset_id: int | None = Field(description="none for a dry run")
+    features: list[SavedFeature]
+    findings: dict[str, Any] = Field(
+        description="the checks' findings on what changed (GeoJSON FeatureCollection)"
+    )
+
+
+class FeatureVersion(Answer):
+    id: int
+    at: dt.datetime
+    user: str
+    action: str
+    changeset_id: int | None
+    comment: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None

@@ -76,6 +76,7 @@ ACCESS: dict[str, tuple[str, ...]] = {
     "assign_people": _KEEPERS,
     "assign_branches": _KEEPERS,
     "audit_log": _ADMIN,
+    "feature_history": _KEEPERS,  # a feature's versions, values in full: who keeps it
     # grid events: moved by the grid leaders of their grids (and admins); the figures
     "event_steps": (UserRole.ADMIN, UserRole.GRID_LEADER),
     "event_figures": _READERS,

@@ -37,6 +37,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = Path(str(item.fspath)).relative_to(ROOT / "tests")
         group = path.parts[0] if path.parts[0] in SHARED_FOLDERS else str(path)
         item.add_marker(pytest.mark.xdist_group(group))
+    # the longest groups first, so that no worker starts one when the other is nearly done
+    first = {folder: rank for rank, folder in enumerate((*SHARED_FOLDERS, "api"))}
+    items.sort(
+        key=lambda item: first.get(Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0], len(first))
+    )
 
 
 @pytest.fixture(scope="session")

@@ -230,8 +230,10 @@ def needs_offers_points(
     offers.insert(0, "id", np.arange(1, len(offers) + 1))
     n = max(1, len(households) // HOUSEHOLDS_PER_NEED)
     picked = households.sample(n=n, random_state=rng)
-    community = buildings.set_index("id")["community_id"]
-    points_at = buildings.set_index("id").geometry.representative_point()
+    by_id = buildings.set_index("id")
+    community = by_id["community_id"]
+    compound_of = by_id["compound_id"]
+    points_at = by_id.geometry.representative_point()
     by_community = (
         members[members["kind"] == "in_service"].groupby("community_id")["id"].apply(list).to_dict()
     )
@@ -246,7 +248,7 @@ def needs_offers_points(
         row: dict[str, Any] = {
             "kind": kind, "category": str(rng.choice(categories)), "title": "居民需求", "state": "open",
             "resident_name": hh["head_name"], "phone": hh["phone"], "household_id": int(hid),
-            "compound_id": buildings.set_index("id")["compound_id"].get(b), "grid_id": grid_of_building.get(b),
+            "compound_id": compound_of.get(b), "grid_id": grid_of_building.get(b),
             "community_id": cid, "street_id": street_of.get(cid), "filed_on": filed, "generated": True,
             "geometry": points_at[b],
         }  # fmt: skip

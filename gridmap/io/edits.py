@@ -12,6 +12,7 @@ refusal audited. Each edit, its audit record and the layer's version bump commit
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -23,7 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from gridmap.crs import STORAGE_CRS, STORAGE_SRID
 from gridmap.errors import ConflictError, InputError, NotFoundError, Problem, StaleEditError, TagRequiredError
@@ -35,13 +36,14 @@ from gridmap.store.layers import (
     add_wkb,
     bump_version,
     insert_one,
+    insert_rows,
     python_value,
     read_layer,
     record_audit,
 )
 from gridmap.store.references import referrers
 from gridmap.store.secret import service_secret
-from gridmap.store.tables import GEOMETRY_COLUMN, LAYER_TABLES
+from gridmap.store.tables import GEOMETRY_COLUMN, LAYER_TABLES, feature_history
 from gridmap.values import json_value
 
 
@@ -121,6 +123,56 @@ def editable(layer: str) -> None:
         raise ConflictError(f"layer '{layer}' is not edited feature by feature: {STEPPED_LAYERS[layer]}")
 
 
+def _snapshot(layer: str, row: pd.Series | None) -> str | None:
+    """A stored feature as JSON for its history: its values and geometry (GeoJSON)."""
+    if row is None:
+        return None
+    spec = layer_spec(layer)
+    values = {c: json_value(row.get(c)) for c in spec.column_names}
+    geometry = (
+        shapely.geometry.mapping(row["geometry"])
+        if spec.geometry and row.get("geometry") is not None
+        else None
+    )
+    return json.dumps({"values": values, "geometry": geometry}, ensure_ascii=False, default=str)
+
+
+def _history(
+    conn: Connection, layer: str, feature_id: int, action: str, user: str, before: pd.Series | None,
+    after: pd.Series | None, changeset: int | None,
+) -> None:  # fmt: skip
+    conn.execute(insert(feature_history).values(
+        at=dt.datetime.now(dt.UTC).replace(tzinfo=None), user_name=user, layer=layer, feature_id=int(feature_id),
+        action=action, changeset_id=changeset, before=_snapshot(layer, before), after=_snapshot(layer, after),
+    ))  # fmt: skip
+
+
+def create_on(
+    conn: Connection, layer: str, values: Mapping[str, Any], geometry: Any, *, user: str, margin_m: float,
+    changeset: int | None = None, feature_id: int | None = None, action: str = "create",
+) -> int:  # fmt: skip
+    """Add one feature on an open transaction (with ``feature_id``: under that id, as a revert
+    of its deletion does); returns its id."""
+    editable(layer)
+    label = f"new feature of layer '{layer}'"
+    given = dict(values) | ({"id": feature_id} if feature_id is not None else {})
+    clean = validated_feature(conn, layer, given, geometry, own=None, label=label, margin_m=margin_m)
+    new_id = (
+        insert_one(conn, layer, clean) if feature_id is None else _insert_as(conn, layer, clean, feature_id)
+    )
+    record_audit(conn, user=user, action=action, layer=layer, feature_id=new_id, count=1)
+    _history(conn, layer, new_id, action, user, None, read_feature(conn, layer, new_id), changeset)
+    bump_version(conn, layer)
+    return new_id
+
+
+def _insert_as(conn: Connection, layer: str, clean: pd.DataFrame, feature_id: int) -> int:
+    if len(read_layer(conn, layer, ids=[int(feature_id)])):
+        raise ConflictError(f"feature {feature_id} of '{layer}' exists again; nothing to restore")
+    insert_rows(conn, layer, clean.assign(id=[int(feature_id)]))
+    return int(feature_id)
+
+
 def create_feature(
     engine: Engine,
     layer: str,
@@ -134,16 +186,12 @@ def create_feature(
     metres outside the district); returns its id and tag."""
     editable(layer)
     with write_transaction(engine) as conn:
-        label = f"new feature of layer '{layer}'"
-        clean = validated_feature(conn, layer, values, geometry, own=None, label=label, margin_m=margin_m)
-        new_id = insert_one(conn, layer, clean)
-        record_audit(conn, user=user, action="create", layer=layer, feature_id=new_id, count=1)
-        bump_version(conn, layer)
+        new_id = create_on(conn, layer, values, geometry, user=user, margin_m=margin_m)
         row = read_feature(conn, layer, new_id)
     return new_id, feature_etag(layer, row, service_secret(engine))
 
 
-def _locked_feature(conn: Connection, layer: str, feature_id: int, if_match: str | None, key: bytes):
+def locked_feature(conn: Connection, layer: str, feature_id: int, if_match: str | None, key: bytes):
     """The stored feature, locked against other writers until the transaction ends, after
     checking that ``if_match`` is its current tag."""
     if if_match is None:
@@ -162,7 +210,7 @@ def _locked_feature(conn: Connection, layer: str, feature_id: int, if_match: str
     return row
 
 
-def _audit_refusal(engine: Engine, layer: str, feature_id: int, user: str, action: str, exc) -> None:
+def audit_refusal(engine: Engine, layer: str, feature_id: int, user: str, action: str, exc) -> None:
     with write_transaction(engine) as conn:
         detail = {"refused": action, "reason": type(exc).__name__, "message": str(exc)}
         record_audit(
@@ -189,41 +237,45 @@ def update_feature(
     editable(layer)
     key = service_secret(engine)
     try:
-        return _update(engine, layer, int(feature_id), values, geometry, user, if_match, margin_m, key)
+        with write_transaction(engine) as conn:
+            row = locked_feature(conn, layer, int(feature_id), if_match, key)
+            return update_on(conn, layer, row, values, geometry, user=user, margin_m=margin_m, key=key)
     except (StaleEditError, TagRequiredError) as exc:
-        _audit_refusal(engine, layer, feature_id, user, "update", exc)
+        audit_refusal(engine, layer, feature_id, user, "update", exc)
         raise
 
 
-def _update(engine, layer, feature_id, values, geometry, user, if_match, margin_m, key) -> str:
+def update_on(
+    conn: Connection, layer: str, row: pd.Series, values: Mapping[str, Any], geometry: Any, *, user: str,
+    margin_m: float, key: bytes, changeset: int | None = None, action: str = "update",
+) -> str:  # fmt: skip
+    """Change the locked feature ``row`` on an open transaction; returns its new tag."""
+    editable(layer)
     spec = layer_spec(layer)
     table = LAYER_TABLES[layer]
-    with write_transaction(engine) as conn:
-        row = _locked_feature(conn, layer, feature_id, if_match, key)
-        merged = {c: row.get(c) for c in spec.column_names}
-        merged.update(values)
-        geom = geometry if geometry is not None else (row["geometry"] if spec.geometry else None)
-        label = f"feature {feature_id} of layer '{layer}'"
-        clean = validated_feature(conn, layer, merged, geom, own=row, label=label, margin_m=margin_m).iloc[0]
-        changes = {
-            c.name: python_value(clean.get(c.name), c.kind) for c in spec.columns if c.name in clean.index
-        }
-        shown = {c: json_value(v) for c, v in changes.items()}  # dates as text, for the audit record
-        before = {c: json_value(row.get(c)) for c in changes if json_value(row.get(c)) != shown[c]}
-        statement = update(table).where(table.c.id == int(feature_id)).values(**changes)
-        if spec.geometry:
-            rows: list[dict[str, Any]] = [{}]
-            add_wkb(rows, np.array([clean["geometry"]], dtype=object), spec.geometry)
-            statement = statement.values(
-                {GEOMETRY_COLUMN: func.ST_GeomFromWKB(rows[0][WKB_KEY], STORAGE_SRID)}
-            )
-        conn.execute(statement)
-        detail: dict[str, Any] = {"before": before, "after": {c: shown[c] for c in before}}
-        if geometry is not None:
-            detail["geometry"] = "changed"
-        record_audit(conn, user=user, action="update", layer=layer, feature_id=int(feature_id), detail=detail)
-        bump_version(conn, layer)
-        return feature_etag(layer, read_feature(conn, layer, feature_id), key)
+    feature_id = int(row["id"])
+    merged = {c: row.get(c) for c in spec.column_names}
+    merged.update(values)
+    geom = geometry if geometry is not None else (row["geometry"] if spec.geometry else None)
+    label = f"feature {feature_id} of layer '{layer}'"
+    clean = validated_feature(conn, layer, merged, geom, own=row, label=label, margin_m=margin_m).iloc[0]
+    changes = {c.name: python_value(clean.get(c.name), c.kind) for c in spec.columns if c.name in clean.index}
+    shown = {c: json_value(v) for c, v in changes.items()}  # dates as text, for the audit record
+    before = {c: json_value(row.get(c)) for c in changes if json_value(row.get(c)) != shown[c]}
+    statement = update(table).where(table.c.id == feature_id).values(**changes)
+    if spec.geometry:
+        rows: list[dict[str, Any]] = [{}]
+        add_wkb(rows, np.array([clean["geometry"]], dtype=object), spec.geometry)
+        statement = statement.values({GEOMETRY_COLUMN: func.ST_GeomFromWKB(rows[0][WKB_KEY], STORAGE_SRID)})
+    conn.execute(statement)
+    detail: dict[str, Any] = {"before": before, "after": {c: shown[c] for c in before}}
+    if geometry is not None:
+        detail["geometry"] = "changed"
+    record_audit(conn, user=user, action=action, layer=layer, feature_id=feature_id, detail=detail)
+    after = read_feature(conn, layer, feature_id)
+    _history(conn, layer, feature_id, action, user, row, after, changeset)
+    bump_version(conn, layer)
+    return feature_etag(layer, after, key)
 
 
 def referencing(conn: Connection, layer: str, feature_id: int) -> dict[str, int]:
@@ -235,18 +287,29 @@ def referencing(conn: Connection, layer: str, feature_id: int) -> dict[str, int]
 def delete_feature(engine: Engine, layer: str, feature_id: int, *, user: str, if_match: str | None) -> None:
     """Delete one feature; refused when its tag is stale or other features still refer to it."""
     editable(layer)
-    table = LAYER_TABLES[layer_spec(layer).name]
     key = service_secret(engine)
     try:
         with write_transaction(engine) as conn:
-            row = _locked_feature(conn, layer, feature_id, if_match, key)
-            _delete(conn, table, layer, feature_id, row, user)
+            row = locked_feature(conn, layer, feature_id, if_match, key)
+            delete_on(conn, layer, row, user=user)
     except (StaleEditError, TagRequiredError) as exc:
-        _audit_refusal(engine, layer, feature_id, user, "delete", exc)
+        audit_refusal(engine, layer, feature_id, user, "delete", exc)
         raise
 
 
-def _delete(conn: Connection, table, layer: str, feature_id: int, row: pd.Series, user: str) -> None:
+def delete_on(
+    conn: Connection,
+    layer: str,
+    row: pd.Series,
+    *,
+    user: str,
+    changeset: int | None = None,
+    action: str = "delete",
+) -> None:
+    """Delete the locked feature ``row`` on an open transaction, unless others refer to it."""
+    editable(layer)
+    table = LAYER_TABLES[layer]
+    feature_id = int(row["id"])
     refs = referencing(conn, layer, feature_id)
     if refs:
         listed = ", ".join(f"{n} in {where}" for where, n in refs.items())
@@ -256,5 +319,6 @@ def _delete(conn: Connection, table, layer: str, feature_id: int, row: pd.Series
         )
     conn.execute(delete(table).where(table.c.id == int(feature_id)))
     kept = {c: json_value(row.get(c)) for c in layer_spec(layer).column_names}
-    record_audit(conn, user=user, action="delete", layer=layer, feature_id=int(feature_id), detail=kept)
+    record_audit(conn, user=user, action=action, layer=layer, feature_id=int(feature_id), detail=kept)
+    _history(conn, layer, feature_id, action, user, row, None, changeset)
     bump_version(conn, layer)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -79,6 +80,33 @@ audit_log = Table(
     Column("feature_id", Integer),
     Column("count", Integer),
     Column("detail", Text),
+)
+
+# every version of every edited feature, for its timeline and a one-step revert; edits saved
+# together (a changeset, with its comment) share the changeset's id
+changesets = Table(
+    "changesets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("user_name", String(200), nullable=False),
+    Column("comment", Text),
+    Column("count", Integer, nullable=False),
+)
+
+feature_history = Table(
+    "feature_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("user_name", String(200), nullable=False),
+    Column("layer", String(50), nullable=False),
+    Column("feature_id", Integer, nullable=False),
+    Column("action", String(20), nullable=False),  # create, update, delete, revert
+    Column("changeset_id", Integer, index=True),
+    Column("before", Text),  # JSON: {"values": {...}, "geometry": GeoJSON} (none for a create)
+    Column("after", Text),  # the same after the edit (none for a delete)
+    Index("ix_feature_history_feature", "layer", "feature_id"),
 )
 
 layer_versions = Table(
