@@ -1,5 +1,7 @@
-"""Databases for tests: an initialised, emptied one at a URL (SpatiaLite or PostGIS), and
-copies of a PostgreSQL database on its own server."""
+"""Databases for tests: an initialised, emptied one at a URL (SpatiaLite or PostGIS), copies
+of a PostgreSQL database on its own server, and a SpatiaLite copy of the filled demo."""
+
+import shutil
 
 from sqlalchemy import Engine, create_engine, delete
 from sqlalchemy.engine import make_url
@@ -30,3 +32,11 @@ def copy_database(template_url: str, name: str, *, empty: bool = False) -> str:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"{source}')
     admin.dispose()
     return template.set(database=name).render_as_string(hide_password=False)
+
+
+def spatialite_service(request, tmp_path_factory) -> str:
+    """A SpatiaLite copy of the filled demo, for modules whose page or client is the same over
+    either store (the browser tests: the API tests run on both)."""
+    path = tmp_path_factory.mktemp("service") / "service.sqlite"
+    shutil.copyfile(request.getfixturevalue("_service_file"), path)
+    return f"sqlite:///{path}"

@@ -5,14 +5,13 @@ siting scenario."""
 from __future__ import annotations
 
 import itertools
-import shutil
 import socket
 import threading
 
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from fresh_db import copy_database
+from fresh_db import copy_database, spatialite_service
 from sqlalchemy.engine import make_url
 
 from api.main import create_app
@@ -60,9 +59,7 @@ def fill(url: str) -> None:
 def service_db(request, tmp_path_factory) -> str:
     """One database per module (edits stay within it): a copy of one filled once per run."""
     if request.param == "spatialite":
-        path = tmp_path_factory.mktemp("service") / "service.sqlite"
-        shutil.copyfile(request.getfixturevalue("_service_file"), path)
-        return f"sqlite:///{path}"
+        return spatialite_service(request, tmp_path_factory)
     return copy_database(request.getfixturevalue("_service_template"), f"service_{next(_COPIES)}")
 
 

@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import browser
 import pytest
+from fresh_db import spatialite_service
 
 from gridmap.io.events import file_event
 from gridmap.store.engine import make_engine
 from gridmap.store.layers import read_layer
 
 PHONE = {"width": 390, "height": 780}
+
+
+@pytest.fixture(scope="module")
+def service_db(request, tmp_path_factory) -> str:
+    """The page is the same over either store; the API tests run on both."""
+    return spatialite_service(request, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +41,7 @@ def _open_events(page) -> int:
 
 
 def test_a_grid_leader_works_their_events_and_visits_on_a_phone(live_url, two_events, service_db, request):
-    backend = request.node.callspec.params["service_db"]
+    backend = "spatialite"
     mine, theirs = two_events
     with browser.playwright() as p:
         chromium = browser.launch(p)

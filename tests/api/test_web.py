@@ -53,6 +53,8 @@ SOURCES = "[...new Set(gridmap.map.queryRenderedFeatures().map(f => f.source))].
 )
 def test_web_map_offline_public_then_grid_leader(live_url, leader_grid, screen, request):
     backend = request.node.callspec.params["service_db"]
+    if backend == "postgis":  # GDAL reads both stores above; the page is the same over either
+        pytest.skip("the web map is the same over either store")
     with browser.playwright() as p:
         chromium = browser.launch(p)
         page = chromium.new_page(viewport=screen)
