@@ -36,7 +36,8 @@ from api.schemas import (
 from gridmap.errors import AccessError, InputError, NotFoundError, Problem
 from gridmap.io.changesets import Change, feature_timeline, grid_map_check, revert_feature, save_changeset
 from gridmap.io.edits import create_feature, delete_feature, feature_etag, update_feature
-from gridmap.model import INT_RANGE, LAYER_SPECS, layer_spec
+from gridmap.model import FIELD_NAMES_ZH, INT_RANGE, LAYER_SPECS, layer_spec
+from gridmap.orgcatalogue import org_catalogue
 from gridmap.scope import edit_refusal, readable_layers, visible_frame
 from gridmap.store.secret import service_secret
 from gridmap.store.tables import audit_log
@@ -129,6 +130,42 @@ def collections(request: Request, app: State, user: CurrentUser) -> dict:
 def collection(layer: str, request: Request, app: State, user: CurrentUser) -> dict:
     _check_layer(layer, user)
     return _collection(base_url(request), layer, app)
+
+
+_JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "date": "string",
+               "datetime": "string"}  # fmt: skip
+
+
+@router.get("/collections/{layer}/schema", summary="the layer's fields as JSON Schema, for forms (OGC API "
+            "Features part 5)")  # fmt: skip
+def schema(layer: str, app: State, user: CurrentUser) -> Response:
+    _check_layer(layer, user)
+    spec = layer_spec(layer)
+    properties: dict[str, Any] = {}
+    for column in spec.columns:
+        entry: dict[str, Any] = {
+            "type": _JSON_TYPES[column.kind],
+            "title": FIELD_NAMES_ZH.get(column.name, column.name),
+        }
+        if column.kind in ("date", "datetime"):
+            entry["format"] = "date" if column.kind == "date" else "date-time"
+        choices = column.choices or (org_catalogue().ids(column.catalogue) if column.catalogue else None)
+        if choices:
+            entry["enum"] = list(choices)
+        if column.kind == "str":
+            entry["maxLength"] = column.max_length
+        if column.pattern:
+            entry["pattern"] = f"^(?:{column.pattern})$"
+            entry["description"] = column.pattern_says
+        if column.minimum is not None:
+            entry["minimum"], entry["maximum"] = column.minimum, column.maximum
+        if any(r.column == column.name for r in spec.references):
+            entry["x-references"] = next(r.layer for r in spec.references if r.column == column.name)
+        properties[column.name] = entry
+    body = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "title": spec.title_zh,
+            "properties": properties, "required": [c.name for c in spec.columns if c.required],
+            "x-geometry": spec.geometry, "x-personal": list(spec.personal)}  # fmt: skip
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/schema+json")
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:

@@ -73,6 +73,8 @@ SUCCESS: dict[tuple[str, str], dict[int, Any]] = {
     ("patch", "/collections/{layer}/items/{feature_id}"): _GEO("the feature as stored now; its new tag in ETag", model=Feature),
     ("post", "/collections/{layer}/items/{feature_id}/revert"): _GEO("the feature after the undo; its new tag in ETag", model=Feature)
     | {204: {"description": "the undo deleted the feature (its last change had made it)"}},
+    ("get", "/collections/{layer}/schema"): {200: content("application/schema+json", "the layer's fields as JSON Schema",
+                                                         {"type": "object"})},
     ("get", "/tiles/{layer}/{z}/{x}/{y}"): {
         200: content("application/vnd.mapbox-vector-tile", "the tile", {"type": "string", "format": "binary"}),
         304: {"description": "the tile named in If-None-Match is still current"},

@@ -24,6 +24,8 @@ VENDOR = {
     "maplibre-gl.css": "maplibre-gl/dist/maplibre-gl.css",
     "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
     "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+    "terra-draw.js": "terra-draw/dist/terra-draw.umd.js",
+    "terra-draw-maplibre-gl-adapter.js": "terra-draw-maplibre-gl-adapter/dist/terra-draw-maplibre-gl-adapter.umd.js",
 }
 
 

@@ -690,6 +690,19 @@ LAYER_SPECS: dict[str, LayerSpec] = {
     ]
 }
 
+#: what a form calls a field (the layers' columns) in Chinese; a column not named here shows its id
+FIELD_NAMES_ZH: dict[str, str] = {
+    "code": "编码", "name": "名称", "kind": "类型", "level": "层级", "parent_id": "上级", "community_id": "所属社区",
+    "street_id": "所属街道", "district_id": "所属区", "households": "户数", "residents": "人口", "branch_id": "党组织",
+    "property_company": "物业公司", "owners_committee": "有业委会", "red_property": "红色物业",
+    "red_owners_committee": "红色业委会", "compound_id": "所属小区", "levels": "层数", "use": "用途",
+    "categories": "服务类别", "capacity": "容量", "opening_hours": "开放时间", "party_group_id": "楼栋党小组",
+    "source": "来源", "osm_id": "OSM编号", "floor_area_m2": "建筑面积(㎡)", "estimated": "估算",
+    "generated": "生成", "households_from": "户数来源", "levels_from": "层数来源", "building_id": "所属楼栋",
+    "unit": "单元", "room": "房号", "head_name": "户主", "phone": "电话", "linked_member_id": "联系党员",
+    "care_tags": "关爱标签", "signed_on": "签约日期", "registered_on": "报到日期",
+}  # fmt: skip
+
 LAYERS: tuple[str, ...] = tuple(LAYER_SPECS)
 SPATIAL_LAYERS: tuple[str, ...] = tuple(n for n, s in LAYER_SPECS.items() if s.geometry)
 # Assignments may point at these layers.

@@ -66,5 +66,5 @@ def sign_in(page, base: str, name: str, password: str) -> None:
     page.fill("#signin input[name=password]", password)
     page.click("#signin button")
     page.wait_for_function(  # signed in; a grid leader's area shown
-        "() => gridmap.state.user && (gridmap.state.user.role !== 'grid_leader' || gridmap.state.area !== undefined)"
+        "() => gridmap.state.user && (!['grid_leader', 'grid_worker'].includes(gridmap.state.user.role) || gridmap.state.area !== undefined)"
     )

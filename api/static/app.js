@@ -2,9 +2,9 @@
 "use strict";
 
 const ORIGIN = window.location.origin;
-const ALL = ["admin", "planner", "grid_leader", "public"];
-const STAFF = ["admin", "planner", "grid_leader"];
-const READERS = ["admin", "planner"];
+const ALL = ["admin", "planner", "street_admin", "community_admin", "grid_leader", "grid_worker", "public"];
+const STAFF = ["admin", "planner", "street_admin", "community_admin", "grid_leader", "grid_worker"];
+const READERS = ["admin", "planner", "street_admin", "community_admin"];
 const MINUTE_CLASSES = [[5, "#1a9850", "≤5 分钟"], [10, "#91cf60", "≤10 分钟"], [15, "#fdae61", "≤15 分钟"], [Infinity, "#d73027", ">15 分钟"]];
 
 // layer id → title, who may see it, whether it is on at first, its style layers, legend
@@ -265,7 +265,7 @@ function fitTo(bounds) {
 
 async function showArea() {
   const section = document.getElementById("area");
-  if (role() !== "grid_leader") { section.hidden = true; return; }
+  if (!["grid_leader", "grid_worker"].includes(role())) { section.hidden = true; return; }
   const area = await api("/my-area");
   section.hidden = false;
   const body = document.getElementById("area-body");
@@ -344,6 +344,7 @@ async function signedIn() {
   state.report = null;
   document.getElementById("figures").hidden = true;
   drawAll();
+  if (window.editorSignedIn) window.editorSignedIn();
   await showArea();
 }
 

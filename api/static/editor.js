@@ -1,0 +1,302 @@
+// gridmap editor: the keepers of the data (admins, street and community admins) change grids,
+// compounds, buildings and facilities in the browser — vertices dragged with snapping to the
+// neighbours' vertices (Terra Draw), fields in a form built from the layer's schema, the checks
+// of `gridmap validate` before saving, one changeset with a comment, the 412 path, history and
+// a one-step undo. The service's access table decides what may be saved where.
+"use strict";
+
+const EDIT_ROLES = ["admin", "street_admin", "community_admin"];
+const EDIT_LAYERS = ["facilities", "buildings", "compounds", "grids"];  // picked in this order at a click
+const SNAP_PIXELS = 12;
+const editor = { draw: null, on: false, layer: null, id: null, tag: null, drawId: null, schema: {}, saved: null };
+
+function canEdit() { return EDIT_ROLES.includes(role()); }
+
+function editorBox() { return document.getElementById("editor"); }
+function editMessage(text, kind) {
+  const p = document.getElementById("edit-message");
+  p.textContent = text || "";
+  p.className = kind || "";
+}
+
+function drawInit() {
+  if (editor.draw) return editor.draw;
+  const { TerraDraw, TerraDrawSelectMode, TerraDrawRenderMode, TerraDrawPolygonMode, TerraDrawPointMode } = window.terraDraw;
+  const adapter = new window.terraDrawMaplibreGlAdapter.TerraDrawMapLibreGLAdapter({ map, coordinatePrecision: 7 });
+  const polygon = { feature: { draggable: false, coordinates: { draggable: true, midpoints: true, deletable: true,
+    snappable: { toCoordinate: true } } } };
+  editor.draw = new TerraDraw({ adapter, modes: [
+    new TerraDrawSelectMode({ pointerDistance: SNAP_PIXELS, flags: { polygon, point: { feature: { draggable: true } } } }),
+    new TerraDrawRenderMode({ modeName: "neighbours", styles: { polygonFillOpacity: 0, polygonOutlineColor: "#888888",
+      polygonOutlineWidth: 1 } }),
+    new TerraDrawPolygonMode({ snapping: { toCoordinate: true } }),  // the modes the edited features belong to
+    new TerraDrawPointMode(),
+  ] });
+  editor.draw.start();
+  editor.draw.on("finish", (id) => { if (id === editor.drawId) snapMoved(); });
+  return editor.draw;
+}
+
+// a vertex dropped within SNAP_PIXELS of a neighbour's vertex lands on it, so outlines stay seamless
+function snapMoved() {
+  const feature = editor.draw.getSnapshotFeature(editor.drawId);
+  if (!feature || feature.geometry.type !== "Polygon") return;
+  const before = new Set((editor.lastRing || []).map((c) => c.join(",")));
+  let changed = false;
+  const ring = feature.geometry.coordinates[0].map((c) => {
+    if (before.has(c.join(","))) return c;
+    const at = map.project(c);
+    let best = null, bestD = SNAP_PIXELS;
+    for (const v of editor.snapTo || []) {
+      const p = map.project(v);
+      const d = Math.hypot(p.x - at.x, p.y - at.y);
+      if (d <= bestD) { best = v; bestD = d; }
+    }
+    if (best && (best[0] !== c[0] || best[1] !== c[1])) { changed = true; return best.slice(); }
+    return c;
+  });
+  ring[ring.length - 1] = ring[0];
+  if (changed) editor.draw.updateFeatureGeometry(editor.drawId, { type: "Polygon", coordinates: [ring] });
+  editor.lastRing = ring;
+}
+
+function singlePolygon(geometry) {
+  if (geometry.type === "MultiPolygon" && geometry.coordinates.length === 1) return { type: "Polygon", coordinates: geometry.coordinates[0] };
+  return geometry;
+}
+
+async function fetchItem(layer, id) {
+  const headers = { Accept: "application/geo+json" };
+  if (state.token) headers.Authorization = "Bearer " + state.token;
+  const response = await fetch(`${ORIGIN}/collections/${layer}/items/${id}`, { headers, cache: "no-store" });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.detail || response.statusText);
+  return { feature: body, tag: response.headers.get("ETag") };
+}
+
+async function pickFeature(event) {
+  const hit = map.queryRenderedFeatures(event.point).filter((f) => EDIT_LAYERS.includes(f.source))
+    .sort((a, b) => EDIT_LAYERS.indexOf(a.source) - EDIT_LAYERS.indexOf(b.source))[0];
+  if (!hit) { editMessage("这里没有可编辑的要素（网格、小区、楼栋、设施）"); return; }
+  await openFeature(hit.source, hit.properties.id);
+}
+
+async function openFeature(layer, id) {
+  const draw = drawInit();
+  draw.clear();
+  const { feature, tag } = await fetchItem(layer, id);
+  Object.assign(editor, { layer, id, tag, original: feature });
+  if (!editor.schema[layer]) editor.schema[layer] = await api(`/collections/${layer}/schema`);
+  draw.setMode("neighbours");
+  const [w, s, e, n] = featureBounds(feature.geometry);
+  const pad = 0.002;
+  const around = await api(`/collections/${layer}/items?bbox=${w - pad},${s - pad},${e + pad},${n + pad}&limit=200`);
+  const neighbours = around.features.filter((f) => f.id !== id && f.geometry).map((f) => singlePolygon(f.geometry))
+    .filter((g) => g.type === "Polygon").map((geometry) => ({ type: "Feature", geometry, properties: { mode: "neighbours" } }));
+  draw.addFeatures(neighbours);
+  editor.snapTo = neighbours.flatMap((f) => f.geometry.coordinates.flat());
+  const geometry = singlePolygon(feature.geometry);
+  const mode = geometry.type === "Point" ? "point" : "polygon";
+  const added = draw.addFeatures([{ type: "Feature", geometry, properties: { mode } }]);
+  editor.drawId = added[0] && added[0].valid ? added[0].id : null;
+  editor.lastRing = geometry.type === "Polygon" ? geometry.coordinates[0] : null;
+  editor.refused = added[0] && !added[0].valid ? added[0].reason : null;
+  draw.setMode("select");
+  if (editor.drawId) draw.selectFeature(editor.drawId);
+  showForm(layer, feature.properties);
+  editMessage(editor.drawId ? "拖动顶点修改边界（靠近邻居顶点会吸附），或修改属性，然后检查、保存" : "只能修改属性（多部分的边界请用桌面GIS）");
+  editorBox().dataset.open = `${layer}/${id}`;
+}
+
+function featureBounds(geometry) {
+  const xs = [], ys = [];
+  (function walk(c) { if (typeof c[0] === "number") { xs.push(c[0]); ys.push(c[1]); } else c.forEach(walk); })(geometry.coordinates);
+  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+}
+
+function showForm(layer, properties) {
+  const form = document.getElementById("edit-form");
+  form.innerHTML = "";
+  const schema = editor.schema[layer];
+  for (const [name, field] of Object.entries(schema.properties)) {
+    if (["source", "osm_id", "generated", "estimated", "households_from", "levels_from"].includes(name)) continue;
+    const label = document.createElement("label");
+    label.textContent = field.title + (schema.required.includes(name) ? " *" : "") + " ";
+    let input;
+    if (field.enum) {
+      input = document.createElement("select");
+      input.add(new Option("—", ""));
+      for (const v of field.enum) input.add(new Option(v, v));
+    } else if (field.type === "boolean") {
+      input = document.createElement("select");
+      for (const [v, t] of [["", "—"], ["true", "是"], ["false", "否"]]) input.add(new Option(t, v));
+    } else {
+      input = document.createElement("input");
+      input.type = field.type === "integer" || field.type === "number" ? "number" : field.format === "date" ? "date" : "text";
+      if (field.maxLength) input.maxLength = field.maxLength;
+      if (field.minimum !== undefined) { input.min = field.minimum; input.max = field.maximum; }
+    }
+    input.name = name;
+    const value = properties[name];
+    input.value = value === null || value === undefined ? "" : String(value);
+    input.dataset.original = input.value;
+    label.append(input);
+    form.append(label);
+  }
+}
+
+function formChanges() {
+  const changes = {};
+  const schema = editor.schema[editor.layer];
+  for (const input of document.querySelectorAll("#edit-form [name]")) {
+    if (input.value === input.dataset.original) continue;
+    const field = schema.properties[input.name];
+    let value = input.value === "" ? null : input.value;
+    if (value !== null && (field.type === "integer" || field.type === "number")) value = Number(value);
+    if (value !== null && field.type === "boolean") value = value === "true";
+    changes[input.name] = value;
+  }
+  return changes;
+}
+
+function editedGeometry() {
+  if (!editor.drawId) return null;
+  const now = editor.draw.getSnapshotFeature(editor.drawId);
+  if (!now) return null;
+  const before = singlePolygon(editor.original.geometry);
+  if (JSON.stringify(now.geometry.coordinates) === JSON.stringify(before.coordinates)) return null;
+  return editor.original.geometry.type === "MultiPolygon" ? { type: "MultiPolygon", coordinates: [now.geometry.coordinates] } : now.geometry;
+}
+
+function changeset(dryRun) {
+  const change = { action: "update", layer: editor.layer, id: editor.id, if_match: editor.tag, properties: formChanges() };
+  const geometry = editedGeometry();
+  if (geometry) change.geometry = geometry;
+  const comment = document.getElementById("edit-comment").value.trim() || (dryRun ? "检查" : "");
+  return { comment, dry_run: dryRun, changes: [change] };
+}
+
+async function postChangeset(body) {
+  const headers = { "Content-Type": "application/json", Accept: "application/json" };
+  if (state.token) headers.Authorization = "Bearer " + state.token;
+  const response = await fetch(`${ORIGIN}/changesets`, { method: "POST", headers, body: JSON.stringify(body) });
+  return { status: response.status, body: await response.json() };
+}
+
+function showFindings(collection) {
+  if (map.getSource("findings")) { map.getSource("findings").setData(collection); return; }
+  map.addSource("findings", { type: "geojson", data: collection });
+  map.addLayer({ id: "findings-fill", type: "fill", source: "findings", paint: { "fill-color": "#e31a1c", "fill-opacity": 0.45 } });
+  map.addLayer({ id: "findings-line", type: "line", source: "findings", paint: { "line-color": "#e31a1c", "line-width": 2 } });
+}
+
+async function checkEdit() {
+  const { status, body } = await postChangeset(changeset(true));
+  const list = document.getElementById("edit-findings");
+  list.innerHTML = "";
+  if (status !== 200) { editMessage(body.detail || "检查失败", "error"); return; }
+  showFindings(body.findings);
+  for (const f of body.findings.features) {
+    const li = document.createElement("li");
+    li.className = f.properties.severity;
+    li.textContent = `${f.properties.severity === "error" ? "错误" : "提示"}：${f.properties.message}`;
+    list.append(li);
+  }
+  editMessage(body.findings.features.length ? `检查发现 ${body.findings.features.length} 处问题` : "检查通过，没有问题", "ok");
+}
+
+async function saveEdit() {
+  const body = changeset(false);
+  if (!body.comment) { editMessage("保存前请写一句说明（做了什么、为什么）", "error"); return; }
+  const { status, body: answer } = await postChangeset(body);
+  if (status === 200) {
+    editor.saved = answer.changeset_id;
+    refreshTiles(editor.layer);
+    await openFeature(editor.layer, editor.id);
+    editMessage(`已保存（变更集 ${answer.changeset_id}）`, "ok");
+    return;
+  }
+  if (status === 412) {
+    editMessage("这个要素在您读取之后已被他人修改；重新载入后您的修改会保留，请再检查、保存", "error");
+    document.getElementById("edit-reload").hidden = false;
+    return;
+  }
+  editMessage(answer.detail + (answer.problems ? "：" + answer.problems.map((p) => p.message).join("；") : ""), "error");
+}
+
+async function reloadKeepingChanges() {
+  const kept = formChanges();
+  const geometry = editor.drawId ? editor.draw.getSnapshotFeature(editor.drawId).geometry : null;
+  const { tag, feature } = await fetchItem(editor.layer, editor.id);
+  editor.tag = tag;
+  showForm(editor.layer, Object.assign({}, feature.properties, kept));
+  for (const input of document.querySelectorAll("#edit-form [name]")) input.dataset.original = String(feature.properties[input.name] ?? "");
+  if (geometry && editor.drawId) editor.draw.updateFeatureGeometry(editor.drawId, geometry);
+  editor.original = feature;
+  document.getElementById("edit-reload").hidden = true;
+  editMessage("已载入最新版本并保留了您的修改");
+}
+
+async function showHistory() {
+  const list = document.getElementById("edit-history");
+  list.innerHTML = "";
+  const versions = await api(`/collections/${editor.layer}/items/${editor.id}/history`).catch((e) => { editMessage(e.message, "error"); return []; });
+  for (const v of versions.slice().reverse()) {
+    const li = document.createElement("li");
+    li.textContent = `${v.at.slice(0, 16).replace("T", " ")} ${v.user} ${v.action}${v.comment ? "：" + v.comment : ""}`;
+    list.append(li);
+  }
+}
+
+async function undoLast() {
+  const headers = { Accept: "application/geo+json", "If-Match": editor.tag };
+  if (state.token) headers.Authorization = "Bearer " + state.token;
+  const response = await fetch(`${ORIGIN}/collections/${editor.layer}/items/${editor.id}/revert`, { method: "POST", headers });
+  if (!response.ok) { const body = await response.json(); editMessage(body.detail, "error"); return; }
+  refreshTiles(editor.layer);
+  await openFeature(editor.layer, editor.id);
+  await showHistory();
+  editMessage("已撤销上一步", "ok");
+}
+
+function refreshTiles(layer) {
+  const source = map.getSource(layer);
+  if (source && source.setTiles) source.setTiles([tileUrl(layer, false) + `?v=${Date.now()}`]);
+}
+
+function setEditing(on) {
+  editor.on = on;
+  document.getElementById("edit-toggle").textContent = on ? "结束编辑" : "编辑";
+  document.getElementById("edit-body").hidden = !on;
+  if (!on && editor.draw) { closeFeature(); editor.draw.setMode("static"); }
+  if (on) editMessage("点击地图上的网格、小区、楼栋或设施开始编辑");
+}
+
+function editorSignedIn() {
+  const box = editorBox();
+  box.hidden = !canEdit();
+  setEditing(false);
+}
+
+function closeFeature() {
+  if (editor.draw) editor.draw.clear();
+  Object.assign(editor, { layer: null, id: null, tag: null, drawId: null });
+  document.getElementById("edit-form").innerHTML = "";
+  document.getElementById("edit-findings").innerHTML = "";
+  if (map.getSource("findings")) map.getSource("findings").setData({ type: "FeatureCollection", features: [] });
+  editMessage("点击地图上的网格、小区、楼栋或设施开始编辑");
+  delete editorBox().dataset.open;
+}
+
+document.getElementById("edit-form").addEventListener("submit", (event) => event.preventDefault());
+document.getElementById("edit-toggle").addEventListener("click", () => setEditing(!editor.on));
+document.getElementById("edit-close").addEventListener("click", closeFeature);
+document.getElementById("edit-check").addEventListener("click", checkEdit);
+document.getElementById("edit-save").addEventListener("click", saveEdit);
+document.getElementById("edit-reload").addEventListener("click", reloadKeepingChanges);
+document.getElementById("edit-history-button").addEventListener("click", showHistory);
+document.getElementById("edit-undo").addEventListener("click", undoLast);
+map.on("click", (event) => { if (editor.on && canEdit() && !editor.id) pickFeature(event).catch((e) => editMessage(e.message, "error")); });
+window.editorSignedIn = editorSignedIn;
+
+window.gridmapEditor = { editor, openFeature, closeFeature, checkEdit, saveEdit, editedGeometry, setEditing };
