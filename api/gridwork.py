@@ -12,18 +12,23 @@ import datetime as dt
 import io
 from typing import Annotated, Literal
 
+import pandas as pd
+import shapely
+import shapely.geometry
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.auth import CurrentUser, State, require
+from api.features import check_edit
 from api.geojson import frame_collection, records
 from api.pool import on_heavy_pool
-from api.schemas import Alignment, AnswerRoute
+from api.schemas import Alignment, AnswerRoute, GridRedrawBody
 from api.schemas import OrgReport as OrgReportAnswer
 from gridmap.errors import InputError, NotFoundError, Problem
-from gridmap.gridplan import community_named, propose_grids
+from gridmap.gridplan import community_named, propose_grids, redraw_grids
 from gridmap.io.export import write_workbook
 from gridmap.organisation import ORG_LAYERS, OrgReport, ReportOptions, figures_by_unit, organisation_report
 from gridmap.scope import may
+from gridmap.store.gridplans import apply_grid_plan
 from gridmap.topology import CHECKED_LAYERS, Tolerances, check_grid_map, grid_alignment
 
 router = APIRouter(tags=["grid map and organisation"], route_class=AnswerRoute)
@@ -234,3 +239,47 @@ def grids_proposal(
         ),
         media_type=GEOJSON,
     )
+
+
+@router.post(
+    "/grids/redraw",
+    summary="split a grid along a line or merge neighbouring grids, keeping codes and lineage as "
+    "`gridmap grids propose` does (GeoJSON of the plan; applied with apply=true)",
+)
+def grids_redraw(body: GridRedrawBody, app: State, user: CurrentUser) -> Response:
+    require(user, "edit_features", what="redrawing grids")
+    grids = app.layers.frame("grids")
+    named = [body.split] if body.split else list(body.merge)
+    chosen = grids[grids["code"].isin(named)]
+    if len(chosen) != len(set(named)):
+        raise NotFoundError(f"no grid has the code(s) {', '.join(sorted(set(named) - set(chosen['code'])))}")
+    for gid in chosen.index:
+        check_edit(app, user, "grids", stored_id=int(gid))
+    first = chosen.iloc[0]
+    same = (grids["community_id"] == first["community_id"]) & (
+        grids["kind"].fillna("") == (first["kind"] or "")
+    )
+    same &= grids["level"].fillna(1) == (first["level"] if pd.notna(first["level"]) else 1)
+    if (chosen["community_id"] != first["community_id"]).any():
+        raise InputError([Problem("grids of different communities do not merge", field="merge")])
+    communities = app.layers.frame("communities")
+    community = communities.loc[[int(first["community_id"])]]
+    line = None
+    if body.split:
+        if body.line is None or body.line.type != "LineString":
+            raise InputError([Problem("a split needs a LineString across the grid", field="line")])
+        line = shapely.geometry.shape(body.line.model_dump())
+    plan = redraw_grids(community, app.layers.frame("buildings"), grids[same],
+                        split=(body.split, line) if body.split else None, merge=tuple(body.merge),
+                        households=(app.settings.grid_households_min, app.settings.grid_households_max))  # fmt: skip
+    applied = None
+    if body.apply:
+        done = apply_grid_plan(app.engine, plan, community_id=int(first["community_id"]), kind=first["kind"],
+                               level=int(first["level"]) if pd.notna(first["level"]) else None, user=user.name,
+                               end_terms=body.end_terms)  # fmt: skip
+        applied = {"kept": done.kept, "added": done.added, "retired": done.retired, "ended_terms": done.ended_terms,
+                   "accounts": done.accounts}  # fmt: skip
+    body_text = frame_collection(plan.grids, community=plan.community_code,
+                                 households_range=list(plan.households_range), lineage=records(plan.lineage),
+                                 retired=plan.retired, notes=plan.notes, applied=applied)  # fmt: skip
+    return Response(body_text, media_type=GEOJSON)

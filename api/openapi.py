@@ -84,6 +84,8 @@ SUCCESS: dict[tuple[str, str], dict[int, Any]] = {
     ("get", "/org/missing/{figure}"): _GEO("the features that lack the figure", model=MissingCollection),
     ("get", "/grid-map/findings"): _GEO("the findings, each with the features involved", model=FindingCollection),
     ("get", "/grids/proposal"): _GEO("the proposed grids, with their lineage", model=GridProposal),
+    ("post", "/grids/redraw"): _GEO("the community's grids after the redraw, with their lineage (and what was applied)",
+                                    model=GridProposal),
     ("get", "/coverage/runs/{run}/gaps"): _GEO("the run's service gaps"),
     ("get", "/coverage/runs/{run}/circles"): _GEO("the run's service circles"),
     ("get", "/siting/scenarios/{scenario}/sites"): _GEO("the scenario's proposed sites"),

@@ -186,6 +186,9 @@ class GridProposal(FeatureCollection):
     lineage: list[LineageRow]
     retired: list[str]
     notes: list[str]
+    applied: dict[str, list[str]] | None = Field(
+        None, description="a redraw applied: kept, added, retired codes"
+    )
 
 
 # --- features (OGC API) ---------------------------------------------------------------------
@@ -919,3 +922,19 @@ class FeatureVersion(Answer):
     comment: str | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+class GridRedrawBody(BaseModel):
+    """A clerk's redraw of grids: split one along a line, or merge neighbours; applied when
+    ``apply`` (terms in office on a retired grid end on the day only with ``end_terms``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    split: str | None = Field(None, max_length=40, description="the code of the grid to split")
+    line: GeometryIn | None = Field(None, description="a LineString across the grid (EPSG:4326)")
+    merge: list[str] = Field(
+        default_factory=list, max_length=20, description="codes of neighbouring grids to merge"
+    )
+    apply: bool = False
+    end_terms: bool = False
+    comment: str | None = Field(None, max_length=1000)

@@ -40,6 +40,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 from numpy.typing import ArrayLike
 from scipy import sparse
 from scipy.sparse import csgraph
@@ -645,7 +646,39 @@ def propose_grids(
     if old is not None and not fresh:
         keep = _kept_grids(old, area, points, hh_values, compound_of, lo, hi)
     drawn_geoms = _draw(area, old, keep, b, points, streets, outlines, (lo, hi), seed)
+    big = (
+        b.groupby("compound_id")["households"].sum() if "compound_id" in b.columns else pd.Series(dtype=float)
+    )
+    for cid in big[big > hi].index:
+        notes.append(
+            f"compound {int(cid)} alone has {int(big[cid])} households (> {hi}); its buildings are split among grids"
+        )
+    for bid, n in zip(b["id"], hh_values, strict=True):
+        if n > hi:
+            notes.append(
+                f"building {int(bid)} alone has {int(n)} households (> {hi}); its grid cannot be within range"
+            )
+    return _plan(community, area, old, keep, drawn_geoms, existing, points, hh_values, (lo, hi), notes)
 
+
+def _plan(
+    community: gpd.GeoDataFrame,
+    area: shapely.Geometry,
+    old: gpd.GeoDataFrame | None,
+    keep: np.ndarray,
+    drawn_geoms: np.ndarray,
+    existing: gpd.GeoDataFrame | None,
+    points: np.ndarray,
+    hh_values: np.ndarray,
+    households: tuple[int, int],
+    notes: list[str],
+) -> GridPlan:
+    """The plan of grids ``old[keep]`` kept and ``drawn_geoms`` drawn (metric CRS of ``area``):
+    codes — kept grids keep theirs, a drawn grid that is still an old one keeps its code, the
+    others take the community's next free numbers in reading order —, households, lineage."""
+    lo, hi = households
+    code = str(community["code"].iloc[0])
+    crs = metric_crs_for(community)
     # codes: unchanged grids keep theirs, and so does a redrawn grid that is still the old one
     old_codes = set(old["code"]) if old is not None else set()
     kept_codes = list(old["code"][keep]) if old is not None else []
@@ -690,18 +723,6 @@ def propose_grids(
         else gpd.GeoDataFrame({"code": []}, geometry=[], crs=crs)
     )
     lineage = _lineage(new, gone.reset_index(drop=True), points, hh_values)
-    big = (
-        b.groupby("compound_id")["households"].sum() if "compound_id" in b.columns else pd.Series(dtype=float)
-    )
-    for cid in big[big > hi].index:
-        notes.append(
-            f"compound {int(cid)} alone has {int(big[cid])} households (> {hi}); its buildings are split among grids"
-        )
-    for bid, n in zip(b["id"], hh_values, strict=True):
-        if n > hi:
-            notes.append(
-                f"building {int(bid)} alone has {int(n)} households (> {hi}); its grid cannot be within range"
-            )
     for row in grids.itertuples():
         if not row.in_range:
             notes.append(f"grid {row.code} has {row.households} households, outside {lo}-{hi}")
@@ -719,6 +740,65 @@ def propose_grids(
         grids["parts"] = shapely.get_num_geometries(grids.geometry.to_numpy())
     based_on = tuple(sorted(map(str, old["code"]))) if old is not None else ()
     return GridPlan(code, (lo, hi), grids, lineage, retired, notes, based_on)
+
+
+def redraw_grids(
+    community: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    existing: gpd.GeoDataFrame,
+    *,
+    split: tuple[str, Any] | None = None,
+    merge: tuple[str, ...] = (),
+    households: tuple[int, int] = (300, 500),
+) -> GridPlan:
+    """A clerk's redraw of some of a community's grids, under the same code and lineage rules
+    as :func:`propose_grids`: ``split`` = (code, a line in EPSG:4326 across the grid) cuts one
+    grid in pieces; ``merge`` = codes of neighbouring grids joined into one. The other grids
+    are kept as they are. InputError when the line does not cut the grid or the grids are not
+    neighbours."""
+    if (split is None) == (not merge):
+        raise InputError("redraw either splits one grid along a line or merges grids")
+    crs = metric_crs_for(community)
+    area = _polygonal(densified_to(community, crs).geometry.iloc[0])
+    old = densified_to(existing, crs).reset_index(drop=True)
+    codes = list(old["code"].astype(str))
+    named = [split[0]] if split is not None else list(merge)
+    unknown = [c for c in named if c not in codes]
+    if unknown:
+        raise InputError(f"no grid of this community and kind has the code(s) {', '.join(unknown)}")
+    keep = ~old["code"].isin(named).to_numpy()
+    if split is not None:
+        line = gpd.GeoSeries([split[1]], crs="EPSG:4326").to_crs(crs).iloc[0]
+        whole = old.geometry[~keep].iloc[0]
+        pieces = [p for p in shapely.get_parts(shapely.ops.split(_polygonal(whole), line)) if p.area > 1.0]
+        if len(pieces) < 2:
+            raise InputError(
+                f"the line does not cut grid {split[0]} in two; draw it across the grid, edge to edge"
+            )
+        drawn = np.array(pieces, dtype=object)
+    else:
+        if len(named) < 2:
+            raise InputError("merging needs two grids or more")
+        parts = old.geometry[~keep].to_numpy()
+        near = shapely.intersects(
+            shapely.buffer(parts, 0.5)[:, None], parts[None, :]
+        )  # shared within half a metre
+        reached, frontier = {0}, [0]
+        while frontier:
+            i = frontier.pop()
+            for j in np.flatnonzero(near[i]):
+                if int(j) not in reached:
+                    reached.add(int(j))
+                    frontier.append(int(j))
+        if len(reached) < len(parts):
+            raise InputError(f"grids {', '.join(named)} do not share a border; only neighbours merge")
+        drawn = np.array([shapely.union_all(old.geometry[~keep].to_numpy())], dtype=object)
+    b = buildings.to_crs(crs)
+    b = b.assign(households=b["households"].fillna(0).astype(float))
+    points = b.geometry.representative_point().to_numpy()
+    inside = shapely.contains(area, points)
+    return _plan(community, area, old, keep, drawn, existing, points[inside], b["households"].to_numpy()[inside],
+                 households, [])  # fmt: skip
 
 
 def community_named(communities: gpd.GeoDataFrame, name_or_code: str) -> gpd.GeoDataFrame:

@@ -1,7 +1,8 @@
 """Saving edits as a clerk does in the browser, over both databases: several edits in one
 changeset with a comment, checked as `gridmap validate` checks before anything is kept; a
 stale tag keeps nothing; every version in the feature's history; a one-step revert that
-brings the feature (and what refers to it) back."""
+brings the feature (and what refers to it) back; a grid split and merged back under the code
+and lineage rules of `gridmap grids propose`."""
 
 from __future__ import annotations
 
@@ -125,3 +126,46 @@ def test_revert_restores_a_change_and_a_deleted_feature_with_its_links(client, a
     assert actions == ["create", "delete", "revert"]
     r = client.post(f"/collections/households/items/{new_id}/revert", headers=auth["admin"])
     assert r.status_code == 428  # undoing the restore deletes it again: it needs the tag it was read with
+
+
+def test_a_grid_split_and_merged_back_keeps_codes_and_lineage(client, auth, layers):
+    grids = layers["grids"]
+    counts = grids["community_id"].value_counts()
+    community = int(counts.index[0])
+    grid = grids[grids["community_id"] == community].iloc[0]
+    minx, miny, maxx, maxy = grid.geometry.bounds
+    middle = (minx + maxx) / 2
+    line = {"type": "LineString", "coordinates": [[middle, miny - 0.001], [middle, maxy + 0.001]]}
+    preview = client.post("/grids/redraw", json={"split": grid["code"], "line": line}, headers=auth["admin"])
+    assert preview.status_code == 200, preview.text
+    plan = preview.json()
+    assert grid["code"] in plan["retired"] or any(
+        f["properties"]["code"] == grid["code"] for f in plan["features"]
+    )
+    new = [f["properties"]["code"] for f in plan["features"] if f["properties"]["status"] == "new"]
+    assert new and all(c[:12] == grid["code"][:12] for c in new)  # the community's next free numbers
+    assert all(c > max(grids.loc[grids["community_id"] == community, "code"]) for c in new)
+    assert {r["relation"] for r in plan["lineage"]} <= {"split", "new"}
+    kept = [f for f in plan["features"] if f["properties"]["status"] == "kept"]
+    assert len(kept) == int(counts.iloc[0]) - 1  # the others stay as they are
+    held = client.post("/grids/redraw", json={"split": grid["code"], "line": line, "apply": True},
+                       headers=auth["admin"])  # fmt: skip
+    if grid["code"] in plan["retired"]:
+        assert held.status_code == 409 and "in office" in held.text  # a term on the retired grid: refused
+        held = client.post("/grids/redraw", json={"split": grid["code"], "line": line, "apply": True, "end_terms": True},
+                           headers=auth["admin"])  # fmt: skip
+    assert held.status_code == 200, held.text
+    assert held.json()["applied"]["added"] == new
+    merged = client.post(
+        "/grids/redraw", json={"merge": new, "apply": True, "end_terms": True}, headers=auth["admin"]
+    )
+    assert merged.status_code == 200, merged.text
+    lineage = merged.json()["lineage"]
+    assert {r["relation"] for r in lineage} == {"merged"} and {r["old_code"] for r in lineage} == set(new)
+    far = grids[grids["community_id"] != community].iloc[0]["code"]
+    bad = client.post(
+        "/grids/redraw", json={"merge": [far, merged.json()["applied"]["added"][0]]}, headers=auth["admin"]
+    )
+    assert bad.status_code == 422
+    miss = client.post("/grids/redraw", json={"split": new[0], "line": line}, headers=auth["admin"])
+    assert miss.status_code == 404  # retired by the merge
