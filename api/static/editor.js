@@ -21,7 +21,8 @@ function editMessage(text, kind) {
 
 function drawInit() {
   if (editor.draw) return editor.draw;
-  const { TerraDraw, TerraDrawSelectMode, TerraDrawRenderMode, TerraDrawPolygonMode, TerraDrawPointMode } = window.terraDraw;
+  const { TerraDraw, TerraDrawSelectMode, TerraDrawRenderMode, TerraDrawPolygonMode, TerraDrawPointMode,
+    TerraDrawLineStringMode } = window.terraDraw;
   const adapter = new window.terraDrawMaplibreGlAdapter.TerraDrawMapLibreGLAdapter({ map, coordinatePrecision: 7 });
   const polygon = { feature: { draggable: false, coordinates: { draggable: true, midpoints: true, deletable: true,
     snappable: { toCoordinate: true } } } };
@@ -31,9 +32,14 @@ function drawInit() {
       polygonOutlineWidth: 1 } }),
     new TerraDrawPolygonMode({ snapping: { toCoordinate: true } }),  // the modes the edited features belong to
     new TerraDrawPointMode(),
+    new TerraDrawLineStringMode(),  // a line to split a grid along
   ] });
   editor.draw.start();
-  editor.draw.on("finish", (id) => { if (id === editor.drawId) snapMoved(); });
+  editor.draw.on("finish", (id, context) => {
+    if (id === editor.drawId) snapMoved();
+    else if (context && context.mode === "linestring") splitAlong(editor.draw.getSnapshotFeature(id).geometry);
+    else if (context && context.mode === "point" && editor.adding) newFeature(editor.draw.getSnapshotFeature(id).geometry);
+  });
   return editor.draw;
 }
 
@@ -104,6 +110,8 @@ async function openFeature(layer, id) {
   draw.setMode("select");
   if (editor.drawId) draw.selectFeature(editor.drawId);
   showForm(layer, feature.properties);
+  document.getElementById("edit-grid-tools").hidden = layer !== "grids";
+  await showTerms();
   editMessage(editor.drawId ? "拖动顶点修改边界（靠近邻居顶点会吸附），或修改属性，然后检查、保存" : "只能修改属性（多部分的边界请用桌面GIS）");
   editorBox().dataset.open = `${layer}/${id}`;
 }
@@ -169,6 +177,11 @@ function editedGeometry() {
 }
 
 function changeset(dryRun) {
+  if (editor.creating) {
+    const properties = Object.fromEntries(Object.entries(formChanges()).filter(([, v]) => v !== null));
+    const comment = document.getElementById("edit-comment").value.trim() || (dryRun ? "检查" : "");
+    return { comment, dry_run: dryRun, changes: [{ action: "create", layer: editor.layer, properties, geometry: editor.creating }] };
+  }
   const change = { action: "update", layer: editor.layer, id: editor.id, if_match: editor.tag, properties: formChanges() };
   const geometry = editedGeometry();
   if (geometry) change.geometry = geometry;
@@ -212,7 +225,8 @@ async function saveEdit() {
   if (status === 200) {
     editor.saved = answer.changeset_id;
     refreshTiles(editor.layer);
-    await openFeature(editor.layer, editor.id);
+    editor.creating = null;
+    await openFeature(editor.layer, answer.features[0].id);
     editMessage(`已保存（变更集 ${answer.changeset_id}）`, "ok");
     return;
   }
@@ -259,6 +273,100 @@ async function undoLast() {
   editMessage("已撤销上一步", "ok");
 }
 
+// --- a grid split along a drawn line, or merged with a neighbour: the plan first, then applied ---
+async function splitAlong(line) {
+  if (editor.layer !== "grids") return;
+  await redraw({ split: editor.original.properties.code, line });
+}
+
+async function mergeWith() {
+  const other = document.getElementById("edit-merge-code").value.trim();
+  if (!other) { editMessage("写下要合并的相邻网格编码", "error"); return; }
+  await redraw({ merge: [editor.original.properties.code, other] });
+}
+
+async function redraw(body, apply) {
+  const headers = { "Content-Type": "application/json", Accept: "application/geo+json" };
+  if (state.token) headers.Authorization = "Bearer " + state.token;
+  const response = await fetch(`${ORIGIN}/grids/redraw`, { method: "POST", headers,
+    body: JSON.stringify(Object.assign({}, body, apply ? { apply: true, end_terms: document.getElementById("edit-end-terms").checked } : {})) });
+  const answer = await response.json();
+  if (!response.ok) { editMessage(answer.detail + (answer.problems ? "：" + answer.problems.map((p) => p.message).join("；") : ""), "error"); return; }
+  const plan = document.getElementById("edit-plan");
+  plan.innerHTML = "";
+  const changed = answer.features.filter((f) => f.properties.status !== "kept");
+  plan.append(table(changed.map((f) => [f.properties.code, `${f.properties.status} · ${f.properties.households} 户`])));
+  const lineage = document.createElement("p");
+  lineage.textContent = answer.lineage.map((r) => `${r.old_code || "—"} → ${r.new_code}（${r.relation}）`).join("；");
+  plan.append(lineage);
+  if (apply) {
+    refreshTiles("grids");
+    closeFeature();
+    editMessage(`已应用：新增 ${answer.applied.added.join("、") || "无"}，撤销 ${answer.applied.retired.join("、") || "无"}`, "ok");
+    return;
+  }
+  const button = document.createElement("button");
+  button.type = "button";
+  button.id = "edit-apply-plan";
+  button.textContent = "应用";
+  button.addEventListener("click", () => redraw(body, true));
+  plan.append(button);
+  editMessage("预览：确认后点“应用”；现任网格长、网格员在被撤销的网格上时须勾选“结束其任期”");
+}
+
+// --- terms on the open grid: who holds which post, ended or started here ---
+async function showTerms() {
+  const box = document.getElementById("edit-terms");
+  box.innerHTML = "";
+  if (editor.layer !== "grids") return;
+  const terms = await api(`/assignments/history?target_layer=grids&target_id=${editor.id}`).catch(() => []);
+  const list = document.createElement("ul");
+  for (const t of terms.filter((t) => !t.valid_to)) {
+    const li = document.createElement("li");
+    li.textContent = `${t.role === "grid_leader" ? "网格长" : t.role === "grid_worker" ? "网格员" : t.role}：${t.person_name} `;
+    const end = document.createElement("button");
+    end.type = "button";
+    end.textContent = "结束任期";
+    end.addEventListener("click", async () => {
+      try { await api(`/assignments/${t.id}/end`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" }); }
+      catch (e) { editMessage(e.message, "error"); }
+      await showTerms();
+    });
+    li.append(end);
+    list.append(li);
+  }
+  box.append(list);
+}
+
+async function appoint() {
+  const body = { role: document.getElementById("term-role").value, target_layer: "grids", target_id: editor.id,
+    person_name: document.getElementById("term-name").value.trim() };
+  const phone = document.getElementById("term-phone").value.trim();
+  if (phone) body.phone = phone;
+  try {
+    await api("/assignments", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    editMessage(`已任命 ${body.person_name}`, "ok");
+  } catch (e) { editMessage(e.message, "error"); }
+  await showTerms();
+}
+
+// --- a new facility: a point drawn, then its form ---
+function startAdding() {
+  closeFeature();
+  drawInit().setMode("point");
+  editor.adding = "facilities";
+  editMessage("在地图上点出新设施的位置");
+}
+
+async function newFeature(geometry) {
+  const layer = editor.adding;
+  Object.assign(editor, { adding: null, layer, id: null, tag: null, creating: geometry });  // before the click's pick
+  editor.draw.setMode("select");
+  if (!editor.schema[layer]) editor.schema[layer] = await api(`/collections/${layer}/schema`);
+  showForm(layer, {});
+  editMessage("填写新设施的属性（* 为必填），然后检查、保存");
+}
+
 function refreshTiles(layer) {
   const source = map.getSource(layer);
   if (source && source.setTiles) source.setTiles([tileUrl(layer, false) + `?v=${Date.now()}`]);
@@ -280,7 +388,9 @@ function editorSignedIn() {
 
 function closeFeature() {
   if (editor.draw) editor.draw.clear();
-  Object.assign(editor, { layer: null, id: null, tag: null, drawId: null });
+  Object.assign(editor, { layer: null, id: null, tag: null, drawId: null, creating: null, adding: null });
+  for (const id of ["edit-plan", "edit-terms"]) document.getElementById(id).innerHTML = "";
+  document.getElementById("edit-grid-tools").hidden = true;
   document.getElementById("edit-form").innerHTML = "";
   document.getElementById("edit-findings").innerHTML = "";
   if (map.getSource("findings")) map.getSource("findings").setData({ type: "FeatureCollection", features: [] });
@@ -291,12 +401,18 @@ function closeFeature() {
 document.getElementById("edit-form").addEventListener("submit", (event) => event.preventDefault());
 document.getElementById("edit-toggle").addEventListener("click", () => setEditing(!editor.on));
 document.getElementById("edit-close").addEventListener("click", closeFeature);
+document.getElementById("edit-split").addEventListener("click", () => { editor.draw.setMode("linestring"); editMessage("在网格上画一条穿过它的线：逐点单击，最后按回车"); });
+document.getElementById("edit-merge").addEventListener("click", mergeWith);
+document.getElementById("edit-appoint").addEventListener("click", appoint);
+document.getElementById("edit-add").addEventListener("click", startAdding);
 document.getElementById("edit-check").addEventListener("click", checkEdit);
 document.getElementById("edit-save").addEventListener("click", saveEdit);
 document.getElementById("edit-reload").addEventListener("click", reloadKeepingChanges);
 document.getElementById("edit-history-button").addEventListener("click", showHistory);
 document.getElementById("edit-undo").addEventListener("click", undoLast);
-map.on("click", (event) => { if (editor.on && canEdit() && !editor.id) pickFeature(event).catch((e) => editMessage(e.message, "error")); });
+map.on("click", (event) => {
+  if (editor.on && canEdit() && !editor.id && !editor.adding && !editor.creating) pickFeature(event).catch((e) => editMessage(e.message, "error"));
+});
 window.editorSignedIn = editorSignedIn;
 
 window.gridmapEditor = { editor, openFeature, closeFeature, checkEdit, saveEdit, editedGeometry, setEditing };

@@ -1,8 +1,15 @@
-"""Editing in the web map in headless Chromium with the network cut off: a community admin
-opens a grid of their community, drags a vertex next to a neighbour's vertex and it snaps
-onto it, checks the edit and sees the findings; renames a grid with a comment, saves, finds
-the change in its history and undoes it; an edit of the neighbouring community's grid is
-refused in the page, naming what lies outside."""
+"""Working in the web map in headless Chromium with the network cut off, over one store (the
+page is the same over either; the API tests run on both):
+
+- a community admin opens a grid of their community, drags a vertex next to a neighbour's
+  vertex and it snaps onto it, checks the edit and sees the findings; renames a grid with a
+  comment, saves, finds the change in its history and undoes it; appoints a grid leader;
+  splits the grid along a drawn line and sees the new grids in the tiles; adds a facility;
+  an edit of the neighbouring community's grid is refused in the page, naming what lies
+  outside;
+- a grid worker on a phone-sized window logs a visit;
+- a planner turns on the organisation's layers, clicks a compound and reads the figures of
+  its community and grid; the public sees none of those layers."""
 
 from __future__ import annotations
 
@@ -34,6 +41,11 @@ def clerk(service_db, layers):
     return {"grid": int(ours.index[0]), "other": int(theirs.index[0])}
 
 
+LAYERS = ("org_branches", "org_sponsored", "org_central", "needs")
+SHOWN = ("org_branches", "needs")  # the other layers' answers are checked over HTTP
+FORMS = "[...new Set(gridmap.map.querySourceFeatures('org_branches').map(f => f.properties.form))].sort()"
+
+
 # the vertex of the open grid nearest (on screen) to a vertex of a neighbour that it does not share
 NEAREST = """() => {
   const ed = gridmapEditor.editor, draw = ed.draw;
@@ -54,6 +66,29 @@ NEAREST = """() => {
   }
   return best;
 }"""
+
+
+def test_a_grid_worker_logs_a_visit_on_a_phone(live_url, service_db, leader_grid):
+    engine = make_engine(service_db)
+    add_user(engine, "worker", "grid_worker", "worker-pass-1", [leader_grid["code"]])
+    engine.dispose()
+    with browser.playwright() as p:
+        chromium = browser.launch(p)
+        page = chromium.new_page(viewport={"width": 390, "height": 780})
+        refused, errors = browser.offline(page, lambda url: url.startswith(live_url))
+        browser.sign_in(page, live_url, "worker", "worker-pass-1")
+        if page.is_hidden("#area"):
+            page.click("#toggle")
+        assert page.is_hidden("#editor")  # a grid worker keeps households, not outlines
+        first = page.locator("#visits-list li").first
+        household = int(first.get_attribute("data-household"))
+        first.locator("button").click()
+        page.wait_for_function(
+            f"() => !gridmap.state.area.visits_due.some(v => v.household_id === {household})"
+        )
+        chromium.close()
+    assert errors == []
+    assert refused == []
 
 
 def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
@@ -104,6 +139,48 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
         page.click("#edit-undo")
         page.wait_for_function("() => document.querySelector('#edit-message').textContent.includes('已撤销')")
         assert page.input_value("#edit-form [name=name]") != "东一网格（重划）"
+        # a grid leader appointed on the grid, then the grid split along a drawn line
+        page.fill("#term-name", "新任网格长")
+        page.click("#edit-appoint")
+        page.wait_for_function(
+            "() => document.querySelector('#edit-terms').textContent.includes('新任网格长')"
+        )
+        grid = grids.geometry.loc[clerk["grid"]]
+        minx, miny, maxx, maxy = grid.bounds
+        middle = (minx + maxx) / 2
+        page.evaluate(
+            f"gridmap.map.fitBounds([[{minx}, {miny}], [{maxx}, {maxy}]], {{padding: 80, duration: 0}})"
+        )
+        page.evaluate("gridmap.idle()")
+        ends = page.evaluate(
+            f"[gridmap.map.project([{middle}, {maxy + 0.0003}]), gridmap.map.project([{middle}, {miny - 0.0003}])]"
+        )
+        page.click("#edit-split")
+        for end in ends:
+            page.mouse.click(box["x"] + end["x"], box["y"] + end["y"])
+            page.wait_for_timeout(300)
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#edit-apply-plan")
+        assert "split" in page.inner_text("#edit-plan")
+        page.check("#edit-end-terms")  # the new leader's term ends with the grid
+        page.click("#edit-apply-plan")
+        page.wait_for_function("() => document.querySelector('#edit-message').textContent.includes('已应用')")
+        added = page.inner_text("#edit-message").split("新增 ")[1].split("，")[0].split("、")
+        page.evaluate("gridmap.idle()")
+        shown = page.evaluate("[...new Set(gridmap.map.queryRenderedFeatures().filter(f => f.source === 'grids')"
+                              ".map(f => f.properties.code))]")  # fmt: skip
+        assert set(added) <= set(shown)  # the new grids in the next tiles
+        # a new facility drawn as a point in the community
+        page.click("#edit-add")
+        inside = grids.geometry.loc[clerk["grid"]].representative_point()
+        spot = page.evaluate(f"gridmap.map.project([{inside.x}, {inside.y}])")
+        page.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
+        page.wait_for_function("() => document.querySelector('#edit-form [name=categories]') !== null")
+        page.fill("#edit-form [name=name]", "新建党群服务站")
+        page.fill("#edit-form [name=categories]", "party_service_centre")
+        page.fill("#edit-comment", "新增站点")
+        page.click("#edit-save")
+        page.wait_for_function("() => document.querySelector('#edit-message').textContent.includes('已保存')")
         page.click("#edit-close")
         page.evaluate(f"gridmapEditor.openFeature('grids', {clerk['other']})")
         page.wait_for_function("() => document.querySelector('#edit-form [name=name]') !== null")
@@ -115,4 +192,39 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
         browser.screenshot(page, "web_editor_community_admin.png")
         chromium.close()
     assert [e for e in errors if "status of 403" not in e] == []  # the browser logs the refused save
+    assert refused == []
+
+
+def test_a_planner_maps_the_organisation_and_reads_an_area_s_figures(live_url, layers, request):
+    backend = "spatialite"
+    compounds = layers["compounds"]
+    compound = compounds[compounds["branch_id"].notna()].iloc[0]
+    with browser.playwright() as p:
+        chromium = browser.launch(p)
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        refused, errors = browser.offline(page, lambda url: url.startswith(live_url))
+        page.goto(f"{live_url}/")
+        page.wait_for_function("() => window.gridmap !== undefined")
+        page.evaluate("gridmap.ready")
+        switches = page.eval_on_selector_all("#layers input", "xs => xs.map(x => x.dataset.layer)")
+        assert not set(LAYERS) & set(switches)  # the public has none of them
+        browser.sign_in(page, live_url, "planner", "planner-pass")
+        for layer in SHOWN:
+            page.check(f"#layers input[data-layer={layer}]")
+        point = compound.geometry.representative_point()
+        page.evaluate(f"gridmap.map.jumpTo({{center: [{point.x}, {point.y}], zoom: 16}})")
+        page.evaluate("gridmap.idle()")
+        page.wait_for_function("() => gridmap.map.querySourceFeatures('org_branches').length > 0")
+        assert {"single", "joint"} <= set(page.evaluate(FORMS))
+        assert "兼合式党支部" in page.inner_text("#legend")
+        box = page.locator("#map").bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_selector("#figures-table")
+        text = page.inner_text("#figures")
+        assert "有党支部的小区" in text and "到居住地报到的在职党员" in text and "%" in text
+        page.select_option("#figure-scope", "grid")
+        page.wait_for_function("() => document.querySelector('#figures h3').textContent.includes('网格')")
+        browser.screenshot(page, f"web_org_planner_{backend}.png")
+        chromium.close()
+    assert errors == []
     assert refused == []
