@@ -248,6 +248,10 @@ def grids_proposal(
 )
 def grids_redraw(body: GridRedrawBody, app: State, user: CurrentUser) -> Response:
     require(user, "edit_features", what="redrawing grids")
+    if bool(body.split) == bool(body.merge):
+        raise InputError(
+            [Problem("name one grid to split (with a line) or the grids to merge", field="split")]
+        )
     grids = app.layers.frame("grids")
     named = [body.split] if body.split else list(body.merge)
     chosen = grids[grids["code"].isin(named)]

@@ -60,6 +60,11 @@ def cmd_user(args, settings: Settings) -> int:
     elif made.area_code or made.community_ids:
         where = f" for {made.area_code or 'communities ' + ', '.join(map(str, made.community_ids))}"
     if person is not None:
-        where += " (as long as the person holds the post)"
+        holds = made.grid_ids or made.community_ids
+        where += (
+            " (as long as the person holds the post)"
+            if holds
+            else ("; note: the person holds no such post today, so the account works nowhere until they do")
+        )
     print(f"added {made.role} {made.name}{where}")
     return EXIT_OK

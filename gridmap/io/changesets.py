@@ -158,8 +158,9 @@ def _no_findings() -> gpd.GeoDataFrame:
 
 
 def feature_timeline(engine: Engine, layer: str, feature_id: int) -> list[dict[str, Any]]:
-    """Every version of a feature, oldest first: when, who, what (create, update, delete,
-    revert), the changeset's comment, and the feature before and after (values and GeoJSON)."""
+    """Every version of a feature, oldest first: when (UTC), who, what (create, update,
+    delete, revert), the changeset's comment, and the feature before and after (values and
+    GeoJSON)."""
     query = (
         select(feature_history, changesets.c.comment)
         .join(changesets, changesets.c.id == feature_history.c.changeset_id, isouter=True)
@@ -169,7 +170,7 @@ def feature_timeline(engine: Engine, layer: str, feature_id: int) -> list[dict[s
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return [
-        {"id": r.id, "at": r.at, "user": r.user_name, "action": r.action, "changeset_id": r.changeset_id,
+        {"id": r.id, "at": r.at.replace(tzinfo=dt.UTC), "user": r.user_name, "action": r.action, "changeset_id": r.changeset_id,
          "comment": r.comment, "before": json.loads(r.before) if r.before else None,
          "after": json.loads(r.after) if r.after else None}
         for r in rows
