@@ -348,7 +348,7 @@ def organisation_report(
         else pd.DataFrame(columns=["community", "grid"])
     )
 
-    _branches(figures, orgs, compounds, grids, homes, at_compound, at_grid, at_building, catalogue)
+    _branches(figures, orgs, _Located(compounds, grids, homes, at_compound, at_grid, at_building), catalogue)
     if len(compounds):
         base = _base_compounds(compounds, buildings, options)
         branch = _column(base, "branch_id")
@@ -387,27 +387,29 @@ def organisation_report(
                      {k: v[:3] for k, v in labels.items()}, options)  # fmt: skip
 
 
-def _org_places(
-    orgs: pd.DataFrame,
-    compounds: pd.DataFrame,
-    grids: pd.DataFrame,
-    homes: pd.DataFrame,
-    at_compound: pd.DataFrame,
-    at_grid: pd.DataFrame,
-    at_building: pd.DataFrame,
-) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Located:
+    """The features organisations are placed on, and where each lies (community, grid)."""
+
+    compounds: pd.DataFrame
+    grids: pd.DataFrame
+    homes: pd.DataFrame
+    at_compound: pd.DataFrame
+    at_grid: pd.DataFrame
+    at_building: pd.DataFrame
+
+
+def _org_places(orgs: pd.DataFrame, located: _Located) -> pd.DataFrame:
     """Where each organisation lies: the compound it serves, else the grid it is on, else its
     building, else its community."""
     where = pd.DataFrame({"community": _column(orgs, "community_id"), "grid": pd.NA}, index=orgs.index)
     sources: list[tuple[pd.Series, pd.DataFrame]] = []
-    if len(compounds):
-        first = _column(compounds, "branch_id").dropna()
-        sources.append((pd.Series(first.index, index=first.to_numpy()).groupby(level=0).first(), at_compound))
-    if len(grids):
-        first = _column(grids, "branch_id").dropna()
-        sources.append((pd.Series(first.index, index=first.to_numpy()).groupby(level=0).first(), at_grid))
-    if len(homes):
-        sources.append((_column(orgs, "building_id").dropna(), at_building))
+    for features, at in ((located.compounds, located.at_compound), (located.grids, located.at_grid)):
+        if len(features):
+            first = _column(features, "branch_id").dropna()
+            sources.append((pd.Series(first.index, index=first.to_numpy()).groupby(level=0).first(), at))
+    if len(located.homes):
+        sources.append((_column(orgs, "building_id").dropna(), located.at_building))
     for keys, at in sources:
         keys = keys[keys.index.isin(orgs.index)]
         found = places_of(keys, at)
@@ -425,33 +427,21 @@ def places_of(keys: pd.Series, at: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _branches(
-    figures: _Figures,
-    orgs: pd.DataFrame,
-    compounds: pd.DataFrame,
-    grids: pd.DataFrame,
-    homes: pd.DataFrame,
-    at_compound: pd.DataFrame,
-    at_grid: pd.DataFrame,
-    at_building: pd.DataFrame,
-    catalogue: OrgCatalogue,
-) -> None:
+def _branches(figures: _Figures, orgs: pd.DataFrame, located: _Located, catalogue: OrgCatalogue) -> None:
     kind = _column(orgs, "kind")
     branches = orgs[kind.isin(catalogue.kinds_counted_as("branch"))] if len(orgs) else orgs
     if len(branches) == 0 and len(orgs) and "kind" not in orgs.columns:
         branches = orgs  # a frame of branches only
-    where = _org_places(branches, compounds, grids, homes, at_compound, at_grid, at_building)
+    where = _org_places(branches, located)
     figures.add("branches", pd.Series(True, index=branches.index), where)
     form = _column(branches, "form")
     for key in catalogue.branch_forms:
         figures.add(f"branches_{key}", form == key, where)
     groups = orgs[kind.isin(catalogue.kinds_counted_as("group")) & _column(orgs, "building_id").notna()]
-    figures.add("building_groups", pd.Series(True, index=groups.index),
-                _org_places(groups, compounds, grids, homes, at_compound, at_grid, at_building))  # fmt: skip
+    figures.add("building_groups", pd.Series(True, index=groups.index), _org_places(groups, located))
+    grids = located.grids
     if len(grids):
-        figures.add("grids_with_branch", _column(grids, "branch_id").notna(),
-                    pd.DataFrame({"community": _column(grids, "community_id"), "grid": grids.index.to_series()}),
-                    grids)  # fmt: skip
+        figures.add("grids_with_branch", _column(grids, "branch_id").notna(), located.at_grid, grids)
 
 
 def _sponsored(sponsorships: pd.DataFrame | None, on: dt.date | None) -> set[int]:
