@@ -274,6 +274,7 @@ async function showArea() {
   body.append(table([["网格", area.grid_codes.join("，")], ["楼栋", t.buildings], ["住户", t.households], ["居民", t.residents], ["党员", t.members],
     ["待办事件", `${t.open_events}（超期 ${t.overdue_events}）`], ["待走访", t.visits_due]]));
   body.append(eventList(area.events), visitList(area.visits_due));
+  if (role() === "grid_worker") body.append(householdList(area.households));
   const duties = document.createElement("ul");
   for (const d of area.duties) {
     const li = document.createElement("li");
@@ -318,6 +319,55 @@ function eventList(events) {
     list.append(li);
   }
   return list;
+}
+
+// a grid worker keeps their households up to date on a phone: residents and phone, one save each
+function householdList(households) {
+  const box = document.createElement("div");
+  box.id = "households-list";
+  const search = document.createElement("input");
+  search.placeholder = "按单元、房号或户主查找";
+  search.className = "tap";
+  const list = document.createElement("ul");
+  const show = () => {
+    list.innerHTML = "";
+    const q = search.value.trim();
+    for (const h of households.filter((h) => !q || `${h.unit || ""}${h.room || ""}${h.head_name || ""}`.includes(q)).slice(0, 30)) {
+      const li = document.createElement("li");
+      li.dataset.household = h.id;
+      li.append(`${h.unit || ""} ${h.room || ""} ${h.head_name || ""} `);
+      const residents = document.createElement("input");
+      residents.type = "number"; residents.min = 0; residents.max = 50; residents.value = h.residents ?? ""; residents.name = "residents";
+      residents.className = "tap";
+      const phone = document.createElement("input");
+      phone.value = h.phone ?? ""; phone.name = "phone"; phone.className = "tap"; phone.placeholder = "电话";
+      const save = document.createElement("button");
+      save.type = "button"; save.textContent = "保存"; save.className = "tap";
+      const said = document.createElement("span");
+      save.addEventListener("click", async () => {
+        save.disabled = true;
+        try {
+          const headers = { Accept: "application/geo+json", Authorization: "Bearer " + state.token };
+          const item = await fetch(`${ORIGIN}/collections/households/items/${h.id}`, { headers, cache: "no-store" });
+          const body = { type: "Feature", geometry: null, properties: { residents: residents.value === "" ? null : Number(residents.value),
+            phone: phone.value.trim() || null } };
+          const r = await fetch(`${ORIGIN}/collections/households/items/${h.id}`, { method: "PATCH",
+            headers: Object.assign({ "Content-Type": "application/json", "If-Match": item.headers.get("ETag") }, headers), body: JSON.stringify(body) });
+          const answer = await r.json();
+          said.textContent = r.ok ? " 已保存" : ` ${answer.detail}${answer.problems ? "：" + answer.problems.map((p) => p.message).join("；") : ""}`;
+          said.className = r.ok ? "ok" : "error";
+        } finally { save.disabled = false; }
+      });
+      li.append(residents, phone, save, said);
+      list.append(li);
+    }
+  };
+  search.addEventListener("input", show);
+  show();
+  const title = document.createElement("h3");
+  title.textContent = "住户";
+  box.append(title, search, list);
+  return box;
 }
 
 function visitList(due) {
