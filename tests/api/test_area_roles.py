@@ -189,3 +189,33 @@ def test_accounts_with_an_area_are_checked_when_made(service_db, places):
     with pytest.raises(InputError, match="a grid_worker needs --grid CODE"):
         add_user(engine, "x4", "grid_worker", PASSWORD)
     engine.dispose()
+
+
+#: a harmless change per layer, for the rows of the matrix not covered above
+CHANGES = {"party_orgs": {"name": "改名的党组织"}, "members": {"skills": "医生"}, "coop_units": {"kind": "school"},
+           "entrances": {"name": "东门"}, "sponsorships": {"note": "续签"}, "offers": {"description": "每周六"},
+           "visits": {"note": "已回访"}, "households": {"residents": 2}, "assignments": {"note": "兼任"}}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def clerk_area(service_db, places):
+    from gridmap.scope import AREA_INPUTS, community_area
+    from gridmap.store.layers import read_layer
+
+    engine = make_engine(service_db)
+    frames = {name: read_layer(engine, name) for name in AREA_INPUTS}
+    engine.dispose()
+    area = community_area(frames, (places["ours"],))
+    return {name: (sorted(area.ids.get(name, ())), sorted(set(frames[name].index) - set(area.ids.get(name, ()))))
+            for name in CHANGES}  # fmt: skip
+
+
+@pytest.mark.parametrize("layer", sorted(CHANGES))
+def test_every_kept_layer_inside_and_outside_a_community(client, accounts, clerk_area, layer):
+    inside, outside = clerk_area[layer]
+    if not inside or not outside:
+        pytest.skip(f"the demo has no {layer} on both sides of this community")
+    r = _patch(client, accounts["clerk"], layer, inside[0], CHANGES[layer])
+    assert r.status_code == 200, (layer, r.text)
+    r = _patch(client, accounts["clerk"], layer, outside[0], CHANGES[layer])
+    assert r.status_code == 403 and "lies outside community" in r.json()["detail"], (layer, r.text)
