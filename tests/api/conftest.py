@@ -98,22 +98,22 @@ def auth(client) -> dict[str, dict[str, str]]:
     return headers
 
 
+#: the layers of the filled demo as each store reads them, read once per run and store: every
+#: module's database is a fresh copy of the same filled one
+_READ: dict[str, dict] = {}
+
+
 @pytest.fixture(scope="module")
 def layers(service_db):
-    engine = make_engine(service_db)
-    names = (
-        "grids",
-        "buildings",
-        "compounds",
-        "members",
-        "households",
-        "assignments",
-        "facilities",
-        "communities",
-    )
-    out = {n: read_layer(engine, n) for n in names}
-    engine.dispose()
-    return out
+    """The demo's layers as filled (copies: a test may change its frames)."""
+    backend = "spatialite" if service_db.startswith("sqlite") else "postgis"
+    if backend not in _READ:
+        engine = make_engine(service_db)
+        names = ("grids", "buildings", "compounds", "members", "households", "assignments", "facilities",
+                 "communities")  # fmt: skip
+        _READ[backend] = {n: read_layer(engine, n) for n in names}
+        engine.dispose()
+    return {name: frame.copy() for name, frame in _READ[backend].items()}
 
 
 @pytest.fixture(scope="module")
