@@ -38,10 +38,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         group = path.parts[0] if path.parts[0] in SHARED_FOLDERS else str(path)
         item.add_marker(pytest.mark.xdist_group(group))
     # the longest groups first, so that no worker starts one when the other is nearly done
-    first = {folder: rank for rank, folder in enumerate((*SHARED_FOLDERS, "api"))}
-    items.sort(
-        key=lambda item: first.get(Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0], len(first))
-    )
+    items.sort(key=lambda item: _rank(Path(str(item.fspath)).relative_to(ROOT / "tests")))
+
+
+#: the longest groups, in the order they start: the shared folders, the browser tests, the API
+LONGEST = (*SHARED_FOLDERS, "api/test_editor_web.py", "api/test_web.py", "api/test_read.py", "api/test_answers.py",
+           "api")  # fmt: skip
+
+
+def _rank(path: Path) -> int:
+    for rank, prefix in enumerate(LONGEST):
+        if path.as_posix().startswith(prefix):
+            return rank
+    return len(LONGEST)
 
 
 @pytest.fixture(scope="session")
