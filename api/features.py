@@ -34,7 +34,14 @@ from api.schemas import (
     SearchHit,
 )
 from gridmap.errors import AccessError, InputError, NotFoundError, Problem
-from gridmap.io.changesets import Change, feature_timeline, grid_map_check, revert_feature, save_changeset
+from gridmap.io.changesets import (
+    Change,
+    feature_timeline,
+    grid_map_check,
+    revert_feature,
+    save_changeset,
+    version_shape,
+)
 from gridmap.io.edits import create_feature, delete_feature, feature_etag, update_feature
 from gridmap.model import FIELD_NAMES_ZH, INT_RANGE, LAYER_SPECS, layer_spec
 from gridmap.orgcatalogue import org_catalogue
@@ -320,6 +327,16 @@ FeatureBody = Annotated[
 ]  # fmt: skip
 
 
+def _shape(geometry) -> Any:
+    """A body's GeoJSON geometry as shapely (2-D, EPSG:4326), or None; InputError when unreadable."""
+    if geometry is None:
+        return None
+    try:  # heights are not kept
+        return shapely.force_2d(shapely.geometry.shape(geometry.model_dump()))
+    except Exception as exc:  # shapely names what it could not read
+        raise InputError([Problem(f"the geometry cannot be read: {exc}", field="geometry")]) from None
+
+
 def _parse(layer: str, feature: FeatureIn, *, geometry_required: bool) -> tuple[dict[str, Any], Any]:
     """The properties and the geometry (shapely, 2-D, EPSG:4326) of a Feature body."""
     props = feature.properties or {}
@@ -327,13 +344,8 @@ def _parse(layer: str, feature: FeatureIn, *, geometry_required: bool) -> tuple[
         raise InputError(
             [Problem("the id is the service's and cannot be given or changed; leave it out", field="id")]
         )
-    geometry = None
-    if feature.geometry is not None:
-        try:  # heights are not kept
-            geometry = shapely.force_2d(shapely.geometry.shape(feature.geometry.model_dump()))
-        except Exception as exc:  # shapely names what it could not read
-            raise InputError([Problem(f"the geometry cannot be read: {exc}", field="geometry")]) from None
-    elif geometry_required and layer_spec(layer).geometry:
+    geometry = _shape(feature.geometry)
+    if geometry is None and geometry_required and layer_spec(layer).geometry:
         raise InputError([Problem(f"a feature of '{layer}' needs a geometry", field="geometry")])
     return props, geometry
 
@@ -433,15 +445,6 @@ def audit(
     return records(pd.DataFrame(rows, columns=[c.name for c in audit_log.c]))
 
 
-def _shape(geometry) -> Any:
-    if geometry is None:
-        return None
-    try:  # heights are not kept
-        return shapely.force_2d(shapely.geometry.shape(geometry.model_dump()))
-    except Exception as exc:  # shapely names what it could not read
-        raise InputError([Problem(f"the geometry cannot be read: {exc}", field="geometry")]) from None
-
-
 @router.post(
     "/changesets",
     tags=["edits"],
@@ -503,14 +506,9 @@ def revert(
         last = feature_timeline(app.engine, layer, feature_id)
         before = last[-1]["before"] if last else None
         values = before["values"] if before else {}
-        check_edit(app, user, layer, values=values, geometry=_shape_of(before))
+        check_edit(app, user, layer, values=values, geometry=version_shape(before or {}))
     tag = revert_feature(app.engine, layer, feature_id, user=user.name, if_match=if_match,
                          margin_m=app.settings.district_margin_m)  # fmt: skip
     if tag is None:
         return Response(status_code=204)
     return _feature_response(app, user, layer, feature_id)
-
-
-def _shape_of(version: dict | None) -> Any:
-    geometry = (version or {}).get("geometry")
-    return shapely.geometry.shape(geometry) if geometry else None

@@ -198,18 +198,19 @@ def revert_feature(
         if last.after is None:  # deleted: it comes back as it was
             if target is None:
                 raise ConflictError(f"feature {feature_id} of '{layer}' has no earlier version to restore")
-            create_on(conn, layer, target["values"], _shape(target), user=user, margin_m=margin_m,
+            create_on(conn, layer, target["values"], version_shape(target), user=user, margin_m=margin_m,
                       feature_id=int(feature_id), action="revert")  # fmt: skip
             return feature_etag(layer, read_feature(conn, layer, feature_id), key)
         row = locked_feature(conn, layer, feature_id, if_match, key)
         if target is None:  # new: it goes
             delete_on(conn, layer, row, user=user, action="revert")
             return None
-        return update_on(conn, layer, row, target["values"], _shape(target), user=user, margin_m=margin_m, key=key,
+        return update_on(conn, layer, row, target["values"], version_shape(target), user=user, margin_m=margin_m, key=key,
                          action="revert")  # fmt: skip
 
 
-def _shape(version: Mapping[str, Any]) -> Any:
+def version_shape(version: Mapping[str, Any]) -> Any:
+    """The geometry of a kept version (shapely), or None."""
     geometry = version.get("geometry")
     return shapely.geometry.shape(geometry) if geometry else None
 

@@ -191,6 +191,14 @@ def create_feature(
     return new_id, feature_etag(layer, row, service_secret(engine))
 
 
+def locked_row(conn: Connection, layer: str, feature_id: int) -> pd.Series:
+    """The stored feature, locked against other writers until the transaction ends
+    (NotFoundError when there is none)."""
+    table = LAYER_TABLES[layer]
+    conn.execute(select(table.c.id).where(table.c.id == int(feature_id)).with_for_update())
+    return read_feature(conn, layer, feature_id)
+
+
 def locked_feature(conn: Connection, layer: str, feature_id: int, if_match: str | None, key: bytes):
     """The stored feature, locked against other writers until the transaction ends, after
     checking that ``if_match`` is its current tag."""
@@ -198,9 +206,7 @@ def locked_feature(conn: Connection, layer: str, feature_id: int, if_match: str 
         raise TagRequiredError(
             f"editing feature {feature_id} of '{layer}' needs the tag it was read with (If-Match)"
         )
-    table = LAYER_TABLES[layer]
-    conn.execute(select(table.c.id).where(table.c.id == int(feature_id)).with_for_update())
-    row = read_feature(conn, layer, feature_id)
+    row = locked_row(conn, layer, feature_id)
     tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
     if feature_etag(layer, row, key) not in tags:
         raise StaleEditError(

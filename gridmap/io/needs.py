@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from gridmap.errors import InputError, NotFoundError, Problem
 from gridmap.events import place
-from gridmap.io.edits import validated_feature
+from gridmap.io.edits import locked_row, read_feature, validated_feature
 from gridmap.io.events import responsibility
 from gridmap.needs import CLAIMED, CONFIRMED, DONE, OPEN, check_need_step, load_need_categories
 from gridmap.points import PointsRules, load_points_rules, points_earned
@@ -44,10 +44,7 @@ class Awarded:
 
 
 def _point_of(conn: Connection, layer: str, feature_id: int) -> shapely.Point:
-    frame = read_layer(conn, layer, ids=[int(feature_id)])
-    if frame.empty:
-        raise NotFoundError(f"layer '{layer}' has no feature with id {feature_id}")
-    return frame.geometry.iloc[0].representative_point()
+    return read_feature(conn, layer, feature_id)["geometry"].representative_point()
 
 
 def _building_of(conn: Connection, household_id: int) -> int:
@@ -118,21 +115,12 @@ def file_need(
     return need_id
 
 
-def _locked(conn: Connection, layer: str, feature_id: int) -> pd.Series:
-    table = LAYER_TABLES[layer]
-    conn.execute(select(table.c.id).where(table.c.id == int(feature_id)).with_for_update())
-    found = read_layer(conn, layer, ids=[int(feature_id)])
-    if found.empty:
-        raise NotFoundError(f"layer '{layer}' has no feature with id {feature_id}")
-    return found.iloc[0]
-
-
 def _claimant(
     conn: Connection, member_id: int | None, coop_unit_id: int | None, offer_id: int | None
 ) -> dict:
     """Who claims: a member or a unit, given or through their offer."""
     if offer_id is not None:
-        offer = _locked(conn, "offers", offer_id)
+        offer = locked_row(conn, "offers", offer_id)
         member_id = member_id if member_id is not None else _id(offer.get("member_id"))
         coop_unit_id = coop_unit_id if coop_unit_id is not None else _id(offer.get("coop_unit_id"))
     if (member_id is None) == (coop_unit_id is None):
@@ -171,7 +159,7 @@ def move_need(
     after and the points entry, if any."""
     day = on or dt.date.today()
     with write_transaction(engine) as conn:
-        need = _locked(conn, "needs", need_id)
+        need = locked_row(conn, "needs", need_id)
         state = str(need["state"])
         check_need_step(state, to)
         changes: dict[str, Any] = {"state": to}
@@ -218,7 +206,7 @@ def _award(
     note: str | None = None,
 ) -> Awarded:
     rules = rules or load_points_rules()
-    _locked(conn, "members", member_id)  # one award at a time per member: the caps hold
+    locked_row(conn, "members", member_id)  # one award at a time per member: the caps hold
     points = LAYER_TABLES["points"]
     ledger = pd.DataFrame(
         conn.execute(
