@@ -16,7 +16,15 @@ from api.pool import BoundedPool
 from gridmap.accounts import SignInPolicy, User
 from gridmap.responsibility import LAYERS as WHO_LAYERS
 from gridmap.responsibility import Responsibility
-from gridmap.scope import AREA_ADMINS, AREA_INPUTS, GRID_STAFF, Area, community_area, grid_leader_area
+from gridmap.scope import (
+    AREA_ADMINS,
+    AREA_INPUTS,
+    COMMUNITY_AREA_INPUTS,
+    GRID_STAFF,
+    Area,
+    community_area,
+    grid_leader_area,
+)
 from gridmap.settings import Settings
 from gridmap.store.layers import read_layer
 from gridmap.store.tables import layer_versions
@@ -109,7 +117,10 @@ class LayerStore:
         if user.role in AREA_ADMINS:
             key = ("area of communities", user.community_ids, user.street_id)
             return self.derived(
-                key, AREA_INPUTS, lambda f: community_area(f, user.community_ids, user.street_id), versions
+                key,
+                COMMUNITY_AREA_INPUTS,
+                lambda f: community_area(f, user.community_ids, user.street_id),
+                versions,
             )
         return None
 

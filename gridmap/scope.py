@@ -32,9 +32,10 @@ SHARED_LAYERS: tuple[str, ...] = (*PUBLIC_LAYERS, "entrances")
 #: the layers a grid leader's area is computed from
 AREA_INPUTS: tuple[str, ...] = (
     "grids", "buildings", "compounds", "party_orgs", "communities", "households", "members", "coop_units",
-    "assignments", "events", "visits", "needs", "offers", "points", "sponsorships", "facilities", "entrances",
-    "streets",
+    "assignments", "events", "visits", "needs", "offers", "points", "sponsorships",
 )  # fmt: skip
+#: … and a street's or community's area, which also holds the points and outlines inside it
+COMMUNITY_AREA_INPUTS: tuple[str, ...] = (*AREA_INPUTS, "facilities", "entrances", "streets")
 #: values only admins and the grid leaders of their area read: who needs a visit, and why
 #: (others read the rows without them; figures count them, never by name)
 SENSITIVE: Mapping[str, tuple[str, ...]] = {"households": ("care_tags",)}

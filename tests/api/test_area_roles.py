@@ -199,11 +199,11 @@ CHANGES = {"party_orgs": {"name": "改名的党组织"}, "members": {"skills": "
 
 @pytest.fixture(scope="module")
 def clerk_area(service_db, places):
-    from gridmap.scope import AREA_INPUTS, community_area
+    from gridmap.scope import COMMUNITY_AREA_INPUTS, community_area
     from gridmap.store.layers import read_layer
 
     engine = make_engine(service_db)
-    frames = {name: read_layer(engine, name) for name in AREA_INPUTS}
+    frames = {name: read_layer(engine, name) for name in COMMUNITY_AREA_INPUTS}
     engine.dispose()
     area = community_area(frames, (places["ours"],))
     return {name: (sorted(area.ids.get(name, ())), sorted(set(frames[name].index) - set(area.ids.get(name, ()))))
