@@ -12,7 +12,6 @@ from gridmap_cli.common import EXIT_OK, open_engine
 from gridmap_cli.terminal import percent, print_table
 
 UNIT_LAYERS = {"grid": "grids", "community": "communities", "street": "streets"}
-REPORT_SUFFIXES = (".csv", ".xlsx", ".gpkg")
 
 
 def _when(text: str | None, what: str) -> dt.datetime | None:
@@ -103,6 +102,7 @@ def _report(engine, args, now) -> int:
     import pandas as pd
 
     from gridmap.events import FIGURES, event_figures
+    from gridmap.io.export import REPORT_SUFFIXES
     from gridmap.store.layers import read_layer
 
     if args.out and Path(args.out).suffix.lower() not in REPORT_SUFFIXES:
@@ -143,10 +143,10 @@ def _report(engine, args, now) -> int:
         by_source = event_figures(events, by="source", start=start, end=end, now=now)
         named = {k: f"{k} {v}" for k, v in FIGURES.items()}
         if args.out.lower().endswith(".xlsx"):
-            with pd.ExcelWriter(args.out) as book:
-                figures.rename(columns=named).to_excel(book, sheet_name=f"by {args.by}", index=False)
-                by_category.rename(columns=named).to_excel(book, sheet_name="by category", index=False)
-                by_source.rename(columns=named).to_excel(book, sheet_name="by source", index=False)
+            from gridmap.io.export import write_workbook
+
+            write_workbook({f"by {args.by}": figures.rename(columns=named), "by category": by_category.rename(columns=named),
+                            "by source": by_source.rename(columns=named)}, args.out)  # fmt: skip
         elif args.out.lower().endswith(".gpkg"):  # the units' outlines with their figures, for a map
             import geopandas as gpd
 
