@@ -65,8 +65,9 @@ class Saved:
 class _KeepNothingError(Exception):
     """Raised inside the transaction to keep nothing (a dry run, or errors found)."""
 
-    def __init__(self, saved: Saved) -> None:
+    def __init__(self, saved: Saved, errors: gpd.GeoDataFrame) -> None:
         self.saved = saved
+        self.errors = errors
 
 
 def save_changeset(
@@ -91,35 +92,35 @@ def save_changeset(
         layer_spec(change.layer)
         editable(change.layer)
     key = service_secret(engine)
+    locking: list[tuple[str, int]] = []
     try:
         with write_transaction(engine) as conn:
-            saved = _apply(conn, changes, user=user, comment=comment, check=check, margin_m=margin_m, key=key)
+            saved = _apply(conn, changes, user=user, comment=comment, check=check, margin_m=margin_m, key=key,
+                           locking=locking)  # fmt: skip
             errors = (
                 saved.findings[saved.findings["severity"] == "error"]
                 if len(saved.findings)
                 else saved.findings
             )
             if dry_run or len(errors):
-                raise _KeepNothingError(saved)
+                raise _KeepNothingError(saved, errors)
     except _KeepNothingError as refused:
-        found = refused.saved.findings
-        errors = found[found["severity"] == "error"] if len(found) else found
+        errors = refused.errors
         if not dry_run:
             raise InputError([Problem(f"{r.message} (nothing was saved)", field="geometry", feature_id=r.codes or None)
                               for r in errors.itertuples()]) from None  # fmt: skip
         refused.saved.changeset_id = None
         return refused.saved
     except (StaleEditError, TagRequiredError) as exc:
-        stale = next(((c.layer, c.feature_id) for c in changes if c.feature_id is not None), None)
-        if stale is not None:
-            audit_refusal(engine, stale[0], stale[1], user, "changeset", exc)
+        for layer, feature_id in locking:
+            audit_refusal(engine, layer, feature_id, user, "changeset", exc)
         raise
     return saved
 
 
 def _apply(
     conn: Connection, changes: Sequence[Change], *, user: str, comment: str | None, check: Check | None,
-    margin_m: float, key: bytes,
+    margin_m: float, key: bytes, locking: list[tuple[str, int]],
 ) -> Saved:  # fmt: skip
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     changeset = int(conn.execute(insert(changesets).values(at=now, user_name=user, comment=comment,
@@ -136,6 +137,7 @@ def _apply(
         else:
             if change.feature_id is None:
                 raise InputError([Problem(f"a change '{change.action}' names the feature's id", field="id")])
+            locking[:] = [(change.layer, int(change.feature_id))]  # which feature, should its tag be refused
             row = locked_feature(conn, change.layer, change.feature_id, change.if_match, key)
             if spec.geometry:
                 touched.append(row["geometry"])
