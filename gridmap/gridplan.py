@@ -44,8 +44,6 @@ import shapely.ops
 from numpy.typing import ArrayLike
 from scipy import sparse
 from scipy.sparse import csgraph
-from spopt.region.azp import AZPOrig
-from spopt.region.objective_function import ObjectiveFunction
 
 from gridmap.crs import CRSLike, densified_to, metric_crs_for
 from gridmap.errors import InputError
@@ -90,12 +88,14 @@ class GridPlan:
     based_on: tuple[str, ...] = ()  # codes of the existing grids the plan was drawn from
 
 
-class _BalanceObjective(ObjectiveFunction):  # type: ignore[misc]  # spopt has no type information
+class _BalanceObjective:
     """AZP objective: households per region near the range's middle, steeply penalised
-    outside the range, plus the (normalised) length of non-street borders between regions."""
+    outside the range, plus the (normalised) length of non-street borders between regions.
+    It answers as spopt's ``ObjectiveFunction`` does (a call and ``update``), without
+    importing spopt where no grids are drawn."""
 
     def __init__(self, households: np.ndarray, border: sparse.csr_matrix, lo: int, hi: int) -> None:
-        super().__init__()
+        self.metric = None
         self.households = households
         self.border = border
         self.lo, self.hi = lo, hi
@@ -322,6 +322,8 @@ def _zoning(
 ) -> tuple[np.ndarray, float, float]:
     """Best of several AZP runs into ``count`` regions: (labels, households outside the
     range, objective)."""
+    from spopt.region.azp import AZPOrig  # spopt (with matplotlib) only where grids are drawn
+
     best, best_key = np.zeros(0, dtype=int), (math.inf, math.inf)
     state = random.getstate()  # AZP seeds Python's random module; leave it as found
     for s in range(_SEEDS):

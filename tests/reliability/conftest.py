@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from processes import Service, add_accounts, start_service
+from processes import Service, add_accounts, start_services
 
 
 @pytest.fixture(scope="session", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
@@ -22,7 +22,7 @@ def db_url(request, demo_copy) -> str:
 def services(db_url) -> Iterator[list[Service]]:
     """Two processes of the service over the same database. Every test signs in from one
     address, so that address's own limit (tested on its own) is set out of reach."""
-    running = [start_service(db_url, GRIDMAP_SIGN_IN_MAX_FAILURES_PER_ADDRESS="100000") for _ in range(2)]
+    running = start_services(db_url, 2, GRIDMAP_SIGN_IN_MAX_FAILURES_PER_ADDRESS="100000")
     yield running
     for service in running:
         service.stop()

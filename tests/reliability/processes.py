@@ -78,6 +78,16 @@ class Service:
 
 
 def start_service(db_url: str, **env: str) -> Service:
+    return wait_started(launch_service(db_url, **env))
+
+
+def start_services(db_url: str, count: int, **env: str) -> list[Service]:
+    """``count`` processes of the service over ``db_url``, started side by side."""
+    return [wait_started(s) for s in [launch_service(db_url, **env) for _ in range(count)]]
+
+
+def launch_service(db_url: str, **env: str) -> Service:
+    """A process of the service over ``db_url``, launched (not yet answering)."""
     port = _free_port()
     log = Path(tempfile.mkstemp(prefix="gridmap-service-", suffix=".log")[1])
     sink = log.open("w")
@@ -88,14 +98,19 @@ def start_service(db_url: str, **env: str) -> Service:
         stderr=sink,
     )  # fmt: skip
     sink.close()  # the child holds its own copy
-    url = f"http://127.0.0.1:{port}"
+    return Service(f"http://127.0.0.1:{port}", process, log)
+
+
+def wait_started(service: Service) -> Service:
+    """``service`` once it answers; RuntimeError when it exits or is silent for 60 s."""
+    process = service.process
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the service over {db_url} exited with {process.returncode}")
+            raise RuntimeError(f"the service at {service.url} exited with {process.returncode}")
         try:
-            if httpx.get(f"{url}/conformance", timeout=2).status_code == 200:
-                return Service(url, process, log)
+            if httpx.get(f"{service.url}/conformance", timeout=2).status_code == 200:
+                return service
         except httpx.TransportError:
             time.sleep(0.2)
     process.kill()
