@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentUser, State
@@ -272,38 +273,41 @@ def token(token: str, fmt: str, app: State) -> Response:
     return _open311(fmt, build)
 
 
+class Filing(BaseModel):
+    """The form fields of a new request (GeoReport v2 POST /requests); others are ignored."""
+
+    service_code: str | None = None
+    lat: str | None = None
+    long: str | None = None
+    description: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    api_key: str | None = None
+    address_string: str | None = None  # accepted, not used: events are placed by lat/long
+
+
 @router.post("/v2/requests.{fmt}")
-async def file_request(
-    fmt: str,
-    app: State,
-    user: CurrentUser,
-    service_code: Annotated[str | None, Form()] = None,
-    lat: Annotated[str | None, Form()] = None,
-    long: Annotated[str | None, Form()] = None,
-    description: Annotated[str | None, Form()] = None,
-    first_name: Annotated[str | None, Form()] = None,
-    last_name: Annotated[str | None, Form()] = None,
-    phone: Annotated[str | None, Form()] = None,
-    api_key: Annotated[str | None, Form()] = None,
-    address_string: Annotated[str | None, Form()] = None,  # accepted, not used: events are placed by lat/long
-) -> Response:
+async def file_request(fmt: str, app: State, user: CurrentUser, form: Annotated[Filing, Form()]) -> Response:
     def build() -> Response:
         _format(fmt)
+        api_key = form.api_key
         if user is PUBLIC and (not api_key or api_key not in app.settings.open311_api_keys):
             raise Open311Error(403, "filing needs a sign-in (Authorization: Bearer) or a valid api_key")
-        if not service_code:
+        if not form.service_code:
             raise Open311Error(400, "service_code is required")
+        lat, long = form.lat, form.long
         try:
             lon_value, lat_value = float(long or ""), float(lat or "")
         except ValueError:
             raise Open311Error(400, "lat and long are required, as decimal degrees (WGS 84)") from None
         if not (-180 <= lon_value <= 180 and -90 <= lat_value <= 90):
             raise InputError(f"lat {lat}, long {long} are not WGS 84 degrees")
-        name = " ".join(p for p in (last_name, first_name) if p) or None
+        name = " ".join(p for p in (form.last_name, form.first_name) if p) or None
         staff = user is not PUBLIC and user.role != "public"
         filed = file_event(
-            app.engine, lon=lon_value, lat=lat_value, category=service_code, description=description,
-            source="patrol" if staff else "resident", reporter=name, phone=phone,
+            app.engine, lon=lon_value, lat=lat_value, category=form.service_code,
+            description=form.description, source="patrol" if staff else "resident", reporter=name, phone=form.phone,
             user=user.name if user is not PUBLIC else _key_name(app.settings.open311_api_keys, api_key),
             lookup=app.layers.responsibility(),
         )  # fmt: skip

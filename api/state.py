@@ -62,6 +62,9 @@ class LRU:
                 self._items.popitem(last=False)
 
 
+_VERSIONS = select(layer_versions.c.layer, layer_versions.c.version)
+
+
 class LayerStore:
     """Layers read from the database once per version.
 
@@ -79,7 +82,7 @@ class LayerStore:
     def versions(self) -> dict[str, int]:
         """Every layer's version counter, as committed now."""
         with self.engine.connect() as conn:
-            return {r.layer: int(r.version) for r in conn.execute(select(layer_versions)).all()}
+            return {layer: int(version) for layer, version in conn.execute(_VERSIONS)}
 
     def frame(self, layer: str, versions: dict[str, int] | None = None) -> pd.DataFrame:
         """The whole layer, indexed by feature id (geometry in EPSG:4326)."""

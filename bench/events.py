@@ -1,33 +1,31 @@
 """Grid events benchmark: filing throughput over HTTP with routing, and the figures of a
 million events.
 
-    python bench/events.py [--requests 2000] [--concurrency 8] [--events 1000000]
+    python bench/events.py [--seconds 10] [--connections 8] [--workers 2] [--postgis] [--events 1000000]
 
-1. Filing: the demo district in a SpatiaLite file, the service in uvicorn (one process, as
-   `gridmap serve` runs it), and `--concurrency` client threads posting Open311 requests
+1. Filing: the demo district in a SpatiaLite file (or, with ``--postgis``, a throwaway PostGIS
+   database), the service as `gridmap serve --workers N` runs it, and wrk
+   (``apt-get install wrk``) holding ``--connections`` connections that post Open311 requests
    (form bodies, a sign-in token) at random points inside the demo's grids: each request is
-   placed by the /who lookup, validated, stored with its first step and audited. Printed:
-   requests per second, and the median and p99 latency in milliseconds. Targets: ≥ 500/s,
-   p99 < 50 ms on 2 cores.
+   placed by the /who lookup, validated, stored with its first step and audited. 200 untimed
+   filings first (each process reads its lookup once). Printed: requests per second, the
+   median and p99 latency in milliseconds and the failed requests. Targets: ≥ 500/s, p99 <
+   50 ms on 2 cores, the load generator on the same cores.
 2. Figures: `--events` synthetic events over the demo's grids (filed over a year, with
    responses, closures and ratings), and `gridmap.events.event_figures` by grid, timed after
    one untimed run. Target: under 2 s for a million.
 
-The machine's load is printed before each part.
+The machine's load is printed before and after each part.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
-import os
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -39,25 +37,31 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import machine_load, need_wrk, postgis, serve, wrk  # noqa: E402
 
-def load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+#: wrk's requests: a POST of an Open311 request at the next of the points, in turn
+FILING_SCRIPT = """
+local points = {}
+for line in io.lines("%(points)s") do points[#points + 1] = line end
+local i = 0
+request = function()
+  i = i %% #points + 1
+  local lon, lat = points[i]:match("([^,]+),([^,]+)")
+  local body = "service_code=environment&description=bench&lat=" .. lat .. "&long=" .. lon
+  return wrk.format("POST", "/open311/v2/requests.json",
+    {["Authorization"] = "Bearer %(token)s", ["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+end
+"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def demo_database(folder: Path) -> str:
+def demo_database(folder: Path, url: str | None = None) -> str:
+    """The demo district and a ``bench`` admin, in a new SpatiaLite file or in ``url``."""
     from gridmap.accounts import add_user
     from gridmap.demo.build import build_demo
     from gridmap.settings import Settings
     from gridmap.store.engine import make_engine
 
-    url = f"sqlite:///{folder / 'bench.sqlite'}"
+    url = url or f"sqlite:///{folder / 'bench.sqlite'}"
     engine = make_engine(url)
     build_demo(engine, Settings(database_url=url))
     add_user(engine, "bench", "admin", "bench-password")
@@ -66,6 +70,7 @@ def demo_database(folder: Path) -> str:
 
 
 def points_in_grids(url: str, n: int, rng: np.random.Generator) -> list[tuple[float, float]]:
+    """``n`` random points (EPSG:4326) inside the stored grids."""
     import shapely
 
     from gridmap.store.engine import make_engine
@@ -85,64 +90,26 @@ def points_in_grids(url: str, n: int, rng: np.random.Generator) -> list[tuple[fl
     return out
 
 
-def filing(url: str, requests: int, concurrency: int) -> dict[str, float]:
-    port = free_port()
-    env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+def filing(url: str, folder: Path, *, seconds: int, connections: int, workers: int) -> dict[str, float]:
+    """Open311 filings from wrk against the service over ``url`` for ``seconds``."""
+    served = serve(url, workers, ready_path="/open311/discovery.json")
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{base}/open311/discovery.json", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
         body = json.dumps({"name": "bench", "password": "bench-password"}).encode()
-        sign_in = urllib.request.Request(
-            f"{base}/auth/token", data=body, headers={"Content-Type": "application/json"}
-        )
+        sign_in = urllib.request.Request(f"{served.url}/auth/token", data=body,
+                                         headers={"Content-Type": "application/json"})  # fmt: skip
         token = json.loads(urllib.request.urlopen(sign_in).read())["access_token"]
-        points = points_in_grids(url, requests + 50, np.random.default_rng(1))
-
-        def post(lon: float, lat: float) -> float:
-            form = urllib.parse.urlencode({"service_code": "environment", "lat": f"{lat:.7f}", "long": f"{lon:.7f}",
-                                           "description": "bench"}).encode()  # fmt: skip
-            request = urllib.request.Request(f"{base}/open311/v2/requests.json", data=form,
+        points = points_in_grids(url, 5000, np.random.default_rng(1))
+        for lon, lat in points[:200]:  # untimed: each process's lookup and connections
+            form = urllib.parse.urlencode({"service_code": "environment", "lat": lat, "long": lon}).encode()
+            request = urllib.request.Request(f"{served.url}/open311/v2/requests.json", data=form,
                                              headers={"Authorization": f"Bearer {token}"})  # fmt: skip
-            started = time.perf_counter()
-            with urllib.request.urlopen(request, timeout=60) as answer:
-                answer.read()
-                assert answer.status == 201
-            return time.perf_counter() - started
-
-        for lon, lat in points[:50]:  # warm up: the lookup index and the connection pool
-            post(lon, lat)
-        work = points[50:]
-        latencies: list[float] = []
-        lock = threading.Lock()
-
-        def worker(part: list[tuple[float, float]]) -> None:
-            for lon, lat in part:
-                took = post(lon, lat)
-                with lock:
-                    latencies.append(took)
-
-        threads = [threading.Thread(target=worker, args=(work[i::concurrency],)) for i in range(concurrency)]
-        started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        seconds = time.perf_counter() - started
+            assert urllib.request.urlopen(request, timeout=60).status == 201
+        listing = folder / "points.txt"
+        listing.write_text("\n".join(f"{x:.7f},{y:.7f}" for x, y in points[200:]) + "\n")
+        script = FILING_SCRIPT % {"points": listing, "token": token}
+        return wrk(served.url, script, connections=connections, seconds=seconds)
     finally:
-        server.terminate()
-        server.wait(10)
-    ms = sorted(x * 1000 for x in latencies)
-    return {"requests": len(ms), "per_second": len(ms) / seconds, "median_ms": statistics.median(ms),
-            "p99_ms": ms[int(0.99 * (len(ms) - 1))]}  # fmt: skip
+        served.stop()
 
 
 def synthetic_events(n: int, grids: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -176,21 +143,35 @@ def figures(n: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=10, help="how long wrk files events")
+    parser.add_argument("--connections", type=int, default=8, help="wrk's open connections")
+    parser.add_argument("--workers", type=int, default=2, help="service processes")
+    parser.add_argument(
+        "--postgis", action="store_true", help="a throwaway PostGIS (default: a SpatiaLite file)"
+    )
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        url = demo_database(Path(folder))
-        print(f"filing over HTTP ({load()})")
-        result = filing(url, args.requests, args.concurrency)
-        print(f"  {result['requests']} Open311 requests, {args.concurrency} clients: {result['per_second']:.0f}/s, "
-              f"median {result['median_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms (targets: ≥ 500/s, p99 < 50 ms)")  # fmt: skip
-    print(f"figures ({load()})")
+    need_wrk()
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        postgis() if args.postgis else contextlib.nullcontext() as pg,
+    ):
+        url = demo_database(Path(folder), pg)
+        backend = "PostGIS" if url.startswith("postgresql") else "SpatiaLite"
+        print(f"filing over HTTP on {backend}, {args.workers} service processes ({machine_load()})")
+        r = filing(
+            url, Path(folder), seconds=args.seconds, connections=args.connections, workers=args.workers
+        )
+        print(f"  {r['requests']} Open311 requests from wrk, {args.connections} connections: {r['per_second']:.0f}/s, "
+              f"median {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['errors']} failed "
+              f"(targets: ≥ 500/s, p99 < 50 ms)")  # fmt: skip
+        print(f"  after: {machine_load()}")
+    print(f"figures ({machine_load()})")
     result = figures(args.events)
     print(
         f"  {result['events']:,} events by {result['units']} grids: {result['seconds']:.2f} s (target: < 2 s)"
     )
+    print(f"  after: {machine_load()}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from pyproj import CRS
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from gridmap.choices import LEVELS, MEASURES
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
 from gridmap.geometry import concave_hulls, on_all_cores, point_groups
@@ -33,12 +34,10 @@ from gridmap.network.circles import service_circles
 from gridmap.network.graph import WalkingNetwork
 from gridmap.network.paths import Attachment, FacilityGraph, attach_only
 from gridmap.settings import Settings
-from gridmap.standards import LEVELS, Checklist, load_checklist
+from gridmap.standards import Checklist, load_checklist
 from gridmap.study_area import CoverageInputs, prepare_area
 from gridmap.timing import Laps
 from gridmap.walking import WalkingParams
-
-MEASURES = ("time", "radius")
 
 _SETTINGS = Settings.model_fields  # the defaults live in one place: the settings
 

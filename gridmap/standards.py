@@ -16,7 +16,6 @@ from gridmap.errors import InputError
 from gridmap.model import ServiceCategory
 from gridmap.packaged import district_yaml, packaged_yaml
 
-LEVELS: tuple[int, ...] = (5, 10, 15)
 CHECKLIST_FILE = "life_circle_checklist.yaml"
 
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from gridmap.choices import ORIGIN_MODES
 from gridmap.errors import InputError
 from gridmap.model import WALK_HIGHWAYS
 from gridmap.settings import Settings
@@ -20,7 +21,6 @@ from gridmap.settings import Settings
 Number = TypeVar("Number", float, np.ndarray)
 
 #: where a walk starts: at the home itself, or at its compound's gates
-ORIGIN_MODES = ("building", "compound")
 SPEED_RANGE_MPS = (0.1, 5.0)
 
 _DEFAULTS = Settings.model_fields  # the defaults live in one place: the settings

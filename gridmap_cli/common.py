@@ -7,10 +7,11 @@ import sys
 from typing import TYPE_CHECKING
 
 from gridmap.errors import InputError
-from gridmap.settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from gridmap.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -80,6 +81,8 @@ def chosen_area(engine, bbox: tuple[float, float, float, float] | None, district
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
+    from gridmap.settings import Settings  # pydantic: not at start-up, where --help needs none
+
     return Settings(database_url=args.db) if args.db else Settings()
 
 

@@ -131,7 +131,7 @@ def cmd_demo(args, settings: Settings) -> int:
     demo_accounts(engine, args.host, args.port)
     if args.action == "build":
         return EXIT_OK
-    return serve(settings, args.host, args.port)
+    return serve(settings, args.host, args.port, args.workers)
 
 
 def demo_accounts(engine, host: str, port: int) -> None:

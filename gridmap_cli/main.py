@@ -2,44 +2,42 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gridmap.errors import GridmapError
 from gridmap_cli.common import EXIT_BAD_INPUT, OPENED, settings_of
-from gridmap_cli.coverage import cmd_coverage
-from gridmap_cli.data import cmd_db, cmd_demo, cmd_export, cmd_import, cmd_import_osm, cmd_layers
-from gridmap_cli.events import cmd_events
-from gridmap_cli.grids import cmd_grids, cmd_org, cmd_validate
-from gridmap_cli.households import cmd_households
-from gridmap_cli.needs import cmd_needs, cmd_points
 from gridmap_cli.parser import build_parser
-from gridmap_cli.service import cmd_map, cmd_serve
-from gridmap_cli.siting import cmd_site
-from gridmap_cli.users import cmd_user
-from gridmap_cli.visits import cmd_visits
 
+#: each command's function, as module:name under gridmap_cli, imported only when it runs: the
+#: parser alone starts at once (``gridmap --help``), and a command loads only what it needs
 _COMMANDS = {
-    "db": cmd_db,
-    "import": cmd_import,
-    "import-osm": cmd_import_osm,
-    "export": cmd_export,
-    "demo": cmd_demo,
-    "serve": cmd_serve,
-    "user": cmd_user,
-    "layers": cmd_layers,
-    "coverage": cmd_coverage,
-    "site": cmd_site,
-    "map": cmd_map,
-    "validate": cmd_validate,
-    "org": cmd_org,
-    "grids": cmd_grids,
-    "households": cmd_households,
-    "events": cmd_events,
-    "visits": cmd_visits,
-    "needs": cmd_needs,
-    "points": cmd_points,
+    "db": "data:cmd_db",
+    "import": "data:cmd_import",
+    "import-osm": "data:cmd_import_osm",
+    "export": "data:cmd_export",
+    "demo": "data:cmd_demo",
+    "serve": "service:cmd_serve",
+    "user": "users:cmd_user",
+    "layers": "data:cmd_layers",
+    "coverage": "coverage:cmd_coverage",
+    "site": "siting:cmd_site",
+    "map": "service:cmd_map",
+    "validate": "grids:cmd_validate",
+    "org": "grids:cmd_org",
+    "grids": "grids:cmd_grids",
+    "households": "households:cmd_households",
+    "events": "events:cmd_events",
+    "visits": "visits:cmd_visits",
+    "needs": "needs:cmd_needs",
+    "points": "needs:cmd_points",
 }
+
+
+def _command(name: str) -> Callable[..., int]:
+    module, function = _COMMANDS[name].split(":")
+    return getattr(importlib.import_module(f"gridmap_cli.{module}"), function)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = settings_of(args)
-        return _COMMANDS[args.command](args, settings)
+        return _command(args.command)(args, settings)
     except GridmapError as exc:  # InputError, NotFoundError, DatabaseError
         print(f"gridmap {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

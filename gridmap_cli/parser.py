@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from gridmap.choices import CANDIDATE_SOURCES, LEVELS, MEASURES, ORIGIN_MODES, SITING_MODELS
 from gridmap.model import LAYERS, UserRole
 from gridmap_cli.common import Parser, bbox_arg
 
@@ -77,12 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="build the demo district (if needed) and serve it")
     demo.add_argument("action", nargs="?", choices=["build", "serve"], default="serve")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-
-    serve = sub.add_parser("serve", help="serve the API and web map")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    _serve_options(demo)
+    _serve_options(sub.add_parser("serve", help="serve the API and web map"))
 
     sub.add_parser("layers", help="list the layers and their feature counts")
     _coverage_parser(sub)
@@ -262,10 +259,14 @@ def _grids_parser(sub) -> None:
     )
 
 
+def _serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="service processes, each on a core of its own (default 1)")  # fmt: skip
+
+
 def _coverage_parser(sub) -> None:
-    from gridmap.coverage import MEASURES
-    from gridmap.standards import LEVELS
-    from gridmap.walking import ORIGIN_MODES
 
     cov = sub.add_parser(
         "coverage",
@@ -312,9 +313,6 @@ def _coverage_parser(sub) -> None:
 
 
 def _site_parser(sub) -> None:
-    from gridmap.siting.candidates import CANDIDATE_SOURCES
-    from gridmap.siting.models import MODELS
-    from gridmap.standards import LEVELS
 
     site = sub.add_parser(
         "site",
@@ -330,7 +328,7 @@ def _site_parser(sub) -> None:
     )  # fmt: skip
     site.add_argument("--count", type=int, metavar="K", help="new sites for mclp and pmedian (default 3)")
     site.add_argument(
-        "--model", choices=MODELS, default="mclp", help="maximal covering, set covering, p-median"
+        "--model", choices=SITING_MODELS, default="mclp", help="maximal covering, set covering, p-median"
     )
     site.add_argument("--minutes", type=float, metavar="M", help="the circle in walking minutes (default 15)")
     site.add_argument(
@@ -370,8 +368,6 @@ def _site_parser(sub) -> None:
 
 
 def _map_parser(sub) -> None:
-    from gridmap.standards import LEVELS
-
     mp = sub.add_parser("map", help="write a map: grids, coverage, gaps, siting or a grid's area (HTML)")
     mp.add_argument("kind", choices=["grids", "coverage", "gaps", "siting", "area"])
     mp.add_argument("--out", required=True, metavar="FILE.html")

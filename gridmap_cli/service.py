@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
+from gridmap.errors import InputError
 from gridmap.settings import Settings
 from gridmap_cli.common import EXIT_OK, open_engine
 from gridmap_cli.coverage import coverage_params, walking_speed
@@ -58,15 +60,26 @@ def demo_maps(engine, settings: Settings, folder: str = "out/maps") -> None:
     print("maps (open offline in a browser): " + ", ".join(written))
 
 
-def serve(settings: Settings, host: str, port: int) -> int:
+def serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
+    """Serve ``settings.database_url`` at ``host:port`` in ``workers`` processes (each reads
+    its settings from the environment, given the database chosen here)."""
     import uvicorn
 
     from api.main import create_app  # the service builds on gridmap; reached only here
 
-    print(f"serving {settings.database_url} at http://{host}:{port}/ (API documentation: /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port)
+    if workers < 1:
+        raise InputError(f"--workers {workers}: expected 1 or more processes")
+    print(
+        f"serving {settings.database_url} at http://{host}:{port}/ (API documentation: /docs)"
+        + (f" in {workers} processes" if workers > 1 else "")
+    )
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port)
+    else:
+        os.environ["GRIDMAP_DATABASE_URL"] = settings.database_url
+        uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)
     return EXIT_OK
 
 
 def cmd_serve(args, settings: Settings) -> int:
-    return serve(settings, args.host, args.port)
+    return serve(settings, args.host, args.port, args.workers)

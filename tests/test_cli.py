@@ -1,5 +1,8 @@
 """The command line: exit codes and messages (DESIGN §7)."""
 
+import subprocess
+import sys
+
 import pandas as pd
 
 from gridmap_cli import main
@@ -53,3 +56,20 @@ def test_unknown_layer_is_usage_error(capsys):
 def test_bad_database_url(capsys):
     code, _, err = _run(capsys, "--db", "mysql://x/y", "layers")
     assert code == 2 and "unsupported database URL" in err
+
+
+#: what no command needs before it runs: the parser (and so ``gridmap --help``) starts without them
+HEAVY = ("pandas", "geopandas", "numpy", "scipy", "shapely", "sqlalchemy", "pydantic", "pyproj", "rich",
+         "fastapi")  # fmt: skip
+
+
+def test_the_command_line_starts_without_heavy_libraries():
+    probe = (
+        "import sys\n"
+        "from gridmap_cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "try:\n    main(['coverage', '--help'])\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout[-500:]

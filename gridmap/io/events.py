@@ -10,6 +10,7 @@ department. Times are naive UTC datetimes; ``now`` may be given (a frozen clock 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, Insert, func, insert, select, update
 
 from gridmap.errors import ConflictError, InputError, NotFoundError, Problem
 from gridmap.events import (
@@ -150,22 +151,31 @@ def record_filing(
     if problems:
         raise InputError(problems)
     add_wkb([row], np.array([point], dtype=object), "POINT")
-    table = LAYER_TABLES["events"]
-    statement = insert(table).values(insert_values(list(row), True)).returning(table.c.id)
-    event_id = int(conn.execute(statement, row).scalar_one())
+    event_id = int(conn.execute(_new_event(conn.dialect.name, tuple(row)), row).scalar_one())
     _step(conn, event_id, None, REPORTED, str(values["level"]), user, role, values.get("assignee"), None,
           values["filed_at"])  # fmt: skip
     return event_id
+
+
+@functools.lru_cache(maxsize=64)
+def _new_event(dialect: str, names: tuple[str, ...]) -> Insert:
+    """The INSERT of an event with values for ``names``, built once for each set of names and
+    each database (compiling it for SpatiaLite renames its spatial function in place)."""
+    table = LAYER_TABLES["events"]
+    return insert(table).values(insert_values(list(names), True)).returning(table.c.id)
+
+
+_NEW_STEP = insert(event_history)
 
 
 def _step(
     conn: Connection, event_id: int, before: str | None, after: str, level: str, user: str, role: str,
     assignee: str | None, note: str | None, at: dt.datetime,
 ) -> None:  # fmt: skip
-    conn.execute(insert(event_history).values(
-        event_id=event_id, at=at, from_state=before, to_state=after, level=level, by_user=user,
-        by_role=role, assignee=assignee, note=note,
-    ))  # fmt: skip
+    conn.execute(_NEW_STEP, {
+        "event_id": event_id, "at": at, "from_state": before, "to_state": after, "level": level, "by_user": user,
+        "by_role": role, "assignee": assignee, "note": note,
+    })  # fmt: skip
 
 
 def _locked_event(conn: Connection, event_id: int) -> pd.Series:

@@ -28,12 +28,12 @@ from numpy.typing import ArrayLike
 from pyproj import CRS
 from scipy.spatial import cKDTree
 
+from gridmap.choices import CANDIDATE_SOURCES
 from gridmap.coverage import facility_table
 from gridmap.errors import InputError
 from gridmap.network.graph import WalkingNetwork
 from gridmap.study_area import StudyArea
 
-CANDIDATE_SOURCES = ("given", "public_buildings", "nodes")
 PUBLIC_USES = frozenset(
     {"public", "civic", "government", "community_centre", "school", "kindergarten", "college",
      "university", "hospital", "library", "townhall", "office"}

@@ -29,11 +29,12 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
+from gridmap.choices import SITING_MODELS
 from gridmap.errors import InputError
 from gridmap.grouping import ByKey
 from gridmap.siting.problem import SitingProblem
 
-MODELS = ("mclp", "lscp", "pmedian")
+MODELS = SITING_MODELS
 DEFAULT_TIME_LIMIT_S = 60.0
 DEFAULT_MAX_NONZEROS = 20_000_000
 MIP_REL_GAP = 1e-6

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
-from contextlib import AbstractContextManager
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -58,6 +62,16 @@ def _load_spatialite(dbapi_conn, connection_record) -> None:
     dbapi_conn.isolation_level = None
 
 
+def _sqlite_pragmas(dbapi_conn, busy_timeout_s: float) -> None:
+    """A connection's settings: wait ``busy_timeout_s`` for another writer's lock; the file
+    in write-ahead-log mode (kept in the file), where readers never wait for a writer and a
+    commit costs one write to the log; that log flushed to disk at checkpoints (``synchronous
+    NORMAL``): a killed process loses nothing committed, a power cut at most the last commits."""
+    dbapi_conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+    dbapi_conn.execute("PRAGMA journal_mode = WAL")
+    dbapi_conn.execute("PRAGMA synchronous = NORMAL")
+
+
 def _begin(conn: Connection) -> None:
     """Start SQLite transactions ourselves: ``BEGIN IMMEDIATE`` for a connection opened by
     :func:`write_transaction`, which takes the write lock before the first read, so that a
@@ -67,6 +81,10 @@ def _begin(conn: Connection) -> None:
 
 
 WRITE_OPTION = "gridmap_write"
+BUSY_OPTION = "gridmap_busy_timeout_s"
+#: SQLite connections kept open for reuse: opening one loads SpatiaLite (milliseconds), so
+#: a pool smaller than the service's busy threads would open and close them all the time
+SQLITE_POOL_SIZE = 16
 #: how long a SQLite connection waits for another's write lock before giving up (s)
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
@@ -82,8 +100,68 @@ def write_transaction(engine: Engine) -> AbstractContextManager[Connection]:
     (waiting up to ``SQLITE_BUSY_TIMEOUT_S`` for another writer); on PostGIS a plain one,
     whose writers lock the rows they touch (``SELECT … FOR UPDATE`` where they read first)."""
     if is_sqlite(engine):
-        return engine.execution_options(**{WRITE_OPTION: True}).begin()
+        return _sqlite_write(engine)
     return engine.begin()
+
+
+#: one lock per SQLite file for the writers of this process, and the open lock file through
+#: which they queue with other processes' writers (see _sqlite_write)
+_WRITERS: dict[str, tuple[threading.RLock, int | None]] = {}
+_WRITERS_GUARD = threading.Lock()
+# a forked child shares the parent's open lock files, and with them their locks: its own
+os.register_at_fork(after_in_child=_WRITERS.clear)
+
+
+def _writers(database: str | None) -> tuple[threading.RLock, int | None]:
+    with _WRITERS_GUARD:
+        if database not in _WRITERS:
+            descriptor = None
+            if database and database != ":memory:" and not database.startswith("file:"):
+                try:
+                    descriptor = os.open(f"{database}-writers", os.O_RDWR | os.O_CREAT, 0o644)
+                except OSError:  # a folder we may not write in: SQLite's own wait alone
+                    descriptor = None
+            _WRITERS[database or ""] = (threading.RLock(), descriptor)
+        return _WRITERS[database or ""]
+
+
+@contextmanager
+def _sqlite_write(engine: Engine) -> Iterator[Connection]:
+    """A write transaction on a SQLite file. Its writers queue first on a lock of this process
+    and then on a lock file beside the database (``FILE-writers``), whose holder alone takes
+    SQLite's write lock: SQLite's own wait polls with growing sleeps, so among many writers the
+    wait of one could reach seconds while others went ahead. Either wait ends after
+    the engine's busy timeout with DatabaseBusyError."""
+    lock, descriptor = _writers(engine.url.database)
+    wait_s = engine.get_execution_options().get(BUSY_OPTION, SQLITE_BUSY_TIMEOUT_S)
+    deadline = time.monotonic() + wait_s
+    if not lock.acquire(timeout=wait_s):
+        raise DatabaseBusyError("the database is busy with another write; retry shortly")
+    try:
+        if descriptor is not None:
+            _lock_file(descriptor, deadline)
+        try:
+            with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+                yield conn
+        finally:
+            if descriptor is not None:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        lock.release()
+
+
+def _lock_file(descriptor: int, deadline: float) -> None:
+    """Take the lock file's exclusive lock, trying every 0.1–1 ms until ``deadline``."""
+    pause = 0.0001
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise DatabaseBusyError("the database is busy with another write; retry shortly") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.001)
 
 
 def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
@@ -105,14 +183,13 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = SQLITE_
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            parsed, module=sqlite_module(), echo=echo, connect_args={"timeout": busy_timeout_s}
-        )
+            parsed, module=sqlite_module(), echo=echo, connect_args={"timeout": busy_timeout_s},
+            pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_SIZE,
+            execution_options={BUSY_OPTION: busy_timeout_s},
+        )  # fmt: skip
         event.listen(engine, "connect", _load_spatialite)
-        wait_ms = int(busy_timeout_s * 1000)
         # after loading SpatiaLite, which sets a busy timeout of its own (5 s) on the connection
-        event.listen(
-            engine, "connect", lambda dbapi_conn, _: dbapi_conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
-        )
+        event.listen(engine, "connect", lambda dbapi_conn, _: _sqlite_pragmas(dbapi_conn, busy_timeout_s))
         event.listen(engine, "begin", _begin)
         return engine
     if backend == "postgresql":

@@ -115,21 +115,28 @@ def insert_if_missing(conn: Connection, table, **values: Any) -> None:
     conn.execute(insert_new(table).values(**values).on_conflict_do_nothing(index_elements=keys))
 
 
+#: the statements of every write, built once (each write only binds its values)
+_NEW_VERSION = {
+    dialect: insert_new(layer_versions).on_conflict_do_nothing(index_elements=["layer"])
+    for dialect, insert_new in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+_NEXT_VERSION = (
+    update(layer_versions)
+    .where(layer_versions.c.layer == bindparam("layer_name"))
+    .values(version=layer_versions.c.version + 1, updated_at=bindparam("now"))
+    .returning(layer_versions.c.version)
+)
+_AUDIT = insert(audit_log)
+
+
 def bump_version(conn: Connection, layer: str) -> int:
     """Increment the layer's version counter (for tile caches) and return the new value.
 
     One atomic ``UPDATE … SET version = version + 1``: concurrent writers each move it once,
     and the row lock it takes holds until the writer's transaction commits."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    insert_if_missing(conn, layer_versions, layer=layer, version=0, updated_at=now)
-    return int(
-        conn.execute(
-            update(layer_versions)
-            .where(layer_versions.c.layer == layer)
-            .values(version=layer_versions.c.version + 1, updated_at=now)
-            .returning(layer_versions.c.version)
-        ).scalar_one()
-    )
+    conn.execute(_NEW_VERSION[conn.dialect.name], {"layer": layer, "version": 0, "updated_at": now})
+    return int(conn.execute(_NEXT_VERSION, {"layer_name": layer, "now": now}).scalar_one())
 
 
 def record_audit(
@@ -144,15 +151,16 @@ def record_audit(
 ) -> None:
     """Write one audit record: who did what to which layer (and feature), and when (UTC)."""
     conn.execute(
-        insert(audit_log).values(
-            at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            user_name=user,
-            action=action,
-            layer=layer,
-            feature_id=feature_id,
-            count=count,
-            detail=json.dumps(dict(detail), ensure_ascii=False, default=str) if detail else None,
-        )
+        _AUDIT,
+        {
+            "at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            "user_name": user,
+            "action": action,
+            "layer": layer,
+            "feature_id": feature_id,
+            "count": count,
+            "detail": json.dumps(dict(detail), ensure_ascii=False, default=str) if detail else None,
+        },
     )
 
 

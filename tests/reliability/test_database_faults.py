@@ -18,7 +18,7 @@ import pytest
 import shapely
 from processes import fill, size, start_service, token
 
-from gridmap.store.engine import make_engine
+from gridmap.store.engine import make_engine, sqlite_module
 from gridmap.store.layers import read_layer
 
 
@@ -80,15 +80,27 @@ def test_a_postgis_restart_under_load_gives_only_503s_then_none(cluster):
         service.stop()
 
 
+def _sqlite_write_locked(path: str) -> bool:
+    """Whether another connection holds the SQLite file's write lock (asked without waiting)."""
+    probe = sqlite_module().connect(path, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite_module().OperationalError:
+        return True
+    finally:
+        probe.close()
+
+
 def _writing(engine, db_url: str, process: subprocess.Popen) -> bool:
-    """Wait until the import is inside its write (SpatiaLite's rollback journal exists, or
+    """Wait until the import is inside its write (it holds SpatiaLite's write lock, or
     PostgreSQL runs its INSERT); False when it ended first."""
-    journal = db_url.removeprefix("sqlite:///") + "-journal"
     watcher = make_engine(db_url) if not db_url.startswith("sqlite") else None
     try:
         while process.poll() is None:
             if watcher is None:
-                if os.path.exists(journal):
+                if _sqlite_write_locked(db_url.removeprefix("sqlite:///")):
                     return True
             else:
                 with watcher.connect() as conn:

@@ -1,0 +1,113 @@
+"""What the benchmarks share: the machine's load, a free port, the service in its own
+processes, and load from wrk (a C program, so that the clients take little of the cores the
+service runs on)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def machine_load() -> str:
+    """The load averages and core count, as each benchmark prints them before and after."""
+    one, five, _ = os.getloadavg()
+    return f"load {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def need_wrk() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk")
+
+
+@dataclass
+class Served:
+    """The service (``gridmap serve``) over a database, in ``workers`` processes."""
+
+    url: str
+    process: subprocess.Popen
+    log: IO[str]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(20)
+        self.log.close()
+
+
+def serve(database_url: str, workers: int = 1, ready_path: str = "/conformance") -> Served:
+    """Start ``gridmap serve --workers`` over ``database_url``; return once it answers. What
+    it logs goes to a temporary file, shown when it fails to start."""
+    port = free_port()
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed by Served.stop)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gridmap_cli", "--db", database_url, "serve", "--port", str(port),
+         "--workers", str(workers)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url + ready_path, timeout=1).read()
+            return Served(url, process, log)
+        except OSError:
+            if process.poll() is not None:
+                log.seek(0)
+                sys.exit(f"the service exited with {process.returncode}:\n{log.read()[-3000:]}")
+            time.sleep(0.1)
+    process.kill()
+    sys.exit("the service did not start within 30 s")
+
+
+def wrk(url: str, script: str, *, connections: int, seconds: int, threads: int = 2) -> dict[str, float]:
+    """wrk against ``url`` with the Lua ``script``: requests/s, p50 and p99 latency (ms), the
+    requests made and the answers that were not 2xx/3xx or failed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "load.lua"
+        path.write_text(script)
+        args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(path), url]
+        out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+    def pct(label: str) -> float:
+        value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)\b", out).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    made = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    wrong = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    failed = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return {
+        "per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": pct("50"), "p99_ms": pct("99"), "requests": made,
+        "errors": (int(wrong.group(1)) if wrong else 0) + failed,
+    }  # fmt: skip
+
+
+def postgis() -> contextlib.AbstractContextManager[str]:
+    """A throwaway PostGIS database for the ``with`` block (the tests' own server:
+    ``tests/postgis.py``, loaded by its path, so that ``tests/`` never shadows a package)."""
+    spec = importlib.util.spec_from_file_location("bench_postgis", ROOT / "tests" / "postgis.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    reason = module.unavailable_reason()
+    if reason and not os.environ.get("GRIDMAP_TEST_POSTGRES_URL"):
+        sys.exit(f"PostGIS is needed: {reason}")
+    return module.postgis_server()
