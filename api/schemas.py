@@ -430,6 +430,15 @@ class Ended(Answer):
     ended_on: str
 
 
+class Post(Answer):
+    """A post of the organisation catalogue, and the layers whose features it is held for."""
+
+    id: str
+    name_zh: str
+    held_for: list[str]
+    single: bool = Field(description="one holder at a time on a feature")
+
+
 class Term(Answer):
     """One term of a person on an area, current (``valid_to`` null) or past."""
 

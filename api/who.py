@@ -22,6 +22,7 @@ from api.schemas import (
     End,
     Ended,
     MyArea,
+    Post,
     Term,
     Who,
 )
@@ -29,6 +30,7 @@ from gridmap.care import visits_due
 from gridmap.errors import InputError, Problem
 from gridmap.events import AWAITING_OTHERS
 from gridmap.io.assign import assign, assign_branch, end_assignment
+from gridmap.orgcatalogue import org_catalogue
 from gridmap.scope import masked_answer, visible_frame
 
 router = APIRouter(tags=["assignments"], route_class=AnswerRoute)
@@ -121,6 +123,14 @@ def end_route(assignment_id: FeatureId, body: End, app: State, user: CurrentUser
     leader_reaches(app, user, "assignments", assignment_id, f"no assignment {assignment_id}")
     end_assignment(app.engine, assignment_id, user=user.name, on=body.on)
     return {"id": assignment_id, "ended_on": (body.on or dt.date.today()).isoformat()}
+
+
+@router.get("/assignments/posts", response_model=list[Post], summary="the posts a person may hold, and where")
+def posts() -> list[dict]:
+    return [
+        {"id": r.id, "name_zh": r.name_zh, "held_for": list(r.held_for), "single": r.single}
+        for r in org_catalogue().roles.values()
+    ]
 
 
 @router.get(

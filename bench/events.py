@@ -7,8 +7,8 @@ million events.
    database), the service as `gridmap serve --workers N` runs it, and wrk
    (``apt-get install wrk``) holding ``--connections`` connections that post Open311 requests
    (form bodies, a sign-in token) at random points inside the demo's grids: each request is
-   placed by the /who lookup, validated, stored with its first step and audited. 200 untimed
-   filings first (each process reads its lookup once). Printed: requests per second, the
+   placed by the /who lookup, validated, stored with its first step and audited. ``--warm`` (200)
+   untimed filings first (each process reads its lookup once). Printed: requests per second, the
    median and p99 latency in milliseconds and the failed requests. Targets: ≥ 500/s, p99 <
    50 ms on 2 cores, the load generator on the same cores.
 2. Figures: `--events` synthetic events over the demo's grids (filed over a year, with
@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import sqlite3
 import sys
 import tempfile
 import time
@@ -54,16 +55,21 @@ end
 """
 
 
-def demo_database(folder: Path, url: str | None = None) -> str:
-    """The demo district and a ``bench`` admin, in a new SpatiaLite file or in ``url``."""
+def demo_database(folder: Path, url: str | None = None, copy_of: Path | None = None) -> str:
+    """The demo district and a ``bench`` admin, in a new SpatiaLite file (built, or a copy of
+    the demo database ``copy_of``) or in ``url``."""
     from gridmap.accounts import add_user
     from gridmap.demo.build import build_demo
     from gridmap.settings import Settings
     from gridmap.store.engine import make_engine
 
     url = url or f"sqlite:///{folder / 'bench.sqlite'}"
+    if copy_of is not None:
+        with sqlite3.connect(copy_of) as source, sqlite3.connect(folder / "bench.sqlite") as target:
+            source.backup(target)
     engine = make_engine(url)
-    build_demo(engine, Settings(database_url=url))
+    if copy_of is None:
+        build_demo(engine, Settings(database_url=url))
     add_user(engine, "bench", "admin", "bench-password")
     engine.dispose()
     return url
@@ -90,7 +96,9 @@ def points_in_grids(url: str, n: int, rng: np.random.Generator) -> list[tuple[fl
     return out
 
 
-def filing(url: str, folder: Path, *, seconds: int, connections: int, workers: int) -> dict[str, float]:
+def filing(
+    url: str, folder: Path, *, seconds: int, connections: int, workers: int, warm: int = 200
+) -> dict[str, float]:
     """Open311 filings from wrk against the service over ``url`` for ``seconds``."""
     served = serve(url, workers, ready_path="/open311/discovery.json")
     try:
@@ -99,13 +107,13 @@ def filing(url: str, folder: Path, *, seconds: int, connections: int, workers: i
                                          headers={"Content-Type": "application/json"})  # fmt: skip
         token = json.loads(urllib.request.urlopen(sign_in).read())["access_token"]
         points = points_in_grids(url, 5000, np.random.default_rng(1))
-        for lon, lat in points[:200]:  # untimed: each process's lookup and connections
+        for lon, lat in points[:warm]:  # untimed: each process's lookup and connections
             form = urllib.parse.urlencode({"service_code": "environment", "lat": lat, "long": lon}).encode()
             request = urllib.request.Request(f"{served.url}/open311/v2/requests.json", data=form,
                                              headers={"Authorization": f"Bearer {token}"})  # fmt: skip
             assert urllib.request.urlopen(request, timeout=60).status == 201
         listing = folder / "points.txt"
-        listing.write_text("\n".join(f"{x:.7f},{y:.7f}" for x, y in points[200:]) + "\n")
+        listing.write_text("\n".join(f"{x:.7f},{y:.7f}" for x, y in points[warm:]) + "\n")
         script = FILING_SCRIPT % {"points": listing, "token": token}
         return wrk(served.url, script, connections=connections, seconds=seconds)
     finally:
@@ -149,6 +157,10 @@ def main() -> None:
     parser.add_argument(
         "--postgis", action="store_true", help="a throwaway PostGIS (default: a SpatiaLite file)"
     )
+    parser.add_argument(
+        "--demo-file", type=Path, help="a SpatiaLite demo database to copy instead of building one"
+    )
+    parser.add_argument("--warm", type=int, default=200, help="untimed filings before wrk starts")
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
     need_wrk()
@@ -156,12 +168,11 @@ def main() -> None:
         tempfile.TemporaryDirectory() as folder,
         postgis() if args.postgis else contextlib.nullcontext() as pg,
     ):
-        url = demo_database(Path(folder), pg)
+        url = demo_database(Path(folder), pg, args.demo_file)
         backend = "PostGIS" if url.startswith("postgresql") else "SpatiaLite"
         print(f"filing over HTTP on {backend}, {args.workers} service processes ({machine_load()})")
-        r = filing(
-            url, Path(folder), seconds=args.seconds, connections=args.connections, workers=args.workers
-        )
+        r = filing(url, Path(folder), seconds=args.seconds, connections=args.connections, workers=args.workers,
+                   warm=args.warm)  # fmt: skip
         print(f"  {r['requests']} Open311 requests from wrk, {args.connections} connections: {r['per_second']:.0f}/s, "
               f"median {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['errors']} failed "
               f"(targets: ≥ 500/s, p99 < 50 ms)")  # fmt: skip

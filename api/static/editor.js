@@ -38,7 +38,9 @@ function drawInit() {
   editor.draw.on("finish", (id, context) => {
     if (id === editor.drawId) snapMoved();
     else if (context && context.mode === "linestring") splitAlong(editor.draw.getSnapshotFeature(id).geometry);
-    else if (context && context.mode === "point" && editor.adding) newFeature(editor.draw.getSnapshotFeature(id).geometry);
+    else if (context && editor.adding && context.mode === ADDING[editor.adding].mode) {
+      newFeature(editor.draw.getSnapshotFeature(id).geometry);
+    }
   });
   return editor.draw;
 }
@@ -315,15 +317,30 @@ async function redraw(body, apply) {
 }
 
 // --- terms on the open grid: who holds which post, ended or started here ---
+// --- terms: who holds which post on the open feature, and appointing from the members ---
+async function termPosts() {
+  if (!editor.posts) editor.posts = await api("/assignments/posts");
+  return editor.posts.filter((p) => p.held_for.includes(editor.layer));
+}
+
 async function showTerms() {
   const box = document.getElementById("edit-terms");
   box.innerHTML = "";
-  if (editor.layer !== "grids") return;
-  const terms = await api(`/assignments/history?target_layer=grids&target_id=${editor.id}`).catch(() => []);
+  const posts = editor.layer && editor.id ? await termPosts() : [];
+  document.getElementById("edit-term-tools").hidden = posts.length === 0;
+  if (!posts.length) return;
+  const names = Object.fromEntries(posts.map((p) => [p.id, p.name_zh]));
+  const select = document.getElementById("term-role");
+  if (select.dataset.layer !== editor.layer) {
+    select.innerHTML = "";
+    for (const p of posts) select.append(new Option(p.name_zh, p.id));
+    select.dataset.layer = editor.layer;
+  }
+  const terms = await api(`/assignments/history?target_layer=${editor.layer}&target_id=${editor.id}`).catch(() => []);
   const list = document.createElement("ul");
   for (const t of terms.filter((t) => !t.valid_to)) {
     const li = document.createElement("li");
-    li.textContent = `${t.role === "grid_leader" ? "网格长" : t.role === "grid_worker" ? "网格员" : t.role}：${t.person_name} `;
+    li.textContent = `${names[t.role] || t.role}：${t.person_name}${t.member_id ? "（党员）" : ""} `;
     const end = document.createElement("button");
     end.type = "button";
     end.textContent = "结束任期";
@@ -336,35 +353,60 @@ async function showTerms() {
     list.append(li);
   }
   box.append(list);
+  await listMembers();
 }
 
+// the members who may take a post here: those living in the building, or of the feature's community
+async function listMembers() {
+  const props = editor.original ? editor.original.properties : {};
+  const filter = editor.layer === "buildings" ? `building_id=${editor.id}`
+    : props.community_id ? `community_id=${props.community_id}` : null;
+  const found = filter ? await api(`/collections/members/items?${filter}&limit=1000`).catch(() => null) : null;
+  editor.members = found ? found.features.filter((f) => f.properties.name) : [];
+  const list = document.getElementById("term-members");
+  list.innerHTML = "";
+  for (const m of editor.members) list.append(new Option(memberLabel(m), memberLabel(m)));
+}
+
+function memberLabel(m) { return `${m.properties.name} · 党员 #${m.id}`; }
+
 async function appoint() {
-  const body = { role: document.getElementById("term-role").value, target_layer: "grids", target_id: editor.id,
-    person_name: document.getElementById("term-name").value.trim() };
-  const phone = document.getElementById("term-phone").value.trim();
+  const typed = document.getElementById("term-name").value.trim();
+  const member = (editor.members || []).find((m) => memberLabel(m) === typed);
+  const body = { role: document.getElementById("term-role").value, target_layer: editor.layer, target_id: editor.id,
+    person_name: member ? member.properties.name : typed };
+  if (member) body.member_id = member.id;
+  const phone = document.getElementById("term-phone").value.trim() || (member && member.properties.phone) || "";
   if (phone) body.phone = phone;
   try {
     await api("/assignments", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
     editMessage(`已任命 ${body.person_name}`, "ok");
+    document.getElementById("term-name").value = "";
+    document.getElementById("term-phone").value = "";
   } catch (e) { editMessage(e.message, "error"); }
   await showTerms();
 }
 
-// --- a new facility: a point drawn, then its form ---
-function startAdding() {
+// --- a new facility (a point) or building (an outline) drawn, then its form ---
+const ADDING = { facilities: { mode: "point", name: "设施", hint: "在地图上点出新设施的位置" },
+  buildings: { mode: "polygon", name: "楼栋", hint: "在地图上逐点画出新楼栋的轮廓，最后单击第一个点闭合" } };
+
+function startAdding(layer) {
   closeFeature();
-  drawInit().setMode("point");
-  editor.adding = "facilities";
-  editMessage("在地图上点出新设施的位置");
+  drawInit().setMode(ADDING[layer].mode);
+  editor.adding = layer;
+  editMessage(ADDING[layer].hint);
 }
 
 async function newFeature(geometry) {
   const layer = editor.adding;
-  Object.assign(editor, { adding: null, layer, id: null, tag: null, creating: geometry });  // before the click's pick
-  editor.draw.setMode("select");
   if (!editor.schema[layer]) editor.schema[layer] = await api(`/collections/${layer}/schema`);
+  const multi = editor.schema[layer]["x-geometry"] === "MULTIPOLYGON" && geometry.type === "Polygon";
+  const stored = multi ? { type: "MultiPolygon", coordinates: [geometry.coordinates] } : geometry;
+  Object.assign(editor, { adding: null, layer, id: null, tag: null, creating: stored });  // before the click's pick
+  editor.draw.setMode("select");
   showForm(layer, {});
-  editMessage("填写新设施的属性（* 为必填），然后检查、保存");
+  editMessage(`填写新${ADDING[layer].name}的属性（* 为必填），然后检查、保存`);
 }
 
 function refreshTiles(layer) {
@@ -391,6 +433,7 @@ function closeFeature() {
   Object.assign(editor, { layer: null, id: null, tag: null, drawId: null, creating: null, adding: null });
   for (const id of ["edit-plan", "edit-terms"]) document.getElementById(id).innerHTML = "";
   document.getElementById("edit-grid-tools").hidden = true;
+  document.getElementById("edit-term-tools").hidden = true;
   document.getElementById("edit-form").innerHTML = "";
   document.getElementById("edit-findings").innerHTML = "";
   if (map.getSource("findings")) map.getSource("findings").setData({ type: "FeatureCollection", features: [] });
@@ -404,7 +447,8 @@ document.getElementById("edit-close").addEventListener("click", closeFeature);
 document.getElementById("edit-split").addEventListener("click", () => { editor.draw.setMode("linestring"); editMessage("在网格上画一条穿过它的线：逐点单击，最后按回车"); });
 document.getElementById("edit-merge").addEventListener("click", mergeWith);
 document.getElementById("edit-appoint").addEventListener("click", appoint);
-document.getElementById("edit-add").addEventListener("click", startAdding);
+document.getElementById("edit-add").addEventListener("click", () => startAdding("facilities"));
+document.getElementById("edit-add-building").addEventListener("click", () => startAdding("buildings"));
 document.getElementById("edit-check").addEventListener("click", checkEdit);
 document.getElementById("edit-save").addEventListener("click", saveEdit);
 document.getElementById("edit-reload").addEventListener("click", reloadKeepingChanges);

@@ -5,6 +5,7 @@ page is the same over either; the API tests run on both):
   vertex and it snaps onto it, checks the edit and sees the findings; renames a grid with a
   comment, saves, finds the change in its history and undoes it; appoints a grid leader;
   splits the grid along a drawn line and sees the new grids in the tiles; adds a facility;
+  draws a new building; appoints a building leader from the members living in a building;
   an edit of the neighbouring community's grid is refused in the page, naming what lies
   outside;
 - a grid worker on a phone-sized window updates a household (and is told why a wrong value is
@@ -15,6 +16,7 @@ page is the same over either; the API tests run on both):
 from __future__ import annotations
 
 import browser
+import geopandas as gpd
 import pytest
 from fresh_db import spatialite_service
 
@@ -39,7 +41,25 @@ def clerk(service_db, layers):
     engine.dispose()
     ours = grids[grids["community_id"] == community]
     theirs = grids[grids["community_id"] != community]
-    return {"grid": int(ours.index[0]), "other": int(theirs.index[0])}
+    members = layers["members"]
+    living = members[(members["community_id"] == community) & members["building_id"].notna()]
+    member = {
+        "id": int(living.index[0]),
+        "name": living["name"].iloc[0],
+        "building_id": living["building_id"].iloc[0],
+    }
+    return {"grid": int(ours.index[0]), "other": int(theirs.index[0]), "member": member}
+
+
+def _empty_spot(grid, buildings, clear_m: float = 40.0):
+    """A point inside ``grid`` (EPSG:4326) at least ``clear_m`` from every building."""
+    import shapely
+
+    metric = buildings.to_crs(buildings.estimate_utm_crs())
+    area = gpd.GeoSeries([grid], crs=4326).to_crs(metric.crs).iloc[0]
+    free = area.buffer(-10).difference(shapely.union_all(metric.geometry.buffer(clear_m).to_numpy()))
+    assert not free.is_empty, "no empty spot in the grid"
+    return gpd.GeoSeries([free.representative_point()], crs=metric.crs).to_crs(4326).iloc[0]
 
 
 LAYERS = ("org_branches", "org_sponsored", "org_central", "needs")
@@ -195,6 +215,48 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
         page.fill("#edit-comment", "新增站点")
         page.click("#edit-save")
         page.wait_for_function("() => document.querySelector('#edit-message').textContent.includes('已保存')")
+        page.click("#edit-close")
+        # a new building drawn corner by corner on an empty spot of the grid
+        spot = _empty_spot(grids.geometry.loc[clerk["grid"]], layers["buildings"])
+        page.evaluate(f"gridmap.map.jumpTo({{center: [{spot.x}, {spot.y}], zoom: 18}})")
+        page.evaluate("gridmap.idle()")
+        page.click("#edit-add-building")
+        d = 0.00007  # about 7 m
+        corners = [
+            (spot.x - d, spot.y - d),
+            (spot.x + d, spot.y - d),
+            (spot.x + d, spot.y + d),
+            (spot.x - d, spot.y + d),
+        ]
+        for lon, lat in [*corners, corners[0]]:  # the first corner again closes the outline
+            at = page.evaluate(f"gridmap.map.project([{lon}, {lat}])")
+            page.mouse.click(box["x"] + at["x"], box["y"] + at["y"])
+            page.wait_for_timeout(150)
+        page.wait_for_function("() => document.querySelector('#edit-form [name=levels]') !== null")
+        page.fill("#edit-form [name=name]", "新建3号楼")
+        page.fill("#edit-form [name=levels]", "6")
+        page.fill("#edit-comment", "新建楼栋")
+        page.click("#edit-save")
+        page.wait_for_function("() => document.querySelector('#edit-message').textContent.includes('已保存')")
+        built = page.evaluate("gridmapEditor.editor.original")
+        assert built["properties"]["name"] == "新建3号楼" and built["geometry"]["type"] == "MultiPolygon"
+        ring = built["geometry"]["coordinates"][0][0]
+        assert all(
+            min(abs(x - cx) + abs(y - cy) for x, y in ring) < 1e-6 for cx, cy in corners
+        )  # where drawn
+        # a building leader appointed from the members who live in a building of the community
+        member = clerk["member"]
+        page.evaluate(f"gridmapEditor.openFeature('buildings', {int(member['building_id'])})")
+        page.wait_for_function(
+            "() => document.querySelector('#term-role option[value=building_leader]') !== null"
+        )
+        page.wait_for_function("() => document.querySelectorAll('#term-members option').length > 0")
+        page.select_option("#term-role", "building_leader")
+        page.fill("#term-name", f"{member['name']} · 党员 #{member['id']}")
+        page.click("#edit-appoint")
+        page.wait_for_function(
+            f"() => document.querySelector('#edit-terms').textContent.includes('楼栋长：{member['name']}（党员）')"
+        )
         page.click("#edit-close")
         page.evaluate(f"gridmapEditor.openFeature('grids', {clerk['other']})")
         page.wait_for_function("() => document.querySelector('#edit-form [name=name]') !== null")

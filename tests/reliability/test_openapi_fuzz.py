@@ -5,9 +5,10 @@ document does not declare, no request that breaks the schema accepted.
 Left out: signing out (the fuzzer would end its own session), and the check that every
 schema-valid request succeeds: a request can fit the schema and still name a community that
 does not exist or a term that starts before the current one, and its 422 is declared.
-By default the run is small, on SpatiaLite, without the boundary-value phase; with
-GRIDMAP_RELIABILITY=full it runs every phase with 20 examples per operation on both
-databases."""
+By default the run is small, on SpatiaLite, as the public and an admin (who between them
+reach every route, the planner's answers being masked versions of the admin's), without the
+boundary-value phase; with GRIDMAP_RELIABILITY=full it runs every phase with 20 examples per
+operation on both databases, as every role."""
 
 from __future__ import annotations
 
@@ -20,12 +21,16 @@ import pytest
 from processes import FULL, size, token
 
 ROLES = ("public", "planner", "admin")
+#: the roles of the default run
+SMALL_RUN_ROLES = ("public", "admin")
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_the_fuzzer_finds_no_server_error_and_no_mismatch(services, db_url, role, tmp_path):
     if not FULL and not db_url.startswith("sqlite"):
         pytest.skip("the full run (GRIDMAP_RELIABILITY=full) fuzzes PostGIS too")
+    if not FULL and role not in SMALL_RUN_ROLES:
+        pytest.skip("the full run (GRIDMAP_RELIABILITY=full) fuzzes every role")
     url = services[0].url
     phases = "examples,coverage,fuzzing,stateful" if FULL else "examples,fuzzing,stateful"
     command = [str(Path(sys.executable).with_name("schemathesis")), "run", f"{url}/openapi.json",
