@@ -197,17 +197,45 @@ CHANGES = {"party_orgs": {"name": "改名的党组织"}, "members": {"skills": "
            "visits": {"note": "已回访"}, "households": {"residents": 2}, "assignments": {"note": "兼任"}}  # fmt: skip
 
 
+#: the layers a community's keepers edit, each with a harmless change
+ALL_CHANGES = {**CHANGES, "grids": {"name": "改过的网格"}, "compounds": {"property_company": "新物业"},
+               "buildings": {"levels": 7}, "facilities": {"opening_hours": "08:00-20:00"}}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
-def clerk_area(service_db, places):
+def entrances(client, auth, layers, places):
+    """An entrance (gate) in each of the two communities: the demo's few lie elsewhere."""
+    communities = layers["communities"].geometry
+    for community in (places["ours"], places["theirs"]):
+        point = communities.loc[community].representative_point()
+        body = {"type": "Feature", "geometry": mapping(point), "properties": {"kind": "gate", "name": "北门"}}
+        r = client.post("/collections/entrances/items", json=body, headers=auth["admin"])
+        assert r.status_code == 201, r.text
+
+
+def _area_rows(service_db, community_ids: tuple[int, ...], street_id: int | None = None) -> dict:
+    """layer → (ids inside the communities, ids outside), as the service's access table sees them."""
     from gridmap.scope import COMMUNITY_AREA_INPUTS, community_area
     from gridmap.store.layers import read_layer
 
     engine = make_engine(service_db)
     frames = {name: read_layer(engine, name) for name in COMMUNITY_AREA_INPUTS}
     engine.dispose()
-    area = community_area(frames, (places["ours"],))
+    area = community_area(frames, community_ids, street_id)
     return {name: (sorted(area.ids.get(name, ())), sorted(set(frames[name].index) - set(area.ids.get(name, ()))))
-            for name in CHANGES}  # fmt: skip
+            for name in ALL_CHANGES}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def clerk_area(service_db, places, entrances):
+    return _area_rows(service_db, (places["ours"],))
+
+
+@pytest.fixture(scope="module")
+def street_area(service_db, layers, places, entrances):
+    communities = layers["communities"]
+    ours = tuple(int(i) for i in communities.index[communities["street_id"] == places["street"]])
+    return _area_rows(service_db, ours, places["street"])
 
 
 @pytest.mark.parametrize("layer", sorted(CHANGES))
@@ -219,3 +247,53 @@ def test_every_kept_layer_inside_and_outside_a_community(client, accounts, clerk
     assert r.status_code == 200, (layer, r.text)
     r = _patch(client, accounts["clerk"], layer, outside[0], CHANGES[layer])
     assert r.status_code == 403 and "lies outside community" in r.json()["detail"], (layer, r.text)
+
+
+@pytest.mark.parametrize("layer", sorted(ALL_CHANGES))
+def test_every_kept_layer_inside_and_outside_a_street(client, accounts, street_area, layer):
+    inside, outside = street_area[layer]
+    if not inside or not outside:
+        pytest.skip(f"the demo has no {layer} on both sides of this street")
+    r = _patch(client, accounts["street-clerk"], layer, inside[-1], ALL_CHANGES[layer])
+    assert r.status_code == 200, (layer, r.text)
+    r = _patch(client, accounts["street-clerk"], layer, outside[0], ALL_CHANGES[layer])
+    assert r.status_code == 403 and "lies outside street" in r.json()["detail"], (layer, r.text)
+
+
+@pytest.fixture(scope="module")
+def worker_rows(service_db, leader_grid) -> dict:
+    """layer → (the ids in the worker's grid, the ids stored)."""
+    from gridmap.scope import AREA_INPUTS, grid_leader_area
+    from gridmap.store.layers import read_layer
+
+    engine = make_engine(service_db)
+    frames = {name: read_layer(engine, name) for name in {*AREA_INPUTS, *ALL_CHANGES}}
+    engine.dispose()
+    area = grid_leader_area(frames, (int(leader_grid.name),))
+    return {name: (sorted(area.ids.get(name, ())), sorted(frames[name].index)) for name in ALL_CHANGES}
+
+
+@pytest.mark.parametrize("layer", sorted(ALL_CHANGES))
+def test_every_kept_layer_for_a_grid_worker(client, accounts, worker_rows, layer):
+    mine, stored = worker_rows[layer]
+    if layer not in ("households", "visits"):
+        body = {"type": "Feature", "geometry": None, "properties": ALL_CHANGES[layer]}
+
+        def patch(fid: int):
+            return client.patch(f"/collections/{layer}/items/{fid}", json=body,
+                                headers={**accounts["worker"], "If-Match": '"stale"'})  # fmt: skip
+
+        if mine:  # in their grid: refused by layer, before the tag is looked at
+            r = patch(mine[0])
+            assert r.status_code == 403 and f"a grid_worker does not edit '{layer}'" in r.json()["detail"], (
+                r.text
+            )
+        for fid in (int(min(set(stored) - set(mine))), 999_999):  # elsewhere, or nowhere: alike
+            r = patch(fid)
+            assert r.status_code == 404 and r.json()["detail"] == f"no feature {fid} in '{layer}'", r.text
+        return
+    r = _patch(client, accounts["worker"], layer, mine[0], ALL_CHANGES[layer])
+    assert r.status_code == 200, (layer, r.text)
+    outside = sorted(set(stored) - set(mine))
+    r = _patch(client, accounts["worker"], layer, outside[0], ALL_CHANGES[layer])
+    assert r.status_code in (403, 404), (layer, r.text)  # another grid's: not theirs to read either
