@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
-from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from gridmap.choices import LEVELS, MEASURES
@@ -610,6 +609,8 @@ def gap_clusters(xy: np.ndarray, cluster_m: float) -> np.ndarray:
     cell = np.floor((xy - xy.min(axis=0)) / cluster_m).astype(np.int64)
     occupied = np.zeros(tuple(cell.max(axis=0) + 1), dtype=bool)
     occupied[cell[:, 0], cell[:, 1]] = True
+    from scipy import ndimage  # only where gaps are outlined
+
     labels, _ = ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
     _, label = np.unique(labels[cell[:, 0], cell[:, 1]], return_inverse=True)
     return label.ravel().astype(np.int64)

@@ -22,6 +22,11 @@ def plain_value(value: Any) -> Any:
     return value
 
 
+def plain_column(column: pd.Series) -> list[Any]:
+    """A whole column as :func:`plain_value` makes each cell, converted at once."""
+    return column.astype(object).where(column.notna(), None).tolist()
+
+
 def json_value(value: Any) -> Any:
     """A cell as a JSON-ready value: :func:`plain_value`, NaT as None, dates as ISO text."""
     value = plain_value(value)

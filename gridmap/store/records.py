@@ -11,29 +11,49 @@ from sqlalchemy import Table, insert, select
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.store.layers import add_wkb, insert_values, with_geometry, wkb_select
 from gridmap.store.tables import GEOMETRY_COLUMN
-from gridmap.values import plain_value
+from gridmap.values import plain_column
 
 
 def table_rows(frame: pd.DataFrame, columns: list[str], **fixed: Any) -> list[dict[str, Any]]:
     """``frame``'s ``columns`` as insert rows, each with the ``fixed`` values (an owner id)."""
-    values = [frame[c].tolist() for c in columns]
-    return [
-        {**fixed, **{c: plain_value(v[i]) for c, v in zip(columns, values, strict=True)}}
-        for i in range(len(frame))
-    ]
+    keys = [*fixed, *columns]
+    return [dict(zip(keys, row, strict=True)) for row in _row_tuples(frame, columns, fixed)]
+
+
+def _row_tuples(frame: pd.DataFrame, columns: list[str], fixed: dict[str, Any]) -> list[tuple]:
+    """The rows as tuples of plain Python values (the ``fixed`` values first), each column
+    converted at once, missing values as None."""
+    values = [[v] * len(frame) for v in fixed.values()] + [plain_column(frame[c]) for c in columns]
+    return list(zip(*values, strict=True))
 
 
 def insert_frame(conn, table: Table, frame: pd.DataFrame, columns: list[str], geometry_type: str | None = None,
                  **fixed: Any) -> None:  # fmt: skip
-    """Insert ``frame`` into ``table``; with ``geometry_type`` its geometry goes in as WKB."""
+    """Insert ``frame`` into ``table``; with ``geometry_type`` its geometry goes in as WKB.
+    Rows without geometry go to the driver as they are: ``COPY`` on PostGIS, one prepared
+    INSERT run over all rows on SpatiaLite."""
     if len(frame) == 0:
         return
-    rows = table_rows(frame, columns, **fixed)
     if geometry_type is None:
-        conn.execute(insert(table), rows)
+        _bulk_insert(conn, table, [*fixed, *columns], _row_tuples(frame, columns, fixed))
         return
+    rows = table_rows(frame, columns, **fixed)
     add_wkb(rows, frame.geometry.values, geometry_type)
     conn.execute(insert(table).values(insert_values([*fixed, *columns], spatial=True)), rows)
+
+
+def _bulk_insert(conn, table: Table, names: list[str], rows: list[tuple]) -> None:
+    quote = conn.dialect.identifier_preparer.quote
+    target = f"{quote(table.name)} ({', '.join(quote(n) for n in names)})"
+    if conn.dialect.name == "postgresql":
+        with (
+            conn.connection.driver_connection.cursor() as cursor,
+            cursor.copy(f"COPY {target} FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({', '.join('?' * len(names))})", rows)
 
 
 def read_rows(conn, table: Table, owner_column: str, owner_id: int) -> pd.DataFrame:

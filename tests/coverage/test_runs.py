@@ -92,3 +92,22 @@ def test_failed_save_keeps_nothing(engine, monkeypatch):
     with pytest.raises(Exception):  # noqa: B017 - the driver's integrity error
         save_run(engine, result, inputs)
     assert len(list_runs(engine)) == 0
+
+
+def _plain(frame, columns):
+    return [[None if pd.isna(v) else v for v in row] for row in frame[columns].itertuples(index=False)]
+
+
+def test_every_saved_table_reads_back_as_computed(engine):
+    from gridmap.store.runs import long_results
+
+    _load_street(engine)
+    inputs = load_inputs(engine)
+    result = compute_coverage(inputs, CoverageParams(categories=("clinic",), levels=(5, 15)))
+    stored = read_run(engine, save_run(engine, result, inputs))
+    for name, computed in (("results", long_results(result)), ("summary", result.summary),
+                           ("compounds", result.compounds)):  # fmt: skip
+        back = getattr(stored, name)
+        columns = [c for c in back.columns if c in computed.columns and c != "geometry"]
+        assert len(columns) >= 4 and len(back) == len(computed), name
+        assert _plain(back, columns) == _plain(computed.reset_index(drop=True), columns), name
