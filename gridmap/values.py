@@ -24,7 +24,8 @@ def plain_value(value: Any) -> Any:
 
 def plain_column(column: pd.Series) -> list[Any]:
     """A whole column as :func:`plain_value` makes each cell, converted at once."""
-    return column.astype(object).where(column.notna(), None).tolist()
+    values: list[Any] = column.astype(object).where(column.notna(), None).tolist()
+    return values
 
 
 def json_value(value: Any) -> Any:
