@@ -17,6 +17,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,13 +101,19 @@ def wrk(url: str, script: str, *, connections: int, seconds: int, threads: int =
     }  # fmt: skip
 
 
-def postgis() -> contextlib.AbstractContextManager[str]:
-    """A throwaway PostGIS database for the ``with`` block (the tests' own server:
-    ``tests/postgis.py``, loaded by its path, so that ``tests/`` never shadows a package)."""
-    spec = importlib.util.spec_from_file_location("bench_postgis", ROOT / "tests" / "postgis.py")
+def tests_helper(name: str) -> ModuleType:
+    """The tests' helper module ``tests/NAME.py``, loaded by its path: putting ``tests/`` on
+    ``sys.path`` would let its folders (``tests/gridmap``, …) shadow the packages."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "tests" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def postgis() -> contextlib.AbstractContextManager[str]:
+    """A throwaway PostGIS database for the ``with`` block (the tests' own server)."""
+    module = tests_helper("postgis")
     reason = module.unavailable_reason()
     if reason and not os.environ.get("GRIDMAP_TEST_POSTGRES_URL"):
         sys.exit(f"PostGIS is needed: {reason}")

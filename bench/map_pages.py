@@ -16,7 +16,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from bench.common import machine_load, tests_helper  # noqa: E402
+
 KINDS = {
     "grids": {},
     "coverage": {"category": "elderly_care"},
@@ -26,7 +29,6 @@ KINDS = {
 
 
 def main() -> None:
-    from browser import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
 
     from gridmap.coverage import CoverageParams
@@ -38,7 +40,9 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'demo.sqlite'}")
         write_demo(engine, generate(seed=20181201))
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            helper = tests_helper("browser")
+            print(f"maps of the demo, each opened three times ({machine_load()})")
+            browser = p.chromium.launch(executable_path=helper.CHROMIUM, args=helper.CHROMIUM_ARGS)
             for kind, options in KINDS.items():
                 start = time.perf_counter()
                 m = build_map(kind, engine, coverage=CoverageParams(), **options)
@@ -58,6 +62,7 @@ def main() -> None:
                     f"{kind:9s} {size:5.2f} MB, opens in {min(times):.2f} s (built in {built:.2f} s){target}"
                 )
             browser.close()
+            print(f"after: {machine_load()}")
 
 
 if __name__ == "__main__":

@@ -29,12 +29,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx  # the test extras' HTTP client
 import morecantile
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 TIPG_VENV = ROOT / ".bench" / "tipg-venv"
 LAYERS = ("buildings", "roads")
 ZOOMS = range(12, 18)
@@ -145,14 +145,11 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
-    from postgis import postgis_server, unavailable_reason
+    from bench.common import postgis
 
-    reason = unavailable_reason()
-    if reason and not os.environ.get("GRIDMAP_TEST_POSTGRES_URL"):
-        sys.exit(f"PostGIS is needed: {reason}")
     python = tipg_python()
 
-    with postgis_server() as url:
+    with postgis() as url:
         bounds, token = prepare(url)
         ours_port, tipg_port = free_port(), free_port()
         env = dict(os.environ, GRIDMAP_DATABASE_URL=url)
