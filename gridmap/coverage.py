@@ -616,9 +616,37 @@ def gap_clusters(xy: np.ndarray, cluster_m: float) -> np.ndarray:
     return label.ravel().astype(np.int64)
 
 
-def _cluster_shapes(xy: np.ndarray, footprints: np.ndarray, label: np.ndarray, margin_m: float) -> np.ndarray:
+def _cluster_shapes(
+    xy: np.ndarray, footprints: np.ndarray, label: np.ndarray, margin_m: float, homes: np.ndarray
+) -> np.ndarray:
     """One polygon per cluster: a lone home's footprint widened by the margin; for several
-    homes, the concave hull of their points widened by the margin."""
+    homes, the concave hull of their points widened by the margin. A cluster of the same
+    homes (``homes``: each point's home) as another — the same gap for several categories or
+    levels — is drawn once and shared."""
+    first, same_as = _same_members(label, homes)
+    shapes = _drawn_clusters(xy[first], footprints[first], label[first], margin_m)
+    return shapes[same_as]
+
+
+def _same_members(label: np.ndarray, homes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For clusters ``label`` (0..n-1) of ``homes``: a mask of the points of each first
+    cluster of its set of homes, and for each cluster the label that first cluster takes
+    among them (0..m-1, in order)."""
+    order = np.argsort(label, kind="stable")
+    starts = np.flatnonzero(np.r_[True, label[order][1:] != label[order][:-1]])
+    members = np.split(homes[order], starts[1:])
+    index: dict[bytes, int] = {}
+    same_as = np.array([index.setdefault(np.sort(m).tobytes(), len(index)) for m in members], dtype=np.int64)
+    keep_cluster = np.zeros(len(members), dtype=bool)
+    keep_cluster[np.unique(same_as, return_index=True)[1]] = True
+    first = keep_cluster[label]
+    return first, same_as
+
+
+def _drawn_clusters(xy: np.ndarray, footprints: np.ndarray, label: np.ndarray, margin_m: float) -> np.ndarray:
+    """The outline of each cluster of ``label`` (consecutive from its lowest value)."""
+    _, label = np.unique(label, return_inverse=True)
+    label = label.ravel()
     n = int(label.max()) + 1
     size = np.bincount(label, minlength=n)
     shapes = np.empty(n, dtype=object)
@@ -672,7 +700,7 @@ def _gaps(
     if not frames:
         return _no_shapes(GAP_COLUMNS)
     idx, label = np.concatenate(members), np.concatenate(labels)
-    shapes = _cluster_shapes(pts[idx], homes.geometry.values[idx], label, params.gap_margin_m)
+    shapes = _cluster_shapes(pts[idx], homes.geometry.values[idx], label, params.gap_margin_m, idx)
     gaps = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry=shapes, crs=metric)
     gaps = gaps.sort_values(["category", "level", "residents"], ascending=[True, True, False], kind="stable")
     gaps["method"] = method

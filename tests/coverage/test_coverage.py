@@ -287,3 +287,20 @@ def test_islands_of_the_network_are_reported_with_their_homes():
         {"island": 1, "km": 0.2, "homes": 2, "residents": 500, "facilities": 0}
     ]
     assert not res.covered("clinic", 15)[1:].any()  # the clinic is on the main part only
+
+
+def test_a_gap_of_the_same_homes_for_several_categories_is_drawn_once_and_alike():
+    from gridmap.coverage import _cluster_shapes, _drawn_clusters
+
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 500, (40, 2))
+    footprints = shapely.buffer(shapely.points(xy), 5)
+    # three (category, level) pairs: the first two leave the same homes uncovered, in two clusters
+    # each; the third a different set; plus a lone home
+    homes = np.r_[np.arange(0, 20), np.arange(0, 20), np.arange(10, 40), [7]]
+    label = np.r_[np.repeat([0, 1], 10), np.repeat([2, 3], 10), np.repeat([4, 5], 15), [6]]
+    shared = _cluster_shapes(xy[homes], footprints[homes], label, 25.0, homes)
+    alone = _drawn_clusters(xy[homes], footprints[homes], label, 25.0)  # each cluster drawn by itself
+    assert len(shared) == len(alone) == 7
+    assert all(a.equals_exact(b, 0) for a, b in zip(shared, alone, strict=True))
+    assert shared[0] is shared[2] and shared[1] is shared[3]  # drawn once, shared
