@@ -625,7 +625,8 @@ def _cluster_shapes(
     levels — is drawn once and shared."""
     first, same_as = _same_members(label, homes)
     shapes = _drawn_clusters(xy[first], footprints[first], label[first], margin_m)
-    return shapes[same_as]
+    shared: np.ndarray = shapes[same_as]
+    return shared
 
 
 def _same_members(label: np.ndarray, homes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
