@@ -110,7 +110,7 @@ def sign_out_route(request: Request, app: State) -> Response:
     return Response(status_code=204)
 
 
-def leader_reaches(app: AppState, user: User, layer: str, feature_id: int, absent: str) -> None:
+def require_in_area(app: AppState, user: User, layer: str, feature_id: int, absent: str) -> None:
     """NotFoundError (saying ``absent``) when the area of a user who works within one does
     not hold the feature: outside grid staff's grids it is as if it did not exist (its
     existence is not told); street and community admins, who read the whole district, are

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import CurrentUser, State, leader_reaches, require
+from api.auth import CurrentUser, State, require, require_in_area
 from api.geojson import frame_collection, records
 from api.schemas import (
     AnswerRoute,
@@ -36,7 +36,7 @@ def _in_scope(app: State, user: CurrentUser, event_id: int) -> None:
     it is as if it did not exist (its existence is not told)."""
     if event_id not in app.layers.frame("events").index:
         raise NotFoundError(f"no event {event_id}")
-    leader_reaches(app, user, "events", event_id, f"no event {event_id}")
+    require_in_area(app, user, "events", event_id, f"no event {event_id}")
 
 
 @router.get("/counts", summary="open and closed events per grid, for everyone (counts only)")
@@ -129,7 +129,7 @@ visits_router = APIRouter(prefix="/visits", tags=["grid events"], route_class=An
 @visits_router.post("", status_code=201, response_model=VisitLogged, summary="log a visit to a household")
 async def log_visit(body: VisitBody, app: State, user: CurrentUser) -> dict:
     require(user, "log_visits", what="logging a visit")
-    leader_reaches(app, user, "households", body.household_id, f"no household {body.household_id}")
+    require_in_area(app, user, "households", body.household_id, f"no household {body.household_id}")
     day = body.visited_on or dt.date.today()
     values = {"household_id": body.household_id, "visited_on": day, "visitor": user.name, "kind": body.kind,
               "note": body.note}  # fmt: skip

@@ -19,7 +19,7 @@ import shapely.geometry
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from sqlalchemy import select
 
-from api.auth import CurrentUser, State, leader_reaches, require, require_layer
+from api.auth import CurrentUser, State, require, require_in_area, require_layer
 from api.geojson import GEOJSON, feature_texts, frame_collection, records
 from api.schemas import (
     AnswerRoute,
@@ -78,7 +78,7 @@ def check_edit(app, user, layer: str, *, stored_id: int | None = None, values=No
     """Refuse an edit the access table does not give the user where it lies (AccessError
     naming what lies outside their area); a feature grid staff cannot read is not found."""
     if user.has_area and stored_id is not None:
-        leader_reaches(app, user, layer, stored_id, f"no feature {stored_id} in '{layer}'")
+        require_in_area(app, user, layer, stored_id, f"no feature {stored_id} in '{layer}'")
     area = app.layers.area(user)
     why = edit_refusal(user.role, area, layer, stored_id=stored_id, values=values, geometry=geometry,
                        communities=app.layers.frame("communities"))  # fmt: skip
@@ -486,7 +486,7 @@ def changeset(body: ChangesetBody, app: State, user: CurrentUser) -> dict:
 def history(layer: str, feature_id: FeatureId, app: State, user: CurrentUser) -> list[dict]:
     _check_layer(layer, user)
     require(user, "feature_history", what="a feature's history")
-    leader_reaches(app, user, layer, feature_id, f"no feature {feature_id} in '{layer}'")
+    require_in_area(app, user, layer, feature_id, f"no feature {feature_id} in '{layer}'")
     return feature_timeline(app.engine, layer, feature_id)
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import CurrentUser, State, leader_reaches, require
+from api.auth import CurrentUser, State, require, require_in_area
 from api.geojson import frame_collection, records
 from api.schemas import AnswerRoute, NeedBody, NeedState, NeedStepBody, PointsBody, PointsEntry, Ranked
 from gridmap.errors import InputError, NotFoundError, Problem
@@ -44,7 +44,7 @@ async def file_need_route(body: NeedBody, app: State, user: CurrentUser) -> dict
             raise InputError([Problem("a grid leader files a need at a household, compound or grid of their area",
                                       field="household_id")])  # fmt: skip
         for layer, ident in places:
-            leader_reaches(app, user, layer, ident, f"no feature {ident} in layer '{layer}'")
+            require_in_area(app, user, layer, ident, f"no feature {ident} in layer '{layer}'")
     need_id = await run_in_threadpool(
         file_need, app.engine, kind=body.kind, category=body.category, title=body.title,
         description=body.description, household_id=body.household_id, compound_id=body.compound_id,
@@ -62,9 +62,9 @@ async def need_step(need_id: int, body: NeedStepBody, app: State, user: CurrentU
     require(user, "need_steps", what="moving a need")
     if need_id not in app.layers.frame("needs").index:
         raise NotFoundError(f"no need {need_id}")
-    leader_reaches(app, user, "needs", need_id, f"no need {need_id}")
+    require_in_area(app, user, "needs", need_id, f"no need {need_id}")
     if body.member_id is not None:
-        leader_reaches(app, user, "members", body.member_id, f"no member {body.member_id}")
+        require_in_area(app, user, "members", body.member_id, f"no member {body.member_id}")
     need, awarded = await run_in_threadpool(
         move_need, app.engine, need_id, body.to, member_id=body.member_id, coop_unit_id=body.coop_unit_id,
         offer_id=body.offer_id, confirmed_by=body.confirmed_by, on=body.on, user=user.name,
@@ -81,7 +81,7 @@ async def points_route(body: PointsBody, app: State, user: CurrentUser) -> dict:
     require(user, "award_points", what="awarding points")
     if body.member_id not in app.layers.frame("members").index:
         raise NotFoundError(f"no member {body.member_id}")
-    leader_reaches(app, user, "members", body.member_id, f"no member {body.member_id}")
+    require_in_area(app, user, "members", body.member_id, f"no member {body.member_id}")
     awarded = await run_in_threadpool(award_points, app.engine, body.member_id, body.rule, on=body.on,
                                       times=body.times, note=body.note, user=user.name)  # fmt: skip
     return {"entry_id": awarded.entry_id, "points": awarded.points, "asked": awarded.asked}

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, Query
 
-from api.auth import CurrentUser, State, leader_reaches, require
+from api.auth import CurrentUser, State, require, require_in_area
 from api.features import FeatureId
 from api.geojson import frame_collection, records
 from api.schemas import (
@@ -104,11 +104,11 @@ def my_area(app: State, user: CurrentUser) -> dict:
 )
 def assign_route(body: Assignment, app: State, user: CurrentUser) -> dict:
     require(user, "assign_people", what="assigning people")
-    leader_reaches(
+    require_in_area(
         app, user, body.target_layer, body.target_id, f"no feature {body.target_id} in {body.target_layer}"
     )
     if body.member_id is not None:
-        leader_reaches(app, user, "members", body.member_id, f"no member {body.member_id}")
+        require_in_area(app, user, "members", body.member_id, f"no member {body.member_id}")
     new_id, ended = assign(app.engine, user=user.name, **body.model_dump())
     return {"id": new_id, "ended": ended}
 
@@ -120,7 +120,7 @@ def assign_route(body: Assignment, app: State, user: CurrentUser) -> dict:
 )
 def end_route(assignment_id: FeatureId, body: End, app: State, user: CurrentUser) -> dict:
     require(user, "assign_people", what="ending assignments")
-    leader_reaches(app, user, "assignments", assignment_id, f"no assignment {assignment_id}")
+    require_in_area(app, user, "assignments", assignment_id, f"no assignment {assignment_id}")
     end_assignment(app.engine, assignment_id, user=user.name, on=body.on)
     return {"id": assignment_id, "ended_on": (body.on or dt.date.today()).isoformat()}
 
@@ -156,8 +156,8 @@ def branch_route(body: Branch, app: State, user: CurrentUser) -> dict:
         raise InputError([Problem("name compounds or grids, one of them", field="compound_ids")])
     layer, ids = ("compounds", body.compound_ids) if body.compound_ids else ("grids", body.grid_ids)
     for ident in ids:
-        leader_reaches(app, user, layer, ident, f"no feature {ident} in {layer}")
+        require_in_area(app, user, layer, ident, f"no feature {ident} in {layer}")
     if body.branch_id is not None:
-        leader_reaches(app, user, "party_orgs", body.branch_id, f"no party organisation {body.branch_id}")
+        require_in_area(app, user, "party_orgs", body.branch_id, f"no party organisation {body.branch_id}")
     count = assign_branch(app.engine, ids, body.branch_id, user=user.name, layer=layer)
     return {layer: count, "branch_id": body.branch_id}

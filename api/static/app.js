@@ -74,13 +74,27 @@ const LAYERS = [
 
 const state = { token: sessionStorage.getItem("gridmap-token"), user: null, config: null, on: {} };
 
-async function api(path, options = {}) {
+// one signed-in request: { ok, status, body, etag }, whatever the answer (a JSON body is read)
+async function request(path, options = {}) {
   const headers = Object.assign({ Accept: "application/json" }, options.headers || {});
   if (state.token) headers.Authorization = "Bearer " + state.token;
-  const response = await fetch(ORIGIN + path, Object.assign({}, options, { headers }));
+  if (options.body !== undefined && !headers["Content-Type"]) headers["Content-Type"] = "application/json";
+  const response = await fetch(ORIGIN + path, Object.assign({ cache: "no-store" }, options, { headers }));
   const body = response.status === 204 ? null : await response.json();
-  if (!response.ok) throw new Error((body && body.detail) || response.statusText);
-  return body;
+  return { ok: response.ok, status: response.status, body, etag: response.headers.get("ETag") };
+}
+
+// the detail of an error answer, with the problems it lists
+function problemText(body) {
+  if (!body) return "";
+  return (body.detail || "") + (body.problems ? "：" + body.problems.map((p) => p.message).join("；") : "");
+}
+
+// a signed-in request's body; an Error carrying the answer's detail when it failed
+async function api(path, options = {}) {
+  const answer = await request(path, options);
+  if (!answer.ok) throw new Error((answer.body && answer.body.detail) || String(answer.status));
+  return answer.body;
 }
 
 const map = new maplibregl.Map({
@@ -347,14 +361,13 @@ function householdList(households) {
       save.addEventListener("click", async () => {
         save.disabled = true;
         try {
-          const headers = { Accept: "application/geo+json", Authorization: "Bearer " + state.token };
-          const item = await fetch(`${ORIGIN}/collections/households/items/${h.id}`, { headers, cache: "no-store" });
+          const path = `/collections/households/items/${h.id}`;
+          const item = await request(path, { headers: { Accept: "application/geo+json" } });
           const body = { type: "Feature", geometry: null, properties: { residents: residents.value === "" ? null : Number(residents.value),
             phone: phone.value.trim() || null } };
-          const r = await fetch(`${ORIGIN}/collections/households/items/${h.id}`, { method: "PATCH",
-            headers: Object.assign({ "Content-Type": "application/json", "If-Match": item.headers.get("ETag") }, headers), body: JSON.stringify(body) });
-          const answer = await r.json();
-          said.textContent = r.ok ? " 已保存" : ` ${answer.detail}${answer.problems ? "：" + answer.problems.map((p) => p.message).join("；") : ""}`;
+          const r = await request(path, { method: "PATCH", headers: { Accept: "application/geo+json", "If-Match": item.etag },
+            body: JSON.stringify(body) });
+          said.textContent = r.ok ? " 已保存" : ` ${problemText(r.body)}`;
           said.className = r.ok ? "ok" : "error";
         } finally { save.disabled = false; }
       });

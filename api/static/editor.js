@@ -74,12 +74,9 @@ function singlePolygon(geometry) {
 }
 
 async function fetchItem(layer, id) {
-  const headers = { Accept: "application/geo+json" };
-  if (state.token) headers.Authorization = "Bearer " + state.token;
-  const response = await fetch(`${ORIGIN}/collections/${layer}/items/${id}`, { headers, cache: "no-store" });
-  const body = await response.json();
-  if (!response.ok) throw new Error(body.detail || response.statusText);
-  return { feature: body, tag: response.headers.get("ETag") };
+  const answer = await request(`/collections/${layer}/items/${id}`, { headers: { Accept: "application/geo+json" } });
+  if (!answer.ok) throw new Error(problemText(answer.body) || String(answer.status));
+  return { feature: answer.body, tag: answer.etag };
 }
 
 async function pickFeature(event) {
@@ -192,10 +189,7 @@ function changeset(dryRun) {
 }
 
 async function postChangeset(body) {
-  const headers = { "Content-Type": "application/json", Accept: "application/json" };
-  if (state.token) headers.Authorization = "Bearer " + state.token;
-  const response = await fetch(`${ORIGIN}/changesets`, { method: "POST", headers, body: JSON.stringify(body) });
-  return { status: response.status, body: await response.json() };
+  return request("/changesets", { method: "POST", body: JSON.stringify(body) });
 }
 
 function showFindings(collection) {
@@ -237,7 +231,7 @@ async function saveEdit() {
     document.getElementById("edit-reload").hidden = false;
     return;
   }
-  editMessage(answer.detail + (answer.problems ? "：" + answer.problems.map((p) => p.message).join("；") : ""), "error");
+  editMessage(problemText(answer), "error");
 }
 
 async function reloadKeepingChanges() {
@@ -265,10 +259,9 @@ async function showHistory() {
 }
 
 async function undoLast() {
-  const headers = { Accept: "application/geo+json", "If-Match": editor.tag };
-  if (state.token) headers.Authorization = "Bearer " + state.token;
-  const response = await fetch(`${ORIGIN}/collections/${editor.layer}/items/${editor.id}/revert`, { method: "POST", headers });
-  if (!response.ok) { const body = await response.json(); editMessage(body.detail, "error"); return; }
+  const answer = await request(`/collections/${editor.layer}/items/${editor.id}/revert`,
+    { method: "POST", headers: { Accept: "application/geo+json", "If-Match": editor.tag } });
+  if (!answer.ok) { editMessage(problemText(answer.body), "error"); return; }
   refreshTiles(editor.layer);
   await openFeature(editor.layer, editor.id);
   await showHistory();
@@ -288,12 +281,10 @@ async function mergeWith() {
 }
 
 async function redraw(body, apply) {
-  const headers = { "Content-Type": "application/json", Accept: "application/geo+json" };
-  if (state.token) headers.Authorization = "Bearer " + state.token;
-  const response = await fetch(`${ORIGIN}/grids/redraw`, { method: "POST", headers,
-    body: JSON.stringify(Object.assign({}, body, apply ? { apply: true, end_terms: document.getElementById("edit-end-terms").checked } : {})) });
-  const answer = await response.json();
-  if (!response.ok) { editMessage(answer.detail + (answer.problems ? "：" + answer.problems.map((p) => p.message).join("；") : ""), "error"); return; }
+  const sent = Object.assign({}, body, apply ? { apply: true, end_terms: document.getElementById("edit-end-terms").checked } : {});
+  const reply = await request("/grids/redraw", { method: "POST", headers: { Accept: "application/geo+json" }, body: JSON.stringify(sent) });
+  const answer = reply.body;
+  if (!reply.ok) { editMessage(problemText(answer), "error"); return; }
   const plan = document.getElementById("edit-plan");
   plan.innerHTML = "";
   const changed = answer.features.filter((f) => f.properties.status !== "kept");
@@ -316,7 +307,6 @@ async function redraw(body, apply) {
   editMessage("预览：确认后点“应用”；现任网格长、网格员在被撤销的网格上时须勾选“结束其任期”");
 }
 
-// --- terms on the open grid: who holds which post, ended or started here ---
 // --- terms: who holds which post on the open feature, and appointing from the members ---
 async function termPosts() {
   if (!editor.posts) editor.posts = await api("/assignments/posts");
