@@ -25,6 +25,8 @@ from gridmap.accounts import User
 from gridmap.errors import AccessError, InputError, NotFoundError
 from gridmap.model import UserRole
 from gridmap.scope import PUBLIC_LAYERS, analysis_ids, readable_layers, visible_ids
+from gridmap.store.engine import is_sqlite
+from gridmap.store.mvt import postgis_tile
 from gridmap.store.secret import service_secret
 from gridmap.tiles import MAX_ZOOM, TileSource, encode_tile, lonlat_bounds, tile_bounds
 
@@ -54,9 +56,21 @@ PROPOSAL_COLUMNS = ("rank", "name", "source", "residents_new", "households_new",
                     "nearest_station_m", "scenario_id")  # fmt: skip
 
 
+def _in_database(app, layer: str) -> bool:
+    """Whether the database encodes the layer's tiles: a stored layer, on PostGIS."""
+    return layer in LAYER_COLUMNS and not is_sqlite(app.engine)
+
+
+def _database_tile(app, layer: str, z: int, x: int, y: int, keep) -> bytes:
+    with app.engine.connect() as conn:
+        return postgis_tile(conn, layer, LAYER_COLUMNS[layer], z, x, y, keep)
+
+
 def _source(app, versions: dict[str, int], layer: str, run: str, category, level, scenario: str):
     """(tile source, version key) of a stored or analysis layer, at the layer ``versions``
-    the request read."""
+    the request read (no source where the database encodes the tiles)."""
+    if _in_database(app, layer):
+        return None, ("v", versions.get(layer, 0))
     if layer in LAYER_COLUMNS:
         source = app.layers.tile_source(layer, LAYER_COLUMNS[layer], versions)
         return source, ("v", versions.get(layer, 0))
@@ -157,7 +171,10 @@ async def tile(
         return Response(status_code=304, headers=headers)
     data = app.tiles.get(tag)
     if data is None:
-        data = await run_in_threadpool(encode_tile, [(source, keep)], z, x, y_number)
+        if source is None:
+            data = await run_in_threadpool(_database_tile, app, layer, z, x, y_number, keep)
+        else:
+            data = await run_in_threadpool(encode_tile, [(source, keep)], z, x, y_number)
         app.tiles.put(tag, data)
     return Response(data, media_type=MVT, headers=headers)
 
@@ -175,7 +192,10 @@ def tilejson(
 ) -> dict:
     versions = app.layers.versions()
     _keep(app, versions, user, layer)
-    source, _ = _source(app, versions, layer, run, category, level, scenario)
+    if layer in LAYER_COLUMNS:  # the fields its features carry, wherever its tiles are encoded
+        source = app.layers.tile_source(layer, LAYER_COLUMNS[layer], versions)
+    else:
+        source, _ = _source(app, versions, layer, run, category, level, scenario)
     query = {"category": category, "level": level, "run": run if layer in ("coverage", "gaps", "circles") else None,
              "scenario": scenario if layer == "proposals" else None}  # fmt: skip
     params = "&".join(f"{k}={v}" for k, v in query.items() if v is not None)

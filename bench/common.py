@@ -8,6 +8,7 @@ import contextlib
 import importlib.util
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -118,3 +119,45 @@ def postgis() -> contextlib.AbstractContextManager[str]:
     if reason and not os.environ.get("GRIDMAP_TEST_POSTGRES_URL"):
         sys.exit(f"PostGIS is needed: {reason}")
     return module.postgis_server()
+
+
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (all cores, from /proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class OthersBusy:
+    """How busy the rest of the machine was while a benchmark's child process ran: the
+    machine's busy CPU time less the child's own, as a share of all cores (0–1). The load
+    average cannot tell this: it counts the benchmark's own work too."""
+
+    share: float = 0.0
+
+    def __enter__(self) -> OthersBusy:
+        self._wall, self._busy = time.monotonic(), _busy_seconds()
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self._children = usage.ru_utime + usage.ru_stime
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        ours = usage.ru_utime + usage.ru_stime - self._children
+        wall = max(time.monotonic() - self._wall, 1e-6)
+        others = max(_busy_seconds() - self._busy - ours, 0.0)
+        self.share = min(others / (wall * (os.cpu_count() or 1)), 1.0)
+
+
+#: how much busier the rest of the machine may be in one tool's run than in the other's for
+#: their ratio to be printed (a share of all cores)
+STEADY_SHARE = 0.10
+
+
+def ratio_or_reason(mine: float, theirs: float, a: OthersBusy, b: OthersBusy) -> str:
+    """``theirs / mine`` as "N.N×", or why it is withheld (the machine was not as busy)."""
+    if abs(a.share - b.share) > STEADY_SHARE:
+        return f"no ratio: other processes took {a.share:.0%} of the cores in one run, {b.share:.0%} in the other"
+    return f"{theirs / mine:.1f}×"

@@ -15,8 +15,9 @@ Reported:
 - like for like against pandana (its network built, then 12 nearest_pois queries; no
   precompute(), which nearest_pois does not use): the network build, the 12 categories'
   distances, and both together, each tool's time and their ratio, printed only when the
-  machine's load stayed within 0.5 across the two runs; and the largest distance difference
-  between the two on the same graph, with facilities snapped to nodes as pandana does.
+  rest of the machine was about as busy in both runs (within 10 % of the cores); and the
+  largest distance difference between the two on the same graph, with facilities snapped to
+  nodes as pandana does.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import machine_load
+from bench.common import OthersBusy, machine_load, ratio_or_reason
 
 CATEGORIES = (
     "food", "grocery", "culture", "sports", "primary_school", "hospital", "admin_service",
@@ -213,10 +214,6 @@ def _spawn(part: str, source: str, args, env) -> dict:
     return json.loads(line.removeprefix("RESULT "))
 
 
-#: how far the 1-minute load may move between the two tools' runs for a ratio to be printed
-LOAD_TOLERANCE = 0.5
-
-
 def _largest_difference(a: dict, b: dict) -> float:
     worst = 0.0
     for category in a:
@@ -249,19 +246,17 @@ def main() -> None:
         write_demo(engine, generate(seed=20181201))
         engine.dispose()
         for source in ("demo", "large"):
-            before = os.getloadavg()[0]
-            ours = _spawn("ours", source, args, env)
-            between = os.getloadavg()[0]
-            peer = _spawn("pandana", source, args, env)
-            after = os.getloadavg()[0]
+            with OthersBusy() as during_ours:
+                ours = _spawn("ours", source, args, env)
+            with OthersBusy() as during_peer:
+                peer = _spawn("pandana", source, args, env)
             check = _spawn("check", source, args, env)
             diff = _largest_difference(check["distances"], peer["distances"])
             name = "demo district" if source == "demo" else f"large city ({args.tiles}×{args.tiles} tiles)"
             print(f"\n== {name}: {ours['nodes']:,} street nodes, {ours['homes']:,} homes, "
                   f"{ours['facilities']:,} facilities ({machine_load()})")  # fmt: skip
-            print(
-                f"load (1 min) before gridmap {before:.2f}, before pandana {between:.2f}, after {after:.2f}"
-            )
+            print(f"other processes took {during_ours.share:.0%} of the cores during gridmap's run, "
+                  f"{during_peer.share:.0%} during pandana's")  # fmt: skip
             print(f"gridmap whole run: {ours['seconds']:.2f} s{'' if source == 'demo' else ' (target under 5 s)'} "
                   f"(of which reading the database {ours['load_s']:.2f} s), peak {ours['peak_mib']:.0f} MiB; "
                   f"{ours['passes']} shortest-path passes, {ours['gaps']:,} gaps, {ours['circles']:,} circles")  # fmt: skip
@@ -270,10 +265,9 @@ def main() -> None:
             rows = (("network build (gridmap: with the homes)", ours["build_s"], peer["build_s"]),
                     ("12 categories' distances (gridmap: attaching included)", ours["distance_stage_s"], peer["query_s"]),
                     ("build + distances", ours_both, peer["build_s"] + peer["query_s"]))  # fmt: skip
-            steady = abs(between - before) <= LOAD_TOLERANCE and abs(after - between) <= LOAD_TOLERANCE
             for label, mine, theirs in rows:
-                ratio = f"pandana / gridmap = {theirs / mine:.1f}×" if steady else "no ratio: the load moved"
-                print(f"  {label}: gridmap {mine:.3f} s, pandana {theirs:.3f} s; {ratio}")
+                ratio = ratio_or_reason(mine, theirs, during_ours, during_peer)
+                print(f"  {label}: gridmap {mine:.3f} s, pandana {theirs:.3f} s; pandana / gridmap: {ratio}")
             print(
                 f"peak memory: gridmap whole run {ours['peak_mib']:.0f} MiB, pandana {peer['peak_mib']:.0f} MiB"
             )
