@@ -148,7 +148,7 @@ class AppState:
         self.settings = settings
         self.engine = engine
         self.layers = LayerStore(engine)
-        self.tiles = LRU(4096)
+        self.tiles = LRU(settings.tile_cache_tiles)
         self.kept = LRU(32)  # coverage runs and siting scenarios, which never change
         self.jobs = Jobs()
         self.sign_ins = BoundedPool("sign-in", workers=2, limit=16, what="sign-ins")

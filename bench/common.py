@@ -85,7 +85,16 @@ def wrk(url: str, script: str, *, connections: int, seconds: int, threads: int =
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "load.lua"
         path.write_text(script)
-        args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(path), url]
+        args = [
+            "wrk",
+            f"-t{min(threads, connections)}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(path),
+            url,
+        ]
         out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
 
     def pct(label: str) -> float:
@@ -161,3 +170,19 @@ def ratio_or_reason(mine: float, theirs: float, a: OthersBusy, b: OthersBusy) ->
     if abs(a.share - b.share) > STEADY_SHARE:
         return f"no ratio: other processes took {a.share:.0%} of the cores in one run, {b.share:.0%} in the other"
     return f"{theirs / mine:.1f}×"
+
+
+def others_now(seconds: float = 1.0) -> float:
+    """The share of all cores busy over ``seconds`` while the benchmark waits: what the rest
+    of the machine is doing just before a run (0–1)."""
+    wall, busy = time.monotonic(), _busy_seconds()
+    time.sleep(seconds)
+    return min((_busy_seconds() - busy) / ((time.monotonic() - wall) * (os.cpu_count() or 1)), 1.0)
+
+
+def steady_ratio(mine: float, theirs: float, before_mine: float, before_theirs: float) -> str:
+    """``mine / theirs`` as "N.N×", or why it is withheld: the rest of the machine was busier
+    before one run than before the other by more than ``STEADY_SHARE`` of the cores."""
+    if abs(before_mine - before_theirs) > STEADY_SHARE:
+        return f"no ratio: {before_mine:.0%} vs {before_theirs:.0%} of the cores busy before the runs"
+    return f"{mine / theirs:.2f}×"

@@ -1,19 +1,22 @@
 """Vector tiles and ``/who`` under load: gridmap's service against tipg, both serving the
 demo district from the same PostGIS database in the same run.
 
-    python bench/tiles.py [--seconds 10] [--connections 4 16]
+    python bench/tiles.py [--seconds 10] [--connections 1 16 64] [--workers 2]
 
 Needs PostgreSQL with PostGIS (a throwaway server is started, as for the tests, unless
 GRIDMAP_TEST_POSTGRES_URL names one), ``wrk`` (Debian package) and tipg, which is installed
 into ``.bench/tipg-venv`` on first use (it is a peer, not a dependency of gridmap).
 
-For the ``buildings`` and ``roads`` layers at zooms 12–17 over the district, prints per
-server: the latency of each tile fetched once in turn (cold: p50, p99), and under
-concurrent load with wrk (4, then 16 connections over 2 threads): requests per second and p50,
-p99. Our tiles are fetched as a planner (a signed-in role: the token is checked on every
-request); tipg needs no sign-in. Then ``/who`` latency at random points of the district,
-one at a time and under load. Targets: at least tipg's throughput; tile p99 under 50 ms;
-``/who`` p50 under 5 ms.
+Three servers, each in ``--workers`` processes: gridmap with its tile cache off (every
+request cut anew: cold), gridmap with its cache (warm), and tipg (which keeps none). For the
+``buildings`` and ``roads`` layers at zooms 12–17 over the district, printed per server:
+every tile fetched once in turn by one client (cold p50, p99), then wrk over the tiles at
+each ``--connections`` count: requests per second, p50, p99 and failed requests. Our tiles
+are fetched as a planner (the token is checked on every request); tipg needs no sign-in.
+Before each run the share of the cores the rest of the machine keeps busy is sampled for a
+second; a ratio is printed only where the two runs compared started alike (within 10 %).
+Then ``/who`` latency at random points, one at a time and under load. Targets: cold, 2× tipg's
+throughput at 16 connections with p99 under 50 ms; one client's cold p99 below tipg's.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.common import machine_load, others_now, postgis, steady_ratio  # noqa: E402
+
 TIPG_VENV = ROOT / ".bench" / "tipg-venv"
 LAYERS = ("buildings", "roads")
 ZOOMS = range(12, 18)
@@ -122,7 +127,15 @@ def load(base: str, paths: list[str], headers: dict, seconds: int, connections: 
         listing.write_text("\n".join(paths) + "\n")
         script = Path(tmp) / "paths.lua"
         script.write_text(WRK_SCRIPT % listing)
-        args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
+        args = [
+            "wrk",
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+        ]
         for k, v in headers.items():
             args += ["-H", f"{k}: {v}"]
         out = subprocess.run([*args, base], capture_output=True, text=True, check=True).stdout
@@ -133,89 +146,109 @@ def load(base: str, paths: list[str], headers: dict, seconds: int, connections: 
         value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-    return {"rps": rps, "p50": pct("50"), "p99": pct("99"), "errors": int(errors.group(1)) if errors else 0}
+    failed = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return {
+        "rps": rps,
+        "p50": pct("50"),
+        "p99": pct("99"),
+        "errors": (int(errors.group(1)) if errors else 0) + failed,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument(
-        "--connections", type=int, nargs="+", default=[4, 16], help="wrk connections, one run each"
+        "--connections", type=int, nargs="+", default=[1, 16, 64], help="wrk connections, one run each"
     )
+    parser.add_argument("--workers", type=int, default=2, help="processes of each server")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
-    from bench.common import postgis
-
     python = tipg_python()
 
     with postgis() as url:
         bounds, token = prepare(url)
-        ours_port, tipg_port = free_port(), free_port()
-        env = dict(os.environ, GRIDMAP_DATABASE_URL=url)
-        ours = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gridmap"), "serve", "--port", str(ours_port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
         plain = url.replace("postgresql+psycopg://", "postgresql://")
         tipg_env = dict(
             os.environ, DATABASE_URL=plain, TIPG_DB_SCHEMAS='["public"]', TIPG_MAX_FEATURES_PER_QUERY="10000"
         )
-        peer = subprocess.Popen(
-            [str(python), "-m", "uvicorn", "tipg.main:app", "--port", str(tipg_port), "--log-level", "warning"],
-            env=tipg_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        commands = {
+            "gridmap cold": ([str(ROOT / ".venv" / "bin" / "gridmap"), "serve", "--workers", str(args.workers)],
+                             {"GRIDMAP_DATABASE_URL": url, "GRIDMAP_TILE_CACHE_TILES": "0"}, "/conformance"),
+            "gridmap warm": ([str(ROOT / ".venv" / "bin" / "gridmap"), "serve", "--workers", str(args.workers)],
+                             {"GRIDMAP_DATABASE_URL": url}, "/conformance"),
+            "tipg": ([str(python), "-m", "uvicorn", "tipg.main:app", "--log-level", "warning", "--workers",
+                      str(args.workers)], tipg_env, "/collections"),
+        }  # fmt: skip
+        servers: dict[str, tuple[str, subprocess.Popen]] = {}
         try:
-            ours_base, tipg_base = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{tipg_port}"
-            wait_up(f"{ours_base}/conformance", ours)
-            wait_up(f"{tipg_base}/collections", peer)
-            run(ours_base, tipg_base, bounds, token, args)
+            for name, (command, env, ready) in commands.items():
+                port = free_port()
+                proc = subprocess.Popen([*command, "--port", str(port)], env={**os.environ, **env},
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                servers[name] = (f"http://127.0.0.1:{port}", proc)
+                wait_up(servers[name][0] + ready, proc)
+            run({name: base for name, (base, _) in servers.items()}, bounds, token, args)
         finally:
-            for proc in (ours, peer):
+            for _, proc in servers.values():
                 proc.terminate()
                 proc.wait(10)
 
 
-def run(ours_base: str, tipg_base: str, bounds, token: str, args) -> None:
+def run(bases: dict[str, str], bounds, token: str, args) -> None:
     auth = {"Authorization": f"Bearer {token}"}
     by_zoom = tile_paths(bounds)
     all_tiles = [p for paths in by_zoom.values() for p in paths]
-    print(
-        f"{len(all_tiles)} tiles per layer over zooms 12–17 ({', '.join(f'z{z}: {len(p)}' for z, p in by_zoom.items())})"
-    )
-    rows = []
-    with httpx.Client(timeout=60) as client:
-        for layer in LAYERS:
-            ours_paths = [f"/tiles/{layer}/{p}" for p in all_tiles]
-            tipg_paths = [f"/collections/public.{layer}/tiles/WebMercatorQuad/{p}" for p in all_tiles]
-            c_ours = cold(client, [ours_base + p for p in ours_paths], auth)
-            c_tipg = cold(client, [tipg_base + p for p in tipg_paths], {})
-            for n in args.connections:
-                l_ours = load(ours_base, ours_paths, auth, args.seconds, n)
-                l_tipg = load(tipg_base, tipg_paths, {}, args.seconds, n)
-                rows.append((f"{layer}, {n}", c_ours, c_tipg, l_ours, l_tipg))
-    print(
-        f"\n{'layer, conn.':14} {'server':8} {'cold p50':>9} {'cold p99':>9} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
-    )
-    for layer, c_ours, c_tipg, l_ours, l_tipg in rows:
-        for name, c, load_ in (("gridmap", c_ours, l_ours), ("tipg", c_tipg, l_tipg)):
-            print(f"{layer:14} {name:8} {np.percentile(c, 50):9.1f} {np.percentile(c, 99):9.1f} "
-                  f"{load_['rps']:8.0f} {load_['p50']:7.1f} {load_['p99']:7.1f} {load_['errors']:6d}")  # fmt: skip
-        print(f"{layer:14} ratio    throughput {l_ours['rps'] / l_tipg['rps']:.1f}× tipg's; p99 under load "
-              f"{l_ours['p99'] / l_tipg['p99']:.2f}× tipg's; cold p99 {np.percentile(c_ours, 99) / np.percentile(c_tipg, 99):.2f}× tipg's")  # fmt: skip
+    print(f"{len(all_tiles)} tiles per layer over zooms 12–17 "
+          f"({', '.join(f'z{z}: {len(p)}' for z, p in by_zoom.items())}); {args.workers} processes per server; "
+          f"{machine_load()}")  # fmt: skip
+    for layer in LAYERS:
+        paths = {
+            name: [f"/tiles/{layer}/{p}" for p in all_tiles] for name in ("gridmap cold", "gridmap warm")
+        }
+        paths["tipg"] = [f"/collections/public.{layer}/tiles/WebMercatorQuad/{p}" for p in all_tiles]
+        headers = {"gridmap cold": auth, "gridmap warm": auth, "tipg": {}}
+        print(f"\n{layer}: one client, each tile once (ms)")
+        single: dict[str, np.ndarray] = {}
+        with httpx.Client(timeout=60) as client:
+            for name in ("gridmap cold", "tipg"):
+                single[name] = cold(client, [bases[name] + p for p in paths[name]], headers[name])
+                print(
+                    f"  {name:13} p50 {np.percentile(single[name], 50):6.1f}  p99 {np.percentile(single[name], 99):6.1f}"
+                )
+        share = np.percentile(single["gridmap cold"], 99) / np.percentile(single["tipg"], 99)
+        print(f"  cold p99, gridmap / tipg: {share:.2f}×")
+        print(f"{layer}: under load with wrk ({args.seconds} s a run)")
+        print(
+            f"  {'conn.':>5} {'server':13} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6} {'others busy':>11}"
+        )
+        for n in args.connections:
+            got = {}
+            for name in ("gridmap cold", "gridmap warm", "tipg"):
+                before = others_now()
+                got[name] = (load(bases[name], paths[name], headers[name], args.seconds, n), before)
+                r = got[name][0]
+                print(
+                    f"  {n:5d} {name:13} {r['rps']:7.0f} {r['p50']:7.1f} {r['p99']:7.1f} {r['errors']:6d} {before:11.0%}"
+                )
+            (c, bc), (w, bw), (t, bt) = got["gridmap cold"], got["gridmap warm"], got["tipg"]
+            print(f"        throughput vs tipg: cold {steady_ratio(c['rps'], t['rps'], bc, bt)}, "
+                  f"warm (our cache on, tipg has none) {steady_ratio(w['rps'], t['rps'], bw, bt)}; "
+                  f"p99 vs tipg: cold {steady_ratio(c['p99'], t['p99'], bc, bt)}")  # fmt: skip
     rng = np.random.default_rng(1)
     points = [(rng.uniform(bounds[0], bounds[2]), rng.uniform(bounds[1], bounds[3])) for _ in range(500)]
     who_paths = [f"/who?lon={x:.6f}&lat={y:.6f}" for x, y in points]
+    base = bases["gridmap warm"]
     with httpx.Client(timeout=60) as client:
-        cold(client, [ours_base + who_paths[0]], auth)  # builds the lookup index
-        single = cold(client, [ours_base + p for p in who_paths], auth)
-    print(
-        f"\n/who one at a time: p50 {np.percentile(single, 50):.2f} ms, p99 {np.percentile(single, 99):.2f} ms"
-    )
+        cold(client, [base + who_paths[0]], auth)  # builds the lookup index
+        one = cold(client, [base + p for p in who_paths], auth)
+    print(f"\n/who one at a time: p50 {np.percentile(one, 50):.2f} ms, p99 {np.percentile(one, 99):.2f} ms")
     for n in args.connections:
-        loaded = load(ours_base, who_paths, auth, args.seconds, n)
+        loaded = load(base, who_paths, auth, args.seconds, n)
         print(f"/who under load, {n} connections: {loaded['rps']:.0f} req/s, p50 {loaded['p50']:.1f} ms, "
-              f"p99 {loaded['p99']:.1f} ms")  # fmt: skip
+              f"p99 {loaded['p99']:.1f} ms, {loaded['errors']} failed")  # fmt: skip
+    print(f"after: {machine_load()}")
 
 
 if __name__ == "__main__":

@@ -83,6 +83,12 @@ class Settings(BaseSettings):
         0.1, ge=0, description="Nor those thinner than this on average: seams along shared edges (m)"
     )
 
+    tile_cache_tiles: int = Field(
+        4096,
+        ge=0,
+        le=1_000_000,
+        description="Encoded tiles the service keeps in memory (0: none, every tile is cut anew)",
+    )
     sqlite_busy_timeout_s: float = Field(
         30.0,
         gt=0,
