@@ -324,10 +324,22 @@ def _estimated(buildings: gpd.GeoDataFrame) -> pd.Series:
 
 
 def check_grid_map(
-    layers: Mapping[str, gpd.GeoDataFrame], tolerances: Tolerances | None = None
+    layers: Mapping[str, gpd.GeoDataFrame],
+    tolerances: Tolerances | None = None,
+    near: shapely.Geometry | None = None,
 ) -> gpd.GeoDataFrame:
     """Every integrity finding of the grid map, errors first. Layers are indexed by feature id,
-    in any CRS; the findings' geometry is in EPSG:4326."""
+    in EPSG:4326; the findings' geometry is in EPSG:4326. With ``near`` (EPSG:4326), the
+    findings that touch it — the same as those of the whole map that do — from the features
+    within reach of it only (see :func:`_within_reach`), as an edit's check needs them."""
+    if near is not None:
+        found = check_grid_map(_within_reach(layers, near), tolerances)
+        if "grids" in layers and len(layers["grids"]):  # a code may repeat a grid's far away
+            codes = _codes_check(layers["grids"], layers.get("communities"))
+            found = pd.concat([found[found["kind"] != "grid_code_duplicate"],
+                               _frame([f for f in codes if f["kind"] == "grid_code_duplicate"], layers["grids"].crs)
+                               .to_crs(STORAGE_CRS)], ignore_index=True)  # fmt: skip
+        return _ordered(gpd.GeoDataFrame(found[found.geometry.intersects(near)], crs=STORAGE_CRS))
     tol = tolerances or Tolerances()
     invalid = _frame(_invalid(layers), STORAGE_CRS)
     rows: list[Finding] = []
@@ -358,6 +370,22 @@ def check_grid_map(
         found = _frame(rows, metric).to_crs(STORAGE_CRS)
         invalid = gpd.GeoDataFrame(pd.concat([invalid, found], ignore_index=True), crs=STORAGE_CRS)
     return _ordered(invalid)
+
+
+def _within_reach(
+    layers: Mapping[str, gpd.GeoDataFrame], near: shapely.Geometry
+) -> dict[str, gpd.GeoDataFrame]:
+    """The features of ``layers`` (EPSG:4326) that a finding touching ``near`` can involve:
+    those inside the reach of ``near`` — itself, the communities, grids, compounds and
+    buildings it touches, each whole — so that each community there keeps all its grids and
+    each grid all its buildings."""
+    parts = [near]
+    for name in ("communities", "grids", "compounds", "buildings"):
+        frame = layers.get(name)
+        if frame is not None and len(frame):
+            parts.extend(frame.geometry.values[frame.geometry.intersects(near).to_numpy()])
+    reach = shapely.union_all(shapely.make_valid(np.asarray(parts, dtype=object)))
+    return {name: frame[frame.geometry.intersects(reach)] for name, frame in layers.items()}
 
 
 def _frame(rows: list[Finding], crs: CRSLike) -> gpd.GeoDataFrame:

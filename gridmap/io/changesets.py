@@ -219,17 +219,14 @@ def version_shape(version: Mapping[str, Any]) -> Any:
 
 def grid_map_check(tolerances: Any) -> Check:
     """The checks of ``gridmap validate`` (:func:`gridmap.topology.check_grid_map`) on the
-    layers as the open transaction sees them, keeping the findings that touch what changed
-    (the outlines before and after)."""
+    layers as the open transaction sees them: the findings that touch what changed (the
+    outlines before and after), from the features within reach of it."""
     from gridmap.store.layers import read_layer
     from gridmap.topology import CHECKED_LAYERS, check_grid_map
 
     def check(conn: Connection, touched: list[Any]) -> gpd.GeoDataFrame:
         layers = {name: read_layer(conn, name) for name in CHECKED_LAYERS}
-        findings = check_grid_map(layers, tolerances)
-        if findings.empty:
-            return findings
         near = shapely.union_all([shapely.buffer(g, 1e-7) for g in touched if g is not None])
-        return findings[findings.geometry.intersects(near)].reset_index(drop=True)
+        return check_grid_map(layers, tolerances, near=near).reset_index(drop=True)
 
     return check

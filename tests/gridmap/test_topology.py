@@ -205,3 +205,26 @@ def test_seams_thinner_than_the_width_tolerance_are_not_findings():
         grid_boxes=[(0, 500, 501, 1000), (500, 500, 1000, 1000), (0, 0, 500, 500), (500, 0, 1000, 500)]
     )
     assert _only(check_grid_map(strip), "grid_overlap")["area_m2"] == pytest.approx(500, rel=1e-3)
+
+
+def test_an_edit_s_check_finds_what_the_whole_map_check_finds_near_it(demo_data):
+    from gridmap.topology import CHECKED_LAYERS
+
+    layers = {name: demo_data.layers[name].set_index("id") for name in CHECKED_LAYERS}
+    grids = layers["grids"].copy()
+    grown = grids.index[0]  # grown into its neighbours: overlaps, and a reach outside its community
+    grids.loc[grown, "geometry"] = grids.geometry.loc[grown].buffer(0.0006)
+    copied = grids.index[5]  # another grid given a far grid's code
+    grids.loc[copied, "code"] = grids.at[grids.index[-1], "code"]
+    layers["grids"] = grids
+    whole = check_grid_map(layers)
+    assert {"grid_overlap", "grid_code_duplicate"} <= set(whole["kind"])
+    places = [grids.geometry.loc[grown], grids.geometry.loc[copied].buffer(1e-7),
+              layers["buildings"].geometry.iloc[40].buffer(1e-7), layers["compounds"].geometry.iloc[3],
+              grids.geometry.iloc[60].centroid.buffer(0.002)]  # fmt: skip
+    for near in places:
+        local = check_grid_map(layers, near=near)
+        expected = whole[whole.geometry.intersects(near)]
+        assert len(expected) > 0
+        key = ["kind", "message"]
+        assert sorted(map(tuple, local[key].to_numpy())) == sorted(map(tuple, expected[key].to_numpy()))
