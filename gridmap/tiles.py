@@ -118,7 +118,24 @@ def _to_grid(geoms: np.ndarray, bounds: tuple[float, float, float, float]) -> np
 
     moved = shapely.transform(geoms, affine)
     moved = shapely.simplify(moved, 1.0, preserve_topology=True)
-    return np.asarray(shapely.set_precision(moved, 1.0, mode="valid_output"))
+    try:
+        return np.asarray(shapely.set_precision(moved, 1.0, mode="valid_output"))
+    except shapely.errors.GEOSException:  # an outline GEOS cannot snap as it is: one at a time
+        return np.array([_snapped(g) for g in moved], dtype=object)
+
+
+def _snapped(geom: shapely.Geometry) -> shapely.Geometry:
+    """One geometry on the tile grid, made valid first where snapping it as it is fails; of a
+    polygon only its polygonal parts are kept."""
+    try:
+        return shapely.set_precision(geom, 1.0, mode="valid_output")
+    except shapely.errors.GEOSException:
+        fixed = shapely.set_precision(shapely.make_valid(geom), 1.0, mode="pointwise")
+        fixed = shapely.make_valid(fixed)
+        if shapely.get_type_id(geom) in (3, 6):  # polygons stay polygons
+            parts = shapely.get_parts(fixed)
+            fixed = shapely.union_all(parts[np.isin(shapely.get_type_id(parts), (3, 6))])
+        return fixed
 
 
 def encode_tile(layers: Sequence[tuple[TileSource, Iterable[int] | None]], z: int, x: int, y: int) -> bytes:

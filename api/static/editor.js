@@ -36,7 +36,7 @@ function drawInit() {
   ] });
   editor.draw.start();
   editor.draw.on("finish", (id, context) => {
-    if (id === editor.drawId) snapMoved();
+    if ((editor.parts || []).includes(id)) snapMoved(id);
     else if (context && context.mode === "linestring") splitAlong(editor.draw.getSnapshotFeature(id).geometry);
     else if (context && editor.adding && context.mode === ADDING[editor.adding].mode) {
       newFeature(editor.draw.getSnapshotFeature(id).geometry);
@@ -46,10 +46,10 @@ function drawInit() {
 }
 
 // a vertex dropped within SNAP_PIXELS of a neighbour's vertex lands on it, so outlines stay seamless
-function snapMoved() {
-  const feature = editor.draw.getSnapshotFeature(editor.drawId);
+function snapMoved(id) {
+  const feature = editor.draw.getSnapshotFeature(id);
   if (!feature || feature.geometry.type !== "Polygon") return;
-  const before = new Set((editor.lastRing || []).map((c) => c.join(",")));
+  const before = new Set((editor.rings.get(id) || []).map((c) => c.join(",")));
   let changed = false;
   const ring = feature.geometry.coordinates[0].map((c) => {
     if (before.has(c.join(","))) return c;
@@ -64,13 +64,14 @@ function snapMoved() {
     return c;
   });
   ring[ring.length - 1] = ring[0];
-  if (changed) editor.draw.updateFeatureGeometry(editor.drawId, { type: "Polygon", coordinates: [ring] });
-  editor.lastRing = ring;
+  if (changed) editor.draw.updateFeatureGeometry(id, { type: "Polygon", coordinates: [ring, ...feature.geometry.coordinates.slice(1)] });
+  editor.rings.set(id, ring);
 }
 
-function singlePolygon(geometry) {
-  if (geometry.type === "MultiPolygon" && geometry.coordinates.length === 1) return { type: "Polygon", coordinates: geometry.coordinates[0] };
-  return geometry;
+// a geometry as the shapes Terra Draw edits: each part of a MultiPolygon a polygon of its own
+function drawnParts(geometry) {
+  if (geometry.type === "MultiPolygon") return geometry.coordinates.map((coordinates) => ({ type: "Polygon", coordinates }));
+  return [geometry];
 }
 
 async function fetchItem(layer, id) {
@@ -96,22 +97,26 @@ async function openFeature(layer, id) {
   const [w, s, e, n] = featureBounds(feature.geometry);
   const pad = 0.002;
   const around = await api(`/collections/${layer}/items?bbox=${w - pad},${s - pad},${e + pad},${n + pad}&limit=200`);
-  const neighbours = around.features.filter((f) => f.id !== id && f.geometry).map((f) => singlePolygon(f.geometry))
+  const neighbours = around.features.filter((f) => f.id !== id && f.geometry).flatMap((f) => drawnParts(f.geometry))
     .filter((g) => g.type === "Polygon").map((geometry) => ({ type: "Feature", geometry, properties: { mode: "neighbours" } }));
   draw.addFeatures(neighbours);
   editor.snapTo = neighbours.flatMap((f) => f.geometry.coordinates.flat());
-  const geometry = singlePolygon(feature.geometry);
-  const mode = geometry.type === "Point" ? "point" : "polygon";
-  const added = draw.addFeatures([{ type: "Feature", geometry, properties: { mode } }]);
-  editor.drawId = added[0] && added[0].valid ? added[0].id : null;
-  editor.lastRing = geometry.type === "Polygon" ? geometry.coordinates[0] : null;
-  editor.refused = added[0] && !added[0].valid ? added[0].reason : null;
+  const shapes = drawnParts(feature.geometry);
+  const mode = feature.geometry.type === "Point" ? "point" : "polygon";
+  const added = draw.addFeatures(shapes.map((geometry) => ({ type: "Feature", geometry, properties: { mode } })));
+  const refused = added.find((a) => !a.valid);
+  editor.parts = refused ? [] : added.map((a) => a.id);  // every part drawn, or the outline is not edited
+  editor.drawId = editor.parts.length ? editor.parts[0] : null;
+  editor.rings = new Map(editor.parts.map((part, i) => [part, shapes[i].type === "Polygon" ? shapes[i].coordinates[0] : null]));
+  editor.refused = refused ? refused.reason : null;
   draw.setMode("select");
   if (editor.drawId) draw.selectFeature(editor.drawId);
   showForm(layer, feature.properties);
   document.getElementById("edit-grid-tools").hidden = layer !== "grids";
   await showTerms();
-  editMessage(editor.drawId ? "拖动顶点修改边界（靠近邻居顶点会吸附），或修改属性，然后检查、保存" : "只能修改属性（多部分的边界请用桌面GIS）");
+  const pieces = editor.parts.length > 1 ? `（这个边界有 ${editor.parts.length} 块，各自选中后拖动）` : "";
+  editMessage(editor.drawId ? `拖动顶点修改边界${pieces}（靠近邻居顶点会吸附），或修改属性，然后检查、保存`
+    : `只能修改属性：边界无法在页面上编辑（${editor.refused || "无效的几何"}）`);
   editorBox().dataset.open = `${layer}/${id}`;
 }
 
@@ -166,13 +171,15 @@ function formChanges() {
   return changes;
 }
 
+// the outline as edited, in the stored type (a MultiPolygon of its parts); null when unchanged
 function editedGeometry() {
   if (!editor.drawId) return null;
-  const now = editor.draw.getSnapshotFeature(editor.drawId);
-  if (!now) return null;
-  const before = singlePolygon(editor.original.geometry);
-  if (JSON.stringify(now.geometry.coordinates) === JSON.stringify(before.coordinates)) return null;
-  return editor.original.geometry.type === "MultiPolygon" ? { type: "MultiPolygon", coordinates: [now.geometry.coordinates] } : now.geometry;
+  const now = editor.parts.map((part) => editor.draw.getSnapshotFeature(part));
+  if (now.some((f) => !f)) return null;
+  const type = editor.original.geometry.type;
+  const coordinates = type === "MultiPolygon" ? now.map((f) => f.geometry.coordinates) : now[0].geometry.coordinates;
+  if (JSON.stringify(coordinates) === JSON.stringify(editor.original.geometry.coordinates)) return null;
+  return { type, coordinates };
 }
 
 function changeset(dryRun) {
@@ -236,12 +243,13 @@ async function saveEdit() {
 
 async function reloadKeepingChanges() {
   const kept = formChanges();
-  const geometry = editor.drawId ? editor.draw.getSnapshotFeature(editor.drawId).geometry : null;
+  const geometry = editedGeometry();
   const { tag, feature } = await fetchItem(editor.layer, editor.id);
   editor.tag = tag;
   showForm(editor.layer, Object.assign({}, feature.properties, kept));
   for (const input of document.querySelectorAll("#edit-form [name]")) input.dataset.original = String(feature.properties[input.name] ?? "");
-  if (geometry && editor.drawId) editor.draw.updateFeatureGeometry(editor.drawId, geometry);
+  const parts = geometry ? drawnParts(geometry) : [];
+  if (parts.length === editor.parts.length) parts.forEach((part, i) => editor.draw.updateFeatureGeometry(editor.parts[i], part));
   editor.original = feature;
   document.getElementById("edit-reload").hidden = true;
   editMessage("已载入最新版本并保留了您的修改");
@@ -420,7 +428,7 @@ function editorSignedIn() {
 
 function closeFeature() {
   if (editor.draw) editor.draw.clear();
-  Object.assign(editor, { layer: null, id: null, tag: null, drawId: null, creating: null, adding: null });
+  Object.assign(editor, { layer: null, id: null, tag: null, drawId: null, parts: [], creating: null, adding: null });
   for (const id of ["edit-plan", "edit-terms"]) document.getElementById(id).innerHTML = "";
   document.getElementById("edit-grid-tools").hidden = true;
   document.getElementById("edit-term-tools").hidden = true;

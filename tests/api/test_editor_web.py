@@ -6,6 +6,7 @@ page is the same over either; the API tests run on both):
   comment, saves, finds the change in its history and undoes it; appoints a grid leader;
   splits the grid along a drawn line and sees the new grids in the tiles; adds a facility;
   draws a new building; appoints a building leader from the members living in a building;
+  drags a vertex of one part of a grid of several parts and checks the edit;
   an edit of the neighbouring community's grid is refused in the page, naming what lies
   outside;
 - a grid worker on a phone-sized window updates a household (and is told why a wrong value is
@@ -18,6 +19,7 @@ from __future__ import annotations
 import browser
 import geopandas as gpd
 import pytest
+import shapely
 from fresh_db import spatialite_service
 
 from gridmap.accounts import add_user
@@ -33,8 +35,9 @@ def service_db(request, tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def clerk(service_db, layers):
     grids = layers["grids"]
-    counts = grids["community_id"].value_counts()
-    community = int(counts.index[0])  # a community of several grids
+    pieces = grids[shapely.get_num_geometries(grids.geometry.values) > 1]
+    counts = grids[grids["community_id"].isin(pieces["community_id"])]["community_id"].value_counts()
+    community = int(counts.index[0])  # a community of several grids, one of them of several parts
     code = layers["communities"].at[community, "code"]
     engine = make_engine(service_db)
     add_user(engine, "clerk", "community_admin", "clerk-pass-1", area=code)
@@ -48,7 +51,15 @@ def clerk(service_db, layers):
         "name": living["name"].iloc[0],
         "building_id": living["building_id"].iloc[0],
     }
-    return {"grid": int(ours.index[0]), "other": int(theirs.index[0]), "member": member}
+    pieces = ours[shapely.get_num_geometries(ours.geometry.values) > 1]
+    assert len(pieces), "the community has no grid of several parts"
+    single = ours[shapely.get_num_geometries(ours.geometry.values) == 1]
+    return {
+        "grid": int(single.index[0]),
+        "other": int(theirs.index[0]),
+        "member": member,
+        "multi": int(pieces.index[0]),
+    }
 
 
 def _empty_spot(grid, buildings, clear_m: float = 40.0):
@@ -67,12 +78,15 @@ SHOWN = ("org_branches", "needs")  # the other layers' answers are checked over 
 FORMS = "[...new Set(gridmap.map.querySourceFeatures('org_branches').map(f => f.properties.form))].sort()"
 
 
-# the vertex of the open grid nearest (on screen) to a vertex of a neighbour that it does not share
+# the vertex of the open grid nearest (on screen) to a vertex of a neighbour that it does not
+# share, both where the map shows (not under a panel)
 NEAREST = """() => {
   const ed = gridmapEditor.editor, draw = ed.draw;
   const mine = draw.getSnapshotFeature(ed.drawId).geometry.coordinates[0];
   const key = (c) => c[0].toFixed(7) + "," + c[1].toFixed(7);
   const own = new Set(mine.map(key));
+  const r = gridmap.map.getContainer().getBoundingClientRect();  // on the map, not under a panel
+  const shown = (p) => { const el = document.elementFromPoint(r.left + p.x, r.top + p.y); return el && el.closest("#map"); };
   let best = null;
   for (const f of draw.getSnapshot()) {
     if (f.id === ed.drawId || f.geometry.type !== "Polygon") continue;
@@ -81,7 +95,7 @@ NEAREST = """() => {
       for (let i = 0; i < mine.length - 1; i++) {
         const a = gridmap.map.project(mine[i]), b = gridmap.map.project(c);
         const d = Math.hypot(a.x - b.x, a.y - b.y);
-        if (d > 25 && (!best || d < best.d)) best = { d, i, from: [a.x, a.y], to: [b.x, b.y], target: c };
+        if (d > 25 && (!best || d < best.d) && shown(a) && shown(b)) best = { d, i, from: [a.x, a.y], to: [b.x, b.y], target: c };
       }
     }
   }
@@ -143,6 +157,10 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
             "() => gridmapEditor.editor.drawId !== null && gridmapEditor.editor.layer !== null"
         )
         assert page.evaluate("gridmapEditor.editor.layer") == "grids"  # the grid under the click
+        panel = page.locator("#panel").bounding_box()  # the grid in view beside the panel
+        gx0, gy0, gx1, gy1 = grids.geometry.loc[clerk["grid"]].bounds
+        page.evaluate(f"gridmap.map.fitBounds([[{gx0}, {gy0}], [{gx1}, {gy1}]], {{duration: 0, padding: "
+                      f"{{top: 60, bottom: 60, left: 60, right: {int(panel['width']) + 60}}}}})")  # fmt: skip
         pair = page.evaluate(NEAREST)
         assert pair is not None
         x0, y0 = box["x"] + pair["from"][0], box["y"] + pair["from"][1]
@@ -219,7 +237,6 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
         # a new building drawn corner by corner on an empty spot of the grid
         spot = _empty_spot(grids.geometry.loc[clerk["grid"]], layers["buildings"])
         page.evaluate(f"gridmap.map.jumpTo({{center: [{spot.x}, {spot.y}], zoom: 18}})")
-        page.evaluate("gridmap.idle()")
         page.click("#edit-add-building")
         d = 0.00007  # about 7 m
         corners = [
@@ -257,6 +274,35 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
         page.wait_for_function(
             f"() => document.querySelector('#edit-terms').textContent.includes('楼栋长：{member['name']}（党员）')"
         )
+        page.click("#edit-close")
+        # a grid of several parts: each part drawn, the second selected and a vertex of it dragged
+        multi = grids.geometry.loc[clerk["multi"]]
+        second = multi.geoms[1]
+        minx, miny, maxx, maxy = second.bounds
+        page.evaluate(f"gridmap.map.fitBounds([[{minx}, {miny}], [{maxx}, {maxy}]], {{duration: 0, padding: "
+                      f"{{top: 120, bottom: 120, left: 120, right: {int(panel['width']) + 120}}}}})")  # fmt: skip
+        page.evaluate(f"gridmapEditor.openFeature('grids', {clerk['multi']})")
+        page.wait_for_function(f"() => gridmapEditor.editor.parts.length === {len(multi.geoms)}")
+        inside = second.representative_point()
+        page.evaluate("gridmapEditor.editor.draw.selectFeature(gridmapEditor.editor.parts[1])")
+        vx, vy = page.evaluate("gridmapEditor.editor.draw.getSnapshotFeature(gridmapEditor.editor.parts[1])"
+                               ".geometry.coordinates[0][0]")  # fmt: skip
+        v = page.evaluate(f"gridmap.map.project([{vx}, {vy}])")
+        c = page.evaluate(f"gridmap.map.project([{inside.x}, {inside.y}])")
+        dx, dy = (c["x"] - v["x"]) * 0.15, (c["y"] - v["y"]) * 0.15  # a little way inwards
+        page.mouse.move(box["x"] + v["x"], box["y"] + v["y"])
+        page.mouse.down()
+        for step in range(1, 6):
+            page.mouse.move(box["x"] + v["x"] + dx * step / 5, box["y"] + v["y"] + dy * step / 5)
+        page.mouse.up()
+        edited = page.evaluate("gridmapEditor.editedGeometry()")
+        assert edited["type"] == "MultiPolygon" and len(edited["coordinates"]) == len(multi.geoms)
+        first = shapely.Polygon(edited["coordinates"][0][0])
+        assert shapely.hausdorff_distance(first, shapely.Polygon(multi.geoms[0].exterior)) < 1e-6  # untouched
+        moved = shapely.Polygon(edited["coordinates"][1][0])
+        assert shapely.hausdorff_distance(moved, shapely.Polygon(second.exterior)) > 1e-6  # dragged
+        page.click("#edit-check")
+        page.wait_for_function("() => document.querySelector('#edit-message').textContent.includes('检查')")
         page.click("#edit-close")
         page.evaluate(f"gridmapEditor.openFeature('grids', {clerk['other']})")
         page.wait_for_function("() => document.querySelector('#edit-form [name=name]') !== null")
