@@ -68,3 +68,10 @@ def sign_in(page, base: str, name: str, password: str) -> None:
     page.wait_for_function(  # signed in; a grid leader's area shown
         "() => gridmap.state.user && (!['grid_leader', 'grid_worker'].includes(gridmap.state.user.role) || gridmap.state.area !== undefined)"
     )
+
+
+def new_page(chromium, viewport: dict[str, int]):
+    """A page of ``viewport`` (CSS pixels) drawn at half the device pixels: the map's software
+    WebGL then rasterises a quarter as much, while clicks, layout and every size the tests
+    read stay in CSS pixels. Screenshots come out at half resolution."""
+    return chromium.new_page(viewport=viewport, device_scale_factor=0.5)

@@ -109,7 +109,7 @@ def test_a_grid_worker_logs_a_visit_on_a_phone(live_url, service_db, leader_grid
     engine.dispose()
     with browser.playwright() as p:
         chromium = browser.launch(p)
-        page = chromium.new_page(viewport={"width": 390, "height": 780})
+        page = browser.new_page(chromium, {"width": 390, "height": 780})
         refused, errors = browser.offline(page, lambda url: url.startswith(live_url))
         browser.sign_in(page, live_url, "worker", "worker-pass-1")
         if page.is_hidden("#area"):
@@ -143,7 +143,7 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
     grids = layers["grids"]
     with browser.playwright() as p:
         chromium = browser.launch(p)
-        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(chromium, {"width": 1280, "height": 900})
         refused, errors = browser.offline(page, lambda url: url.startswith(live_url))
         browser.sign_in(page, live_url, "clerk", "clerk-pass-1")
         assert page.is_visible("#editor")
@@ -323,7 +323,7 @@ def test_a_planner_maps_the_organisation_and_reads_an_area_s_figures(live_url, l
     compound = compounds[compounds["branch_id"].notna()].iloc[0]
     with browser.playwright() as p:
         chromium = browser.launch(p)
-        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(chromium, {"width": 1280, "height": 900})
         refused, errors = browser.offline(page, lambda url: url.startswith(live_url))
         page.goto(f"{live_url}/")
         page.wait_for_function("() => window.gridmap !== undefined")

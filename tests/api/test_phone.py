@@ -45,7 +45,7 @@ def test_a_grid_leader_works_their_events_and_visits_on_a_phone(live_url, two_ev
     mine, theirs = two_events
     with browser.playwright() as p:
         chromium = browser.launch(p)
-        page = chromium.new_page(viewport=PHONE)
+        page = browser.new_page(chromium, PHONE)
         refused, errors = browser.offline(page, lambda url: url.startswith(live_url))
         browser.sign_in(page, live_url, "leader", "leader-pass")
         if page.is_hidden("#area"):

@@ -57,7 +57,7 @@ def test_web_map_offline_public_then_grid_leader(live_url, leader_grid, screen, 
         pytest.skip("the web map is the same over either store")
     with browser.playwright() as p:
         chromium = browser.launch(p)
-        page = chromium.new_page(viewport=screen)
+        page = browser.new_page(chromium, screen)
         refused, errors = browser.offline(page, lambda url: url.startswith(live_url))
         page.goto(f"{live_url}/")
         page.wait_for_function("() => window.gridmap !== undefined")
