@@ -27,16 +27,18 @@ function drawInit() {
   const polygon = { feature: { draggable: false, coordinates: { draggable: true, midpoints: true, deletable: true,
     snappable: { toCoordinate: true } } } };
   editor.draw = new TerraDraw({ adapter, modes: [
-    new TerraDrawSelectMode({ pointerDistance: SNAP_PIXELS, flags: { polygon, point: { feature: { draggable: true } } } }),
+    new TerraDrawSelectMode({ pointerDistance: SNAP_PIXELS, flags: { polygon, point: { feature: { draggable: true } },
+      building: { feature: { draggable: true, coordinates: polygon.feature.coordinates } } } }),
     new TerraDrawRenderMode({ modeName: "neighbours", styles: { polygonFillOpacity: 0, polygonOutlineColor: "#888888",
       polygonOutlineWidth: 1 } }),
     new TerraDrawPolygonMode({ snapping: { toCoordinate: true } }),  // the modes the edited features belong to
+    new TerraDrawPolygonMode({ modeName: "building" }),  // a building moves whole, or by its vertices
     new TerraDrawPointMode(),
     new TerraDrawLineStringMode(),  // a line to split a grid along
   ] });
   editor.draw.start();
   editor.draw.on("finish", (id, context) => {
-    if ((editor.parts || []).includes(id)) snapMoved(id);
+    if ((editor.parts || []).includes(id) && (!context || context.action !== "dragFeature")) snapMoved(id);  // a whole move keeps its shape
     else if (context && context.mode === "linestring") splitAlong(editor.draw.getSnapshotFeature(id).geometry);
     else if (context && editor.adding && context.mode === ADDING[editor.adding].mode) {
       newFeature(editor.draw.getSnapshotFeature(id).geometry);
@@ -102,7 +104,7 @@ async function openFeature(layer, id) {
   draw.addFeatures(neighbours);
   editor.snapTo = neighbours.flatMap((f) => f.geometry.coordinates.flat());
   const shapes = drawnParts(feature.geometry);
-  const mode = feature.geometry.type === "Point" ? "point" : "polygon";
+  const mode = feature.geometry.type === "Point" ? "point" : layer === "buildings" ? "building" : "polygon";
   const added = draw.addFeatures(shapes.map((geometry) => ({ type: "Feature", geometry, properties: { mode } })));
   const refused = added.find((a) => !a.valid);
   editor.parts = refused ? [] : added.map((a) => a.id);  // every part drawn, or the outline is not edited

@@ -6,7 +6,7 @@ page is the same over either; the API tests run on both):
   neighbouring community); renames a grid with a
   comment, saves, finds the change in its history and undoes it; appoints a grid leader;
   splits the grid along a drawn line and sees the new grids in the tiles; adds a facility;
-  draws a new building; appoints a building leader from the members living in a building;
+  draws a new building and moves it whole; appoints a building leader from the members living in a building;
   drags a vertex of one part of a grid of several parts and checks the edit;
   an edit of the neighbouring community's grid is refused in the page, naming what lies
   outside;
@@ -267,6 +267,34 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
         assert all(
             min(abs(x - cx) + abs(y - cy) for x, y in ring) < 1e-6 for cx, cy in corners
         )  # where drawn
+        # the building moved whole: dragged by its inside, every corner goes along, and saved
+        centre = page.evaluate(f"gridmap.map.project([{spot.x}, {spot.y}])")
+        page.mouse.move(box["x"] + centre["x"] - 2, box["y"] + centre["y"])
+        page.mouse.move(box["x"] + centre["x"], box["y"] + centre["y"])
+        page.wait_for_timeout(100)
+        page.mouse.down()
+        page.wait_for_timeout(100)
+        for step in range(1, 6):
+            page.mouse.move(box["x"] + centre["x"] + 4 * step, box["y"] + centre["y"] + 2 * step)
+            page.wait_for_timeout(30)
+        page.mouse.up()
+        page.wait_for_timeout(100)
+        shifted = page.evaluate("gridmapEditor.editedGeometry()")
+        assert shifted is not None and shifted["type"] == "MultiPolygon"
+        before, after = shapely.Polygon(ring), shapely.Polygon(shifted["coordinates"][0][0])
+        assert after.centroid.x > before.centroid.x and after.area == pytest.approx(before.area, rel=1e-3)
+        page.fill("#edit-comment", "楼栋位置更正")
+        saved = page.inner_text("#edit-message")  # the building's first save, 已保存（变更集 N）
+        page.click("#edit-save")
+        page.wait_for_function(
+            "(before) => { const t = document.querySelector('#edit-message').textContent;"
+            " return t.includes('已保存') && t !== before; }",
+            arg=saved,
+        )
+        stored = shapely.Polygon(
+            page.evaluate("gridmapEditor.editor.original")["geometry"]["coordinates"][0][0]
+        )
+        assert stored.centroid.distance(after.centroid) < 1e-6
         # a building leader appointed from the members who live in a building of the community
         member = clerk["member"]
         page.evaluate(f"gridmapEditor.openFeature('buildings', {int(member['building_id'])})")

@@ -102,7 +102,7 @@ def test_each_map_opens_offline_in_chromium(written, demo_db, grid_code):
     with browser.playwright() as p:
         chromium = browser.launch(p)
         for kind, path in written.items():
-            page = chromium.new_page(viewport={"width": 1200, "height": 900})
+            page = browser.new_page(chromium, {"width": 1200, "height": 900})
             requested, errors = browser.offline(page, lambda url: url.startswith("file:"))
             page.goto(path.as_uri(), wait_until="load")
             drawn = page.evaluate(COUNT_DRAWN)
