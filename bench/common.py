@@ -79,9 +79,33 @@ def serve(database_url: str, workers: int = 1, ready_path: str = "/conformance")
     sys.exit("the service did not start within 30 s")
 
 
-def wrk(url: str, script: str, *, connections: int, seconds: int, threads: int = 2) -> dict[str, float]:
-    """wrk against ``url`` with the Lua ``script``: requests/s, p50 and p99 latency (ms), the
-    requests made and the answers that were not 2xx/3xx or failed."""
+def cycling_script(listing: Path, request: str) -> str:
+    """A wrk Lua script whose requests take the lines of the file ``listing`` in turn:
+    ``request`` is Lua that returns the request (``wrk.format(…)``) for ``line``."""
+    return (
+        "local lines = {}\n"
+        f'for line in io.lines("{listing}") do lines[#lines + 1] = line end\n'
+        "local i = 0\n"
+        "request = function()\n"
+        "  i = i % #lines + 1\n"
+        "  local line = lines[i]\n"
+        f"  {request}\n"
+        "end\n"
+    )
+
+
+def wrk(
+    url: str,
+    script: str,
+    *,
+    connections: int,
+    seconds: int,
+    threads: int = 2,
+    headers: dict[str, str] | None = None,
+) -> dict[str, float]:
+    """wrk against ``url`` with the Lua ``script`` (and ``headers`` on every request):
+    requests/s, p50 and p99 latency (ms), the requests made and the answers that were not
+    2xx/3xx or failed."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "load.lua"
         path.write_text(script)
@@ -95,6 +119,8 @@ def wrk(url: str, script: str, *, connections: int, seconds: int, threads: int =
             str(path),
             url,
         ]
+        for name, value in (headers or {}).items():
+            args += ["-H", f"{name}: {value}"]
         out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
 
     def pct(label: str) -> float:

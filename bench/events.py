@@ -38,21 +38,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine_load, need_wrk, postgis, serve, wrk  # noqa: E402
+from bench.common import cycling_script, machine_load, need_wrk, postgis, serve, wrk  # noqa: E402
 
-#: wrk's requests: a POST of an Open311 request at the next of the points, in turn
-FILING_SCRIPT = """
-local points = {}
-for line in io.lines("%(points)s") do points[#points + 1] = line end
-local i = 0
-request = function()
-  i = i %% #points + 1
-  local lon, lat = points[i]:match("([^,]+),([^,]+)")
+#: wrk's request: a POST of an Open311 request at the point of ``line`` ("lon,lat")
+FILING_REQUEST = """local lon, lat = line:match("([^,]+),([^,]+)")
   local body = "service_code=environment&description=bench&lat=" .. lat .. "&long=" .. lon
   return wrk.format("POST", "/open311/v2/requests.json",
-    {["Authorization"] = "Bearer %(token)s", ["Content-Type"] = "application/x-www-form-urlencoded"}, body)
-end
-"""
+    {["Authorization"] = "Bearer %s", ["Content-Type"] = "application/x-www-form-urlencoded"}, body)"""
 
 
 def demo_database(folder: Path, url: str | None = None, copy_of: Path | None = None) -> str:
@@ -114,7 +106,7 @@ def filing(
             assert urllib.request.urlopen(request, timeout=60).status == 201
         listing = folder / "points.txt"
         listing.write_text("\n".join(f"{x:.7f},{y:.7f}" for x, y in points[warm:]) + "\n")
-        script = FILING_SCRIPT % {"points": listing, "token": token}
+        script = cycling_script(listing, FILING_REQUEST % token)
         return wrk(served.url, script, connections=connections, seconds=seconds)
     finally:
         served.stop()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -38,7 +37,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.common import machine_load, others_now, postgis, steady_ratio  # noqa: E402
+from bench.common import cycling_script, machine_load, others_now, postgis, steady_ratio, wrk  # noqa: E402
 
 TIPG_VENV = ROOT / ".bench" / "tipg-venv"
 LAYERS = ("buildings", "roads")
@@ -109,49 +108,18 @@ def cold(client: httpx.Client, urls: list[str], headers: dict) -> np.ndarray:
     return np.array(out)
 
 
-WRK_SCRIPT = """
-local paths = {}
-for line in io.lines("%s") do paths[#paths + 1] = line end
-local i = 0
-request = function()
-  i = i %% #paths + 1
-  return wrk.format("GET", paths[i])
-end
-"""
-
-
 def load(base: str, paths: list[str], headers: dict, seconds: int, connections: int) -> dict:
-    """wrk over ``paths`` in turn: requests/s and latency p50, p99 (ms)."""
+    """wrk over ``paths`` in turn: requests/s, latency p50 and p99 (ms), failed requests."""
     with tempfile.TemporaryDirectory() as tmp:
         listing = Path(tmp) / "paths.txt"
         listing.write_text("\n".join(paths) + "\n")
-        script = Path(tmp) / "paths.lua"
-        script.write_text(WRK_SCRIPT % listing)
-        args = [
-            "wrk",
-            f"-t{min(2, connections)}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "-s",
-            str(script),
-        ]
-        for k, v in headers.items():
-            args += ["-H", f"{k}: {v}"]
-        out = subprocess.run([*args, base], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-
-    def pct(label: str) -> float:
-        value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    failed = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+        script = cycling_script(listing, 'return wrk.format("GET", line)')
+        got = wrk(base, script, connections=connections, seconds=seconds, headers=headers)
     return {
-        "rps": rps,
-        "p50": pct("50"),
-        "p99": pct("99"),
-        "errors": (int(errors.group(1)) if errors else 0) + failed,
+        "rps": got["per_second"],
+        "p50": got["p50_ms"],
+        "p99": got["p99_ms"],
+        "errors": int(got["errors"]),
     }
 
 
