@@ -113,16 +113,17 @@ os.register_at_fork(after_in_child=_WRITERS.clear)
 
 
 def _writers(database: str | None) -> tuple[threading.RLock, int | None]:
+    key = database or ""
     with _WRITERS_GUARD:
-        if database not in _WRITERS:
+        if key not in _WRITERS:
             descriptor = None
-            if database and database != ":memory:" and not database.startswith("file:"):
+            if key and key != ":memory:" and not key.startswith("file:"):
                 try:
-                    descriptor = os.open(f"{database}-writers", os.O_RDWR | os.O_CREAT, 0o644)
+                    descriptor = os.open(f"{key}-writers", os.O_RDWR | os.O_CREAT, 0o644)
                 except OSError:  # a folder we may not write in: SQLite's own wait alone
                     descriptor = None
-            _WRITERS[database or ""] = (threading.RLock(), descriptor)
-        return _WRITERS[database or ""]
+            _WRITERS[key] = (threading.RLock(), descriptor)
+        return _WRITERS[key]
 
 
 @contextmanager
