@@ -56,7 +56,7 @@ def _load_spatialite(dbapi_conn, connection_record) -> None:
         init_spatialite(dbapi_conn, init_mode="WGS84", transaction=True)
     except Exception as exc:
         if is_busy(exc):
-            raise DatabaseBusyError("the database is busy with another write; retry shortly") from exc
+            raise DatabaseBusyError(BUSY) from exc
         raise
     # the driver's own transaction handling is off: BEGIN is ours (see _begin)
     dbapi_conn.isolation_level = None
@@ -81,6 +81,8 @@ def _begin(conn: Connection) -> None:
 
 
 WRITE_OPTION = "gridmap_write"
+#: what a writer is told when another's write lock outlasts its wait
+BUSY = "the database is busy with another write; retry shortly"
 BUSY_OPTION = "gridmap_busy_timeout_s"
 #: SQLite connections kept open for reuse: opening one loads SpatiaLite (milliseconds), so
 #: a pool smaller than the service's busy threads would open and close them all the time
@@ -97,7 +99,7 @@ def is_busy(exc: BaseException) -> bool:
 
 def write_transaction(engine: Engine) -> AbstractContextManager[Connection]:
     """A transaction that will write: on SQLite it holds the write lock from its start
-    (waiting up to ``SQLITE_BUSY_TIMEOUT_S`` for another writer); on PostGIS a plain one,
+    (waiting up to the engine's busy timeout for another writer); on PostGIS a plain one,
     whose writers lock the rows they touch (``SELECT … FOR UPDATE`` where they read first)."""
     if is_sqlite(engine):
         return _sqlite_write(engine)
@@ -137,7 +139,7 @@ def _sqlite_write(engine: Engine) -> Iterator[Connection]:
     wait_s = engine.get_execution_options().get(BUSY_OPTION, SQLITE_BUSY_TIMEOUT_S)
     deadline = time.monotonic() + wait_s
     if not lock.acquire(timeout=wait_s):
-        raise DatabaseBusyError("the database is busy with another write; retry shortly")
+        raise DatabaseBusyError(BUSY)
     try:
         if descriptor is not None:
             _lock_file(descriptor, deadline)
@@ -160,7 +162,7 @@ def _lock_file(descriptor: int, deadline: float) -> None:
             return
         except BlockingIOError:
             if time.monotonic() > deadline:
-                raise DatabaseBusyError("the database is busy with another write; retry shortly") from None
+                raise DatabaseBusyError(BUSY) from None
             time.sleep(pause)
             pause = min(pause * 2, 0.001)
 
