@@ -66,13 +66,16 @@ def _database_tile(app, layer: str, z: int, x: int, y: int, keep) -> bytes:
         return postgis_tile(conn, layer, LAYER_COLUMNS[layer], z, x, y, keep)
 
 
+def _stored_source(app, layer: str, versions: dict[str, int]) -> TileSource:
+    """A stored layer held in memory to tile, with the columns its tiles carry."""
+    return app.layers.tile_source(layer, LAYER_COLUMNS[layer], versions)
+
+
 def _source(app, versions: dict[str, int], layer: str, run: str, category, level, scenario: str):
     """(tile source, version key) of a stored or analysis layer, at the layer ``versions``
     the request read (no source where the database encodes the tiles)."""
-    if _in_database(app, layer):
-        return None, ("v", versions.get(layer, 0))
     if layer in LAYER_COLUMNS:
-        source = app.layers.tile_source(layer, LAYER_COLUMNS[layer], versions)
+        source = None if _in_database(app, layer) else _stored_source(app, layer, versions)
         return source, ("v", versions.get(layer, 0))
     if layer == "proposals":
         kept = stored_scenario(app, scenario)
@@ -193,7 +196,7 @@ def tilejson(
     versions = app.layers.versions()
     _keep(app, versions, user, layer)
     if layer in LAYER_COLUMNS:  # the fields its features carry, wherever its tiles are encoded
-        source = app.layers.tile_source(layer, LAYER_COLUMNS[layer], versions)
+        source = _stored_source(app, layer, versions)
     else:
         source, _ = _source(app, versions, layer, run, category, level, scenario)
     query = {"category": category, "level": level, "run": run if layer in ("coverage", "gaps", "circles") else None,

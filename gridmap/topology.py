@@ -329,9 +329,10 @@ def check_grid_map(
     near: shapely.Geometry | None = None,
 ) -> gpd.GeoDataFrame:
     """Every integrity finding of the grid map, errors first. Layers are indexed by feature id,
-    in EPSG:4326; the findings' geometry is in EPSG:4326. With ``near`` (EPSG:4326), the
-    findings that touch it — the same as those of the whole map that do — from the features
-    within reach of it only (see :func:`_within_reach`), as an edit's check needs them."""
+    in any CRS (EPSG:4326 with ``near``); the findings' geometry is in EPSG:4326. With
+    ``near`` (EPSG:4326), the findings that touch it — the same as those of the whole map that
+    do — from the features within reach of it only (see :func:`_within_reach`), as an edit's
+    check needs them."""
     if near is not None:
         found = check_grid_map(_within_reach(layers, near), tolerances)
         if "grids" in layers and len(layers["grids"]):  # a code may repeat a grid's far away
