@@ -59,6 +59,7 @@ class CoverageParams:
     circles: bool = True
     gaps: bool = True
     all_gaps: bool = False  # gaps for every (category, level), not only those the checklist lists
+    reach_m: float | None = None  # walks longer than this (metres) are not followed: they reach nothing
 
     @classmethod
     def from_settings(
@@ -140,6 +141,16 @@ def threshold_m(checklist: Checklist, params: CoverageParams, category: str, lev
     return params.walking.metres(lv.minutes)
 
 
+def pair_thresholds(params: CoverageParams, checklist: Checklist) -> dict[tuple[str, int], float]:
+    """The walking metres within which a home counts as covered, per (category, level) of a
+    run (``params`` resolved)."""
+    return {
+        (c, lv): threshold_m(checklist, params, c, lv)
+        for c in params.categories or ()
+        for lv in params.levels
+    }
+
+
 def best_per_home(
     n_homes: int, home: np.ndarray, dist: np.ndarray, fac: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -192,25 +203,95 @@ def compute_coverage(
     *,
     checklist: Checklist | None = None,
     progress: Progress | None = None,
+    crs: CRS | None = None,
 ) -> CoverageResult:
     """Compute coverage of every home for every requested category and level.
 
     Distances are walking metres over ``inputs.roads`` (or straight lines times the detour
     factor when there are no roads); one multi-source shortest-path pass per distinct
-    facility set.
+    facility set. ``crs`` fixes the metric CRS (by default the UTM zone of the roads).
     """
     checklist = checklist or load_checklist()
-    params = params or CoverageParams()
+    params = resolved(params or CoverageParams(), checklist)
+    if len(inputs.buildings) == 0 and (inputs.compounds is None or len(inputs.compounds) == 0):
+        raise InputError("there are no buildings or compounds: nothing to measure coverage from")
+    lap = Laps()
+    walks = walk_homes(inputs, params, checklist=checklist, progress=progress, crs=crs, lap=lap)
+    return coverage_figures(walks, inputs, params, checklist=checklist, progress=progress, lap=lap)
+
+
+def resolved(params: CoverageParams, checklist: Checklist) -> CoverageParams:
+    """``params`` with its categories filled in from the checklist, checked."""
     if params.categories is None:
         params = replace(params, categories=default_categories(checklist))
     params.check(checklist)
-    categories, levels = tuple(params.categories or ()), tuple(sorted(params.levels))
-    lap = Laps()
+    return params
 
-    if len(inputs.buildings) == 0 and (inputs.compounds is None or len(inputs.compounds) == 0):
-        raise InputError("there are no buildings or compounds: nothing to measure coverage from")
+
+def longest_walk_m(params: CoverageParams, checklist: Checklist) -> float:
+    """The longest walk any (category, level) of a run counts as covered (metres): no home's
+    figures depend on a walk longer than this."""
+    return max(pair_thresholds(params, checklist).values())
+
+
+@dataclass
+class HomeWalks:
+    """What the walks of a run give, before any figure is summed: the homes (metric CRS, with
+    their ``point``), metres to the nearest facility of each (category, level) and which
+    facility that is (feature id, -1 for none), the service circles (EPSG:4326) and the
+    network report."""
+
+    homes: gpd.GeoDataFrame
+    crs: CRS
+    method: str
+    distances: PairArrays
+    nearest: PairArrays
+    circles: gpd.GeoDataFrame
+    report: dict[str, Any]
+
+    def take(self, mask: np.ndarray) -> HomeWalks:
+        """The walks of the homes in ``mask`` only."""
+        return replace(
+            self,
+            homes=self.homes.iloc[mask].reset_index(drop=True),
+            distances={k: v[mask] for k, v in self.distances.items()},
+            nearest={k: v[mask] for k, v in self.nearest.items()},
+        )
+
+    @classmethod
+    def gathered(cls, parts: list[HomeWalks], report: dict[str, Any]) -> HomeWalks:
+        """The walks of several parts as one, in the parts' order (their CRS and method agree)."""
+        first = parts[0]
+        keys = list(first.distances)
+        circles = [p.circles for p in parts if len(p.circles)]
+        return cls(
+            homes=gpd.GeoDataFrame(pd.concat([p.homes for p in parts], ignore_index=True), crs=first.crs),
+            crs=first.crs,
+            method=first.method,
+            distances={k: np.concatenate([p.distances[k] for p in parts]) for k in keys},
+            nearest={k: np.concatenate([p.nearest[k] for p in parts]) for k in keys},
+            circles=pd.concat(circles, ignore_index=True) if circles else first.circles,
+            report=report,
+        )
+
+
+def walk_homes(
+    inputs: CoverageInputs,
+    params: CoverageParams,
+    *,
+    checklist: Checklist,
+    progress: Progress | None = None,
+    crs: CRS | None = None,
+    circle_facilities: np.ndarray | None = None,
+    lap: Laps | None = None,
+) -> HomeWalks:
+    """The walks of a run (``params`` resolved): every home to the nearest facility of each
+    (category, level), and the service circles of the facilities (of those in the mask
+    ``circle_facilities`` over ``inputs.facilities``, when given)."""
+    categories, levels = tuple(params.categories or ()), tuple(sorted(params.levels))
+    lap = lap or Laps()
     walking = params.walking
-    area = prepare_area(inputs, walking)
+    area = prepare_area(inputs, walking, crs=crs)
     metric, network, method = area.crs, area.network, area.method
     homes, origins, fac_xy = area.homes, area.origins, area.facility_xy
     lap("network_homes")
@@ -250,6 +331,9 @@ def compute_coverage(
                 )
             cache[token] = best_per_home(len(homes), origins["home"].to_numpy(), d, f)
         best, which = cache[token]
+        if params.reach_m is not None:  # walks beyond the reach are not followed
+            beyond = best > params.reach_m
+            best, which = np.where(beyond, np.inf, best), np.where(beyond, -1, which)
         distances[key] = best
         nearest[key] = np.where(which >= 0, fac_ids[np.clip(which, 0, None)] if len(fac_ids) else -1, -1)
         if progress:
@@ -257,9 +341,35 @@ def compute_coverage(
     report["shortest_path_passes"] = len(cache)
     lap("distances")
 
-    thresholds = {key: threshold_m(checklist, params, *key) for key in pairs}
-    covered = {key: distances[key] <= thresholds[key] for key in pairs}
-    summary = coverage_summary(homes, covered, inputs, method)
+    circles = _no_shapes(CIRCLE_COLUMNS)
+    if params.circles and graph is not None:
+        thresholds = pair_thresholds(params, checklist)
+        if circle_facilities is not None:
+            table = table[circle_facilities[table["pos"].to_numpy(dtype=np.int64)]]
+        circles = _circles(
+            graph, table, categories, levels, thresholds, params, fac_ids, metric, method, progress
+        )
+    lap("circles")
+    return HomeWalks(homes, metric, method, distances, nearest, circles, report)
+
+
+def coverage_figures(
+    walks: HomeWalks,
+    units: CoverageInputs,
+    params: CoverageParams,
+    *,
+    checklist: Checklist,
+    progress: Progress | None = None,
+    lap: Laps | None = None,
+) -> CoverageResult:
+    """A run's figures from its walks: what each home reaches, the summary per unit (the
+    streets, communities and grids of ``units`` name them), compound checks and gaps."""
+    lap = lap or Laps()
+    levels, homes = tuple(sorted(params.levels)), walks.homes
+    categories = tuple(params.categories or ())
+    thresholds = pair_thresholds(params, checklist)
+    covered = {key: walks.distances[key] <= thresholds[key] for key in walks.distances}
+    summary = coverage_summary(homes, covered, units, walks.method)
     compounds = _compound_checks(homes, covered, checklist, levels, categories)
     lap("summary")
 
@@ -267,29 +377,23 @@ def compute_coverage(
     if params.gaps:
         listed = listed_pairs(checklist)
         wanted = covered if params.all_gaps else {k: v for k, v in covered.items() if k in listed}
-        gaps = _gaps(homes, wanted, params, metric, method, progress)
+        gaps = _gaps(homes, wanted, params, walks.crs, walks.method, progress)
     lap("gaps")
-    circles = _no_shapes(CIRCLE_COLUMNS)
-    if params.circles and graph is not None:
-        circles = _circles(
-            graph, table, categories, levels, thresholds, params, fac_ids, metric, method, progress
-        )
-    lap("circles")
 
-    out_homes = _homes_frame(homes, distances, nearest, covered, params, method)
-    report["timings_s"] = lap.seconds
+    out_homes = _homes_frame(homes, walks.distances, walks.nearest, covered, params, walks.method)
+    report = {**walks.report, "timings_s": {**walks.report.get("timings_s", {}), **lap.seconds}}
     return CoverageResult(
         params=params,
         checklist_version=checklist.version,
-        method=method,
+        method=walks.method,
         homes=out_homes,
-        distances=distances,
-        nearest=nearest,
+        distances=walks.distances,
+        nearest=walks.nearest,
         thresholds=thresholds,
         summary=summary,
         compounds=compounds,
         gaps=gaps,
-        circles=circles,
+        circles=walks.circles,
         report=report,
     )
 
@@ -793,9 +897,16 @@ def _homes_frame(
 
 def long_results(result: CoverageResult) -> pd.DataFrame:
     """One row per (home, category, level): distance (m), minutes, nearest facility, covered."""
-    homes = result.homes
+    return pair_rows(result.homes, result.distances, result.nearest, result.thresholds)
+
+
+def pair_rows(
+    homes: pd.DataFrame, distances: PairArrays, nearest: PairArrays, thresholds: dict[tuple[str, int], float]
+) -> pd.DataFrame:
+    """One row per (home, category, level) of ``homes`` (with ``kind``, ``feature_id``):
+    distance (m, NaN when nothing is reached), nearest facility (NA: none) and covered."""
     frames = []
-    for key, dist in result.distances.items():
+    for key, dist in distances.items():
         finite = np.isfinite(dist)
         frames.append(
             pd.DataFrame(
@@ -805,8 +916,8 @@ def long_results(result: CoverageResult) -> pd.DataFrame:
                     "category": key[0],
                     "level": key[1],
                     "distance_m": np.where(finite, np.round(dist, 2), np.nan),
-                    "facility_id": pd.array(result.nearest[key], dtype="Int64"),
-                    "covered": result.covered(*key),
+                    "facility_id": pd.array(nearest[key], dtype="Int64"),
+                    "covered": dist <= thresholds[key],
                 }
             )
         )

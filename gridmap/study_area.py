@@ -130,11 +130,13 @@ class StudyArea:
         return np.asarray(shapely.get_coordinates(self.shapes("facilities"))).reshape(-1, 2)
 
 
-def prepare_area(inputs: CoverageInputs, walking: WalkingParams) -> StudyArea:
-    """Choose the metric CRS, build the walking network from the roads of the walkable
-    types, and place the homes and their start points (at ``walking.origin``)."""
+def prepare_area(inputs: CoverageInputs, walking: WalkingParams, crs: CRS | None = None) -> StudyArea:
+    """Choose the metric CRS (unless given: a part of a larger run measures in the whole
+    run's CRS), build the walking network from the roads of the walkable types, and place the
+    homes and their start points (at ``walking.origin``)."""
     roads = inputs.roads if inputs.roads is not None and len(inputs.roads) else None
-    crs = metric_crs_for(roads if roads is not None else inputs.buildings)
+    if crs is None:
+        crs = metric_crs_for(roads if roads is not None else inputs.buildings)
     network = build_network(roads, highways=walking.highways, crs=crs) if roads is not None else None
     if network is not None and network.edge_count == 0:
         network = None
@@ -144,11 +146,18 @@ def prepare_area(inputs: CoverageInputs, walking: WalkingParams) -> StudyArea:
     return area
 
 
+def people(buildings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Households and residents of each building (0 where unknown); a building is a home
+    when either is above 0."""
+    households = pd.to_numeric(buildings.get("households"), errors="coerce").fillna(0).to_numpy(np.int64)
+    residents = pd.to_numeric(buildings.get("residents"), errors="coerce").fillna(0).to_numpy(np.int64)
+    return households, residents
+
+
 def _homes(area: StudyArea) -> gpd.GeoDataFrame:
     """Residential buildings, and compounds with no buildings, as homes in the metric CRS."""
     b = area.inputs.buildings
-    households = pd.to_numeric(b.get("households"), errors="coerce").fillna(0).to_numpy(np.int64)
-    residents = pd.to_numeric(b.get("residents"), errors="coerce").fillna(0).to_numpy(np.int64)
+    households, residents = people(b)
     lived_in = (households > 0) | (residents > 0)
     compound = pd.array(b.get("compound_id", pd.Series(pd.NA, index=b.index)), dtype="Int64")[lived_in]
     n_buildings = int(lived_in.sum())

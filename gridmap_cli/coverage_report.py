@@ -3,20 +3,34 @@ what could not be measured, and comparisons of stored runs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import Engine
 
-from gridmap.coverage import CoverageParams, compute_coverage, result_frames
+from gridmap.coverage import CoverageParams, CoverageResult, compute_coverage, pair_thresholds, result_frames
 from gridmap.errors import InputError
 from gridmap.io.export import write_frames
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.standards import Checklist, load_checklist
 from gridmap.store.inputs import load_inputs
-from gridmap.store.runs import compare_runs, list_runs, save_run
+from gridmap.store.runs import (
+    compare_runs,
+    fail_run,
+    finish_run,
+    list_runs,
+    save_run,
+    save_walks,
+    start_run,
+    stored_inputs_used,
+)
 from gridmap_cli.common import homes_counted, require_people
 from gridmap_cli.terminal import percent, print_table, progress_bar, say
+
+if TYPE_CHECKING:
+    from gridmap.scale.coverage import PartWalks
 
 MARKS = {True: "▲", False: "△"}
 
@@ -24,6 +38,18 @@ MARKS = {True: "▲", False: "△"}
 def _mark(checklist: Checklist, category: str, level: int) -> str:
     item = checklist.level(level).item(category)
     return MARKS[item.required] if item else " "
+
+
+@dataclass(frozen=True)
+class InParts:
+    """How a run is cut and where its parts walk: ``workers`` local processes, or the Dask
+    scheduler at ``cluster``; by district unless ``tile_km`` (or there are no districts);
+    walks kept in ``cache`` for the next run."""
+
+    workers: int | None = None
+    cluster: str | None = None
+    tile_km: float | None = None
+    cache: Path | None = None
 
 
 def run_and_print(
@@ -35,19 +61,42 @@ def run_and_print(
     save: bool = True,
     label: str | None = None,
     area=None,
+    parts: InParts | None = None,
+    database_url: str | None = None,
 ) -> int | None:
     """Run coverage on the stored layers (those of ``area``, EPSG:4326, when given), print the
-    summary, keep the run; returns its id."""
+    summary, keep the run; returns its id. With ``parts``, the run is cut into parts that
+    walk on a Dask cluster over the database at ``database_url``."""
     if out and Path(out).suffix.lower() not in (".gpkg", ".csv"):
         raise InputError(f"--out '{out}': expected a .gpkg or .csv file")
     checklist = load_checklist()
-    inputs = load_inputs(engine)
-    if area is not None:
-        walk = params.walking
-        inputs = inputs.within(area, walk.metres(max(params.levels)) + walk.max_snap_m)
-    require_people(inputs.buildings, "a coverage run")
-    with progress_bar() as progress:
-        result = compute_coverage(inputs, params, checklist=checklist, progress=progress)
+    counted = None
+    if parts is not None:
+        if area is not None:
+            raise InputError("a run in parts covers the whole database: leave out --bbox and --district")
+        result, run_id = _run_in_parts(engine, database_url or "", params, checklist, parts, save, label)
+    else:
+        inputs = load_inputs(engine)
+        if area is not None:
+            walk = params.walking
+            inputs = inputs.within(area, walk.metres(max(params.levels)) + walk.max_snap_m)
+        require_people(inputs.buildings, "a coverage run")
+        with progress_bar() as progress:
+            result = compute_coverage(inputs, params, checklist=checklist, progress=progress)
+        counted = homes_counted(inputs.buildings)
+        run_id = save_run(engine, result, inputs, user="cli", label=label) if save else None
+    _print_result(result, checklist, by, counted)
+    if run_id is not None:
+        say(
+            f"kept as coverage run {run_id}; compare later with: gridmap coverage compare {run_id} <other run>"
+        )
+    if out:
+        written = write_frames(result_frames(result), out)
+        say("wrote " + ", ".join(str(w) for w in written))
+    return run_id
+
+
+def _print_result(result: CoverageResult, checklist: Checklist, by: str | None, counted: str | None) -> None:
     p, rep = result.params, result.report
     homes = result.homes
     say(
@@ -55,13 +104,21 @@ def run_and_print(
         f"{int(homes['residents'].sum()):,} residents), from {p.walking.origin}s, walking {p.walking.speed_mps:g} m/s, "
         f"measure: {p.measure}; checklist v{result.checklist_version} ({checklist.standard})"
     )
-    say(homes_counted(inputs.buildings))
-    if result.method == "network":
+    if counted:
+        say(counted)
+    if "partitions" in rep:
+        cut = rep["partitions"]
+        reused = sum(part["reused"] for part in cut["parts"])
+        say(
+            f"walked in {len(cut['parts'])} parts ({reused} kept from the last run) with a halo of "
+            f"{cut['halo_m']:,.0f} m in {cut['seconds']:.1f} s; walks beyond {p.reach_m:,.0f} m are not followed"
+        )
+    elif result.method == "network":
         say(
             f"walking network: {rep['network_nodes']:,} nodes, {rep['network_edges']:,} edges, "
             f"{rep['network_km']:,} km; {rep['islands']} disconnected islands ({rep['island_km']} km)"
         )
-    else:
+    if result.method != "network":
         say(f"distances: {result.method}")
     _print_area(result.summary, checklist, p.levels)
     if by:
@@ -70,17 +127,50 @@ def run_and_print(
     _print_gaps(result.gaps)
     print_islands(rep)
     _print_problems(rep)
-    if save:
-        run_id = save_run(engine, result, inputs, user="cli", label=label)
-        say(
-            f"kept as coverage run {run_id}; compare later with: gridmap coverage compare {run_id} <other run>"
-        )
-    else:
-        run_id = None
-    if out:
-        written = write_frames(result_frames(result), out)
-        say("wrote " + ", ".join(str(w) for w in written))
-    return run_id
+
+
+def _run_in_parts(
+    engine: Engine, url: str, params: CoverageParams, checklist: Checklist, how: InParts, save: bool,
+    label: str | None,
+) -> tuple[CoverageResult, int | None]:  # fmt: skip
+    """Cut the database's homes into parts, walk them on the cluster, keep each part's
+    results as it arrives (readable while the run goes on), then the figures."""
+    from gridmap.scale.cluster import dask_client
+    from gridmap.scale.coverage import cut_for, partitioned_coverage, run_params
+    from gridmap.scale.sources import StoreSource, close_engines
+
+    params = run_params(params, checklist)
+    source = StoreSource(url)
+    cut = cut_for(source, params, checklist, tile_m=None if how.tile_km is None else how.tile_km * 1000.0)
+    run_id = (
+        start_run(engine, params, stored_inputs_used(engine), checklist.version, user="cli", label=label)
+        if save
+        else None
+    )
+    thresholds = pair_thresholds(params, checklist)
+
+    def keep(part: PartWalks) -> None:
+        if run_id is not None and part.walks is not None:
+            save_walks(engine, run_id, part.walks, thresholds)
+
+    def tell(key: str, done: int, total: int, what: str) -> None:
+        say(f"part {key}: {what} ({done}/{total})")
+
+    try:
+        with dask_client(workers=how.workers, address=how.cluster) as client:
+            result = partitioned_coverage(
+                source, cut, params, checklist=checklist, client=client, cache=how.cache, progress=tell,
+                on_part=keep,
+            )  # fmt: skip
+    except BaseException as error:
+        if run_id is not None:
+            fail_run(engine, run_id, error)
+        raise
+    finally:
+        close_engines()
+    if run_id is not None:
+        finish_run(engine, run_id, result)
+    return result, run_id
 
 
 def _print_area(summary: pd.DataFrame, checklist: Checklist, levels) -> None:

@@ -167,6 +167,27 @@ def _node_numbers(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return node.ravel(), uses
 
 
+def _first_of_copies(u: np.ndarray, v: np.ndarray, pieces: np.ndarray, road: np.ndarray) -> np.ndarray:
+    """A mask keeping one piece of each set of pieces with the same shape between the same
+    nodes (roads drawn twice, or sharing a stretch): the one of the lowest road id. A point
+    then attaches to the same piece whichever other roads are read with it."""
+    low, high = np.minimum(u, v), np.maximum(u, v)
+    order = np.lexsort((road, high, low))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (low[order][1:] != low[order][:-1]) | (high[order][1:] != high[order][:-1])
+    keep = np.ones(len(u), dtype=bool)
+    starts = np.flatnonzero(first)
+    sizes = np.diff(np.append(starts, len(order)))
+    for start, size in zip(starts[sizes > 1], sizes[sizes > 1], strict=True):  # few: shapes one by one
+        kept: list[int] = []
+        for i in order[start : start + size]:
+            if any(shapely.equals(pieces[i], pieces[j]) for j in kept):
+                keep[i] = False
+            else:
+                kept.append(i)
+    return keep
+
+
 def _split_at_junctions(
     coords: np.ndarray, line: np.ndarray, road_ids: np.ndarray, crs: CRS
 ) -> WalkingNetwork:
@@ -212,6 +233,8 @@ def _split_at_junctions(
     u = vertex_node[rows[first_row]]
     v = vertex_node[rows[last_row]]
     piece_line = line[rows[first_row]]
+    keep = _first_of_copies(u, v, pieces, road_ids[piece_line])
+    u, v, pieces, piece_line = u[keep], v[keep], pieces[keep], piece_line[keep]
 
     node_xy = np.zeros((len(node_uses), 2))
     node_xy[vertex_node] = coords

@@ -16,7 +16,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -250,10 +262,13 @@ def read_layer(
     columns: Iterable[str] | None = None,
     where: Mapping[str, Any] | None = None,
     ids: Iterable[int] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> pd.DataFrame:
     """Read ``layer`` as a GeoDataFrame in EPSG:4326 (a DataFrame for a non-spatial layer).
 
-    ``where`` filters on column equality; ``ids`` on feature ids. The index is the feature id.
+    ``where`` filters on column equality; ``ids`` on feature ids; ``bbox`` (west, south,
+    east, north, EPSG:4326) to the features whose bounding box meets it, through the layer's
+    spatial index. The index is the feature id.
     """
     spec, table, cols = _select_columns(layer, columns)
     query = select(*cols).order_by(table.c.id)
@@ -261,6 +276,8 @@ def read_layer(
         query = query.where(table.c[name] == value)
     if ids is not None:
         query = query.where(table.c.id.in_(list(ids)))
+    if bbox is not None:
+        query = query.where(_meets_box(source.dialect.name, table, bbox))
     try:
         if isinstance(source, Engine):
             with source.connect() as conn:
@@ -282,6 +299,38 @@ def read_layer(
                 lambda v: dt.date.fromisoformat(v) if isinstance(v, str) else v
             )
     return with_geometry(frame) if spec.geometry else frame
+
+
+def _meets_box(dialect: str, table, bbox: tuple[float, float, float, float]):
+    """Features whose bounding box meets ``bbox`` (EPSG:4326), found through the spatial index."""
+    west, south, east, north = (float(v) for v in bbox)
+    geom = table.c[GEOMETRY_COLUMN]
+    if dialect == "postgresql":
+        return geom.op("&&")(func.ST_MakeEnvelope(west, south, east, north, STORAGE_SRID))
+    index: Select[Any] = (
+        select(literal_column("ROWID"))
+        .select_from(table_clause("SpatialIndex"))
+        .where(literal_column("f_table_name") == table.name)
+        .where(literal_column("search_frame") == func.BuildMbr(west, south, east, north, STORAGE_SRID))
+    )
+    return table.c.id.in_(index)
+
+
+def layer_bounds(source: Engine | Connection, layer: str) -> tuple[float, float, float, float] | None:
+    """The extent of ``layer``'s features (west, south, east, north, EPSG:4326); None when it
+    has none."""
+    geom = LAYER_TABLES[layer].c[GEOMETRY_COLUMN]
+    if source.dialect.name == "postgresql":
+        parts = [func.ST_XMin(geom), func.ST_YMin(geom), func.ST_XMax(geom), func.ST_YMax(geom)]
+    else:
+        parts = [func.MbrMinX(geom), func.MbrMinY(geom), func.MbrMaxX(geom), func.MbrMaxY(geom)]
+    query = select(func.min(parts[0]), func.min(parts[1]), func.max(parts[2]), func.max(parts[3]))
+    if isinstance(source, Engine):
+        with source.connect() as conn:
+            row = conn.execute(query).one()
+    else:
+        row = source.execute(query).one()
+    return None if row[0] is None else (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
 
 
 def layer_counts(engine: Engine) -> dict[str, int]:

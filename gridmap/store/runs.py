@@ -15,12 +15,14 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 
-from gridmap.coverage import CoverageResult, long_results
+from gridmap.coverage import CoverageParams, CoverageResult, HomeWalks, long_results, pair_rows
 from gridmap.errors import NotFoundError
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.store.engine import write_transaction
+from gridmap.store.inputs import INPUT_LAYERS
+from gridmap.store.layers import layer_counts, layer_version, read_layer
 from gridmap.store.records import insert_frame, read_rows
 from gridmap.store.tables import (
     coverage_circles,
@@ -33,6 +35,9 @@ from gridmap.store.tables import (
 from gridmap.study_area import CoverageInputs
 from gridmap.values import plain_value
 from gridmap.walking import params_record
+
+RUNNING = "running"  # the method of a run whose parts are still coming in
+FAILED = "failed"  # the method of a run that stopped before its figures
 
 
 @dataclass
@@ -76,42 +81,124 @@ def save_run(
     label: str | None = None,
 ) -> int:
     """Store a run with its parameters, input layer versions and counts, and all results."""
-    params = params_record(result.params)
-    used = inputs_used(inputs)
-    results = long_results(result)
-    results = results.merge(
-        result.homes[["kind", "feature_id", "households", "residents"]].rename(columns={"kind": "home_kind"}),
+    with write_transaction(engine) as conn:
+        run_id = _insert_run(conn, result.params, inputs_used(inputs), result.checklist_version, user, label)
+        _insert_results(conn, run_id, result_rows(result))
+        _insert_figures(conn, run_id, result)
+    return run_id
+
+
+def start_run(
+    engine: Engine,
+    params: CoverageParams,
+    used: dict[str, Any],
+    checklist_version: int,
+    *,
+    user: str = "system",
+    label: str | None = None,
+) -> int:
+    """Open a run whose results come in parts (:func:`save_walks`, then
+    :func:`finish_run`): it is listed at once, its method ``running`` until it ends, and the
+    results of its homes can be read as each part arrives."""
+    with write_transaction(engine) as conn:
+        return _insert_run(conn, params, used, checklist_version, user, label)
+
+
+def save_walks(
+    engine: Engine, run_id: int, walks: HomeWalks, thresholds: dict[tuple[str, int], float]
+) -> None:
+    """Add the results of some of a run's homes, from their walks (metres within
+    ``thresholds`` count as covered)."""
+    rows = pair_rows(walks.homes, walks.distances, walks.nearest, thresholds)
+    with write_transaction(engine) as conn:
+        _insert_results(conn, run_id, walk_rows(walks.homes, rows))
+
+
+def finish_run(engine: Engine, run_id: int, result: CoverageResult) -> None:
+    """Close a run opened by :func:`start_run`: its summary, compound checks, gaps, circles,
+    method and report (its homes' results are already in)."""
+    with write_transaction(engine) as conn:
+        _insert_figures(conn, run_id, result)
+
+
+def fail_run(engine: Engine, run_id: int, error: BaseException) -> None:
+    """Mark a run opened by :func:`start_run` as failed, with the error; the results of its
+    homes that came in stay."""
+    report = {"error": f"{type(error).__name__}: {error}"}
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(coverage_runs)
+            .where(coverage_runs.c.id == run_id)
+            .values(method=FAILED, report=json.dumps(report))
+        )
+
+
+def result_rows(result: CoverageResult) -> pd.DataFrame:
+    """The stored rows of a run's results: one per home, category and level."""
+    return walk_rows(result.homes, long_results(result))
+
+
+def walk_rows(homes: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of :func:`gridmap.coverage.pair_rows` with each home's households and residents."""
+    return rows.merge(
+        homes[["kind", "feature_id", "households", "residents"]].rename(columns={"kind": "home_kind"}),
         on=["home_kind", "feature_id"],
         how="left",
     )
-    with write_transaction(engine) as conn:
-        run_id = conn.execute(
-            insert(coverage_runs)
-            .values(
-                created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                created_by=user,
-                label=label,
-                method=result.method,
-                checklist_version=result.checklist_version,
-                params=json.dumps(params, ensure_ascii=False),
-                inputs=json.dumps(used),
-                report=json.dumps(result.report, ensure_ascii=False, default=plain_value),
-            )
-            .returning(coverage_runs.c.id)
-        ).scalar_one()
-        result_cols = ["home_kind", "feature_id", "households", "residents", "category", "level"]
-        result_cols += ["distance_m", "facility_id", "covered"]
-        insert_frame(conn, coverage_results, results, result_cols, run_id=run_id)
-        summary_cols = [c.name for c in coverage_summary.c if c.name not in ("id", "run_id")]
-        insert_frame(conn, coverage_summary, result.summary, summary_cols, run_id=run_id)
-        if len(result.compounds):
-            cols = ["compound_id", "check", "level", "passes", "missing"]
-            insert_frame(conn, coverage_compounds, result.compounds, cols, run_id=run_id)
-        gap_cols = ["category", "level", "homes", "households", "residents"]
-        insert_frame(conn, coverage_gaps, result.gaps, gap_cols, "MULTIPOLYGON", run_id=run_id)
-        circle_cols = ["category", "level", "facility_id", "limit_m"]
-        insert_frame(conn, coverage_circles, result.circles, circle_cols, "MULTIPOLYGON", run_id=run_id)
+
+
+def stored_inputs_used(engine: Engine) -> dict[str, Any]:
+    """Like :func:`inputs_used`, from the database without reading the layers' features."""
+    counts = layer_counts(engine)
+    used: dict[str, Any] = {
+        name: {"version": layer_version(engine, name), "features": counts[name]} for name in INPUT_LAYERS
+    }
+    used["facility_ids"] = sorted(int(i) for i in read_layer(engine, "facilities", columns=[]).index)
+    return used
+
+
+def _insert_run(conn, params: CoverageParams, used: dict[str, Any], checklist_version: int, user: str,
+                label: str | None, method: str = RUNNING) -> int:  # fmt: skip
+    run_id = conn.execute(
+        insert(coverage_runs)
+        .values(
+            created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            created_by=user,
+            label=label,
+            method=method,
+            checklist_version=checklist_version,
+            params=json.dumps(params_record(params), ensure_ascii=False),
+            inputs=json.dumps(used),
+            report=json.dumps({}),
+        )
+        .returning(coverage_runs.c.id)
+    ).scalar_one()
     return int(run_id)
+
+
+def _insert_results(conn, run_id: int, rows: pd.DataFrame) -> None:
+    result_cols = ["home_kind", "feature_id", "households", "residents", "category", "level"]
+    result_cols += ["distance_m", "facility_id", "covered"]
+    insert_frame(conn, coverage_results, rows, result_cols, run_id=run_id)
+
+
+def _insert_figures(conn, run_id: int, result: CoverageResult) -> None:
+    conn.execute(
+        update(coverage_runs)
+        .where(coverage_runs.c.id == run_id)
+        .values(
+            method=result.method, report=json.dumps(result.report, ensure_ascii=False, default=plain_value)
+        )
+    )
+    summary_cols = [c.name for c in coverage_summary.c if c.name not in ("id", "run_id")]
+    insert_frame(conn, coverage_summary, result.summary, summary_cols, run_id=run_id)
+    if len(result.compounds):
+        cols = ["compound_id", "check", "level", "passes", "missing"]
+        insert_frame(conn, coverage_compounds, result.compounds, cols, run_id=run_id)
+    gap_cols = ["category", "level", "homes", "households", "residents"]
+    insert_frame(conn, coverage_gaps, result.gaps, gap_cols, "MULTIPOLYGON", run_id=run_id)
+    circle_cols = ["category", "level", "facility_id", "limit_m"]
+    insert_frame(conn, coverage_circles, result.circles, circle_cols, "MULTIPOLYGON", run_id=run_id)
 
 
 def read_run(engine: Engine, run_id: int) -> StoredRun:

@@ -42,9 +42,9 @@ def walked(monkeypatch, demo_db) -> list[tuple[str, WalkingParams]]:
     for module in (gridmap.coverage, gridmap.siting.proposal):
         real = module.prepare_area
 
-        def spy(inputs, walking, _real=real, _name=module.__name__):
+        def spy(inputs, walking, _real=real, _name=module.__name__, **options):
             seen.append((_name.rsplit(".", 1)[-1], walking))
-            return _real(inputs, walking)
+            return _real(inputs, walking, **options)
 
         monkeypatch.setattr(module, "prepare_area", spy)
     return seen

@@ -1,0 +1,363 @@
+"""Coverage in parts, on a Dask cluster or one part after another in this process.
+
+Each part walks the homes it owns over the network and facilities of its box (its area and a
+halo as wide as the longest walk counted plus the snap distance), so every home reaches
+what it would in one process: walks longer than the longest one counted are not followed
+(``CoverageParams.reach_m``), and every figure is the same. The parts' walks are gathered
+and the figures (summary, compound checks, gaps) summed once, here.
+
+A part's walks are kept in ``cache`` under the fingerprint of what it read; a run over the
+same cut and parameters reuses every part whose inputs did not change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridmap.coverage import (
+    CoverageParams,
+    CoverageResult,
+    HomeWalks,
+    coverage_figures,
+    longest_walk_m,
+    resolved,
+    walk_homes,
+)
+from gridmap.crs import project_shapes
+from gridmap.errors import GridmapError, InputError
+from gridmap.scale.partitions import Partitioning, by_district, by_tiles
+from gridmap.scale.sources import UNIT_LAYERS, LayerSource, extent, inputs_digest, run_crs
+from gridmap.standards import Checklist, load_checklist
+from gridmap.study_area import CoverageInputs, people
+from gridmap.walking import params_record
+
+#: (part key, parts done, parts in all, what happened: "walked", "reused", or "failed: …")
+PartProgress = Callable[[str, int, int, str], None]
+CACHE_FORMAT = 1  # kept parts of another format are walked again
+DEFAULT_TILE_M = 5000.0  # the side of a part where there are no districts
+
+
+@dataclass(frozen=True)
+class PartJob:
+    """What a worker needs to walk one part: all of it travels to the worker."""
+
+    source: LayerSource
+    cut: Partitioning
+    index: int
+    params: CoverageParams
+    checklist: Checklist
+    cache: Path | None = None
+
+
+@dataclass
+class PartWalks:
+    """One part's walks, with how they were had."""
+
+    key: str
+    walks: HomeWalks | None  # None: the part owns no home and no facility
+    unattached_facilities: list[int]
+    reused: bool
+    seconds: float
+    peak_mb: float  # the peak memory of the process that walked it, so far
+    process: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+
+def halo_m(params: CoverageParams, checklist: Checklist) -> float:
+    """How far beyond its area a part reads (metres): the longest walk counted and the
+    furthest a point may lie from the street it walks from."""
+    return longest_walk_m(params, checklist) + params.walking.max_snap_m
+
+
+def run_params(params: CoverageParams, checklist: Checklist) -> CoverageParams:
+    """A partitioned run's parameters: walks beyond the longest counted are not followed."""
+    params = resolved(params, checklist)
+    return replace(params, reach_m=longest_walk_m(params, checklist))
+
+
+def cut_for(
+    source: LayerSource, params: CoverageParams, checklist: Checklist, *, tile_m: float | None = None
+) -> Partitioning:
+    """How a run over ``source`` is cut: by its districts, or in square tiles of ``tile_m``
+    metres when asked or when there are no districts (:data:`DEFAULT_TILE_M`)."""
+    halo, crs = halo_m(params, checklist), run_crs(source)
+    districts = source.read(None, ("districts",)).districts
+    if tile_m is not None or districts is None or len(districts) == 0:
+        return by_tiles(extent(source), crs, tile_m or DEFAULT_TILE_M, halo)
+    return by_district(districts, extent(source), crs, halo)
+
+
+def walk_part(job: PartJob) -> PartWalks:
+    """Read one part's box, keep what it owns, and walk its homes (or take its walks from
+    the cache when it read the same as last time)."""
+    start = time.perf_counter()
+    part = job.cut.parts[job.index]
+    own, facilities = owned(job.source.read(part.reads), job.cut, job.index)
+    path = _cache_path(job, own)  # what the part owns and reads: an edit of a neighbour's home is not
+    if path is not None and path.exists():
+        walks, unattached = _read_cached(path)
+        return PartWalks(part.key, walks, unattached, True, time.perf_counter() - start, _peak_mb())
+    walks, unattached = None, []
+    if len(own.buildings) or (own.compounds is not None and len(own.compounds)) or facilities.any():
+        walks = walk_homes(
+            own, job.params, checklist=job.checklist, crs=job.cut.crs, circle_facilities=facilities
+        )
+        ids = set(own.facilities.index[facilities].tolist())
+        unattached = [i for i in walks.report.get("facilities_unattached", []) if i in ids]
+    if path is not None:
+        _write_cached(path, walks, unattached)
+    return PartWalks(part.key, walks, unattached, False, time.perf_counter() - start, _peak_mb())
+
+
+def owned(inputs: CoverageInputs, cut: Partitioning, index: int) -> tuple[CoverageInputs, np.ndarray]:
+    """The inputs of part ``index`` with only the homes it owns: its buildings, the compounds
+    with no home building that it owns, and the compounds its buildings lie in (for their
+    gates); and the mask of the facilities it owns (over ``inputs.facilities``)."""
+    buildings, compounds = inputs.buildings, inputs.compounds
+    own_b = cut.owners(_points(buildings, cut)) == index
+    households, residents = people(buildings)
+    home = (households > 0) | (residents > 0)
+    if "compound_id" in buildings.columns:
+        linked = pd.to_numeric(buildings["compound_id"], errors="coerce")
+        with_homes = linked[home].dropna().astype(np.int64).to_numpy()
+        of_own = linked[home & own_b].dropna().astype(np.int64).to_numpy()
+    else:
+        with_homes = of_own = np.zeros(0, dtype=np.int64)
+    if compounds is not None and len(compounds):
+        ids = np.asarray(compounds.index, dtype=np.int64)
+        own_c = cut.owners(_points(compounds, cut)) == index
+        keep = (own_c & ~np.isin(ids, with_homes)) | np.isin(ids, of_own)
+        compounds = compounds[keep]
+    facilities = cut.owners(_points(inputs.facilities, cut)) == index
+    return replace(inputs, buildings=buildings[own_b], compounds=compounds), facilities
+
+
+def _points(frame: gpd.GeoDataFrame | None, cut: Partitioning) -> np.ndarray:
+    """The point each feature is placed by, in the cut's CRS (as a run places homes)."""
+    if frame is None or len(frame) == 0:
+        return np.zeros(0, dtype=object)
+    return shapely.point_on_surface(project_shapes(np.asarray(frame.geometry.values), frame.crs, cut.crs))
+
+
+def partitioned_coverage(
+    source: LayerSource,
+    cut: Partitioning,
+    params: CoverageParams | None = None,
+    *,
+    checklist: Checklist | None = None,
+    client: Any = None,
+    retries: int = 2,
+    cache: Path | None = None,
+    progress: PartProgress | None = None,
+    on_part: Callable[[PartWalks], None] | None = None,
+) -> CoverageResult:
+    """Coverage of every home of ``source``, walked part by part as ``cut`` says: on the Dask
+    ``client``'s cluster, or one part after another here without one. A part that fails is
+    sent again up to ``retries`` times; ``on_part`` sees each part's walks as they come."""
+    checklist = checklist or load_checklist()
+    params = run_params(params or CoverageParams(), checklist)
+    jobs = [PartJob(source, cut, i, params, checklist, cache) for i in range(len(cut.parts))]
+    outcomes: dict[str, PartWalks] = {}
+    failures: dict[str, list[str]] = {}
+
+    def done(part: PartWalks) -> None:
+        outcomes[part.key] = part
+        if on_part:
+            on_part(part)
+        if progress:
+            progress(part.key, len(outcomes), len(jobs), "reused" if part.reused else "walked")
+
+    def failed(job: PartJob, error: BaseException) -> bool:
+        key = job.cut.parts[job.index].key
+        failures.setdefault(key, []).append(f"{type(error).__name__}: {error}")
+        if progress:
+            progress(key, len(outcomes), len(jobs), f"failed: {error}")
+        return len(failures[key]) <= retries
+
+    started = time.perf_counter()
+    if client is None:
+        _run_here(jobs, done, failed)
+    else:
+        _run_on_cluster(client, jobs, done, failed)
+    lost = [k for k in failures if k not in outcomes]
+    if lost:
+        raise PartsFailedError(lost, failures)
+    parts = [outcomes[p.key] for p in cut.parts]
+    walked = [p.walks for p in parts if p.walks is not None]
+    if not walked or sum(len(w.homes) for w in walked) == 0:
+        raise InputError("there are no buildings or compounds: nothing to measure coverage from")
+    report = _report(parts, failures, cut, time.perf_counter() - started)
+    walks = HomeWalks.gathered(walked, report)
+    home = walks.homes
+    walks = walks.take(np.lexsort((home["feature_id"].to_numpy(), home["kind"].to_numpy() != "building")))
+    units = source.read(None, UNIT_LAYERS)
+    return coverage_figures(walks, units, params, checklist=checklist)
+
+
+class PartsFailedError(GridmapError):
+    """Parts that failed more often than they may be sent again, with their errors."""
+
+    def __init__(self, keys: list[str], errors: dict[str, list[str]]) -> None:
+        self.keys, self.errors = keys, errors
+        lines = "; ".join(f"{k}: {errors[k][-1]} ({len(errors[k])} attempts)" for k in keys)
+        super().__init__(f"{len(keys)} part(s) failed: {lines}")
+
+
+def _run_here(jobs: list[PartJob], done, failed) -> None:
+    for job in jobs:
+        while True:
+            try:
+                done(walk_part(job))
+                break
+            except InputError:
+                raise
+            except Exception as error:
+                if not failed(job, error):
+                    break
+
+
+def _run_on_cluster(client: Any, jobs: list[PartJob], done, failed) -> None:
+    from distributed import as_completed
+
+    futures = {client.submit(walk_part, job, pure=False, key=_task_key(job)): job for job in jobs}
+    pending = as_completed(list(futures), with_results=False)
+    for future in pending:
+        job = futures.pop(future)
+        try:
+            done(future.result())
+        except InputError:
+            raise
+        except Exception as error:
+            if failed(job, error):
+                again = client.submit(walk_part, job, pure=False)
+                futures[again] = job
+                pending.add(again)
+        finally:
+            future.release()
+
+
+def _task_key(job: PartJob) -> str:
+    return f"walk-part-{job.cut.parts[job.index].key}-{time.time_ns()}"
+
+
+def _report(parts: list[PartWalks], failures: dict[str, list[str]], cut: Partitioning, seconds: float):
+    walked = [p.walks for p in parts if p.walks is not None]
+    first = walked[0].report if walked else {}
+    return {
+        "method": first.get("method"),
+        "crs": cut.crs.to_string(),
+        "homes": int(sum(len(w.homes) for w in walked)),
+        "homes_unattached": sorted(i for w in walked for i in w.report.get("homes_unattached", [])),
+        "facilities_unattached": sorted(i for p in parts for i in p.unattached_facilities),
+        "shortest_path_passes": int(sum(w.report.get("shortest_path_passes", 0) for w in walked)),
+        "partitions": {
+            "halo_m": round(cut.halo_m, 1),
+            "seconds": round(seconds, 2),
+            "parts": [
+                {
+                    "key": p.key,
+                    "homes": 0 if p.walks is None else len(p.walks.homes),
+                    "reused": p.reused,
+                    "seconds": round(p.seconds, 3),
+                    "peak_mb": round(p.peak_mb, 1),
+                    "process": p.process,
+                    "failures": failures.get(p.key, []),
+                }
+                for p in parts
+            ],
+        },
+    }
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory so far (MiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# --- kept parts -----------------------------------------------------------------------------
+
+
+def _cache_path(job: PartJob, inputs: CoverageInputs) -> Path | None:
+    if job.cache is None:
+        return None
+    run = json.dumps(
+        [CACHE_FORMAT, params_record(job.params), job.checklist.version, job.cut.digest()],
+        sort_keys=True, default=str,
+    )  # fmt: skip
+    run_digest = hashlib.sha256(run.encode()).hexdigest()[:16]
+    key = job.cut.parts[job.index].key
+    return Path(job.cache) / run_digest / f"{key}-{inputs_digest(inputs)}.json"
+
+
+def _write_cached(path: Path, walks: HomeWalks | None, unattached: list[int]) -> None:
+    """Keep a part's walks: a table of its homes with their distances and nearest
+    facilities, one of its circles, and what else the walks say (``path``, written last and
+    by rename, so a reader never takes half a part)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta: dict[str, Any] = {"unattached": unattached, "walks": walks is not None}
+    if walks is not None:
+        meta.update(
+            crs=walks.crs.to_wkt(), method=walks.method, report=walks.report, pairs=list(walks.distances)
+        )
+        columns = {f"d{k}": dist for k, dist in enumerate(walks.distances.values())}
+        columns.update({f"n{k}": near for k, near in enumerate(walks.nearest.values())})
+        homes = pd.concat([_plain(walks.homes), pd.DataFrame(columns)], axis=1)
+        for table, suffix in ((homes, ".homes"), (_plain(walks.circles), ".circles")):
+            tmp = path.with_suffix(f"{suffix}.tmp")
+            table.to_parquet(tmp)
+            tmp.replace(path.with_suffix(f"{suffix}.parquet"))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, default=str))
+    tmp.replace(path)
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its geometry columns as WKB."""
+    out = pd.DataFrame(frame).copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, gpd.array.GeometryDtype):
+            out[column] = pd.Series(
+                list(shapely.to_wkb(out[column].to_numpy())), index=out.index, dtype=object
+            )
+    return out
+
+
+def _read_cached(path: Path) -> tuple[HomeWalks | None, list[int]]:
+    from pyproj import CRS
+
+    meta = json.loads(path.read_text())
+    if not meta["walks"]:
+        return None, meta["unattached"]
+    crs = CRS.from_wkt(meta["crs"])
+    table = pd.read_parquet(path.with_suffix(".homes.parquet"))
+    pairs = [(c, int(lv)) for c, lv in meta["pairs"]]
+    distances = {key: table.pop(f"d{k}").to_numpy() for k, key in enumerate(pairs)}
+    nearest = {key: table.pop(f"n{k}").to_numpy() for k, key in enumerate(pairs)}
+    for column in ("geometry", "point"):
+        table[column] = gpd.GeoSeries.from_wkb(table[column], crs=crs)
+    homes = gpd.GeoDataFrame(table, geometry="geometry", crs=crs)
+    circles = pd.read_parquet(path.with_suffix(".circles.parquet"))
+    shapes = gpd.GeoSeries.from_wkb(circles.pop("geometry"), crs=4326)
+    walks = HomeWalks(
+        homes,
+        crs,
+        meta["method"],
+        distances,
+        nearest,
+        gpd.GeoDataFrame(circles, geometry=shapes),
+        meta["report"],
+    )
+    return walks, meta["unattached"]

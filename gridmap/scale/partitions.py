@@ -1,0 +1,119 @@
+"""Cutting a run into parts: by district, or by square tiles where there are no districts.
+
+Every home and facility belongs to exactly one part, decided by its point in the run's
+metric CRS: the first part whose area holds it, and homes outside every district to the
+part named :data:`OUTSIDE`. Each part reads its layers within a halo as wide as the longest
+walk counted plus the snap distance, so that every walk that can count stays inside.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from gridmap.crs import STORAGE_CRS, project_shapes
+from gridmap.errors import InputError
+from gridmap.geometry import containing
+
+BBox = tuple[float, float, float, float]  # west, south, east, north
+OUTSIDE = "outside"  # the part of the homes and facilities outside every district
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One part of a run: its ``key`` (a district code, a tile's column and row, or
+    :data:`OUTSIDE`), a name to show, and the box it reads (EPSG:4326, halo included)."""
+
+    key: str
+    name: str
+    reads: BBox
+
+
+@dataclass(frozen=True)
+class Partitioning:
+    """How a run is cut: the parts' areas (EPSG:4326, in ``parts`` order; an :data:`OUTSIDE`
+    part has none and comes last) and the metric CRS every part measures in."""
+
+    parts: tuple[Partition, ...]
+    areas: tuple[shapely.Geometry, ...]
+    crs: CRS
+    halo_m: float
+
+    def owners(self, points: np.ndarray) -> np.ndarray:
+        """The position in ``parts`` of the part each point (metric CRS) belongs to; points
+        outside every area go to the :data:`OUTSIDE` part, or -1 when there is none."""
+        metric = project_shapes(np.asarray(self.areas, dtype=object), STORAGE_CRS, self.crs)
+        found = containing(np.asarray(points, dtype=object), metric)
+        if self.parts and self.parts[-1].key == OUTSIDE:
+            found[found < 0] = len(self.parts) - 1
+        return found
+
+    def position(self, key: str) -> int:
+        return next(i for i, p in enumerate(self.parts) if p.key == key)
+
+    def digest(self) -> str:
+        """A fingerprint of the cut (areas, halo and CRS): parts kept from an earlier run are
+        reused only under the same cut."""
+        h = hashlib.sha256(self.crs.to_string().encode())
+        h.update(f"{self.halo_m:.6f}".encode())
+        for part, area in zip(self.parts, [*self.areas, None], strict=False):
+            h.update(part.key.encode())
+            h.update(b"" if area is None else shapely.to_wkb(area))
+        return h.hexdigest()[:16]
+
+
+def by_district(districts: gpd.GeoDataFrame, extent: BBox, crs: CRS, halo_m: float) -> Partitioning:
+    """One part per district (``code``, ``name``; EPSG:4326), in id order, and a part for
+    what lies outside every district when the districts do not cover ``extent`` (the box of
+    the homes and facilities, EPSG:4326)."""
+    if len(districts) == 0:
+        raise InputError("there are no districts to cut the run by; cut it by tiles instead")
+    districts = districts.sort_index()
+    areas = tuple(districts.geometry.to_numpy())
+    parts = [
+        Partition(str(code), str(name), reads_of(area, crs, halo_m))
+        for code, name, area in zip(districts["code"], districts["name"], areas, strict=True)
+    ]
+    if not shapely.covers(shapely.union_all(np.asarray(areas, dtype=object)), shapely.box(*extent)):
+        parts.append(
+            Partition(OUTSIDE, "outside every district", reads_of(shapely.box(*extent), crs, halo_m))
+        )
+    return Partitioning(tuple(parts), areas, crs, halo_m)
+
+
+def by_tiles(extent: BBox, crs: CRS, size_m: float, halo_m: float) -> Partitioning:
+    """Square tiles of ``size_m`` metres in ``crs`` over ``extent`` (EPSG:4326), keyed
+    ``column-row``; each tile's area is its square's corners taken to EPSG:4326, so that
+    neighbouring tiles share their edges exactly."""
+    if size_m <= 0:
+        raise InputError(f"tile size {size_m} m must be positive")
+    box = project_shapes(np.array([shapely.box(*extent)], dtype=object), STORAGE_CRS, crs)[0]
+    x0, y0, x1, y1 = box.bounds
+    columns, rows = max(1, math.ceil((x1 - x0) / size_m)), max(1, math.ceil((y1 - y0) / size_m))
+    squares = [
+        shapely.box(x0 + i * size_m, y0 + j * size_m, x0 + (i + 1) * size_m, y0 + (j + 1) * size_m)
+        for j in range(rows)
+        for i in range(columns)
+    ]
+    keys = [f"{i}-{j}" for j in range(rows) for i in range(columns)]
+    areas = tuple(project_shapes(np.asarray(squares, dtype=object), crs, STORAGE_CRS))
+    parts = tuple(
+        Partition(key, f"tile {key}", reads_of(area, crs, halo_m))
+        for key, area in zip(keys, areas, strict=True)
+    )
+    return Partitioning(parts, areas, crs, halo_m)
+
+
+def reads_of(area: shapely.Geometry, crs: CRS, halo_m: float) -> BBox:
+    """The box (EPSG:4326) holding everything within ``halo_m`` metres of ``area`` (EPSG:4326)
+    as measured in ``crs``: the area's box there, grown, its edges densified and taken back."""
+    metric = project_shapes(np.array([area], dtype=object), STORAGE_CRS, crs)[0]
+    grown = shapely.segmentize(shapely.box(*metric.bounds).buffer(halo_m, join_style="mitre"), 100.0)
+    west, south, east, north = project_shapes(np.array([grown], dtype=object), crs, STORAGE_CRS)[0].bounds
+    return (float(west), float(south), float(east), float(north))

@@ -1,0 +1,100 @@
+"""Coverage in parts on a real Dask cluster of two worker processes over one PostGIS: the
+same results as one process, a part that fails once sent again, and each part's results in
+the database while the run goes on."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from test_partitioned_coverage import FailingOnce, assert_same_run
+
+from gridmap.coverage import CoverageParams, compute_coverage
+from gridmap.scale.coverage import cut_for, partitioned_coverage, run_params
+from gridmap.scale.sources import StoreSource, close_engines
+from gridmap.standards import load_checklist
+from gridmap.store.engine import make_engine
+from gridmap.store.inputs import load_inputs
+from gridmap.store.runs import read_run
+from gridmap.store.tables import coverage_results, coverage_runs
+from gridmap_cli import coverage_report, main
+
+pytestmark = [pytest.mark.postgis, pytest.mark.slow]
+CHECKLIST = load_checklist()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local,
+        Client(local) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def demo_url(demo_copy):
+    yield demo_copy("postgis", "cluster")
+    close_engines()
+
+
+def test_parts_on_two_workers_equal_one_process_and_a_failed_part_is_sent_again(cluster, demo_url, tmp_path):
+    params = run_params(CoverageParams(), CHECKLIST)
+    engine = make_engine(demo_url)
+    one = compute_coverage(load_inputs(engine), params, checklist=CHECKLIST)
+    engine.dispose()
+    source = StoreSource(demo_url)
+    cut = cut_for(source, params, CHECKLIST)
+    flaky = FailingOnce(source, cut.parts[1].reads, tmp_path / "failed")
+    parts = partitioned_coverage(flaky, cut, params, checklist=CHECKLIST, client=cluster)
+    assert_same_run(one, parts)
+    report = parts.report["partitions"]["parts"]
+    assert [p["key"] for p in report if p["failures"]] == [cut.parts[1].key]
+    assert len({p["process"] for p in report}) == 2  # walked in both workers
+
+
+def test_the_command_line_on_a_running_cluster_keeps_each_part_as_it_arrives(
+    cluster, demo_url, capsys, monkeypatch
+):
+    engine = make_engine(demo_url)
+    seen: list[tuple[str, int, int]] = []
+    said = coverage_report.say
+
+    def say(text: str) -> None:  # between parts, what another reader of the database finds
+        if text.startswith("part ") and "walked" in text:
+            with engine.connect() as conn:
+                run = conn.execute(
+                    select(coverage_runs.c.id, coverage_runs.c.method).order_by(coverage_runs.c.id.desc())
+                ).first()
+                rows = conn.execute(
+                    select(func.count()).where(coverage_results.c.run_id == run.id)
+                ).scalar_one()
+            seen.append((run.method, run.id, rows))
+        said(text)
+
+    monkeypatch.setattr(coverage_report, "say", say)
+    address = cluster.scheduler.address
+    code = main(["--db", demo_url, "coverage", "--cluster", address, "--label", "in parts"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "walked in 6 parts (0 kept from the last run)" in out.out
+    assert [m for m, _, _ in seen] == ["running"] * 6
+    counts = [n for _, _, n in seen]
+    assert counts[0] > 0 and counts == sorted(counts) and counts[-1] > counts[0]  # growing as parts arrive
+    run_id = seen[0][1]
+    assert main(["--db", demo_url, "coverage", "--label", "in one process"]) == 0
+    parts, whole = read_run(engine, run_id), read_run(engine, run_id + 1)
+    assert parts.method == whole.method == "network"
+    keys = ["home_kind", "feature_id", "category", "level"]
+    a = parts.results.drop(columns=["run_id"], errors="ignore").sort_values(keys).reset_index(drop=True)
+    b = whole.results.drop(columns=["run_id"], errors="ignore").sort_values(keys).reset_index(drop=True)
+    covered = b["covered"].astype(bool)
+    pd.testing.assert_frame_equal(a[covered], b[covered])  # every walk counted, alike
+    assert a.loc[~covered, "covered"].eq(False).all()
+    pd.testing.assert_frame_equal(
+        parts.summary.drop(columns=["run_id"], errors="ignore"),
+        whole.summary.drop(columns=["run_id"], errors="ignore"),
+    )
+    engine.dispose()

@@ -1,0 +1,251 @@
+"""Coverage in parts equals coverage in one process: every home's walk and nearest facility,
+every figure, gap and circle; parts that fail are sent again; a re-run walks only the parts
+whose inputs changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import LineString, Point, box
+
+from gridmap.coverage import CoverageParams, CoverageResult, compute_coverage
+from gridmap.scale.coverage import PartsFailedError, cut_for, halo_m, partitioned_coverage, run_params
+from gridmap.scale.partitions import OUTSIDE, Partitioning, by_district, by_tiles
+from gridmap.scale.sources import FrameSource, LayerSource, StoreSource, close_engines, extent, run_crs
+from gridmap.standards import load_checklist
+from gridmap.store.engine import make_engine, write_transaction
+from gridmap.store.inputs import load_inputs
+from gridmap.store.layers import read_layer, update_rows
+from gridmap.study_area import CoverageInputs
+
+CHECKLIST = load_checklist()
+PARAMS = run_params(CoverageParams(), CHECKLIST)
+
+
+def assert_same_run(one: CoverageResult, parts: CoverageResult) -> None:
+    """Every home, walk, nearest facility, figure, gap and circle alike."""
+    a, b = one.homes, parts.homes
+    assert list(zip(a["kind"], a["feature_id"], strict=True)) == list(
+        zip(b["kind"], b["feature_id"], strict=True)
+    )
+    for key, dist in one.distances.items():
+        np.testing.assert_allclose(parts.distances[key], dist, rtol=0, atol=1e-6, err_msg=str(key))
+        np.testing.assert_array_equal(parts.nearest[key], one.nearest[key], err_msg=str(key))
+    pd.testing.assert_frame_equal(parts.summary, one.summary)
+    pd.testing.assert_frame_equal(parts.compounds, one.compounds)
+    for name, keys in (
+        ("gaps", ["category", "level", "residents", "homes"]),
+        ("circles", ["facility_id", "category", "level"]),
+    ):
+        x = getattr(one, name).sort_values(keys, kind="stable").reset_index(drop=True)
+        y = getattr(parts, name).sort_values(keys, kind="stable").reset_index(drop=True)
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(y.drop(columns="geometry")), pd.DataFrame(x.drop(columns="geometry"))
+        )
+        apart = shapely.symmetric_difference(x.to_crs(one.homes.estimate_utm_crs()).geometry.values,
+                                             y.to_crs(one.homes.estimate_utm_crs()).geometry.values)  # fmt: skip
+        assert len(x) == 0 or shapely.area(apart).max() < 1e-3, name  # square metres
+
+
+@pytest.fixture(scope="module", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def demo_url(request, demo_copy):
+    yield demo_copy(request.param, "parts")
+    close_engines()
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo_url) -> CoverageResult:
+    engine = make_engine(demo_url)
+    try:
+        return compute_coverage(load_inputs(engine), PARAMS, checklist=CHECKLIST)
+    finally:
+        engine.dispose()
+
+
+def _cut(source: LayerSource, how: str) -> Partitioning:
+    return cut_for(source, PARAMS, CHECKLIST, tile_m=None if how == "district" else 1500.0)
+
+
+@pytest.mark.parametrize("how", ["district", "tiles"])
+def test_the_demo_in_parts_is_the_demo_in_one_process(demo_url, demo_run, how):
+    source = StoreSource(demo_url)
+    cut = _cut(source, how)
+    assert len(cut.parts) >= 5
+    parts = partitioned_coverage(source, cut, PARAMS, checklist=CHECKLIST)
+    assert_same_run(demo_run, parts)
+    walked = parts.report["partitions"]["parts"]
+    assert sum(p["homes"] for p in walked) == len(demo_run.homes)
+    assert sum(p["homes"] > 0 for p in walked) >= 4  # the homes really were spread over the parts
+
+
+def test_figures_do_not_depend_on_walks_longer_than_any_counted(demo_url, demo_run):
+    engine = make_engine(demo_url)
+    unbounded = compute_coverage(load_inputs(engine), replace(PARAMS, reach_m=None), checklist=CHECKLIST)
+    engine.dispose()
+    pd.testing.assert_frame_equal(unbounded.summary, demo_run.summary)
+    pd.testing.assert_frame_equal(unbounded.compounds, demo_run.compounds)
+    for key, dist in demo_run.distances.items():
+        counted = dist <= PARAMS.reach_m
+        np.testing.assert_array_equal(unbounded.distances[key][counted], dist[counted])
+        assert np.isinf(dist[~counted]).all() and (unbounded.distances[key][~counted] > PARAMS.reach_m).all()
+
+
+# --- a dense city cut through its streets ---------------------------------------------------
+
+UTM = "EPSG:32648"
+X0, Y0 = 400_000.0, 3_390_000.0
+STREET_M = 100.0  # streets every 100 m both ways, 3 × 3 km
+TILE_M = 500.0  # tile borders run along streets, and homes sit on some of them
+
+
+def dense_city() -> CoverageInputs:
+    rng = np.random.default_rng(5)
+    side = 3000.0
+    lines = [LineString([(X0 + x, Y0), (X0 + x, Y0 + side)]) for x in np.arange(0, side + 1, STREET_M)]
+    lines += [LineString([(X0, Y0 + y), (X0 + side, Y0 + y)]) for y in np.arange(0, side + 1, STREET_M)]
+    roads = gpd.GeoDataFrame({"highway": ["residential"] * len(lines)}, geometry=lines, crs=UTM)
+    centres = [(X0 + x, Y0 + y) for x in np.arange(25, side, 50.0) for y in np.arange(25, side, 50.0)]
+    centres += [(X0 + 500.0, Y0 + y) for y in np.arange(30, side, 170.0)]  # on a tile border
+    buildings = gpd.GeoDataFrame(
+        {"households": rng.integers(5, 60, len(centres)), "residents": 0},
+        geometry=[
+            box(x - 8, y - 8, x + 8, y + 8) if (x - X0) % 500 else Point(x, y).buffer(6, 4)
+            for x, y in centres
+        ],
+        crs=UTM,
+    )
+    buildings["residents"] = buildings["households"] * 2
+    categories = ["party_service_centre", "clinic", "grocery", "kindergarten", "elderly_care"]
+    n = 40
+    facilities = gpd.GeoDataFrame(
+        {
+            "categories": rng.choice(categories, n),
+            "level": pd.array([pd.NA] * n, dtype="Int64"),
+            "name": ["f"] * n,
+        },
+        geometry=[Point(X0 + x, Y0 + y) for x, y in rng.uniform(50, side - 50, (n, 2))],
+        crs=UTM,
+    )
+    frames = {"roads": roads, "buildings": buildings, "facilities": facilities}
+    for frame in frames.values():
+        frame.index = np.arange(1, len(frame) + 1)
+    return CoverageInputs(**{k: v.to_crs(4326) for k, v in frames.items()})
+
+
+@dataclass
+class FailingOnce:
+    """A source whose reads of one box fail the first time (across processes: a marker file)."""
+
+    inner: LayerSource
+    box: tuple[float, float, float, float]
+    marker: Path
+    always: bool = False
+
+    def read(self, bbox, layers=None):
+        if bbox == self.box and (self.always or not self.marker.exists()):
+            self.marker.touch()
+            raise ConnectionError("the database went away")
+        return self.inner.read(bbox) if layers is None else self.inner.read(bbox, layers)
+
+    def bounds(self, layer):
+        return self.inner.bounds(layer)
+
+
+def test_a_dense_city_cut_through_its_streets_and_a_part_that_fails_once(tmp_path):
+    inputs = dense_city()
+    params = replace(
+        PARAMS, categories=("party_service_centre", "clinic", "grocery", "kindergarten", "elderly_care")
+    )
+    params = run_params(params, CHECKLIST)
+    one = compute_coverage(inputs, params, checklist=CHECKLIST)
+    source = FrameSource(inputs)
+    cut = by_tiles(extent(source), run_crs(source), TILE_M, halo_m(params, CHECKLIST))
+    assert len(cut.parts) >= 25 and cut.halo_m > 2 * TILE_M  # walks cross several parts
+    flaky = FailingOnce(source, cut.parts[7].reads, tmp_path / "failed")
+    told = []
+    parts = partitioned_coverage(flaky, cut, params, checklist=CHECKLIST, progress=lambda *a: told.append(a))
+    assert_same_run(one, parts)
+    # homes whose nearest facility another part owns, and homes on a border owned by one part
+    homes = parts.homes.to_crs(UTM)
+    owner = cut.owners(shapely.point_on_surface(homes.geometry.values))
+    facilities = inputs.facilities.to_crs(UTM)
+    fac_owner = pd.Series(cut.owners(facilities.geometry.values), index=facilities.index)
+    near = parts.nearest[("clinic", 15)]
+    across = (near >= 0) & (fac_owner.reindex(near).to_numpy() != owner)
+    assert across.sum() > 100
+    assert (owner >= 0).all()
+    # the part that failed was sent again, and said so
+    failed = [p for p in parts.report["partitions"]["parts"] if p["failures"]]
+    assert [p["key"] for p in failed] == [cut.parts[7].key] and "went away" in failed[0]["failures"][0]
+    assert any(what.startswith("failed") for _, _, _, what in told)
+
+    always = FailingOnce(source, cut.parts[3].reads, tmp_path / "again", always=True)
+    with pytest.raises(
+        PartsFailedError, match=rf"{cut.parts[3].key}: ConnectionError: the database went away \(3 attempts\)"
+    ):
+        partitioned_coverage(always, cut, params, checklist=CHECKLIST, retries=2)
+
+
+def test_homes_outside_every_district_have_a_part_of_their_own():
+    inputs = dense_city()
+    w, s, e, n = inputs.buildings.total_bounds
+    half = gpd.GeoDataFrame(
+        {"code": ["D1"], "name": ["西区"]},
+        geometry=[box(w - 0.01, s - 0.01, (w + e) / 2, n + 0.01)],
+        crs=4326,
+    )
+    half.index = [1]
+    source = FrameSource(inputs)
+    cut = by_district(half, extent(source), run_crs(source), halo_m(PARAMS, CHECKLIST))
+    assert [p.key for p in cut.parts] == ["D1", OUTSIDE]
+    params = run_params(replace(PARAMS, categories=("clinic",), circles=False), CHECKLIST)
+    parts = partitioned_coverage(source, cut, params, checklist=CHECKLIST)
+    assert_same_run(compute_coverage(inputs, params, checklist=CHECKLIST), parts)
+    assert all(p["homes"] > 0 for p in parts.report["partitions"]["parts"])
+
+
+def test_a_rerun_after_one_districts_edit_walks_that_district_only(demo_url, demo_run, tmp_path):
+    source = StoreSource(demo_url)
+    cut = _cut(source, "district")
+    cache = tmp_path / "parts"
+    first = partitioned_coverage(source, cut, PARAMS, checklist=CHECKLIST, cache=cache)
+    assert not any(p["reused"] for p in first.report["partitions"]["parts"])
+    again = partitioned_coverage(source, cut, PARAMS, checklist=CHECKLIST, cache=cache)
+    assert all(p["reused"] for p in again.report["partitions"]["parts"])
+    assert_same_run(demo_run, again)
+    # one home near a district border gets more residents
+    engine = make_engine(demo_url)
+    buildings = read_layer(engine, "buildings")
+    homes = buildings[buildings["residents"].fillna(0) > 0]
+    districts = read_layer(engine, "districts")
+    borders = shapely.union_all(districts.boundary.values)
+    home_id = int(homes.index[np.argmin(shapely.distance(homes.geometry.values, borders))])
+    with write_transaction(engine) as conn:
+        update_rows(
+            conn,
+            "buildings",
+            pd.DataFrame({"id": [home_id], "residents": [int(homes.loc[home_id, "residents"]) + 500]}),
+            ["residents"],
+        )
+    try:
+        edited = partitioned_coverage(source, cut, PARAMS, checklist=CHECKLIST, cache=cache)
+        walked = [p["key"] for p in edited.report["partitions"]["parts"] if not p["reused"]]
+        owner = cut.parts[int(cut.owners(shapely.point_on_surface(
+            gpd.GeoSeries([buildings.geometry.loc[home_id]], crs=4326).to_crs(cut.crs).values))[0])].key  # fmt: skip
+        assert walked == [owner]
+        assert_same_run(compute_coverage(load_inputs(engine), PARAMS, checklist=CHECKLIST), edited)
+    finally:
+        with write_transaction(engine) as conn:
+            update_rows(
+                conn,
+                "buildings",
+                pd.DataFrame({"id": [home_id], "residents": [int(homes.loc[home_id, "residents"])]}),
+                ["residents"],
+            )
+        engine.dispose()
