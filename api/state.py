@@ -4,15 +4,16 @@ version changes, grid leaders' areas, the point-lookup index, encoded tiles and 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, select
 
 from api.jobs import Jobs
+from api.lru import LRU
 from api.pool import BoundedPool
+from api.tile_cache import TileCache
 from gridmap.accounts import SignInPolicy, User
 from gridmap.responsibility import LAYERS as WHO_LAYERS
 from gridmap.responsibility import Responsibility
@@ -29,38 +30,6 @@ from gridmap.settings import Settings
 from gridmap.store.layers import read_layer
 from gridmap.store.tables import layer_versions
 from gridmap.tiles import TileSource
-
-
-class LRU:
-    """A small thread-safe least-recently-used cache."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        return None
-
-    def get_or(self, key: Hashable, build: Callable[[], Any]) -> Any:
-        """The value under ``key``, built (outside the lock) and kept when missing."""
-        value = self.get(key)
-        if value is None:
-            value = build()
-            self.put(key, value)
-        return value
-
-    def put(self, key: Hashable, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
 
 _VERSIONS = select(layer_versions.c.layer, layer_versions.c.version)
 
@@ -148,7 +117,7 @@ class AppState:
         self.settings = settings
         self.engine = engine
         self.layers = LayerStore(engine)
-        self.tiles = LRU(settings.tile_cache_tiles)
+        self.tiles = TileCache(settings.tile_cache_tiles, settings.tile_cache_dir, settings.tile_cache_dir_mb)
         self.kept = LRU(32)  # coverage runs and siting scenarios, which never change
         self.jobs = Jobs()
         self.sign_ins = BoundedPool("sign-in", workers=2, limit=16, what="sign-ins")

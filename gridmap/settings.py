@@ -89,6 +89,14 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Encoded tiles the service keeps in memory (0: none, every tile is cut anew)",
     )
+    tile_cache_dir: Path | None = Field(
+        None,
+        description="A folder where all the service's processes keep encoded tiles, so that each "
+        "tile of a layer version and scope is cut once (none: each process keeps its own)",
+    )
+    tile_cache_dir_mb: int = Field(
+        1024, ge=1, description="How large that folder may grow before its oldest tiles go (MiB)"
+    )
     sqlite_busy_timeout_s: float = Field(
         30.0,
         gt=0,
