@@ -97,7 +97,7 @@ def cut_for(
     districts = source.read(None, ("districts",)).districts
     if tile_m is not None or districts is None or len(districts) == 0:
         return by_tiles(extent(source), crs, tile_m or DEFAULT_TILE_M, halo)
-    return by_district(districts, extent(source), crs, halo)
+    return by_district(districts, extent(source), crs, halo, tile_m=DEFAULT_TILE_M)
 
 
 def walk_part(job: PartJob) -> PartWalks:

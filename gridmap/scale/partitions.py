@@ -1,8 +1,9 @@
 """Cutting a run into parts: by district, or by square tiles where there are no districts.
 
 Every home and facility belongs to exactly one part, decided by its point in the run's
-metric CRS: the first part whose area holds it, and homes outside every district to the
-part named :data:`OUTSIDE`. Each part reads its layers within a halo as wide as the longest
+metric CRS: the first part whose area holds it. Where districts leave some of the area
+uncovered, square tiles (keyed ``outside …``) take what lies outside every district. Each
+part reads its layers within a halo as wide as the longest
 walk counted plus the snap distance, so that every walk that can count stays inside.
 """
 
@@ -22,13 +23,13 @@ from gridmap.errors import InputError
 from gridmap.geometry import containing
 
 BBox = tuple[float, float, float, float]  # west, south, east, north
-OUTSIDE = "outside"  # the part of the homes and facilities outside every district
+OUTSIDE = "outside"  # the key of the tiles that take what lies outside every district
 
 
 @dataclass(frozen=True)
 class Partition:
-    """One part of a run: its ``key`` (a district code, a tile's column and row, or
-    :data:`OUTSIDE`), a name to show, and the box it reads (EPSG:4326, halo included)."""
+    """One part of a run: its ``key`` (a district code, or a tile's column and row), a name
+    to show, and the box it reads (EPSG:4326, halo included)."""
 
     key: str
     name: str
@@ -37,8 +38,8 @@ class Partition:
 
 @dataclass(frozen=True)
 class Partitioning:
-    """How a run is cut: the parts' areas (EPSG:4326, in ``parts`` order; an :data:`OUTSIDE`
-    part has none and comes last) and the metric CRS every part measures in."""
+    """How a run is cut: the parts' areas (EPSG:4326, in ``parts`` order) and the metric CRS
+    every part measures in."""
 
     parts: tuple[Partition, ...]
     areas: tuple[shapely.Geometry, ...]
@@ -46,13 +47,10 @@ class Partitioning:
     halo_m: float
 
     def owners(self, points: np.ndarray) -> np.ndarray:
-        """The position in ``parts`` of the part each point (metric CRS) belongs to; points
-        outside every area go to the :data:`OUTSIDE` part, or -1 when there is none."""
+        """The position in ``parts`` of the part each point (metric CRS) belongs to: the
+        first whose area holds it (-1: none)."""
         metric = project_shapes(np.asarray(self.areas, dtype=object), STORAGE_CRS, self.crs)
-        found = containing(np.asarray(points, dtype=object), metric)
-        if self.parts and self.parts[-1].key == OUTSIDE:
-            found[found < 0] = len(self.parts) - 1
-        return found
+        return containing(np.asarray(points, dtype=object), metric)
 
     def position(self, key: str) -> int:
         return next(i for i, p in enumerate(self.parts) if p.key == key)
@@ -62,29 +60,38 @@ class Partitioning:
         reused only under the same cut."""
         h = hashlib.sha256(self.crs.to_string().encode())
         h.update(f"{self.halo_m:.6f}".encode())
-        for part, area in zip(self.parts, [*self.areas, None], strict=False):
+        for part, area in zip(self.parts, self.areas, strict=True):
             h.update(part.key.encode())
-            h.update(b"" if area is None else shapely.to_wkb(area))
+            h.update(shapely.to_wkb(area))
         return h.hexdigest()[:16]
 
 
-def by_district(districts: gpd.GeoDataFrame, extent: BBox, crs: CRS, halo_m: float) -> Partitioning:
-    """One part per district (``code``, ``name``; EPSG:4326), in id order, and a part for
-    what lies outside every district when the districts do not cover ``extent`` (the box of
-    the homes and facilities, EPSG:4326)."""
+def by_district(
+    districts: gpd.GeoDataFrame, extent: BBox, crs: CRS, halo_m: float, tile_m: float = 5000.0
+) -> Partitioning:
+    """One part per district (``code``, ``name``; EPSG:4326), in id order; where the
+    districts leave some of ``extent`` (the box of the homes and facilities, EPSG:4326)
+    uncovered, square tiles of ``tile_m`` metres over what they leave, after them."""
     if len(districts) == 0:
         raise InputError("there are no districts to cut the run by; cut it by tiles instead")
     districts = districts.sort_index()
-    areas = tuple(districts.geometry.to_numpy())
+    areas = list(districts.geometry.to_numpy())
     parts = [
         Partition(str(code), str(name), reads_of(area, crs, halo_m))
         for code, name, area in zip(districts["code"], districts["name"], areas, strict=True)
     ]
-    if not shapely.covers(shapely.union_all(np.asarray(areas, dtype=object)), shapely.box(*extent)):
-        parts.append(
-            Partition(OUTSIDE, "outside every district", reads_of(shapely.box(*extent), crs, halo_m))
-        )
-    return Partitioning(tuple(parts), areas, crs, halo_m)
+    metric = project_shapes(np.asarray([*areas, shapely.box(*extent)], dtype=object), STORAGE_CRS, crs)
+    rest = shapely.difference(metric[-1], shapely.union_all(metric[:-1]))
+    if not rest.is_empty:
+        tiles = by_tiles(extent, crs, tile_m, halo_m)
+        squares = project_shapes(np.asarray(tiles.areas, dtype=object), STORAGE_CRS, crs)
+        for part, area, square in zip(tiles.parts, tiles.areas, squares, strict=True):
+            if shapely.intersects(square, rest):
+                parts.append(
+                    Partition(f"{OUTSIDE} {part.key}", f"outside every district, {part.name}", part.reads)
+                )
+                areas.append(area)
+    return Partitioning(tuple(parts), tuple(areas), crs, halo_m)
 
 
 def by_tiles(extent: BBox, crs: CRS, size_m: float, halo_m: float) -> Partitioning:

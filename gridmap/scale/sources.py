@@ -123,7 +123,9 @@ class ParquetSource:
         frames = {}
         for name in layers:
             path = Path(self.folder) / f"{name}.parquet"
-            frames[name] = gpd.read_parquet(path, bbox=bbox) if path.exists() else None
+            frames[name] = (
+                gpd.read_parquet(path, bbox=bbox).sort_index() if path.exists() else None
+            )  # by id, as stored
         return _inputs(frames)
 
     def bounds(self, layer: str) -> BBox | None:
@@ -138,8 +140,9 @@ class ParquetSource:
 
 
 def write_parquet(inputs: CoverageInputs, folder: Path) -> ParquetSource:
-    """Write every layer of ``inputs`` to ``folder`` as GeoParquet (EPSG:4326, sorted into
-    row groups along the x axis, with a bounding-box column to read by box)."""
+    """Write every layer of ``inputs`` to ``folder`` as GeoParquet (EPSG:4326, in row groups
+    of features near one another along a Hilbert curve, with a bounding-box column, so that a
+    read by box opens few row groups)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name in (*PART_LAYERS, "districts"):

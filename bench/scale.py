@@ -1,0 +1,304 @@
+"""Scale benchmark: coverage of a synthetic province in parts on a local Dask cluster, and the
+service's tiles under 200 clients on one and two processes.
+
+    python bench/scale.py [--tiles 32] [--compare-tiles 8] [--district-tiles 2] [--seconds 10]
+    python bench/scale.py --no-service      # the coverage part only
+    python bench/scale.py --no-province     # the service part only
+
+The province tiles the real demo network TILES × TILES times (32 × 32: about 2.2 million
+street nodes and 1.1 million homes, 20 facilities of 12 categories a copy), written once to
+GeoParquet under ``.bench/`` (sorted along a Hilbert curve, so that a part reads a few row
+groups); each district is DISTRICT-TILES × DISTRICT-TILES copies. Each run is a process of
+its own, started cold, reading the same files:
+
+- at COMPARE-TILES × COMPARE-TILES (the size one process holds comfortably): one process,
+  then the parts on a local cluster of 1 and of 2 workers; wall time, the peak memory of the
+  process that gathers and of each worker, the speed-up from 1 to 2 workers, and the largest
+  difference from one process in any home's walk and in any figure (target: none);
+- at TILES × TILES: the parts on 1 and 2 workers, with the same measures (target: speed-up
+  ≥ 1.8×, each worker's peak memory set by its part, as at the smaller size, not by the
+  province).
+
+The service: the demo district on a throwaway PostGIS (as for the tests), ``gridmap serve
+--workers N`` for N = 1 and 2 with the tile folder shared, and wrk with 200 connections over
+the buildings tiles of zooms 12–17 (each process's memory cache off, so that every tile is
+read from the folder or cut): requests/s, p50, p99 and failed requests (target: no failures
+and p99 under 50 ms with two workers). The machine's load is printed before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.common import machine_load, others_now  # noqa: E402
+from bench.coverage import CATEGORIES, _demo_layers  # noqa: E402
+
+FACILITIES_PER_COPY = 20
+
+
+def make_province(tiles: int, district_tiles: int, folder: Path) -> dict:
+    """The demo copied tiles × tiles times with districts of district_tiles² copies, as
+    GeoParquet in ``folder``."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from gridmap.scale.sources import write_parquet
+    from gridmap.study_area import CoverageInputs
+
+    layers = _demo_layers()
+    metric = layers["roads"].estimate_utm_crs()
+    base = {name: layers[name].to_crs(metric) for name in ("roads", "buildings", "facilities")}
+    fac = base["facilities"]
+    first = fac["categories"].str.split(",").map(lambda cs: next((c for c in cs if c in CATEGORIES), None))
+    base["facilities"] = fac[first.notna()].assign(categories=first[first.notna()], level=pd.NA)
+    bld = base["buildings"]
+    bld["households"] = bld["households"].fillna(0).clip(lower=1)
+    bld["residents"] = bld["residents"].fillna(0).clip(lower=2)
+    minx, miny, maxx, maxy = base["roads"].total_bounds
+    step_x, step_y = maxx - minx + 200.0, maxy - miny + 200.0
+    rng = np.random.default_rng(1)
+    out: dict[str, list] = {name: [] for name in base}
+    for i in range(tiles):
+        for j in range(tiles):
+            shift = np.array([i * step_x, j * step_y])
+            for name, frame in base.items():
+                if name == "facilities":
+                    frame = frame.iloc[np.sort(rng.choice(len(frame), FACILITIES_PER_COPY, replace=False))]
+                moved = frame.copy()
+                moved.geometry = shapely.transform(frame.geometry.values, lambda xy, s=shift: xy + s)
+                out[name].append(moved)
+    frames = {}
+    for name, parts in out.items():
+        frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=metric).to_crs(4326)
+        frame.index = pd.RangeIndex(1, len(frame) + 1)
+        frames[name] = frame
+    blocks = range(0, tiles, district_tiles)
+    squares = [
+        shapely.box(minx - 100 + i * step_x, miny - 100 + j * step_y,
+                    minx - 100 + min(i + district_tiles, tiles) * step_x, miny - 100 + min(j + district_tiles, tiles) * step_y)
+        for i in blocks for j in blocks
+    ]  # fmt: skip
+    districts = gpd.GeoDataFrame(
+        {"code": [f"D{k:04d}" for k in range(len(squares))], "name": [f"区{k}" for k in range(len(squares))]},
+        geometry=squares,
+        crs=metric,
+    ).to_crs(4326)
+    districts.index = pd.RangeIndex(1, len(districts) + 1)
+    inputs = CoverageInputs(**frames, districts=districts)
+    write_parquet(inputs, folder)
+    return {
+        "buildings": len(frames["buildings"]),
+        "facilities": len(frames["facilities"]),
+        "districts": len(districts),
+    }
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_single(folder: Path, out: Path) -> dict:
+    """One process: every layer read whole, then coverage as ``gridmap coverage`` runs it."""
+    from gridmap.coverage import CoverageParams, compute_coverage
+    from gridmap.scale.coverage import run_params
+    from gridmap.scale.sources import PART_LAYERS, ParquetSource
+    from gridmap.standards import load_checklist
+
+    checklist = load_checklist()
+    params = run_params(CoverageParams(categories=CATEGORIES), checklist)
+    start = time.perf_counter()
+    inputs = ParquetSource(folder).read(None, PART_LAYERS)
+    result = compute_coverage(inputs, params, checklist=checklist)
+    seconds = time.perf_counter() - start
+    _keep(result, out)
+    return {"seconds": seconds, "peak_mib": _peak_mib(), "homes": len(result.homes),
+            "nodes": result.report["network_nodes"]}  # fmt: skip
+
+
+def run_parts(folder: Path, workers: int, out: Path | None) -> dict:
+    """The parts on a local cluster of ``workers`` processes, reading the files by box."""
+    from gridmap.coverage import CoverageParams
+    from gridmap.scale.cluster import dask_client
+    from gridmap.scale.coverage import cut_for, partitioned_coverage, run_params
+    from gridmap.scale.sources import ParquetSource
+    from gridmap.standards import load_checklist
+
+    checklist = load_checklist()
+    params = run_params(CoverageParams(categories=CATEGORIES), checklist)
+    source = ParquetSource(folder)
+    with dask_client(workers=workers) as client:
+        client.run(lambda: None)  # the workers are up before the clock starts
+        start = time.perf_counter()
+        cut = cut_for(source, params, checklist)
+        result = partitioned_coverage(source, cut, params, checklist=checklist, client=client)
+        seconds = time.perf_counter() - start
+    parts = result.report["partitions"]["parts"]
+    by_worker: dict[str, float] = {}
+    for part in parts:
+        by_worker[part["process"]] = max(by_worker.get(part["process"], 0.0), part["peak_mb"])
+    if out is not None:
+        _keep(result, out)
+    return {
+        "seconds": seconds, "peak_mib": _peak_mib(), "homes": len(result.homes), "parts": len(parts),
+        "worker_peak_mib": sorted(by_worker.values()), "largest_part_homes": max(p["homes"] for p in parts),
+        "part_seconds": sum(p["seconds"] for p in parts),
+    }  # fmt: skip
+
+
+def _keep(result, out: Path) -> None:
+    """A run's walks and summary, for the comparison."""
+    arrays = {f"{c}|{lv}": d for (c, lv), d in result.distances.items()}
+    arrays["__shares"] = result.summary["share_residents"].to_numpy(dtype=float)
+    np.savez(out, **arrays)
+
+
+def largest_difference(a: Path, b: Path) -> tuple[float, float]:
+    """The largest difference in any home's walk (metres; inf where one walk reaches and the
+    other not) and in any share of the summary."""
+    x, y = np.load(a), np.load(b)
+    walk = 0.0
+    for key in x.files:
+        if key == "__shares":
+            continue
+        p, q = x[key], y[key]
+        if not np.array_equal(np.isfinite(p), np.isfinite(q)):
+            return float("inf"), float("inf")
+        both = np.isfinite(p)
+        walk = max(walk, float(np.abs(p[both] - q[both]).max()) if both.any() else 0.0)
+    shares = np.nan_to_num(x["__shares"], nan=-1) - np.nan_to_num(y["__shares"], nan=-1)
+    return walk, float(np.abs(shares).max())
+
+
+def _spawn(*args: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-4000:]}")
+    line = next(x for x in reversed(done.stdout.splitlines()) if x.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
+
+
+def province(tiles: int, district_tiles: int) -> Path:
+    folder = ROOT / ".bench" / f"province-{tiles}x{tiles}-d{district_tiles}"
+    if not (folder / "districts.parquet").exists():
+        print(
+            f"making the province ({tiles}×{tiles} copies of the demo) in {folder.relative_to(ROOT)} …",
+            flush=True,
+        )
+        made = _spawn("--make", str(folder), "--tiles", str(tiles), "--district-tiles", str(district_tiles))
+        print(
+            f"  {made['buildings']:,} buildings, {made['facilities']:,} facilities, {made['districts']} districts"
+        )
+    return folder
+
+
+def coverage_part(args) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        small = province(args.compare_tiles, args.district_tiles)
+        one = Path(tmp) / "one.npz"
+        print(
+            f"\n== {args.compare_tiles}×{args.compare_tiles} copies: one process against the parts ({machine_load()})"
+        )
+        busy = others_now()
+        single = _spawn("--single", str(small), "--out", str(one))
+        print(f"one process: {single['seconds']:.1f} s, peak {single['peak_mib']:,.0f} MiB; "
+              f"{single['nodes']:,} street nodes, {single['homes']:,} homes (others busy {busy:.0%})")  # fmt: skip
+        runs = {}
+        for workers in (1, 2):
+            busy = others_now()
+            out = Path(tmp) / f"parts-{workers}.npz"
+            runs[workers] = _spawn("--parts", str(small), "--workers", str(workers), "--out", str(out))
+            walk, share = largest_difference(one, out)
+            _print_parts(workers, runs[workers], busy)
+            print(f"    largest difference from one process: walks {walk:.2e} m, shares {share:.2e}")
+        print(f"  speed-up 1 → 2 workers: {runs[1]['seconds'] / runs[2]['seconds']:.2f}× (target ≥ 1.8×)")
+
+        big = province(args.tiles, args.district_tiles)
+        print(f"\n== {args.tiles}×{args.tiles} copies: the province in parts ({machine_load()})")
+        for workers in (1, 2):
+            busy = others_now()
+            runs[workers] = _spawn("--parts", str(big), "--workers", str(workers))
+            _print_parts(workers, runs[workers], busy)
+        print(f"  speed-up 1 → 2 workers: {runs[1]['seconds'] / runs[2]['seconds']:.2f}× (target ≥ 1.8×)")
+
+
+def _print_parts(workers: int, run: dict, busy: float) -> None:
+    print(f"  {workers} worker{'s' if workers > 1 else ''}: {run['seconds']:.1f} s for {run['homes']:,} homes in "
+          f"{run['parts']} parts (largest {run['largest_part_homes']:,} homes; {run['part_seconds']:.1f} s of "
+          f"walking in all); peak memory per worker {', '.join(f'{m:,.0f}' for m in run['worker_peak_mib'])} MiB, "
+          f"gathering process {run['peak_mib']:,.0f} MiB (others busy {busy:.0%})")  # fmt: skip
+
+
+def service_part(args) -> None:
+    from bench.common import postgis, serve
+    from bench.tiles import load, prepare, tile_paths
+
+    with postgis() as url, tempfile.TemporaryDirectory() as tmp:
+        bounds, token = prepare(url)
+        paths = [f"/tiles/buildings/{p}" for ps in tile_paths(bounds).values() for p in ps]
+        print(
+            f"\n== the service: {len(paths)} buildings tiles, 200 connections, {args.seconds} s ({machine_load()})"
+        )
+        for workers in (1, 2):
+            os.environ.update(
+                GRIDMAP_TILE_CACHE_DIR=str(Path(tmp) / f"tiles-{workers}"), GRIDMAP_TILE_CACHE_TILES="0"
+            )
+            served = serve(url, workers=workers)
+            try:
+                headers = {"Authorization": f"Bearer {token}"}
+                load(served.url, paths, headers, 3, 16)  # every tile cut once into the shared folder
+                busy = others_now()
+                got = load(served.url, paths, headers, args.seconds, 200)
+            finally:
+                served.stop()
+            print(f"  {workers} worker{'s' if workers > 1 else ''}: {got['rps']:,.0f} req/s, p50 {got['p50']:.1f} ms, "
+                  f"p99 {got['p99']:.1f} ms, {got['errors']} failed (others busy {busy:.0%})")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tiles", type=int, default=32)
+    parser.add_argument("--compare-tiles", type=int, default=8)
+    parser.add_argument("--district-tiles", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--no-service", action="store_true")
+    parser.add_argument("--no-province", action="store_true")
+    parser.add_argument("--make", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--single", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--parts", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.make:
+        print("RESULT " + json.dumps(make_province(args.tiles, args.district_tiles, args.make)))
+        return
+    if args.single:
+        print("RESULT " + json.dumps(run_single(args.single, args.out)))
+        return
+    if args.parts:
+        print("RESULT " + json.dumps(run_parts(args.parts, args.workers, args.out)))
+        return
+    print(f"before: {machine_load()}")
+    if not args.no_province:
+        coverage_part(args)
+    if not args.no_service:
+        service_part(args)
+    print(f"after: {machine_load()}")
+
+
+if __name__ == "__main__":
+    main()
