@@ -14,11 +14,14 @@ def test_point_groups_hull_exactly_like_multipoints():
     group[:3] = [5000, 5001, 5001]  # a lone point and a pair
     keys, lines = geometry.point_groups(xy, group)
     assert np.array_equal(keys, np.unique(group))
-    order = np.argsort(group, kind="stable")
+    order = np.lexsort((xy[:, 1], xy[:, 0], group))  # each group's points by x, then y
     multipoints = shapely.multipoints(xy[order], indices=np.searchsorted(keys, group[order]))
     ours = shapely.concave_hull(lines, ratio=0.3)
     theirs = shapely.concave_hull(multipoints, ratio=0.3)
     assert shapely.equals_exact(ours, theirs, 0.0).all()
+    shuffled = rng.permutation(len(xy))  # the same points in any order: the same hulls
+    _, again = geometry.point_groups(xy[shuffled], group[shuffled])
+    assert shapely.equals_exact(shapely.concave_hull(again, ratio=0.3), ours, 0.0).all()
     lone = int(np.searchsorted(keys, 5000))
     assert ours[lone].equals(shapely.Point(xy[0]))
     assert shapely.get_num_coordinates(lines[lone]) == 2  # a lone point is written twice
