@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from test_partitioned_coverage import FailingOnce, assert_same_run
 
-from gridmap.coverage import CoverageParams, compute_coverage
+from gridmap.coverage import CoverageParams, CoverageResult, compute_coverage
 from gridmap.scale.coverage import cut_for, partitioned_coverage, run_params
 from gridmap.scale.sources import StoreSource, close_engines
 from gridmap.standards import load_checklist
@@ -40,11 +40,22 @@ def demo_url(demo_copy):
     close_engines()
 
 
-def test_parts_on_two_workers_equal_one_process_and_a_failed_part_is_sent_again(cluster, demo_url, tmp_path):
-    params = run_params(CoverageParams(), CHECKLIST)
+PARAMS = run_params(CoverageParams(), CHECKLIST)
+
+
+@pytest.fixture(scope="module")
+def one(demo_url) -> CoverageResult:
+    """The demo's coverage in one process."""
     engine = make_engine(demo_url)
-    one = compute_coverage(load_inputs(engine), params, checklist=CHECKLIST)
+    result = compute_coverage(load_inputs(engine), PARAMS, checklist=CHECKLIST)
     engine.dispose()
+    return result
+
+
+def test_parts_on_two_workers_equal_one_process_and_a_failed_part_is_sent_again(
+    cluster, demo_url, one, tmp_path
+):
+    params = PARAMS
     source = StoreSource(demo_url)
     cut = cut_for(source, params, CHECKLIST)
     flaky = FailingOnce(source, cut.parts[1].reads, tmp_path / "failed")
