@@ -106,7 +106,7 @@ def walk_part(job: PartJob) -> PartWalks:
     start = time.perf_counter()
     part = job.cut.parts[job.index]
     own, facilities = owned(job.source.read(part.reads), job.cut, job.index)
-    path = _cache_path(job, own)  # what the part owns and reads: an edit of a neighbour's home is not
+    path = _cache_path(job, own)  # its fingerprint: what it owns and reads, not its neighbours' homes
     if path is not None and path.exists():
         walks, unattached = _read_cached(path)
         return PartWalks(part.key, walks, unattached, True, time.perf_counter() - start, _peak_mb())
@@ -242,7 +242,7 @@ def _run_on_cluster(client: Any, jobs: list[PartJob], done, failed) -> None:
             raise
         except Exception as error:
             if failed(job, error):
-                again = client.submit(walk_part, job, pure=False)
+                again = client.submit(walk_part, job, pure=False, key=_task_key(job))
                 futures[again] = job
                 pending.add(again)
         finally:

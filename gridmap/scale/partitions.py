@@ -3,8 +3,8 @@
 Every home and facility belongs to exactly one part, decided by its point in the run's
 metric CRS: the first part whose area holds it. Where districts leave some of the area
 uncovered, square tiles (keyed ``outside …``) take what lies outside every district. Each
-part reads its layers within a halo as wide as the longest
-walk counted plus the snap distance, so that every walk that can count stays inside.
+part reads its layers within a halo as wide as the longest walk counted plus the snap
+distance, so that every walk that can count stays inside.
 """
 
 from __future__ import annotations
@@ -51,9 +51,6 @@ class Partitioning:
         first whose area holds it (-1: none)."""
         metric = project_shapes(np.asarray(self.areas, dtype=object), STORAGE_CRS, self.crs)
         return containing(np.asarray(points, dtype=object), metric)
-
-    def position(self, key: str) -> int:
-        return next(i for i, p in enumerate(self.parts) if p.key == key)
 
     def digest(self) -> str:
         """A fingerprint of the cut (areas, halo and CRS): parts kept from an earlier run are
