@@ -310,21 +310,26 @@ def _coverage_parser(sub) -> None:
     cov.add_argument("--label", help="a note stored with the run")
     cov.add_argument("--no-save", action="store_true", help="do not keep the run in the database")
     cov.add_argument("--no-circles", action="store_true", help="skip the service-circle polygons")
-    parts = cov.add_argument_group(
-        "in parts", "cut the run by district (or square tiles) and walk the parts on a Dask cluster; "
-        "every home and figure as in one process"
-    )  # fmt: skip
+    _parts_options(cov, "walk", cache=True)
+
+
+def _parts_options(command, verb: str, *, cache: bool = False) -> None:
+    """The options of a run cut into parts on a Dask cluster."""
+    parts = command.add_argument_group(
+        "in parts", f"cut the run by district (or square tiles) and {verb} the parts on a Dask cluster"
+    )
     on = parts.add_mutually_exclusive_group()
     on.add_argument("--workers", type=int, metavar="N", help="start N worker processes on this machine")
     on.add_argument("--cluster", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
     parts.add_argument(
         "--tile-km", type=float, metavar="KM", help="cut into square tiles of KM kilometres, not by district"
     )
-    parts.add_argument(
-        "--parts-cache",
-        metavar="DIR",
-        help="keep each part's walks here; the next run walks only changed parts",
-    )
+    if cache:
+        parts.add_argument(
+            "--parts-cache",
+            metavar="DIR",
+            help="keep each part's walks here; the next run walks only changed parts",
+        )
 
 
 def _site_parser(sub) -> None:
@@ -380,6 +385,7 @@ def _site_parser(sub) -> None:
     )
     site.add_argument("--label", help="a note stored with the scenario")
     site.add_argument("--no-save", action="store_true", help="do not keep the scenario in the database")
+    _parts_options(site, "propose sites for")
 
 
 def _map_parser(sub) -> None:

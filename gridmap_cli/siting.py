@@ -52,6 +52,18 @@ def cmd_site(args, settings: Settings) -> int:
         speed_mps=walking_speed(args.speed, settings),
         min_reach_homes=0 if args.weak_candidates else None,
     )
+    if args.workers is not None or args.cluster is not None:
+        if args.candidates or args.exclude or args.bbox or args.district or args.out:
+            raise InputError(
+                "siting by district takes no --candidates, --exclude, --bbox, --district or --out"
+            )
+        report.run_in_parts(
+            engine, settings.database_url, params, workers=args.workers, cluster=args.cluster,
+            tile_km=args.tile_km, save=not args.no_save, label=args.label,
+        )  # fmt: skip
+        return EXIT_OK
+    if args.tile_km is not None:
+        raise InputError("--tile-km cuts a run into parts: give --workers N or --cluster ADDRESS")
     report.run_and_print(
         engine, params, candidates=args.candidates, exclude=args.exclude, out=args.out,
         save=not args.no_save, label=args.label, area=chosen_area(engine, args.bbox, args.district),

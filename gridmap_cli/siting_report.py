@@ -122,6 +122,63 @@ def run_and_print(
     return ids
 
 
+def run_in_parts(
+    engine: Engine, url: str, params: SitingParams, *, workers: int | None, cluster: str | None,
+    tile_km: float | None, save: bool, label: str | None,
+) -> list[int]:  # fmt: skip
+    """Propose sites in each district (or tile) of the database at ``url`` on a Dask cluster,
+    each from candidates inside it; print a line a part and keep a scenario a part."""
+    from gridmap.scale.cluster import dask_client
+    from gridmap.scale.siting import sites_by_part, siting_cut
+    from gridmap.scale.sources import StoreSource, close_engines
+
+    if not params.categories:
+        raise InputError("siting by district needs --category: the categories one new station serves")
+    checklist = load_checklist()
+    source = StoreSource(url)
+    cut = siting_cut(source, params, checklist, tile_m=None if tile_km is None else tile_km * 1000.0)
+    try:
+        with dask_client(workers=workers, address=cluster) as client:
+            parts = sites_by_part(
+                source, cut, params, checklist=checklist, client=client,
+                progress=lambda key, done, total, what: say(f"part {key}: {what} ({done}/{total})"),
+            )  # fmt: skip
+    finally:
+        close_engines()
+    ids, rows = [], []
+    for part in parts:
+        if part.proposal is None:
+            continue
+        note = f"{label} · " if label else ""
+        scenario_id = (
+            save_scenario(engine, part.proposal, part.used, user="cli", label=f"{note}{part.key} {part.name}")
+            if save
+            else None
+        )
+        if scenario_id is not None:
+            ids.append(scenario_id)
+        rows += [[part.key, part.name, *row] for row in _brief_rows(part.proposal, scenario_id)]
+    print_table(
+        rows,
+        [
+            "part",
+            "name",
+            "category",
+            "类别",
+            "level",
+            "model",
+            "sites",
+            "newly covered",
+            "before",
+            "after",
+            "scenario",
+        ],
+        title="new sites in each part — its residents within the circle before and after its own new sites",
+        right=[4, 6, 7, 8, 9, 10],
+    )
+    return ids
+
+
 def _brief_rows(proposal: Proposal, scenario_id: int | None) -> list[list]:
     return [
         [r.category, r.category_zh, r.level, proposal.solution.model, len(proposal.sites), f"{int(r.residents_new):+,}",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import resource
 import socket
 import time
 from collections.abc import Callable
@@ -38,15 +37,14 @@ from gridmap.coverage import (
     walk_homes,
 )
 from gridmap.crs import project_shapes
-from gridmap.errors import GridmapError, InputError
+from gridmap.errors import InputError
+from gridmap.scale.jobs import PartProgress, Tally, peak_mb, run_jobs
 from gridmap.scale.partitions import Partitioning, by_district, by_tiles
 from gridmap.scale.sources import UNIT_LAYERS, LayerSource, extent, inputs_digest, run_crs
 from gridmap.standards import Checklist, load_checklist
 from gridmap.study_area import CoverageInputs, people
 from gridmap.walking import params_record
 
-#: (part key, parts done, parts in all, what happened: "walked", "reused", or "failed: …")
-PartProgress = Callable[[str, int, int, str], None]
 CACHE_FORMAT = 1  # kept parts of another format are walked again
 DEFAULT_TILE_M = 5000.0  # the side of a part where there are no districts
 
@@ -61,6 +59,10 @@ class PartJob:
     params: CoverageParams
     checklist: Checklist
     cache: Path | None = None
+
+    @property
+    def key(self) -> str:
+        return self.cut.parts[self.index].key
 
 
 @dataclass
@@ -109,7 +111,7 @@ def walk_part(job: PartJob) -> PartWalks:
     path = _cache_path(job, own)  # its fingerprint: what it owns and reads, not its neighbours' homes
     if path is not None and path.exists():
         walks, unattached = _read_cached(path)
-        return PartWalks(part.key, walks, unattached, True, time.perf_counter() - start, _peak_mb())
+        return PartWalks(part.key, walks, unattached, True, time.perf_counter() - start, peak_mb())
     walks, unattached = None, []
     if len(own.buildings) or (own.compounds is not None and len(own.compounds)) or facilities.any():
         walks = walk_homes(
@@ -119,7 +121,7 @@ def walk_part(job: PartJob) -> PartWalks:
         unattached = [i for i in walks.report.get("facilities_unattached", []) if i in ids]
     if path is not None:
         _write_cached(path, walks, unattached)
-    return PartWalks(part.key, walks, unattached, False, time.perf_counter() - start, _peak_mb())
+    return PartWalks(part.key, walks, unattached, False, time.perf_counter() - start, peak_mb())
 
 
 def owned(inputs: CoverageInputs, cut: Partitioning, index: int) -> tuple[CoverageInputs, np.ndarray]:
@@ -170,31 +172,24 @@ def partitioned_coverage(
     checklist = checklist or load_checklist()
     params = run_params(params or CoverageParams(), checklist)
     jobs = [PartJob(source, cut, i, params, checklist, cache) for i in range(len(cut.parts))]
-    outcomes: dict[str, PartWalks] = {}
-    failures: dict[str, list[str]] = {}
+    tally = Tally(len(jobs), retries, progress)
 
     def done(part: PartWalks) -> None:
-        outcomes[part.key] = part
         if on_part:
             on_part(part)
-        if progress:
-            progress(part.key, len(outcomes), len(jobs), "reused" if part.reused else "walked")
-
-    def failed(job: PartJob, error: BaseException) -> bool:
-        key = job.cut.parts[job.index].key
-        failures.setdefault(key, []).append(f"{type(error).__name__}: {error}")
-        if progress:
-            progress(key, len(outcomes), len(jobs), f"failed: {error}")
-        return len(failures[key]) <= retries
+        tally.done(part.key, part, "reused" if part.reused else "walked")
 
     started = time.perf_counter()
-    if client is None:
-        _run_here(jobs, done, failed)
-    else:
-        _run_on_cluster(client, jobs, done, failed)
-    lost = [k for k in failures if k not in outcomes]
-    if lost:
-        raise PartsFailedError(lost, failures)
+    run_jobs(
+        walk_part,
+        jobs,
+        client,
+        done,
+        lambda job, error: tally.failed(job.key, error),
+        name=lambda j: f"walk-{j.key}",
+    )
+    tally.check()
+    outcomes, failures = tally.outcomes, tally.failures
     parts = [outcomes[p.key] for p in cut.parts]
     walked = [p.walks for p in parts if p.walks is not None]
     if not walked or sum(len(w.homes) for w in walked) == 0:
@@ -205,52 +200,6 @@ def partitioned_coverage(
     walks = walks.take(np.lexsort((home["feature_id"].to_numpy(), home["kind"].to_numpy() != "building")))
     units = source.read(None, UNIT_LAYERS)
     return coverage_figures(walks, units, params, checklist=checklist)
-
-
-class PartsFailedError(GridmapError):
-    """Parts that failed more often than they may be sent again, with their errors."""
-
-    def __init__(self, keys: list[str], errors: dict[str, list[str]]) -> None:
-        self.keys, self.errors = keys, errors
-        lines = "; ".join(f"{k}: {errors[k][-1]} ({len(errors[k])} attempts)" for k in keys)
-        super().__init__(f"{len(keys)} part(s) failed: {lines}")
-
-
-def _run_here(jobs: list[PartJob], done, failed) -> None:
-    for job in jobs:
-        while True:
-            try:
-                done(walk_part(job))
-                break
-            except InputError:
-                raise
-            except Exception as error:
-                if not failed(job, error):
-                    break
-
-
-def _run_on_cluster(client: Any, jobs: list[PartJob], done, failed) -> None:
-    from distributed import as_completed
-
-    futures = {client.submit(walk_part, job, pure=False, key=_task_key(job)): job for job in jobs}
-    pending = as_completed(list(futures), with_results=False)
-    for future in pending:
-        job = futures.pop(future)
-        try:
-            done(future.result())
-        except InputError:
-            raise
-        except Exception as error:
-            if failed(job, error):
-                again = client.submit(walk_part, job, pure=False, key=_task_key(job))
-                futures[again] = job
-                pending.add(again)
-        finally:
-            future.release()
-
-
-def _task_key(job: PartJob) -> str:
-    return f"walk-part-{job.cut.parts[job.index].key}-{time.time_ns()}"
 
 
 def _report(parts: list[PartWalks], failures: dict[str, list[str]], cut: Partitioning, seconds: float):
@@ -280,11 +229,6 @@ def _report(parts: list[PartWalks], failures: dict[str, list[str]], cut: Partiti
             ],
         },
     }
-
-
-def _peak_mb() -> float:
-    """This process's peak resident memory so far (MiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 # --- kept parts -----------------------------------------------------------------------------

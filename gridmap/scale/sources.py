@@ -25,7 +25,7 @@ from gridmap.errors import InputError
 from gridmap.scale.partitions import BBox
 from gridmap.store.engine import make_engine
 from gridmap.store.inputs import INPUT_LAYERS
-from gridmap.store.layers import layer_bounds, read_layer
+from gridmap.store.layers import layer_bounds, layer_version, read_layer
 from gridmap.study_area import CoverageInputs
 
 #: what a part reads within its box; the districts are read once, whole, to cut the run
@@ -77,7 +77,9 @@ class StoreSource:
 
     def read(self, bbox: BBox | None, layers: tuple[str, ...] = PART_LAYERS) -> CoverageInputs:
         engine = self._engine()
-        return _inputs({name: read_layer(engine, name, bbox=bbox) for name in layers})
+        inputs = _inputs({name: read_layer(engine, name, bbox=bbox) for name in layers})
+        inputs.versions = {name: layer_version(engine, name) for name in layers}
+        return inputs
 
     def bounds(self, layer: str) -> BBox | None:
         return layer_bounds(self._engine(), layer)

@@ -66,12 +66,13 @@ class StoredScenario:
 def save_scenario(
     engine: Engine,
     proposal: Proposal,
-    inputs: CoverageInputs,
+    inputs: CoverageInputs | dict[str, Any],
     *,
     user: str = "system",
     label: str | None = None,
 ) -> int:
-    """Store a proposal as a scenario; returns its id. Nothing is kept when a write fails."""
+    """Store a proposal as a scenario with the inputs it read (or what :func:`inputs_used`
+    says of them); returns its id. Nothing is kept when a write fails."""
     sol = proposal.solution
     params = params_record(proposal.params)
     with write_transaction(engine) as conn:
@@ -93,7 +94,7 @@ def save_scenario(
                 seconds=round(float(sol.seconds), 4),
                 note=sol.note or None,
                 params=json.dumps(params, ensure_ascii=False, default=plain_value),
-                inputs=json.dumps(inputs_used(inputs)),
+                inputs=json.dumps(inputs if isinstance(inputs, dict) else inputs_used(inputs)),
                 report=json.dumps(proposal.report, ensure_ascii=False, default=plain_value),
             )
             .returning(siting_scenarios.c.id)

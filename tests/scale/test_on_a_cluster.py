@@ -11,7 +11,9 @@ from test_partitioned_coverage import FailingOnce, assert_same_run
 
 from gridmap.coverage import CoverageParams, CoverageResult, compute_coverage
 from gridmap.scale.coverage import cut_for, partitioned_coverage, run_params
+from gridmap.scale.siting import sites_by_part, siting_cut
 from gridmap.scale.sources import StoreSource, close_engines
+from gridmap.siting.proposal import SitingParams
 from gridmap.standards import load_checklist
 from gridmap.store.engine import make_engine
 from gridmap.store.inputs import load_inputs
@@ -111,3 +113,20 @@ def test_the_command_line_on_a_running_cluster_keeps_each_part_as_it_arrives(
         whole.summary.drop(columns=["run_id"], errors="ignore"),
     )
     engine.dispose()
+
+
+def test_siting_by_district_on_the_cluster_as_in_one_process(cluster, demo_url):
+    source = StoreSource(demo_url)
+    params = SitingParams(categories=("elderly_care",), count=2, min_reach_homes=10)
+    cut = siting_cut(source, params, CHECKLIST)
+    here = sites_by_part(source, cut, params, checklist=CHECKLIST)
+    there = sites_by_part(source, cut, params, checklist=CHECKLIST, client=cluster)
+    assert [p.key for p in there] == [p.key for p in here]
+    for a, b in zip(here, there, strict=True):
+        assert (a.proposal is None) == (b.proposal is None) and a.problem == b.problem
+        if a.proposal is not None:
+            assert a.proposal.sites.geometry.geom_equals(b.proposal.sites.geometry).all()
+            assert (
+                a.proposal.area_coverage()["residents_new"].tolist()
+                == b.proposal.area_coverage()["residents_new"].tolist()
+            )

@@ -15,7 +15,8 @@ import shapely
 from shapely.geometry import LineString, Point, box
 
 from gridmap.coverage import CoverageParams, CoverageResult, compute_coverage
-from gridmap.scale.coverage import PartsFailedError, cut_for, halo_m, partitioned_coverage, run_params
+from gridmap.scale.coverage import cut_for, halo_m, partitioned_coverage, run_params
+from gridmap.scale.jobs import PartsFailedError
 from gridmap.scale.partitions import OUTSIDE, Partitioning, by_district, by_tiles
 from gridmap.scale.sources import FrameSource, LayerSource, StoreSource, close_engines, extent, run_crs
 from gridmap.standards import load_checklist

@@ -1,0 +1,107 @@
+"""Running a run's parts: on a Dask cluster (each part a task), or one after another in this
+process; a part that fails is sent again while its caller allows, and reported."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from gridmap.errors import GridmapError, InputError
+
+Job = TypeVar("Job")
+Outcome = TypeVar("Outcome")
+
+
+def run_jobs(
+    work: Callable[[Job], Outcome],
+    jobs: list[Job],
+    client: Any,
+    done: Callable[[Outcome], None],
+    failed: Callable[[Job, BaseException], bool],
+    *,
+    name: Callable[[Job], str],
+) -> None:
+    """``work(job)`` for every job, on the Dask ``client``'s cluster or here (None): ``done``
+    takes each outcome as it comes; ``failed`` each error and says whether to send the job
+    again. A bad input (InputError) is no accident: it stops the run at once."""
+    if client is None:
+        for job in jobs:
+            while True:
+                try:
+                    done(work(job))
+                    break
+                except InputError:
+                    raise
+                except Exception as error:
+                    if not failed(job, error):
+                        break
+        return
+    from distributed import as_completed
+
+    def submit(job: Job) -> Any:
+        return client.submit(work, job, pure=False, key=f"{name(job)}-{time.time_ns()}")
+
+    futures = {submit(job): job for job in jobs}
+    pending = as_completed(list(futures), with_results=False)
+    for future in pending:
+        job = futures.pop(future)
+        try:
+            done(future.result())
+        except InputError:
+            raise
+        except Exception as error:
+            if failed(job, error):
+                again = submit(job)
+                futures[again] = job
+                pending.add(again)
+        finally:
+            future.release()
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory so far (MiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class PartsFailedError(GridmapError):
+    """Parts that failed more often than they may be sent again, with their errors."""
+
+    def __init__(self, keys: list[str], errors: dict[str, list[str]]) -> None:
+        self.keys, self.errors = keys, errors
+        lines = "; ".join(f"{k}: {errors[k][-1]} ({len(errors[k])} attempts)" for k in keys)
+        super().__init__(f"{len(keys)} part(s) failed: {lines}")
+
+
+#: (part key, parts done, parts in all, what happened: "walked", "reused", "failed: …", …)
+PartProgress = Callable[[str, int, int, str], None]
+
+
+class Tally:
+    """What has come of a run's ``total`` parts: each part's outcome by key, the errors of
+    those that failed (a part is sent again while it has failed at most ``retries`` times),
+    told to ``progress`` as they come."""
+
+    def __init__(self, total: int, retries: int, progress: PartProgress | None = None) -> None:
+        self.total, self.retries, self.progress = total, retries, progress
+        self.outcomes: dict[str, Any] = {}
+        self.failures: dict[str, list[str]] = {}
+
+    def done(self, key: str, outcome: Any, what: str) -> None:
+        self.outcomes[key] = outcome
+        if self.progress:
+            self.progress(key, len(self.outcomes), self.total, what)
+
+    def failed(self, key: str, error: BaseException) -> bool:
+        """Note the error; whether the part may be sent again."""
+        self.failures.setdefault(key, []).append(f"{type(error).__name__}: {error}")
+        if self.progress:
+            self.progress(key, len(self.outcomes), self.total, f"failed: {error}")
+        return len(self.failures[key]) <= self.retries
+
+    def check(self) -> None:
+        """PartsFailedError naming the parts that failed for good."""
+        lost = [k for k in self.failures if k not in self.outcomes]
+        if lost:
+            raise PartsFailedError(lost, self.failures)

@@ -1,0 +1,125 @@
+"""Siting per district, on a Dask cluster or one district after another in this process.
+
+Each part proposes its own new sites for the homes it owns: candidates inside its area only,
+existing facilities counted from its halo (as wide as the longest walk that counts plus the
+snap distance), so a home near the border already served across it needs nothing new.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import geopandas as gpd
+import shapely
+
+from gridmap.crs import STORAGE_CRS
+from gridmap.errors import InputError
+from gridmap.scale.coverage import owned
+from gridmap.scale.jobs import PartProgress, Tally, peak_mb, run_jobs
+from gridmap.scale.partitions import Partitioning, by_district, by_tiles
+from gridmap.scale.sources import LayerSource, extent, run_crs
+from gridmap.siting.proposal import Proposal, SitingParams, propose_sites
+from gridmap.standards import Checklist, load_checklist
+from gridmap.store.runs import inputs_used
+
+DEFAULT_TILE_M = 5000.0
+
+
+@dataclass(frozen=True)
+class SiteJob:
+    """What a worker needs to propose sites for one part."""
+
+    source: LayerSource
+    cut: Partitioning
+    index: int
+    params: SitingParams
+    checklist: Checklist
+
+    @property
+    def key(self) -> str:
+        return self.cut.parts[self.index].key
+
+
+@dataclass
+class PartSites:
+    """One part's proposal (None: it owns no home), with what it read (for the scenario)."""
+
+    key: str
+    name: str
+    proposal: Proposal | None
+    used: dict
+    seconds: float
+    peak_mb: float
+    problem: str | None = None  # why the part has no proposal, when it has homes
+
+
+def siting_halo_m(params: SitingParams, checklist: Checklist) -> float:
+    """How far beyond its area a part reads (metres): the longest walk that counts (for
+    p-median, its cutoff) and the snap distance."""
+    longest = max(params.threshold(checklist, c, lv) for c in params.categories for lv in params.levels)
+    if params.model == "pmedian":
+        longest = max(longest, params.cutoff_m)
+    return longest + params.walking.max_snap_m
+
+
+def siting_cut(
+    source: LayerSource, params: SitingParams, checklist: Checklist, *, tile_m: float | None = None
+) -> Partitioning:
+    """The parts of a siting run: the districts, or square tiles of ``tile_m`` metres."""
+    halo, crs = siting_halo_m(params, checklist), run_crs(source)
+    districts = source.read(None, ("districts",)).districts
+    if tile_m is not None or districts is None or len(districts) == 0:
+        return by_tiles(extent(source), crs, tile_m or DEFAULT_TILE_M, halo)
+    return by_district(districts, extent(source), crs, halo, tile_m=DEFAULT_TILE_M)
+
+
+def site_part(job: SiteJob) -> PartSites:
+    """Propose sites for the homes one part owns, on candidates inside its area."""
+    start = time.perf_counter()
+    part = job.cut.parts[job.index]
+    own, _ = owned(job.source.read(part.reads), job.cut, job.index)
+    used = inputs_used(own)
+    if len(own.buildings) == 0:
+        return PartSites(part.key, part.name, None, used, time.perf_counter() - start, peak_mb())
+    outside = shapely.difference(shapely.box(*part.reads), job.cut.areas[job.index])
+    exclude = gpd.GeoDataFrame(geometry=[outside], crs=STORAGE_CRS)
+    try:
+        proposal = propose_sites(own, job.params, exclude=exclude, checklist=job.checklist)
+    except InputError as problem:  # this part's data, not the run's parameters (checked before)
+        return PartSites(
+            part.key, part.name, None, used, time.perf_counter() - start, peak_mb(), str(problem)
+        )
+    return PartSites(part.key, part.name, proposal, used, time.perf_counter() - start, peak_mb())
+
+
+def sites_by_part(
+    source: LayerSource,
+    cut: Partitioning,
+    params: SitingParams,
+    *,
+    checklist: Checklist | None = None,
+    client=None,
+    retries: int = 2,
+    progress: PartProgress | None = None,
+) -> list[PartSites]:
+    """Each part's own proposal (in ``cut`` order), on the Dask ``client``'s cluster or here."""
+    checklist = checklist or load_checklist()
+    params.check(checklist)
+    jobs = [SiteJob(source, cut, i, replace(params), checklist) for i in range(len(cut.parts))]
+    tally = Tally(len(jobs), retries, progress)
+
+    def done(part: PartSites) -> None:
+        problem = (part.problem or "no homes").splitlines()[-1].strip(" -")
+        tally.done(part.key, part, problem if part.proposal is None else f"{len(part.proposal.sites)} sites")
+
+    run_jobs(
+        site_part,
+        jobs,
+        client,
+        done,
+        lambda job, error: tally.failed(job.key, error),
+        name=lambda j: f"site-{j.key}",
+    )
+    tally.check()
+    return [tally.outcomes[p.key] for p in cut.parts]
