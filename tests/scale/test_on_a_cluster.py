@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import shapely
 from sqlalchemy import func, select
 from test_partitioned_coverage import FailingOnce, assert_same_run
 
@@ -116,10 +117,21 @@ def test_the_command_line_on_a_running_cluster_keeps_each_part_as_it_arrives(
 
 
 def test_siting_by_district_on_the_cluster_as_in_one_process(cluster, demo_url):
+    """Each district proposes its own sites inside it; the same on the cluster as here."""
     source = StoreSource(demo_url)
     params = SitingParams(categories=("elderly_care",), count=2, min_reach_homes=10)
     cut = siting_cut(source, params, CHECKLIST)
     here = sites_by_part(source, cut, params, checklist=CHECKLIST)
+    proposed = [p for p in here if p.proposal is not None]
+    assert len(proposed) >= 3
+    for part in proposed:  # each district's own sites, inside it, bringing its residents in
+        area = cut.areas[[q.key for q in cut.parts].index(part.key)]
+        sites = part.proposal.sites.to_crs(4326)
+        assert len(sites) == 2 and shapely.covers(area, sites.geometry.values).all(), part.key
+        assert part.used["buildings"]["features"] > 0
+        assert (part.proposal.area_coverage()["residents_new"] > 0).all()
+    small = [p for p in here if p.proposal is None and p.problem]  # too small for a station: says why
+    assert small and all("reaches" in p.problem for p in small)
     there = sites_by_part(source, cut, params, checklist=CHECKLIST, client=cluster)
     assert [p.key for p in there] == [p.key for p in here]
     for a, b in zip(here, there, strict=True):
