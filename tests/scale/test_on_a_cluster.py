@@ -90,7 +90,7 @@ def test_the_command_line_on_a_running_cluster_keeps_each_part_as_it_arrives(
 
     monkeypatch.setattr(coverage_report, "say", say)
     address = cluster.scheduler.address
-    code = main(["--db", demo_url, "coverage", "--cluster", address, "--label", "in parts"])
+    code = main(["--db", demo_url, "coverage", "--cluster", address, "--label", "in parts", "--no-circles"])
     out = capsys.readouterr()
     assert code == 0, out.err
     parts_line = next(line for line in out.out.splitlines() if line.startswith("walked in "))
