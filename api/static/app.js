@@ -104,6 +104,7 @@ const map = new maplibregl.Map({
   zoom: 13,
   maxZoom: 20,
   attributionControl: false,
+  fadeDuration: 0, // labels appear at once: a phone draws no frames for their fading in
   transformRequest: (url) => (url.startsWith(ORIGIN) && state.token ? { url, headers: { Authorization: "Bearer " + state.token } } : { url }),
 });
 map.addControl(new maplibregl.NavigationControl(), "top-right");
