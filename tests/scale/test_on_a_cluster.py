@@ -55,18 +55,25 @@ def one(demo_url) -> CoverageResult:
     return result
 
 
-def test_parts_on_two_workers_equal_one_process_and_a_failed_part_is_sent_again(
+def test_parts_on_two_workers_equal_one_process_through_a_failed_part_and_a_killed_worker(
     cluster, demo_url, one, tmp_path
 ):
     params = PARAMS
     source = StoreSource(demo_url)
     cut = cut_for(source, params, CHECKLIST)
     flaky = FailingOnce(source, cut.parts[1].reads, tmp_path / "failed")
-    parts = partitioned_coverage(flaky, cut, params, checklist=CHECKLIST, client=cluster)
+    killing = FailingOnce(flaky, cut.parts[3].reads, tmp_path / "killed", kill=True)  # a worker dies mid-part
+    parts = partitioned_coverage(killing, cut, params, checklist=CHECKLIST, client=cluster)
+    assert (tmp_path / "killed").exists()
     assert_same_run(one, parts)
     report = parts.report["partitions"]["parts"]
-    assert [p["key"] for p in report if p["failures"]] == [cut.parts[1].key]
-    assert len({p["process"] for p in report}) == 2  # walked in both workers
+    assert [p["key"] for p in report if p["failures"]] in (
+        [cut.parts[1].key],
+        [cut.parts[1].key, cut.parts[3].key],
+    )
+    assert (
+        len({p["process"] for p in report}) >= 2
+    )  # walked in both workers (and the one that took the dead one's place)
 
 
 def test_the_command_line_on_a_running_cluster_keeps_each_part_as_it_arrives(

@@ -4,6 +4,7 @@ whose inputs changed."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -142,16 +143,20 @@ def dense_city() -> CoverageInputs:
 
 @dataclass
 class FailingOnce:
-    """A source whose reads of one box fail the first time (across processes: a marker file)."""
+    """A source whose reads of one box fail the first time (across processes: a marker
+    file); with ``kill`` the process reading it dies instead, as a worker killed mid-part."""
 
     inner: LayerSource
     box: tuple[float, float, float, float]
     marker: Path
     always: bool = False
+    kill: bool = False
 
     def read(self, bbox, layers=None):
         if bbox == self.box and (self.always or not self.marker.exists()):
             self.marker.touch()
+            if self.kill:
+                os._exit(9)
             raise ConnectionError("the database went away")
         return self.inner.read(bbox) if layers is None else self.inner.read(bbox, layers)
 
