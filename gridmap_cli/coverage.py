@@ -51,6 +51,8 @@ def cmd_coverage(args, settings: Settings) -> int:
         circles=not args.no_circles,
     )
     parts = None
+    if args.tile_km is not None and args.tile_km <= 0:
+        raise InputError(f"--tile-km {args.tile_km:g}: expected a positive number of kilometres")
     if args.workers is not None or args.cluster is not None:
         parts = coverage_report.InParts(
             workers=args.workers, cluster=args.cluster, tile_km=args.tile_km,

@@ -142,12 +142,8 @@ def _run_in_parts(
     params = run_params(params, checklist)
     source = StoreSource(url)
     cut = cut_for(source, params, checklist, tile_m=None if how.tile_km is None else how.tile_km * 1000.0)
-    run_id = (
-        start_run(engine, params, stored_inputs_used(engine), checklist.version, user="cli", label=label)
-        if save
-        else None
-    )
     thresholds = pair_thresholds(params, checklist)
+    run_id: int | None = None
 
     def keep(part: PartWalks) -> None:
         if run_id is not None and part.walks is not None:
@@ -157,7 +153,13 @@ def _run_in_parts(
         say(f"part {key}: {what} ({done}/{total})")
 
     try:
-        with dask_client(workers=how.workers, address=how.cluster) as client:
+        with dask_client(
+            workers=how.workers, address=how.cluster
+        ) as client:  # the run is kept once it can go
+            if save:
+                run_id = start_run(
+                    engine, params, stored_inputs_used(engine), checklist.version, user="cli", label=label
+                )
             result = partitioned_coverage(
                 source, cut, params, checklist=checklist, client=client, cache=how.cache, progress=tell,
                 on_part=keep,
@@ -296,7 +298,7 @@ def print_runs(engine: Engine) -> None:
             r.id,
             f"{r.created_at:%Y-%m-%d %H:%M}",
             r.created_by,
-            r.label or "",
+            r.label if isinstance(r.label, str) else "",
             r.levels,
             r.speed_mps,
             r.origin,

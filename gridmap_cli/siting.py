@@ -52,6 +52,8 @@ def cmd_site(args, settings: Settings) -> int:
         speed_mps=walking_speed(args.speed, settings),
         min_reach_homes=0 if args.weak_candidates else None,
     )
+    if args.tile_km is not None and args.tile_km <= 0:
+        raise InputError(f"--tile-km {args.tile_km:g}: expected a positive number of kilometres")
     if args.workers is not None or args.cluster is not None:
         if args.candidates or args.exclude or args.bbox or args.district or args.out:
             raise InputError(

@@ -262,3 +262,21 @@ def test_a_rerun_after_one_districts_edit_walks_that_district_only(demo_url, dem
                 ["residents"],
             )
         engine.dispose()
+
+
+def test_the_command_line_refuses_a_cut_it_cannot_make_and_keeps_no_run(demo_db, capsys):
+    from gridmap.store.runs import list_runs
+    from gridmap_cli import main
+
+    engine = make_engine(demo_db)
+    before = len(list_runs(engine))
+    for args, said in (
+        (["--workers", "0"], "--workers 0: expected at least 1"),
+        (["--workers", "1", "--tile-km", "-1"], "--tile-km -1: expected a positive number of kilometres"),
+        (["--tile-km", "3"], "give --workers N or --cluster ADDRESS"),
+        (["--workers", "1", "--district", "510108"], "a run in parts covers the whole database"),
+    ):
+        assert main(["--db", demo_db, "coverage", *args]) == 2
+        assert said in capsys.readouterr().err
+    assert len(list_runs(engine)) == before
+    engine.dispose()
