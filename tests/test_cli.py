@@ -60,7 +60,7 @@ def test_bad_database_url(capsys):
 
 #: what no command needs before it runs: the parser (and so ``gridmap --help``) starts without them
 HEAVY = ("pandas", "geopandas", "numpy", "scipy", "shapely", "sqlalchemy", "pydantic", "pyproj", "rich",
-         "fastapi")  # fmt: skip
+         "fastapi", "dask", "distributed", "pyarrow")  # fmt: skip
 
 
 def test_the_command_line_starts_without_heavy_libraries():
