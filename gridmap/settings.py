@@ -92,7 +92,8 @@ class Settings(BaseSettings):
     tile_cache_dir: Path | None = Field(
         None,
         description="A folder where all the service's processes keep encoded tiles, so that each "
-        "tile of a layer version and scope is cut once (none: each process keeps its own)",
+        "tile of a layer version and scope is cut once (none: `gridmap serve --workers N` makes a "
+        "temporary one; otherwise each process keeps its own)",
     )
     tile_cache_dir_mb: int = Field(
         1024, ge=1, description="How large that folder may grow before its oldest tiles go (MiB)"

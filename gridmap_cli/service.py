@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import tempfile
 
 from gridmap.errors import InputError
 from gridmap.settings import Settings
@@ -75,8 +77,13 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
     )
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port)
-    else:
-        os.environ["GRIDMAP_DATABASE_URL"] = settings.database_url
+        return EXIT_OK
+    os.environ["GRIDMAP_DATABASE_URL"] = settings.database_url
+    with contextlib.ExitStack() as stack:
+        if settings.tile_cache_dir is None:  # the processes share the tiles they cut, for as long as they run
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="gridmap-tiles-"))
+            os.environ["GRIDMAP_TILE_CACHE_DIR"] = folder
+        print(f"the processes keep the tiles they cut in {os.environ['GRIDMAP_TILE_CACHE_DIR']}")
         uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)
     return EXIT_OK
 
