@@ -12,6 +12,7 @@ import itertools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 
 import geopandas as gpd
 import numpy as np
@@ -26,8 +27,16 @@ _COORD = np.dtype([("x", "<f8"), ("y", "<f8")])
 _HEADER = np.dtype([("order", "u1"), ("kind", "<u4"), ("count", "<u4")])
 
 
+#: the cores the work in this context may use (None: all this process may run on), as a Dask
+#: worker's threads say: a worker of one thread is one core, its neighbours the others
+CORE_BUDGET: ContextVar[int | None] = ContextVar("core_budget", default=None)
+
+
 def cores() -> int:
-    """The CPU cores this process may run on."""
+    """The CPU cores this work may run on: the context's budget, else this process's."""
+    budget = CORE_BUDGET.get()
+    if budget is not None:
+        return max(budget, 1)
     try:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:  # not on Linux

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from gridmap.errors import GridmapError, InputError
+from gridmap.geometry import CORE_BUDGET
 
 Job = TypeVar("Job")
 Outcome = TypeVar("Outcome")
@@ -41,7 +42,7 @@ def run_jobs(
     from distributed import as_completed
 
     def submit(job: Job) -> Any:
-        return client.submit(work, job, pure=False, key=f"{name(job)}-{time.time_ns()}")
+        return client.submit(_on_worker, work, job, pure=False, key=f"{name(job)}-{time.time_ns()}")
 
     futures = {submit(job): job for job in jobs}
     pending = as_completed(list(futures), with_results=False)
@@ -63,6 +64,18 @@ def run_jobs(
 def peak_mb() -> float:
     """This process's peak resident memory so far (MiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _on_worker(work: Callable[[Job], Outcome], job: Job) -> Outcome:
+    """``work(job)`` on a Dask worker, using as many cores as the worker has threads: its
+    neighbours on the machine have the others."""
+    from distributed import get_worker
+
+    budget = CORE_BUDGET.set(get_worker().state.nthreads)
+    try:
+        return work(job)
+    finally:
+        CORE_BUDGET.reset(budget)
 
 
 class PartsFailedError(GridmapError):
