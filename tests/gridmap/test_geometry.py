@@ -59,3 +59,23 @@ def test_containing_gives_the_first_shape_or_minus_one():
     points = shapely.points([(2, 5), (7, 5), (12, 5), (17, 5), (10, 5)])
     # (7, 5) lies in the first two shapes; (17, 5) in none; (10, 5) on the first one's edge
     assert geometry.containing(points, shapes).tolist() == [0, 0, 1, -1, 1]
+
+
+def test_a_core_budget_of_one_keeps_the_work_on_one_thread():
+    import threading
+
+    seen: set[int] = set()
+
+    def work(a):
+        seen.add(threading.get_ident())
+        return shapely.buffer(a, 1.0)
+
+    points = shapely.points(np.random.default_rng(1).random((20000, 2)))
+    token = geometry.CORE_BUDGET.set(1)
+    try:
+        assert geometry.cores() == 1
+        geometry.on_all_cores(work, points)
+    finally:
+        geometry.CORE_BUDGET.reset(token)
+    assert seen == {threading.get_ident()}
+    assert geometry.cores() >= 1
