@@ -39,14 +39,13 @@ from gridmap.coverage import (
 from gridmap.crs import project_shapes
 from gridmap.errors import InputError
 from gridmap.scale.jobs import PartProgress, Tally, peak_mb, run_jobs
-from gridmap.scale.partitions import Partitioning, by_district, by_tiles
-from gridmap.scale.sources import UNIT_LAYERS, LayerSource, extent, inputs_digest, run_crs
+from gridmap.scale.partitions import Partitioning
+from gridmap.scale.sources import UNIT_LAYERS, LayerSource, cut_of, inputs_digest
 from gridmap.standards import Checklist, load_checklist
 from gridmap.study_area import CoverageInputs, people
 from gridmap.walking import params_record
 
 CACHE_FORMAT = 1  # kept parts of another format are walked again
-DEFAULT_TILE_M = 5000.0  # the side of a part where there are no districts
 
 
 @dataclass(frozen=True)
@@ -93,13 +92,8 @@ def run_params(params: CoverageParams, checklist: Checklist) -> CoverageParams:
 def cut_for(
     source: LayerSource, params: CoverageParams, checklist: Checklist, *, tile_m: float | None = None
 ) -> Partitioning:
-    """How a run over ``source`` is cut: by its districts, or in square tiles of ``tile_m``
-    metres when asked or when there are no districts (:data:`DEFAULT_TILE_M`)."""
-    halo, crs = halo_m(params, checklist), run_crs(source)
-    districts = source.read(None, ("districts",)).districts
-    if tile_m is not None or districts is None or len(districts) == 0:
-        return by_tiles(extent(source), crs, tile_m or DEFAULT_TILE_M, halo)
-    return by_district(districts, extent(source), crs, halo, tile_m=DEFAULT_TILE_M)
+    """How a coverage run over ``source`` is cut (:func:`~gridmap.scale.sources.cut_of`)."""
+    return cut_of(source, halo_m(params, checklist), tile_m=tile_m)
 
 
 def walk_part(job: PartJob) -> PartWalks:

@@ -24,6 +24,7 @@ from gridmap.geometry import containing
 
 BBox = tuple[float, float, float, float]  # west, south, east, north
 OUTSIDE = "outside"  # the key of the tiles that take what lies outside every district
+DEFAULT_TILE_M = 5000.0  # the side of a square part (metres) where there are no districts
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Partitioning:
 
 
 def by_district(
-    districts: gpd.GeoDataFrame, extent: BBox, crs: CRS, halo_m: float, tile_m: float = 5000.0
+    districts: gpd.GeoDataFrame, extent: BBox, crs: CRS, halo_m: float, tile_m: float = DEFAULT_TILE_M
 ) -> Partitioning:
     """One part per district (``code``, ``name``; EPSG:4326), in id order; where the
     districts leave some of ``extent`` (the box of the homes and facilities, EPSG:4326)

@@ -17,13 +17,11 @@ from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
 from gridmap.scale.coverage import owned
 from gridmap.scale.jobs import PartProgress, Tally, peak_mb, run_jobs
-from gridmap.scale.partitions import Partitioning, by_district, by_tiles
-from gridmap.scale.sources import LayerSource, extent, run_crs
+from gridmap.scale.partitions import Partitioning
+from gridmap.scale.sources import LayerSource, cut_of
 from gridmap.siting.proposal import Proposal, SitingParams, propose_sites
 from gridmap.standards import Checklist, load_checklist
 from gridmap.store.runs import inputs_used
-
-DEFAULT_TILE_M = 5000.0
 
 
 @dataclass(frozen=True)
@@ -66,12 +64,8 @@ def siting_halo_m(params: SitingParams, checklist: Checklist) -> float:
 def siting_cut(
     source: LayerSource, params: SitingParams, checklist: Checklist, *, tile_m: float | None = None
 ) -> Partitioning:
-    """The parts of a siting run: the districts, or square tiles of ``tile_m`` metres."""
-    halo, crs = siting_halo_m(params, checklist), run_crs(source)
-    districts = source.read(None, ("districts",)).districts
-    if tile_m is not None or districts is None or len(districts) == 0:
-        return by_tiles(extent(source), crs, tile_m or DEFAULT_TILE_M, halo)
-    return by_district(districts, extent(source), crs, halo, tile_m=DEFAULT_TILE_M)
+    """How a siting run over ``source`` is cut (:func:`~gridmap.scale.sources.cut_of`)."""
+    return cut_of(source, siting_halo_m(params, checklist), tile_m=tile_m)
 
 
 def site_part(job: SiteJob) -> PartSites:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from gridmap.crs import STORAGE_CRS, utm_crs_at
 from gridmap.errors import InputError
-from gridmap.scale.partitions import BBox
+from gridmap.scale.partitions import DEFAULT_TILE_M, BBox, Partitioning, by_district, by_tiles
 from gridmap.store.engine import make_engine
 from gridmap.store.inputs import INPUT_LAYERS
 from gridmap.store.layers import layer_bounds, layer_version, read_layer
@@ -51,6 +51,17 @@ class LayerSource(Protocol):
 def extent(source: LayerSource) -> BBox:
     """The box of the homes and facilities (EPSG:4326)."""
     return _union_box([source.bounds(name) for name in EXTENT_LAYERS])
+
+
+def cut_of(source: LayerSource, halo_m: float, *, tile_m: float | None = None) -> Partitioning:
+    """How a run over ``source`` is cut, each part reading ``halo_m`` metres beyond its area:
+    by the source's districts, or in square tiles of ``tile_m`` metres when asked or when there
+    are no districts (:data:`~gridmap.scale.partitions.DEFAULT_TILE_M`)."""
+    crs = run_crs(source)
+    districts = source.read(None, ("districts",)).districts
+    if tile_m is not None or districts is None or len(districts) == 0:
+        return by_tiles(extent(source), crs, tile_m or DEFAULT_TILE_M, halo_m)
+    return by_district(districts, extent(source), crs, halo_m, tile_m=DEFAULT_TILE_M)
 
 
 def run_crs(source: LayerSource) -> CRS:
