@@ -38,7 +38,7 @@ from gridmap.coverage import (
 )
 from gridmap.crs import project_shapes
 from gridmap.errors import InputError
-from gridmap.scale.jobs import PartProgress, Tally, peak_mb, run_jobs
+from gridmap.scale.jobs import Part, PartProgress, Tally, peak_mb, run_jobs
 from gridmap.scale.partitions import Partitioning
 from gridmap.scale.sources import UNIT_LAYERS, LayerSource, cut_of, inputs_digest
 from gridmap.standards import Checklist, load_checklist
@@ -49,19 +49,12 @@ CACHE_FORMAT = 1  # kept parts of another format are walked again
 
 
 @dataclass(frozen=True)
-class PartJob:
-    """What a worker needs to walk one part: all of it travels to the worker."""
+class PartJob(Part):
+    """What a worker needs to walk one part."""
 
-    source: LayerSource
-    cut: Partitioning
-    index: int
     params: CoverageParams
     checklist: Checklist
     cache: Path | None = None
-
-    @property
-    def key(self) -> str:
-        return self.cut.parts[self.index].key
 
 
 @dataclass

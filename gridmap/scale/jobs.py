@@ -6,12 +6,31 @@ from __future__ import annotations
 import resource
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from gridmap.errors import GridmapError, InputError
 from gridmap.geometry import CORE_BUDGET
+from gridmap.scale.partitions import Partitioning
+from gridmap.scale.sources import LayerSource
 
 Job = TypeVar("Job")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a run as a worker gets it (all of it travels): where it reads, and which
+    part of the cut it is."""
+
+    source: LayerSource
+    cut: Partitioning
+    index: int
+
+    @property
+    def key(self) -> str:
+        return self.cut.parts[self.index].key
+
+
 Outcome = TypeVar("Outcome")
 
 

@@ -16,7 +16,7 @@ import shapely
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
 from gridmap.scale.coverage import owned
-from gridmap.scale.jobs import PartProgress, Tally, peak_mb, run_jobs
+from gridmap.scale.jobs import Part, PartProgress, Tally, peak_mb, run_jobs
 from gridmap.scale.partitions import Partitioning
 from gridmap.scale.sources import LayerSource, cut_of
 from gridmap.siting.proposal import Proposal, SitingParams, propose_sites
@@ -25,18 +25,11 @@ from gridmap.store.runs import inputs_used
 
 
 @dataclass(frozen=True)
-class SiteJob:
+class SiteJob(Part):
     """What a worker needs to propose sites for one part."""
 
-    source: LayerSource
-    cut: Partitioning
-    index: int
     params: SitingParams
     checklist: Checklist
-
-    @property
-    def key(self) -> str:
-        return self.cut.parts[self.index].key
 
 
 @dataclass
