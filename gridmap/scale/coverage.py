@@ -38,7 +38,7 @@ from gridmap.coverage import (
 )
 from gridmap.crs import project_shapes
 from gridmap.errors import InputError
-from gridmap.scale.jobs import Part, PartProgress, Tally, peak_mb, run_jobs
+from gridmap.scale.jobs import Part, PartProgress, Tally, peak_mb
 from gridmap.scale.partitions import Partitioning
 from gridmap.scale.sources import UNIT_LAYERS, LayerSource, cut_of, inputs_digest
 from gridmap.standards import Checklist, load_checklist
@@ -167,15 +167,7 @@ def partitioned_coverage(
         tally.done(part.key, part, "reused" if part.reused else "walked")
 
     started = time.perf_counter()
-    run_jobs(
-        walk_part,
-        jobs,
-        client,
-        done,
-        lambda job, error: tally.failed(job.key, error),
-        name=lambda j: f"walk-{j.key}",
-    )
-    tally.check()
+    tally.run(walk_part, jobs, client, done, "walk")
     outcomes, failures = tally.outcomes, tally.failures
     parts = [outcomes[p.key] for p in cut.parts]
     walked = [p.walks for p in parts if p.walks is not None]

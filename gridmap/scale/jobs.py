@@ -137,3 +137,12 @@ class Tally:
         lost = [k for k in self.failures if k not in self.outcomes]
         if lost:
             raise PartsFailedError(lost, self.failures)
+
+    def run(self, work: Callable[[Any], Any], jobs: list[Any], client: Any, done: Callable[[Any], None],
+            kind: str) -> None:  # fmt: skip
+        """``work`` on every part of ``jobs`` (:class:`Part`) as :func:`run_jobs` does, each
+        failure told here; PartsFailedError when a part failed for good. ``kind`` names the
+        tasks on the cluster (``walk``, ``site``)."""
+        run_jobs(work, jobs, client, done, lambda job, error: self.failed(job.key, error),
+                 name=lambda job: f"{kind}-{job.key}")  # fmt: skip
+        self.check()

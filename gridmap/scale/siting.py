@@ -16,7 +16,7 @@ import shapely
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
 from gridmap.scale.coverage import owned
-from gridmap.scale.jobs import Part, PartProgress, Tally, peak_mb, run_jobs
+from gridmap.scale.jobs import Part, PartProgress, Tally, peak_mb
 from gridmap.scale.partitions import Partitioning
 from gridmap.scale.sources import LayerSource, cut_of
 from gridmap.siting.proposal import Proposal, SitingParams, propose_sites
@@ -100,13 +100,5 @@ def sites_by_part(
         problem = (part.problem or "no homes").splitlines()[-1].strip(" -")
         tally.done(part.key, part, problem if part.proposal is None else f"{len(part.proposal.sites)} sites")
 
-    run_jobs(
-        site_part,
-        jobs,
-        client,
-        done,
-        lambda job, error: tally.failed(job.key, error),
-        name=lambda j: f"site-{j.key}",
-    )
-    tally.check()
+    tally.run(site_part, jobs, client, done, "site")
     return [tally.outcomes[p.key] for p in cut.parts]
