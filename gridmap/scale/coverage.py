@@ -93,12 +93,11 @@ def walk_part(job: PartJob) -> PartWalks:
     """Read one part's box, keep what it owns, and walk its homes (or take its walks from
     the cache when it read the same as last time)."""
     start = time.perf_counter()
-    part = job.cut.parts[job.index]
-    own, facilities = owned(job.source.read(part.reads), job.cut, job.index)
+    own, facilities = owned(job.source.read(job.cut.parts[job.index].reads), job.cut, job.index)
     path = _cache_path(job, own)  # its fingerprint: what it owns and reads, not its neighbours' homes
     if path is not None and path.exists():
         walks, unattached = _read_cached(path)
-        return PartWalks(part.key, walks, unattached, True, time.perf_counter() - start, peak_mb())
+        return PartWalks(job.key, walks, unattached, True, time.perf_counter() - start, peak_mb())
     walks, unattached = None, []
     if len(own.buildings) or (own.compounds is not None and len(own.compounds)) or facilities.any():
         walks = walk_homes(
@@ -108,7 +107,7 @@ def walk_part(job: PartJob) -> PartWalks:
         unattached = [i for i in walks.report.get("facilities_unattached", []) if i in ids]
     if path is not None:
         _write_cached(path, walks, unattached)
-    return PartWalks(part.key, walks, unattached, False, time.perf_counter() - start, peak_mb())
+    return PartWalks(job.key, walks, unattached, False, time.perf_counter() - start, peak_mb())
 
 
 def owned(inputs: CoverageInputs, cut: Partitioning, index: int) -> tuple[CoverageInputs, np.ndarray]:
@@ -221,8 +220,7 @@ def _cache_path(job: PartJob, inputs: CoverageInputs) -> Path | None:
         sort_keys=True, default=str,
     )  # fmt: skip
     run_digest = hashlib.sha256(run.encode()).hexdigest()[:16]
-    key = job.cut.parts[job.index].key
-    return Path(job.cache) / run_digest / f"{key}-{inputs_digest(inputs)}.json"
+    return Path(job.cache) / run_digest / f"{job.key}-{inputs_digest(inputs)}.json"
 
 
 def _write_cached(path: Path, walks: HomeWalks | None, unattached: list[int]) -> None:
@@ -237,25 +235,14 @@ def _write_cached(path: Path, walks: HomeWalks | None, unattached: list[int]) ->
         )
         columns = {f"d{k}": dist for k, dist in enumerate(walks.distances.values())}
         columns.update({f"n{k}": near for k, near in enumerate(walks.nearest.values())})
-        homes = pd.concat([_plain(walks.homes), pd.DataFrame(columns)], axis=1)
-        for table, suffix in ((homes, ".homes"), (_plain(walks.circles), ".circles")):
+        homes = pd.concat([pd.DataFrame(walks.homes.to_wkb()), pd.DataFrame(columns)], axis=1)
+        for table, suffix in ((homes, ".homes"), (pd.DataFrame(walks.circles.to_wkb()), ".circles")):
             tmp = path.with_suffix(f"{suffix}.tmp")
             table.to_parquet(tmp)
             tmp.replace(path.with_suffix(f"{suffix}.parquet"))
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(meta, default=str))
     tmp.replace(path)
-
-
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its geometry columns as WKB."""
-    out = pd.DataFrame(frame).copy()
-    for column in out.columns:
-        if isinstance(out[column].dtype, gpd.array.GeometryDtype):
-            out[column] = pd.Series(
-                list(shapely.to_wkb(out[column].to_numpy())), index=out.index, dtype=object
-            )
-    return out
 
 
 def _read_cached(path: Path) -> tuple[HomeWalks | None, list[int]]:

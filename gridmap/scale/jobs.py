@@ -14,8 +14,6 @@ from gridmap.geometry import CORE_BUDGET
 from gridmap.scale.partitions import Partitioning
 from gridmap.scale.sources import LayerSource
 
-Job = TypeVar("Job")
-
 
 @dataclass(frozen=True)
 class Part:
@@ -31,61 +29,12 @@ class Part:
         return self.cut.parts[self.index].key
 
 
-Outcome = TypeVar("Outcome")
-
-
-def run_jobs(
-    work: Callable[[Job], Outcome],
-    jobs: list[Job],
-    client: Any,
-    done: Callable[[Outcome], None],
-    failed: Callable[[Job, BaseException], bool],
-    *,
-    name: Callable[[Job], str],
-) -> None:
-    """``work(job)`` for every job, on the Dask ``client``'s cluster or here (None): ``done``
-    takes each outcome as it comes; ``failed`` each error and says whether to send the job
-    again. A bad input (InputError) is no accident: it stops the run at once."""
-    if client is None:
-        for job in jobs:
-            while True:
-                try:
-                    done(work(job))
-                    break
-                except InputError:
-                    raise
-                except Exception as error:
-                    if not failed(job, error):
-                        break
-        return
-    from distributed import as_completed
-
-    def submit(job: Job) -> Any:
-        return client.submit(_on_worker, work, job, pure=False, key=f"{name(job)}-{time.time_ns()}")
-
-    futures = {submit(job): job for job in jobs}
-    pending = as_completed(list(futures), with_results=False)
-    for future in pending:
-        job = futures.pop(future)
-        try:
-            done(future.result())
-        except InputError:
-            raise
-        except Exception as error:
-            if failed(job, error):
-                again = submit(job)
-                futures[again] = job
-                pending.add(again)
-        finally:
-            future.release()
-
-
 def peak_mb() -> float:
     """This process's peak resident memory so far (MiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _on_worker(work: Callable[[Job], Outcome], job: Job) -> Outcome:
+def _on_worker(work: Callable[[PartT], Any], job: PartT) -> Any:
     """``work(job)`` on a Dask worker, using as many cores as the worker has threads: its
     neighbours on the machine have the others."""
     from distributed import get_worker
@@ -105,6 +54,8 @@ class PartsFailedError(GridmapError):
         lines = "; ".join(f"{k}: {errors[k][-1]} ({len(errors[k])} attempts)" for k in keys)
         super().__init__(f"{len(keys)} part(s) failed: {lines}")
 
+
+PartT = TypeVar("PartT", bound=Part)
 
 #: (part key, parts done, parts in all, what happened: "walked", "reused", "failed: …", …)
 PartProgress = Callable[[str, int, int, str], None]
@@ -138,11 +89,47 @@ class Tally:
         if lost:
             raise PartsFailedError(lost, self.failures)
 
-    def run(self, work: Callable[[Any], Any], jobs: list[Any], client: Any, done: Callable[[Any], None],
+    def run(self, work: Callable[[PartT], Any], jobs: list[PartT], client: Any, done: Callable[[Any], None],
             kind: str) -> None:  # fmt: skip
-        """``work`` on every part of ``jobs`` (:class:`Part`) as :func:`run_jobs` does, each
-        failure told here; PartsFailedError when a part failed for good. ``kind`` names the
-        tasks on the cluster (``walk``, ``site``)."""
-        run_jobs(work, jobs, client, done, lambda job, error: self.failed(job.key, error),
-                 name=lambda job: f"{kind}-{job.key}")  # fmt: skip
+        """``work(job)`` for every part, on the Dask ``client``'s cluster (tasks named after
+        ``kind`` and the part) or here (None): ``done`` takes each outcome as it comes; a part
+        that fails is sent again while :meth:`failed` allows, and PartsFailedError ends the run
+        when one failed for good. A bad input (InputError) is no accident: it stops the run
+        at once."""
+        if client is None:
+            for job in jobs:
+                while True:
+                    try:
+                        done(work(job))
+                        break
+                    except InputError:
+                        raise
+                    except Exception as error:
+                        if not self.failed(job.key, error):
+                            break
+        else:
+            self._on_cluster(work, jobs, client, done, kind)
         self.check()
+
+    def _on_cluster(self, work: Callable[[PartT], Any], jobs: list[PartT], client: Any,
+                    done: Callable[[Any], None], kind: str) -> None:  # fmt: skip
+        from distributed import as_completed
+
+        def submit(job: PartT) -> Any:
+            return client.submit(_on_worker, work, job, pure=False, key=f"{kind}-{job.key}-{time.time_ns()}")
+
+        futures = {submit(job): job for job in jobs}
+        pending = as_completed(list(futures), with_results=False)
+        for future in pending:
+            job = futures.pop(future)
+            try:
+                done(future.result())
+            except InputError:
+                raise
+            except Exception as error:
+                if self.failed(job.key, error):
+                    again = submit(job)
+                    futures[again] = job
+                    pending.add(again)
+            finally:
+                future.release()

@@ -153,9 +153,9 @@ class ParquetSource:
 
 
 def write_parquet(inputs: CoverageInputs, folder: Path) -> ParquetSource:
-    """Write every layer of ``inputs`` to ``folder`` as GeoParquet (EPSG:4326, in row groups
-    of features near one another along a Hilbert curve, with a bounding-box column, so that a
-    read by box opens few row groups)."""
+    """Write every layer of ``inputs`` to ``folder`` as GeoParquet (EPSG:4326, sorted by the
+    west edge of each feature into row groups of 20,000, with a bounding-box column, so that a
+    read by box opens the row groups of its strip)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name in (*PART_LAYERS, "districts"):

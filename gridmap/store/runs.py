@@ -158,14 +158,15 @@ def stored_inputs_used(engine: Engine) -> dict[str, Any]:
 
 
 def _insert_run(conn, params: CoverageParams, used: dict[str, Any], checklist_version: int, user: str,
-                label: str | None, method: str = RUNNING) -> int:  # fmt: skip
+                label: str | None) -> int:  # fmt: skip
+    """A new run, ``running`` until its figures are written."""
     run_id = conn.execute(
         insert(coverage_runs)
         .values(
             created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
             created_by=user,
             label=label,
-            method=method,
+            method=RUNNING,
             checklist_version=checklist_version,
             params=json.dumps(params_record(params), ensure_ascii=False),
             inputs=json.dumps(used),
