@@ -153,10 +153,8 @@ def _run_in_parts(
         say(f"part {key}: {what} ({done}/{total})")
 
     try:
-        with dask_client(
-            workers=how.workers, address=how.cluster
-        ) as client:  # the run is kept once it can go
-            if save:
+        with dask_client(workers=how.workers, address=how.cluster) as client:
+            if save:  # the run is kept once its cluster answers
                 run_id = start_run(
                     engine, params, stored_inputs_used(engine), checklist.version, user="cli", label=label
                 )

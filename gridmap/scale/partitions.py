@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
@@ -47,11 +48,15 @@ class Partitioning:
     crs: CRS
     halo_m: float
 
+    @cached_property
+    def metric_areas(self) -> np.ndarray:
+        """The parts' areas in the run's metric CRS, projected once."""
+        return project_shapes(np.asarray(self.areas, dtype=object), STORAGE_CRS, self.crs)
+
     def owners(self, points: np.ndarray) -> np.ndarray:
         """The position in ``parts`` of the part each point (metric CRS) belongs to: the
         first whose area holds it (-1: none)."""
-        metric = project_shapes(np.asarray(self.areas, dtype=object), STORAGE_CRS, self.crs)
-        return containing(np.asarray(points, dtype=object), metric)
+        return containing(np.asarray(points, dtype=object), self.metric_areas)
 
     def digest(self) -> str:
         """A fingerprint of the cut (areas, halo and CRS): parts kept from an earlier run are
