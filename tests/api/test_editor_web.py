@@ -145,6 +145,15 @@ def test_a_grid_worker_logs_a_visit_on_a_phone(live_url, service_db, leader_grid
     assert refused == []
 
 
+def _save(page, fields: dict[str, str], comment: str) -> None:
+    """Fill the open feature's ``fields`` and the change's comment, save, and wait for 已保存."""
+    for name, value in fields.items():
+        page.fill(f"#edit-form [name={name}]", value)
+    page.fill("#edit-comment", comment)
+    page.click("#edit-save")
+    page.wait_for_function("() => document.querySelector('#edit-message').textContent.includes('已保存')")
+
+
 def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
     grids = layers["grids"]
     with browser.playwright() as p:
@@ -193,10 +202,7 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
         page.click("#edit-close")
         page.evaluate(f"gridmapEditor.openFeature('grids', {clerk['grid']})")
         page.wait_for_function("() => document.querySelector('#edit-form [name=name]') !== null")
-        page.fill("#edit-form [name=name]", "东一网格（重划）")
-        page.fill("#edit-comment", "网格更名")
-        page.click("#edit-save")
-        page.wait_for_function("() => document.querySelector('#edit-message').textContent.includes('已保存')")
+        _save(page, {"name": "东一网格（重划）"}, "网格更名")
         page.click("#edit-history-button")
         page.wait_for_selector("#edit-history li")
         assert "网格更名" in page.inner_text("#edit-history")
@@ -240,11 +246,7 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
         spot = page.evaluate(f"gridmap.map.project([{inside.x}, {inside.y}])")
         page.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
         page.wait_for_function("() => document.querySelector('#edit-form [name=categories]') !== null")
-        page.fill("#edit-form [name=name]", "新建党群服务站")
-        page.fill("#edit-form [name=categories]", "party_service_centre")
-        page.fill("#edit-comment", "新增站点")
-        page.click("#edit-save")
-        page.wait_for_function("() => document.querySelector('#edit-message').textContent.includes('已保存')")
+        _save(page, {"name": "新建党群服务站", "categories": "party_service_centre"}, "新增站点")
         page.click("#edit-close")
         # a new building drawn corner by corner on an empty spot of the grid
         spot = _empty_spot(grids.geometry.loc[clerk["grid"]], layers["buildings"])
@@ -262,11 +264,7 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
             page.mouse.click(box["x"] + at["x"], box["y"] + at["y"])
             page.wait_for_timeout(150)
         page.wait_for_function("() => document.querySelector('#edit-form [name=levels]') !== null")
-        page.fill("#edit-form [name=name]", "新建3号楼")
-        page.fill("#edit-form [name=levels]", "6")
-        page.fill("#edit-comment", "新建楼栋")
-        page.click("#edit-save")
-        page.wait_for_function("() => document.querySelector('#edit-message').textContent.includes('已保存')")
+        _save(page, {"name": "新建3号楼", "levels": "6"}, "新建楼栋")
         built = page.evaluate("gridmapEditor.editor.original")
         assert built["properties"]["name"] == "新建3号楼" and built["geometry"]["type"] == "MultiPolygon"
         ring = built["geometry"]["coordinates"][0][0]
