@@ -716,8 +716,9 @@ def gap_clusters(xy: np.ndarray, cluster_m: float) -> np.ndarray:
     from scipy import ndimage  # only where gaps are outlined
 
     labels, _ = ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
-    _, label = np.unique(labels[cell[:, 0], cell[:, 1]], return_inverse=True)
-    return label.ravel().astype(np.int64)
+    # the labels run 1…n, each on an occupied cell, so each point's label less one is its cluster
+    label: np.ndarray = labels[cell[:, 0], cell[:, 1]].astype(np.int64) - 1
+    return label
 
 
 def _cluster_shapes(
@@ -726,7 +727,7 @@ def _cluster_shapes(
     """One polygon per cluster: a lone home's footprint widened by the margin; for several
     homes, the concave hull of their points widened by the margin. A cluster of the same
     homes (``homes``: each point's home) as another — the same gap for several categories or
-    levels — is drawn once and shared."""
+    levels — is drawn once and shared. Within each cluster the points come by x, then y."""
     first, same_as = _same_members(label, homes)
     shapes = _drawn_clusters(xy[first], footprints[first], label[first], margin_m)
     shared: np.ndarray = shapes[same_as]
@@ -734,24 +735,34 @@ def _cluster_shapes(
 
 
 def _same_members(label: np.ndarray, homes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For clusters ``label`` (0..n-1) of ``homes``: a mask of the points of each first
-    cluster of its set of homes, and for each cluster the label that first cluster takes
-    among them (0..m-1, in order)."""
-    order = np.argsort(label, kind="stable")
-    starts = np.flatnonzero(np.r_[True, label[order][1:] != label[order][:-1]])
-    members = np.split(homes[order], starts[1:])
-    index: dict[bytes, int] = {}
-    same_as = np.array([index.setdefault(np.sort(m).tobytes(), len(index)) for m in members], dtype=np.int64)
-    keep_cluster = np.zeros(len(members), dtype=bool)
-    keep_cluster[np.unique(same_as, return_index=True)[1]] = True
-    first = keep_cluster[label]
-    return first, same_as
+    """For clusters ``label`` (0..n-1) of ``homes`` (each home at most once in a cluster): a
+    mask of the points of each first cluster of its set of homes, and for each cluster the
+    label that first cluster takes among them (0..m-1, in order).
+
+    A set of homes is known by its size and two sums of a random 64-bit number per home
+    (wrapping): two different sets agree on all three by chance about once in 2¹²⁸."""
+    n = int(label.max()) + 1 if len(label) else 0
+    marks = np.random.default_rng(0).integers(0, 2**64, size=(2, int(homes.max()) + 1 if len(homes) else 0),
+                                               dtype=np.uint64)  # fmt: skip
+    sums = np.zeros((n, 3), dtype=np.uint64)
+    sums[:, 0] = np.bincount(label, minlength=n)
+    with np.errstate(over="ignore"):
+        for k in (0, 1):
+            np.add.at(sums[:, k + 1], label, marks[k][homes])
+    _, firsts, same = np.unique(sums, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(len(firsts), dtype=np.int64)
+    rank[np.argsort(firsts, kind="stable")] = np.arange(len(firsts))
+    keep_cluster = np.zeros(n, dtype=bool)
+    keep_cluster[firsts] = True
+    return keep_cluster[label], rank[same.ravel()]
 
 
 def _drawn_clusters(xy: np.ndarray, footprints: np.ndarray, label: np.ndarray, margin_m: float) -> np.ndarray:
-    """The outline of each cluster of ``label`` (consecutive from its lowest value)."""
-    _, label = np.unique(label, return_inverse=True)
-    label = label.ravel()
+    """The outline of each cluster of ``label`` (consecutive from its lowest value); the
+    points ``xy`` come ordered by x, then y."""
+    present = np.zeros(int(label.max()) + 1, dtype=bool)
+    present[label] = True
+    label = (np.cumsum(present) - 1)[label]  # the labels numbered 0…n-1 in their order
     n = int(label.max()) + 1
     size = np.bincount(label, minlength=n)
     shapes = np.empty(n, dtype=object)
@@ -759,7 +770,7 @@ def _drawn_clusters(xy: np.ndarray, footprints: np.ndarray, label: np.ndarray, m
     shapes[label[lone]] = footprints[lone]
     many = ~lone
     if many.any():
-        keys, points = point_groups(xy[many], label[many])
+        keys, points = point_groups(xy[many], label[many], ordered=True)
         shapes[keys] = concave_hulls(points, ratio=0.3)
     return on_all_cores(lambda g: shapely.buffer(g, margin_m, quad_segs=2), shapes)
 
@@ -780,8 +791,9 @@ def _gaps(
     rs = homes["residents"].to_numpy()
     pts = np.column_stack([homes["point"].x.to_numpy(), homes["point"].y.to_numpy()])
     clusters = 0
+    by_xy = np.lexsort((pts[:, 1], pts[:, 0]))  # each gap's homes in this order, as hulls take them
     for k, ((category, level), mask) in enumerate(covered.items()):
-        idx = np.flatnonzero(~mask)
+        idx = by_xy[~mask[by_xy]]
         if len(idx):
             label = gap_clusters(pts[idx], params.gap_cluster_m)
             n = label.max() + 1

@@ -70,18 +70,19 @@ def on_all_cores(
     return np.concatenate(parts)
 
 
-def point_groups(xy: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def point_groups(xy: np.ndarray, group: np.ndarray, ordered: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The points of each distinct value of ``group`` (any order) as one geometry, for
     hulls: (sorted group keys, geometries). Each group's points are sorted by x, then y, so
     that the same points in any order give the same hull (a concave hull of a street grid's
-    points has ties that order would otherwise break).
+    points has ties that order would otherwise break); ``ordered`` says the points come in
+    that order already, and are only grouped.
 
     Each group becomes a line through its points (a lone point twice), built through WKB:
     one coordinate array per group rather than one object per point, which makes it several
     times faster than ``shapely.multipoints``. Hulls only look at the vertices, so they come
     out the same as the multipoints' hulls. The lines themselves mean nothing.
     """
-    order = np.lexsort((xy[:, 1], xy[:, 0], group))
+    order = np.argsort(group, kind="stable") if ordered else np.lexsort((xy[:, 1], xy[:, 0], group))
     keys, starts, counts = np.unique(group[order], return_index=True, return_counts=True)
     coords = np.empty(len(xy), dtype=_COORD)
     coords["x"], coords["y"] = xy[order, 0], xy[order, 1]

@@ -294,6 +294,7 @@ def test_a_gap_of_the_same_homes_for_several_categories_is_drawn_once_and_alike(
 
     rng = np.random.default_rng(3)
     xy = rng.uniform(0, 500, (40, 2))
+    xy = xy[np.lexsort((xy[:, 1], xy[:, 0]))]  # each cluster's points by x, then y, as gaps give them
     footprints = shapely.buffer(shapely.points(xy), 5)
     # three (category, level) pairs: the first two leave the same homes uncovered, in two clusters
     # each; the third a different set; plus a lone home
@@ -304,3 +305,13 @@ def test_a_gap_of_the_same_homes_for_several_categories_is_drawn_once_and_alike(
     assert len(shared) == len(alone) == 7
     assert all(a.equals_exact(b, 0) for a, b in zip(shared, alone, strict=True))
     assert shared[0] is shared[2] and shared[1] is shared[3]  # drawn once, shared
+
+
+def test_clusters_of_the_same_homes_in_any_order_are_one_set_and_others_are_not():
+    from gridmap.coverage import _same_members
+
+    homes = np.r_[[1, 2, 3], [3, 1, 2], [1, 2, 4], [5], [5], [1, 2]]
+    label = np.r_[[0] * 3, [1] * 3, [2] * 3, [3], [4], [5] * 2]
+    first, same_as = _same_members(label, homes)
+    assert same_as.tolist() == [0, 0, 1, 2, 2, 3]
+    assert first.tolist() == [True] * 3 + [False] * 3 + [True] * 3 + [True, False] + [True] * 2

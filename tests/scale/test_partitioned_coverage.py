@@ -5,6 +5,7 @@ whose inputs changed."""
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -155,8 +156,9 @@ class FailingOnce:
     def read(self, bbox, layers=None):
         if bbox == self.box and (self.always or not self.marker.exists()):
             self.marker.touch()
-            if self.kill:
-                os._exit(9)
+            if self.kill:  # after a moment, so that what the worker last said (a part that
+                time.sleep(1)  # failed in it) has reached the scheduler, as it does but for an
+                os._exit(9)  # instant death
             raise ConnectionError("the database went away")
         return self.inner.read(bbox) if layers is None else self.inner.read(bbox, layers)
 
