@@ -1,5 +1,5 @@
-"""What the benchmarks share: the machine's load, a free port, the service in its own
-processes, and load from wrk (a C program, so that the clients take little of the cores the
+"""What the benchmarks share: the machine's load, the demo district in a file, a free
+port, the service in its own processes, and load from wrk (a C program, so that the clients take little of the cores the
 service runs on)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import re
 import resource
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,28 @@ def machine_load() -> str:
     """The load averages and core count, as each benchmark prints them before and after."""
     one, five, _ = os.getloadavg()
     return f"load {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+#: the demo district the benchmarks measure (the service's own demo seed aside)
+DEMO_SEED = 20181201
+
+
+def demo_file(folder: Path, copy_of: Path | None = None) -> str:
+    """The demo district in a new SpatiaLite file in ``folder``: a copy of the demo database
+    ``copy_of`` when given (the tests pass the one they built), else built (seed
+    ``DEMO_SEED``). Returns its URL."""
+    path = folder / "demo.sqlite"
+    if copy_of is not None:
+        with sqlite3.connect(copy_of) as source, sqlite3.connect(path) as target:
+            source.backup(target)
+        return f"sqlite:///{path}"
+    from gridmap.demo.build import generate, write_demo
+    from gridmap.store.engine import make_engine
+
+    engine = make_engine(f"sqlite:///{path}")
+    write_demo(engine, generate(seed=DEMO_SEED))
+    engine.dispose()
+    return f"sqlite:///{path}"
 
 
 def free_port() -> int:
@@ -198,7 +221,12 @@ def ratio_or_reason(mine: float, theirs: float, a: OthersBusy, b: OthersBusy) ->
     return f"{theirs / mine:.1f}×"
 
 
-def others_now(seconds: float = 1.0) -> float:
+#: seconds the machine's load is sampled for before each run (``BENCH_SAMPLE_S``; the tests
+#: that keep the benchmarks from rotting sample briefly)
+SAMPLE_S = float(os.environ.get("BENCH_SAMPLE_S", "1"))
+
+
+def others_now(seconds: float = SAMPLE_S) -> float:
     """The share of all cores busy over ``seconds`` while the benchmark waits: what the rest
     of the machine is doing just before a run (0–1)."""
     wall, busy = time.monotonic(), _busy_seconds()

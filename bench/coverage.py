@@ -1,6 +1,6 @@
 """Coverage benchmark: gridmap against pandana, measured in the same run.
 
-    python bench/coverage.py [--tiles 10] [--facilities 2000]
+    python bench/coverage.py [--tiles 10] [--facilities 2000] [--sizes demo,large]
 
 Two data sets: the demo district (read from a SpatiaLite file built with the demo
 generator), and a large city made by tiling the real demo network TILES × TILES times
@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import OthersBusy, machine_load, ratio_or_reason
+from bench.common import DEMO_SEED, OthersBusy, demo_file, machine_load, ratio_or_reason
 
 CATEGORIES = (
     "food", "grocery", "culture", "sports", "primary_school", "hospital", "admin_service",
@@ -45,10 +45,21 @@ CATEGORIES = (
 MAX_DIST_M = 3000.0
 
 
-def _demo_layers():
-    from gridmap.demo.build import generate
+def _demo_layers() -> dict:
+    """The demo district's layers (EPSG:4326): read from the database that ``BENCH_DB`` names
+    when set (each process reads the file its run wrote once), else generated."""
+    url = os.environ.get("BENCH_DB")
+    if not url:
+        from gridmap.demo.build import generate
 
-    return generate(seed=20181201).layers
+        return generate(seed=DEMO_SEED).layers
+    from gridmap.store.engine import make_engine
+    from gridmap.store.layers import read_layer
+
+    engine = make_engine(url)
+    layers = {name: read_layer(engine, name) for name in ("roads", "buildings", "facilities", "compounds")}
+    engine.dispose()
+    return layers
 
 
 def large_city(tiles: int, n_facilities: int, seed: int = 1, extra: tuple[str, ...] = ()):
@@ -232,20 +243,18 @@ def main() -> None:
     parser.add_argument("--facilities", type=int, default=2000)
     parser.add_argument("--part", choices=sorted(PARTS))
     parser.add_argument("--source", choices=["demo", "large"], default="demo")
+    parser.add_argument("--sizes", default="demo,large", help="the data sets measured, of: demo, large")
+    parser.add_argument(
+        "--demo-file", type=Path, help="a SpatiaLite demo database to copy instead of building one"
+    )
     args = parser.parse_args()
     if args.part:
         print("\nRESULT " + json.dumps(PARTS[args.part](args.source, args.tiles, args.facilities)))
         return
 
     with tempfile.TemporaryDirectory() as tmp:
-        from gridmap.demo.build import generate, write_demo
-        from gridmap.store.engine import make_engine
-
-        env = dict(os.environ, BENCH_DB=f"sqlite:///{Path(tmp) / 'demo.sqlite'}")
-        engine = make_engine(env["BENCH_DB"])
-        write_demo(engine, generate(seed=20181201))
-        engine.dispose()
-        for source in ("demo", "large"):
+        env = dict(os.environ, BENCH_DB=demo_file(Path(tmp), args.demo_file))
+        for source in args.sizes.split(","):
             with OthersBusy() as during_ours:
                 ours = _spawn("ours", source, args, env)
             with OthersBusy() as during_peer:
@@ -274,6 +283,7 @@ def main() -> None:
             print(
                 f"largest distance difference to pandana (same graph, node-snapped): {diff:.3f} m (target ≤ 0.5 m)"
             )
+        print(f"after: {machine_load()}")
 
 
 if __name__ == "__main__":

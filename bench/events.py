@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import datetime as dt
 import json
-import sqlite3
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import cycling_script, machine_load, need_wrk, postgis, serve, wrk  # noqa: E402
+from bench.common import cycling_script, demo_file, machine_load, need_wrk, postgis, serve, wrk  # noqa: E402
 
 #: wrk's request: a POST of an Open311 request at the point of ``line`` ("lon,lat")
 FILING_REQUEST = """local lon, lat = line:match("([^,]+),([^,]+)")
@@ -48,19 +47,19 @@ FILING_REQUEST = """local lon, lat = line:match("([^,]+),([^,]+)")
 
 
 def demo_database(folder: Path, url: str | None = None, copy_of: Path | None = None) -> str:
-    """The demo district and a ``bench`` admin, in a new SpatiaLite file (built, or a copy of
-    the demo database ``copy_of``) or in ``url``."""
+    """The demo district and a ``bench`` admin in ``url``, or in a new SpatiaLite file (a copy
+    of the demo database ``copy_of`` when given, else built)."""
     from gridmap.accounts import add_user
     from gridmap.demo.build import build_demo
     from gridmap.settings import Settings
     from gridmap.store.engine import make_engine
 
-    url = url or f"sqlite:///{folder / 'bench.sqlite'}"
-    if copy_of is not None:
-        with sqlite3.connect(copy_of) as source, sqlite3.connect(folder / "bench.sqlite") as target:
-            source.backup(target)
-    engine = make_engine(url)
-    if copy_of is None:
+    if url is None and copy_of is not None:
+        url = demo_file(folder, copy_of)
+        engine = make_engine(url)
+    else:
+        url = url or f"sqlite:///{folder / 'bench.sqlite'}"
+        engine = make_engine(url)
         build_demo(engine, Settings(database_url=url))
     add_user(engine, "bench", "admin", "bench-password")
     engine.dispose()

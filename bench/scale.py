@@ -4,6 +4,7 @@ service's tiles under 200 clients on one and two processes.
     python bench/scale.py [--tiles 32] [--compare-tiles 8] [--district-tiles 2] [--seconds 10]
     python bench/scale.py --no-service      # the coverage part only
     python bench/scale.py --no-province     # the service part only
+    python bench/scale.py --tiles 1 --compare-tiles 1 --district-tiles 1 --seconds 1   # smallest
 
 The province tiles the real demo network TILES × TILES times (32 × 32: about 2.2 million
 street nodes and 1.1 million homes, 20 facilities of 12 categories a copy), written once to
@@ -29,6 +30,7 @@ and p99 under 50 ms with two workers). The machine's load is printed before and 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -190,11 +192,11 @@ def _spawn(*args: str) -> dict:
     return json.loads(line.removeprefix("RESULT "))
 
 
-def province(tiles: int, district_tiles: int) -> Path:
-    folder = ROOT / ".bench" / f"province-{tiles}x{tiles}-d{district_tiles}"
+def province(tiles: int, district_tiles: int, store: Path) -> Path:
+    folder = store / f"province-{tiles}x{tiles}-d{district_tiles}"
     if not (folder / "districts.parquet").exists():
         print(
-            f"making the province ({tiles}×{tiles} copies of the demo) in {folder.relative_to(ROOT)} …",
+            f"making the province ({tiles}×{tiles} copies of the demo) in {folder} …",
             flush=True,
         )
         made = _spawn("--make", str(folder), "--tiles", str(tiles), "--district-tiles", str(district_tiles))
@@ -206,7 +208,7 @@ def province(tiles: int, district_tiles: int) -> Path:
 
 def coverage_part(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        small = province(args.compare_tiles, args.district_tiles)
+        small = province(args.compare_tiles, args.district_tiles, args.store)
         one = Path(tmp) / "one.npz"
         print(
             f"\n== {args.compare_tiles}×{args.compare_tiles} copies: one process against the parts ({machine_load()})"
@@ -224,8 +226,9 @@ def coverage_part(args) -> None:
             _print_parts(workers, runs[workers], busy)
             print(f"    largest difference from one process: walks {walk:.2e} m, shares {share:.2e}")
         print(f"  speed-up 1 → 2 workers: {runs[1]['seconds'] / runs[2]['seconds']:.2f}× (target ≥ 1.8×)")
-
-        big = province(args.tiles, args.district_tiles)
+        if args.tiles == args.compare_tiles:
+            return
+        big = province(args.tiles, args.district_tiles, args.store)
         print(f"\n== {args.tiles}×{args.tiles} copies: the province in parts ({machine_load()})")
         for workers in (1, 2):
             busy = others_now()
@@ -245,8 +248,9 @@ def service_part(args) -> None:
     from bench.common import postgis, serve
     from bench.tiles import load, prepare, tile_paths
 
-    with postgis() as url, tempfile.TemporaryDirectory() as tmp:
-        bounds, token = prepare(url)
+    with contextlib.nullcontext(args.database) if args.database else postgis() as url, \
+            tempfile.TemporaryDirectory() as tmp:  # fmt: skip
+        bounds, token = prepare(url, fill=not args.database)
         paths = [f"/tiles/buildings/{p}" for ps in tile_paths(bounds).values() for p in ps]
         print(
             f"\n== the service: {len(paths)} buildings tiles, 200 connections, {args.seconds} s ({machine_load()})"
@@ -258,7 +262,9 @@ def service_part(args) -> None:
             served = serve(url, workers=workers)
             try:
                 headers = {"Authorization": f"Bearer {token}"}
-                load(served.url, paths, headers, 3, 16)  # every tile cut once into the shared folder
+                load(
+                    served.url, paths, headers, min(3, args.seconds), 16
+                )  # every tile cut once into the shared folder
                 busy = others_now()
                 got = load(served.url, paths, headers, args.seconds, 200)
             finally:
@@ -277,6 +283,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--no-service", action="store_true")
     parser.add_argument("--no-province", action="store_true")
+    parser.add_argument(
+        "--store", type=Path, default=ROOT / ".bench", help="where the provinces' files are kept"
+    )
+    parser.add_argument(
+        "--database", help="a PostGIS database that holds the demo (default: a throwaway one)"
+    )
+    parser.add_argument("--demo-file", type=Path, help="a SpatiaLite demo database to read the demo from")
     parser.add_argument("--make", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--single", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--parts", type=Path, help=argparse.SUPPRESS)
@@ -293,6 +306,8 @@ def main() -> None:
         print("RESULT " + json.dumps(run_parts(args.parts, args.workers, args.out)))
         return
     print(f"before: {machine_load()}")
+    if args.demo_file:  # the demo's layers read from it by the process that makes a province
+        os.environ["BENCH_DB"] = f"sqlite:///{args.demo_file.resolve()}"
     if not args.no_province:
         coverage_part(args)
     if not args.no_service:

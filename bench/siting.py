@@ -1,6 +1,6 @@
 """Siting benchmark: gridmap's MCLP and LSCP against spopt on the same matrix, same run.
 
-    python bench/siting.py [--tiles 7] [--count 10] [--share 0.95] [--sizes demo,large] [--repeat 5]
+    python bench/siting.py [--tiles 7] [--count 10] [--share 0.95] [--sizes demo,large] [--repeat 5] [--demo-file F]
 
 Two data sets: the demo district, and a large city made by tiling the real demo district
 TILES × TILES times (7 × 7: about 58,000 homes and, from public buildings and junctions in
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -54,10 +55,10 @@ def _inputs(source: str, tiles: int):
     from gridmap.coverage import CoverageInputs
 
     if source == "demo":
-        from gridmap.demo.build import generate
+        from gridmap.store.engine import make_engine
+        from gridmap.store.inputs import load_inputs
 
-        layers = generate(seed=20181201).layers
-        return CoverageInputs.from_layers(layers)
+        return load_inputs(make_engine(os.environ["BENCH_DB"]))
     return CoverageInputs(**large_city(tiles, 2000, extra=("compounds",)))
 
 
@@ -242,6 +243,9 @@ def main() -> None:
     parser.add_argument("--source", choices=["demo", "large"], default="demo")
     parser.add_argument("--matrix")
     parser.add_argument("--model", choices=["mclp", "lscp"], default="mclp")
+    parser.add_argument(
+        "--demo-file", type=Path, help="a SpatiaLite demo database to copy instead of building one"
+    )
     args = parser.parse_args()
     if args.part == "ours":
         result = part_ours(args.source, args.tiles, args.count, args.share, args.matrix, args.repeat)
@@ -251,6 +255,10 @@ def main() -> None:
         print("\nRESULT " + json.dumps(part_spopt(args.count, args.matrix, args.model, args.repeat)))
         return
     with tempfile.TemporaryDirectory() as tmp:
+        from common import demo_file, machine_load
+
+        os.environ["BENCH_DB"] = demo_file(Path(tmp), args.demo_file)  # read by each part's process
+        print(f"before: {machine_load()}", flush=True)
         for source in args.sizes.split(","):
             matrix = str(Path(tmp) / f"{source}.npz")
             common = [
@@ -277,6 +285,7 @@ def main() -> None:
                 print(f"[{source}] spopt {model.upper()} done", flush=True)
             name = "demo district" if source == "demo" else f"large city ({args.tiles}×{args.tiles} tiles)"
             _report(name, ours, peer, args.share)
+        print(f"after: {machine_load()}")
 
 
 if __name__ == "__main__":

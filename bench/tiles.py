@@ -1,7 +1,7 @@
 """Vector tiles and ``/who`` under load: gridmap's service against tipg, both serving the
 demo district from the same PostGIS database in the same run.
 
-    python bench/tiles.py [--seconds 10] [--connections 1 16 64] [--workers 2]
+    python bench/tiles.py [--seconds 10] [--connections 1 16 64] [--workers 2] [--zooms 12 … 17] [--layers buildings roads] [--no-peer] [--database URL]
 
 Needs PostgreSQL with PostGIS (a throwaway server is started, as for the tests, unless
 GRIDMAP_TEST_POSTGRES_URL names one), ``wrk`` (Debian package) and tipg, which is installed
@@ -22,6 +22,7 @@ throughput at 16 connections with p99 under 50 ms; one client's cold p99 below t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import socket
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx2 as httpx  # the test extras' HTTP client
@@ -41,7 +43,7 @@ from bench.common import cycling_script, machine_load, others_now, postgis, stea
 
 TIPG_VENV = ROOT / ".bench" / "tipg-venv"
 LAYERS = ("buildings", "roads")
-ZOOMS = range(12, 18)
+ZOOMS = (12, 13, 14, 15, 16, 17)
 TMS = morecantile.tms.get("WebMercatorQuad")
 
 
@@ -60,8 +62,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare(url: str) -> tuple[tuple[float, float, float, float], str]:
-    """The demo district in the database and a planner's token; returns (bounds, token)."""
+def prepare(url: str, fill: bool = True) -> tuple[tuple[float, float, float, float], str]:
+    """The demo district written into the database (unless ``fill`` is false: it holds it
+    already) and a planner's token; returns (bounds, token)."""
     from gridmap.accounts import add_user, sign_in
     from gridmap.demo.build import generate, write_demo
     from gridmap.settings import Settings
@@ -70,8 +73,9 @@ def prepare(url: str) -> tuple[tuple[float, float, float, float], str]:
     from gridmap.store.schema import init_db
 
     engine = make_engine(url)
-    init_db(engine)
-    write_demo(engine, generate(seed=Settings().demo_seed))
+    if fill:
+        init_db(engine)
+        write_demo(engine, generate(seed=Settings().demo_seed))
     add_user(engine, "bench", "planner", "bench-password")
     token, _ = sign_in(engine, "bench", "bench-password")
     bounds = tuple(float(v) for v in read_layer(engine, "communities").total_bounds)
@@ -92,9 +96,11 @@ def wait_up(url: str, proc: subprocess.Popen) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def tile_paths(bounds: tuple[float, float, float, float]) -> dict[str, list[str]]:
-    """z/x/y of every tile over ``bounds`` (lon/lat) at zooms 12–17."""
-    return {str(z): [f"{z}/{t.x}/{t.y}" for t in TMS.tiles(*bounds, zooms=[z])] for z in ZOOMS}
+def tile_paths(
+    bounds: tuple[float, float, float, float], zooms: Sequence[int] = ZOOMS
+) -> dict[str, list[str]]:
+    """z/x/y of every tile over ``bounds`` (lon/lat) at ``zooms`` (12–17)."""
+    return {str(z): [f"{z}/{t.x}/{t.y}" for t in TMS.tiles(*bounds, zooms=[z])] for z in zooms}
 
 
 def cold(client: httpx.Client, urls: list[str], headers: dict) -> np.ndarray:
@@ -130,13 +136,23 @@ def main() -> None:
         "--connections", type=int, nargs="+", default=[1, 16, 64], help="wrk connections, one run each"
     )
     parser.add_argument("--workers", type=int, default=2, help="processes of each server")
+    parser.add_argument(
+        "--database", help="a PostGIS database that holds the demo (default: a throwaway one)"
+    )
+    parser.add_argument("--zooms", type=int, nargs="+", default=list(ZOOMS), help="the zooms fetched")
+    parser.add_argument(
+        "--layers", nargs="+", default=list(LAYERS), choices=LAYERS, help="the layers fetched"
+    )
+    parser.add_argument(
+        "--no-peer", action="store_true", help="gridmap alone: tipg neither installed nor run"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
-    python = tipg_python()
+    python = None if args.no_peer else tipg_python()
 
-    with postgis() as url:
-        bounds, token = prepare(url)
+    with contextlib.nullcontext(args.database) if args.database else postgis() as url:
+        bounds, token = prepare(url, fill=not args.database)
         plain = url.replace("postgresql+psycopg://", "postgresql://")
         tipg_env = dict(
             os.environ, DATABASE_URL=plain, TIPG_DB_SCHEMAS='["public"]', TIPG_MAX_FEATURES_PER_QUERY="10000"
@@ -146,17 +162,19 @@ def main() -> None:
                              {"GRIDMAP_DATABASE_URL": url, "GRIDMAP_TILE_CACHE_TILES": "0"}, "/conformance"),
             "gridmap warm": ([str(ROOT / ".venv" / "bin" / "gridmap"), "serve", "--workers", str(args.workers)],
                              {"GRIDMAP_DATABASE_URL": url}, "/conformance"),
-            "tipg": ([str(python), "-m", "uvicorn", "tipg.main:app", "--log-level", "warning", "--workers",
-                      str(args.workers)], tipg_env, "/collections"),
         }  # fmt: skip
+        if python is not None:
+            commands["tipg"] = ([str(python), "-m", "uvicorn", "tipg.main:app", "--log-level", "warning", "--workers",
+                                 str(args.workers)], tipg_env, "/collections")  # fmt: skip
         servers: dict[str, tuple[str, subprocess.Popen]] = {}
         try:
-            for name, (command, env, ready) in commands.items():
+            for name, (command, env, _) in commands.items():  # started together, then waited for
                 port = free_port()
                 proc = subprocess.Popen([*command, "--port", str(port)], env={**os.environ, **env},
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
                 servers[name] = (f"http://127.0.0.1:{port}", proc)
-                wait_up(servers[name][0] + ready, proc)
+            for name, (_, _, ready) in commands.items():
+                wait_up(servers[name][0] + ready, servers[name][1])
             run({name: base for name, (base, _) in servers.items()}, bounds, token, args)
         finally:
             for _, proc in servers.values():
@@ -166,12 +184,12 @@ def main() -> None:
 
 def run(bases: dict[str, str], bounds, token: str, args) -> None:
     auth = {"Authorization": f"Bearer {token}"}
-    by_zoom = tile_paths(bounds)
+    by_zoom = tile_paths(bounds, args.zooms)
     all_tiles = [p for paths in by_zoom.values() for p in paths]
-    print(f"{len(all_tiles)} tiles per layer over zooms 12–17 "
+    print(f"{len(all_tiles)} tiles per layer over zooms {', '.join(by_zoom)} "
           f"({', '.join(f'z{z}: {len(p)}' for z, p in by_zoom.items())}); {args.workers} processes per server; "
           f"{machine_load()}")  # fmt: skip
-    for layer in LAYERS:
+    for layer in args.layers:
         paths = {
             name: [f"/tiles/{layer}/{p}" for p in all_tiles] for name in ("gridmap cold", "gridmap warm")
         }
@@ -181,25 +199,31 @@ def run(bases: dict[str, str], bounds, token: str, args) -> None:
         single: dict[str, np.ndarray] = {}
         with httpx.Client(timeout=60) as client:
             for name in ("gridmap cold", "tipg"):
+                if name not in bases:
+                    print(f"  {name:13} not run (--no-peer)")
+                    continue
                 single[name] = cold(client, [bases[name] + p for p in paths[name]], headers[name])
                 print(
                     f"  {name:13} p50 {np.percentile(single[name], 50):6.1f}  p99 {np.percentile(single[name], 99):6.1f}"
                 )
-        share = np.percentile(single["gridmap cold"], 99) / np.percentile(single["tipg"], 99)
-        print(f"  cold p99, gridmap / tipg: {share:.2f}×")
+        if "tipg" in single:
+            share = np.percentile(single["gridmap cold"], 99) / np.percentile(single["tipg"], 99)
+            print(f"  cold p99, gridmap / tipg: {share:.2f}×")
         print(f"{layer}: under load with wrk ({args.seconds} s a run)")
         print(
             f"  {'conn.':>5} {'server':13} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6} {'others busy':>11}"
         )
         for n in args.connections:
             got = {}
-            for name in ("gridmap cold", "gridmap warm", "tipg"):
+            for name in [n for n in ("gridmap cold", "gridmap warm", "tipg") if n in bases]:
                 before = others_now()
                 got[name] = (load(bases[name], paths[name], headers[name], args.seconds, n), before)
                 r = got[name][0]
                 print(
                     f"  {n:5d} {name:13} {r['rps']:7.0f} {r['p50']:7.1f} {r['p99']:7.1f} {r['errors']:6d} {before:11.0%}"
                 )
+            if "tipg" not in got:
+                continue
             (c, bc), (w, bw), (t, bt) = got["gridmap cold"], got["gridmap warm"], got["tipg"]
             print(f"        throughput vs tipg: cold {steady_ratio(c['rps'], t['rps'], bc, bt)}, "
                   f"warm (our cache on, tipg has none) {steady_ratio(w['rps'], t['rps'], bw, bt)}; "

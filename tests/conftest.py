@@ -42,7 +42,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 #: the longest groups, in the order they start: the shared folders, the browser tests, the API
-LONGEST = (*SHARED_FOLDERS, "api/test_editor_web.py", "api/test_web.py", "api/test_read.py", "api/test_answers.py",
+LONGEST = (*SHARED_FOLDERS, "api/test_editor_web.py", "benchmarks", "api/test_web.py", "api/test_read.py", "api/test_answers.py",
            "api", "scale")  # fmt: skip
 
 

@@ -4,6 +4,9 @@ the database while the run goes on."""
 
 from __future__ import annotations
 
+import os
+import socket
+
 import pandas as pd
 import pytest
 import shapely
@@ -71,9 +74,10 @@ def test_parts_on_two_workers_equal_one_process_through_a_failed_part_and_a_kill
         [cut.parts[1].key],
         [cut.parts[1].key, cut.parts[3].key],
     )
-    assert (
-        len({p["process"] for p in report}) >= 2
-    )  # walked in both workers (and the one that took the dead one's place)
+    here = f"{socket.gethostname()}:{os.getpid()}"
+    # walked by the workers, never here (which of them walks what is the scheduler's choice:
+    # while one lies dead with its part, the other may walk all the rest)
+    assert report and all(p["process"] != here for p in report)
 
 
 def test_the_command_line_on_a_running_cluster_keeps_each_part_as_it_arrives(

@@ -1,0 +1,46 @@
+"""The service benchmarks run from their README commands on their smallest sizes, so that
+none of them rots: each prints its figures, the load, and no failed request. (The service
+half of bench/scale.py is made of the helpers these run: the tiles benchmark's ``prepare``,
+``tile_paths`` and ``load``, and ``serve``.)"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from bench_run import run_bench
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"),
+]
+
+
+def test_the_events_benchmark_files_over_http_and_prints_the_load(_demo_file):
+    out = run_bench("events.py", "--seconds", "1", "--connections", "2", "--warm", "10", "--events", "2000",
+                    "--workers", "1", "--demo-file", str(_demo_file))  # fmt: skip
+    assert re.search(
+        r"Open311 requests from wrk, 2 connections: \d+/s, median [\d.]+ ms, p99 [\d.]+ ms, 0 failed", out
+    )
+    assert re.search(r"2,000 events by \d+ grids", out)
+    assert out.count("load ") >= 4  # before and after each part
+
+
+@pytest.mark.postgis
+def test_the_tiles_benchmark_cold_and_warm(demo_copy):
+    """Without its peer: tipg is installed from the network on first use, which a test may not."""
+    url = demo_copy("postgis", "bench_tiles")
+    out = run_bench("tiles.py", "--no-peer", "--database", url, "--seconds", "1", "--connections", "2",
+                    "--workers", "1", "--zooms", "13", "14", "--layers", "roads")  # fmt: skip
+    assert "roads: one client, each tile once (ms)" in out
+    rows = re.findall(r"^ +2 gridmap (cold|warm) +\d+ +[\d.]+ +[\d.]+ +(\d+) ", out, flags=re.M)
+    assert rows == [("cold", "0"), ("warm", "0")]
+    assert "/who under load, 2 connections" in out and out.count("load ") >= 2
+
+
+def test_the_map_pages_benchmark_opens_each_map(_demo_file):
+    pytest.importorskip("playwright")
+    out = run_bench("map_pages.py", "--opens", "1", "--kinds", "coverage", "--demo-file", str(_demo_file))
+    assert re.search(r"^coverage +[\d.]+ MB, opens in [\d.]+ s \(built in [\d.]+ s\)", out, flags=re.M)
+    assert out.count("load ") >= 2
