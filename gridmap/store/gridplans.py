@@ -16,7 +16,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 from sqlalchemy import Engine, and_, delete, func, select, update
 
 from gridmap.crs import STORAGE_SRID
@@ -28,6 +27,7 @@ from gridmap.store.layers import (
     bump_version,
     insert_rows,
     record_audit,
+    result_frame,
     with_geometry,
     wkb_select,
 )
@@ -57,7 +57,7 @@ def _current(conn, community_id: int, kind: str | None, level: int | None) -> gp
             grids.c.community_id == community_id, grids.c.kind == kind, grids.c.level == level
         )
     )
-    return with_geometry(pd.DataFrame.from_records(result.all(), columns=list(result.keys())))
+    return with_geometry(result_frame(result))
 
 
 def apply_grid_plan(
@@ -196,5 +196,5 @@ def read_lineage(engine: Engine, community_id: int | None = None) -> gpd.GeoData
         query = query.where(grid_lineage.c.community_id == community_id)
     with engine.connect() as conn:
         result = conn.execute(query)
-        frame = pd.DataFrame.from_records(result.all(), columns=list(result.keys()))
+        frame = result_frame(result)
     return with_geometry(frame)

@@ -19,6 +19,7 @@ import shapely
 from sqlalchemy import (
     Connection,
     Engine,
+    Result,
     Select,
     bindparam,
     delete,
@@ -66,12 +67,33 @@ def python_value(value: Any, kind: str) -> Any:
     return value
 
 
+_PLAIN = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+def python_column(column: pd.Series, kind: str) -> list[Any]:
+    """:func:`python_value` of every cell of a column, its missing cells found at once."""
+    missing = column.isna().to_numpy()
+    convert = _PLAIN.get(kind)
+    if convert is None:
+        return [None if m else python_value(v, kind) for v, m in zip(column.tolist(), missing, strict=True)]
+    return [None if m else convert(v) for v, m in zip(column.tolist(), missing, strict=True)]
+
+
+def result_frame(result: Result[Any]) -> pd.DataFrame:
+    """A query's rows as a frame. They are handed to pandas as plain tuples: given SQLAlchemy's
+    rows, it asks each for attributes that rows do not have, at an exception a row."""
+    return pd.DataFrame.from_records([tuple(row) for row in result.all()], columns=list(result.keys()))
+
+
 def _records(frame: pd.DataFrame, spec: LayerSpec) -> list[dict[str, Any]]:
     columns = [c for c in spec.columns if c.name in frame.columns]
-    values = {c.name: frame[c.name].tolist() for c in columns}
-    rows: list[dict[str, Any]] = []
-    for i in range(len(frame)):
-        rows.append({c.name: python_value(values[c.name][i], c.kind) for c in columns})
+    names = [c.name for c in columns]
+    values = [python_column(frame[c.name], c.kind) for c in columns]
+    rows: list[dict[str, Any]] = (
+        [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+        if values
+        else [{} for _ in range(len(frame))]
+    )
     if "id" in frame.columns:
         for row, ident in zip(rows, frame["id"].tolist(), strict=True):
             if ident is not None and not (isinstance(ident, float) and math.isnan(ident)):
@@ -281,16 +303,13 @@ def read_layer(
     try:
         if isinstance(source, Engine):
             with source.connect() as conn:
-                result = conn.execute(query)
-                keys, rows = list(result.keys()), result.all()
+                frame = result_frame(conn.execute(query))
         else:
-            result = source.execute(query)
-            keys, rows = list(result.keys()), result.all()
+            frame = result_frame(source.execute(query))
     except Exception as exc:
         if "no such table" in str(exc) or "does not exist" in str(exc):
             raise DatabaseError(f"the database has no table '{layer}'; run 'gridmap db init' first") from exc
         raise
-    frame = pd.DataFrame.from_records(rows, columns=keys)
     frame = frame.set_index("id", drop=False)
     frame.index.name = None
     for col in spec.columns:
