@@ -208,16 +208,17 @@ class _Places:
             "grid": where["grid"],
         }
 
-    def label(self, scope: str, unit: Any) -> tuple[str, str]:
-        """(code, name) of a unit."""
+    def labels(self, scope: str, units: pd.Index) -> tuple[list[str], list[str]]:
+        """(codes, names) of ``units`` of ``scope`` ("" where a unit or its value is unknown)."""
         if scope == "area":
-            return "", "全域"
+            return [""] * len(units), ["全域"] * len(units)
         frame = {"district": self.districts, "street": self.streets, "community": self.communities,
                  "grid": self.grids}[scope]  # fmt: skip
-        if unit not in frame.index:
-            return "", ""
-        values = [frame.at[unit, c] if c in frame.columns else None for c in ("code", "name")]
-        return tuple("" if v is None or pd.isna(v) else str(v) for v in values)  # type: ignore[return-value]
+        out = []
+        for column in ("code", "name"):
+            known = frame[column].reindex(units) if column in frame.columns else pd.Series(None, index=units)
+            out.append(["" if v is None or pd.isna(v) else str(v) for v in known.tolist()])
+        return out[0], out[1]
 
 
 class _Figures:
@@ -238,29 +239,46 @@ class _Figures:
         units = self.places.units(where.reindex(values.index))
         for scope, key in units.items():
             frame = pd.DataFrame({"v": values, "unit": key}).dropna(subset=["unit"])
-            if scope != "area" and frame.empty:
+            if frame.empty:
+                if scope == "area":  # the whole area has its row even with nothing in it
+                    self.rows.append(self._row(scope, None, "", "全域", name, zh, what, 0, 0, ""))
                 continue
-            groups = frame.groupby("unit") if len(frame) else [(0, frame)]
-            for unit, part in groups:
-                code, label = self.places.label(scope, unit)
-                row: dict[str, Any] = {"scope": scope, "unit_id": None if scope == "area" else int(unit), "code": code,
-                       "name": label, "figure": name, "figure_zh": zh, "what": what}  # fmt: skip
-                if what == SUM:
-                    v = pd.to_numeric(part["v"], errors="coerce").fillna(0)
-                    row |= {"count": int(v.sum()), "total": None, "share": np.nan, "missing": ""}
-                else:
-                    has = part["v"].fillna(False).astype(bool)
-                    shared = what == SHARE
-                    row |= {
-                        "count": int(has.sum()),
-                        "total": len(part) if shared else None,
-                        "share": float(has.mean()) if shared and len(part) else np.nan,
-                        "missing": ",".join(str(int(i)) for i in part.index[~has]) if shared else "",
-                    }
-                self.rows.append(row)
+            by_unit = frame["unit"]
+            if what == SUM:
+                sums = pd.to_numeric(frame["v"], errors="coerce").fillna(0).groupby(by_unit).sum()
+                counts, totals, missing = sums, None, None
+            else:
+                has = frame["v"].fillna(False).astype(bool)
+                counts, totals = has.groupby(by_unit).sum(), has.groupby(by_unit).size()
+                lacking = frame.index[~has.to_numpy()]
+                missing = (
+                    pd.Series(lacking, index=lacking)
+                    .groupby(by_unit[~has])
+                    .agg(lambda s: ",".join(str(int(i)) for i in s))
+                    if what == SHARE
+                    else None
+                )
+            codes, labels = self.places.labels(scope, counts.index)
+            for k, unit in enumerate(counts.index.tolist()):
+                self.rows.append(self._row(
+                    scope, None if scope == "area" else int(unit), codes[k], labels[k], name, zh, what,
+                    counts.iloc[k], None if totals is None else int(totals.iloc[k]),
+                    "" if missing is None else missing.get(unit, ""),
+                ))  # fmt: skip
         if mappable and isinstance(features, gpd.GeoDataFrame):
             lacking = values.fillna(False).astype(bool)
             self.missing[name] = features.loc[values.index[~lacking]]
+
+    @staticmethod
+    def _row(scope: str, unit: int | None, code: str, label: str, name: str, zh: str, what: str,
+             count: Any, total: int | None, missing: str) -> dict[str, Any]:  # fmt: skip
+        """One figure of one unit: a count (or sum), and for a share its total and the ids of
+        the things lacking."""
+        row: dict[str, Any] = {"scope": scope, "unit_id": unit, "code": code, "name": label, "figure": name,
+                               "figure_zh": zh, "what": what, "count": int(count)}  # fmt: skip
+        if what == SHARE:
+            return row | {"total": total, "share": count / total if total else np.nan, "missing": missing}
+        return row | {"total": None, "share": np.nan, "missing": ""}
 
     def frame(self) -> pd.DataFrame:
         out = pd.DataFrame(self.rows, columns=FIGURE_COLUMNS)
