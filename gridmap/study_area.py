@@ -154,6 +154,16 @@ def people(buildings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return households, residents
 
 
+def compounds_lived_in(buildings: pd.DataFrame) -> np.ndarray:
+    """The ids of the compounds that hold a home (a building of theirs, by ``compound_id``,
+    with households or residents), sorted. The others are homes themselves."""
+    if len(buildings) == 0 or "compound_id" not in buildings.columns:
+        return np.zeros(0, dtype=np.int64)
+    households, residents = people(buildings)
+    linked = pd.to_numeric(buildings["compound_id"], errors="coerce")[(households > 0) | (residents > 0)]
+    return np.unique(linked.dropna().to_numpy(np.int64))
+
+
 def _homes(area: StudyArea) -> gpd.GeoDataFrame:
     """Residential buildings, and compounds with no buildings, as homes in the metric CRS."""
     b = area.inputs.buildings
@@ -167,7 +177,7 @@ def _homes(area: StudyArea) -> gpd.GeoDataFrame:
     shapes = area.shapes("buildings")[lived_in] if len(b) else np.zeros(0, dtype=object)
     comps = area.inputs.compounds
     if comps is not None and len(comps):
-        bare = ~comps.index.isin(compound.dropna().to_numpy(np.int64))
+        bare = ~comps.index.isin(compounds_lived_in(b))
         if bare.any():
             ids = np.asarray(comps.index, dtype=np.int64)[bare]
             kind = np.concatenate([kind, np.full(len(ids), "compound", dtype=object)])

@@ -42,7 +42,7 @@ from gridmap.scale.jobs import Part, PartProgress, Tally, peak_mb
 from gridmap.scale.partitions import Partitioning
 from gridmap.scale.sources import UNIT_LAYERS, LayerSource, cut_of, inputs_digest
 from gridmap.standards import Checklist, load_checklist
-from gridmap.study_area import CoverageInputs, people
+from gridmap.study_area import CoverageInputs, compounds_lived_in
 from gridmap.walking import params_record
 
 CACHE_FORMAT = 1  # kept parts of another format are walked again
@@ -93,7 +93,7 @@ def walk_part(job: PartJob) -> PartWalks:
     """Read one part's box, keep what it owns, and walk its homes (or take its walks from
     the cache when it read the same as last time)."""
     start = time.perf_counter()
-    own, facilities = owned(job.source.read(job.cut.parts[job.index].reads), job.cut, job.index)
+    own, facilities = owned(job.source.read(job.cut.parts[job.index].reads), job)
     path = _cache_path(job, own)  # its fingerprint: what it owns and reads, not its neighbours' homes
     if path is not None and path.exists():
         walks, unattached = _read_cached(path)
@@ -110,24 +110,18 @@ def walk_part(job: PartJob) -> PartWalks:
     return PartWalks(job.key, walks, unattached, False, time.perf_counter() - start, peak_mb())
 
 
-def owned(inputs: CoverageInputs, cut: Partitioning, index: int) -> tuple[CoverageInputs, np.ndarray]:
-    """The inputs of part ``index`` with only the homes it owns: its buildings, the compounds
-    with no home building that it owns, and the compounds its buildings lie in (for their
-    gates); and the mask of the facilities it owns (over ``inputs.facilities``)."""
+def owned(inputs: CoverageInputs, part: Part) -> tuple[CoverageInputs, np.ndarray]:
+    """The inputs ``part`` read with only the homes it owns: its buildings, the compounds it
+    owns that hold no home anywhere (``Part.lived_in``: a compound's buildings may lie beyond
+    the part's halo), and the compounds its buildings lie in (for their gates); and the mask
+    of the facilities it owns (over ``inputs.facilities``)."""
+    cut, index = part.cut, part.index
     buildings, compounds = inputs.buildings, inputs.compounds
     own_b = cut.owners(_points(buildings, cut)) == index
-    households, residents = people(buildings)
-    home = (households > 0) | (residents > 0)
-    if "compound_id" in buildings.columns:
-        linked = pd.to_numeric(buildings["compound_id"], errors="coerce")
-        with_homes = linked[home].dropna().astype(np.int64).to_numpy()
-        of_own = linked[home & own_b].dropna().astype(np.int64).to_numpy()
-    else:
-        with_homes = of_own = np.zeros(0, dtype=np.int64)
     if compounds is not None and len(compounds):
         ids = np.asarray(compounds.index, dtype=np.int64)
         own_c = cut.owners(_points(compounds, cut)) == index
-        keep = (own_c & ~np.isin(ids, with_homes)) | np.isin(ids, of_own)
+        keep = (own_c & ~np.isin(ids, part.lived_in)) | np.isin(ids, compounds_lived_in(buildings[own_b]))
         compounds = compounds[keep]
     facilities = cut.owners(_points(inputs.facilities, cut)) == index
     return replace(inputs, buildings=buildings[own_b], compounds=compounds), facilities
@@ -157,7 +151,8 @@ def partitioned_coverage(
     sent again up to ``retries`` times; ``on_part`` sees each part's walks as they come."""
     checklist = checklist or load_checklist()
     params = run_params(params or CoverageParams(), checklist)
-    jobs = [PartJob(source, cut, i, params, checklist, cache) for i in range(len(cut.parts))]
+    lived_in = source.compounds_lived_in()
+    jobs = [PartJob(source, cut, i, lived_in, params, checklist, cache) for i in range(len(cut.parts))]
     tally = Tally(len(jobs), retries, progress)
 
     def done(part: PartWalks) -> None:

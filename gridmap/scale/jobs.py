@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
+
 from gridmap.errors import GridmapError, InputError
 from gridmap.geometry import CORE_BUDGET
 from gridmap.scale.partitions import Partitioning
@@ -17,12 +19,14 @@ from gridmap.scale.sources import LayerSource
 
 @dataclass(frozen=True)
 class Part:
-    """One part of a run as a worker gets it (all of it travels): where it reads, and which
-    part of the cut it is."""
+    """One part of a run as a worker gets it (all of it travels): where it reads, which part
+    of the cut it is, and what only the whole run knows: the compounds that hold a home
+    (:meth:`~gridmap.scale.sources.LayerSource.compounds_lived_in`)."""
 
     source: LayerSource
     cut: Partitioning
     index: int
+    lived_in: np.ndarray
 
     @property
     def key(self) -> str:

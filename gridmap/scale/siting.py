@@ -65,7 +65,7 @@ def site_part(job: SiteJob) -> PartSites:
     """Propose sites for the homes one part owns, on candidates inside its area."""
     start = time.perf_counter()
     part = job.cut.parts[job.index]
-    own, _ = owned(job.source.read(part.reads), job.cut, job.index)
+    own, _ = owned(job.source.read(part.reads), job)
     used = inputs_used(own)
     if len(own.buildings) == 0:
         return PartSites(part.key, part.name, None, used, time.perf_counter() - start, peak_mb())
@@ -93,7 +93,8 @@ def sites_by_part(
     """Each part's own proposal (in ``cut`` order), on the Dask ``client``'s cluster or here."""
     checklist = checklist or load_checklist()
     params.check(checklist)
-    jobs = [SiteJob(source, cut, i, replace(params), checklist) for i in range(len(cut.parts))]
+    lived_in = source.compounds_lived_in()
+    jobs = [SiteJob(source, cut, i, lived_in, replace(params), checklist) for i in range(len(cut.parts))]
     tally = Tally(len(jobs), retries, progress)
 
     def done(part: PartSites) -> None:

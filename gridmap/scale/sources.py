@@ -16,17 +16,19 @@ from typing import Protocol
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import shapely
 from pyproj import CRS
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from gridmap.crs import STORAGE_CRS, utm_crs_at
 from gridmap.errors import InputError
 from gridmap.scale.partitions import DEFAULT_TILE_M, BBox, Partitioning, by_district, by_tiles
 from gridmap.store.engine import make_engine
 from gridmap.store.inputs import INPUT_LAYERS
-from gridmap.store.layers import layer_bounds, layer_version, read_layer
-from gridmap.study_area import CoverageInputs
+from gridmap.store.layers import layer_bounds, layer_version, read_layer, result_frame
+from gridmap.store.tables import LAYER_TABLES
+from gridmap.study_area import CoverageInputs, compounds_lived_in
 
 #: what a part reads within its box; the districts are read once, whole, to cut the run
 PART_LAYERS = tuple(name for name in INPUT_LAYERS if name != "districts")
@@ -45,6 +47,11 @@ class LayerSource(Protocol):
 
     def bounds(self, layer: str) -> BBox | None:
         """The box of one layer's features; None when it has none."""
+        ...
+
+    def compounds_lived_in(self) -> np.ndarray:
+        """The ids of the compounds that hold a home anywhere (read from the buildings'
+        compound and people alone, without their geometry)."""
         ...
 
 
@@ -95,6 +102,14 @@ class StoreSource:
     def bounds(self, layer: str) -> BBox | None:
         return layer_bounds(self._engine(), layer)
 
+    def compounds_lived_in(self) -> np.ndarray:
+        table = LAYER_TABLES["buildings"]
+        query = select(table.c.compound_id, table.c.households, table.c.residents).where(
+            table.c.compound_id.is_not(None)
+        )
+        with self._engine().connect() as conn:
+            return compounds_lived_in(result_frame(conn.execute(query)))
+
 
 _ENGINES: dict[str, Engine] = {}  # this process's engine of each URL
 
@@ -123,6 +138,9 @@ class FrameSource:
     def bounds(self, layer: str) -> BBox | None:
         return _bounds(getattr(self.inputs, layer))
 
+    def compounds_lived_in(self) -> np.ndarray:
+        return compounds_lived_in(self.inputs.buildings)
+
 
 @dataclass
 class ParquetSource:
@@ -140,6 +158,17 @@ class ParquetSource:
                 gpd.read_parquet(path, bbox=bbox).sort_index() if path.exists() else None
             )  # by id, as stored
         return _inputs(frames)
+
+    def compounds_lived_in(self) -> np.ndarray:
+        path = Path(self.folder) / "buildings.parquet"
+        if not path.exists():
+            return np.zeros(0, dtype=np.int64)
+        present = set(pq.read_schema(path).names)
+        return compounds_lived_in(
+            pd.read_parquet(
+                path, columns=[c for c in ("compound_id", "households", "residents") if c in present]
+            )
+        )
 
     def bounds(self, layer: str) -> BBox | None:
         path = Path(self.folder) / f"{layer}.parquet"

@@ -20,12 +20,20 @@ from gridmap.coverage import CoverageParams, CoverageResult, compute_coverage
 from gridmap.scale.coverage import cut_for, halo_m, partitioned_coverage, run_params
 from gridmap.scale.jobs import PartsFailedError
 from gridmap.scale.partitions import OUTSIDE, Partitioning, by_district, by_tiles
-from gridmap.scale.sources import FrameSource, LayerSource, StoreSource, close_engines, extent, run_crs
+from gridmap.scale.sources import (
+    FrameSource,
+    LayerSource,
+    StoreSource,
+    close_engines,
+    extent,
+    run_crs,
+    write_parquet,
+)
 from gridmap.standards import load_checklist
 from gridmap.store.engine import make_engine, write_transaction
 from gridmap.store.inputs import load_inputs
 from gridmap.store.layers import read_layer, update_rows
-from gridmap.study_area import CoverageInputs
+from gridmap.study_area import CoverageInputs, compounds_lived_in
 
 CHECKLIST = load_checklist()
 PARAMS = run_params(CoverageParams(), CHECKLIST)
@@ -165,6 +173,9 @@ class FailingOnce:
     def bounds(self, layer):
         return self.inner.bounds(layer)
 
+    def compounds_lived_in(self):
+        return self.inner.compounds_lived_in()
+
 
 def test_a_dense_city_cut_through_its_streets_and_a_part_that_fails_once(tmp_path):
     inputs = dense_city()
@@ -282,3 +293,37 @@ def test_the_command_line_refuses_a_cut_it_cannot_make_and_keeps_no_run(demo_db,
         assert said in capsys.readouterr().err
     assert len(list_runs(engine)) == before
     engine.dispose()
+
+
+def test_a_compound_whose_home_lies_beyond_the_halo_is_no_home_itself():
+    """The compound's outline lies in one corner, its one home in the far corner, beyond the
+    halo of the part that owns the outline: that part must not take it for a compound
+    without buildings (a home of its own), as one process does not."""
+    inputs = dense_city()
+    corner = box(X0 + 40, Y0 + 40, X0 + 60, Y0 + 60)  # between the buildings of the first block
+    compounds = gpd.GeoDataFrame({"name": ["远院", "空院"]}, geometry=[corner, corner.buffer(-2)], crs=UTM)
+    compounds.index = [1, 2]  # 2 holds no building: a home itself, in either run
+    buildings = inputs.buildings.to_crs(UTM)
+    far = buildings.geometry.centroid.x.add(buildings.geometry.centroid.y).idxmax()
+    buildings["compound_id"] = pd.array([1 if i == far else pd.NA for i in buildings.index], dtype="Int64")
+    inputs = replace(inputs, buildings=buildings.to_crs(4326), compounds=compounds.to_crs(4326))
+    params = run_params(replace(PARAMS, categories=("clinic",), circles=False), CHECKLIST)
+    source = FrameSource(inputs)
+    cut = by_tiles(extent(source), run_crs(source), TILE_M, halo_m(params, CHECKLIST))
+    reads = cut.parts[int(cut.owners(shapely.centroid(np.array([corner])))[0])].reads
+    assert not shapely.box(*reads).intersects(shapely.centroid(buildings.geometry.to_crs(4326).loc[far]))
+    one = compute_coverage(inputs, params, checklist=CHECKLIST)
+    parts = partitioned_coverage(source, cut, params, checklist=CHECKLIST)
+    assert_same_run(one, parts)
+    compound_homes = parts.homes.loc[parts.homes["kind"] == "compound", "feature_id"].tolist()
+    assert compound_homes == [2]
+
+
+def test_each_source_names_the_compounds_lived_in_as_the_layers_do(demo_url, tmp_path):
+    engine = make_engine(demo_url)
+    inputs = load_inputs(engine)
+    engine.dispose()
+    expected = compounds_lived_in(inputs.buildings)
+    assert len(expected) > 0
+    for source in (StoreSource(demo_url), FrameSource(inputs), write_parquet(inputs, tmp_path / "files")):
+        np.testing.assert_array_equal(source.compounds_lived_in(), expected)
