@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
+import json
 import os
 import re
 import resource
@@ -17,6 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -29,6 +32,47 @@ def machine_load() -> str:
     """The load averages and core count, as each benchmark prints them before and after."""
     one, five, _ = os.getloadavg()
     return f"load {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+#: ``BENCH_INLINE=1``: a benchmark's parts run in its own process, not each in one of its own
+#: (for the tests that keep the scripts from rotting: no interpreter started per part). Peak
+#: memory is then the whole process's, not the part's.
+INLINE = os.environ.get("BENCH_INLINE") == "1"
+_TOLD: list[bool] = []
+
+
+def run_part(script: str, main: Callable[[list[str]], None], argv: list[str], *,
+             env: dict[str, str] | None = None, timeout: float | None = None) -> dict:  # fmt: skip
+    """One part of a benchmark, run by the script's own command line ``argv``: in a process
+    of its own, so that its peak memory is its own (or in this one, with ``INLINE``). Returns
+    what it printed on its ``RESULT`` line ({"timeout": …} when it ran out of time); exits
+    naming the part when it failed."""
+    if INLINE:
+        if not _TOLD:
+            print(
+                "(BENCH_INLINE: each part runs in this process; its peak memory is the process's)", flush=True
+            )
+            _TOLD.append(True)
+        out, before = io.StringIO(), dict(os.environ)
+        os.environ.update(env or {})
+        try:
+            with contextlib.redirect_stdout(out):
+                main(argv)
+        finally:
+            os.environ.clear()
+            os.environ.update(before)
+        text = out.getvalue()
+    else:
+        try:
+            done = subprocess.run([sys.executable, script, *argv], capture_output=True, text=True, env=env,
+                                  timeout=timeout, check=False)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            return {"timeout": timeout}
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr[-4000:]}")
+        text = done.stdout
+    line = next(x for x in reversed(text.splitlines()) if x.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
 
 
 #: the demo district the benchmarks measure (the service's own demo seed aside)

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import DEMO_SEED, OthersBusy, demo_file, machine_load, ratio_or_reason
+from bench.common import DEMO_SEED, OthersBusy, demo_file, machine_load, ratio_or_reason, run_part
 
 CATEGORIES = (
     "food", "grocery", "culture", "sports", "primary_school", "hospital", "admin_service",
@@ -216,13 +215,17 @@ PARTS = {"ours": part_ours, "pandana": part_pandana, "check": part_check}
 
 
 def _spawn(part: str, source: str, args, env) -> dict:
-    cmd = [sys.executable, __file__, "--part", part, "--source", source, "--tiles", str(args.tiles)]
-    cmd += ["--facilities", str(args.facilities)]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{part} on {source} failed:\n{done.stderr[-3000:]}")
-    line = next(x for x in reversed(done.stdout.splitlines()) if x.startswith("RESULT "))
-    return json.loads(line.removeprefix("RESULT "))
+    argv = [
+        "--part",
+        part,
+        "--source",
+        source,
+        "--tiles",
+        str(args.tiles),
+        "--facilities",
+        str(args.facilities),
+    ]
+    return run_part(__file__, main, argv, env=env)
 
 
 def _largest_difference(a: dict, b: dict) -> float:
@@ -235,7 +238,7 @@ def _largest_difference(a: dict, b: dict) -> float:
     return worst
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -247,7 +250,7 @@ def main() -> None:
     parser.add_argument(
         "--demo-file", type=Path, help="a SpatiaLite demo database to copy instead of building one"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.part:
         print("\nRESULT " + json.dumps(PARTS[args.part](args.source, args.tiles, args.facilities)))
         return

@@ -34,7 +34,6 @@ import contextlib
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +43,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.common import machine_load, others_now  # noqa: E402
+from bench.common import machine_load, others_now, run_part  # noqa: E402
 from bench.coverage import CATEGORIES, _demo_layers  # noqa: E402
 
 FACILITIES_PER_COPY = 20
@@ -185,11 +184,7 @@ def largest_difference(a: Path, b: Path) -> tuple[float, float]:
 
 
 def _spawn(*args: str) -> dict:
-    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-4000:]}")
-    line = next(x for x in reversed(done.stdout.splitlines()) if x.startswith("RESULT "))
-    return json.loads(line.removeprefix("RESULT "))
+    return run_part(__file__, main, list(args))
 
 
 def province(tiles: int, district_tiles: int, store: Path) -> Path:
@@ -273,7 +268,7 @@ def service_part(args) -> None:
                   f"p99 {got['p99']:.1f} ms, {got['errors']} failed (others busy {busy:.0%})")  # fmt: skip
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -295,7 +290,7 @@ def main() -> None:
     parser.add_argument("--parts", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.make:
         print("RESULT " + json.dumps(make_province(args.tiles, args.district_tiles, args.make)))
         return

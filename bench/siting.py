@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -183,15 +182,9 @@ def part_spopt(count: int, matrix_path: str, model_name: str, repeat: int) -> di
 
 
 def _spawn(args: list[str], timeout: float | None) -> dict:
-    cmd = [sys.executable, __file__, *args]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"timeout": timeout}
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    line = next(x for x in reversed(done.stdout.splitlines()) if x.startswith("RESULT "))
-    return json.loads(line.removeprefix("RESULT "))
+    from common import run_part
+
+    return run_part(__file__, main, args, timeout=timeout)
 
 
 def _report(name: str, ours: dict, peer: dict, share: float) -> None:
@@ -224,7 +217,7 @@ def _report(name: str, ours: dict, peer: dict, share: float) -> None:
         print(f"peak memory: gridmap {ours['peak_mib']:.0f} MiB, spopt {spopt_peak:.0f} MiB")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -246,7 +239,7 @@ def main() -> None:
     parser.add_argument(
         "--demo-file", type=Path, help="a SpatiaLite demo database to copy instead of building one"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.part == "ours":
         result = part_ours(args.source, args.tiles, args.count, args.share, args.matrix, args.repeat)
         print("\nRESULT " + json.dumps(result))
