@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -107,8 +107,8 @@ WKB_KEY = "geom_wkb"
 
 
 def add_wkb(rows: list[dict[str, Any]], geoms: np.ndarray, geometry_type: str) -> None:
-    """Put each geometry, as WKB of the table's type, into its row under ``WKB_KEY``."""
-    wkb = shapely.to_wkb(as_layer_type(np.asarray(geoms), geometry_type), hex=False)
+    """Put each geometry, as little-endian WKB of the table's type, into its row under ``WKB_KEY``."""
+    wkb = shapely.to_wkb(as_layer_type(np.asarray(geoms), geometry_type), hex=False, byte_order=1)
     for row, blob in zip(rows, wkb, strict=True):
         row[WKB_KEY] = blob
 
@@ -214,7 +214,10 @@ def insert_rows(conn: Connection, layer: str, frame: pd.DataFrame) -> int:
     for group in (with_id, without_id):
         if not group:
             continue
-        conn.execute(insert(table).values(insert_values(list(group[0]), bool(spec.geometry))), group)
+        if conn.dialect.name == "postgresql":
+            _copy_records(conn, table.name, group)
+        else:
+            conn.execute(insert(table).values(insert_values(list(group[0]), bool(spec.geometry))), group)
     if with_id and conn.dialect.name == "postgresql":
         # keep the serial ahead of explicitly given ids
         conn.exec_driver_sql(
@@ -222,6 +225,44 @@ def insert_rows(conn: Connection, layer: str, frame: pd.DataFrame) -> int:
             f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {layer}), false)"
         )
     return len(rows)
+
+
+def copy_rows(conn: Connection, name: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Rows of plain values into the ``columns`` of table ``name`` by PostgreSQL's ``COPY``:
+    many times faster than an INSERT a row."""
+    quote = conn.dialect.identifier_preparer.quote
+    driver = conn.connection.driver_connection
+    assert driver is not None  # an open connection
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY {quote(name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_records(conn: Connection, name: str, rows: list[dict[str, Any]]) -> None:
+    """Records (each with the same keys) into table ``name`` by :func:`copy_rows`, the
+    geometry as hex EWKB (EPSG:4326), which PostGIS reads as text."""
+    names = list(rows[0])
+    at = names.index(WKB_KEY) if WKB_KEY in names else -1
+
+    def values(row: dict[str, Any]) -> list[Any]:
+        out = list(row.values())
+        if at >= 0 and out[at] is not None:
+            out[at] = _ewkb_hex(out[at])
+        return out
+
+    copy_rows(conn, name, [GEOMETRY_COLUMN if n == WKB_KEY else n for n in names], map(values, rows))
+
+
+_SRID_FLAG = 0x20000000
+
+
+def _ewkb_hex(wkb: bytes) -> str:
+    """Little-endian WKB as hex EWKB with the storage SRID in its header."""
+    kind = int.from_bytes(wkb[1:5], "little") | _SRID_FLAG
+    return (wkb[:1] + kind.to_bytes(4, "little") + STORAGE_SRID.to_bytes(4, "little") + wkb[5:]).hex()
 
 
 def insert_one(conn: Connection, layer: str, frame: pd.DataFrame) -> int:

@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import Table, insert, select
 
 from gridmap.model import CATEGORY_NAMES_ZH
-from gridmap.store.layers import add_wkb, insert_values, result_frame, with_geometry, wkb_select
+from gridmap.store.layers import add_wkb, copy_rows, insert_values, result_frame, with_geometry, wkb_select
 from gridmap.store.tables import GEOMETRY_COLUMN
 from gridmap.values import plain_column
 
@@ -43,16 +43,11 @@ def insert_frame(conn, table: Table, frame: pd.DataFrame, columns: list[str], ge
 
 
 def _bulk_insert(conn, table: Table, names: list[str], rows: list[tuple]) -> None:
+    if conn.dialect.name == "postgresql":
+        copy_rows(conn, table.name, names, rows)
+        return
     quote = conn.dialect.identifier_preparer.quote
     target = f"{quote(table.name)} ({', '.join(quote(n) for n in names)})"
-    if conn.dialect.name == "postgresql":
-        with (
-            conn.connection.driver_connection.cursor() as cursor,
-            cursor.copy(f"COPY {target} FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
     conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({', '.join('?' * len(names))})", rows)
 
 

@@ -129,3 +129,25 @@ def test_a_spatialite_connection_waits_as_long_as_asked_for_a_lock(tmp_path):
         with eng.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == expected_ms
         eng.dispose()
+
+
+def test_text_that_looks_like_copy_syntax_and_every_geometry_part_come_back_as_written(engine):
+    """PostGIS takes large writes by COPY: tabs, newlines, backslashes and \\N in text, empty
+    and missing values, and a polygon with a hole beside a multi-part one, each as written."""
+    tricky = ["制表\t符", "换\n行", "反\\斜杠", "\\N", "", None]
+    holed = shapely.Polygon(shapely.box(104.0, 30.0, 104.01, 30.01).exterior.coords,
+                            [shapely.box(104.002, 30.002, 104.004, 30.004).exterior.coords])  # fmt: skip
+    shapes = [
+        shapely.MultiPolygon([holed]),
+        shapely.MultiPolygon([SQUARE.geoms[0], shapely.box(104.1, 30.1, 104.2, 30.2)]),
+    ]
+    frame = gpd.GeoDataFrame(
+        {"name": tricky, "levels": [1, None, 3, 4, None, 6]},
+        geometry=[shapes[i % 2] for i in range(len(tricky))],
+        crs=4326,
+    )
+    write_layer(engine, "buildings", frame)
+    back = read_layer(engine, "buildings")
+    assert [None if pd.isna(v) else v for v in back["name"]] == tricky
+    assert [None if pd.isna(v) else int(v) for v in back["levels"]] == [1, None, 3, 4, None, 6]
+    assert all(a.equals_exact(b, 1e-12) for a, b in zip(back.geometry, frame.geometry, strict=True))
