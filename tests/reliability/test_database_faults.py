@@ -95,7 +95,7 @@ def _sqlite_write_locked(path: str) -> bool:
 
 def _writing(engine, db_url: str, process: subprocess.Popen) -> bool:
     """Wait until the import is inside its write (it holds SpatiaLite's write lock, or
-    PostgreSQL runs its INSERT); False when it ended first."""
+    PostgreSQL runs its INSERT or COPY); False when it ended first."""
     watcher = make_engine(db_url) if not db_url.startswith("sqlite") else None
     try:
         while process.poll() is None:
@@ -106,7 +106,7 @@ def _writing(engine, db_url: str, process: subprocess.Popen) -> bool:
                 with watcher.connect() as conn:
                     busy = conn.exec_driver_sql(
                         "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-                        "AND query ILIKE 'INSERT INTO buildings%%'"
+                        "AND (query ILIKE 'INSERT INTO buildings%%' OR query ILIKE 'COPY buildings%%')"
                     ).scalar()
                 if busy:
                     return True
