@@ -1,7 +1,7 @@
 """Vector tiles and ``/who`` under load: gridmap's service against tipg, both serving the
 demo district from the same PostGIS database in the same run.
 
-    python bench/tiles.py [--seconds 10] [--connections 1 16 64] [--workers 2] [--zooms 12 … 17] [--layers buildings roads] [--no-peer] [--database URL]
+    python bench/tiles.py [--seconds 10] [--connections 1 16 64] [--workers 2] [--zooms 12 … 17] [--layers buildings roads] [--no-peer] [--who-points 500] [--database URL]
 
 Needs PostgreSQL with PostGIS (a throwaway server is started, as for the tests, unless
 GRIDMAP_TEST_POSTGRES_URL names one), ``wrk`` (Debian package) and tipg, which is installed
@@ -136,6 +136,7 @@ def main() -> None:
         "--connections", type=int, nargs="+", default=[1, 16, 64], help="wrk connections, one run each"
     )
     parser.add_argument("--workers", type=int, default=2, help="processes of each server")
+    parser.add_argument("--who-points", type=int, default=500, help="random points asked of /who")
     parser.add_argument(
         "--database", help="a PostGIS database that holds the demo (default: a throwaway one)"
     )
@@ -229,7 +230,9 @@ def run(bases: dict[str, str], bounds, token: str, args) -> None:
                   f"warm (our cache on, tipg has none) {steady_ratio(w['rps'], t['rps'], bw, bt)}; "
                   f"p99 vs tipg: cold {steady_ratio(c['p99'], t['p99'], bc, bt)}")  # fmt: skip
     rng = np.random.default_rng(1)
-    points = [(rng.uniform(bounds[0], bounds[2]), rng.uniform(bounds[1], bounds[3])) for _ in range(500)]
+    points = [
+        (rng.uniform(bounds[0], bounds[2]), rng.uniform(bounds[1], bounds[3])) for _ in range(args.who_points)
+    ]
     who_paths = [f"/who?lon={x:.6f}&lat={y:.6f}" for x, y in points]
     base = bases["gridmap warm"]
     with httpx.Client(timeout=60) as client:

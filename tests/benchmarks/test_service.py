@@ -32,7 +32,7 @@ def test_the_tiles_benchmark_cold_and_warm(demo_copy):
     """Without its peer: tipg is installed from the network on first use, which a test may not."""
     url = demo_copy("postgis", "bench_tiles")
     out = run_bench("tiles.py", "--no-peer", "--database", url, "--seconds", "1", "--connections", "2",
-                    "--workers", "1", "--zooms", "13", "14", "--layers", "roads")  # fmt: skip
+                    "--workers", "1", "--zooms", "13", "14", "--layers", "roads", "--who-points", "20")  # fmt: skip
     assert "roads: one client, each tile once (ms)" in out
     rows = re.findall(r"^ +2 gridmap (cold|warm) +\d+ +[\d.]+ +[\d.]+ +(\d+) ", out, flags=re.M)
     assert rows == [("cold", "0"), ("warm", "0")]
@@ -41,6 +41,6 @@ def test_the_tiles_benchmark_cold_and_warm(demo_copy):
 
 def test_the_map_pages_benchmark_opens_each_map(_demo_file):
     pytest.importorskip("playwright")
-    out = run_bench("map_pages.py", "--opens", "1", "--kinds", "coverage", "--demo-file", str(_demo_file))
-    assert re.search(r"^coverage +[\d.]+ MB, opens in [\d.]+ s \(built in [\d.]+ s\)", out, flags=re.M)
+    out = run_bench("map_pages.py", "--opens", "1", "--kinds", "grids", "--demo-file", str(_demo_file))
+    assert re.search(r"^grids +[\d.]+ MB, opens in [\d.]+ s \(built in [\d.]+ s\)", out, flags=re.M)
     assert out.count("load ") >= 2
