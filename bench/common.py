@@ -1,6 +1,6 @@
-"""What the benchmarks share: the machine's load, the demo district in a file, a free
-port, the service in its own processes, and load from wrk (a C program, so that the clients take little of the cores the
-service runs on)."""
+"""What the benchmarks share: the machine's load, the demo district in a file, each part in
+a process of its own, a free port, the service in its own processes, and load from wrk (a C
+program, so that the clients take little of the cores the service runs on)."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.common import machine_load, others_now, run_part  # noqa: E402
+from bench.common import demo_file, machine_load, others_now, run_part  # noqa: E402
 from bench.coverage import CATEGORIES, _demo_layers  # noqa: E402
 
 FACILITIES_PER_COPY = 20
@@ -257,9 +257,8 @@ def service_part(args) -> None:
             served = serve(url, workers=workers)
             try:
                 headers = {"Authorization": f"Bearer {token}"}
-                load(
-                    served.url, paths, headers, min(3, args.seconds), 16
-                )  # every tile cut once into the shared folder
+                # every tile cut once into the shared folder
+                load(served.url, paths, headers, min(3, args.seconds), 16)
                 busy = others_now()
                 got = load(served.url, paths, headers, args.seconds, 200)
             finally:
@@ -284,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--database", help="a PostGIS database that holds the demo (default: a throwaway one)"
     )
-    parser.add_argument("--demo-file", type=Path, help="a SpatiaLite demo database to read the demo from")
+    parser.add_argument("--demo-file", type=Path, help="a SpatiaLite demo database to copy the demo from")
     parser.add_argument("--make", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--single", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--parts", type=Path, help=argparse.SUPPRESS)
@@ -301,12 +300,13 @@ def main(argv: list[str] | None = None) -> None:
         print("RESULT " + json.dumps(run_parts(args.parts, args.workers, args.out)))
         return
     print(f"before: {machine_load()}")
-    if args.demo_file:  # the demo's layers read from it by the process that makes a province
-        os.environ["BENCH_DB"] = f"sqlite:///{args.demo_file.resolve()}"
-    if not args.no_province:
-        coverage_part(args)
-    if not args.no_service:
-        service_part(args)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.demo_file:  # a copy, read by the process that makes a province
+            os.environ["BENCH_DB"] = demo_file(Path(tmp), args.demo_file)
+        if not args.no_province:
+            coverage_part(args)
+        if not args.no_service:
+            service_part(args)
     print(f"after: {machine_load()}")
 
 
