@@ -80,6 +80,23 @@ def chosen_area(engine, bbox: tuple[float, float, float, float] | None, district
     return shapely.union_all(found.geometry.to_numpy())
 
 
+def in_parts(args: argparse.Namespace, also: tuple[str, ...] = ()) -> bool:
+    """Whether the command runs in parts on a Dask cluster (``--workers`` or ``--cluster``).
+    InputError for a ``--tile-km`` that is not positive, and for the options of a run in parts
+    (``--tile-km`` and the options ``also`` names) given without either."""
+    if args.tile_km is not None and args.tile_km <= 0:
+        raise InputError(f"--tile-km {args.tile_km:g}: expected a positive number of kilometres")
+    if args.workers is not None or args.cluster is not None:
+        return True
+    options = ["--tile-km", *also]
+    if any(getattr(args, o.removeprefix("--").replace("-", "_")) is not None for o in options):
+        verb = "cut" if len(options) > 1 else "cuts"
+        raise InputError(
+            f"{' and '.join(options)} {verb} a run into parts: give --workers N or --cluster ADDRESS"
+        )
+    return False
+
+
 def settings_of(args: argparse.Namespace) -> Settings:
     from gridmap.settings import Settings  # pydantic: not at start-up, where --help needs none
 

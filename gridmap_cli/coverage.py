@@ -6,7 +6,7 @@ from pathlib import Path
 
 from gridmap.errors import InputError
 from gridmap.settings import Settings
-from gridmap_cli.common import EXIT_OK, chosen_area, open_engine
+from gridmap_cli.common import EXIT_OK, chosen_area, in_parts, open_engine
 
 
 def walking_speed(text: str | None, settings: Settings) -> float:
@@ -51,17 +51,11 @@ def cmd_coverage(args, settings: Settings) -> int:
         circles=not args.no_circles,
     )
     parts = None
-    if args.tile_km is not None and args.tile_km <= 0:
-        raise InputError(f"--tile-km {args.tile_km:g}: expected a positive number of kilometres")
-    if args.workers is not None or args.cluster is not None:
+    if in_parts(args, also=("--parts-cache",)):
         parts = coverage_report.InParts(
             workers=args.workers, cluster=args.cluster, tile_km=args.tile_km,
             cache=Path(args.parts_cache) if args.parts_cache else None,
         )  # fmt: skip
-    elif args.tile_km is not None or args.parts_cache is not None:
-        raise InputError(
-            "--tile-km and --parts-cache cut a run into parts: give --workers N or --cluster ADDRESS"
-        )
     coverage_report.run_and_print(
         engine, params, by=args.by, out=args.out, save=not args.no_save, label=args.label,
         area=chosen_area(engine, args.bbox, args.district), parts=parts, database_url=settings.database_url,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gridmap.errors import InputError
 from gridmap.settings import Settings
-from gridmap_cli.common import EXIT_OK, chosen_area, open_engine
+from gridmap_cli.common import EXIT_OK, chosen_area, in_parts, open_engine
 from gridmap_cli.coverage import walking_speed
 
 
@@ -52,9 +52,7 @@ def cmd_site(args, settings: Settings) -> int:
         speed_mps=walking_speed(args.speed, settings),
         min_reach_homes=0 if args.weak_candidates else None,
     )
-    if args.tile_km is not None and args.tile_km <= 0:
-        raise InputError(f"--tile-km {args.tile_km:g}: expected a positive number of kilometres")
-    if args.workers is not None or args.cluster is not None:
+    if in_parts(args):
         if args.candidates or args.exclude or args.bbox or args.district or args.out:
             raise InputError(
                 "siting by district takes no --candidates, --exclude, --bbox, --district or --out"
@@ -64,8 +62,6 @@ def cmd_site(args, settings: Settings) -> int:
             tile_km=args.tile_km, save=not args.no_save, label=args.label,
         )  # fmt: skip
         return EXIT_OK
-    if args.tile_km is not None:
-        raise InputError("--tile-km cuts a run into parts: give --workers N or --cluster ADDRESS")
     report.run_and_print(
         engine, params, candidates=args.candidates, exclude=args.exclude, out=args.out,
         save=not args.no_save, label=args.label, area=chosen_area(engine, args.bbox, args.district),
