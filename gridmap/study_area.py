@@ -177,7 +177,7 @@ def _homes(area: StudyArea) -> gpd.GeoDataFrame:
     shapes = area.shapes("buildings")[lived_in] if len(b) else np.zeros(0, dtype=object)
     comps = area.inputs.compounds
     if comps is not None and len(comps):
-        bare = ~comps.index.isin(compounds_lived_in(b))
+        bare = ~comps.index.isin(compound.dropna().to_numpy(np.int64))  # the compounds of the homes above
         if bare.any():
             ids = np.asarray(comps.index, dtype=np.int64)[bare]
             kind = np.concatenate([kind, np.full(len(ids), "compound", dtype=object)])
