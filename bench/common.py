@@ -214,8 +214,11 @@ def tests_helper(name: str) -> ModuleType:
     return module
 
 
-def postgis() -> contextlib.AbstractContextManager[str]:
-    """A throwaway PostGIS database for the ``with`` block (the tests' own server)."""
+def postgis(given: str | None = None) -> contextlib.AbstractContextManager[str]:
+    """The PostGIS database ``given`` (its URL), else a throwaway one for the ``with`` block
+    (the tests' own server)."""
+    if given:
+        return contextlib.nullcontext(given)
     module = tests_helper("postgis")
     reason = module.unavailable_reason()
     if reason and not os.environ.get("GRIDMAP_TEST_POSTGRES_URL"):

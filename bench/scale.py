@@ -30,7 +30,6 @@ and p99 under 50 ms with two workers). The machine's load is printed before and 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import resource
@@ -243,8 +242,7 @@ def service_part(args) -> None:
     from bench.common import postgis, serve
     from bench.tiles import load, prepare, tile_paths
 
-    with contextlib.nullcontext(args.database) if args.database else postgis() as url, \
-            tempfile.TemporaryDirectory() as tmp:  # fmt: skip
+    with postgis(args.database) as url, tempfile.TemporaryDirectory() as tmp:
         bounds, token = prepare(url, fill=not args.database)
         paths = [f"/tiles/buildings/{p}" for ps in tile_paths(bounds).values() for p in ps]
         print(

@@ -22,7 +22,6 @@ throughput at 16 connections with p99 under 50 ms; one client's cold p99 below t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
 import socket
@@ -152,7 +151,7 @@ def main() -> None:
         sys.exit("wrk is missing: apt-get install wrk")
     python = None if args.no_peer else tipg_python()
 
-    with contextlib.nullcontext(args.database) if args.database else postgis() as url:
+    with postgis(args.database) as url:
         bounds, token = prepare(url, fill=not args.database)
         plain = url.replace("postgresql+psycopg://", "postgresql://")
         tipg_env = dict(

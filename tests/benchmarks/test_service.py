@@ -39,7 +39,7 @@ def test_the_tiles_benchmark_cold_and_warm(demo_copy):
     assert "/who under load, 2 connections" in out and out.count("load ") >= 2
 
 
-def test_the_map_pages_benchmark_opens_each_map(_demo_file):
+def test_the_map_pages_benchmark_writes_and_opens_a_map(_demo_file):
     pytest.importorskip("playwright")
     out = run_bench("map_pages.py", "--opens", "1", "--kinds", "grids", "--demo-file", str(_demo_file))
     assert re.search(r"^grids +[\d.]+ MB, opens in [\d.]+ s \(built in [\d.]+ s\)", out, flags=re.M)
