@@ -508,6 +508,6 @@ window.gridmap = { map, state, ready, idle };
 function idle() {
   return new Promise((resolve) => {
     if (map.loaded() && map.areTilesLoaded() && !map.isMoving()) resolve();
-    else map.once("idle", resolve);
+    else map.once("idle", () => resolve());  // not the event: it holds the whole map
   });
 }

@@ -170,7 +170,7 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
             page.uncheck(f"#layers input[data-layer={layer}]")
         page.click("#edit-toggle")
         point = grids.geometry.loc[clerk["grid"]].representative_point()
-        page.evaluate(f"gridmap.map.jumpTo({{center: [{point.x}, {point.y}], zoom: 16}})")
+        page.evaluate(f"void gridmap.map.jumpTo({{center: [{point.x}, {point.y}], zoom: 16}})")
         page.evaluate("gridmap.idle()")
         box = page.locator("#map").bounding_box()
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -180,7 +180,7 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
         assert page.evaluate("gridmapEditor.editor.layer") == "grids"  # the grid under the click
         panel = page.locator("#panel").bounding_box()  # the grid in view beside the panel
         gx0, gy0, gx1, gy1 = grids.geometry.loc[clerk["grid"]].bounds
-        page.evaluate(f"gridmap.map.fitBounds([[{gx0}, {gy0}], [{gx1}, {gy1}]], {{duration: 0, padding: "
+        page.evaluate(f"void gridmap.map.fitBounds([[{gx0}, {gy0}], [{gx1}, {gy1}]], {{duration: 0, padding: "
                       f"{{top: 60, bottom: 60, left: 60, right: {int(panel['width']) + 60}}}}})")  # fmt: skip
         pair = page.evaluate(NEAREST)
         assert pair is not None
@@ -219,7 +219,7 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
         minx, miny, maxx, maxy = grid.bounds
         middle = (minx + maxx) / 2
         page.evaluate(
-            f"gridmap.map.fitBounds([[{minx}, {miny}], [{maxx}, {maxy}]], {{padding: 80, duration: 0}})"
+            f"void gridmap.map.fitBounds([[{minx}, {miny}], [{maxx}, {maxy}]], {{padding: 80, duration: 0}})"
         )
         page.evaluate("gridmap.idle()")
         ends = page.evaluate(
@@ -250,7 +250,7 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
         page.click("#edit-close")
         # a new building drawn corner by corner on an empty spot of the grid
         spot = _empty_spot(grids.geometry.loc[clerk["grid"]], layers["buildings"])
-        page.evaluate(f"gridmap.map.jumpTo({{center: [{spot.x}, {spot.y}], zoom: 18}})")
+        page.evaluate(f"void gridmap.map.jumpTo({{center: [{spot.x}, {spot.y}], zoom: 18}})")
         page.click("#edit-add-building")
         d = 0.00007  # about 7 m
         corners = [
@@ -317,7 +317,7 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
         multi = grids.geometry.loc[clerk["multi"]]
         second = multi.geoms[1]
         minx, miny, maxx, maxy = second.bounds
-        page.evaluate(f"gridmap.map.fitBounds([[{minx}, {miny}], [{maxx}, {maxy}]], {{duration: 0, padding: "
+        page.evaluate(f"void gridmap.map.fitBounds([[{minx}, {miny}], [{maxx}, {maxy}]], {{duration: 0, padding: "
                       f"{{top: 120, bottom: 120, left: 120, right: {int(panel['width']) + 120}}}}})")  # fmt: skip
         page.evaluate(f"gridmapEditor.openFeature('grids', {clerk['multi']})")
         page.wait_for_function(f"() => gridmapEditor.editor.parts.length === {len(multi.geoms)}")
@@ -372,7 +372,7 @@ def test_a_planner_maps_the_organisation_and_reads_an_area_s_figures(live_url, l
         for layer in SHOWN:
             page.check(f"#layers input[data-layer={layer}]")
         point = compound.geometry.representative_point()
-        page.evaluate(f"gridmap.map.jumpTo({{center: [{point.x}, {point.y}], zoom: 16}})")
+        page.evaluate(f"void gridmap.map.jumpTo({{center: [{point.x}, {point.y}], zoom: 16}})")
         page.evaluate("gridmap.idle()")
         page.wait_for_function("() => gridmap.map.querySourceFeatures('org_branches').length > 0")
         assert {"single", "joint"} <= set(page.evaluate(FORMS))
