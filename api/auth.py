@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection, Engine
 
 from api.schemas import AnswerRoute, Credentials, Me, Token
 from api.state import AppState
@@ -56,7 +57,21 @@ async def current_user(
     return await run_in_threadpool(user_for_token, app.engine, token)
 
 
+async def bearer_token(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> str | None:
+    """The bearer token, not yet looked up (None: the public; a malformed header is refused),
+    for a route that looks it up on the connection it reads with: :func:`user_of`."""
+    return _token_of(request)
+
+
+def user_of(engine: Engine, token: str | None, conn: Connection) -> User:
+    """The user of ``token`` (from :func:`bearer_token`), looked up on ``conn``."""
+    return PUBLIC if token is None else user_for_token(engine, token, conn)
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
+BearerToken = Annotated[str | None, Depends(bearer_token)]
 State = Annotated[AppState, Depends(state)]
 
 

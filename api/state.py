@@ -3,12 +3,13 @@ version changes, grid leaders' areas, the point-lookup index, encoded tiles and 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from api.jobs import Jobs
 from api.lru import LRU
@@ -27,6 +28,7 @@ from gridmap.scope import (
     grid_leader_area,
 )
 from gridmap.settings import Settings
+from gridmap.store.engine import reading
 from gridmap.store.layers import read_layer
 from gridmap.store.tables import layer_versions
 from gridmap.tiles import TileSource
@@ -48,10 +50,10 @@ class LayerStore:
         self._frames: dict[str, tuple[int, pd.DataFrame]] = {}
         self._derived = LRU(256)
 
-    def versions(self) -> dict[str, int]:
-        """Every layer's version counter, as committed now."""
-        with self.engine.connect() as conn:
-            return {layer: int(version) for layer, version in conn.execute(_VERSIONS)}
+    def versions(self, conn: Connection | None = None) -> dict[str, int]:
+        """Every layer's version counter, as committed now (read on ``conn`` when given)."""
+        with contextlib.nullcontext(conn) if conn is not None else reading(self.engine) as held:
+            return {layer: int(version) for layer, version in held.execute(_VERSIONS)}
 
     def frame(self, layer: str, versions: dict[str, int] | None = None) -> pd.DataFrame:
         """The whole layer, indexed by feature id (geometry in EPSG:4326)."""
@@ -117,7 +119,11 @@ class AppState:
         self.settings = settings
         self.engine = engine
         self.layers = LayerStore(engine)
-        self.tiles = TileCache(settings.tile_cache_tiles, settings.tile_cache_dir, settings.tile_cache_dir_mb)
+        self.tiles = TileCache(  # no tiles kept: none in a folder either
+            settings.tile_cache_tiles,
+            settings.tile_cache_dir if settings.tile_cache_tiles else None,
+            settings.tile_cache_dir_mb,
+        )
         self.kept = LRU(32)  # coverage runs and siting scenarios, which never change
         self.jobs = Jobs()
         self.sign_ins = BoundedPool("sign-in", workers=2, limit=16, what="sign-ins")

@@ -18,14 +18,14 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.analysis import KEPT_REF, home_minutes, select_rows, stored_run, stored_scenario
-from api.auth import CurrentUser, State, require
+from api.auth import BearerToken, CurrentUser, State, require, user_of
 from api.features import base_url
 from api.schemas import AnswerRoute, TileJSON
 from gridmap.accounts import User
 from gridmap.errors import AccessError, InputError, NotFoundError
 from gridmap.model import UserRole
 from gridmap.scope import PUBLIC_LAYERS, analysis_ids, readable_layers, visible_ids
-from gridmap.store.engine import is_sqlite
+from gridmap.store.engine import is_sqlite, reading
 from gridmap.store.mvt import postgis_tile
 from gridmap.store.secret import service_secret
 from gridmap.tiles import MAX_ZOOM, TileSource, encode_tile, lonlat_bounds, tile_bounds
@@ -59,11 +59,6 @@ PROPOSAL_COLUMNS = ("rank", "name", "source", "residents_new", "households_new",
 def _in_database(app, layer: str) -> bool:
     """Whether the database encodes the layer's tiles: a stored layer, on PostGIS."""
     return layer in LAYER_COLUMNS and not is_sqlite(app.engine)
-
-
-def _database_tile(app, layer: str, z: int, x: int, y: int, keep) -> bytes:
-    with app.engine.connect() as conn:
-        return postgis_tile(conn, layer, LAYER_COLUMNS[layer], z, x, y, keep)
 
 
 def _stored_source(app, layer: str, versions: dict[str, int]) -> TileSource:
@@ -141,44 +136,52 @@ async def tile(
     x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
     y: Annotated[str, Path(pattern=r"^[0-9]{1,8}(\.(mvt|pbf))?$", description="row, optionally with .mvt")],
     app: State,
-    user: CurrentUser,
+    token: BearerToken,
     category: Category = None,
     level: Level = None,
     run: Run = "latest",
     scenario: Scenario = "latest",
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """A cached tile is answered on the event loop; anything that reads the database or
-    encodes runs on a worker thread."""
+    """One trip to a worker thread: the caller's token looked up and the layer versions read
+    on one connection (the versions once, for the scope and the source alike), the tag, then
+    the tile from the cache or encoded (by the database on PostGIS), unless the client's copy
+    is current (304)."""
     y_number = int(y.split(".")[0]) if y.split(".")[0].isdigit() else -1
     try:
         tile_bounds(z, x, y_number)
     except InputError as exc:  # an address off the grid names no tile (OGC API – Tiles: 404)
         raise NotFoundError(str(exc.problems[0].message)) from None
 
-    def prepare():  # the layer versions read once, for the scope and the source alike
-        versions = app.layers.versions()
+    def answer() -> tuple[User, str, bytes | None]:
+        with reading(app.engine) as conn:  # not held while layers load on connections of their own
+            user = user_of(app.engine, token, conn)
+            versions = app.layers.versions(conn)
         keep = _keep(app, versions, user, layer)
-        return keep, *_source(app, versions, layer, run, category, level, scenario)
+        source, version = _source(app, versions, layer, run, category, level, scenario)
+        text = repr((layer, version, _scope_key(user, keep), z, x, y_number))
+        tag = hmac.new(service_secret(app.engine), text.encode(), hashlib.sha256).hexdigest()[:32]
+        if if_none_match and tag in if_none_match:
+            return user, tag, None
+        data = app.tiles.get(tag)
+        if data is None:
+            if source is None:
+                with reading(app.engine) as conn:
+                    data = postgis_tile(conn, layer, LAYER_COLUMNS[layer], z, x, y_number, keep)
+            else:
+                data = encode_tile([(source, keep)], z, x, y_number)
+            app.tiles.put(tag, data)
+        return user, tag, data
 
-    keep, source, version = await run_in_threadpool(prepare)
-    text = repr((layer, version, _scope_key(user, keep), z, x, y_number))
-    tag = hmac.new(service_secret(app.engine), text.encode(), hashlib.sha256).hexdigest()[:32]
+    user, tag, data = await run_in_threadpool(answer)
     private = user.role != UserRole.PUBLIC and layer not in PUBLIC_LAYERS
     headers = {
         "ETag": f'"{tag}"',
         "Cache-Control": ("private" if private else "public") + ", no-cache",
         "Vary": "Authorization",
     }
-    if if_none_match and tag in if_none_match:
-        return Response(status_code=304, headers=headers)
-    data = app.tiles.get(tag)
     if data is None:
-        if source is None:
-            data = await run_in_threadpool(_database_tile, app, layer, z, x, y_number, keep)
-        else:
-            data = await run_in_threadpool(encode_tile, [(source, keep)], z, x, y_number)
-        app.tiles.put(tag, data)
+        return Response(status_code=304, headers=headers)
     return Response(data, media_type=MVT, headers=headers)
 
 

@@ -87,7 +87,8 @@ class Settings(BaseSettings):
         4096,
         ge=0,
         le=1_000_000,
-        description="Encoded tiles the service keeps in memory (0: none, every tile is cut anew)",
+        description="Encoded tiles the service keeps in memory (0: none anywhere, in memory or in "
+        "a folder: every tile is cut anew)",
     )
     tile_cache_dir: Path | None = Field(
         None,

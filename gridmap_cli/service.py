@@ -80,10 +80,12 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
         return EXIT_OK
     os.environ["GRIDMAP_DATABASE_URL"] = settings.database_url
     with contextlib.ExitStack() as stack:
-        if settings.tile_cache_dir is None:  # the processes share the tiles they cut, for as long as they run
+        # the processes share the tiles they cut, for as long as they run (unless none are kept)
+        if settings.tile_cache_dir is None and settings.tile_cache_tiles > 0:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="gridmap-tiles-"))
             os.environ["GRIDMAP_TILE_CACHE_DIR"] = folder
-        print(f"the processes keep the tiles they cut in {os.environ['GRIDMAP_TILE_CACHE_DIR']}")
+        if settings.tile_cache_tiles > 0:
+            print(f"the processes keep the tiles they cut in {os.environ['GRIDMAP_TILE_CACHE_DIR']}")
         uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)
     return EXIT_OK
 

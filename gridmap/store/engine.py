@@ -87,6 +87,8 @@ BUSY_OPTION = "gridmap_busy_timeout_s"
 #: SQLite connections kept open for reuse: opening one loads SpatiaLite (milliseconds), so
 #: a pool smaller than the service's busy threads would open and close them all the time
 SQLITE_POOL_SIZE = 16
+#: PostgreSQL connections kept open for reuse: opening one starts a server process
+POSTGRES_POOL_SIZE = 16
 #: how long a SQLite connection waits for another's write lock before giving up (s)
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
@@ -198,7 +200,9 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = SQLITE_
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+        # a pool as large as the service's busy threads: past it, each request would open a
+        # connection (a new server process) and close it again
+        return create_engine(parsed, echo=echo, pool_size=POSTGRES_POOL_SIZE, max_overflow=POSTGRES_POOL_SIZE)
     raise InputError(
         f"unsupported database URL scheme '{parsed.drivername}'; expected sqlite:///FILE "
         "(SpatiaLite) or postgresql://… (PostGIS)"
@@ -208,3 +212,12 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = SQLITE_
 def is_sqlite(engine: Engine) -> bool:
     """Whether ``engine`` is a SpatiaLite database."""
     return engine.dialect.name == "sqlite"
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for reads that need no transaction of their own (use it in ``with``): on
+    PostgreSQL in autocommit, so that each statement is the only round trip (no ``BEGIN``
+    before it and no ``ROLLBACK`` when it is handed back), each seeing what is committed
+    when it runs; on SQLite a plain connection."""
+    conn = engine.connect()
+    return conn if is_sqlite(engine) else conn.execution_options(isolation_level="AUTOCOMMIT")

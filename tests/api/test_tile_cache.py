@@ -49,3 +49,23 @@ def test_the_oldest_tiles_go_when_the_folder_outgrows_its_size(tmp_path, monkeyp
     kept = sorted(int(p.stem, 16) for p in tmp_path.rglob("*.mvt"))
     assert sum(p.stat().st_size for p in tmp_path.rglob("*.mvt")) <= 1024 * 1024
     assert kept == list(range(30 - len(kept), 30)) and len(kept) >= 5  # the newest stay
+
+
+def test_no_tiles_kept_means_none_in_the_folder_either(tmp_path):
+    """``tile_cache_tiles = 0`` turns the cache off: every tile is cut anew (the cold tiles
+    of bench/tiles.py), even where the processes were given a folder to share."""
+    from api.state import AppState
+    from gridmap.settings import Settings
+    from gridmap.store.engine import make_engine
+
+    folder = tmp_path / "tiles"
+    engine = make_engine(f"sqlite:///{tmp_path / 'unused.sqlite'}")
+    kept = AppState(Settings(tile_cache_tiles=0, tile_cache_dir=folder), engine)
+    kept.tiles.put(_tag(1), b"tile one")
+    assert kept.tiles.get(_tag(1)) is None and not list(folder.rglob("*.mvt"))
+    shared = AppState(Settings(tile_cache_tiles=16, tile_cache_dir=folder), engine)
+    shared.tiles.put(_tag(1), b"tile one")
+    assert TileCache(0, folder).get(_tag(1)) == b"tile one"
+    for state in (kept, shared):
+        state.shutdown()
+    engine.dispose()

@@ -13,7 +13,9 @@ from gridmap.model import LAYERS
 from gridmap.store.engine import make_engine
 from gridmap.store.layers import layer_version, read_layer, write_layer
 from gridmap.store.schema import current_revision, head_revision, schema_differences
-from gridmap.store.tables import audit_log
+from gridmap.store.tables import LAYER_TABLES, audit_log
+
+LAYERS_TABLE = LAYER_TABLES["districts"]
 
 SQUARE = shapely.MultiPolygon([shapely.box(104.06, 30.66, 104.07, 30.67)])
 
@@ -151,3 +153,24 @@ def test_text_that_looks_like_copy_syntax_and_every_geometry_part_come_back_as_w
     assert [None if pd.isna(v) else v for v in back["name"]] == tricky
     assert [None if pd.isna(v) else int(v) for v in back["levels"]] == [1, None, 3, 4, None, 6]
     assert all(a.equals_exact(b, 1e-12) for a, b in zip(back.geometry, frame.geometry, strict=True))
+
+
+def test_a_reading_connection_sees_each_commit_and_leaves_no_transaction_open(engine):
+    """``reading``: every statement sees what is committed when it runs, and on PostgreSQL
+    none opens a transaction (no BEGIN before it, no ROLLBACK after: one round trip each)."""
+    from gridmap.store.engine import is_sqlite, reading
+
+    write_layer(engine, "districts", _district())
+    with reading(engine) as conn:
+        before = conn.execute(select(LAYERS_TABLE.c.name)).scalars().all()
+        if not is_sqlite(engine):
+            assert conn.connection.driver_connection.info.transaction_status == 0  # idle
+        write_layer(engine, "districts", _district(name="成华区"), mode="replace")  # by another connection
+        if is_sqlite(engine):
+            conn.rollback()  # SQLite reads within its transaction until it ends
+        after = conn.execute(select(LAYERS_TABLE.c.name)).scalars().all()
+    assert (before, after) == (["锦江区"], ["成华区"])
+    with engine.connect() as conn:  # the connection went back to the pool as it came
+        assert conn.execute(select(LAYERS_TABLE.c.name)).scalars().all() == ["成华区"]
+        if not is_sqlite(engine):
+            assert conn.connection.driver_connection.autocommit is False
