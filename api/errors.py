@@ -145,6 +145,8 @@ def database_problem(exc: BaseException) -> tuple[int, str, str]:
     """(status, title, detail) of a database error; the detail names no table or value."""
     if is_busy(exc):
         return 503, "database busy", "the database is busy with another write; retry shortly"
+    if isinstance(exc, sa_exc.TimeoutError):  # the pool's connections all stayed in use
+        return 503, "database busy", "every connection to the database is in use; retry shortly"
     if isinstance(exc, sa_exc.IntegrityError):
         return 409, "conflict", "the change conflicts with stored data (a duplicate or a missing reference)"
     if isinstance(exc, sa_exc.DataError):

@@ -3,13 +3,12 @@ version changes, grid leaders' areas, the point-lookup index, encoded tiles and 
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
 from api.jobs import Jobs
 from api.lru import LRU
@@ -50,10 +49,10 @@ class LayerStore:
         self._frames: dict[str, tuple[int, pd.DataFrame]] = {}
         self._derived = LRU(256)
 
-    def versions(self, conn: Connection | None = None) -> dict[str, int]:
-        """Every layer's version counter, as committed now (read on ``conn`` when given)."""
-        with contextlib.nullcontext(conn) if conn is not None else reading(self.engine) as held:
-            return {layer: int(version) for layer, version in held.execute(_VERSIONS)}
+    def versions(self) -> dict[str, int]:
+        """Every layer's version counter, as committed now."""
+        with reading(self.engine) as conn:
+            return {layer: int(version) for layer, version in conn.execute(_VERSIONS)}
 
     def frame(self, layer: str, versions: dict[str, int] | None = None) -> pd.DataFrame:
         """The whole layer, indexed by feature id (geometry in EPSG:4326)."""

@@ -143,10 +143,10 @@ async def tile(
     scenario: Scenario = "latest",
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """One trip to a worker thread: the caller's token looked up and the layer versions read
-    on one connection (the versions once, for the scope and the source alike), the tag, then
-    the tile from the cache or encoded (by the database on PostGIS), unless the client's copy
-    is current (304)."""
+    """One trip to a worker thread: the caller's token looked up, the layer versions read
+    once (for the scope and the source alike), the tag, then the tile from the cache or
+    encoded (by the database on PostGIS), unless the client's copy is current (304). No
+    connection is held while another is taken: a full pool would wait on itself."""
     y_number = int(y.split(".")[0]) if y.split(".")[0].isdigit() else -1
     try:
         tile_bounds(z, x, y_number)
@@ -154,9 +154,8 @@ async def tile(
         raise NotFoundError(str(exc.problems[0].message)) from None
 
     def answer() -> tuple[User, str, bytes | None]:
-        with reading(app.engine) as conn:  # not held while layers load on connections of their own
-            user = user_of(app.engine, token, conn)
-            versions = app.layers.versions(conn)
+        user = user_of(app.engine, token)
+        versions = app.layers.versions()
         keep = _keep(app, versions, user, layer)
         source, version = _source(app, versions, layer, run, category, level, scenario)
         text = repr((layer, version, _scope_key(user, keep), z, x, y_number))

@@ -13,6 +13,8 @@ request cut anew: cold), gridmap with its cache (warm), and tipg (which keeps no
 every tile fetched once in turn by one client (cold p50, p99), then wrk over the tiles at
 each ``--connections`` count: requests per second, p50, p99 and failed requests. Our tiles
 are fetched as a planner (the token is checked on every request); tipg needs no sign-in.
+Both servers log each request, as uvicorn does by default (to nowhere: their output is
+dropped).
 Before each run the share of the cores the rest of the machine keeps busy is sampled for a
 second; a ratio is printed only where the two runs compared started alike (within 10 %).
 Then ``/who`` latency at random points, one at a time and under load. Targets: cold, 2× tipg's
@@ -64,7 +66,7 @@ def free_port() -> int:
 def prepare(url: str, fill: bool = True) -> tuple[tuple[float, float, float, float], str]:
     """The demo district written into the database (unless ``fill`` is false: it holds it
     already) and a planner's token; returns (bounds, token)."""
-    from gridmap.accounts import add_user, sign_in
+    from gridmap.accounts import add_user, list_users, sign_in
     from gridmap.demo.build import generate, write_demo
     from gridmap.settings import Settings
     from gridmap.store.engine import make_engine
@@ -75,7 +77,8 @@ def prepare(url: str, fill: bool = True) -> tuple[tuple[float, float, float, flo
     if fill:
         init_db(engine)
         write_demo(engine, generate(seed=Settings().demo_seed))
-    add_user(engine, "bench", "planner", "bench-password")
+    if "bench" not in {user.name for user in list_users(engine)}:  # a database given may have it
+        add_user(engine, "bench", "planner", "bench-password")
     token, _ = sign_in(engine, "bench", "bench-password")
     bounds = tuple(float(v) for v in read_layer(engine, "communities").total_bounds)
     engine.dispose()
@@ -164,7 +167,7 @@ def main() -> None:
                              {"GRIDMAP_DATABASE_URL": url}, "/conformance"),
         }  # fmt: skip
         if python is not None:
-            commands["tipg"] = ([str(python), "-m", "uvicorn", "tipg.main:app", "--log-level", "warning", "--workers",
+            commands["tipg"] = ([str(python), "-m", "uvicorn", "tipg.main:app", "--workers",
                                  str(args.workers)], tipg_env, "/collections")  # fmt: skip
         servers: dict[str, tuple[str, subprocess.Popen]] = {}
         try:

@@ -21,7 +21,6 @@ exists, so neither answers nor timings tell which names exist.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -29,7 +28,7 @@ import math
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, bindparam, case, delete, insert, select, update
+from sqlalchemy import Engine, bindparam, case, delete, insert, select, update
 
 from gridmap.errors import AuthError, InputError, Problem, SignInLockedError, ThrottledError
 from gridmap.model import UserRole
@@ -389,11 +388,10 @@ _TOKEN_ACCOUNT = (
 )
 
 
-def user_for_token(engine: Engine, token: str, conn: Connection | None = None) -> User:
-    """The user a bearer token belongs to; AuthError when unknown or expired. Looked up on
-    ``conn`` when given (a reading connection of ``engine``)."""
-    with contextlib.nullcontext(conn) if conn is not None else reading(engine) as held:
-        row = held.execute(_TOKEN_ACCOUNT, {"token_hash": _token_hash(token)}).first()
+def user_for_token(engine: Engine, token: str) -> User:
+    """The user a bearer token belongs to; AuthError when unknown or expired."""
+    with reading(engine) as conn:
+        row = conn.execute(_TOKEN_ACCOUNT, {"token_hash": _token_hash(token)}).first()
     if row is None:
         raise AuthError("the bearer token is not known; sign in again")
     if row.expires_at < _now():

@@ -87,7 +87,8 @@ BUSY_OPTION = "gridmap_busy_timeout_s"
 #: SQLite connections kept open for reuse: opening one loads SpatiaLite (milliseconds), so
 #: a pool smaller than the service's busy threads would open and close them all the time
 SQLITE_POOL_SIZE = 16
-#: PostgreSQL connections kept open for reuse: opening one starts a server process
+#: PostgreSQL connections of a process, kept open for reuse (opening one starts a server
+#: process); PostgreSQL allows 100 by default, for every process of the service and more
 POSTGRES_POOL_SIZE = 16
 #: how long a SQLite connection waits for another's write lock before giving up (s)
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -200,9 +201,10 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = SQLITE_
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        # a pool as large as the service's busy threads: past it, each request would open a
-        # connection (a new server process) and close it again
-        return create_engine(parsed, echo=echo, pool_size=POSTGRES_POOL_SIZE, max_overflow=POSTGRES_POOL_SIZE)
+        # connections kept open, and no more: past a pool, each request would open one (a new
+        # server process) and close it again, and processes of the service beside each other
+        # would run out of the server's connections; a thread beyond it waits for one
+        return create_engine(parsed, echo=echo, pool_size=POSTGRES_POOL_SIZE, max_overflow=0)
     raise InputError(
         f"unsupported database URL scheme '{parsed.drivername}'; expected sqlite:///FILE "
         "(SpatiaLite) or postgresql://… (PostGIS)"

@@ -161,6 +161,24 @@ def test_a_locked_spatialite_file_says_busy_retry_to_writers_and_reads_go_on(db_
         assert r.status_code == 200, r.text
 
 
+def test_every_connection_in_use_says_busy_retry_and_then_serves_again(db_url):
+    """A process's connections all taken (each store keeps a pool of its own size): a read
+    waits for one, then says 503 "busy, retry" rather than 500."""
+    with TestClient(create_app(Settings(database_url=db_url))) as client:
+        engine = client.app.state.gridmap.engine
+        engine.pool._timeout = 0.2  # seconds a request waits for a connection (30 in service)
+        held = [engine.connect() for _ in range(engine.pool.size() + max(engine.pool._max_overflow, 0))]
+        try:
+            r = client.get("/collections/facilities/items?limit=1")
+            body = _problem(r, 503)
+            assert body["title"] == "database busy" and "retry" in body["detail"]
+            assert int(r.headers["retry-after"]) > 0
+        finally:
+            for conn in held:
+                conn.close()
+        assert client.get("/collections/facilities/items?limit=1").status_code == 200
+
+
 def test_an_import_checks_the_same_ranges_and_writes_nothing(db_url, tmp_path, capsys):
     from gridmap_cli import main
 
