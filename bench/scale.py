@@ -249,9 +249,7 @@ def service_part(args) -> None:
             f"\n== the service: {len(paths)} buildings tiles, 200 connections, {args.seconds} s ({machine_load()})"
         )
         for workers in (1, 2):
-            os.environ.update(
-                GRIDMAP_TILE_CACHE_DIR=str(Path(tmp) / f"tiles-{workers}"), GRIDMAP_TILE_CACHE_TILES="0"
-            )
+            os.environ["GRIDMAP_TILE_CACHE_DIR"] = str(Path(tmp) / f"tiles-{workers}")  # and each one's memory
             served = serve(url, workers=workers)
             try:
                 headers = {"Authorization": f"Bearer {token}"}
