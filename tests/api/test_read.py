@@ -180,6 +180,12 @@ def test_tiles_keep_to_the_callers_scope(client, auth, leader_grid):
     )
     assert again.status_code == 304
     assert client.get("/tiles/facilities/3/9/1").status_code == 404  # off the grid: no such tile
+    # a tile looks its token up on its worker thread: refused as every other route refuses it
+    for header in ("Bearer not-a-token", "Basic YWRtaW46YWRtaW4=", "Bearer "):
+        for layer in ("facilities", "grids"):  # public or not, a bad token is not the public
+            refused = client.get(f"/tiles/{layer}/{address}", headers={"Authorization": header})
+            assert refused.status_code == 401 and refused.json()["title"], (header, layer)
+            assert "etag" not in refused.headers
 
 
 def test_analysis_tiles_show_minutes_gaps_and_proposals(client, auth, layers, leader_grid):
