@@ -249,7 +249,8 @@ def service_part(args) -> None:
             f"\n== the service: {len(paths)} buildings tiles, 200 connections, {args.seconds} s ({machine_load()})"
         )
         for workers in (1, 2):
-            os.environ["GRIDMAP_TILE_CACHE_DIR"] = str(Path(tmp) / f"tiles-{workers}")  # and each one's memory
+            # the processes share a folder of tiles, and each keeps its own in memory
+            os.environ["GRIDMAP_TILE_CACHE_DIR"] = str(Path(tmp) / f"tiles-{workers}")
             served = serve(url, workers=workers)
             try:
                 headers = {"Authorization": f"Bearer {token}"}
