@@ -148,13 +148,13 @@ async def tile(
     encoded (by the database on PostGIS), unless the client's copy is current (304). No
     connection is held while another is taken: a full pool would wait on itself."""
     y_number = int(y.split(".")[0]) if y.split(".")[0].isdigit() else -1
-    try:
-        tile_bounds(z, x, y_number)
-    except InputError as exc:  # an address off the grid names no tile (OGC API – Tiles: 404)
-        raise NotFoundError(str(exc.problems[0].message)) from None
 
     def answer() -> tuple[User, str, bytes | None]:
-        user = user_of(app.engine, token)
+        user = user_of(app.engine, token)  # a bad token is refused before anything else
+        try:
+            tile_bounds(z, x, y_number)
+        except InputError as exc:  # an address off the grid names no tile (OGC API – Tiles: 404)
+            raise NotFoundError(str(exc.problems[0].message)) from None
         versions = app.layers.versions()
         keep = _keep(app, versions, user, layer)
         source, version = _source(app, versions, layer, run, category, level, scenario)

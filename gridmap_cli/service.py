@@ -80,12 +80,12 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
         return EXIT_OK
     os.environ["GRIDMAP_DATABASE_URL"] = settings.database_url
     with contextlib.ExitStack() as stack:
-        # the processes share the tiles they cut, for as long as they run (unless none are kept)
-        if settings.tile_cache_dir is None and settings.tile_cache_tiles > 0:
-            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="gridmap-tiles-"))
-            os.environ["GRIDMAP_TILE_CACHE_DIR"] = folder
-        if settings.tile_cache_tiles > 0:
-            print(f"the processes keep the tiles they cut in {os.environ['GRIDMAP_TILE_CACHE_DIR']}")
+        if settings.tile_cache_tiles > 0:  # the processes share the tiles they cut (none: none kept)
+            folder = settings.tile_cache_dir or stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="gridmap-tiles-")  # for as long as they run
+            )
+            os.environ["GRIDMAP_TILE_CACHE_DIR"] = str(folder)
+            print(f"the processes keep the tiles they cut in {folder}")
         uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)
     return EXIT_OK
 
