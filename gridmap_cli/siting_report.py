@@ -127,13 +127,13 @@ def run_in_parts(
     tile_km: float | None, save: bool, label: str | None,
 ) -> list[int]:  # fmt: skip
     """Propose sites in each district (or tile) of the database at ``url`` on a Dask cluster,
-    each from candidates inside it; print a line a part and keep a scenario a part."""
+    each from candidates inside it (for the categories of ``params``, else for each that leaves
+    some of the part's residents outside the circle); print a line and keep a scenario for
+    each proposal."""
     from gridmap.scale.cluster import dask_client
     from gridmap.scale.siting import sites_by_part, siting_cut
     from gridmap.scale.sources import StoreSource, close_engines
 
-    if not params.categories:
-        raise InputError("siting by district needs --category: the categories one new station serves")
     checklist = load_checklist()
     source = StoreSource(url)
     cut = siting_cut(source, params, checklist, tile_m=None if tile_km is None else tile_km * 1000.0)
@@ -146,18 +146,17 @@ def run_in_parts(
     finally:
         close_engines()
     ids, rows = [], []
+    note = f"{label} · " if label else ""
     for part in parts:
-        if part.proposal is None:
-            continue
-        note = f"{label} · " if label else ""
-        scenario_id = (
-            save_scenario(engine, part.proposal, part.used, user="cli", label=f"{note}{part.key} {part.name}")
-            if save
-            else None
-        )
-        if scenario_id is not None:
-            ids.append(scenario_id)
-        rows += [[part.key, part.name, *row] for row in _brief_rows(part.proposal, scenario_id)]
+        for proposal in part.proposals:
+            scenario_id = (
+                save_scenario(engine, proposal, part.used, user="cli", label=f"{note}{part.key} {part.name}")
+                if save
+                else None
+            )
+            if scenario_id is not None:
+                ids.append(scenario_id)
+            rows += [[part.key, part.name, *row] for row in _brief_rows(proposal, scenario_id)]
     print_table(
         rows,
         [

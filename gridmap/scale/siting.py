@@ -2,7 +2,9 @@
 
 Each part proposes its own new sites for the homes it owns: candidates inside its area only,
 existing facilities counted from its halo (as wide as the longest walk that counts plus the
-snap distance), so a home near the border already served across it needs nothing new.
+snap distance), so a home near the border already served across it needs nothing new. With
+no categories named, each part proposes for every checklist category that leaves some of its
+residents outside the circle, one proposal each, as ``gridmap site`` does in one process.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from gridmap.scale.coverage import owned
 from gridmap.scale.jobs import Part, PartProgress, Tally, peak_mb
 from gridmap.scale.partitions import Partitioning
 from gridmap.scale.sources import LayerSource, cut_of
-from gridmap.siting.proposal import Proposal, SitingParams, propose_sites
+from gridmap.siting.proposal import Proposal, SitingParams, gap_categories, listed_categories, propose_sites
 from gridmap.standards import Checklist, load_checklist
 from gridmap.store.runs import inputs_used
 
@@ -34,21 +36,23 @@ class SiteJob(Part):
 
 @dataclass
 class PartSites:
-    """One part's proposal (None: it owns no home), with what it read (for the scenario)."""
+    """One part's proposals (none: it owns no home, or nothing could be proposed), with what
+    it read (for the scenarios)."""
 
     key: str
     name: str
-    proposal: Proposal | None
+    proposals: list[Proposal]
     used: dict
     seconds: float
     peak_mb: float
-    problem: str | None = None  # why the part has no proposal, when it has homes
+    problem: str | None = None  # why a proposal is missing, a line each, when the part has homes
 
 
 def siting_halo_m(params: SitingParams, checklist: Checklist) -> float:
     """How far beyond its area a part reads (metres): the longest walk that counts (for
     p-median, its cutoff) and the snap distance."""
-    longest = max(params.threshold(checklist, c, lv) for c in params.categories for lv in params.levels)
+    categories = params.categories or listed_categories(checklist, params.levels)
+    longest = max(params.threshold(checklist, c, lv) for c in categories for lv in params.levels)
     if params.model == "pmedian":
         longest = max(longest, params.cutoff_m)
     return longest + params.walking.max_snap_m
@@ -62,22 +66,39 @@ def siting_cut(
 
 
 def site_part(job: SiteJob) -> PartSites:
-    """Propose sites for the homes one part owns, on candidates inside its area."""
+    """Propose sites for the homes one part owns, on candidates inside its area: for the
+    categories named, else for each category that leaves some of its residents outside."""
     start = time.perf_counter()
-    part = job.cut.parts[job.index]
+    part, params = job.cut.parts[job.index], job.params
     own, _ = owned(job.source.read(part.reads), job)
     used = inputs_used(own)
+
+    def sites(proposals: list[Proposal], problem: str | None = None) -> PartSites:
+        return PartSites(
+            part.key, part.name, proposals, used, time.perf_counter() - start, peak_mb(), problem
+        )
+
     if len(own.buildings) == 0:
-        return PartSites(part.key, part.name, None, used, time.perf_counter() - start, peak_mb())
+        return sites([])
+    groups = [params.categories]
+    if not params.categories:
+        found = gap_categories(own, params.levels, job.checklist, walking=params.walking)
+        if not found:
+            return sites([], "every home is within the circle of every listed category")
+        groups = [(c,) for c in found]
     outside = shapely.difference(shapely.box(*part.reads), job.cut.areas[job.index])
     exclude = gpd.GeoDataFrame(geometry=[outside], crs=STORAGE_CRS)
-    try:
-        proposal = propose_sites(own, job.params, exclude=exclude, checklist=job.checklist)
-    except InputError as problem:  # this part's data, not the run's parameters (checked before)
-        return PartSites(
-            part.key, part.name, None, used, time.perf_counter() - start, peak_mb(), str(problem)
-        )
-    return PartSites(part.key, part.name, proposal, used, time.perf_counter() - start, peak_mb())
+    proposals, problems = [], []
+    for categories in groups:
+        try:
+            proposals.append(
+                propose_sites(
+                    own, replace(params, categories=categories), exclude=exclude, checklist=job.checklist
+                )
+            )
+        except InputError as problem:  # this part's data, not the run's parameters (checked before)
+            problems.append(str(problem) if params.categories else f"{categories[0]}: {problem}")
+    return sites(proposals, "\n".join(problems) or None)
 
 
 def sites_by_part(
@@ -90,16 +111,18 @@ def sites_by_part(
     retries: int = 2,
     progress: PartProgress | None = None,
 ) -> list[PartSites]:
-    """Each part's own proposal (in ``cut`` order), on the Dask ``client``'s cluster or here."""
+    """Each part's own proposals (in ``cut`` order), on the Dask ``client``'s cluster or here."""
     checklist = checklist or load_checklist()
-    params.check(checklist)
+    every = tuple(listed_categories(checklist, params.levels))  # what a part may propose for
+    replace(params, categories=params.categories or every).check(checklist)
     lived_in = source.compounds_lived_in()
     jobs = [SiteJob(source, cut, i, lived_in, replace(params), checklist) for i in range(len(cut.parts))]
     tally = Tally(len(jobs), retries, progress)
 
     def done(part: PartSites) -> None:
         problem = (part.problem or "no homes").splitlines()[-1].strip(" -")
-        tally.done(part.key, part, problem if part.proposal is None else f"{len(part.proposal.sites)} sites")
+        count = sum(len(p.sites) for p in part.proposals)
+        tally.done(part.key, part, f"{count} sites" if part.proposals else problem)
 
     tally.run(site_part, jobs, client, done, "site")
     return [tally.outcomes[p.key] for p in cut.parts]

@@ -143,6 +143,11 @@ class Proposal:
         return self.coverage[self.coverage["scope"] == "area"].reset_index(drop=True)
 
 
+def listed_categories(checklist: Checklist, levels: tuple[int, ...]) -> list[str]:
+    """The categories the checklist lists at any of ``levels``, sorted."""
+    return sorted({c for c, lv in listed_pairs(checklist) if lv in levels})
+
+
 def gap_categories(
     inputs: CoverageInputs, levels: tuple[int, ...], checklist: Checklist | None = None, **coverage: Any
 ) -> list[str]:
@@ -150,7 +155,7 @@ def gap_categories(
     from gridmap.coverage import compute_coverage
 
     checklist = checklist or load_checklist()
-    listed = sorted({c for c, lv in listed_pairs(checklist) if lv in levels})
+    listed = listed_categories(checklist, levels)
     params = replace(
         _COVERAGE, levels=levels, categories=tuple(listed), gaps=False, circles=False, **coverage
     )

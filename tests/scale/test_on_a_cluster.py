@@ -22,6 +22,7 @@ from gridmap.standards import load_checklist
 from gridmap.store.engine import make_engine
 from gridmap.store.inputs import load_inputs
 from gridmap.store.runs import read_run
+from gridmap.store.scenarios import list_scenarios, read_scenario
 from gridmap.store.tables import coverage_results, coverage_runs
 from gridmap_cli import coverage_report, main
 
@@ -133,23 +134,53 @@ def test_siting_by_district_on_the_cluster_as_in_one_process(cluster, demo_url):
     params = SitingParams(categories=("elderly_care",), count=2, min_reach_homes=10)
     cut = siting_cut(source, params, CHECKLIST)
     here = sites_by_part(source, cut, params, checklist=CHECKLIST)
-    proposed = [p for p in here if p.proposal is not None]
-    assert len(proposed) >= 3
+    proposed = [p for p in here if p.proposals]
+    assert len(proposed) >= 3 and all(len(p.proposals) == 1 for p in proposed)
     for part in proposed:  # each district's own sites, inside it, bringing its residents in
         area = cut.areas[[q.key for q in cut.parts].index(part.key)]
-        sites = part.proposal.sites.to_crs(4326)
+        sites = part.proposals[0].sites.to_crs(4326)
         assert len(sites) == 2 and shapely.covers(area, sites.geometry.values).all(), part.key
         assert part.used["buildings"]["features"] > 0
-        assert (part.proposal.area_coverage()["residents_new"] > 0).all()
-    small = [p for p in here if p.proposal is None and p.problem]  # too small for a station: says why
+        assert (part.proposals[0].area_coverage()["residents_new"] > 0).all()
+    small = [p for p in here if not p.proposals and p.problem]  # too small for a station: says why
     assert small and all("reaches" in p.problem for p in small)
     there = sites_by_part(source, cut, params, checklist=CHECKLIST, client=cluster)
     assert [p.key for p in there] == [p.key for p in here]
     for a, b in zip(here, there, strict=True):
-        assert (a.proposal is None) == (b.proposal is None) and a.problem == b.problem
-        if a.proposal is not None:
-            assert a.proposal.sites.geometry.geom_equals(b.proposal.sites.geometry).all()
+        assert len(a.proposals) == len(b.proposals) and a.problem == b.problem
+        for mine, theirs in zip(a.proposals, b.proposals, strict=True):
+            assert mine.sites.geometry.geom_equals(theirs.sites.geometry).all()
             assert (
-                a.proposal.area_coverage()["residents_new"].tolist()
-                == b.proposal.area_coverage()["residents_new"].tolist()
+                mine.area_coverage()["residents_new"].tolist()
+                == theirs.area_coverage()["residents_new"].tolist()
             )
+
+
+def test_siting_by_district_without_a_category_proposes_for_each_gap_as_naming_it_would(
+    cluster, demo_url, capsys
+):
+    """Without --category each district proposes for every listed category that leaves some
+    of its residents outside the circle, a scenario each; a category's proposal in a district
+    is the one that naming the category gives."""
+    engine = make_engine(demo_url)
+    address = cluster.scheduler.address
+    run = ["--db", demo_url, "site", "--cluster", address, "--count", "1", "--level", "5"]
+    seen = set(list_scenarios(engine)["id"])
+    assert main(run) == 0
+    every = list_scenarios(engine)
+    every = every[~every["id"].isin(seen)]
+    assert every["categories"].nunique() > 1 and (every["categories"].str.count(",") == 0).all()
+    out = capsys.readouterr().out
+    for row in every.itertuples():  # each for a category that leaves some of its district outside
+        area = read_scenario(engine, int(row.id)).coverage.query("scope == 'area'")
+        assert (area["share_residents_before"] < 1).all(), row.label
+        assert row.label.split()[0] in out
+    row = every.sort_values("id").iloc[0]
+    seen = set(list_scenarios(engine)["id"])
+    assert main([*run, "--category", row["categories"]]) == 0
+    named = list_scenarios(engine)
+    named = named[~named["id"].isin(seen) & (named["label"] == row["label"])]
+    assert len(named) == 1
+    mine, theirs = read_scenario(engine, int(row["id"])), read_scenario(engine, int(named["id"].iloc[0]))
+    assert mine.sites.geometry.geom_equals(theirs.sites.geometry).all() and len(mine.sites) == 1
+    engine.dispose()
