@@ -33,6 +33,7 @@ from gridmap.scope import PUBLIC_SUMMARY_SCOPES, analysis_ids, may
 from gridmap.siting.candidates import CandidateRules
 from gridmap.siting.proposal import SitingParams, propose_sites
 from gridmap.standards import load_checklist
+from gridmap.store.engine import reading
 from gridmap.store.inputs import load_inputs
 from gridmap.store.runs import StoredRun, list_runs, read_run, save_run
 from gridmap.store.scenarios import StoredScenario, list_scenarios, read_scenario, save_scenario
@@ -60,7 +61,7 @@ def _kept_id(app, text: str, table) -> int:
     """The id of a kept run or scenario (``table``) from its number or ``latest``."""
     noun, what = _KEPT_NAMES[table.name]
     if text == "latest":
-        with app.engine.connect() as conn:
+        with reading(app.engine) as conn:  # one statement
             value = conn.execute(select(func.max(table.c.id))).scalar_one_or_none()
         if value is None:
             raise NotFoundError(f"there is no {what} yet; start one with POST")

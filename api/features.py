@@ -46,6 +46,7 @@ from gridmap.io.edits import create_feature, delete_feature, feature_etag, updat
 from gridmap.model import FIELD_NAMES_ZH, INT_RANGE, LAYER_SPECS, layer_spec
 from gridmap.orgcatalogue import org_catalogue
 from gridmap.scope import edit_refusal, readable_layers, visible_frame
+from gridmap.store.engine import reading
 from gridmap.store.secret import service_secret
 from gridmap.store.tables import audit_log
 from gridmap.topology import Tolerances
@@ -440,7 +441,7 @@ def audit(
         query = query.where(audit_log.c.layer == layer)
     if feature_id is not None:
         query = query.where(audit_log.c.feature_id == feature_id)
-    with app.engine.connect() as conn:
+    with reading(app.engine) as conn:  # one statement
         rows = conn.execute(query).mappings().all()
     return records(pd.DataFrame(rows, columns=[c.name for c in audit_log.c]))
 

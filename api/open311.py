@@ -175,11 +175,12 @@ def _request_rows(events: pd.DataFrame, history_at: dict[int, Any]) -> list[dict
 def _updated(app: Any, ids: list[int]) -> dict[int, Any]:
     from sqlalchemy import func, select
 
+    from gridmap.store.engine import reading
     from gridmap.store.tables import event_history
 
     if not ids:
         return {}
-    with app.engine.connect() as conn:
+    with reading(app.engine) as conn:  # one statement
         query = (select(event_history.c.event_id, func.max(event_history.c.at))
                  .where(event_history.c.event_id.in_(ids)).group_by(event_history.c.event_id))  # fmt: skip
         return {int(i): at for i, at in conn.execute(query)}
