@@ -101,7 +101,8 @@ def in_parts(args: argparse.Namespace, also: tuple[str, ...] = ()) -> bool:
 def imports_settled() -> None:
     """Call once an analysis command has imported what it runs on: the objects those imports
     made (some 200,000, of pandas, GeoPandas, SciPy…) are left out of the cycle collector's
-    full passes for the rest of the run. Each pass over them costs about 100 ms."""
+    full passes until the command ends (:func:`gridmap_cli.main.main` gives them back). Each
+    pass over them costs about 100 ms."""
     gc.freeze()
 
 

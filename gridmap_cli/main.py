@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from collections.abc import Callable, Sequence
@@ -55,3 +56,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         while OPENED:
             OPENED.pop().dispose()
+        gc.unfreeze()  # whatever imports_settled left out, for a caller that goes on

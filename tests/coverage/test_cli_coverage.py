@@ -91,3 +91,20 @@ def test_coverage_and_siting_over_nobody_are_refused_with_what_to_do(demo_db, ca
     assert _run(capsys, "--db", demo_db, "households", "estimate")[0] == 0
     code, out, _ = _run(capsys, "--db", demo_db, "coverage", "--level", "15", "--no-save", "--no-circles")
     assert code == 0 and "residents: 100 % estimated from footprint × levels" in out
+
+
+def test_analysis_commands_keep_their_imports_out_of_full_collections_and_give_them_back(
+    demo_db, capsys, monkeypatch
+):
+    """``gridmap coverage`` and ``gridmap site`` freeze what their imports made (the cycle
+    collector's full passes over it cost about 100 ms each) and unfreeze it when they end."""
+    import gc
+
+    frozen: list[int] = []
+    freeze = gc.freeze
+    monkeypatch.setattr(gc, "freeze", lambda: (freeze(), frozen.append(gc.get_freeze_count())))
+    gc.unfreeze()
+    _run(capsys, "--db", demo_db, "coverage", "runs")
+    _run(capsys, "--db", demo_db, "site", "scenarios")
+    assert len(frozen) == 2 and min(frozen) > 100_000
+    assert gc.get_freeze_count() == 0
