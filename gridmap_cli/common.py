@@ -98,11 +98,11 @@ def in_parts(args: argparse.Namespace, also: tuple[str, ...] = ()) -> bool:
     return False
 
 
-def imports_settled() -> None:
-    """Call once an analysis command has imported what it runs on: the objects those imports
-    made (some 200,000, of pandas, GeoPandas, SciPy…) are left out of the cycle collector's
-    full passes until the command ends (:func:`gridmap_cli.main.main` gives them back). Each
-    pass over them costs about 100 ms."""
+def settle() -> None:
+    """Leave every object that exists now (what an analysis command has imported, the layers
+    it has read) out of the cycle collector's full passes until the command ends
+    (:func:`gridmap_cli.main.main` gives them back). Each full pass over them costs about
+    100 ms on the demo, a few tenths of a second on a large city."""
     gc.freeze()
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from gridmap.errors import InputError
 from gridmap.settings import Settings
-from gridmap_cli.common import EXIT_OK, chosen_area, imports_settled, in_parts, open_engine
+from gridmap_cli.common import EXIT_OK, chosen_area, in_parts, open_engine, settle
 
 
 def walking_speed(text: str | None, settings: Settings) -> float:
@@ -30,7 +30,7 @@ def coverage_params(settings: Settings, levels=None, **options):
 def cmd_coverage(args, settings: Settings) -> int:
     from gridmap_cli import coverage_report
 
-    imports_settled()
+    settle()
     engine = open_engine(settings)
     if args.action == "runs":
         coverage_report.print_runs(engine)

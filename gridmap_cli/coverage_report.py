@@ -26,7 +26,7 @@ from gridmap.store.runs import (
     start_run,
     stored_inputs_used,
 )
-from gridmap_cli.common import homes_counted, require_people
+from gridmap_cli.common import homes_counted, require_people, settle
 from gridmap_cli.terminal import percent, print_table, progress_bar, say
 
 if TYPE_CHECKING:
@@ -81,6 +81,7 @@ def run_and_print(
             walk = params.walking
             inputs = inputs.within(area, walk.metres(max(params.levels)) + walk.max_snap_m)
         require_people(inputs.buildings, "a coverage run")
+        settle()  # the layers read stay for the whole run
         with progress_bar() as progress:
             result = compute_coverage(inputs, params, checklist=checklist, progress=progress)
         counted = homes_counted(inputs.buildings)

@@ -56,4 +56,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         while OPENED:
             OPENED.pop().dispose()
-        gc.unfreeze()  # whatever imports_settled left out, for a caller that goes on
+        gc.unfreeze()  # what settle() left out, for a caller that goes on

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gridmap.errors import InputError
 from gridmap.settings import Settings
-from gridmap_cli.common import EXIT_OK, chosen_area, imports_settled, in_parts, open_engine
+from gridmap_cli.common import EXIT_OK, chosen_area, in_parts, open_engine, settle
 from gridmap_cli.coverage import walking_speed
 
 
@@ -19,7 +19,7 @@ def cmd_site(args, settings: Settings) -> int:
     from gridmap.siting.candidates import CandidateRules
     from gridmap_cli import siting_report as report
 
-    imports_settled()
+    settle()
     engine = open_engine(settings)
     if args.action == "scenarios":
         report.print_scenarios(engine)

@@ -19,7 +19,7 @@ from gridmap.siting.proposal import Proposal, SitingParams, gap_categories, prop
 from gridmap.standards import load_checklist
 from gridmap.store.inputs import load_inputs
 from gridmap.store.scenarios import compare_scenarios, list_scenarios, save_scenario
-from gridmap_cli.common import homes_counted, require_people
+from gridmap_cli.common import homes_counted, require_people, settle
 from gridmap_cli.coverage_report import print_islands
 from gridmap_cli.terminal import percent, print_table, say
 
@@ -81,6 +81,7 @@ def run_and_print(
         minutes = params.minutes or max(params.levels)
         inputs = inputs.within(area, params.walking.metres(minutes) + params.walking.max_snap_m)
     require_people(inputs.buildings, "a siting proposal")
+    settle()  # the layers read stay for the whole run
     say(homes_counted(inputs.buildings))
     if params.categories:
         groups = [params.categories]

@@ -93,7 +93,7 @@ def test_coverage_and_siting_over_nobody_are_refused_with_what_to_do(demo_db, ca
     assert code == 0 and "residents: 100 % estimated from footprint × levels" in out
 
 
-def test_analysis_commands_keep_their_imports_out_of_full_collections_and_give_them_back(
+def test_analysis_commands_keep_their_imports_and_layers_out_of_full_collections_and_give_them_back(
     demo_db, capsys, monkeypatch
 ):
     """``gridmap coverage`` and ``gridmap site`` freeze what their imports made (the cycle
