@@ -12,6 +12,7 @@ same cut and parameters reuses every part whose inputs did not change.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -91,7 +92,17 @@ def cut_for(
 
 def walk_part(job: PartJob) -> PartWalks:
     """Read one part's box, keep what it owns, and walk its homes (or take its walks from
-    the cache when it read the same as last time)."""
+    the cache when it read the same as last time). What the process held before the part
+    (its imports, a Dask worker's own state) stays out of the cycle collector's full passes
+    while the part runs."""
+    gc.freeze()
+    try:
+        return _walk_part(job)
+    finally:
+        gc.unfreeze()
+
+
+def _walk_part(job: PartJob) -> PartWalks:
     start = time.perf_counter()
     own, facilities = owned(job.source.read(job.cut.parts[job.index].reads), job)
     path = _cache_path(job, own)  # its fingerprint: what it owns and reads, not its neighbours' homes

@@ -4,6 +4,7 @@ whose inputs changed."""
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from dataclasses import dataclass, replace
@@ -17,6 +18,7 @@ import shapely
 from shapely.geometry import LineString, Point, box
 
 from gridmap.coverage import CoverageParams, CoverageResult, compute_coverage
+from gridmap.scale import coverage as scale_coverage
 from gridmap.scale.coverage import cut_for, halo_m, partitioned_coverage, run_params
 from gridmap.scale.jobs import PartsFailedError
 from gridmap.scale.partitions import OUTSIDE, Partitioning, by_district, by_tiles
@@ -212,7 +214,7 @@ def test_a_dense_city_cut_through_its_streets_and_a_part_that_fails_once(tmp_pat
         partitioned_coverage(always, cut, params, checklist=CHECKLIST, retries=2)
 
 
-def test_homes_outside_every_district_have_a_part_of_their_own():
+def test_homes_outside_every_district_have_a_part_of_their_own(monkeypatch):
     inputs = dense_city()
     w, s, e, n = inputs.buildings.total_bounds
     half = gpd.GeoDataFrame(
@@ -226,10 +228,18 @@ def test_homes_outside_every_district_have_a_part_of_their_own():
     assert cut.parts[0].key == "D1" and len(cut.parts) > 1
     assert all(p.key.startswith(OUTSIDE) for p in cut.parts[1:])
     params = run_params(replace(PARAMS, categories=("clinic",), circles=False), CHECKLIST)
+    frozen: list[int] = []
+    walk = scale_coverage.walk_homes
+    monkeypatch.setattr(
+        scale_coverage, "walk_homes", lambda *a, **k: (frozen.append(gc.get_freeze_count()), walk(*a, **k))[1]
+    )
     parts = partitioned_coverage(source, cut, params, checklist=CHECKLIST)
     assert_same_run(compute_coverage(inputs, params, checklist=CHECKLIST), parts)
     walked = parts.report["partitions"]["parts"]
     assert walked[0]["homes"] > 0 and sum(p["homes"] for p in walked[1:]) > 0
+    # each part walks with what the process held before it out of the collector's full
+    # passes (a third of the walking time at 8 × 8 copies), and gives it back after
+    assert len(frozen) == len(cut.parts) and min(frozen) > 100_000 and gc.get_freeze_count() == 0
 
 
 def test_a_rerun_after_one_districts_edit_walks_that_district_only(demo_url, demo_run, tmp_path):
