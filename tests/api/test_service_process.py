@@ -12,9 +12,9 @@ from api.main import create_app
 from gridmap.settings import Settings
 
 
-def test_start_up_objects_stay_out_of_the_collectors_full_passes_while_serving(service_db):
+def test_start_up_objects_stay_out_of_the_collectors_full_passes_while_serving(demo_db):
     gc.unfreeze()
-    with TestClient(create_app(Settings(database_url=service_db))) as client:
+    with TestClient(create_app(Settings(database_url=demo_db))) as client:
         assert gc.get_freeze_count() > 100_000  # the modules and the app, at least
         assert client.get("/conformance").status_code == 200
     assert gc.get_freeze_count() == 0
