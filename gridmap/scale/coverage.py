@@ -12,7 +12,6 @@ same cut and parameters reuses every part whose inputs did not change.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.collector import kept_out
 from gridmap.coverage import (
     CoverageParams,
     CoverageResult,
@@ -95,11 +95,8 @@ def walk_part(job: PartJob) -> PartWalks:
     the cache when it read the same as last time). What the process held before the part
     (its imports, a Dask worker's own state) stays out of the cycle collector's full passes
     while the part runs."""
-    gc.freeze()
-    try:
+    with kept_out():
         return _walk_part(job)
-    finally:
-        gc.unfreeze()
 
 
 def _walk_part(job: PartJob) -> PartWalks:
