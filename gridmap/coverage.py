@@ -20,9 +20,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import shapely
 from pyproj import CRS
-from scipy.spatial import cKDTree
+from scipy.sparse.csgraph import connected_components
 
 from gridmap.choices import LEVELS, MEASURES
 from gridmap.crs import STORAGE_CRS
@@ -405,6 +406,8 @@ def straight_line_nearest(
     nearest of the facilities ``subset`` and its position (-1 when there is none)."""
     if len(subset) == 0:
         return np.full(len(origin_xy), np.inf), np.full(len(origin_xy), -1, dtype=np.int64)
+    from scipy.spatial import cKDTree  # only for straight lines: its import is slow
+
     dist, idx = cKDTree(fac_xy[subset]).query(origin_xy)
     return dist * detour, subset[idx]
 
@@ -707,17 +710,29 @@ def _no_shapes(columns: list[str]) -> gpd.GeoDataFrame:
 def gap_clusters(xy: np.ndarray, cluster_m: float) -> np.ndarray:
     """Cluster labels of points (metres): points in the same or touching square cells of
     ``cluster_m`` metres share a label, so homes up to about ``cluster_m`` apart (never more
-    than 2.9 × ``cluster_m``) chain into one cluster."""
+    than 2.9 × ``cluster_m``) chain into one cluster. Clusters are numbered in the order of
+    their first cell, by x then y."""
     if len(xy) == 0:
         return np.zeros(0, dtype=np.int64)
     cell = np.floor((xy - xy.min(axis=0)) / cluster_m).astype(np.int64)
-    occupied = np.zeros(tuple(cell.max(axis=0) + 1), dtype=bool)
-    occupied[cell[:, 0], cell[:, 1]] = True
-    from scipy import ndimage  # only where gaps are outlined
-
-    labels, _ = ndimage.label(occupied, structure=np.ones((3, 3), dtype=bool))
-    # the labels run 1…n, each on an occupied cell, so each point's label less one is its cluster
-    label: np.ndarray = labels[cell[:, 0], cell[:, 1]].astype(np.int64) - 1
+    width = int(cell[:, 1].max()) + 3  # a cell's code leaves room for y - 1 and y + 1
+    code = cell[:, 0] * width + cell[:, 1] + 1
+    occupied = np.zeros((int(cell[:, 0].max()) + 2) * width, dtype=bool)
+    occupied[code] = True
+    cells = np.flatnonzero(occupied)  # by x, then y
+    number = np.cumsum(occupied) - 1  # each occupied cell's place among them
+    first, second = [], []
+    for step in (1, width - 1, width, width + 1):  # the cell above each, and the three right of it
+        touching = occupied[cells + step]
+        first.append(np.flatnonzero(touching))
+        second.append(number[cells[touching] + step])
+    i, j = np.concatenate(first), np.concatenate(second)
+    graph = sp.coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(len(cells), len(cells)))
+    _, component = connected_components(graph, directed=False)
+    _, firsts = np.unique(component, return_index=True)
+    order = np.empty(len(firsts), dtype=np.int64)
+    order[np.argsort(firsts)] = np.arange(len(firsts))
+    label: np.ndarray = order[component][number[code]]
     return label
 
 
@@ -915,27 +930,28 @@ def long_results(result: CoverageResult) -> pd.DataFrame:
 def pair_rows(
     homes: pd.DataFrame, distances: PairArrays, nearest: PairArrays, thresholds: dict[tuple[str, int], float]
 ) -> pd.DataFrame:
-    """One row per (home, category, level) of ``homes`` (with ``kind``, ``feature_id``):
-    distance (m, NaN when nothing is reached), nearest facility (NA: none) and covered."""
-    frames = []
-    for key, dist in distances.items():
-        finite = np.isfinite(dist)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "home_kind": homes["kind"].to_numpy(),
-                    "feature_id": homes["feature_id"].to_numpy(),
-                    "category": key[0],
-                    "level": key[1],
-                    "distance_m": np.where(finite, np.round(dist, 2), np.nan),
-                    "facility_id": pd.array(nearest[key], dtype="Int64"),
-                    "covered": dist <= thresholds[key],
-                }
-            )
-        )
-    out = pd.concat(frames, ignore_index=True)
-    out.loc[out["facility_id"] < 0, "facility_id"] = pd.NA  # -1: no facility reachable
-    return out
+    """One row per (home, category, level) of ``homes`` (with ``kind``, ``feature_id``,
+    ``households``, ``residents``): the home's households and residents, distance (m, NaN
+    when nothing is reached), nearest facility (NA: none) and covered."""
+    n, keys = len(homes), list(distances)
+    dist = np.concatenate([distances[k] for k in keys]) if keys else np.zeros(0)
+    near = np.concatenate([nearest[k] for k in keys]) if keys else np.zeros(0, dtype=np.int64)
+    limit = np.repeat([thresholds[k] for k in keys], n)
+    facility = pd.array(near, dtype="Int64")
+    facility[near < 0] = pd.NA  # -1: no facility reachable
+    return pd.DataFrame(
+        {
+            "home_kind": np.tile(homes["kind"].to_numpy(), len(keys)),
+            "feature_id": np.tile(homes["feature_id"].to_numpy(), len(keys)),
+            "households": np.tile(homes["households"].to_numpy(), len(keys)),
+            "residents": np.tile(homes["residents"].to_numpy(), len(keys)),
+            "category": np.repeat(np.array([k[0] for k in keys], dtype=object), n),
+            "level": np.repeat(np.array([k[1] for k in keys], dtype=np.int64), n),
+            "distance_m": np.where(np.isfinite(dist), np.round(dist, 2), np.nan),
+            "facility_id": facility,
+            "covered": dist <= limit,
+        }
+    )
 
 
 def result_frames(result: CoverageResult) -> dict[str, pd.DataFrame]:

@@ -83,7 +83,7 @@ def save_run(
     """Store a run with its parameters, input layer versions and counts, and all results."""
     with write_transaction(engine) as conn:
         run_id = _insert_run(conn, result.params, inputs_used(inputs), result.checklist_version, user, label)
-        _insert_results(conn, run_id, result_rows(result))
+        _insert_results(conn, run_id, long_results(result))
         _insert_figures(conn, run_id, result)
     return run_id
 
@@ -111,7 +111,7 @@ def save_walks(
     ``thresholds`` count as covered)."""
     rows = pair_rows(walks.homes, walks.distances, walks.nearest, thresholds)
     with write_transaction(engine) as conn:
-        _insert_results(conn, run_id, walk_rows(walks.homes, rows))
+        _insert_results(conn, run_id, rows)
 
 
 def finish_run(engine: Engine, run_id: int, result: CoverageResult) -> None:
@@ -131,20 +131,6 @@ def fail_run(engine: Engine, run_id: int, error: BaseException) -> None:
             .where(coverage_runs.c.id == run_id)
             .values(method=FAILED, report=json.dumps(report))
         )
-
-
-def result_rows(result: CoverageResult) -> pd.DataFrame:
-    """The stored rows of a run's results: one per home, category and level."""
-    return walk_rows(result.homes, long_results(result))
-
-
-def walk_rows(homes: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows of :func:`gridmap.coverage.pair_rows` with each home's households and residents."""
-    return rows.merge(
-        homes[["kind", "feature_id", "households", "residents"]].rename(columns={"kind": "home_kind"}),
-        on=["home_kind", "feature_id"],
-        how="left",
-    )
 
 
 def stored_inputs_used(engine: Engine) -> dict[str, Any]:

@@ -108,3 +108,18 @@ def test_analysis_commands_keep_their_imports_and_layers_out_of_full_collections
     _run(capsys, "--db", demo_db, "site", "scenarios")
     assert len(frozen) == 2 and min(frozen) > 100_000
     assert gc.get_freeze_count() == 0
+
+
+def test_the_program_leaves_what_exists_out_of_the_last_collections_and_exits_with_the_code(monkeypatch):
+    """``gridmap`` (``gridmap_cli.main:run``) freezes what exists before the interpreter stops,
+    whose last full collections over it would cost about 0.3 s, and exits with main's code."""
+    import gc
+    import importlib
+
+    program = importlib.import_module("gridmap_cli.main")  # the module, not the function it exports
+    monkeypatch.setattr(program, "main", lambda: 3)
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    frozen: list[bool] = []
+    with pytest.raises(SystemExit) as stop:
+        program.run()
+    assert stop.value.code == 3 and frozen == [True]

@@ -210,6 +210,26 @@ def test_gaps_are_clusters_not_one_hull():
     assert not gaps.geometry.intersects(Point(X0 + 600, Y0 + 10)).any()
 
 
+def test_gap_clusters_are_the_touching_cells_scipy_labels():
+    """Oracle: ``scipy.ndimage.label`` over the occupied cells, eight neighbours touching,
+    numbered in the same order (by x, then y, of each cluster's first cell)."""
+    from scipy import ndimage
+
+    from gridmap.coverage import gap_clusters
+
+    rng = np.random.default_rng(7)
+    for n, extent in [(1, 10), (2, 300), (40, 1_000), (500, 5_000), (3_000, 20_000), (3_000, 200_000)]:
+        xy = rng.uniform(0, extent, (n, 2)) + rng.uniform(-1e6, 1e6, 2)
+        cell = np.floor((xy - xy.min(axis=0)) / 250).astype(np.int64)
+        grid = np.zeros(tuple(cell.max(axis=0) + 1), dtype=bool)
+        grid[cell[:, 0], cell[:, 1]] = True
+        labels, _ = ndimage.label(grid, structure=np.ones((3, 3), dtype=bool))
+        assert (gap_clusters(xy, 250) == labels[cell[:, 0], cell[:, 1]] - 1).all(), (n, extent)
+    # a chain of cells touching corner to corner is one cluster; a gap of one empty cell parts them
+    chain = np.array([[0, 0], [260, 260], [520, 10], [1_030, 10]], dtype=float)
+    assert gap_clusters(chain, 250).tolist() == [0, 0, 0, 1]
+
+
 @pytest.fixture(scope="module")
 def demo_inputs(demo_data):
     return CoverageInputs.from_layers(demo_data.layers)
