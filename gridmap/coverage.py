@@ -14,7 +14,9 @@ says so in its ``method`` column.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import geopandas as gpd
@@ -26,7 +28,7 @@ from pyproj import CRS
 from scipy.sparse.csgraph import connected_components
 
 from gridmap.choices import LEVELS, MEASURES
-from gridmap.crs import STORAGE_CRS
+from gridmap.crs import STORAGE_CRS, project_shapes
 from gridmap.errors import InputError
 from gridmap.geometry import concave_hulls, on_all_cores, point_groups
 from gridmap.model import CATEGORY_NAMES_ZH, SUMMARY_SCOPES, ServiceCategory
@@ -36,7 +38,7 @@ from gridmap.network.paths import Attachment, FacilityGraph, attach_only
 from gridmap.settings import Settings
 from gridmap.standards import Checklist, load_checklist
 from gridmap.study_area import CoverageInputs, prepare_area
-from gridmap.timing import Laps
+from gridmap.timing import Laps, timed
 from gridmap.walking import WalkingParams
 
 _SETTINGS = Settings.model_fields  # the defaults live in one place: the settings
@@ -217,8 +219,12 @@ def compute_coverage(
     if len(inputs.buildings) == 0 and (inputs.compounds is None or len(inputs.compounds) == 0):
         raise InputError("there are no buildings or compounds: nothing to measure coverage from")
     lap = Laps()
-    walks = walk_homes(inputs, params, checklist=checklist, progress=progress, crs=crs, lap=lap)
-    return coverage_figures(walks, inputs, params, checklist=checklist, progress=progress, lap=lap)
+    # the circles are drawn in a second thread while the figures are summed and the gaps outlined
+    with ThreadPoolExecutor(1, thread_name_prefix="circles") as beside:
+        walks = walk_homes(
+            inputs, params, checklist=checklist, progress=progress, crs=crs, lap=lap, circles_beside=beside
+        )
+        return coverage_figures(walks, inputs, params, checklist=checklist, progress=progress, lap=lap)
 
 
 def resolved(params: CoverageParams, checklist: Checklist) -> CoverageParams:
@@ -249,6 +255,16 @@ class HomeWalks:
     nearest: PairArrays
     circles: gpd.GeoDataFrame
     report: dict[str, Any]
+    drawing: Future[tuple[gpd.GeoDataFrame, float]] | None = None  # circles still being drawn
+
+    def drawn(self) -> HomeWalks:
+        """These walks with their circles drawn (waiting for them if they are being drawn
+        beside), the seconds drawing took in the report's timings."""
+        if self.drawing is None:
+            return self
+        circles, seconds = self.drawing.result()
+        timings = {**self.report.get("timings_s", {}), "circles": round(seconds, 4)}
+        return replace(self, circles=circles, drawing=None, report={**self.report, "timings_s": timings})
 
     def take(self, mask: np.ndarray) -> HomeWalks:
         """The walks of the homes in ``mask`` only."""
@@ -285,10 +301,12 @@ def walk_homes(
     crs: CRS | None = None,
     circle_facilities: np.ndarray | None = None,
     lap: Laps | None = None,
+    circles_beside: Executor | None = None,
 ) -> HomeWalks:
     """The walks of a run (``params`` resolved): every home to the nearest facility of each
     (category, level), and the service circles of the facilities (of those in the mask
-    ``circle_facilities`` over ``inputs.facilities``, when given)."""
+    ``circle_facilities`` over ``inputs.facilities``, when given). With ``circles_beside``
+    the circles are drawn there while the caller goes on (:meth:`HomeWalks.drawn` waits)."""
     categories, levels = tuple(params.categories or ()), tuple(sorted(params.levels))
     lap = lap or Laps()
     walking = params.walking
@@ -318,6 +336,15 @@ def walk_homes(
         report.update(_network_report(network, origin_att, origins, homes, fac_att, used, fac_ids))
     lap("network_report")
 
+    circles, drawing, draw = _no_shapes(CIRCLE_COLUMNS), None, None
+    if params.circles and graph is not None:
+        at = table["pos"].to_numpy(np.int64)
+        shown = table if circle_facilities is None else table[circle_facilities[at]]
+        draw = partial(_circles, graph, shown, categories, levels, pair_thresholds(params, checklist), params,
+                       fac_ids, metric, method, progress)  # fmt: skip
+        if circles_beside is not None:  # the circles need the graph, not the distances
+            drawing, draw = circles_beside.submit(timed, draw), None
+
     cache: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
     pairs = [(c, lv) for c in categories for lv in levels]
     for k, key in enumerate(pairs):
@@ -341,17 +368,12 @@ def walk_homes(
             progress("distances", k + 1, len(pairs))
     report["shortest_path_passes"] = len(cache)
     lap("distances")
+    if draw is not None:
+        circles = draw()
+    if drawing is None:
+        lap("circles")
 
-    circles = _no_shapes(CIRCLE_COLUMNS)
-    if params.circles and graph is not None:
-        thresholds = pair_thresholds(params, checklist)
-        if circle_facilities is not None:
-            table = table[circle_facilities[table["pos"].to_numpy(dtype=np.int64)]]
-        circles = _circles(
-            graph, table, categories, levels, thresholds, params, fac_ids, metric, method, progress
-        )
-    lap("circles")
-    return HomeWalks(homes, metric, method, distances, nearest, circles, report)
+    return HomeWalks(homes, metric, method, distances, nearest, circles, report, drawing)
 
 
 def coverage_figures(
@@ -382,6 +404,8 @@ def coverage_figures(
     lap("gaps")
 
     out_homes = _homes_frame(homes, walks.distances, walks.nearest, covered, params, walks.method)
+    lap("homes")
+    walks = walks.drawn()
     report = {**walks.report, "timings_s": {**walks.report.get("timings_s", {}), **lap.seconds}}
     return CoverageResult(
         params=params,
@@ -917,9 +941,13 @@ def _homes_frame(
     for (category, level), dist in distances.items():
         minutes = params.walking.minutes(dist)
         data[f"{category}_{level}"] = np.where(np.isfinite(minutes), np.round(minutes, 2), np.nan)
-    frame = gpd.GeoDataFrame(data, geometry=homes.geometry.values, crs=homes.crs)
+    if "stored" in homes.columns:  # the shapes as stored, not projected there and back
+        stored = np.asarray(homes["stored"].values)
+    else:
+        stored = project_shapes(np.asarray(homes.geometry.values), homes.crs, STORAGE_CRS)
+    frame = gpd.GeoDataFrame(data, geometry=stored, crs=STORAGE_CRS)
     frame["method"] = method
-    return frame.to_crs(STORAGE_CRS)
+    return frame
 
 
 def long_results(result: CoverageResult) -> pd.DataFrame:

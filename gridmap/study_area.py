@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from gridmap.crs import metric_crs_for, project_shapes
+from gridmap.crs import STORAGE_CRS, metric_crs_for, project_shapes
 from gridmap.geometry import containing
 from gridmap.network.graph import WalkingNetwork, build_network
 from gridmap.network.paths import Attachment, attach
@@ -114,6 +115,16 @@ class StudyArea:
             )
         return self._shapes[name]
 
+    def stored_shapes(self, name: str) -> np.ndarray:
+        """The geometries of input layer ``name`` as stored (EPSG:4326), in the layer's row
+        order: the layer's own where it is in that CRS."""
+        frame = getattr(self.inputs, name)
+        if frame is None or len(frame) == 0:
+            return np.zeros(0, dtype=object)
+        if CRS.from_user_input(frame.crs).equals(STORAGE_CRS):
+            return np.asarray(frame.geometry.values)
+        return project_shapes(np.asarray(frame.geometry.values), frame.crs, STORAGE_CRS)
+
     def attach_origins(self, max_snap_m: float) -> Attachment:
         """The start points attached to the network (which must exist)."""
         if self.network is None:
@@ -137,11 +148,13 @@ def prepare_area(inputs: CoverageInputs, walking: WalkingParams, crs: CRS | None
     roads = inputs.roads if inputs.roads is not None and len(inputs.roads) else None
     if crs is None:
         crs = metric_crs_for(roads if roads is not None else inputs.buildings)
-    network = build_network(roads, highways=walking.highways, crs=crs) if roads is not None else None
-    if network is not None and network.edge_count == 0:
-        network = None
-    area = StudyArea(inputs, crs, network, method_label(network is not None, walking.detour_factor))
-    area.homes = _homes(area)
+    area = StudyArea(inputs, crs, None, method_label(False, walking.detour_factor))
+    with ThreadPoolExecutor(1, thread_name_prefix="homes") as beside:  # homes placed as the network is built
+        homes = beside.submit(_homes, area)
+        network = build_network(roads, highways=walking.highways, crs=crs) if roads is not None else None
+        area.homes = homes.result()
+    if network is not None and network.edge_count > 0:
+        area.network, area.method = network, method_label(True, walking.detour_factor)
     area.origins = _origins(area, walking.origin)
     return area
 
@@ -165,7 +178,8 @@ def compounds_lived_in(buildings: pd.DataFrame) -> np.ndarray:
 
 
 def _homes(area: StudyArea) -> gpd.GeoDataFrame:
-    """Residential buildings, and compounds with no buildings, as homes in the metric CRS."""
+    """Residential buildings, and compounds with no buildings, as homes in the metric CRS
+    (``stored``: their shapes as stored, EPSG:4326)."""
     b = area.inputs.buildings
     households, residents = people(b)
     lived_in = (households > 0) | (residents > 0)
@@ -175,6 +189,7 @@ def _homes(area: StudyArea) -> gpd.GeoDataFrame:
     feature = np.asarray(b.index, dtype=np.int64)[lived_in]
     hh, rs = households[lived_in], residents[lived_in]
     shapes = area.shapes("buildings")[lived_in] if len(b) else np.zeros(0, dtype=object)
+    stored = area.stored_shapes("buildings")[lived_in] if len(b) else np.zeros(0, dtype=object)
     comps = area.inputs.compounds
     if comps is not None and len(comps):
         bare = ~comps.index.isin(compound.dropna().to_numpy(np.int64))  # the compounds of the homes above
@@ -188,6 +203,7 @@ def _homes(area: StudyArea) -> gpd.GeoDataFrame:
                 np.concatenate([rs, np.zeros(len(ids), np.int64)]),
             )
             shapes = np.concatenate([shapes, area.shapes("compounds")[bare]])
+            stored = np.concatenate([stored, area.stored_shapes("compounds")[bare]])
     points = shapely.point_on_surface(shapes)
     columns = {
         "kind": kind,
@@ -197,6 +213,7 @@ def _homes(area: StudyArea) -> gpd.GeoDataFrame:
         "residents": rs,
         "geometry": gpd.GeoSeries(shapes, crs=area.crs),
         "point": gpd.GeoSeries(points, crs=area.crs),
+        "stored": gpd.GeoSeries(stored, crs=STORAGE_CRS),  # the shape as stored, for the results
     }
     for scope, name in UNIT_LAYERS.items():
         ids = pd.array([pd.NA] * len(shapes), dtype="Int64")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Laps:
@@ -16,3 +20,9 @@ class Laps:
         now = time.perf_counter()
         self.seconds[stage] = round(now - self._clock, 4)
         self._clock = now
+
+
+def timed(work: Callable[[], T]) -> tuple[T, float]:
+    """What ``work()`` gives, and the seconds it took (wall clock)."""
+    start = time.perf_counter()
+    return work(), time.perf_counter() - start

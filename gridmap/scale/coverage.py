@@ -46,7 +46,7 @@ from gridmap.standards import Checklist, load_checklist
 from gridmap.study_area import CoverageInputs, compounds_lived_in
 from gridmap.walking import params_record
 
-CACHE_FORMAT = 1  # kept parts of another format are walked again
+CACHE_FORMAT = 2  # kept parts of another format are walked again
 
 
 @dataclass(frozen=True)
@@ -261,6 +261,7 @@ def _read_cached(path: Path) -> tuple[HomeWalks | None, list[int]]:
     nearest = {key: table.pop(f"n{k}").to_numpy() for k, key in enumerate(pairs)}
     for column in ("geometry", "point"):
         table[column] = gpd.GeoSeries.from_wkb(table[column], crs=crs)
+    table["stored"] = gpd.GeoSeries.from_wkb(table["stored"], crs=4326)
     homes = gpd.GeoDataFrame(table, geometry="geometry", crs=crs)
     circles = pd.read_parquet(path.with_suffix(".circles.parquet"))
     shapes = gpd.GeoSeries.from_wkb(circles.pop("geometry"), crs=4326)

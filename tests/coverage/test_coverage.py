@@ -235,6 +235,28 @@ def demo_inputs(demo_data):
     return CoverageInputs.from_layers(demo_data.layers)
 
 
+def test_circles_drawn_beside_the_figures_are_those_drawn_in_turn_and_homes_keep_their_stored_shapes(
+    demo_inputs,
+):
+    """A run draws its circles in a second thread while it sums the figures and outlines the
+    gaps: the same circles, gaps and figures as drawing them in turn; the homes of the result
+    are the buildings' shapes as stored, not projected there and back."""
+    from gridmap.coverage import coverage_figures, resolved, walk_homes
+
+    checklist = load_checklist()
+    params = resolved(CoverageParams(categories=("clinic", "elderly_care"), levels=(5, 15)), checklist)
+    beside = compute_coverage(demo_inputs, params, checklist=checklist)
+    walks = walk_homes(demo_inputs, params, checklist=checklist)
+    assert walks.drawing is None
+    in_turn = coverage_figures(walks, demo_inputs, params, checklist=checklist)
+    assert len(beside.circles) > 20 and beside.report["timings_s"]["circles"] > 0
+    for name in ("circles", "gaps", "summary", "compounds"):
+        pd.testing.assert_frame_equal(getattr(beside, name), getattr(in_turn, name), check_exact=True)
+    built = beside.homes[beside.homes["kind"] == "building"]
+    stored = demo_inputs.buildings.geometry.loc[built["feature_id"].to_numpy()]
+    assert shapely.equals_exact(built.geometry.values, stored.values, tolerance=0).all()
+
+
 @pytest.mark.slow
 def test_gap_disappears_when_a_facility_is_added(demo_inputs):
     params = CoverageParams(categories=("elderly_care",), levels=(5,), circles=False, gap_cluster_m=50)
