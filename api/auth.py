@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
 
 from api.schemas import AnswerRoute, Credentials, Me, Token
 from api.state import AppState
@@ -61,14 +60,9 @@ async def bearer_token(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> str | None:
     """The bearer token, not yet looked up (None: the public; a malformed header is refused),
-    for a route that looks it up on the worker thread it reads the database on anyway:
-    :func:`user_of`."""
+    for a route that looks it up on the worker thread it reads the database on anyway (the
+    tiles: :func:`gridmap.accounts.user_and_versions`)."""
     return _token_of(request)
-
-
-def user_of(engine: Engine, token: str | None) -> User:
-    """The user of ``token`` (from :func:`bearer_token`); blocks on the database."""
-    return PUBLIC if token is None else user_for_token(engine, token)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

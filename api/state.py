@@ -27,7 +27,7 @@ from gridmap.scope import (
     grid_leader_area,
 )
 from gridmap.settings import Settings
-from gridmap.store.engine import reading
+from gridmap.store.engine import fetch
 from gridmap.store.layers import read_layer
 from gridmap.store.tables import layer_versions
 from gridmap.tiles import TileSource
@@ -51,8 +51,7 @@ class LayerStore:
 
     def versions(self) -> dict[str, int]:
         """Every layer's version counter, as committed now."""
-        with reading(self.engine) as conn:
-            return {layer: int(version) for layer, version in conn.execute(_VERSIONS)}
+        return {row.layer: int(row.version) for row in fetch(self.engine, _VERSIONS)}
 
     def frame(self, layer: str, versions: dict[str, int] | None = None) -> pd.DataFrame:
         """The whole layer, indexed by feature id (geometry in EPSG:4326)."""

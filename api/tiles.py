@@ -18,14 +18,14 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.analysis import KEPT_REF, home_minutes, select_rows, stored_run, stored_scenario
-from api.auth import BearerToken, CurrentUser, State, require, user_of
+from api.auth import BearerToken, CurrentUser, State, require
 from api.features import base_url
 from api.schemas import AnswerRoute, TileJSON
-from gridmap.accounts import User
+from gridmap.accounts import PUBLIC, User, user_and_versions
 from gridmap.errors import AccessError, InputError, NotFoundError
 from gridmap.model import UserRole
 from gridmap.scope import PUBLIC_LAYERS, analysis_ids, readable_layers, visible_ids
-from gridmap.store.engine import is_sqlite, reading
+from gridmap.store.engine import is_sqlite
 from gridmap.store.mvt import postgis_tile
 from gridmap.store.secret import service_secret
 from gridmap.tiles import MAX_ZOOM, TileSource, encode_tile, lonlat_bounds, tile_bounds
@@ -143,19 +143,22 @@ async def tile(
     scenario: Scenario = "latest",
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """One trip to a worker thread: the caller's token looked up, the layer versions read
-    once (for the scope and the source alike), the tag, then the tile from the cache or
+    """One trip to a worker thread: the caller's token looked up and the layer versions read
+    in one statement (for the scope and the source alike), the tag, then the tile from the cache or
     encoded (by the database on PostGIS), unless the client's copy is current (304). No
     connection is held while another is taken: a full pool would wait on itself."""
     y_number = int(y.split(".")[0]) if y.split(".")[0].isdigit() else -1
 
     def answer() -> tuple[User, str, bytes | None]:
-        user = user_of(app.engine, token)  # a bad token is refused before anything else
+        # the token and the layer versions in one statement: a bad token is refused before anything else
+        if token is None:
+            user, versions = PUBLIC, app.layers.versions()
+        else:
+            user, versions = user_and_versions(app.engine, token)
         try:
             tile_bounds(z, x, y_number)
         except InputError as exc:  # an address off the grid names no tile (OGC API – Tiles: 404)
             raise NotFoundError(str(exc.problems[0].message)) from None
-        versions = app.layers.versions()
         keep = _keep(app, versions, user, layer)
         source, version = _source(app, versions, layer, run, category, level, scenario)
         text = repr((layer, version, _scope_key(user, keep), z, x, y_number))
@@ -165,8 +168,7 @@ async def tile(
         data = app.tiles.get(tag)
         if data is None:
             if source is None:
-                with reading(app.engine) as conn:
-                    data = postgis_tile(conn, layer, LAYER_COLUMNS[layer], z, x, y_number, keep)
+                data = postgis_tile(app.engine, layer, LAYER_COLUMNS[layer], z, x, y_number, keep)
             else:
                 data = encode_tile([(source, keep)], z, x, y_number)
             app.tiles.put(tag, data)

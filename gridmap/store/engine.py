@@ -7,18 +7,20 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 # GDAL (in pyogrio's wheel) must load its own PROJ and SQLite before SpatiaLite pulls in the
 # system's copies; the other order crashes the process on the next GeoPackage write.
 import pyogrio  # noqa: F401  (imported for that side effect)
 from geoalchemy2.admin.dialects.sqlite import init_spatialite, load_spatialite_driver
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.sql.compiler import Compiled
 
 from gridmap.errors import DatabaseBusyError, DatabaseError, InputError
 
@@ -223,3 +225,53 @@ def reading(engine: Engine) -> Connection:
     when it runs; on SQLite a plain connection."""
     conn = engine.connect()
     return conn if is_sqlite(engine) else conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def fetch(engine: Engine, statement: Executable, params: Mapping[str, object] | None = None) -> Sequence:
+    """The rows of one read ``statement`` (its bound parameters in ``params``), each with its
+    columns by name, seeing what is committed when it runs (as :func:`reading`).
+
+    On PostgreSQL the statement goes to the driver as compiled once, in autocommit on a
+    connection of the pool: SQLAlchemy's execution of a statement costs about 0.1 ms of the
+    interpreter, and with many threads far more, which the reads every tile makes cannot
+    afford. A driver's error comes out as SQLAlchemy's (``OperationalError`` …), the
+    connection dropped from the pool when it is lost, as SQLAlchemy's own execution does.
+    Elsewhere it runs as any statement (SQLite's values need SQLAlchemy's conversions)."""
+    if is_sqlite(engine):
+        with reading(engine) as conn:
+            return conn.execute(statement, dict(params or {})).all()
+    from psycopg.rows import namedtuple_row
+
+    compiled = _compiled(engine, statement)
+    values = compiled.construct_params(dict(params or {}))
+    with engine.connect() as conn:
+        driver: Any = conn.connection.driver_connection
+        error = engine.dialect.loaded_dbapi.Error
+        try:
+            driver.autocommit = True
+            with driver.cursor(row_factory=namedtuple_row) as cursor:
+                cursor.execute(compiled.string, values)
+                return cursor.fetchall()
+        except error as exc:
+            lost = engine.dialect.is_disconnect(exc, driver, None)
+            if lost:
+                conn.invalidate(exc)
+            raise DBAPIError.instance(compiled.string, values, exc, error, connection_invalidated=lost,
+                                      dialect=engine.dialect) from exc  # fmt: skip
+        finally:
+            with suppress(error):  # a lost connection is not handed back
+                driver.autocommit = False
+
+
+_COMPILED: dict[tuple[int, str], tuple[Executable, Compiled]] = {}
+
+
+def _compiled(engine: Engine, statement: Executable) -> Compiled:
+    """``statement`` compiled for ``engine``'s database, once (the statements given are
+    module-level constants, or kept by their maker)."""
+    key = (id(statement), engine.dialect.name)
+    held = _COMPILED.get(key)
+    if held is None or held[0] is not statement:
+        held = (statement, statement.compile(dialect=engine.dialect))  # type: ignore[attr-defined]
+        _COMPILED[key] = held
+    return held[1]

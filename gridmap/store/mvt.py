@@ -8,10 +8,12 @@ with the same 64-unit buffer (within a unit of it: each rounds on its own)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Engine, TextClause, text
 
+from gridmap.store.engine import fetch
 from gridmap.store.tables import GEOMETRY_COLUMN, LAYER_TABLES
 from gridmap.tiles import BUFFER, EXTENT
 
@@ -30,7 +32,7 @@ SELECT ST_AsMVT(features.*, :layer, :extent, 'mvt_geom') FROM features WHERE mvt
 
 
 def postgis_tile(
-    conn: Connection,
+    engine: Engine,
     layer: str,
     columns: Sequence[str],
     z: int,
@@ -40,18 +42,27 @@ def postgis_tile(
 ) -> bytes:
     """Tile ``z/x/y`` (WebMercatorQuad) of the stored ``layer`` with its ``columns``, encoded
     by PostGIS; with ``keep``, only the features whose id it holds. Empty bytes for a tile
-    with no feature."""
-    table = LAYER_TABLES[layer]
-    quote = conn.dialect.identifier_preparer.quote
-    present = [c for c in columns if c in table.c]
-    sql = _TILE_SQL.format(
-        geom=quote(GEOMETRY_COLUMN), table=quote(table.name),
-        columns="".join(f", t.{quote(c)}" for c in present),
-        scope="" if keep is None else " AND t.id = ANY(:keep)",
-    )  # fmt: skip
+    with no feature. One statement, straight to the driver (:func:`~gridmap.store.engine.fetch`)."""
     params: dict[str, object] = {"z": z, "x": x, "y": y, "margin": BUFFER / EXTENT, "extent": EXTENT,
                                  "buffer": BUFFER, "layer": layer}  # fmt: skip
     if keep is not None:
         params["keep"] = sorted(int(i) for i in keep)
-    data = conn.execute(text(sql), params).scalar_one()
-    return bytes(data or b"")
+    rows = fetch(engine, _tile_statement(engine.dialect.identifier_preparer.quote, layer, tuple(columns),
+                                         keep is not None), params)  # fmt: skip
+    return bytes(rows[0][0] or b"")
+
+
+@cache
+def _tile_statement(
+    quote: Callable[[str], str], layer: str, columns: tuple[str, ...], scoped: bool
+) -> TextClause:
+    """The statement of a layer's tiles with these columns, made once (each tile runs it)."""
+    table = LAYER_TABLES[layer]
+    present = [c for c in columns if c in table.c]
+    return text(
+        _TILE_SQL.format(
+            geom=quote(GEOMETRY_COLUMN), table=quote(table.name),
+            columns="".join(f", t.{quote(c)}" for c in present),
+            scope=" AND t.id = ANY(:keep)" if scoped else "",
+        )
+    )  # fmt: skip

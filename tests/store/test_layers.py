@@ -174,3 +174,59 @@ def test_a_reading_connection_sees_each_commit_and_leaves_no_transaction_open(en
         assert conn.execute(select(LAYERS_TABLE.c.name)).scalars().all() == ["成华区"]
         if not is_sqlite(engine):
             assert conn.connection.driver_connection.autocommit is False
+
+
+def test_a_fetched_statement_sees_each_commit_names_its_columns_and_hands_back_a_clean_connection(engine):
+    """``fetch``: the rows of one statement by column name, each call seeing what is committed;
+    on PostgreSQL sent straight to the driver in autocommit, the connection handed back to the
+    pool as it came (no transaction open, autocommit off, so a later write still rolls back)."""
+    from sqlalchemy import bindparam
+
+    from gridmap.store.engine import fetch, is_sqlite, write_transaction
+
+    statement = select(LAYERS_TABLE.c.id, LAYERS_TABLE.c.name).where(
+        LAYERS_TABLE.c.name != bindparam("not_named")
+    )
+    write_layer(engine, "districts", _district())
+    rows = fetch(engine, statement, {"not_named": "x"})
+    assert [(row.name, type(row.id)) for row in rows] == [("锦江区", int)]
+    write_layer(engine, "districts", _district(name="成华区"), mode="replace")
+    assert [row.name for row in fetch(engine, statement, {"not_named": "x"})] == ["成华区"]
+    assert fetch(engine, statement, {"not_named": "成华区"}) == []
+    with pytest.raises(RuntimeError), write_transaction(engine) as conn:  # on a connection fetch used
+        conn.execute(LAYERS_TABLE.delete())
+        raise RuntimeError("stop")
+    assert [row.name for row in fetch(engine, statement, {"not_named": "x"})] == ["成华区"]
+    if not is_sqlite(engine):
+        with engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            assert driver.autocommit is False and driver.info.transaction_status == 0
+
+
+@pytest.mark.postgis
+def test_a_fetched_statement_s_errors_are_sqlalchemy_s_and_a_lost_connection_leaves_the_pool(postgis_url):
+    """A driver's error comes out as SQLAlchemy's; a connection the server ended is dropped
+    from the pool (``connection_invalidated``), and the next statement gets a working one."""
+    from sqlalchemy import exc, text
+
+    from gridmap.store.engine import fetch
+
+    pg_engine = make_engine(postgis_url)
+    with pytest.raises(exc.ProgrammingError):
+        fetch(pg_engine, text("SELECT no_such_column FROM layer_versions"))
+    assert fetch(pg_engine, text("SELECT 1 AS one"))[0].one == 1
+    pid = fetch(pg_engine, text("SELECT pg_backend_pid() AS pid"))[0].pid
+    other = make_engine(postgis_url)
+    with other.connect() as conn:
+        conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+    other.dispose()
+    lost = None
+    for _ in range(pg_engine.pool.size() + 1):  # the ended one is somewhere in the pool
+        try:
+            fetch(pg_engine, text("SELECT 1 AS one"))
+        except exc.OperationalError as error:
+            lost = error
+            break
+    assert lost is not None and lost.connection_invalidated
+    assert [fetch(pg_engine, text("SELECT 1 AS one"))[0].one for _ in range(5)] == [1] * 5
+    pg_engine.dispose()

@@ -66,12 +66,11 @@ def test_postgis_tiles_hold_the_features_the_memory_encoder_draws(demo, layer):
     source = TileSource.from_frame(layer, frames[layer], columns)
     tiles = _tiles(frames[layer], zooms)
     assert tiles
-    with engine.connect() as conn:
-        for z, x, y in tiles:
-            ours = _decoded(postgis_tile(conn, layer, columns, z, x, y), layer)
-            theirs = _decoded(encode_tile([(source, None)], z, x, y), layer)
-            assert ours, (layer, z, x, y)
-            _same(ours, theirs)
+    for z, x, y in tiles:
+        ours = _decoded(postgis_tile(engine, layer, columns, z, x, y), layer)
+        theirs = _decoded(encode_tile([(source, None)], z, x, y), layer)
+        assert ours, (layer, z, x, y)
+        _same(ours, theirs)
 
 
 def test_postgis_tiles_keep_to_the_caller_s_scope(demo):
@@ -81,11 +80,10 @@ def test_postgis_tiles_keep_to_the_caller_s_scope(demo):
     columns = CASES["buildings"][1]
     source = TileSource.from_frame("buildings", frames["buildings"], columns)
     inside = frames["buildings"].loc[sorted(keep)]
-    with engine.connect() as conn:
-        for z, x, y in _tiles(inside, (16,)):
-            ours = _decoded(postgis_tile(conn, "buildings", columns, z, x, y, keep), "buildings")
-            assert ours and set(ours) <= set(keep)
-            _same(ours, _decoded(encode_tile([(source, keep)], z, x, y), "buildings"))
-            everyone = _decoded(postgis_tile(conn, "buildings", columns, z, x, y), "buildings")
-            assert set(everyone) - set(keep)  # the tile holds others' buildings, left out above
-        assert postgis_tile(conn, "buildings", columns, 16, *_tiles(inside, (16,))[0][1:], keep=[]) == b""
+    for z, x, y in _tiles(inside, (16,)):
+        ours = _decoded(postgis_tile(engine, "buildings", columns, z, x, y, keep), "buildings")
+        assert ours and set(ours) <= set(keep)
+        _same(ours, _decoded(encode_tile([(source, keep)], z, x, y), "buildings"))
+        everyone = _decoded(postgis_tile(engine, "buildings", columns, z, x, y), "buildings")
+        assert set(everyone) - set(keep)  # the tile holds others' buildings, left out above
+    assert postgis_tile(engine, "buildings", columns, 16, *_tiles(inside, (16,))[0][1:], keep=[]) == b""
