@@ -139,11 +139,16 @@ def run_parts(folder: Path, workers: int, out: Path | None) -> dict:
     checklist = load_checklist()
     params = run_params(CoverageParams(categories=CATEGORIES), checklist)
     source = ParquetSource(folder)
+    arrived: list[float] = []  # wall and CPU seconds of this process when the last part came
+
+    def came(_part) -> None:
+        arrived[:] = [time.perf_counter(), time.process_time()]
+
     with dask_client(workers=workers) as client:
         client.run(lambda: None)  # the workers are up before the clock starts
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         cut = cut_for(source, params, checklist)
-        result = partitioned_coverage(source, cut, params, checklist=checklist, client=client)
+        result = partitioned_coverage(source, cut, params, checklist=checklist, client=client, on_part=came)
         seconds = time.perf_counter() - start
     parts = result.report["partitions"]["parts"]
     by_worker: dict[str, float] = {}
@@ -155,6 +160,8 @@ def run_parts(folder: Path, workers: int, out: Path | None) -> dict:
         "seconds": seconds, "peak_mib": _peak_mib(), "homes": len(result.homes), "parts": len(parts),
         "worker_peak_mib": sorted(by_worker.values()), "largest_part_homes": max(p["homes"] for p in parts),
         "part_seconds": sum(p["seconds"] for p in parts),
+        "walk_seconds": arrived[0] - start, "gather_seconds": seconds - (arrived[0] - start),
+        "gatherer_cpu_walking": arrived[1] - cpu,
     }  # fmt: skip
 
 
@@ -236,6 +243,10 @@ def _print_parts(workers: int, run: dict, busy: float) -> None:
           f"{run['parts']} parts (largest {run['largest_part_homes']:,} homes; {run['part_seconds']:.1f} s of "
           f"walking in all); peak memory per worker {', '.join(f'{m:,.0f}' for m in run['worker_peak_mib'])} MiB, "
           f"gathering process {run['peak_mib']:,.0f} MiB (others busy {busy:.0%})")  # fmt: skip
+    print(
+        f"    until the last part came {run['walk_seconds']:.1f} s, in which the gathering process (with the "
+        f"scheduler) took {run['gatherer_cpu_walking']:.1f} s of CPU; then gathering {run['gather_seconds']:.1f} s"
+    )
 
 
 def service_part(args) -> None:

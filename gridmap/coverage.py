@@ -14,7 +14,7 @@ says so in its ``method`` column.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -30,7 +30,7 @@ from scipy.sparse.csgraph import connected_components
 from gridmap.choices import LEVELS, MEASURES
 from gridmap.crs import STORAGE_CRS, project_shapes
 from gridmap.errors import InputError
-from gridmap.geometry import concave_hulls, on_all_cores, point_groups
+from gridmap.geometry import Start, concave_hulls, on_all_cores, point_groups, second_thread
 from gridmap.model import CATEGORY_NAMES_ZH, SUMMARY_SCOPES, ServiceCategory
 from gridmap.network.circles import service_circles
 from gridmap.network.graph import WalkingNetwork
@@ -220,9 +220,9 @@ def compute_coverage(
         raise InputError("there are no buildings or compounds: nothing to measure coverage from")
     lap = Laps()
     # the circles are drawn in a second thread while the figures are summed and the gaps outlined
-    with ThreadPoolExecutor(1, thread_name_prefix="circles") as beside:
+    with second_thread("circles") as start:
         walks = walk_homes(
-            inputs, params, checklist=checklist, progress=progress, crs=crs, lap=lap, circles_beside=beside
+            inputs, params, checklist=checklist, progress=progress, crs=crs, lap=lap, circles_beside=start
         )
         return coverage_figures(walks, inputs, params, checklist=checklist, progress=progress, lap=lap)
 
@@ -301,12 +301,13 @@ def walk_homes(
     crs: CRS | None = None,
     circle_facilities: np.ndarray | None = None,
     lap: Laps | None = None,
-    circles_beside: Executor | None = None,
+    circles_beside: Start | None = None,
 ) -> HomeWalks:
     """The walks of a run (``params`` resolved): every home to the nearest facility of each
     (category, level), and the service circles of the facilities (of those in the mask
     ``circle_facilities`` over ``inputs.facilities``, when given). With ``circles_beside``
-    the circles are drawn there while the caller goes on (:meth:`HomeWalks.drawn` waits)."""
+    (:func:`~gridmap.geometry.second_thread`) the circles are drawn beside while the caller
+    goes on (:meth:`HomeWalks.drawn` waits for them)."""
     categories, levels = tuple(params.categories or ()), tuple(sorted(params.levels))
     lap = lap or Laps()
     walking = params.walking
@@ -343,7 +344,7 @@ def walk_homes(
         draw = partial(_circles, graph, shown, categories, levels, pair_thresholds(params, checklist), params,
                        fac_ids, metric, method, progress)  # fmt: skip
         if circles_beside is not None:  # the circles need the graph, not the distances
-            drawing, draw = circles_beside.submit(timed, draw), None
+            drawing, draw = circles_beside(partial(timed, draw)), None
 
     cache: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
     pairs = [(c, lv) for c in categories for lv in levels]

@@ -8,11 +8,14 @@ call's. Coordinates are whatever CRS the caller works in (metres for every calle
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -22,6 +25,10 @@ import shapely
 #: Arrays shorter than this (or of less total weight) run in one call: threads would cost
 #: more than they save.
 MIN_CHUNK = 512
+
+T = TypeVar("T")
+#: starts a piece of work and gives its future (:func:`second_thread`)
+Start = Callable[[Callable[[], Any]], "Future[Any]"]
 
 _COORD = np.dtype([("x", "<f8"), ("y", "<f8")])
 _HEADER = np.dtype([("order", "u1"), ("kind", "<u4"), ("count", "<u4")])
@@ -41,6 +48,28 @@ def cores() -> int:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:  # not on Linux
         return max(os.cpu_count() or 1, 1)
+
+
+@contextmanager
+def second_thread(name: str) -> Iterator[Start]:
+    """``start(work)`` runs ``work`` beside what the caller goes on with, on a second thread
+    that carries the caller's context (its core budget, :data:`CORE_BUDGET`), and gives its
+    future; where the work may use only one core, ``work`` runs at once instead. The thread
+    is waited for when the block ends."""
+    if cores() < 2:
+
+        def now(work: Callable[[], T]) -> Future[T]:
+            done: Future[T] = Future()
+            try:
+                done.set_result(work())
+            except Exception as exc:
+                done.set_exception(exc)
+            return done
+
+        yield now
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix=name) as pool:
+        yield lambda work: pool.submit(contextvars.copy_context().run, work)
 
 
 def on_all_cores(

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import geopandas as gpd
@@ -21,7 +21,7 @@ import shapely
 from pyproj import CRS
 
 from gridmap.crs import STORAGE_CRS, metric_crs_for, project_shapes
-from gridmap.geometry import containing
+from gridmap.geometry import containing, second_thread
 from gridmap.network.graph import WalkingNetwork, build_network
 from gridmap.network.paths import Attachment, attach
 from gridmap.walking import WalkingParams
@@ -149,8 +149,8 @@ def prepare_area(inputs: CoverageInputs, walking: WalkingParams, crs: CRS | None
     if crs is None:
         crs = metric_crs_for(roads if roads is not None else inputs.buildings)
     area = StudyArea(inputs, crs, None, method_label(False, walking.detour_factor))
-    with ThreadPoolExecutor(1, thread_name_prefix="homes") as beside:  # homes placed as the network is built
-        homes = beside.submit(_homes, area)
+    with second_thread("homes") as start:  # the homes placed while the network is built
+        homes = start(partial(_homes, area))
         network = build_network(roads, highways=walking.highways, crs=crs) if roads is not None else None
         area.homes = homes.result()
     if network is not None and network.edge_count > 0:

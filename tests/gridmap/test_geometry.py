@@ -2,6 +2,7 @@
 and points placed in the shapes that contain them."""
 
 import numpy as np
+import pytest
 import shapely
 
 from gridmap import geometry
@@ -79,3 +80,29 @@ def test_a_core_budget_of_one_keeps_the_work_on_one_thread():
         geometry.CORE_BUDGET.reset(token)
     assert seen == {threading.get_ident()}
     assert geometry.cores() >= 1
+
+
+def test_work_beside_carries_the_core_budget_and_runs_at_once_on_one_core():
+    """``second_thread``: work runs on a second thread that keeps the caller's core budget,
+    or at once, on the caller's thread, where the budget is one core; errors come out of
+    the future either way."""
+    import threading
+
+    def where() -> tuple[int, int]:
+        return threading.get_ident(), geometry.cores()
+
+    def fails() -> None:
+        raise ValueError("no")
+
+    here = threading.get_ident()
+    for budget in (3, 1):
+        token = geometry.CORE_BUDGET.set(budget)
+        try:
+            with geometry.second_thread("test") as start:
+                thread, seen = start(where).result()
+                failed = start(fails)
+        finally:
+            geometry.CORE_BUDGET.reset(token)
+        assert seen == budget and (thread != here) == (budget > 1)
+        with pytest.raises(ValueError, match="no"):
+            failed.result()
