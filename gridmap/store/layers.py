@@ -138,7 +138,7 @@ def as_layer_type(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
         return geoms
     single = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
     out = geoms.copy()
-    out[single] = [shapely.MultiPolygon([g]) for g in geoms[single]]
+    out[single] = shapely.multipolygons(geoms[single][:, np.newaxis])  # each of one part
     return out
 
 
