@@ -19,6 +19,7 @@ from gridmap.siting.proposal import Proposal, SitingParams, gap_categories, prop
 from gridmap.standards import load_checklist
 from gridmap.store.inputs import load_inputs
 from gridmap.store.scenarios import compare_scenarios, list_scenarios, save_scenario
+from gridmap.study_area import prepare_area
 from gridmap_cli.common import homes_counted, require_people, settle
 from gridmap_cli.coverage_report import print_islands
 from gridmap_cli.terminal import percent, print_table, say
@@ -93,10 +94,11 @@ def run_and_print(
         say(f"categories with residents outside the circle: {', '.join(found)}")
         groups = [(c,) for c in found]
     ids, frames, lines = [], {}, []
+    shared = prepare_area(inputs, params.walking) if len(groups) > 1 else None  # network and homes once
     for cats in groups:
         proposal = propose_sites(
             inputs, replace(params, categories=cats), given=given, given_file=candidates, exclude=areas,
-            checklist=checklist,
+            checklist=checklist, area=shared,
         )  # fmt: skip
         if not brief:
             print_proposal(proposal)

@@ -24,6 +24,7 @@ from gridmap.scale.sources import LayerSource, cut_of
 from gridmap.siting.proposal import Proposal, SitingParams, gap_categories, listed_categories, propose_sites
 from gridmap.standards import Checklist, load_checklist
 from gridmap.store.runs import inputs_used
+from gridmap.study_area import prepare_area
 
 
 @dataclass(frozen=True)
@@ -89,13 +90,15 @@ def site_part(job: SiteJob) -> PartSites:
     outside = shapely.difference(shapely.box(*part.reads), job.cut.areas[job.index])
     exclude = gpd.GeoDataFrame(geometry=[outside], crs=STORAGE_CRS)
     proposals, problems = [], []
+    shared = prepare_area(own, params.walking) if len(groups) > 1 else None  # network and homes once
     for categories in groups:
         try:
             proposals.append(
                 propose_sites(
-                    own, replace(params, categories=categories), exclude=exclude, checklist=job.checklist
+                    own, replace(params, categories=categories), exclude=exclude, checklist=job.checklist,
+                    area=shared,
                 )
-            )
+            )  # fmt: skip
         except InputError as problem:  # this part's data, not the run's parameters (checked before)
             problems.append(str(problem) if params.categories else f"{categories[0]}: {problem}")
     return sites(proposals, "\n".join(problems) or None)

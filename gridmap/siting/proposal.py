@@ -207,11 +207,13 @@ def propose_sites(
     given_file: str | None = None,
     exclude: gpd.GeoDataFrame | None = None,
     checklist: Checklist | None = None,
+    area: StudyArea | None = None,
 ) -> Proposal:
     """Propose new sites for ``params.categories`` (one station serves them all).
 
     ``given`` holds user-named candidate sites (points or polygons, any CRS); ``exclude``
-    areas where no station may go (any CRS).
+    areas where no station may go (any CRS); ``area`` the inputs already prepared for
+    ``params.walking`` (:func:`prepare_area`), which proposals for several categories share.
     """
     checklist = checklist or load_checklist()
     params.check(checklist)
@@ -220,7 +222,9 @@ def propose_sites(
     if len(inputs.buildings) == 0:
         raise InputError("there are no buildings: nobody to site stations for")
     walking = params.walking
-    area = prepare_area(inputs, walking)
+    if area is not None and area.inputs is not inputs:
+        raise ValueError("the study area given was prepared from other inputs")
+    area = area or prepare_area(inputs, walking)
     metric, network, method = area.crs, area.network, area.method
     homes, origins, fac_xy = area.homes, area.origins, area.facility_xy
     facilities = inputs.facilities

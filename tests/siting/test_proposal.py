@@ -130,6 +130,26 @@ def test_demo_proposes_for_every_category_with_a_gap(demo_data):
     assert np.all(both.sites["nearest_station_m"] > 0)
 
 
+def test_proposals_for_several_categories_share_one_study_area_and_are_what_each_makes_alone():
+    """Siting for each category in turn prepares the network and homes once; each proposal is
+    the one the category makes on its own, and an area prepared from other inputs is refused."""
+    from gridmap.study_area import prepare_area
+
+    inputs = plan_inputs()
+    params = site_params()
+    shared = prepare_area(inputs, params.walking)
+    for category in ("elderly_care", "clinic"):
+        alone = propose_sites(inputs, site_params(categories=(category,)), given=given_lots([1000, 2100]))
+        along = propose_sites(
+            inputs, site_params(categories=(category,)), given=given_lots([1000, 2100]), area=shared
+        )
+        assert along.sites.drop(columns="geometry").equals(alone.sites.drop(columns="geometry"))
+        assert along.sites.geometry.geom_equals(alone.sites.geometry).all()
+        assert along.coverage.equals(alone.coverage)
+    with pytest.raises(ValueError, match="other inputs"):
+        propose_sites(plan_inputs(), params, given=given_lots([2100]), area=shared)
+
+
 def test_a_candidate_reaching_few_homes_is_ruled_out_unless_asked():
     """A lot on a footpath cut off from the streets reaches only the one home beside it."""
     inputs = plan_inputs()
