@@ -24,7 +24,7 @@ from sqlalchemy import Engine, select
 from gridmap.crs import STORAGE_CRS, utm_crs_at
 from gridmap.errors import InputError
 from gridmap.scale.partitions import DEFAULT_TILE_M, BBox, Partitioning, by_district, by_tiles
-from gridmap.store.engine import make_engine
+from gridmap.store.engine import make_engine, reading
 from gridmap.store.inputs import INPUT_LAYERS
 from gridmap.store.layers import layer_bounds, layer_version, read_layer, result_frame
 from gridmap.store.tables import LAYER_TABLES
@@ -107,7 +107,7 @@ class StoreSource:
         query = select(table.c.compound_id, table.c.households, table.c.residents).where(
             table.c.compound_id.is_not(None)
         )
-        with self._engine().connect() as conn:
+        with reading(self._engine()) as conn:  # one statement: no transaction around it
             return compounds_lived_in(result_frame(conn.execute(query)))
 
 
