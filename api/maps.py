@@ -11,8 +11,6 @@ from api.pool import on_heavy_pool
 from gridmap.coverage import CoverageParams
 from gridmap.errors import AccessError, InputError
 from gridmap.scope import GRID_STAFF, visible_frame
-from maps import compose
-from maps.cli import AREA_LAYERS, GRID_LAYERS, MAPS, build_map
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
@@ -31,6 +29,9 @@ def map_page(
     scenario: int | None = None,
     basemap: Literal["none", "osm", "tianditu"] = "none",
 ) -> Response:
+    from maps import compose  # folium: imported by the first map asked for, not at start-up
+    from maps.cli import AREA_LAYERS, GRID_LAYERS, MAPS, build_map
+
     if kind not in MAPS:
         raise InputError(f"unknown map '{kind}'; one of {', '.join(MAPS)}")
     options = {"basemap": basemap, "tianditu_key": app.settings.tianditu_key}

@@ -73,3 +73,14 @@ def test_the_command_line_starts_without_heavy_libraries():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout[-500:]
+
+
+def test_the_service_and_coverage_start_without_what_only_some_requests_need():
+    """The service imports folium when a map is first asked for, and a coverage run imports
+    neither ``scipy.ndimage`` nor ``scipy.spatial`` (straight lines only): each cost a tenth
+    of a second or more at start."""
+    for module, unwanted in (("api.main", ("folium", "branca")),
+                             ("gridmap_cli.coverage_report", ("scipy.ndimage", "scipy.spatial"))):  # fmt: skip
+        probe = f"import sys, {module}\nprint(sorted(m for m in {unwanted!r} if m in sys.modules))\n"
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+        assert done.stdout.strip().splitlines()[-1] == "[]", (module, done.stdout[-500:])
