@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.collector import kept_out
+from gridmap.collector import keep_out_what_exists, kept_out
 from gridmap.coverage import (
     CoverageParams,
     CoverageResult,
@@ -157,30 +157,33 @@ def partitioned_coverage(
     """Coverage of every home of ``source``, walked part by part as ``cut`` says: on the Dask
     ``client``'s cluster, or one part after another here without one. A part that fails is
     sent again up to ``retries`` times; ``on_part`` sees each part's walks as they come."""
-    checklist = checklist or load_checklist()
-    params = run_params(params or CoverageParams(), checklist)
-    lived_in = source.compounds_lived_in()
-    jobs = [PartJob(source, cut, i, lived_in, params, checklist, cache) for i in range(len(cut.parts))]
-    tally = Tally(len(jobs), retries, progress)
+    with kept_out():  # the walks gathered stay out of the collector's full passes
+        checklist = checklist or load_checklist()
+        params = run_params(params or CoverageParams(), checklist)
+        lived_in = source.compounds_lived_in()
+        jobs = [PartJob(source, cut, i, lived_in, params, checklist, cache) for i in range(len(cut.parts))]
+        tally = Tally(len(jobs), retries, progress)
 
-    def done(part: PartWalks) -> None:
-        if on_part:
-            on_part(part)
-        tally.done(part.key, part, "reused" if part.reused else "walked")
+        def done(part: PartWalks) -> None:
+            if on_part:
+                on_part(part)
+            tally.done(part.key, part, "reused" if part.reused else "walked")
+            keep_out_what_exists()
 
-    started = time.perf_counter()
-    tally.run(walk_part, jobs, client, done, "walk")
-    outcomes, failures = tally.outcomes, tally.failures
-    parts = [outcomes[p.key] for p in cut.parts]
-    walked = [p.walks for p in parts if p.walks is not None]
-    if not walked or sum(len(w.homes) for w in walked) == 0:
-        raise InputError("there are no buildings or compounds: nothing to measure coverage from")
-    report = _report(parts, failures, cut, time.perf_counter() - started)
-    walks = HomeWalks.gathered(walked, report)
-    home = walks.homes
-    walks = walks.take(np.lexsort((home["feature_id"].to_numpy(), home["kind"].to_numpy() != "building")))
-    units = source.read(None, UNIT_LAYERS)
-    return coverage_figures(walks, units, params, checklist=checklist)
+        started = time.perf_counter()
+        tally.run(walk_part, jobs, client, done, "walk")
+        outcomes, failures = tally.outcomes, tally.failures
+        parts = [outcomes[p.key] for p in cut.parts]
+        walked = [p.walks for p in parts if p.walks is not None]
+        if not walked or sum(len(w.homes) for w in walked) == 0:
+            raise InputError("there are no buildings or compounds: nothing to measure coverage from")
+        report = _report(parts, failures, cut, time.perf_counter() - started)
+        walks = HomeWalks.gathered(walked, report)
+        home = walks.homes
+        walks = walks.take(np.lexsort((home["feature_id"].to_numpy(), home["kind"].to_numpy() != "building")))
+        units = source.read(None, UNIT_LAYERS)
+        keep_out_what_exists()
+        return coverage_figures(walks, units, params, checklist=checklist)
 
 
 def _report(parts: list[PartWalks], failures: dict[str, list[str]], cut: Partitioning, seconds: float):

@@ -233,8 +233,17 @@ def test_homes_outside_every_district_have_a_part_of_their_own(monkeypatch):
     monkeypatch.setattr(
         scale_coverage, "walk_homes", lambda *a, **k: (frozen.append(gc.get_freeze_count()), walk(*a, **k))[1]
     )
+    at_figures: list[tuple[int, int]] = []
+    figures = scale_coverage.coverage_figures
+    monkeypatch.setattr(
+        scale_coverage, "coverage_figures",
+        lambda walks, *a, **k: (at_figures.append((gc.get_freeze_count(), len(walks.homes))), figures(walks, *a, **k))[1],
+    )  # fmt: skip
     parts = partitioned_coverage(source, cut, params, checklist=CHECKLIST)
     assert_same_run(compute_coverage(inputs, params, checklist=CHECKLIST), parts)
+    # the walks gathered (three shapes a home, each a tracked object) are out of the full passes too
+    ((count, homes),) = at_figures
+    assert count > min(frozen) + homes
     walked = parts.report["partitions"]["parts"]
     assert walked[0]["homes"] > 0 and sum(p["homes"] for p in walked[1:]) > 0
     # each part walks with what the process held before it out of the collector's full
