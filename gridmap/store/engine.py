@@ -236,7 +236,10 @@ def fetch(engine: Engine, statement: Executable, params: Mapping[str, object] | 
     interpreter, and with many threads far more, which the reads every tile makes cannot
     afford. A driver's error comes out as SQLAlchemy's (``OperationalError`` …), the
     connection dropped from the pool when it is lost, as SQLAlchemy's own execution does.
-    Elsewhere it runs as any statement (SQLite's values need SQLAlchemy's conversions)."""
+    Elsewhere it runs as any statement (SQLite's values need SQLAlchemy's conversions). On
+    PostgreSQL the values go to psycopg as they are and come back as psycopg reads them:
+    for statements of numbers, text, times and lists, whose types need no conversion of
+    SQLAlchemy's."""
     if is_sqlite(engine):
         with reading(engine) as conn:
             return conn.execute(statement, dict(params or {})).all()
