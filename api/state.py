@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from api.jobs import Jobs
 from api.lru import LRU
@@ -27,12 +27,8 @@ from gridmap.scope import (
     grid_leader_area,
 )
 from gridmap.settings import Settings
-from gridmap.store.engine import fetch
-from gridmap.store.layers import read_layer
-from gridmap.store.tables import layer_versions
+from gridmap.store.layers import layer_versions_now, read_layer
 from gridmap.tiles import TileSource
-
-_VERSIONS = select(layer_versions.c.layer, layer_versions.c.version)
 
 
 class LayerStore:
@@ -51,7 +47,7 @@ class LayerStore:
 
     def versions(self) -> dict[str, int]:
         """Every layer's version counter, as committed now."""
-        return {row.layer: int(row.version) for row in fetch(self.engine, _VERSIONS)}
+        return layer_versions_now(self.engine)
 
     def frame(self, layer: str, versions: dict[str, int] | None = None) -> pd.DataFrame:
         """The whole layer, indexed by feature id (geometry in EPSG:4326)."""

@@ -34,8 +34,8 @@ from gridmap.errors import AuthError, InputError, Problem, SignInLockedError, Th
 from gridmap.model import UserRole
 from gridmap.settings import Settings
 from gridmap.store.engine import fetch, write_transaction
-from gridmap.store.layers import insert_if_missing
-from gridmap.store.tables import LAYER_TABLES, api_tokens, layer_versions, sign_in_failures, users
+from gridmap.store.layers import ALL_VERSIONS, insert_if_missing, versions_of
+from gridmap.store.tables import LAYER_TABLES, api_tokens, sign_in_failures, users
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 TOKEN_HOURS = 12.0
@@ -391,7 +391,7 @@ _TOKEN_ACCOUNT = (
 #: that account (its columns empty for a token not known) beside every layer's version
 #: counter, in one statement: a row per layer, and one row when there is no layer
 _ACCOUNT = _TOKEN_ACCOUNT.subquery("account")
-_VERSIONS = select(layer_versions.c.layer, layer_versions.c.version).subquery("versions")
+_VERSIONS = ALL_VERSIONS.subquery("versions")
 _TOKEN_ACCOUNT_AND_VERSIONS = select(_ACCOUNT, _VERSIONS.c.layer, _VERSIONS.c.version).select_from(
     select(literal_column("1").label("one"))
     .subquery("anchor")
@@ -410,8 +410,7 @@ def user_and_versions(engine: Engine, token: str) -> tuple[User, dict[str, int]]
     """The user a bearer token belongs to (AuthError when unknown or expired) and every
     layer's version counter as committed now, read in one statement: each tile asks both."""
     rows = fetch(engine, _TOKEN_ACCOUNT_AND_VERSIONS, {"token_hash": _token_hash(token)})
-    versions = {row.layer: int(row.version) for row in rows if row.layer is not None}
-    return _token_user(engine, rows[0] if rows[0].name is not None else None), versions
+    return _token_user(engine, rows[0] if rows[0].name is not None else None), versions_of(rows)
 
 
 def _token_user(engine: Engine, row) -> User:

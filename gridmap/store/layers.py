@@ -36,7 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from gridmap.crs import STORAGE_CRS, STORAGE_SRID
 from gridmap.errors import DatabaseError, NotFoundError
 from gridmap.model import LayerSpec, layer_spec
-from gridmap.store.engine import write_transaction
+from gridmap.store.engine import fetch, write_transaction
 from gridmap.store.tables import GEOMETRY_COLUMN, LAYER_TABLES, audit_log, layer_versions
 
 
@@ -400,6 +400,21 @@ def layer_counts(engine: Engine) -> dict[str, int]:
         for name, table in LAYER_TABLES.items():
             out[name] = conn.execute(select(func.count()).select_from(table)).scalar_one()
     return out
+
+
+#: every layer's version counter (the service reads it on every request)
+ALL_VERSIONS = select(layer_versions.c.layer, layer_versions.c.version)
+
+
+def layer_versions_now(engine: Engine) -> dict[str, int]:
+    """Every layer's version counter, as committed now."""
+    return versions_of(fetch(engine, ALL_VERSIONS))
+
+
+def versions_of(rows: Iterable[Any]) -> dict[str, int]:
+    """Layer → version counter of rows with ``layer`` and ``version`` (rows without a layer,
+    as an outer join gives them, left out)."""
+    return {row.layer: int(row.version) for row in rows if row.layer is not None}
 
 
 def layer_version(engine: Engine, layer: str) -> int:
