@@ -26,7 +26,7 @@ from gridmap.errors import InputError
 from gridmap.scale.partitions import DEFAULT_TILE_M, BBox, Partitioning, by_district, by_tiles
 from gridmap.store.engine import make_engine, reading
 from gridmap.store.inputs import INPUT_LAYERS
-from gridmap.store.layers import layer_bounds, layer_version, read_layer, result_frame
+from gridmap.store.layers import layer_bounds, layer_versions_now, read_layer, result_frame
 from gridmap.store.tables import LAYER_TABLES
 from gridmap.study_area import CoverageInputs, compounds_lived_in
 
@@ -96,7 +96,8 @@ class StoreSource:
     def read(self, bbox: BBox | None, layers: tuple[str, ...] = PART_LAYERS) -> CoverageInputs:
         engine = self._engine()
         inputs = _inputs({name: read_layer(engine, name, bbox=bbox) for name in layers})
-        inputs.versions = {name: layer_version(engine, name) for name in layers}
+        now = layer_versions_now(engine)
+        inputs.versions = {name: now.get(name, 0) for name in layers}
         return inputs
 
     def bounds(self, layer: str) -> BBox | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from gridmap.store.layers import layer_version, read_layer
+from gridmap.store.layers import layer_versions_now, read_layer
 from gridmap.study_area import CoverageInputs
 
 #: what coverage and siting read
@@ -16,5 +16,6 @@ INPUT_LAYERS = (
 def load_inputs(engine: Engine) -> CoverageInputs:
     """Read the layers a coverage or siting run needs (EPSG:4326), with their versions."""
     layers = {name: read_layer(engine, name) for name in INPUT_LAYERS}
-    versions = {name: layer_version(engine, name) for name in INPUT_LAYERS}
+    now = layer_versions_now(engine)
+    versions = {name: now.get(name, 0) for name in INPUT_LAYERS}
     return CoverageInputs(**layers, versions=versions)

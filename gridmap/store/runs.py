@@ -22,7 +22,7 @@ from gridmap.errors import NotFoundError
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.store.engine import write_transaction
 from gridmap.store.inputs import INPUT_LAYERS
-from gridmap.store.layers import layer_counts, layer_version, read_layer
+from gridmap.store.layers import layer_counts, layer_versions_now, read_layer
 from gridmap.store.records import insert_frame, read_rows
 from gridmap.store.tables import (
     coverage_circles,
@@ -135,9 +135,9 @@ def fail_run(engine: Engine, run_id: int, error: BaseException) -> None:
 
 def stored_inputs_used(engine: Engine) -> dict[str, Any]:
     """Like :func:`inputs_used`, from the database without reading the layers' features."""
-    counts = layer_counts(engine)
+    counts, versions = layer_counts(engine), layer_versions_now(engine)
     used: dict[str, Any] = {
-        name: {"version": layer_version(engine, name), "features": counts[name]} for name in INPUT_LAYERS
+        name: {"version": versions.get(name, 0), "features": counts[name]} for name in INPUT_LAYERS
     }
     used["facility_ids"] = sorted(int(i) for i in read_layer(engine, "facilities", columns=[]).index)
     return used
