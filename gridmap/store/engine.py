@@ -266,6 +266,8 @@ def fetch(engine: Engine, statement: Executable, params: Mapping[str, object] | 
                 driver.autocommit = False
 
 
+#: each statement compiled, by the statement's id and the database; the statement is kept
+#: beside it, so that its id stays its own
 _COMPILED: dict[tuple[int, str], tuple[Executable, Compiled]] = {}
 
 
@@ -273,8 +275,6 @@ def _compiled(engine: Engine, statement: Executable) -> Compiled:
     """``statement`` compiled for ``engine``'s database, once (the statements given are
     module-level constants, or kept by their maker)."""
     key = (id(statement), engine.dialect.name)
-    held = _COMPILED.get(key)
-    if held is None or held[0] is not statement:
-        held = (statement, statement.compile(dialect=engine.dialect))  # type: ignore[attr-defined]
-        _COMPILED[key] = held
-    return held[1]
+    if key not in _COMPILED:
+        _COMPILED[key] = (statement, statement.compile(dialect=engine.dialect))  # type: ignore[attr-defined]
+    return _COMPILED[key][1]
