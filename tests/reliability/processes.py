@@ -70,11 +70,22 @@ class Service:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
+        """End the process and remove its log."""
         self.process.terminate()
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait(10)
+        self.log.unlink(missing_ok=True)
+
+    def failed(self, why: str) -> RuntimeError:
+        """The error for a process that did not start, with the end of its log (then removed)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        error = RuntimeError(f"{why}; the end of its log:\n{self.log_tail()}")
+        self.log.unlink(missing_ok=True)
+        return error
 
 
 def start_service(db_url: str, **env: str) -> Service:
@@ -107,14 +118,13 @@ def wait_started(service: Service) -> Service:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the service at {service.url} exited with {process.returncode}")
+            raise service.failed(f"the service at {service.url} exited with {process.returncode}")
         try:
             if httpx.get(f"{service.url}/conformance", timeout=2).status_code == 200:
                 return service
         except httpx.TransportError:
             time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the service did not start within 60 s")
+    raise service.failed("the service did not start within 60 s")
 
 
 def token(url: str, name: str) -> dict[str, str]:
