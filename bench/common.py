@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -29,9 +29,50 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def machine_load() -> str:
-    """The load averages and core count, as each benchmark prints them before and after."""
+    """The load averages, the core count and whether the scheduler groups processes by
+    session, as each benchmark prints them before and after."""
     one, five, _ = os.getloadavg()
-    return f"load {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+    grouped = autogroup()
+    told = "" if grouped is None else f", scheduler autogroup {'on' if grouped else 'off'}"
+    return f"load {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores{told}"
+
+
+#: Linux's autogroup: the scheduler shares the cores between sessions first, then among each
+#: session's threads. It is on by default where no service manager puts processes in control
+#: groups. PostgreSQL starts each backend in a session of its own, so on a machine that runs
+#: the database beside the servers and the load, each busy backend weighs as much as a whole
+#: server with all its processes, and the servers stall in turns of hundreds of milliseconds.
+AUTOGROUP = Path("/proc/sys/kernel/sched_autogroup_enabled")
+NO_AUTOGROUP_HELP = (
+    "turn the kernel's autogroup off for the run and back on after (as root): the scheduler then shares "
+    "the cores between threads, not sessions, as on a server whose services run in control groups"
+)
+
+
+def autogroup() -> bool | None:
+    """Whether the kernel's autogroup is on (None where the kernel has none)."""
+    try:
+        return AUTOGROUP.read_text().strip() == "1"
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def autogroup_off(wanted: bool) -> Iterator[None]:
+    """The block with the kernel's autogroup off when ``wanted`` (and on), as it was after;
+    exits naming the setting when it cannot be written (it needs root)."""
+    if not wanted or not autogroup():
+        yield
+        return
+    try:
+        AUTOGROUP.write_text("0")
+    except OSError as error:
+        sys.exit(f"--no-autogroup: {AUTOGROUP} cannot be written ({error.strerror}); run as root, "
+                 "or turn it off yourself: sysctl kernel.sched_autogroup_enabled=0")  # fmt: skip
+    try:
+        yield
+    finally:
+        AUTOGROUP.write_text("1")
 
 
 #: ``BENCH_INLINE=1``: a benchmark's parts run in its own process, not each in one of its own

@@ -37,7 +37,17 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import cycling_script, demo_file, machine_load, need_wrk, postgis, serve, wrk  # noqa: E402
+from bench.common import (  # noqa: E402
+    NO_AUTOGROUP_HELP,
+    autogroup_off,
+    cycling_script,
+    demo_file,
+    machine_load,
+    need_wrk,
+    postgis,
+    serve,
+    wrk,
+)
 
 #: wrk's request: a POST of an Open311 request at the point of ``line`` ("lon,lat")
 FILING_REQUEST = """local lon, lat = line:match("([^,]+),([^,]+)")
@@ -153,9 +163,11 @@ def main() -> None:
     )
     parser.add_argument("--warm", type=int, default=200, help="untimed filings before wrk starts")
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--no-autogroup", action="store_true", help=NO_AUTOGROUP_HELP)
     args = parser.parse_args()
     need_wrk()
     with (
+        autogroup_off(args.no_autogroup),
         tempfile.TemporaryDirectory() as folder,
         postgis() if args.postgis else contextlib.nullcontext() as pg,
     ):

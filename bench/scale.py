@@ -42,7 +42,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.common import demo_file, machine_load, others_now, run_part  # noqa: E402
+from bench.common import NO_AUTOGROUP_HELP, autogroup_off, demo_file, machine_load, others_now, run_part  # noqa: E402
 from bench.coverage import CATEGORIES, _demo_layers  # noqa: E402
 
 FACILITIES_PER_COPY = 20
@@ -253,7 +253,11 @@ def service_part(args) -> None:
     from bench.common import postgis, serve
     from bench.tiles import load, prepare, tile_paths
 
-    with postgis(args.database) as url, tempfile.TemporaryDirectory() as tmp:
+    with (
+        autogroup_off(args.no_autogroup),
+        postgis(args.database) as url,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         bounds, token = prepare(url, fill=not args.database)
         paths = [f"/tiles/buildings/{p}" for ps in tile_paths(bounds).values() for p in ps]
         print(
@@ -285,6 +289,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--no-service", action="store_true")
     parser.add_argument("--no-province", action="store_true")
+    parser.add_argument("--no-autogroup", action="store_true", help="for the service: " + NO_AUTOGROUP_HELP)
     parser.add_argument(
         "--store", type=Path, default=ROOT / ".bench", help="where the provinces' files are kept"
     )

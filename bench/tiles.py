@@ -1,7 +1,7 @@
 """Vector tiles and ``/who`` under load: gridmap's service against tipg, both serving the
 demo district from the same PostGIS database in the same run.
 
-    python bench/tiles.py [--seconds 10] [--connections 1 16 64] [--workers 2] [--zooms 12 … 17] [--layers buildings roads] [--no-peer] [--who-points 500] [--database URL]
+    python bench/tiles.py [--seconds 10] [--connections 1 16 64] [--workers 2] [--zooms 12 … 17] [--layers buildings roads] [--no-peer] [--who-points 500] [--database URL] [--no-autogroup]
 
 Needs PostgreSQL with PostGIS (a throwaway server is started, as for the tests, unless
 GRIDMAP_TEST_POSTGRES_URL names one), ``wrk`` (Debian package) and tipg, which is installed
@@ -17,6 +17,10 @@ Both servers log each request, as uvicorn does by default (to nowhere: their out
 dropped).
 Before each run the share of the cores the rest of the machine keeps busy is sampled for a
 second; a ratio is printed only where the two runs compared started alike (within 10 %).
+A throwaway database is vacuumed and analysed once filled. The load line says whether the
+kernel's autogroup is on: where it is, each PostgreSQL backend (a session of its own) weighs
+as much as a whole server, and the tails measure the scheduler; ``--no-autogroup`` turns it
+off for the run (as root), as on a server whose services run in control groups.
 Then ``/who`` latency at random points, one at a time and under load. Targets: cold, 2× tipg's
 throughput at 16 connections with p99 under 50 ms; one client's cold p99 below tipg's.
 """
@@ -40,7 +44,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.common import cycling_script, machine_load, others_now, postgis, steady_ratio, wrk  # noqa: E402
+from bench.common import (  # noqa: E402
+    NO_AUTOGROUP_HELP,
+    autogroup_off,
+    cycling_script,
+    machine_load,
+    others_now,
+    postgis,
+    steady_ratio,
+    wrk,
+)
 
 TIPG_VENV = ROOT / ".bench" / "tipg-venv"
 LAYERS = ("buildings", "roads")
@@ -64,8 +77,8 @@ def free_port() -> int:
 
 
 def prepare(url: str, fill: bool = True) -> tuple[tuple[float, float, float, float], str]:
-    """The demo district written into the database (unless ``fill`` is false: it holds it
-    already) and a planner's token; returns (bounds, token)."""
+    """The demo district written into the database, then vacuumed and analysed (unless
+    ``fill`` is false: it holds it already), and a planner's token; returns (bounds, token)."""
     from gridmap.accounts import add_user, list_users, sign_in
     from gridmap.demo.build import generate, write_demo
     from gridmap.settings import Settings
@@ -77,6 +90,10 @@ def prepare(url: str, fill: bool = True) -> tuple[tuple[float, float, float, flo
     if fill:
         init_db(engine)
         write_demo(engine, generate(seed=Settings().demo_seed))
+        # settled, as a database in service is: otherwise PostgreSQL's autovacuum visits every
+        # table just written in the first minute, while the servers are measured
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
     if "bench" not in {user.name for user in list_users(engine)}:  # a database given may have it
         add_user(engine, "bench", "planner", "bench-password")
     token, _ = sign_in(engine, "bench", "bench-password")
@@ -149,12 +166,13 @@ def main() -> None:
     parser.add_argument(
         "--no-peer", action="store_true", help="gridmap alone: tipg neither installed nor run"
     )
+    parser.add_argument("--no-autogroup", action="store_true", help=NO_AUTOGROUP_HELP)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
     python = None if args.no_peer else tipg_python()
 
-    with postgis(args.database) as url:
+    with autogroup_off(args.no_autogroup), postgis(args.database) as url:
         bounds, token = prepare(url, fill=not args.database)
         plain = url.replace("postgresql+psycopg://", "postgresql://")
         tipg_env = dict(
