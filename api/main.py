@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from sqlalchemy.exc import DBAPIError
 
 from api import (
     analysis,
@@ -34,7 +35,7 @@ from api.state import AppState
 from gridmap.collector import kept_out
 from gridmap.errors import DatabaseError
 from gridmap.settings import Settings
-from gridmap.store.engine import make_engine
+from gridmap.store.engine import POSTGRES_POOL_SIZE, make_engine, open_pool
 from gridmap.store.schema import current_revision, head_revision
 
 
@@ -52,6 +53,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 f"the database {settings.database_url} is at schema {revision or 'none'}, not "
                 f"{head_revision()}; run 'gridmap db upgrade' (or 'gridmap demo build')"
             )
+        if settings.open_pool_at_start:
+            try:
+                open_pool(engine)
+            except DBAPIError as error:
+                engine.dispose()
+                raise DatabaseError(
+                    f"the database refused the service's connections ({str(error.orig).strip()}): each "
+                    f"process keeps {POSTGRES_POOL_SIZE}, which PostgreSQL's max_connections (and any "
+                    "connection limit of the role) must cover for every process"
+                ) from None
         app.state.gridmap = AppState(settings, engine)
         # a full pass over what start-up made was the slowest request in a hundred under load
         with kept_out(collect_first=True):

@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     tile_cache_dir_mb: int = Field(
         1024, ge=1, description="How large that folder may grow before its oldest tiles go (MiB)"
     )
+    open_pool_at_start: bool = Field(
+        True,
+        description="Open all of a service process's PostgreSQL connections when it starts, each "
+        "ready for PostGIS, rather than on the first requests that need them (no effect on SpatiaLite)",
+    )
     sqlite_busy_timeout_s: float = Field(
         30.0,
         gt=0,

@@ -21,6 +21,11 @@ from gridmap.store.tables import metadata
 
 DEMO_SEED = 7
 
+# a service started on PostGIS opens its pool of connections before it serves (each ready for
+# PostGIS: about 20 ms of the database's time); the tests start the service many times and
+# need few connections, so they leave it to the test of that start
+os.environ.setdefault("GRIDMAP_OPEN_POOL_AT_START", "false")
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = ROOT / "fixtures" / "osm" / "chengdu-central"
 
