@@ -37,7 +37,7 @@ from gridmap.network.graph import WalkingNetwork
 from gridmap.network.paths import Attachment, FacilityGraph, attach_only
 from gridmap.settings import Settings
 from gridmap.standards import Checklist, load_checklist
-from gridmap.study_area import CoverageInputs, prepare_area
+from gridmap.study_area import CoverageInputs, StudyArea, from_inputs, prepare_area
 from gridmap.timing import Laps, timed
 from gridmap.walking import WalkingParams
 
@@ -207,12 +207,15 @@ def compute_coverage(
     checklist: Checklist | None = None,
     progress: Progress | None = None,
     crs: CRS | None = None,
+    area: StudyArea | None = None,
 ) -> CoverageResult:
     """Compute coverage of every home for every requested category and level.
 
     Distances are walking metres over ``inputs.roads`` (or straight lines times the detour
     factor when there are no roads); one multi-source shortest-path pass per distinct
-    facility set. ``crs`` fixes the metric CRS (by default the UTM zone of the roads).
+    facility set. ``crs`` fixes the metric CRS (by default the UTM zone of the roads);
+    ``area`` gives the inputs already prepared for ``params.walking`` (:func:`prepare_area`),
+    as analyses of the same inputs share them.
     """
     checklist = checklist or load_checklist()
     params = resolved(params or CoverageParams(), checklist)
@@ -222,8 +225,9 @@ def compute_coverage(
     # the circles are drawn in a second thread while the figures are summed and the gaps outlined
     with second_thread("circles") as start:
         walks = walk_homes(
-            inputs, params, checklist=checklist, progress=progress, crs=crs, lap=lap, circles_beside=start
-        )
+            inputs, params, checklist=checklist, progress=progress, crs=crs, lap=lap, circles_beside=start,
+            area=area,
+        )  # fmt: skip
         return coverage_figures(walks, inputs, params, checklist=checklist, progress=progress, lap=lap)
 
 
@@ -302,16 +306,18 @@ def walk_homes(
     circle_facilities: np.ndarray | None = None,
     lap: Laps | None = None,
     circles_beside: Start | None = None,
+    area: StudyArea | None = None,
 ) -> HomeWalks:
     """The walks of a run (``params`` resolved): every home to the nearest facility of each
     (category, level), and the service circles of the facilities (of those in the mask
     ``circle_facilities`` over ``inputs.facilities``, when given). With ``circles_beside``
     (:func:`~gridmap.geometry.second_thread`) the circles are drawn beside while the caller
-    goes on (:meth:`HomeWalks.drawn` waits for them)."""
+    goes on (:meth:`HomeWalks.drawn` waits for them). ``area``: the inputs already prepared
+    (:func:`prepare_area`, in ``crs`` when given)."""
     categories, levels = tuple(params.categories or ()), tuple(sorted(params.levels))
     lap = lap or Laps()
     walking = params.walking
-    area = prepare_area(inputs, walking, crs=crs)
+    area = from_inputs(area, inputs) if area is not None else prepare_area(inputs, walking, crs=crs)
     metric, network, method = area.crs, area.network, area.method
     homes, origins, fac_xy = area.homes, area.origins, area.facility_xy
     lap("network_homes")

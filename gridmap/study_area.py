@@ -159,6 +159,14 @@ def prepare_area(inputs: CoverageInputs, walking: WalkingParams, crs: CRS | None
     return area
 
 
+def from_inputs(area: StudyArea, inputs: CoverageInputs) -> StudyArea:
+    """``area``, which several analyses of the same ``inputs`` share; ValueError when it was
+    prepared from other inputs."""
+    if area.inputs is not inputs:
+        raise ValueError("the study area given was prepared from other inputs")
+    return area
+
+
 def people(buildings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Households and residents of each building (0 where unknown); a building is a home
     when either is above 0."""

@@ -84,17 +84,18 @@ def run_and_print(
     require_people(inputs.buildings, "a siting proposal")
     settle()  # the layers read stay for the whole run
     say(homes_counted(inputs.buildings))
+    shared = None
     if params.categories:
         groups = [params.categories]
     else:
-        found = gap_categories(inputs, params.levels, checklist, walking=params.walking)
+        shared = prepare_area(inputs, params.walking)  # network and homes once, for all that follows
+        found = gap_categories(inputs, params.levels, checklist, area=shared, walking=params.walking)
         if not found:
             say("every home is within the circle of every listed category: nothing to propose")
             return []
         say(f"categories with residents outside the circle: {', '.join(found)}")
         groups = [(c,) for c in found]
     ids, frames, lines = [], {}, []
-    shared = prepare_area(inputs, params.walking) if len(groups) > 1 else None  # network and homes once
     for cats in groups:
         proposal = propose_sites(
             inputs, replace(params, categories=cats), given=given, given_file=candidates, exclude=areas,

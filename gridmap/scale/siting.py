@@ -81,16 +81,16 @@ def site_part(job: SiteJob) -> PartSites:
 
     if len(own.buildings) == 0:
         return sites([])
-    groups = [params.categories]
+    groups, shared = [params.categories], None
     if not params.categories:
-        found = gap_categories(own, params.levels, job.checklist, walking=params.walking)
+        shared = prepare_area(own, params.walking)  # network and homes once, for all that follows
+        found = gap_categories(own, params.levels, job.checklist, area=shared, walking=params.walking)
         if not found:
             return sites([], "every home is within the circle of every listed category")
         groups = [(c,) for c in found]
     outside = shapely.difference(shapely.box(*part.reads), job.cut.areas[job.index])
     exclude = gpd.GeoDataFrame(geometry=[outside], crs=STORAGE_CRS)
     proposals, problems = [], []
-    shared = prepare_area(own, params.walking) if len(groups) > 1 else None  # network and homes once
     for categories in groups:
         try:
             proposals.append(

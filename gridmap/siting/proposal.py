@@ -52,7 +52,7 @@ from gridmap.siting.candidates import (
 from gridmap.siting.models import DEFAULT_MAX_NONZEROS, DEFAULT_TIME_LIMIT_S, MODELS, Solution, solve
 from gridmap.siting.problem import SitingProblem
 from gridmap.standards import Checklist, load_checklist
-from gridmap.study_area import CoverageInputs, StudyArea, prepare_area
+from gridmap.study_area import CoverageInputs, StudyArea, from_inputs, prepare_area
 from gridmap.timing import Laps
 from gridmap.walking import WalkingParams
 
@@ -149,9 +149,15 @@ def listed_categories(checklist: Checklist, levels: tuple[int, ...]) -> list[str
 
 
 def gap_categories(
-    inputs: CoverageInputs, levels: tuple[int, ...], checklist: Checklist | None = None, **coverage: Any
+    inputs: CoverageInputs,
+    levels: tuple[int, ...],
+    checklist: Checklist | None = None,
+    *,
+    area: StudyArea | None = None,
+    **coverage: Any,
 ) -> list[str]:
-    """Categories the checklist lists at ``levels`` that leave residents outside the circle."""
+    """Categories the checklist lists at ``levels`` that leave residents outside the circle;
+    ``area``: the inputs already prepared for the walking given, which the proposals share."""
     from gridmap.coverage import compute_coverage
 
     checklist = checklist or load_checklist()
@@ -159,12 +165,15 @@ def gap_categories(
     params = replace(
         _COVERAGE, levels=levels, categories=tuple(listed), gaps=False, circles=False, **coverage
     )
-    result = compute_coverage(inputs, params, checklist=checklist)
-    area = result.area_summary()
-    area = area[
-        [(c, lv) in listed_pairs(checklist) for c, lv in zip(area["category"], area["level"], strict=True)]
+    result = compute_coverage(inputs, params, checklist=checklist, area=area)
+    summary = result.area_summary()
+    summary = summary[
+        [
+            (c, lv) in listed_pairs(checklist)
+            for c, lv in zip(summary["category"], summary["level"], strict=True)
+        ]
     ]
-    short = area[area["residents_covered"] < area["residents"]]
+    short = summary[summary["residents_covered"] < summary["residents"]]
     return [c for c in listed if c in set(short["category"])]
 
 
@@ -222,9 +231,7 @@ def propose_sites(
     if len(inputs.buildings) == 0:
         raise InputError("there are no buildings: nobody to site stations for")
     walking = params.walking
-    if area is not None and area.inputs is not inputs:
-        raise ValueError("the study area given was prepared from other inputs")
-    area = area or prepare_area(inputs, walking)
+    area = from_inputs(area, inputs) if area is not None else prepare_area(inputs, walking)
     metric, network, method = area.crs, area.network, area.method
     homes, origins, fac_xy = area.homes, area.origins, area.facility_xy
     facilities = inputs.facilities

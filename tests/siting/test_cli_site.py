@@ -30,12 +30,18 @@ def test_site_prints_sites_with_before_and_after_and_writes_layers(demo_db, tmp_
 
 
 @pytest.mark.slow
-def test_site_for_every_gap_scenarios_and_compare(demo_db, tmp_path, capsys):
+def test_site_for_every_gap_scenarios_and_compare(demo_db, tmp_path, capsys, monkeypatch):
+    import gridmap.study_area
+
+    built = []  # the walking network is built once: the gaps found and every proposal share it
+    real = gridmap.study_area.build_network
+    monkeypatch.setattr(gridmap.study_area, "build_network", lambda *a, **k: built.append(1) or real(*a, **k))
     code, text, err = _run(capsys, "--db", demo_db, "site", "--count", "2", "--no-save")
     assert code == 0, err
     assert "categories with residents outside the circle:" in text
     assert text.count("proposed sites in order of choice") >= 10
     assert "kept as siting scenario" not in text
+    assert len(built) == 1
     lots = tmp_path / "lots.csv"
     lots.write_text("name,lon,lat\n空置用房,104.0770,30.6700\n闲置地块,104.0650,30.6620\n", encoding="utf-8")
     args = ["--db", demo_db, "site", "--category", "clinic", "--model", "lscp", "--share", "0.6"]

@@ -132,7 +132,8 @@ def test_demo_proposes_for_every_category_with_a_gap(demo_data):
 
 def test_proposals_for_several_categories_share_one_study_area_and_are_what_each_makes_alone():
     """Siting for each category in turn prepares the network and homes once; each proposal is
-    the one the category makes on its own, and an area prepared from other inputs is refused."""
+    the one the category makes on its own, the categories found short are those found alone,
+    and an area prepared from other inputs is refused."""
     from gridmap.study_area import prepare_area
 
     inputs = plan_inputs()
@@ -148,6 +149,10 @@ def test_proposals_for_several_categories_share_one_study_area_and_are_what_each
         assert along.coverage.equals(alone.coverage)
     with pytest.raises(ValueError, match="other inputs"):
         propose_sites(plan_inputs(), params, given=given_lots([2100]), area=shared)
+    found = gap_categories(inputs, (15,), walking=params.walking)
+    assert found and gap_categories(inputs, (15,), area=shared, walking=params.walking) == found
+    with pytest.raises(ValueError, match="other inputs"):
+        gap_categories(plan_inputs(), (15,), area=shared, walking=params.walking)
 
 
 def test_a_candidate_reaching_few_homes_is_ruled_out_unless_asked():
