@@ -111,8 +111,23 @@ class CoverageResult:
     summary: pd.DataFrame
     compounds: pd.DataFrame
     gaps: gpd.GeoDataFrame
-    circles: gpd.GeoDataFrame
+    _circles: gpd.GeoDataFrame | Future[tuple[gpd.GeoDataFrame, float]] = field(repr=False)
     report: dict[str, Any]
+
+    @property
+    def circles(self) -> gpd.GeoDataFrame:
+        """The service circles; while they are still being drawn beside (``compute_coverage(…,
+        circles_later=True)``), waits for them and adds the seconds drawing took to the
+        report's timings."""
+        if isinstance(self._circles, Future):
+            circles, seconds = self._circles.result()
+            self.report["timings_s"] = {**self.report.get("timings_s", {}), "circles": round(seconds, 4)}
+            self._circles = circles
+        return self._circles
+
+    @circles.setter
+    def circles(self, frame: gpd.GeoDataFrame) -> None:
+        self._circles = frame
 
     def minutes(self, category: str, level: int) -> np.ndarray:
         """Walking minutes from every home (``homes`` order) to the nearest facility."""
@@ -208,6 +223,7 @@ def compute_coverage(
     progress: Progress | None = None,
     crs: CRS | None = None,
     area: StudyArea | None = None,
+    circles_later: bool = False,
 ) -> CoverageResult:
     """Compute coverage of every home for every requested category and level.
 
@@ -215,7 +231,9 @@ def compute_coverage(
     factor when there are no roads); one multi-source shortest-path pass per distinct
     facility set. ``crs`` fixes the metric CRS (by default the UTM zone of the roads);
     ``area`` gives the inputs already prepared for ``params.walking`` (:func:`prepare_area`),
-    as analyses of the same inputs share them.
+    as analyses of the same inputs share them. With ``circles_later`` the result comes while
+    the service circles are still being drawn (``result.circles`` waits for them), so that a
+    caller can keep the rest meanwhile.
     """
     checklist = checklist or load_checklist()
     params = resolved(params or CoverageParams(), checklist)
@@ -223,12 +241,13 @@ def compute_coverage(
         raise InputError("there are no buildings or compounds: nothing to measure coverage from")
     lap = Laps()
     # the circles are drawn in a second thread while the figures are summed and the gaps outlined
-    with second_thread("circles") as start:
+    with second_thread("circles", wait=not circles_later) as start:
         walks = walk_homes(
             inputs, params, checklist=checklist, progress=progress, crs=crs, lap=lap, circles_beside=start,
             area=area,
         )  # fmt: skip
-        return coverage_figures(walks, inputs, params, checklist=checklist, progress=progress, lap=lap)
+        return coverage_figures(walks, inputs, params, checklist=checklist, progress=progress, lap=lap,
+                                circles_later=circles_later)  # fmt: skip
 
 
 def resolved(params: CoverageParams, checklist: Checklist) -> CoverageParams:
@@ -391,9 +410,11 @@ def coverage_figures(
     checklist: Checklist,
     progress: Progress | None = None,
     lap: Laps | None = None,
+    circles_later: bool = False,
 ) -> CoverageResult:
     """A run's figures from its walks: what each home reaches, the summary per unit (the
-    streets, communities and grids of ``units`` name them), compound checks and gaps."""
+    streets, communities and grids of ``units`` name them), compound checks and gaps; the
+    circles still being drawn, with ``circles_later``, are left to ``result.circles``."""
     lap = lap or Laps()
     levels, homes = tuple(sorted(params.levels)), walks.homes
     categories = tuple(params.categories or ())
@@ -412,7 +433,8 @@ def coverage_figures(
 
     out_homes = _homes_frame(homes, walks.distances, walks.nearest, covered, params, walks.method)
     lap("homes")
-    walks = walks.drawn()
+    if not circles_later:
+        walks = walks.drawn()
     report = {**walks.report, "timings_s": {**walks.report.get("timings_s", {}), **lap.seconds}}
     return CoverageResult(
         params=params,
@@ -425,7 +447,7 @@ def coverage_figures(
         summary=summary,
         compounds=compounds,
         gaps=gaps,
-        circles=walks.circles,
+        _circles=walks.circles if walks.drawing is None else walks.drawing,
         report=report,
     )
 

@@ -51,11 +51,12 @@ def cores() -> int:
 
 
 @contextmanager
-def second_thread(name: str) -> Iterator[Start]:
+def second_thread(name: str, *, wait: bool = True) -> Iterator[Start]:
     """``start(work)`` runs ``work`` beside what the caller goes on with, on a second thread
     that carries the caller's context (its core budget, :data:`CORE_BUDGET`), and gives its
     future; where the work may use only one core, ``work`` runs at once instead. The thread
-    is waited for when the block ends."""
+    is waited for when the block ends, unless ``wait`` is false: then its work ends on its
+    own, and its future holds what it gives."""
     if cores() < 2:
 
         def now(work: Callable[[], T]) -> Future[T]:
@@ -68,8 +69,11 @@ def second_thread(name: str) -> Iterator[Start]:
 
         yield now
         return
-    with ThreadPoolExecutor(1, thread_name_prefix=name) as pool:
+    pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+    try:
         yield lambda work: pool.submit(contextvars.copy_context().run, work)
+    finally:
+        pool.shutdown(wait=wait)
 
 
 def on_all_cores(

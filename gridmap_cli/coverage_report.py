@@ -83,9 +83,12 @@ def run_and_print(
         require_people(inputs.buildings, "a coverage run")
         settle()  # the layers read stay for the whole run
         with progress_bar() as progress:
-            result = compute_coverage(inputs, params, checklist=checklist, progress=progress)
-        counted = homes_counted(inputs.buildings)
-        run_id = save_run(engine, result, inputs, user="cli", label=label) if save else None
+            # the homes' results and the figures are written while the circles are still drawn
+            result = compute_coverage(
+                inputs, params, checklist=checklist, progress=progress, circles_later=save
+            )
+            counted = homes_counted(inputs.buildings)
+            run_id = save_run(engine, result, inputs, user="cli", label=label) if save else None
     _print_result(result, checklist, by, counted)
     if run_id is not None:
         say(

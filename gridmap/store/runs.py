@@ -170,13 +170,8 @@ def _insert_results(conn, run_id: int, rows: pd.DataFrame) -> None:
 
 
 def _insert_figures(conn, run_id: int, result: CoverageResult) -> None:
-    conn.execute(
-        update(coverage_runs)
-        .where(coverage_runs.c.id == run_id)
-        .values(
-            method=result.method, report=json.dumps(result.report, ensure_ascii=False, default=plain_value)
-        )
-    )
+    """The figures of a run, the circles last (they may still be being drawn: written after
+    all else, they are waited for last) and then its report, which says how long they took."""
     summary_cols = [c.name for c in coverage_summary.c if c.name not in ("id", "run_id")]
     insert_frame(conn, coverage_summary, result.summary, summary_cols, run_id=run_id)
     if len(result.compounds):
@@ -186,6 +181,13 @@ def _insert_figures(conn, run_id: int, result: CoverageResult) -> None:
     insert_frame(conn, coverage_gaps, result.gaps, gap_cols, "MULTIPOLYGON", run_id=run_id)
     circle_cols = ["category", "level", "facility_id", "limit_m"]
     insert_frame(conn, coverage_circles, result.circles, circle_cols, "MULTIPOLYGON", run_id=run_id)
+    conn.execute(
+        update(coverage_runs)
+        .where(coverage_runs.c.id == run_id)
+        .values(
+            method=result.method, report=json.dumps(result.report, ensure_ascii=False, default=plain_value)
+        )
+    )
 
 
 def read_run(engine: Engine, run_id: int) -> StoredRun:

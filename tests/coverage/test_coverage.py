@@ -239,8 +239,9 @@ def test_circles_drawn_beside_the_figures_are_those_drawn_in_turn_and_homes_keep
     demo_inputs,
 ):
     """A run draws its circles in a second thread while it sums the figures and outlines the
-    gaps: the same circles, gaps and figures as drawing them in turn; the homes of the result
-    are the buildings' shapes as stored, not projected there and back."""
+    gaps: the same circles, gaps and figures as drawing them in turn, also when the result
+    comes before the circles are drawn; the homes of the result are the buildings' shapes as
+    stored, not projected there and back."""
     from gridmap.coverage import coverage_figures, resolved, walk_homes
 
     checklist = load_checklist()
@@ -252,6 +253,10 @@ def test_circles_drawn_beside_the_figures_are_those_drawn_in_turn_and_homes_keep
     assert len(beside.circles) > 20 and beside.report["timings_s"]["circles"] > 0
     for name in ("circles", "gaps", "summary", "compounds"):
         pd.testing.assert_frame_equal(getattr(beside, name), getattr(in_turn, name), check_exact=True)
+    # or given while they are still drawn: the circles are waited for when asked for
+    later = compute_coverage(demo_inputs, params, checklist=checklist, circles_later=True)
+    pd.testing.assert_frame_equal(later.circles, beside.circles, check_exact=True)
+    assert later.report["timings_s"]["circles"] > 0
     built = beside.homes[beside.homes["kind"] == "building"]
     stored = demo_inputs.buildings.geometry.loc[built["feature_id"].to_numpy()]
     assert shapely.equals_exact(built.geometry.values, stored.values, tolerance=0).all()

@@ -98,13 +98,18 @@ def _plain(frame, columns):
     return [[None if pd.isna(v) else v for v in row] for row in frame[columns].itertuples(index=False)]
 
 
-def test_every_saved_table_reads_back_as_computed(engine):
+@pytest.mark.parametrize("circles_later", [False, True], ids=["drawn", "drawn-while-saved"])
+def test_every_saved_table_reads_back_as_computed(engine, circles_later):
+    """Also when the run is saved while its circles are still being drawn (as the command
+    line does): they are written last, and the report says how long they took."""
     from gridmap.store.runs import long_results
 
     _load_street(engine)
     inputs = load_inputs(engine)
-    result = compute_coverage(inputs, CoverageParams(categories=("clinic",), levels=(5, 15)))
+    params = CoverageParams(categories=("clinic",), levels=(5, 15))
+    result = compute_coverage(inputs, params, circles_later=circles_later)
     stored = read_run(engine, save_run(engine, result, inputs))
+    assert len(stored.circles) == len(result.circles) > 0 and stored.report["timings_s"]["circles"] > 0
     for name, computed in (("results", long_results(result)), ("summary", result.summary),
                            ("compounds", result.compounds)):  # fmt: skip
         back = getattr(stored, name)

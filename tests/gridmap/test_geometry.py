@@ -106,3 +106,27 @@ def test_work_beside_carries_the_core_budget_and_runs_at_once_on_one_core():
         assert seen == budget and (thread != here) == (budget > 1)
         with pytest.raises(ValueError, match="no"):
             failed.result()
+
+
+def test_work_beside_may_outlast_its_block():
+    """``second_thread(wait=False)``: the block ends while the work goes on; its future
+    gives what the work gives once it ends."""
+    import threading
+
+    release, started = threading.Event(), threading.Event()
+
+    def slow() -> str:
+        started.set()
+        release.wait(10)
+        return "drawn"
+
+    token = geometry.CORE_BUDGET.set(2)
+    try:
+        with geometry.second_thread("test", wait=False) as start:
+            later = start(slow)
+            assert started.wait(10)
+    finally:
+        geometry.CORE_BUDGET.reset(token)
+    assert not later.done()  # the block has ended; the work has not
+    release.set()
+    assert later.result(10) == "drawn"
