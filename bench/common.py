@@ -212,8 +212,8 @@ def wrk(
     headers: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """wrk against ``url`` with the Lua ``script`` (and ``headers`` on every request):
-    requests/s, p50 and p99 latency (ms), the requests made and the answers that were not
-    2xx/3xx or failed."""
+    requests/s, p50 and p99 latency (ms), the requests made, the answers that were not
+    2xx/3xx or failed, and of those the requests wrk gave up on after its 2 s."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "load.lua"
         path.write_text(script)
@@ -238,10 +238,12 @@ def wrk(
     made = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     wrong = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     failed = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    unanswered = re.search(r"timeout (\d+)", out)
     return {
         "per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         "p50_ms": pct("50"), "p99_ms": pct("99"), "requests": made,
         "errors": (int(wrong.group(1)) if wrong else 0) + failed,
+        "timeouts": int(unanswered.group(1)) if unanswered else 0,  # no answer within wrk's 2 s
     }  # fmt: skip
 
 

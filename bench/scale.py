@@ -275,8 +275,9 @@ def service_part(args) -> None:
                 got = load(served.url, paths, headers, args.seconds, 200)
             finally:
                 served.stop()
+            unanswered = f", {got['timeouts']} of them unanswered within wrk's 2 s" if got["timeouts"] else ""
             print(f"  {workers} worker{'s' if workers > 1 else ''}: {got['rps']:,.0f} req/s, p50 {got['p50']:.1f} ms, "
-                  f"p99 {got['p99']:.1f} ms, {got['errors']} failed (others busy {busy:.0%})")  # fmt: skip
+                  f"p99 {got['p99']:.1f} ms, {got['errors']} failed{unanswered} (others busy {busy:.0%})")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

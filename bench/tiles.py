@@ -134,7 +134,8 @@ def cold(client: httpx.Client, urls: list[str], headers: dict) -> np.ndarray:
 
 
 def load(base: str, paths: list[str], headers: dict, seconds: int, connections: int) -> dict:
-    """wrk over ``paths`` in turn: requests/s, latency p50 and p99 (ms), failed requests."""
+    """wrk over ``paths`` in turn: requests/s, latency p50 and p99 (ms), failed requests, and
+    of those the ones wrk gave up on after 2 s."""
     with tempfile.TemporaryDirectory() as tmp:
         listing = Path(tmp) / "paths.txt"
         listing.write_text("\n".join(paths) + "\n")
@@ -145,6 +146,7 @@ def load(base: str, paths: list[str], headers: dict, seconds: int, connections: 
         "p50": got["p50_ms"],
         "p99": got["p99_ms"],
         "errors": int(got["errors"]),
+        "timeouts": int(got["timeouts"]),
     }
 
 
