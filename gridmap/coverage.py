@@ -885,11 +885,24 @@ def _gaps(
     if not frames:
         return _no_shapes(GAP_COLUMNS)
     idx, label = np.concatenate(members), np.concatenate(labels)
-    shapes = _cluster_shapes(pts[idx], homes.geometry.values[idx], label, params.gap_margin_m, idx)
+    shapes = _cluster_shapes(pts[idx], _footprints(homes, idx, label), label, params.gap_margin_m, idx)
     gaps = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry=shapes, crs=metric)
     gaps = gaps.sort_values(["category", "level", "residents"], ascending=[True, True, False], kind="stable")
     gaps["method"] = method
     return gaps.to_crs(STORAGE_CRS).reset_index(drop=True)
+
+
+def _footprints(homes: gpd.GeoDataFrame, idx: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """The metric shapes of the homes ``idx`` in clusters ``label``. Where a run in parts left
+    them out (``homes`` without geometry), those a gap of one home is drawn from are projected
+    again from the shapes as stored, as they were projected in the first place."""
+    shapes: np.ndarray = np.asarray(homes.geometry.values)[idx]
+    alone = np.bincount(label)[label] == 1
+    left_out = alone & shapely.is_missing(shapes)
+    if left_out.any():
+        stored = np.asarray(homes["stored"].values)[idx[left_out]]
+        shapes[left_out] = project_shapes(stored, STORAGE_CRS, homes.crs)
+    return shapes
 
 
 def _circles(

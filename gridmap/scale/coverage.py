@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from gridmap.collector import keep_out_what_exists, kept_out
 from gridmap.coverage import (
@@ -37,7 +38,7 @@ from gridmap.coverage import (
     resolved,
     walk_homes,
 )
-from gridmap.crs import project_shapes
+from gridmap.crs import STORAGE_CRS, project_shapes
 from gridmap.errors import InputError
 from gridmap.scale.jobs import Part, PartProgress, Tally, peak_mb
 from gridmap.scale.partitions import Partitioning
@@ -111,11 +112,25 @@ def _walk_part(job: PartJob) -> PartWalks:
         walks = walk_homes(
             own, job.params, checklist=job.checklist, crs=job.cut.crs, circle_facilities=facilities
         )
+        walks = _without_footprints(walks, own)
         ids = set(own.facilities.index[facilities].tolist())
         unattached = [i for i in walks.report.get("facilities_unattached", []) if i in ids]
     if path is not None:
         _write_cached(path, walks, unattached)
     return PartWalks(job.key, walks, unattached, False, time.perf_counter() - start, peak_mb())
+
+
+def _without_footprints(walks: HomeWalks, inputs: CoverageInputs) -> HomeWalks:
+    """The walks with their homes' metric shapes left out where the shapes as stored give
+    them back exactly (the layers are in EPSG:4326, as the store keeps them): the gathering
+    process projects again only those it draws a gap of one home from, and receives and
+    holds each home's shape once rather than twice."""
+    layers = [f for f in (inputs.buildings, inputs.compounds) if f is not None and len(f)]
+    if not all(CRS.from_user_input(f.crs).equals(STORAGE_CRS) for f in layers):
+        return walks
+    homes = walks.homes
+    none = gpd.GeoSeries(np.full(len(homes), None, dtype=object), index=homes.index, crs=homes.crs)
+    return replace(walks, homes=homes.set_geometry(none.rename("geometry")))
 
 
 def owned(inputs: CoverageInputs, part: Part) -> tuple[CoverageInputs, np.ndarray]:

@@ -86,11 +86,24 @@ def _cut(source: LayerSource, how: str) -> Partitioning:
 
 
 def test_the_demo_in_parts_is_the_demo_in_one_process(demo_url, demo_run):
+    """Also the gaps of one home, drawn from the home's shape: the parts leave their homes'
+    metric shapes out (the stored ones give them back), and the gathering process projects
+    again those it draws a gap from, exactly as one process had them."""
     source = StoreSource(demo_url)
     cut = _cut(source, "district")  # tiles: the dense city below
     assert len(cut.parts) >= 5
-    parts = partitioned_coverage(source, cut, PARAMS, checklist=CHECKLIST)
+    sent = []
+    parts = partitioned_coverage(
+        source,
+        cut,
+        PARAMS,
+        checklist=CHECKLIST,
+        on_part=lambda p: p.walks and sent.append(p.walks.homes.geometry),
+    )
     assert_same_run(demo_run, parts)
+    assert sent and all(shapes.isna().all() for shapes in sent)
+    alone = [set(shapely.to_wkb(r.gaps.geometry.values[r.gaps["homes"] == 1])) for r in (demo_run, parts)]
+    assert len(alone[0]) > 10 and alone[0] == alone[1]
     walked = parts.report["partitions"]["parts"]
     assert sum(p["homes"] for p in walked) == len(demo_run.homes)
     assert sum(p["homes"] > 0 for p in walked) >= 4  # the homes really were spread over the parts
