@@ -15,11 +15,10 @@ from gridmap.errors import InputError
 from gridmap.io.export import write_frames
 from gridmap.io.read import read_file
 from gridmap.model import CATEGORY_NAMES_ZH
-from gridmap.siting.proposal import Proposal, SitingParams, gap_categories, propose_sites
+from gridmap.siting.proposal import Proposal, SitingParams, category_groups, propose_sites
 from gridmap.standards import load_checklist
 from gridmap.store.inputs import load_inputs
 from gridmap.store.scenarios import compare_scenarios, list_scenarios, save_scenario
-from gridmap.study_area import prepare_area
 from gridmap_cli.common import homes_counted, require_people, settle
 from gridmap_cli.coverage_report import print_islands
 from gridmap_cli.terminal import percent, print_table, say
@@ -84,17 +83,12 @@ def run_and_print(
     require_people(inputs.buildings, "a siting proposal")
     settle()  # the layers read stay for the whole run
     say(homes_counted(inputs.buildings))
-    shared = None
-    if params.categories:
-        groups = [params.categories]
-    else:
-        shared = prepare_area(inputs, params.walking)  # network and homes once, for all that follows
-        found = gap_categories(inputs, params.levels, checklist, area=shared, walking=params.walking)
-        if not found:
-            say("every home is within the circle of every listed category: nothing to propose")
-            return []
-        say(f"categories with residents outside the circle: {', '.join(found)}")
-        groups = [(c,) for c in found]
+    groups, shared = category_groups(inputs, params, checklist)
+    if not groups:
+        say("every home is within the circle of every listed category: nothing to propose")
+        return []
+    if not params.categories:
+        say(f"categories with residents outside the circle: {', '.join(c for (c,) in groups)}")
     ids, frames, lines = [], {}, []
     for cats in groups:
         proposal = propose_sites(

@@ -21,10 +21,9 @@ from gridmap.scale.coverage import owned
 from gridmap.scale.jobs import Part, PartProgress, Tally, peak_mb
 from gridmap.scale.partitions import Partitioning
 from gridmap.scale.sources import LayerSource, cut_of
-from gridmap.siting.proposal import Proposal, SitingParams, gap_categories, listed_categories, propose_sites
+from gridmap.siting.proposal import Proposal, SitingParams, category_groups, listed_categories, propose_sites
 from gridmap.standards import Checklist, load_checklist
 from gridmap.store.runs import inputs_used
-from gridmap.study_area import prepare_area
 
 
 @dataclass(frozen=True)
@@ -81,13 +80,9 @@ def site_part(job: SiteJob) -> PartSites:
 
     if len(own.buildings) == 0:
         return sites([])
-    groups, shared = [params.categories], None
-    if not params.categories:
-        shared = prepare_area(own, params.walking)  # network and homes once, for all that follows
-        found = gap_categories(own, params.levels, job.checklist, area=shared, walking=params.walking)
-        if not found:
-            return sites([], "every home is within the circle of every listed category")
-        groups = [(c,) for c in found]
+    groups, shared = category_groups(own, params, job.checklist)
+    if not groups:
+        return sites([], "every home is within the circle of every listed category")
     outside = shapely.difference(shapely.box(*part.reads), job.cut.areas[job.index])
     exclude = gpd.GeoDataFrame(geometry=[outside], crs=STORAGE_CRS)
     proposals, problems = [], []

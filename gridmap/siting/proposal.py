@@ -177,6 +177,20 @@ def gap_categories(
     return [c for c in listed if c in set(short["category"])]
 
 
+def category_groups(
+    inputs: CoverageInputs, params: SitingParams, checklist: Checklist
+) -> tuple[list[tuple[str, ...]], StudyArea | None]:
+    """What to propose sites for: ``params.categories`` together, else each category the
+    checklist lists at ``params.levels`` that leaves residents outside the circle, on its own
+    (none when every home is inside every circle). Those found short share one study area
+    with every proposal for them, given back (None for categories named)."""
+    if params.categories:
+        return [params.categories], None
+    shared = prepare_area(inputs, params.walking)  # network and homes once, for all that follows
+    found = gap_categories(inputs, params.levels, checklist, area=shared, walking=params.walking)
+    return [(c,) for c in found], shared
+
+
 def _candidates(
     area: StudyArea, params: SitingParams, given: gpd.GeoDataFrame | None, given_file: str | None
 ) -> gpd.GeoDataFrame:
