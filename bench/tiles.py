@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,7 +46,9 @@ from bench.common import (  # noqa: E402
     NO_AUTOGROUP_HELP,
     autogroup_off,
     cycling_script,
+    free_port,
     machine_load,
+    need_wrk,
     others_now,
     postgis,
     steady_ratio,
@@ -68,12 +68,6 @@ def tipg_python() -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", "tipg", "uvicorn"], check=True)
     return python
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare(url: str, fill: bool = True) -> tuple[tuple[float, float, float, float], str]:
@@ -170,8 +164,7 @@ def main() -> None:
     )
     parser.add_argument("--no-autogroup", action="store_true", help=NO_AUTOGROUP_HELP)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: apt-get install wrk")
+    need_wrk()
     python = None if args.no_peer else tipg_python()
 
     with autogroup_off(args.no_autogroup), postgis(args.database) as url:
