@@ -18,7 +18,11 @@ its own, started cold, reading the same files:
   difference from one process in any home's walk and in any figure (target: none);
 - at TILES × TILES: the parts on 1 and 2 workers, with the same measures (target: speed-up
   ≥ 1.8×, each worker's peak memory set by its part, as at the smaller size, not by the
-  province).
+  province);
+- the machine's own ceiling for that speed-up: the same parts (CEILING_PARTS of them, spread
+  over the province) walked without Dask by one process alone, then by two processes at once,
+  each all of them: how much more two processes do in the same time than one, on these cores,
+  for this work.
 
 The service: the demo district on a throwaway PostGIS (as for the tests), ``gridmap serve
 --workers N`` for N = 1 and 2 with the tile folder shared, and wrk with 200 connections over
@@ -36,6 +40,7 @@ import resource
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +51,7 @@ from bench.common import NO_AUTOGROUP_HELP, autogroup_off, demo_file, machine_lo
 from bench.coverage import CATEGORIES, _demo_layers  # noqa: E402
 
 FACILITIES_PER_COPY = 20
+CEILING_PARTS = 16
 
 
 def make_province(tiles: int, district_tiles: int, folder: Path) -> dict:
@@ -165,6 +171,57 @@ def run_parts(folder: Path, workers: int, out: Path | None) -> dict:
     }  # fmt: skip
 
 
+def walk_alone(folder: Path, parts: int, ready: Path, together: int) -> dict:
+    """``parts`` of the run's parts, spread over it, walked one after another in this process
+    as a worker walks them (``walk_part``), without Dask. The clock starts when ``together``
+    processes have set up (each leaves a file in ``ready``), so that those walking at once
+    start at once."""
+    from gridmap.coverage import CoverageParams
+    from gridmap.scale.coverage import PartJob, cut_for, run_params, walk_part
+    from gridmap.scale.sources import ParquetSource
+    from gridmap.standards import load_checklist
+
+    checklist = load_checklist()
+    params = run_params(CoverageParams(categories=CATEGORIES), checklist)
+    source = ParquetSource(folder)
+    cut = cut_for(source, params, checklist)
+    lived_in = source.compounds_lived_in()
+    chosen = np.unique(np.linspace(0, len(cut.parts) - 1, min(parts, len(cut.parts))).round().astype(int))
+    (ready / str(os.getpid())).touch()
+    while len(list(ready.iterdir())) < together:
+        time.sleep(0.01)
+    start, cpu = time.perf_counter(), time.process_time()
+    homes = 0
+    for index in chosen.tolist():
+        walks = walk_part(PartJob(source, cut, index, lived_in, params, checklist)).walks
+        homes += 0 if walks is None else len(walks.homes)
+    return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu, "parts": len(chosen),
+            "homes": homes}  # fmt: skip
+
+
+def ceiling(folder: Path) -> None:
+    """Print how much more two processes do than one in the same time on this machine, for
+    the walking of the parts: the most two workers can gain here."""
+
+    def walk(together: int, tmp: str) -> dict:
+        args = ["--walk-alone", str(folder), "--ready", tmp, "--together", str(together)]
+        return run_part(__file__, main, args, apart=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        alone = walk(1, tmp)
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(2) as pool:
+        pair = list(pool.map(lambda _: walk(2, tmp), range(2)))
+    slowest = max(p["seconds"] for p in pair)
+    walls, cpus = (" and ".join(f"{p[what]:.1f}" for p in pair) for what in ("seconds", "cpu"))
+    print(
+        f"  this machine's ceiling: {alone['parts']} part{'s' if alone['parts'] != 1 else ''} ({alone['homes']:,} homes) walked by one process "
+        f"alone in {alone['seconds']:.1f} s ({alone['cpu']:.1f} s CPU); by each of two processes at once in "
+        f"{walls} s ({cpus} s CPU): two processes walk "
+        f"{2 * alone['seconds'] / slowest:.2f}× as much as one in the same time, the most that 2 workers can "
+        f"gain over 1 here ({machine_load()})"
+    )
+
+
 def _keep(result, out: Path) -> None:
     """A run's walks and summary, for the comparison."""
     arrays = {f"{c}|{lv}": d for (c, lv), d in result.distances.items()}
@@ -228,6 +285,7 @@ def coverage_part(args) -> None:
             print(f"    largest difference from one process: walks {walk:.2e} m, shares {share:.2e}")
         print(f"  speed-up 1 → 2 workers: {runs[1]['seconds'] / runs[2]['seconds']:.2f}× (target ≥ 1.8×)")
         if args.tiles == args.compare_tiles:
+            ceiling(small)
             return
         big = province(args.tiles, args.district_tiles, args.store)
         print(f"\n== {args.tiles}×{args.tiles} copies: the province in parts ({machine_load()})")
@@ -236,6 +294,7 @@ def coverage_part(args) -> None:
             runs[workers] = _spawn("--parts", str(big), "--workers", str(workers))
             _print_parts(workers, runs[workers], busy)
         print(f"  speed-up 1 → 2 workers: {runs[1]['seconds'] / runs[2]['seconds']:.2f}× (target ≥ 1.8×)")
+        ceiling(big)
 
 
 def _print_parts(workers: int, run: dict, busy: float) -> None:
@@ -303,7 +362,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parts", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--walk-alone", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--ready", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--together", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.walk_alone:
+        print("RESULT " + json.dumps(walk_alone(args.walk_alone, CEILING_PARTS, args.ready, args.together)))
+        return
     if args.make:
         print("RESULT " + json.dumps(make_province(args.tiles, args.district_tiles, args.make)))
         return
