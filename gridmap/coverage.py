@@ -41,8 +41,6 @@ from gridmap.study_area import CoverageInputs, StudyArea, from_inputs, prepare_a
 from gridmap.timing import Laps, timed
 from gridmap.walking import WalkingParams
 
-_SETTINGS = Settings.model_fields  # the defaults live in one place: the settings
-
 #: Progress callback: (stage, done, total).
 Progress = Callable[[str, int, int], None]
 PairArrays = dict[tuple[str, int], np.ndarray]  # one array per (category, level), in home order
@@ -56,7 +54,7 @@ class CoverageParams:
     categories: tuple[str, ...] | None = None  # None: every category the checklist names
     walking: WalkingParams = field(default_factory=WalkingParams)
     measure: str = "time"
-    gap_cluster_m: float = _SETTINGS["gap_cluster_m"].default
+    gap_cluster_m: float = Settings.gap_cluster_m  # the default lives in one place: the settings
     gap_margin_m: float = 25.0
     circle_margin_m: float = 30.0
     circles: bool = True

@@ -68,6 +68,15 @@ class InputError(GridmapError):
         super().__init__(f"{head}\n{shown}")
 
 
+class SettingsError(GridmapError):
+    """Settings (``GRIDMAP_*`` variables, or values given in code) that do not fit their kind
+    or bounds, each named with what was expected."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("settings that cannot be used:\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
 class NotFoundError(GridmapError):
     """A layer, feature or record that does not exist."""
 

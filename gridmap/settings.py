@@ -1,131 +1,176 @@
 """Settings read from ``GRIDMAP_*`` environment variables.
 
 Nothing is read at import time: ``Settings()`` is built by the command line or the app
-factory and passed down.
+factory and passed down. Each setting is one row of :class:`Settings`: its type, default,
+bounds and meaning; ``Settings(name=value)`` overrides the environment. A value that does
+not fit its row is refused with the variable's name and what was expected.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import math
+import operator
+import os
+import typing
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
+from gridmap.errors import SettingsError
 from gridmap.model import WALK_HIGHWAYS
 
 DEFAULT_DATABASE_FILE = "gridmap.sqlite"
+ENV_PREFIX = "GRIDMAP_"
 
 
-class Settings(BaseSettings):
-    """Configuration of a gridmap installation."""
+def setting(default: Any = MISSING, description: str = "", *, default_factory: Any = MISSING,
+            ge: float | None = None, gt: float | None = None, le: float | None = None,
+            secret: bool = False) -> Any:  # fmt: skip
+    """One setting: its default (or ``default_factory``), what it means, and its bounds; a
+    ``secret`` one is left out of the settings' printed form."""
+    bounds = {"ge": ge, "gt": gt, "le": le}
+    metadata = {"description": description, "bounds": {k: v for k, v in bounds.items() if v is not None}}
+    return field(default=default, default_factory=default_factory, metadata=metadata, repr=not secret)
 
-    model_config = SettingsConfigDict(env_prefix="GRIDMAP_", extra="ignore")
 
-    database_url: str = Field(
-        default=f"sqlite:///{DEFAULT_DATABASE_FILE}",
+@dataclass(init=False)
+class Settings:
+    """Configuration of a gridmap installation: ``GRIDMAP_`` and the upper-case name of each
+    field in the environment, numbers as numbers, lists as a JSON list or separated by commas,
+    true/false (yes/no, on/off, 1/0) for switches; an empty value leaves an optional setting unset."""
+
+    database_url: str = setting(
+        f"sqlite:///{DEFAULT_DATABASE_FILE}",
         description="SQLAlchemy URL: sqlite:///file.sqlite (SpatiaLite) or postgresql://… (PostGIS)",
     )
-    grid_households_min: int = Field(300, ge=1, description="Target households per grid, lower")
-    grid_households_max: int = Field(500, ge=1, description="Target households per grid, upper")
-    demo_seed: int = Field(20181201, description="Seed of the demo generator")
-    district_margin_m: float = Field(
+    grid_households_min: int = setting(300, ge=1, description="Target households per grid, lower")
+    grid_households_max: int = setting(500, ge=1, description="Target households per grid, upper")
+    demo_seed: int = setting(20181201, description="Seed of the demo generator")
+    district_margin_m: float = setting(
         5000.0,
         ge=0,
         description="Features farther than this outside the district extent are refused",
     )
 
-    walk_speed_mps: float = Field(1.1, gt=0, description="Walking speed (m/s); 1.1 m/s is 1 km in 15 min")
-    elderly_speed_mps: float = Field(0.8, gt=0, description="Walking speed of `--speed elderly` (m/s)")
-    walk_highways: list[str] = Field(
+    walk_speed_mps: float = setting(1.1, gt=0, description="Walking speed (m/s); 1.1 m/s is 1 km in 15 min")
+    elderly_speed_mps: float = setting(0.8, gt=0, description="Walking speed of `--speed elderly` (m/s)")
+    walk_highways: list[str] = setting(
         default_factory=lambda: list(WALK_HIGHWAYS),
         description="OSM highway types in the walking network (roads without a type are kept)",
     )
-    max_snap_m: float = Field(
+    max_snap_m: float = setting(
         300.0, gt=0, description="Homes and facilities farther from a street stay unattached (m)"
     )
-    detour_factor: float = Field(
+    detour_factor: float = setting(
         1.3, ge=1.0, description="Straight-line distance multiplier when there is no street layer"
     )
-    gap_cluster_m: float = Field(
+    gap_cluster_m: float = setting(
         250.0, gt=0, description="Uncovered homes this close form one service gap (m)"
     )
-    default_levels: int = Field(
+    default_levels: int = setting(
         6, ge=1, le=200, description="Levels of a building whose data give neither levels, height nor type"
     )
-    storey_height_m: float = Field(
+    storey_height_m: float = setting(
         3.0, gt=0, description="Height of one storey, to read OSM height as levels (m)"
     )
-    floor_area_per_household_m2: float = Field(
+    floor_area_per_household_m2: float = setting(
         90.0, gt=0, description="Gross floor area of one home, to estimate households (m²)"
     )
-    usable_share: float = Field(
+    usable_share: float = setting(
         0.8, gt=0, le=1, description="Share of a residential building's floor area that is homes"
     )
-    residents_per_household: float = Field(
+    residents_per_household: float = setting(
         2.6, gt=0, description="Residents of one home, to estimate residents"
     )
-    siting_min_homes: int = Field(
+    siting_min_homes: int = setting(
         10, ge=0, description="Siting rules out candidates that reach fewer homes than this (0: none)"
     )
-    open311_api_keys: list[str] = Field(
-        default_factory=list, description="API keys that may file events over Open311 without a sign-in"
+    open311_api_keys: list[str] = setting(
+        default_factory=list,
+        description="API keys that may file events over Open311 without a sign-in",
+        secret=True,
     )
-    tianditu_key: str | None = Field(None, description="Key of the Tianditu basemap for maps")
-    org_catalogue: Path | None = Field(
+    tianditu_key: str | None = setting(None, description="Key of the Tianditu basemap for maps", secret=True)
+    org_catalogue: Path | None = setting(
         None,
         description="A district's additions to the organisation catalogue (kinds, posts, grid kinds; YAML), "
         "read where the catalogue is used (gridmap.orgcatalogue)",
     )
-    sliver_m2: float = Field(
+    sliver_m2: float = setting(
         1.0, ge=0, description="Overlaps, holes and parts smaller than this are not reported by validate (m²)"
     )
-    sliver_width_m: float = Field(
+    sliver_width_m: float = setting(
         0.1, ge=0, description="Nor those thinner than this on average: seams along shared edges (m)"
     )
 
-    tile_cache_tiles: int = Field(
+    tile_cache_tiles: int = setting(
         4096,
         ge=0,
         le=1_000_000,
         description="Encoded tiles the service keeps in memory (0: none anywhere, in memory or in "
         "a folder: every tile is cut anew)",
     )
-    tile_cache_dir: Path | None = Field(
+    tile_cache_dir: Path | None = setting(
         None,
         description="A folder where all the service's processes keep encoded tiles, so that each "
         "tile of a layer version and scope is cut once (none: `gridmap serve --workers N` makes a "
         "temporary one; otherwise each process keeps its own)",
     )
-    tile_cache_dir_mb: int = Field(
+    tile_cache_dir_mb: int = setting(
         1024, ge=1, description="How large that folder may grow before its oldest tiles go (MiB)"
     )
-    open_pool_at_start: bool = Field(
+    open_pool_at_start: bool = setting(
         True,
         description="Open all of a service process's PostgreSQL connections when it starts, each "
         "ready for PostGIS, rather than on the first requests that need them (no effect on SpatiaLite)",
     )
-    sqlite_busy_timeout_s: float = Field(
+    sqlite_busy_timeout_s: float = setting(
         30.0,
         gt=0,
         description="How long the service waits for another writer's lock on a SpatiaLite file (s)",
     )
-    sign_in_max_failures: int = Field(
+    sign_in_max_failures: int = setting(
         20, ge=1, description="Wrong passwords in a row that lock an account name for a while"
     )
-    sign_in_lock_minutes: float = Field(15.0, gt=0, description="How long a locked account name waits (min)")
-    sign_in_max_failures_per_address: int = Field(
+    sign_in_lock_minutes: float = setting(
+        15.0, gt=0, description="How long a locked account name waits (min)"
+    )
+    sign_in_max_failures_per_address: int = setting(
         100, ge=1, description="Wrong passwords from one address within that time before it waits too"
     )
 
-    @model_validator(mode="after")
-    def _check_grid_range(self) -> Settings:
+    def __init__(self, **values: Any) -> None:
+        names = {f.name for f in fields(self)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise TypeError(f"Settings has no setting {', '.join(unknown)}")
+        types = _types()
+        problems: list[str] = []
+        for f in fields(self):
+            variable = ENV_PREFIX + f.name.upper()
+            if f.name in values:
+                value, told = values[f.name], f.name
+            elif variable in os.environ:
+                value, told = os.environ[variable], variable
+            else:
+                value, told = (f.default_factory() if f.default is MISSING else f.default), None  # type: ignore[operator]
+            if told is not None:
+                try:
+                    value = _checked(_typed(value, types[f.name]), f)
+                except ValueError as exc:
+                    shown = told if not f.repr else f"{told}={value!r}"  # a secret is not repeated
+                    problems.append(f"{shown}: expected {exc} ({f.metadata['description']})")
+                    continue
+            setattr(self, f.name, value)
+        if problems:
+            raise SettingsError(problems)
         if self.grid_households_min > self.grid_households_max:
-            msg = (
-                f"grid_households_min ({self.grid_households_min}) is larger than "
-                f"grid_households_max ({self.grid_households_max})"
-            )
-            raise ValueError(msg)
-        return self
+            raise SettingsError([
+                f"{ENV_PREFIX}GRID_HOUSEHOLDS_MIN ({self.grid_households_min}) is larger than "
+                f"{ENV_PREFIX}GRID_HOUSEHOLDS_MAX ({self.grid_households_max})"
+            ])  # fmt: skip
 
     @property
     def database_path(self) -> Path | None:
@@ -134,3 +179,84 @@ class Settings(BaseSettings):
         if self.database_url.startswith(prefix) and self.database_url != prefix:
             return Path(self.database_url[len(prefix) :])
         return None
+
+
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+_LIST = 'a JSON list of texts, e.g. ["a", "b"], or texts separated by commas'
+
+
+@functools.cache
+def _types() -> dict[str, Any]:
+    """Each setting's type."""
+    return typing.get_type_hints(Settings)
+
+
+def _typed(value: Any, kind: Any) -> Any:
+    """``value`` as a setting of type ``kind`` wants it; text (from the environment) is read.
+    ValueError names what was expected."""
+    optional = type(None) in typing.get_args(kind)
+    if optional:
+        kind = next(k for k in typing.get_args(kind) if k is not type(None))
+        if value is None or value == "":
+            return None
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ValueError("true or false")
+    if kind in (int, float):
+        want = "a whole number" if kind is int else "a number"
+        if isinstance(value, bool):
+            raise ValueError(want)
+        try:
+            number = kind(value.strip()) if isinstance(value, str) else value
+        except ValueError:
+            raise ValueError(want) from None
+        if not isinstance(number, int | float) or (kind is int and number != int(number)):
+            raise ValueError(want)
+        if not math.isfinite(number):
+            raise ValueError(f"a finite {want.removeprefix('a ')}")
+        return kind(number)
+    if typing.get_origin(kind) is list:
+        return _text_list(value)
+    if kind is Path:
+        return Path(value)
+    if not isinstance(value, str):
+        raise ValueError("text")
+    return value
+
+
+def _text_list(value: Any) -> list[str]:
+    """A list of texts: as given, from a JSON list, or separated by commas."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError(_LIST) from None
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(_LIST)
+    return list(value)
+
+
+_BOUNDS = {
+    "ge": ("at least", operator.ge),
+    "gt": ("greater than", operator.gt),
+    "le": ("at most", operator.le),
+}
+
+
+def _checked(value: Any, f: Field[Any]) -> Any:
+    """``value`` within the setting's bounds; ValueError names them."""
+    bounds = f.metadata["bounds"]
+    if value is None or all(_BOUNDS[k][1](value, limit) for k, limit in bounds.items()):
+        return value
+    kind = "a whole number" if isinstance(value, int) else "a number"
+    told = [
+        f"{_BOUNDS[k][0]} {int(limit) if limit == int(limit) else limit:,}" for k, limit in bounds.items()
+    ]
+    raise ValueError(f"{kind} {' and '.join(told)}")

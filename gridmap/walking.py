@@ -23,8 +23,6 @@ Number = TypeVar("Number", float, np.ndarray)
 #: where a walk starts: at the home itself, or at its compound's gates
 SPEED_RANGE_MPS = (0.1, 5.0)
 
-_DEFAULTS = Settings.model_fields  # the defaults live in one place: the settings
-
 
 def walk_metres(minutes: Number, speed_mps: float) -> Number:
     """How far one walks in ``minutes`` at ``speed_mps`` metres per second (metres)."""
@@ -40,11 +38,12 @@ def walk_minutes(metres: Number, speed_mps: float) -> Number:
 class WalkingParams:
     """Speed in m/s, distances in metres; ``highways`` the OSM types walked on (None: all)."""
 
-    speed_mps: float = _DEFAULTS["walk_speed_mps"].default
+    # the defaults live in one place: the settings
+    speed_mps: float = Settings.walk_speed_mps
     origin: str = "building"
-    max_snap_m: float = _DEFAULTS["max_snap_m"].default
+    max_snap_m: float = Settings.max_snap_m
     highways: tuple[str, ...] | None = WALK_HIGHWAYS
-    detour_factor: float = _DEFAULTS["detour_factor"].default
+    detour_factor: float = Settings.detour_factor
 
     @classmethod
     def from_settings(

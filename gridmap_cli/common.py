@@ -107,7 +107,7 @@ def settle() -> None:
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
-    from gridmap.settings import Settings  # pydantic: not at start-up, where --help needs none
+    from gridmap.settings import Settings  # not at start-up, where --help needs none
 
     return Settings(database_url=args.db) if args.db else Settings()
 

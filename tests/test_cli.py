@@ -4,7 +4,9 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
+from gridmap.errors import SettingsError
 from gridmap_cli import main
 
 
@@ -77,10 +79,50 @@ def test_the_command_line_starts_without_heavy_libraries():
 
 def test_the_service_and_coverage_start_without_what_only_some_requests_need():
     """The service imports folium when a map is first asked for, and a coverage run imports
-    neither ``scipy.ndimage`` nor ``scipy.spatial`` (straight lines only): each cost a tenth
-    of a second or more at start."""
+    neither ``scipy.ndimage`` nor ``scipy.spatial`` (straight lines only) nor pydantic (its
+    settings are a plain table): each cost a tenth of a second or more at start."""
+    coverage = ("scipy.ndimage", "scipy.spatial", "pydantic", "pydantic_settings")
     for module, unwanted in (("api.main", ("folium", "branca")),
-                             ("gridmap_cli.coverage_report", ("scipy.ndimage", "scipy.spatial"))):  # fmt: skip
+                             ("gridmap_cli.coverage_report", coverage)):  # fmt: skip
         probe = f"import sys, {module}\nprint(sorted(m for m in {unwanted!r} if m in sys.modules))\n"
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
         assert done.stdout.strip().splitlines()[-1] == "[]", (module, done.stdout[-500:])
+
+
+def test_settings_that_do_not_fit_exit_2_naming_each_variable_and_what_it_expects(
+    tmp_path, monkeypatch, capsys
+):
+    db = f"sqlite:///{tmp_path / 'g.sqlite'}"
+    monkeypatch.setenv("GRIDMAP_WALK_SPEED_MPS", "-1")
+    monkeypatch.setenv("GRIDMAP_DEFAULT_LEVELS", "2.5")
+    monkeypatch.setenv("GRIDMAP_OPEN_POOL_AT_START", "maybe")
+    monkeypatch.setenv("GRIDMAP_OPEN311_API_KEYS", '["k-secret-1"')
+    code, out, err = _run(capsys, "--db", db, "layers")
+    assert code == 2 and out == ""
+    assert "GRIDMAP_WALK_SPEED_MPS='-1': expected a number greater than 0" in err
+    assert "GRIDMAP_DEFAULT_LEVELS='2.5': expected a whole number" in err
+    assert "GRIDMAP_OPEN_POOL_AT_START='maybe': expected true or false" in err
+    assert (
+        "GRIDMAP_OPEN311_API_KEYS: expected a JSON list" in err and "k-secret-1" not in err
+    )  # a key stays unsaid
+    assert not (tmp_path / "g.sqlite").exists()  # nothing was opened
+
+
+def test_settings_read_from_the_environment_as_their_table_says(monkeypatch):
+    from gridmap.settings import Settings
+
+    monkeypatch.setenv("GRIDMAP_WALK_HIGHWAYS", "footway, path")
+    monkeypatch.setenv("GRIDMAP_OPEN311_API_KEYS", '["k-1", "k-2"]')
+    monkeypatch.setenv("GRIDMAP_OPEN_POOL_AT_START", "off")
+    monkeypatch.setenv("GRIDMAP_TIANDITU_KEY", "")
+    monkeypatch.setenv("GRIDMAP_TILE_CACHE_TILES", "16")
+    settings = Settings(tile_cache_tiles=8)  # a value given beats the environment
+    assert settings.walk_highways == ["footway", "path"] and settings.open311_api_keys == ["k-1", "k-2"]
+    assert settings.open_pool_at_start is False and settings.tianditu_key is None
+    assert settings.tile_cache_tiles == 8 and Settings().tile_cache_tiles == 16
+    assert "k-1" not in repr(settings)  # nor in the settings' printed form
+    monkeypatch.setenv("GRIDMAP_GRID_HOUSEHOLDS_MIN", "600")
+    with pytest.raises(SettingsError, match="GRIDMAP_GRID_HOUSEHOLDS_MIN \\(600\\) is larger than"):
+        Settings()
+    with pytest.raises(TypeError, match="no setting walk_speed"):
+        Settings(walk_speed=1.0)
