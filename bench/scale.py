@@ -173,10 +173,11 @@ def run_parts(folder: Path, workers: int, out: Path | None) -> dict:
 
 def walk_alone(folder: Path, parts: int, ready: Path, together: int) -> dict:
     """``parts`` of the run's parts, spread over it, walked one after another in this process
-    as a worker walks them (``walk_part``), without Dask. The clock starts when ``together``
-    processes have set up (each leaves a file in ``ready``), so that those walking at once
-    start at once."""
+    as a worker of one thread walks them (``walk_part`` on one core), without Dask. The clock
+    starts when ``together`` processes have set up (each leaves a file in ``ready``), so that
+    those walking at once start at once."""
     from gridmap.coverage import CoverageParams
+    from gridmap.geometry import CORE_BUDGET
     from gridmap.scale.coverage import PartJob, cut_for, run_params, walk_part
     from gridmap.scale.sources import ParquetSource
     from gridmap.standards import load_checklist
@@ -190,6 +191,7 @@ def walk_alone(folder: Path, parts: int, ready: Path, together: int) -> dict:
     (ready / str(os.getpid())).touch()
     while len(list(ready.iterdir())) < together:
         time.sleep(0.01)
+    CORE_BUDGET.set(1)  # as on a worker of one thread
     start, cpu = time.perf_counter(), time.process_time()
     homes = 0
     for index in chosen.tolist():
