@@ -788,14 +788,22 @@ def gap_clusters(xy: np.ndarray, cluster_m: float) -> np.ndarray:
 
 
 def _cluster_shapes(
-    xy: np.ndarray, footprints: np.ndarray, label: np.ndarray, margin_m: float, homes: np.ndarray
+    xy: np.ndarray,
+    footprints: np.ndarray,
+    label: np.ndarray,
+    margin_m: float,
+    homes: np.ndarray,
+    project: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """One polygon per cluster: a lone home's footprint widened by the margin; for several
     homes, the concave hull of their points widened by the margin. A cluster of the same
     homes (``homes``: each point's home) as another — the same gap for several categories or
-    levels — is drawn once and shared. Within each cluster the points come by x, then y."""
+    levels — is drawn once and shared, and ``project`` (to another CRS) applied to it once.
+    Within each cluster the points come by x, then y."""
     first, same_as = _same_members(label, homes)
     shapes = _drawn_clusters(xy[first], footprints[first], label[first], margin_m)
+    if project is not None:
+        shapes = project(shapes)
     shared: np.ndarray = shapes[same_as]
     return shared
 
@@ -883,11 +891,12 @@ def _gaps(
     if not frames:
         return _no_shapes(GAP_COLUMNS)
     idx, label = np.concatenate(members), np.concatenate(labels)
-    shapes = _cluster_shapes(pts[idx], _footprints(homes, idx, label), label, params.gap_margin_m, idx)
-    gaps = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry=shapes, crs=metric)
+    shapes = _cluster_shapes(pts[idx], _footprints(homes, idx, label), label, params.gap_margin_m, idx,
+                             project=lambda g: project_shapes(g, metric, STORAGE_CRS))  # fmt: skip
+    gaps = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry=shapes, crs=STORAGE_CRS)
     gaps = gaps.sort_values(["category", "level", "residents"], ascending=[True, True, False], kind="stable")
     gaps["method"] = method
-    return gaps.to_crs(STORAGE_CRS).reset_index(drop=True)
+    return gaps.reset_index(drop=True)
 
 
 def _footprints(homes: gpd.GeoDataFrame, idx: np.ndarray, label: np.ndarray) -> np.ndarray:

@@ -352,6 +352,17 @@ def test_a_gap_of_the_same_homes_for_several_categories_is_drawn_once_and_alike(
     assert len(shared) == len(alone) == 7
     assert all(a.equals_exact(b, 0) for a, b in zip(shared, alone, strict=True))
     assert shared[0] is shared[2] and shared[1] is shared[3]  # drawn once, shared
+    projected: list[int] = []
+
+    def project(shapes):  # to another CRS, as the gaps go to EPSG:4326: each outline once
+        projected.append(len(shapes))
+        return shapely.transform(shapes, lambda c: c * 2)
+
+    moved = _cluster_shapes(xy[homes], footprints[homes], label, 25.0, homes, project=project)
+    assert projected == [5]  # 7 gaps, 5 of them distinct
+    assert all(
+        m.equals_exact(shapely.transform(a, lambda c: c * 2), 0) for m, a in zip(moved, alone, strict=True)
+    )
 
 
 def test_clusters_of_the_same_homes_in_any_order_are_one_set_and_others_are_not():
