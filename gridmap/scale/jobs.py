@@ -6,7 +6,7 @@ from __future__ import annotations
 import resource
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -19,9 +19,10 @@ from gridmap.scale.sources import LayerSource
 
 @dataclass(frozen=True)
 class Part:
-    """One part of a run as a worker gets it (all of it travels): where it reads, which part
-    of the cut it is, and what only the whole run knows: the compounds that hold a home
-    (:meth:`~gridmap.scale.sources.LayerSource.compounds_lived_in`)."""
+    """One part of a run as a worker gets it: where it reads, which part of the cut it is,
+    and what only the whole run knows: the compounds that hold a home
+    (:meth:`~gridmap.scale.sources.LayerSource.compounds_lived_in`). The parts of a run
+    differ only in ``index``: on a cluster the rest travels to each worker once."""
 
     source: LayerSource
     cut: Partitioning
@@ -38,16 +39,28 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _on_worker(work: Callable[[PartT], Any], job: PartT) -> Any:
-    """``work(job)`` on a Dask worker, using as many cores as the worker has threads: its
-    neighbours on the machine have the others."""
+def _on_worker(work: Callable[[PartT], Any], shared: PartT, index: int) -> Any:
+    """``work`` on part ``index`` of a run whose parts are ``shared`` but for their index,
+    on a Dask worker, using as many cores as the worker has threads: its neighbours on the
+    machine have the others."""
     from distributed import get_worker
 
     budget = CORE_BUDGET.set(get_worker().state.nthreads)
     try:
-        return work(job)
+        return work(replace(shared, index=index))
     finally:
         CORE_BUDGET.reset(budget)
+
+
+def _shared(jobs: list[PartT]) -> PartT:
+    """What the parts of a run have in common: the first, when the others differ from it in
+    their index only (the same objects, not copies)."""
+    first = jobs[0]
+    names = [f.name for f in fields(first) if f.name != "index"]
+    for job in jobs[1:]:
+        if type(job) is not type(first) or any(getattr(job, n) is not getattr(first, n) for n in names):
+            raise ValueError("the parts of a run differ only in their index")
+    return first
 
 
 class PartsFailedError(GridmapError):
@@ -119,8 +132,14 @@ class Tally:
                     done: Callable[[Any], None], kind: str) -> None:  # fmt: skip
         from distributed import as_completed
 
+        if not jobs:
+            return
+        # the cut, the homes' compounds and the parameters go to every worker once, not with each part
+        [shared] = client.scatter([_shared(jobs)], broadcast=True, hash=False)
+
         def submit(job: PartT) -> Any:
-            return client.submit(_on_worker, work, job, pure=False, key=f"{kind}-{job.key}-{time.time_ns()}")
+            key = f"{kind}-{job.key}-{time.time_ns()}"
+            return client.submit(_on_worker, work, shared, job.index, pure=False, key=key)
 
         futures = {submit(job): job for job in jobs}
         pending = as_completed(list(futures), with_results=False)

@@ -114,7 +114,7 @@ def sites_by_part(
     every = tuple(listed_categories(checklist, params.levels))  # what a part may propose for
     replace(params, categories=params.categories or every).check(checklist)
     lived_in = source.compounds_lived_in()
-    jobs = [SiteJob(source, cut, i, lived_in, replace(params), checklist) for i in range(len(cut.parts))]
+    jobs = [SiteJob(source, cut, i, lived_in, params, checklist) for i in range(len(cut.parts))]
     tally = Tally(len(jobs), retries, progress)
 
     def done(part: PartSites) -> None:

@@ -15,6 +15,7 @@ from test_partitioned_coverage import FailingOnce, assert_same_run
 
 from gridmap.coverage import CoverageParams, CoverageResult, compute_coverage
 from gridmap.scale.coverage import cut_for, partitioned_coverage, run_params
+from gridmap.scale.partitions import Partitioning
 from gridmap.scale.siting import sites_by_part, siting_cut
 from gridmap.scale.sources import StoreSource, close_engines
 from gridmap.siting.proposal import SitingParams
@@ -60,15 +61,23 @@ def one(demo_url) -> CoverageResult:
 
 
 def test_parts_on_two_workers_equal_one_process_through_a_failed_part_and_a_killed_worker(
-    cluster, demo_url, one, tmp_path
+    cluster, demo_url, one, tmp_path, monkeypatch
 ):
     params = PARAMS
     source = StoreSource(demo_url)
     cut = cut_for(source, params, CHECKLIST)
     flaky = FailingOnce(source, cut.parts[1].reads, tmp_path / "failed")
     killing = FailingOnce(flaky, cut.parts[3].reads, tmp_path / "killed", kill=True)  # a worker dies mid-part
+    sent: list[int] = []
+
+    def reduce_ex(self, protocol):  # the cut, each time it is pickled to go to a worker
+        sent.append(len(self.parts))
+        return object.__reduce_ex__(self, protocol)
+
+    monkeypatch.setattr(Partitioning, "__reduce_ex__", reduce_ex, raising=False)
     parts = partitioned_coverage(killing, cut, params, checklist=CHECKLIST, client=cluster)
     assert (tmp_path / "killed").exists()
+    assert len(cut.parts) >= 6 and len(sent) <= 2  # once (or once a worker), not with each part
     assert_same_run(one, parts)
     report = parts.report["partitions"]["parts"]
     assert [p["key"] for p in report if p["failures"]] in (
