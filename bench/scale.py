@@ -202,8 +202,8 @@ def walk_alone(folder: Path, parts: int, ready: Path, together: int) -> dict:
 
 
 def ceiling(folder: Path) -> None:
-    """Print how much more two processes do than one in the same time on this machine, for
-    the walking of the parts: the most two workers can gain here."""
+    """Print how much more two processes do than one alone in the same time on this machine,
+    for the walking of the parts: about what two workers can gain over one here."""
 
     def walk(together: int, tmp: str) -> dict:
         args = ["--walk-alone", str(folder), "--ready", tmp, "--together", str(together)]
@@ -219,8 +219,8 @@ def ceiling(folder: Path) -> None:
         f"  this machine's ceiling: {alone['parts']} part{'s' if alone['parts'] != 1 else ''} ({alone['homes']:,} homes) walked by one process "
         f"alone in {alone['seconds']:.1f} s ({alone['cpu']:.1f} s CPU); by each of two processes at once in "
         f"{walls} s ({cpus} s CPU): two processes walk "
-        f"{2 * alone['seconds'] / slowest:.2f}× as much as one in the same time, the most that 2 workers can "
-        f"gain over 1 here ({machine_load()})"
+        f"{2 * alone['seconds'] / slowest:.2f}× as much as one alone in the same time, which borrows the cores "
+        f"left idle ({machine_load()})"
     )
 
 

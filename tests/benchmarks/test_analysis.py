@@ -38,4 +38,4 @@ def test_the_scale_benchmark_in_parts_on_one_and_two_workers(_demo_file, tmp_pat
                     "--store", str(tmp_path), "--demo-file", str(_demo_file))  # fmt: skip
     assert out.count("largest difference from one process: walks 0.00e+00 m, shares 0.00e+00") == 2
     assert re.search(r"speed-up 1 → 2 workers: [\d.]+×", out) and out.count("load ") >= 2
-    assert re.search(r"two processes walk [\d.]+× as much as one in the same time", out)
+    assert re.search(r"two processes walk [\d.]+× as much as one alone in the same time", out)
