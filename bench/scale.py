@@ -215,8 +215,9 @@ def ceiling(folder: Path) -> None:
         pair = list(pool.map(lambda _: walk(2, tmp), range(2)))
     slowest = max(p["seconds"] for p in pair)
     walls, cpus = (" and ".join(f"{p[what]:.1f}" for p in pair) for what in ("seconds", "cpu"))
+    parts = f"{alone['parts']} part{'s' if alone['parts'] != 1 else ''}"
     print(
-        f"  this machine's ceiling: {alone['parts']} part{'s' if alone['parts'] != 1 else ''} ({alone['homes']:,} homes) walked by one process "
+        f"  this machine's ceiling: {parts} ({alone['homes']:,} homes) walked by one process "
         f"alone in {alone['seconds']:.1f} s ({alone['cpu']:.1f} s CPU); by each of two processes at once in "
         f"{walls} s ({cpus} s CPU): two processes walk "
         f"{2 * alone['seconds'] / slowest:.2f}× as much as one alone in the same time, which borrows the cores "
