@@ -52,6 +52,12 @@ def _on_worker(work: Callable[[PartT], Any], shared: PartT, index: int) -> Any:
         CORE_BUDGET.reset(budget)
 
 
+def _same(value: PartT) -> PartT:
+    """``value`` as a task's result: kept on a worker, fetched by the others, worked out again
+    if lost."""
+    return value
+
+
 def _shared(jobs: list[PartT]) -> PartT:
     """What the parts of a run have in common: the first, when the others differ from it in
     their index only (the same objects, not copies)."""
@@ -134,8 +140,10 @@ class Tally:
 
         if not jobs:
             return
-        # the cut, the homes' compounds and the parameters go to every worker once, not with each part
-        [shared] = client.scatter([_shared(jobs)], broadcast=True, hash=False)
+        # the cut, the homes' compounds and the parameters go to each worker once, not with each
+        # part: as the result of a task of their own, which the cluster works out again if the
+        # worker holding it dies (data scattered to workers would be lost with them)
+        shared = client.submit(_same, _shared(jobs), pure=False, key=f"{kind}-shared-{time.time_ns()}")
 
         def submit(job: PartT) -> Any:
             key = f"{kind}-{job.key}-{time.time_ns()}"

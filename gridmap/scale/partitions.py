@@ -60,7 +60,11 @@ class Partitioning:
 
     def digest(self) -> str:
         """A fingerprint of the cut (areas, halo and CRS): parts kept from an earlier run are
-        reused only under the same cut."""
+        reused only under the same cut. Worked out once per cut, not once per part."""
+        return self._digest
+
+    @cached_property
+    def _digest(self) -> str:
         h = hashlib.sha256(self.crs.to_string().encode())
         h.update(f"{self.halo_m:.6f}".encode())
         for part, area in zip(self.parts, self.areas, strict=True):

@@ -77,7 +77,9 @@ def test_parts_on_two_workers_equal_one_process_through_a_failed_part_and_a_kill
     monkeypatch.setattr(Partitioning, "__reduce_ex__", reduce_ex, raising=False)
     parts = partitioned_coverage(killing, cut, params, checklist=CHECKLIST, client=cluster)
     assert (tmp_path / "killed").exists()
-    assert len(cut.parts) >= 6 and len(sent) <= 2  # once (or once a worker), not with each part
+    # pickled when submitted and each time the scheduler (here in this process) sends it to a worker,
+    # again when the worker that held it died, but not with each part: that was twice a part
+    assert len(cut.parts) >= 6 and len(sent) <= 4
     assert_same_run(one, parts)
     report = parts.report["partitions"]["parts"]
     assert [p["key"] for p in report if p["failures"]] in (
@@ -118,8 +120,8 @@ def test_the_command_line_on_a_running_cluster_keeps_each_part_as_it_arrives(
     count = int(parts_line.split()[2])
     assert count >= 6 and "(0 kept from the last run)" in parts_line
     assert [m for m, _, _ in seen] == ["running"] * count
-    counts = [n for _, _, n in seen]
-    assert counts[0] > 0 and counts == sorted(counts) and counts[-1] > counts[0]  # growing as parts arrive
+    counts = [n for _, _, n in seen]  # a part of the edge may hold no home
+    assert counts == sorted(counts) and len(set(counts)) >= 3 and counts[-1] > 0  # growing as parts arrive
     run_id = seen[0][1]
     assert main(["--db", demo_url, "coverage", "--label", "in one process"]) == 0
     parts, whole = read_run(engine, run_id), read_run(engine, run_id + 1)
