@@ -83,13 +83,12 @@ _TOLD: list[bool] = []
 
 
 def run_part(script: str, main: Callable[[list[str]], None], argv: list[str], *,
-             env: dict[str, str] | None = None, timeout: float | None = None, apart: bool = False) -> dict:  # fmt: skip
+             env: dict[str, str] | None = None, timeout: float | None = None) -> dict:  # fmt: skip
     """One part of a benchmark, run by the script's own command line ``argv``: in a process
-    of its own, so that its peak memory is its own (or in this one, with ``INLINE``, unless
-    ``apart``: what it measures is processes side by side). Returns what it printed on its
-    ``RESULT`` line ({"timeout": …} when it ran out of time); exits naming the part when it
-    failed."""
-    if INLINE and not apart:
+    of its own, so that its peak memory is its own (or in this one, with ``INLINE``). Returns
+    what it printed on its ``RESULT`` line ({"timeout": …} when it ran out of time); exits
+    naming the part when it failed."""
+    if INLINE:
         if not _TOLD:
             print(
                 "(BENCH_INLINE: each part runs in this process; its peak memory is the process's)", flush=True
