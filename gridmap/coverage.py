@@ -118,9 +118,7 @@ class CoverageResult:
         circles_later=True)``), waits for them and adds the seconds drawing took to the
         report's timings."""
         if isinstance(self._circles, Future):
-            circles, seconds = self._circles.result()
-            self.report["timings_s"] = {**self.report.get("timings_s", {}), "circles": round(seconds, 4)}
-            self._circles = circles
+            self._circles, self.report = _circles_drawn(self._circles, self.report)
         return self._circles
 
     @circles.setter
@@ -283,9 +281,8 @@ class HomeWalks:
         beside), the seconds drawing took in the report's timings."""
         if self.drawing is None:
             return self
-        circles, seconds = self.drawing.result()
-        timings = {**self.report.get("timings_s", {}), "circles": round(seconds, 4)}
-        return replace(self, circles=circles, drawing=None, report={**self.report, "timings_s": timings})
+        circles, report = _circles_drawn(self.drawing, self.report)
+        return replace(self, circles=circles, drawing=None, report=report)
 
     def take(self, mask: np.ndarray) -> HomeWalks:
         """The walks of the homes in ``mask`` only."""
@@ -311,6 +308,16 @@ class HomeWalks:
             circles=pd.concat(circles, ignore_index=True) if circles else first.circles,
             report=report,
         )
+
+
+def _circles_drawn(
+    drawing: Future[tuple[gpd.GeoDataFrame, float]], report: dict[str, Any]
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """The circles being drawn beside, once drawn, and ``report`` with the seconds drawing
+    took among its timings."""
+    circles, seconds = drawing.result()
+    timings = {**report.get("timings_s", {}), "circles": round(seconds, 4)}
+    return circles, {**report, "timings_s": timings}
 
 
 def walk_homes(
