@@ -124,15 +124,23 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def run_single(folder: Path, out: Path) -> dict:
-    """One process: every layer read whole, then coverage as ``gridmap coverage`` runs it."""
-    from gridmap.coverage import CoverageParams, compute_coverage
+def _measured() -> tuple:
+    """The checklist and the parameters every run of this benchmark measures with: a
+    partitioned run's, walks beyond the longest counted not followed."""
+    from gridmap.coverage import CoverageParams
     from gridmap.scale.coverage import run_params
-    from gridmap.scale.sources import PART_LAYERS, ParquetSource
     from gridmap.standards import load_checklist
 
     checklist = load_checklist()
-    params = run_params(CoverageParams(categories=CATEGORIES), checklist)
+    return checklist, run_params(CoverageParams(categories=CATEGORIES), checklist)
+
+
+def run_single(folder: Path, out: Path) -> dict:
+    """One process: every layer read whole, then coverage as ``gridmap coverage`` runs it."""
+    from gridmap.coverage import compute_coverage
+    from gridmap.scale.sources import PART_LAYERS, ParquetSource
+
+    checklist, params = _measured()
     start = time.perf_counter()
     inputs = ParquetSource(folder).read(None, PART_LAYERS)
     result = compute_coverage(inputs, params, checklist=checklist)
@@ -144,14 +152,11 @@ def run_single(folder: Path, out: Path) -> dict:
 
 def run_parts(folder: Path, workers: int, out: Path | None) -> dict:
     """The parts on a local cluster of ``workers`` processes, reading the files by box."""
-    from gridmap.coverage import CoverageParams
     from gridmap.scale.cluster import dask_client
-    from gridmap.scale.coverage import cut_for, partitioned_coverage, run_params
+    from gridmap.scale.coverage import cut_for, partitioned_coverage
     from gridmap.scale.sources import ParquetSource
-    from gridmap.standards import load_checklist
 
-    checklist = load_checklist()
-    params = run_params(CoverageParams(categories=CATEGORIES), checklist)
+    checklist, params = _measured()
     source = ParquetSource(folder)
     arrived: list[float] = []  # wall and CPU seconds of this process when the last part came
 
@@ -184,14 +189,11 @@ def walk_alone(folder: Path, parts: int, ready: Path, together: int) -> dict:
     as a worker of one thread walks them (``walk_part`` on one core), without Dask. The clock
     starts when ``together`` processes have set up (each leaves a file in ``ready``), so that
     those walking at once start at once."""
-    from gridmap.coverage import CoverageParams
     from gridmap.geometry import CORE_BUDGET
-    from gridmap.scale.coverage import PartJob, cut_for, run_params, walk_part
+    from gridmap.scale.coverage import PartJob, cut_for, walk_part
     from gridmap.scale.sources import ParquetSource
-    from gridmap.standards import load_checklist
 
-    checklist = load_checklist()
-    params = run_params(CoverageParams(categories=CATEGORIES), checklist)
+    checklist, params = _measured()
     source = ParquetSource(folder)
     cut = cut_for(source, params, checklist)
     lived_in = source.compounds_lived_in()
