@@ -183,6 +183,7 @@ class Settings:
 
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 _LIST = 'a JSON list of texts, e.g. ["a", "b"], or texts separated by commas'
+_NUMBER = {int: "a whole number", float: "a number"}
 
 
 @functools.cache
@@ -206,7 +207,7 @@ def _typed(value: Any, kind: Any) -> Any:
             return value.strip().lower() in _TRUE
         raise ValueError("true or false")
     if kind in (int, float):
-        want = "a whole number" if kind is int else "a number"
+        want = _NUMBER[kind]
         if isinstance(value, bool):
             raise ValueError(want)
         try:
@@ -255,7 +256,7 @@ def _checked(value: Any, f: Field[Any]) -> Any:
     bounds = f.metadata["bounds"]
     if value is None or all(_BOUNDS[k][1](value, limit) for k, limit in bounds.items()):
         return value
-    kind = "a whole number" if isinstance(value, int) else "a number"
+    kind = _NUMBER[type(value)]
     told = [
         f"{_BOUNDS[k][0]} {int(limit) if limit == int(limit) else limit:,}" for k, limit in bounds.items()
     ]
