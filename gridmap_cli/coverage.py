@@ -6,7 +6,7 @@ from pathlib import Path
 
 from gridmap.errors import InputError
 from gridmap.settings import Settings
-from gridmap_cli.common import EXIT_OK, chosen_area, in_parts, open_engine, settle
+from gridmap_cli.common import EXIT_OK, chosen_area, in_parts, loading, open_engine
 
 
 def walking_speed(text: str | None, settings: Settings) -> float:
@@ -28,9 +28,8 @@ def coverage_params(settings: Settings, levels=None, **options):
 
 
 def cmd_coverage(args, settings: Settings) -> int:
-    from gridmap_cli import coverage_report
-
-    settle()
+    with loading():
+        from gridmap_cli import coverage_report
     engine = open_engine(settings)
     if args.action == "runs":
         coverage_report.print_runs(engine)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gridmap.errors import InputError
 from gridmap.settings import Settings
-from gridmap_cli.common import EXIT_OK, chosen_area, in_parts, open_engine, settle
+from gridmap_cli.common import EXIT_OK, chosen_area, in_parts, loading, open_engine
 from gridmap_cli.coverage import walking_speed
 
 
@@ -16,10 +16,9 @@ def site_params(settings: Settings, **options):
 
 
 def cmd_site(args, settings: Settings) -> int:
-    from gridmap.siting.candidates import CandidateRules
-    from gridmap_cli import siting_report as report
-
-    settle()
+    with loading():
+        from gridmap.siting.candidates import CandidateRules
+        from gridmap_cli import siting_report as report
     engine = open_engine(settings)
     if args.action == "scenarios":
         report.print_scenarios(engine)

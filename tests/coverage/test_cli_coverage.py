@@ -93,21 +93,25 @@ def test_coverage_and_siting_over_nobody_are_refused_with_what_to_do(demo_db, ca
     assert code == 0 and "residents: 100 % estimated from footprint × levels" in out
 
 
-def test_analysis_commands_keep_their_imports_and_layers_out_of_full_collections_and_give_them_back(
+def test_analysis_commands_import_with_the_collector_paused_keep_it_all_out_of_full_collections_and_give_it_back(
     demo_db, capsys, monkeypatch
 ):
-    """``gridmap coverage`` and ``gridmap site`` freeze what their imports made (the cycle
-    collector's full passes over it cost about 100 ms each) and unfreeze it when they end."""
+    """``gridmap coverage`` and ``gridmap site`` import with the cycle collector paused,
+    freeze what their imports made (the collector's full passes over it cost about 100 ms
+    each), and unfreeze it when they end, the collector running again."""
     import gc
 
-    frozen: list[int] = []
+    frozen: list[tuple[int, bool]] = []
     freeze = gc.freeze
-    monkeypatch.setattr(gc, "freeze", lambda: (freeze(), frozen.append(gc.get_freeze_count())))
+    monkeypatch.setattr(
+        gc, "freeze", lambda: (freeze(), frozen.append((gc.get_freeze_count(), gc.isenabled())))
+    )
     gc.unfreeze()
     _run(capsys, "--db", demo_db, "coverage", "runs")
     _run(capsys, "--db", demo_db, "site", "scenarios")
-    assert len(frozen) == 2 and min(frozen) > 100_000
-    assert gc.get_freeze_count() == 0
+    assert len(frozen) == 2 and min(count for count, _ in frozen) > 100_000
+    assert not any(enabled for _, enabled in frozen)  # paused while the imports ran
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
 
 
 def test_the_program_leaves_what_exists_out_of_the_last_collections_and_exits_with_the_code(monkeypatch):
