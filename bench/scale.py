@@ -27,8 +27,9 @@ its own, started cold, reading the same files:
 The service: the demo district on a throwaway PostGIS (as for the tests), ``gridmap serve
 --workers N`` for N = 1 and 2 with the tile folder shared, and wrk with 200 connections over
 the buildings tiles of zooms 12–17, each cut once into the shared folder before the run and
-each process keeping tiles in memory too, as deployed: requests/s, p50, p99 and failed requests (target: no failures
-and p99 under 50 ms with two workers). The machine's load is printed before and after.
+each process keeping tiles in memory too, as deployed: requests/s, p50, p99 and failed
+requests (target: no failures and p99 under 50 ms with two workers). The machine's load is
+printed before and after.
 """
 
 from __future__ import annotations
