@@ -13,7 +13,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from api import (
     analysis,
@@ -34,9 +35,29 @@ from api.security import SecurityHeaders
 from api.state import AppState
 from gridmap.collector import kept_out
 from gridmap.errors import DatabaseError
-from gridmap.settings import Settings
+from gridmap.settings import Settings, shown_url
 from gridmap.store.engine import POSTGRES_POOL_SIZE, make_engine, open_pool
+from gridmap.store.failures import explained
 from gridmap.store.schema import current_revision, head_revision
+
+
+def served_engine(settings: Settings) -> Engine:
+    """An engine on ``settings.database_url`` for the service, once the database is known to
+    answer and to be at the current schema; DatabaseError says what is wrong (the URL without
+    its password)."""
+    engine = make_engine(settings.database_url, busy_timeout_s=settings.sqlite_busy_timeout_s)
+    try:
+        revision = current_revision(engine)
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise explained(error, settings.database_url) or error from None
+    if revision != head_revision():
+        engine.dispose()
+        raise DatabaseError(
+            f"the database {shown_url(settings.database_url)} is at schema {revision or 'none'}, not "
+            f"{head_revision()}; run 'gridmap db upgrade' (or 'gridmap demo build')"
+        )
+    return engine
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -45,14 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url, busy_timeout_s=settings.sqlite_busy_timeout_s)
-        revision = current_revision(engine)
-        if revision != head_revision():
-            engine.dispose()
-            raise DatabaseError(
-                f"the database {settings.database_url} is at schema {revision or 'none'}, not "
-                f"{head_revision()}; run 'gridmap db upgrade' (or 'gridmap demo build')"
-            )
+        engine = served_engine(settings)
         if settings.open_pool_at_start:
             try:
                 open_pool(engine)

@@ -13,6 +13,7 @@ import json
 import math
 import operator
 import os
+import re
 import typing
 from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
@@ -23,6 +24,19 @@ from gridmap.model import WALK_HIGHWAYS
 
 DEFAULT_DATABASE_FILE = "gridmap.sqlite"
 ENV_PREFIX = "GRIDMAP_"
+
+#: a database URL's password, read as SQLAlchemy reads it: after the user name's colon, up to
+#: the first ``@``
+_PASSWORD = re.compile(r"^([\w+]+://[^:/]*):[^@]*@")
+
+
+def shown_url(url: str) -> str:
+    """A database URL as it may be printed or logged: its password, if any, as ``***`` (in a
+    URL that cannot be read, whatever lies between the last colon and the first ``@``)."""
+    if re.match(r"[\w+]+://", url) or "@" not in url:
+        return _PASSWORD.sub(r"\1:***@", url)
+    before, _, after = url.partition("@")
+    return before.rpartition(":")[0] + ":***@" + after if ":" in before else url
 
 
 def setting(default: Any = MISSING, description: str = "", *, default_factory: Any = MISSING,
@@ -171,6 +185,15 @@ class Settings:
                 f"{ENV_PREFIX}GRID_HOUSEHOLDS_MIN ({self.grid_households_min}) is larger than "
                 f"{ENV_PREFIX}GRID_HOUSEHOLDS_MAX ({self.grid_households_max})"
             ])  # fmt: skip
+
+    def __repr__(self) -> str:
+        """The settings, the database URL's password and secret settings left out."""
+        shown = []
+        for f in fields(self):
+            if f.repr:
+                value = getattr(self, f.name)
+                shown.append(f"{f.name}={(shown_url(value) if f.name == 'database_url' else value)!r}")
+        return f"Settings({', '.join(shown)})"
 
     @property
     def database_path(self) -> Path | None:

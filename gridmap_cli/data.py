@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from gridmap.model import LAYER_SPECS
-from gridmap.settings import Settings
+from gridmap.settings import Settings, shown_url
 from gridmap_cli.common import EXIT_OK, open_engine
 from gridmap_cli.coverage import coverage_params
 from gridmap_cli.service import demo_maps, serve
@@ -24,7 +24,7 @@ def cmd_db(args, settings: Settings) -> int:
         from gridmap.store.schema import head_revision
 
         revision = head_revision()
-    print(f"database {settings.database_url} is at schema revision {revision}")
+    print(f"database {shown_url(settings.database_url)} is at schema revision {revision}")
     return EXIT_OK
 
 
@@ -111,7 +111,7 @@ def cmd_demo(args, settings: Settings) -> int:
     engine = open_engine(settings)
     if args.action == "build" or not demo_exists(engine):
         counts, seconds = build_demo(engine, settings)
-        print(f"built the demo district in {seconds:.1f} s into {settings.database_url}")
+        print(f"built the demo district in {seconds:.1f} s into {shown_url(settings.database_url)}")
         print_table(
             [(k, LAYER_SPECS[k].title_zh, v) for k, v in counts.items()],
             ("layer", "名称", "features"),

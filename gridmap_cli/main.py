@@ -6,11 +6,14 @@ import gc
 import importlib
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from gridmap.errors import GridmapError
 from gridmap_cli.common import EXIT_BAD_INPUT, OPENED, settings_of
 from gridmap_cli.parser import build_parser
+
+if TYPE_CHECKING:
+    from gridmap.settings import Settings
 
 #: each command's function, as module:name under gridmap_cli, imported only when it runs: the
 #: parser alone starts at once (``gridmap --help``), and a command loads only what it needs
@@ -45,6 +48,7 @@ def _command(name: str) -> Callable[..., int]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
+    settings = None
     try:
         settings = settings_of(args)
         return _command(args.command)(args, settings)
@@ -54,10 +58,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # settings that fail validation
         print(f"gridmap: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Exception as exc:
+        failure = _database_failure(exc, settings)
+        if failure is None:
+            raise
+        print(f"gridmap {args.command}: {failure}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     finally:
         while OPENED:
             OPENED.pop().dispose()
         gc.unfreeze()  # what settle() left out, for a caller that goes on
+
+
+def _database_failure(error: Exception, settings: Settings | None) -> GridmapError | None:
+    """A database's failure (unreachable, not initialised, locked) said plainly, or None."""
+    if settings is None or not type(error).__module__.startswith("sqlalchemy"):
+        return None
+    from gridmap.store.failures import explained
+
+    return explained(error, settings.database_url)
 
 
 def run() -> NoReturn:

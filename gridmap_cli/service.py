@@ -8,7 +8,7 @@ import sys
 import tempfile
 
 from gridmap.errors import InputError
-from gridmap.settings import Settings
+from gridmap.settings import Settings, shown_url
 from gridmap_cli.common import EXIT_OK, open_engine
 from gridmap_cli.coverage import coverage_params, walking_speed
 
@@ -67,12 +67,13 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
     its settings from the environment, given the database chosen here)."""
     import uvicorn
 
-    from api.main import create_app  # the service builds on gridmap; reached only here
+    from api.main import create_app, served_engine  # the service builds on gridmap; reached only here
 
     if workers < 1:
         raise InputError(f"--workers {workers}: expected 1 or more processes")
+    served_engine(settings).dispose()  # a database that cannot be served is said here, not in a traceback
     print(
-        f"serving {settings.database_url} at http://{host}:{port}/ (API documentation: /docs)"
+        f"serving {shown_url(settings.database_url)} at http://{host}:{port}/ (API documentation: /docs)"
         + (f" in {workers} processes" if workers > 1 else "")
     )
     if workers == 1:

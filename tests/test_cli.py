@@ -60,6 +60,72 @@ def test_bad_database_url(capsys):
     assert code == 2 and "unsupported database URL" in err
 
 
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", [["layers"], ["coverage"], ["db", "init"], ["serve", "--port", "8765"]])
+def test_a_server_that_cannot_be_reached_is_named_without_its_password(capsys, command):
+    url = f"postgresql://planner:pw-sekrit@127.0.0.1:{_closed_port()}/gridmap"
+    code, out, err = _run(capsys, "--db", url, *command)
+    assert code == 2 and out == ""
+    assert f"cannot use the database at postgresql://planner:***@127.0.0.1:{url.split(':')[-1]}" in err
+    assert "Connection refused" in err and "pw-sekrit" not in err and "Traceback" not in err
+
+
+def test_a_database_without_its_tables_or_folder_says_what_to_do(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    for command, table in (
+        (["layers"], "districts"),
+        (["user", "list"], "users"),
+        (["events", "list"], "events"),
+    ):
+        code, out, err = _run(capsys, "--db", db, *command)
+        assert code == 2 and out == "" and f"has no table '{table}'" in err and "run 'gridmap db init'" in err
+    code, _, err = _run(capsys, "--db", db, "serve", "--port", "8765")
+    assert code == 2 and "is at schema none" in err and "gridmap db upgrade" in err
+    (tmp_path / "a-file").write_text("")
+    code, _, err = _run(capsys, "--db", f"sqlite:///{tmp_path / 'a-file' / 'g.sqlite'}", "layers")
+    assert (
+        code == 2 and f"cannot make the folder {tmp_path / 'a-file'} " in err and "a file of that name" in err
+    )
+    code, _, err = _run(capsys, "--db", f"sqlite:///{tmp_path / 'a-file' / 'sub' / 'g.sqlite'}", "layers")
+    assert (
+        code == 2
+        and f"cannot make the folder {tmp_path / 'a-file' / 'sub'} " in err
+        and "Not a directory" in err
+    )
+
+
+@pytest.mark.postgis
+def test_postgis_without_the_database_or_its_tables_says_so(postgis_url, capsys):
+    from fresh_db import copy_database
+    from sqlalchemy.engine import make_url
+
+    missing = make_url(postgis_url).set(database="no_such_db", password="pw-sekrit")
+    code, _, err = _run(capsys, "--db", missing.render_as_string(hide_password=False), "layers")
+    assert code == 2 and 'database "no_such_db" does not exist' in err and "pw-sekrit" not in err
+    empty = copy_database(postgis_url, "cli_empty", empty=True)
+    code, _, err = _run(capsys, "--db", empty, "layers")
+    assert code == 2 and "has no table 'districts'" in err and "run 'gridmap db init'" in err
+
+
+def test_a_database_url_is_printed_without_its_password(tmp_path, capsys):
+    from gridmap.settings import Settings, shown_url
+
+    assert "sekrit" not in repr(Settings(database_url="postgresql://u:sekrit@h/db"))
+    assert shown_url("postgresql+psycopg://u:sek/rit@h:5432/db?sslmode=require") == (
+        "postgresql+psycopg://u:***@h:5432/db?sslmode=require"
+    )  # the password ends at the first @, as SQLAlchemy reads it
+    assert shown_url("postgresql://u@h/db") == "postgresql://u@h/db"
+    code, _, err = _run(capsys, "--db", "postgresql:/u:sekrit@h", "layers")  # a URL that cannot be read
+    assert code == 2 and "cannot parse database URL 'postgresql:/u:***@h'" in err
+
+
 #: what no command needs before it runs: the parser (and so ``gridmap --help``) starts without them
 HEAVY = ("pandas", "geopandas", "numpy", "scipy", "shapely", "sqlalchemy", "pydantic", "pyproj", "rich",
          "fastapi", "dask", "distributed", "pyarrow")  # fmt: skip

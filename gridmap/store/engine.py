@@ -23,6 +23,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.sql.compiler import Compiled
 
 from gridmap.errors import DatabaseBusyError, DatabaseError, InputError
+from gridmap.settings import shown_url
 
 
 def sqlite_module() -> ModuleType:
@@ -207,13 +208,22 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = SQLITE_
         parsed = make_url(url)
     except ArgumentError:
         raise InputError(
-            f"cannot parse database URL '{url}'; expected sqlite:///FILE or postgresql://…"
+            f"cannot parse database URL '{shown_url(url)}'; expected sqlite:///FILE or postgresql://…"
         ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                why = (
+                    "a file of that name is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+                )
+                raise InputError(
+                    f"cannot make the folder {folder} of the database file {parsed.database}: {why}"
+                ) from None
         engine = create_engine(
             parsed, module=sqlite_module(), echo=echo, connect_args={"timeout": busy_timeout_s},
             pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_SIZE,
