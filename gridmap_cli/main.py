@@ -58,6 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # settings that fail validation
         print(f"gridmap: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        # a file or folder the command was told to write (or read) that the system refuses
+        print(f"gridmap {args.command}: cannot use '{exc.filename}': {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as exc:
         failure = _database_failure(exc, settings)
         if failure is None:

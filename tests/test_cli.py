@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -112,6 +113,22 @@ def test_postgis_without_the_database_or_its_tables_says_so(postgis_url, capsys)
     empty = copy_database(postgis_url, "cli_empty", empty=True)
     code, _, err = _run(capsys, "--db", empty, "layers")
     assert code == 2 and "has no table 'districts'" in err and "run 'gridmap db init'" in err
+
+
+def test_an_output_that_cannot_be_written_says_where_and_why(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'g.sqlite'}"
+    _run(capsys, "--db", db, "db", "init")
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "a-folder.gpkg").mkdir()
+    for out, why in (
+        (tmp_path / "a-file" / "x.gpkg", f"cannot use '{tmp_path / 'a-file'}'"),
+        (tmp_path / "a-folder.gpkg", "Is a directory"),
+        (Path("/proc/gridmap-x.geojson"), "cannot write '/proc/gridmap-x.geojson': Failed to create GeoJSON"),
+    ):
+        code, _, err = _run(capsys, "--db", db, "export", "facilities", str(out))
+        assert code == 2 and why in err, err
+    code, _, err = _run(capsys, "--db", db, "events", "report", "--out", str(tmp_path / "a-file" / "r.xlsx"))
+    assert code == 2 and f"cannot use '{tmp_path / 'a-file'}" in err
 
 
 def test_a_database_url_is_printed_without_its_password(tmp_path, capsys):

@@ -7,6 +7,7 @@ from typing import BinaryIO
 
 import geopandas as gpd
 import pandas as pd
+from pyogrio.errors import DataSourceError
 from sqlalchemy import Engine
 
 from gridmap.errors import InputError
@@ -34,16 +35,16 @@ def write_frame(frame: pd.DataFrame, path: str | Path, *, layer: str) -> Path:
             out["wkt"] = frame.geometry.to_wkt(rounding_precision=7)
         out.to_csv(path, index=False, encoding="utf-8")
         return path
-    if not is_geo:
-        if suffix == ".geojson":
-            raise InputError(f"layer '{layer}' has no geometry; export it as .csv or .gpkg")
-        gpd.GeoDataFrame(frame).to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
-        return path
+    if not is_geo and suffix == ".geojson":
+        raise InputError(f"layer '{layer}' has no geometry; export it as .csv or .gpkg")
     driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
     kwargs = {"layer": layer} if driver == "GPKG" else {}
     if path.exists() and driver == "GeoJSON":
         path.unlink()
-    frame.to_file(path, driver=driver, engine="pyogrio", **kwargs)
+    try:
+        gpd.GeoDataFrame(frame).to_file(path, driver=driver, engine="pyogrio", **kwargs)
+    except DataSourceError as exc:  # GDAL could not create the file there
+        raise InputError(f"cannot write '{path}': {exc}") from None
     return path
 
 
