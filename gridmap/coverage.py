@@ -284,27 +284,30 @@ class HomeWalks:
         circles, report = _circles_drawn(self.drawing, self.report)
         return replace(self, circles=circles, drawing=None, report=report)
 
-    def take(self, mask: np.ndarray) -> HomeWalks:
-        """The walks of the homes in ``mask`` only."""
-        return replace(
-            self,
-            homes=self.homes.iloc[mask].reset_index(drop=True),
-            distances={k: v[mask] for k, v in self.distances.items()},
-            nearest={k: v[mask] for k, v in self.nearest.items()},
-        )
-
     @classmethod
-    def gathered(cls, parts: list[HomeWalks], report: dict[str, Any]) -> HomeWalks:
-        """The walks of several parts as one, in the parts' order (their CRS and method agree)."""
+    def gathered(
+        cls, parts: list[HomeWalks], report: dict[str, Any], order: np.ndarray | None = None
+    ) -> HomeWalks:
+        """The walks of several parts as one (their CRS and method agree), in the parts' order
+        or, with ``order``, with the homes of that order over the parts' homes one after
+        another: one copy of each array, made one (category, level) at a time."""
         first = parts[0]
         keys = list(first.distances)
         circles = [p.circles for p in parts if len(p.circles)]
+        homes = pd.concat([p.homes for p in parts], ignore_index=True)
+        if order is not None:
+            homes = homes.take(order).reset_index(drop=True)
+
+        def joined(arrays: list[np.ndarray]) -> np.ndarray:
+            out = np.concatenate(arrays)
+            return out if order is None else out[order]
+
         return cls(
-            homes=gpd.GeoDataFrame(pd.concat([p.homes for p in parts], ignore_index=True), crs=first.crs),
+            homes=gpd.GeoDataFrame(homes, crs=first.crs),
             crs=first.crs,
             method=first.method,
-            distances={k: np.concatenate([p.distances[k] for p in parts]) for k in keys},
-            nearest={k: np.concatenate([p.nearest[k] for p in parts]) for k in keys},
+            distances={k: joined([p.distances[k] for p in parts]) for k in keys},
+            nearest={k: joined([p.nearest[k] for p in parts]) for k in keys},
             circles=pd.concat(circles, ignore_index=True) if circles else first.circles,
             report=report,
         )
@@ -796,19 +799,22 @@ def gap_clusters(xy: np.ndarray, cluster_m: float) -> np.ndarray:
 
 def _cluster_shapes(
     xy: np.ndarray,
-    footprints: np.ndarray,
+    footprints: Callable[[np.ndarray], np.ndarray],
     label: np.ndarray,
     margin_m: float,
     homes: np.ndarray,
     project: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """One polygon per cluster: a lone home's footprint widened by the margin; for several
-    homes, the concave hull of their points widened by the margin. A cluster of the same
-    homes (``homes``: each point's home) as another — the same gap for several categories or
-    levels — is drawn once and shared, and ``project`` (to another CRS) applied to it once.
-    Within each cluster the points come by x, then y."""
+    """One polygon per cluster of ``label``, whose points are the homes ``homes`` (positions
+    in ``xy``, each home's point): a lone home's footprint (``footprints(positions)``)
+    widened by the margin; for several homes, the concave hull of their points widened by the
+    margin. A cluster of the same homes as another — the same gap for several categories or
+    levels — is drawn once and shared, and ``project`` (to another CRS) applied to it once;
+    only the homes of the clusters drawn are looked up. Within each cluster the points come
+    by x, then y."""
     first, same_as = _same_members(label, homes)
-    shapes = _drawn_clusters(xy[first], footprints[first], label[first], margin_m)
+    drawn = homes[first]
+    shapes = _drawn_clusters(xy[drawn], lambda lone: footprints(drawn[lone]), label[first], margin_m)
     if project is not None:
         shapes = project(shapes)
     shared: np.ndarray = shapes[same_as]
@@ -838,9 +844,12 @@ def _same_members(label: np.ndarray, homes: np.ndarray) -> tuple[np.ndarray, np.
     return keep_cluster[label], rank[same.ravel()]
 
 
-def _drawn_clusters(xy: np.ndarray, footprints: np.ndarray, label: np.ndarray, margin_m: float) -> np.ndarray:
+def _drawn_clusters(
+    xy: np.ndarray, footprints: Callable[[np.ndarray], np.ndarray], label: np.ndarray, margin_m: float
+) -> np.ndarray:
     """The outline of each cluster of ``label`` (consecutive from its lowest value); the
-    points ``xy`` come ordered by x, then y."""
+    points ``xy`` come ordered by x, then y; ``footprints(mask)`` gives the shapes of the
+    points in ``mask``, the clusters of one point."""
     present = np.zeros(int(label.max()) + 1, dtype=bool)
     present[label] = True
     label = (np.cumsum(present) - 1)[label]  # the labels numbered 0…n-1 in their order
@@ -848,7 +857,7 @@ def _drawn_clusters(xy: np.ndarray, footprints: np.ndarray, label: np.ndarray, m
     size = np.bincount(label, minlength=n)
     shapes = np.empty(n, dtype=object)
     lone = size[label] == 1
-    shapes[label[lone]] = footprints[lone]
+    shapes[label[lone]] = footprints(lone)
     many = ~lone
     if many.any():
         keys, points = point_groups(xy[many], label[many], ordered=True)
@@ -877,6 +886,8 @@ def _gaps(
         idx = by_xy[~mask[by_xy]]
         if len(idx):
             label = gap_clusters(pts[idx], params.gap_cluster_m)
+            by_cluster = np.argsort(label, kind="stable")  # each cluster's homes together, still by x, y
+            idx, label = idx[by_cluster], label[by_cluster]
             n = label.max() + 1
             frames.append(
                 pd.DataFrame(
@@ -898,7 +909,7 @@ def _gaps(
     if not frames:
         return _no_shapes(GAP_COLUMNS)
     idx, label = np.concatenate(members), np.concatenate(labels)
-    shapes = _cluster_shapes(pts[idx], _footprints(homes, idx, label), label, params.gap_margin_m, idx,
+    shapes = _cluster_shapes(pts, lambda at: _footprints(homes, at), label, params.gap_margin_m, idx,
                              project=lambda g: project_shapes(g, metric, STORAGE_CRS))  # fmt: skip
     gaps = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry=shapes, crs=STORAGE_CRS)
     gaps = gaps.sort_values(["category", "level", "residents"], ascending=[True, True, False], kind="stable")
@@ -906,15 +917,14 @@ def _gaps(
     return gaps.reset_index(drop=True)
 
 
-def _footprints(homes: gpd.GeoDataFrame, idx: np.ndarray, label: np.ndarray) -> np.ndarray:
-    """The metric shapes of the homes ``idx`` in clusters ``label``. Where a run in parts left
-    them out (``homes`` without geometry), those a gap of one home is drawn from are projected
+def _footprints(homes: gpd.GeoDataFrame, at: np.ndarray) -> np.ndarray:
+    """The metric shapes of the homes at positions ``at`` (gaps of one home are drawn from
+    them). Where a run in parts left them out (``homes`` without geometry), they are projected
     again from the shapes as stored, as they were projected in the first place."""
-    shapes: np.ndarray = np.asarray(homes.geometry.values)[idx]
-    alone = np.bincount(label)[label] == 1
-    left_out = alone & shapely.is_missing(shapes)
+    shapes: np.ndarray = np.asarray(homes.geometry.values)[at]
+    left_out = shapely.is_missing(shapes)
     if left_out.any():
-        stored = np.asarray(homes["stored"].values)[idx[left_out]]
+        stored = np.asarray(homes["stored"].values)[at[left_out]]
         shapes[left_out] = project_shapes(stored, STORAGE_CRS, homes.crs)
     return shapes
 

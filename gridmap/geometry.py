@@ -30,9 +30,6 @@ T = TypeVar("T")
 #: starts a piece of work and gives its future (:func:`second_thread`)
 Start = Callable[[Callable[[], Any]], "Future[Any]"]
 
-_COORD = np.dtype([("x", "<f8"), ("y", "<f8")])
-_HEADER = np.dtype([("order", "u1"), ("kind", "<u4"), ("count", "<u4")])
-
 
 #: the cores the work in this context may use (None: all this process may run on), as a Dask
 #: worker's threads say: a worker of one thread is one core, its neighbours the others
@@ -108,27 +105,32 @@ def point_groups(xy: np.ndarray, group: np.ndarray, ordered: bool = False) -> tu
     hulls: (sorted group keys, geometries). Each group's points are sorted by x, then y, so
     that the same points in any order give the same hull (a concave hull of a street grid's
     points has ties that order would otherwise break); ``ordered`` says the points come in
-    that order already, and are only grouped.
+    that order already, and are only grouped (with no copy at all when each group's points
+    come one after another, groups in increasing order).
 
-    Each group becomes a line through its points (a lone point twice), built through WKB:
-    one coordinate array per group rather than one object per point, which makes it several
-    times faster than ``shapely.multipoints``. Hulls only look at the vertices, so they come
-    out the same as the multipoints' hulls. The lines themselves mean nothing.
+    Each group becomes a line through its points (a lone point twice), one coordinate array
+    per group built in one call, rather than one object per point as ``shapely.multipoints``
+    makes (several times slower, and some 150 bytes a point). Hulls only look at the
+    vertices, so they come out the same as the multipoints' hulls. The lines themselves mean
+    nothing.
     """
-    order = np.argsort(group, kind="stable") if ordered else np.lexsort((xy[:, 1], xy[:, 0], group))
-    keys, starts, counts = np.unique(group[order], return_index=True, return_counts=True)
-    coords = np.empty(len(xy), dtype=_COORD)
-    coords["x"], coords["y"] = xy[order, 0], xy[order, 1]
-    body = coords.tobytes()
-    headers = np.empty(len(keys), dtype=_HEADER)
-    headers["order"], headers["kind"] = 1, 2  # little-endian LineString
-    headers["count"] = np.maximum(counts, 2)
-    size = _COORD.itemsize
-    wkb = np.empty(len(keys), dtype=object)
-    for i, (head, start, count) in enumerate(zip(headers, starts.tolist(), counts.tolist(), strict=True)):
-        part = body[start * size : (start + count) * size]
-        wkb[i] = head.tobytes() + (part * 2 if count == 1 else part)
-    return keys, shapely.from_wkb(wkb)
+    order: np.ndarray | slice
+    if ordered and (len(group) < 2 or bool((group[1:] >= group[:-1]).all())):
+        order = slice(None)  # grouped already: no gather through memory at random
+    elif ordered:
+        order = np.argsort(group, kind="stable")
+    else:
+        order = np.lexsort((xy[:, 1], xy[:, 0], group))
+    grouped = group[order]
+    first = np.ones(len(grouped), dtype=bool)  # where each group starts (runs of the sorted keys)
+    first[1:] = grouped[1:] != grouped[:-1]
+    starts = np.flatnonzero(first)
+    keys, counts = grouped[starts], np.diff(np.append(starts, len(grouped)))
+    coords, line = xy[order], np.cumsum(first) - 1  # each point's group, in order
+    if (counts == 1).any():  # a line needs two points: a lone one is written twice
+        twice = np.where(counts == 1, 2, 1)[line]
+        coords, line = np.repeat(coords, twice, axis=0), np.repeat(line, twice)
+    return keys, shapely.linestrings(coords, indices=line)
 
 
 def concave_hulls(groups: np.ndarray, ratio: float) -> np.ndarray:

@@ -193,9 +193,15 @@ def partitioned_coverage(
         if not walked or sum(len(w.homes) for w in walked) == 0:
             raise InputError("there are no buildings or compounds: nothing to measure coverage from")
         report = _report(parts, failures, cut, time.perf_counter() - started)
-        walks = HomeWalks.gathered(walked, report)
-        home = walks.homes
-        walks = walks.take(np.lexsort((home["feature_id"].to_numpy(), home["kind"].to_numpy() != "building")))
+        # the homes in the order one process gives them: buildings, then compounds, by id
+        order = np.lexsort((
+            np.concatenate([w.homes["feature_id"].to_numpy() for w in walked]),
+            np.concatenate([w.homes["kind"].to_numpy() != "building" for w in walked]),
+        ))  # fmt: skip
+        walks = HomeWalks.gathered(walked, report, order)
+        del walked
+        for part in parts:  # the gathered walks hold all: each part's own copy goes
+            part.walks = None
         units = source.read(None, UNIT_LAYERS)
         keep_out_what_exists()
         return coverage_figures(walks, units, params, checklist=checklist)

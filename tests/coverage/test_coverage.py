@@ -347,8 +347,15 @@ def test_a_gap_of_the_same_homes_for_several_categories_is_drawn_once_and_alike(
     # each; the third a different set; plus a lone home
     homes = np.r_[np.arange(0, 20), np.arange(0, 20), np.arange(10, 40), [7]]
     label = np.r_[np.repeat([0, 1], 10), np.repeat([2, 3], 10), np.repeat([4, 5], 15), [6]]
-    shared = _cluster_shapes(xy[homes], footprints[homes], label, 25.0, homes)
-    alone = _drawn_clusters(xy[homes], footprints[homes], label, 25.0)  # each cluster drawn by itself
+    looked_up: list[int] = []
+
+    def footprint(at):
+        looked_up.extend(at.tolist())
+        return footprints[at]
+
+    shared = _cluster_shapes(xy, footprint, label, 25.0, homes)
+    assert looked_up == [7]  # the lone home's footprint only
+    alone = _drawn_clusters(xy[homes], lambda lone: footprints[homes][lone], label, 25.0)  # each by itself
     assert len(shared) == len(alone) == 7
     assert all(a.equals_exact(b, 0) for a, b in zip(shared, alone, strict=True))
     assert shared[0] is shared[2] and shared[1] is shared[3]  # drawn once, shared
@@ -358,7 +365,7 @@ def test_a_gap_of_the_same_homes_for_several_categories_is_drawn_once_and_alike(
         projected.append(len(shapes))
         return shapely.transform(shapes, lambda c: c * 2)
 
-    moved = _cluster_shapes(xy[homes], footprints[homes], label, 25.0, homes, project=project)
+    moved = _cluster_shapes(xy, footprint, label, 25.0, homes, project=project)
     assert projected == [5]  # 7 gaps, 5 of them distinct
     assert all(
         m.equals_exact(shapely.transform(a, lambda c: c * 2), 0) for m, a in zip(moved, alone, strict=True)

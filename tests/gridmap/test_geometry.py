@@ -26,6 +26,12 @@ def test_point_groups_hull_exactly_like_multipoints():
     lone = int(np.searchsorted(keys, 5000))
     assert ours[lone].equals(shapely.Point(xy[0]))
     assert shapely.get_num_coordinates(lines[lone]) == 2  # a lone point is written twice
+    # ordered: by x, then y, the groups interleaved (sorted here), or one group after another
+    for ordered in (np.lexsort((xy[:, 1], xy[:, 0])), order):
+        keys_again, same = geometry.point_groups(xy[ordered], group[ordered], ordered=True)
+        assert np.array_equal(keys_again, keys) and shapely.equals_exact(same, lines, 0.0).all()
+    keys, lines = geometry.point_groups(np.zeros((0, 2)), np.zeros(0, dtype=np.int64))
+    assert len(keys) == len(lines) == 0
 
 
 def test_work_on_all_cores_equals_one_call(monkeypatch):
