@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from gridmap.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C: 128 + SIGINT, as shells count it
 
 
 class Parser(argparse.ArgumentParser):

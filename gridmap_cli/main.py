@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from gridmap.errors import GridmapError
-from gridmap_cli.common import EXIT_BAD_INPUT, OPENED, settings_of
+from gridmap_cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, OPENED, settings_of
 from gridmap_cli.parser import build_parser
 
 if TYPE_CHECKING:
@@ -88,7 +88,13 @@ def _database_failure(error: Exception, settings: Settings | None) -> GridmapErr
 def run() -> NoReturn:
     """The ``gridmap`` program: :func:`main`, then exit. What exists then is left out of the
     cycle collector first: the interpreter's last full passes over every object as it stops
-    would otherwise cost about 0.3 s after an analysis command, for nothing."""
-    code = main()
+    would otherwise cost about 0.3 s after an analysis command, for nothing. Stopped with
+    Ctrl-C, it says so and exits 130, as shells count a stop by SIGINT (a write under way is
+    one transaction, and goes back)."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        print("gridmap: stopped (Ctrl-C)", file=sys.stderr)
+        code = EXIT_INTERRUPTED
     gc.freeze()
     sys.exit(code)

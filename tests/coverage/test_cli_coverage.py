@@ -114,6 +114,20 @@ def test_analysis_commands_import_with_the_collector_paused_keep_it_all_out_of_f
     assert gc.get_freeze_count() == 0 and gc.isenabled()
 
 
+def test_a_command_stopped_with_ctrl_c_says_so_and_exits_130(monkeypatch, capsys):
+    import importlib
+
+    program = importlib.import_module("gridmap_cli.main")
+
+    def stopped():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(program, "main", stopped)
+    with pytest.raises(SystemExit) as stop:
+        program.run()
+    assert stop.value.code == 130 and capsys.readouterr().err == "gridmap: stopped (Ctrl-C)\n"
+
+
 def test_the_program_leaves_what_exists_out_of_the_last_collections_and_exits_with_the_code(monkeypatch):
     """``gridmap`` (``gridmap_cli.main:run``) freezes what exists before the interpreter stops,
     whose last full collections over it would cost about 0.3 s, and exits with main's code."""
