@@ -31,8 +31,10 @@ def bbox_arg(text: str) -> tuple[float, float, float, float]:
         west, south, east, north = (float(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not W,S,E,N in degrees (EPSG:4326)") from None
-    if not (west < east and south < north):
-        raise argparse.ArgumentTypeError(f"'{text}': expected west < east and south < north")
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise argparse.ArgumentTypeError(
+            f"'{text}': expected west < east within -180…180 and south < north within -90…90 (EPSG:4326 degrees)"
+        )
     return west, south, east, north
 
 
@@ -46,6 +48,12 @@ def require_people(buildings: pd.DataFrame, what: str) -> None:
         for c in ("households", "residents")
         if c in buildings.columns
     )
+    if len(buildings) == 0:
+        raise InputError(
+            f"there are no buildings (in the database, or in the --bbox or --district given), so {what} "
+            "would count nobody; import buildings (`gridmap import buildings FILE`) or choose another "
+            "area; nothing was computed or kept"
+        )
     if people <= 0:
         raise InputError(
             f"the {len(buildings):,} buildings hold no households or residents, so {what} would "

@@ -56,6 +56,21 @@ def test_unknown_layer_is_usage_error(capsys):
     assert "invalid choice: 'parks'" in capsys.readouterr().err
 
 
+def test_an_area_off_the_globe_or_without_buildings_is_named(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'g.sqlite'}"
+    _run(capsys, "--db", db, "db", "init")
+    with pytest.raises(SystemExit) as stop:
+        main(["--db", db, "coverage", "--bbox", "200,0,210,10"])
+    assert stop.value.code == 2 and "within -180…180" in capsys.readouterr().err
+    for command in (
+        ["coverage"],
+        ["coverage", "--bbox", "104,30,104.1,30.1"],
+        ["site", "--category", "clinic"],
+    ):
+        code, _, err = _run(capsys, "--db", db, *command)
+        assert code == 2 and "there are no buildings" in err and "nothing was computed or kept" in err
+
+
 def test_bad_database_url(capsys):
     code, _, err = _run(capsys, "--db", "mysql://x/y", "layers")
     assert code == 2 and "unsupported database URL" in err
