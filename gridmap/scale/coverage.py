@@ -171,7 +171,8 @@ def partitioned_coverage(
 ) -> CoverageResult:
     """Coverage of every home of ``source``, walked part by part as ``cut`` says: on the Dask
     ``client``'s cluster, or one part after another here without one. A part that fails is
-    sent again up to ``retries`` times; ``on_part`` sees each part's walks as they come."""
+    sent again up to ``retries`` times; ``on_part`` sees each part's walks as they come (once
+    all are gathered, each part's own are let go: ``PartWalks.walks`` is then None)."""
     with kept_out():  # the walks gathered stay out of the collector's full passes
         checklist = checklist or load_checklist()
         params = run_params(params or CoverageParams(), checklist)
