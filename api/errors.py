@@ -80,12 +80,19 @@ def _headers(exc: BaseException, status: int) -> dict[str, str] | None:
     return headers or None
 
 
+def problems_found(request: Request, count: int) -> str:
+    """The head of a 422's detail: how many problems, and for a request that would have
+    written, that nothing was (a read wrote nothing anyway)."""
+    head = f"{count} problem{'s' if count != 1 else ''} found"
+    return head + (":" if request.method in ("GET", "HEAD") else "; nothing was written:")
+
+
 async def _gridmap(request: Request, exc: GridmapError) -> JSONResponse:
     status, title = status_of(exc)
     problems = None
     detail = str(exc)
     if isinstance(exc, InputError):
-        detail = detail.splitlines()[0]
+        detail = problems_found(request, len(exc.problems))
         problems = [
             {"message": p.message, "feature": p.file, "field": p.field, "feature_id": p.feature_id}
             for p in exc.problems
@@ -104,9 +111,7 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
          "feature_id": None}
         for e in exc.errors()
     ]  # fmt: skip
-    count = len(problems)
-    detail = f"{count} problem{'s' if count != 1 else ''} found; nothing was written:"
-    return problem(422, "invalid input", detail, problems)
+    return problem(422, "invalid input", problems_found(request, len(problems)), problems)
 
 
 def allowed_methods(request: Request) -> list[str]:

@@ -83,6 +83,15 @@ def test_invalid_values_are_refused_naming_the_field_and_nothing_is_stored(
     engine.dispose()
 
 
+def test_a_read_refused_says_what_is_wrong_and_a_write_refused_that_nothing_was_written(services):
+    url = services[0].url
+    read = _problem(httpx.get(f"{url}/collections/facilities/items?limit=0"), 422)
+    assert read["detail"] == "1 problem found:" and read["problems"][0]["field"] == "limit"
+    planner = token(url, "planner")
+    write = _problem(httpx.post(f"{url}/coverage/runs", json={"levels": [0]}, headers=planner), 422)
+    assert write["detail"] == "1 problem found; nothing was written:"
+
+
 def test_a_3d_point_is_stored_flat(services):
     url = services[0].url
     admin = token(url, "admin")
