@@ -54,10 +54,21 @@ def cmd_coverage(args, settings: Settings) -> int:
     if in_parts(args, also=("--parts-cache",)):
         parts = coverage_report.InParts(
             workers=args.workers, cluster=args.cluster, tile_km=args.tile_km,
-            cache=Path(args.parts_cache) if args.parts_cache else None,
+            cache=_cache_folder(args.parts_cache) if args.parts_cache else None,
         )  # fmt: skip
     coverage_report.run_and_print(
         engine, params, by=args.by, out=args.out, save=not args.no_save, label=args.label,
         area=chosen_area(engine, args.bbox, args.district), parts=parts, database_url=settings.database_url,
     )  # fmt: skip
     return EXIT_OK
+
+
+def _cache_folder(text: str) -> Path:
+    """The folder ``--parts-cache`` names, made now: one that cannot be is said before any part
+    walks (each part would fail writing to it, and be sent again)."""
+    folder = Path(text)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--parts-cache {text}: cannot make the folder: {exc.strerror}") from None
+    return folder

@@ -144,6 +144,9 @@ def test_an_output_that_cannot_be_written_says_where_and_why(tmp_path, capsys):
         assert code == 2 and why in err, err
     code, _, err = _run(capsys, "--db", db, "events", "report", "--out", str(tmp_path / "a-file" / "r.xlsx"))
     assert code == 2 and f"cannot use '{tmp_path / 'a-file'}" in err
+    cache = tmp_path / "a-file" / "parts"  # said before any part walks, or a cluster starts
+    code, _, err = _run(capsys, "--db", db, "coverage", "--workers", "1", "--parts-cache", str(cache))
+    assert code == 2 and f"--parts-cache {cache}: cannot make the folder" in err
 
 
 def test_a_database_url_is_printed_without_its_password(tmp_path, capsys):
