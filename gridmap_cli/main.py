@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GridmapError as exc:  # InputError, NotFoundError, DatabaseError
         print(f"gridmap {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except ValueError as exc:  # settings that fail validation
+    except ValueError as exc:  # a value a library refused (a scheduler address without its port, …)
         print(f"gridmap: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:
