@@ -29,7 +29,7 @@ from gridmap.io.export import write_workbook
 from gridmap.organisation import ORG_LAYERS, OrgReport, ReportOptions, figures_by_unit, organisation_report
 from gridmap.scope import may
 from gridmap.store.gridplans import apply_grid_plan
-from gridmap.topology import CHECKED_LAYERS, Tolerances, check_grid_map, grid_alignment
+from gridmap.topology import CHECKED_LAYERS, MAX_TOLERANCE_M, Tolerances, check_grid_map, grid_alignment
 
 router = APIRouter(tags=["grid map and organisation"], route_class=AnswerRoute)
 
@@ -175,7 +175,7 @@ def alignment(
     a: Annotated[str, Query(description="a grid kind, e.g. party")],
     b: Annotated[str, Query(description="another grid kind, e.g. comprehensive")],
     tolerance_m: Annotated[
-        float, Query(ge=0, le=1000, description="borders this close coincide (metres)")
+        float, Query(ge=0, le=MAX_TOLERANCE_M, description="borders this close coincide (metres)")
     ] = 5.0,
 ) -> dict:
     require(user, "grid_alignment", what="grid alignment")
@@ -224,7 +224,7 @@ def grids_proposal(
         ]
         return propose_grids(
             found, f["buildings"], compounds=f["compounds"], roads=f["roads"],
-            existing=existing, households=(lo, hi), fresh=fresh,
+            existing=existing, households=(lo, hi), fresh=fresh, taken=grids["code"],
         )  # fmt: skip
 
     plan = app.layers.derived(("proposal", community, lo, hi, kind, level, fresh), names, draw)
@@ -275,7 +275,8 @@ def grids_redraw(body: GridRedrawBody, app: State, user: CurrentUser) -> Respons
         line = shapely.geometry.shape(body.line.model_dump())
     plan = redraw_grids(community, app.layers.frame("buildings"), grids[same],
                         split=(body.split, line) if body.split else None, merge=tuple(body.merge),
-                        households=(app.settings.grid_households_min, app.settings.grid_households_max))  # fmt: skip
+                        households=(app.settings.grid_households_min, app.settings.grid_households_max),
+                        taken=grids["code"])  # fmt: skip
     applied = None
     if body.apply:
         done = apply_grid_plan(app.engine, plan, community_id=int(first["community_id"]), kind=first["kind"],

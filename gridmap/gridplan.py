@@ -603,6 +603,7 @@ def propose_grids(
     fresh: bool = False,
     street_highways: tuple[str, ...] = STREET_HIGHWAYS,
     seed: int = 0,
+    taken: Iterable[str] = (),
 ) -> GridPlan:
     """Propose grids for one community.
 
@@ -612,7 +613,9 @@ def propose_grids(
     (to keep compounds whole). ``roads``: lines with ``highway``; those in ``street_highways``
     are preferred as borders. ``existing``: the community's current grids of the kind being
     drawn (``code`` and polygon); unless ``fresh``, grids within the range are kept. All in
-    EPSG:4326. ``households`` is the (min, max) households per grid.
+    EPSG:4326. ``households`` is the (min, max) households per grid. ``taken``: the codes of
+    the other grids there are (of other kinds and levels, or other communities), which new
+    grids' numbers stay clear of.
     """
     lo, hi = households
     if lo < 1 or lo > hi:
@@ -660,7 +663,7 @@ def propose_grids(
             notes.append(
                 f"building {int(bid)} alone has {int(n)} households (> {hi}); its grid cannot be within range"
             )
-    return _plan(community, area, old, keep, drawn_geoms, existing, points, hh_values, (lo, hi), notes)
+    return _plan(community, area, old, keep, drawn_geoms, existing, points, hh_values, (lo, hi), notes, taken)
 
 
 def _plan(
@@ -674,10 +677,12 @@ def _plan(
     hh_values: np.ndarray,
     households: tuple[int, int],
     notes: list[str],
+    taken: Iterable[str],
 ) -> GridPlan:
     """The plan of grids ``old[keep]`` kept and ``drawn_geoms`` drawn (metric CRS of ``area``):
     codes — kept grids keep theirs, a drawn grid that is still an old one keeps its code, the
-    others take the community's next free numbers in reading order —, households, lineage."""
+    others take the community's next free numbers (clear of ``taken`` too) in reading order —,
+    households, lineage."""
     lo, hi = households
     code = str(community["code"].iloc[0])
     crs = metric_crs_for(community)
@@ -697,7 +702,9 @@ def _plan(
         typical = float(np.median(np.sqrt(shapely.area(drawn_geoms[fresh_idx]))))
         order = reading_order(cx, cy, row_height=typical)
         for i, seq in zip(
-            np.asarray(fresh_idx)[order], _next_sequences(old_codes, code, len(fresh_idx)), strict=True
+            np.asarray(fresh_idx)[order],
+            _next_sequences(old_codes | set(taken), code, len(fresh_idx)),
+            strict=True,
         ):
             codes[i] = grid_code(code, seq)
 
@@ -752,12 +759,13 @@ def redraw_grids(
     split: tuple[str, Any] | None = None,
     merge: tuple[str, ...] = (),
     households: tuple[int, int] = (300, 500),
+    taken: Iterable[str] = (),
 ) -> GridPlan:
     """A clerk's redraw of some of a community's grids, under the same code and lineage rules
     as :func:`propose_grids`: ``split`` = (code, a line in EPSG:4326 across the grid) cuts one
     grid in pieces; ``merge`` = codes of neighbouring grids joined into one. The other grids
-    are kept as they are. InputError when the line does not cut the grid or the grids are not
-    neighbours."""
+    are kept as they are; ``taken`` as for :func:`propose_grids`. InputError when the line does
+    not cut the grid or the grids are not neighbours."""
     if (split is None) == (not merge):
         raise InputError("redraw either splits one grid along a line or merges grids")
     crs = metric_crs_for(community)
@@ -800,7 +808,7 @@ def redraw_grids(
     points = b.geometry.representative_point().to_numpy()
     inside = shapely.contains(area, points)
     return _plan(community, area, old, keep, drawn, existing, points[inside], b["households"].to_numpy()[inside],
-                 households, [])  # fmt: skip
+                 households, [], taken)  # fmt: skip
 
 
 def community_named(communities: gpd.GeoDataFrame, name_or_code: str) -> gpd.GeoDataFrame:

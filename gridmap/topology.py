@@ -430,6 +430,10 @@ def _inner_boundary(grids: gpd.GeoDataFrame) -> shapely.Geometry:
     return shapely.difference(lines, shapely.boundary(shapely.union_all(grids.geometry.values)).buffer(0.01))
 
 
+#: the widest gap (m) within which two grid borders count as one
+MAX_TOLERANCE_M = 1000.0
+
+
 def grid_alignment(
     grids: gpd.GeoDataFrame,
     kind_a: str,
@@ -443,6 +447,8 @@ def grid_alignment(
     boundaries coincide (within ``tolerance_m``), which grid of one lies in which of the other
     (``nested`` when at least ``nested_share`` of its area does), and which buildings one
     network keeps whole but the other splits."""
+    if not 0 <= tolerance_m <= MAX_TOLERANCE_M:  # NaN too
+        raise InputError(f"a tolerance of {tolerance_m:g} m: expected 0 to {MAX_TOLERANCE_M:g} metres")
     kinds = grids["kind"].fillna("") if "kind" in grids.columns else pd.Series("", index=grids.index)
     metric = metric_crs_for(grids)
     a = grids[kinds == kind_a].to_crs(metric)

@@ -73,7 +73,8 @@ def apply_grid_plan(
 ) -> AppliedPlan:
     """Replace the community's grids of ``kind`` and ``level`` by ``plan``.
 
-    Refused (nothing written) when the grids changed since the plan was drawn, when a finer
+    Refused (nothing written) when the grids changed since the plan was drawn (or another
+    kind's or level's grids took the codes of its new grids), when a finer
     grid names a retired grid as its parent, or — unless ``end_terms`` — when a term in
     office is on a retired grid; with ``end_terms`` those terms end on ``on`` (default today).
     """
@@ -89,6 +90,13 @@ def apply_grid_plan(
         id_of = dict(zip(current["code"], current["id"].astype(int), strict=True))
         if not plan.retired and (plan.grids["status"] == KEPT).all():
             return AppliedPlan(list(plan.grids["code"]), [], [])  # nothing to change
+        new_codes = [str(c) for c in plan.grids["code"] if c not in id_of]
+        clash = conn.execute(select(grids.c.code).where(grids.c.code.in_(new_codes))).scalars().all()
+        if clash:  # another kind's or level's grids took these numbers since the drawing
+            raise StaleEditError(
+                f"grid code(s) {', '.join(sorted(clash))} of this drawing were taken by other grids since "
+                "it was proposed; propose again"
+            )
         retired_ids = [id_of[c] for c in plan.retired]
         code_of = {v: k for k, v in id_of.items()}
         children = conn.execute(

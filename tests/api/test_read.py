@@ -364,6 +364,10 @@ def test_alignment_and_a_proposed_drawing_for_planners(client, auth, layers):
     assert client.get(f"/grids/proposal?community={community['code']}").status_code == 401
     unknown = client.get("/grids/proposal?community=nowhere", headers=auth["admin"])
     assert unknown.status_code == 422 and "no community has the code or name 'nowhere'" in unknown.text
+    party = client.get(f"/grids/proposal?community={community['code']}&kind=party", headers=auth["planner"])
+    assert party.status_code == 200, party.text
+    numbered = set(layers["grids"]["code"])  # the comprehensive grids' numbers stay theirs
+    assert not {f["properties"]["code"] for f in party.json()["features"]} & numbered
 
 
 def test_a_method_not_answered_names_every_method_of_the_path(client):

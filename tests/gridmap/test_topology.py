@@ -5,6 +5,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Polygon, box
 
+from gridmap.errors import InputError
 from gridmap.topology import Tolerances, check_grid_map
 
 UTM = "EPSG:32648"
@@ -193,6 +194,9 @@ def test_alignment_of_two_networks():
     assert list(result.split_buildings.index) == [11]  # on the y = 500 border: one party grid, two quarters
     with pytest.raises(Exception, match="no grids of kind 'sanitation'"):
         grid_alignment(layers["grids"], "party", "sanitation")
+    for tolerance in (-1.0, float("nan"), 5000.0):
+        with pytest.raises(InputError, match="expected 0 to 1000 metres"):
+            grid_alignment(layers["grids"], "party", "comprehensive", tolerance_m=tolerance)
 
 
 def test_seams_thinner_than_the_width_tolerance_are_not_findings():

@@ -118,3 +118,36 @@ def test_a_fresh_drawing_that_finds_the_same_grids_keeps_their_codes_and_ids(eng
         assert after.loc[code, "geometry"].equals_exact(
             shapely.MultiPolygon([geom]) if geom.geom_type == "Polygon" else geom, 1e-9
         )
+
+
+def test_another_kind_of_grid_drawn_over_the_same_community_takes_numbers_of_its_own(engine, drawn):
+    """多网合一: party grids drawn where comprehensive grids are numbered 001–004."""
+    community, buildings, compounds, roads = drawn
+    stored = read_layer(engine, "grids")
+    plan = propose_grids(community, buildings, compounds=compounds, roads=roads, households=RANGE,
+                         taken=stored["code"])  # fmt: skip
+    done = apply_grid_plan(engine, plan, community_id=1, kind="party", level=1, user="test")
+    assert done.added == [f"{CODE}{i:03d}" for i in range(5, 9)]
+    grids = read_layer(engine, "grids")
+    assert grids.groupby("kind")["code"].apply(sorted).to_dict() == {
+        "comprehensive": sorted(stored["code"]),
+        "party": done.added,
+    }
+
+
+def test_a_drawing_whose_new_codes_were_taken_meanwhile_is_refused_and_writes_nothing(engine, drawn):
+    """Two clerks draw party and police grids from the same grids: the second to apply is told
+    to propose again, rather than failing on the database's unique codes."""
+    community, buildings, compounds, roads = drawn
+    stored = read_layer(engine, "grids")
+    party, police = (
+        propose_grids(
+            community, buildings, compounds=compounds, roads=roads, households=RANGE, taken=stored["code"]
+        )
+        for _ in range(2)
+    )
+    apply_grid_plan(engine, party, community_id=1, kind="party", level=1, user="test")
+    before, lineage = read_layer(engine, "grids"), len(read_lineage(engine))
+    with pytest.raises(StaleEditError, match=r"grid code\(s\) .*005.* were taken by other grids"):
+        apply_grid_plan(engine, police, community_id=1, kind="police", level=1, user="test")
+    assert len(read_layer(engine, "grids")) == len(before) and len(read_lineage(engine)) == lineage
