@@ -21,6 +21,35 @@ EXIT_INTERRUPTED = 130  # stopped by Ctrl-C: 128 + SIGINT, as shells count it
 
 
 class Parser(argparse.ArgumentParser):
+    """The parser of ``gridmap`` and of each command. An option that only some of a command's
+    actions take (:meth:`only`) is refused with the others, rather than left unread."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        #: argument dest: (as written, the dest of the action chosen, the actions that take it)
+        self.taken_by: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+
+    def only(self, actions: str, *arguments: argparse.Action, choice: str = "action") -> None:
+        """Mark ``arguments`` as taken only by ``actions`` (comma-separated values of the
+        positional ``choice``): their help begins with those actions, and one given with
+        another action is an error."""
+        names = tuple(a.strip() for a in actions.split(","))
+        for argument in arguments:
+            argument.help = f"{actions}: {argument.help}" if argument.help else actions
+            written = argument.option_strings[0] if argument.option_strings else argument.metavar
+            self.taken_by[argument.dest] = (str(written or argument.dest), choice, names)
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        namespace, extras = super().parse_known_args(args, namespace)
+        for dest, (written, choice, names) in self.taken_by.items():
+            value, chosen = getattr(namespace, dest, None), getattr(namespace, choice, None)
+            given = not (value is None or value is False or value == [] or value == self.get_default(dest))
+            if given and chosen not in names:
+                command = self.prog.removeprefix("gridmap ")
+                takers = " or ".join(f"'{command} {n}'" for n in names)
+                self.error(f"{written} goes with {takers}, not '{command} {chosen}'")
+        return namespace, extras
+
     def error(self, message: str) -> None:  # argparse exits 2 as well; keep its message
         self.print_usage(sys.stderr)
         self.exit(EXIT_BAD_INPUT, f"gridmap: error: {message}\n")

@@ -39,8 +39,6 @@ def cmd_coverage(args, settings: Settings) -> int:
             raise InputError("'coverage compare' needs two run ids: BEFORE AFTER")
         coverage_report.print_comparison(engine, *args.run_ids, out=args.out)
         return EXIT_OK
-    if args.run_ids:
-        raise InputError("run ids are only for 'coverage compare'")
     params = coverage_params(
         settings,
         levels=tuple(sorted(set(args.level))) if args.level else None,

@@ -175,8 +175,6 @@ def cmd_grids_propose(args, settings: Settings) -> int:
     from gridmap.store.gridplans import apply_grid_plan
     from gridmap.store.layers import read_layer
 
-    if args.kinds:
-        raise InputError("grids propose takes no grid kinds; use --kind")
     if not args.community:
         raise InputError("grids propose needs --community NAME_OR_CODE")
     households = households_range(args.households, settings)
@@ -196,6 +194,7 @@ def cmd_grids_propose(args, settings: Settings) -> int:
         households=households,
         fresh=args.fresh,
         seed=args.seed,
+        taken=grids["code"],
     )
     name = community["name"].iloc[0]
     lo, hi = households

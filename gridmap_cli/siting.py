@@ -28,8 +28,6 @@ def cmd_site(args, settings: Settings) -> int:
             raise InputError("'site compare' needs two scenario ids: A B")
         report.print_comparison(engine, *args.scenario_ids, out=args.out)
         return EXIT_OK
-    if args.scenario_ids:
-        raise InputError("scenario ids are only for 'site compare'")
     levels = tuple(sorted(set(args.level))) if args.level else None
     if levels is None:
         levels = (int(args.minutes),) if args.minutes in (5, 10, 15) else (15,)

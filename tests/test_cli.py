@@ -1,5 +1,6 @@
 """The command line: exit codes and messages (DESIGN §7)."""
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 
 from gridmap.errors import SettingsError
 from gridmap_cli import main
+from gridmap_cli.parser import build_parser
 
 
 def _run(capsys, *args):
@@ -54,6 +56,67 @@ def test_unknown_layer_is_usage_error(capsys):
     except SystemExit as exc:
         assert exc.code == 2
     assert "invalid choice: 'parks'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["events", "escalate", "999"],
+            "ID|FILE goes with 'events move' or 'events import', not 'events escalate'",
+        ),
+        (["events", "list", "--from", "2026-01-01"], "--from goes with 'events report', not 'events list'"),
+        (["events", "file", "--note", "x"], "--note goes with 'events move', not 'events file'"),
+        (["map", "grids", "--out", "m.html", "--grid", "X"], "--grid goes with 'map area', not 'map grids'"),
+        (
+            ["map", "gaps", "--out", "m.html", "--count", "2"],
+            "--count goes with 'map siting', not 'map gaps'",
+        ),
+        (["households", "estimate", "--out", "e.csv"], "--out goes with 'households show'"),
+        (["coverage", "runs", "--level", "5"], "--level goes with 'coverage run', not 'coverage runs'"),
+        (["coverage", "runs", "1", "2"], "RUN goes with 'coverage compare', not 'coverage runs'"),
+        (["coverage", "compare", "1", "2", "--workers", "2"], "--workers goes with 'coverage run'"),
+        (["site", "scenarios", "--count", "3"], "--count goes with 'site propose', not 'site scenarios'"),
+        (["user", "list", "--password", "x"], "--password goes with 'user add' or 'user password'"),
+        (
+            ["grids", "propose", "--tolerance", "3"],
+            "--tolerance goes with 'grids align', not 'grids propose'",
+        ),
+        (["points", "rank", "5"], "MEMBER_ID goes with 'points award' or 'points ledger'"),
+        (["needs", "list", "--member", "3"], "--member goes with 'needs claim', not 'needs list'"),
+        (["visits", "log", "1", "--grid", "X"], "--grid goes with 'visits due' or 'visits report'"),
+        (["visits", "due", "5"], "HOUSEHOLD_ID goes with 'visits log', not 'visits due'"),
+    ],
+)
+def test_an_option_the_action_does_not_take_is_refused_not_left_unread(capsys, argv, message):
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(argv)
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_options_parse_with_the_actions_that_take_them():
+    parse = build_parser().parse_args
+    assert parse(["events", "move", "3", "closed", "--rating", "5", "--now", "2026-12-01T10:00"]).rating == 5
+    assert parse(["events", "report", "--from", "2026-01-01", "--by", "street"]).start == "2026-01-01"
+    assert parse(["coverage", "compare", "1", "2", "--out", "c.csv"]).run_ids == [1, 2]
+    assert parse(["coverage", "--level", "5", "--workers", "2"]).workers == 2
+    assert parse(["map", "area", "--grid", "X", "--out", "m.html"]).grid == "X"
+    assert parse(["points", "ledger", "4", "--on", "2026-01-01"]).member == 4
+    # an option left at its default is not "given": `--by grid` is what a list gets anyway
+    assert parse(["events", "list", "--by", "grid"]).by == "grid"
+
+
+def test_each_option_names_actions_its_command_has_and_says_them_in_its_help():
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    marked = 0
+    for name, command in commands.items():
+        by_dest = {a.dest: a for a in command._actions}
+        for dest, (_, choice, actions) in command.taken_by.items():
+            assert set(actions) <= set(by_dest[choice].choices), (name, dest, actions)
+            assert by_dest[dest].help.startswith(", ".join(actions) + ":"), (name, dest)
+            marked += 1
+    assert marked > 80
 
 
 def test_an_area_off_the_globe_or_without_buildings_is_named(tmp_path, capsys):
