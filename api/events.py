@@ -22,7 +22,7 @@ from api.schemas import (
     VisitBody,
     VisitLogged,
 )
-from gridmap.errors import InputError, NotFoundError
+from gridmap.errors import NotFoundError
 from gridmap.events import ENDED, FIGURES, STAFF, event_figures
 from gridmap.io.edits import create_feature
 from gridmap.io.events import MAX_PHOTO_BYTES, add_photo, event_history_of, move_event, photo
@@ -113,8 +113,6 @@ def report(
     end: Annotated[dt.date | None, Query(alias="to", description="filed before this day")] = None,
 ) -> dict:
     require(user, "event_figures", what="the events' figures")
-    if start and end and start > end:
-        raise InputError(f"'from' {start} comes after 'to' {end}")
     figures = event_figures(
         app.layers.frame("events"), by=f"{by}_id",
         start=dt.datetime.combine(start, dt.time()) if start else None,

@@ -194,7 +194,10 @@ def event_figures(
     filed) and the closure rate; closed within the deadline; rated, satisfied (rating ≥ 4)
     and the satisfaction rate; median hours from filing to resolution; open past the deadline
     at ``now``; escalated at least once; called to a department at the street that has not
-    reported for duty in its hours. Rates are shares (0–1), None over nothing."""
+    reported for duty in its hours. Rates are shares (0–1), None over nothing. InputError for a
+    ``start`` after ``end``."""
+    if start is not None and end is not None and start > end:
+        raise InputError(f"'from' {start:%Y-%m-%d %H:%M} comes after 'to' {end:%Y-%m-%d %H:%M}")
     frame = events
     filed_at = pd.to_datetime(frame["filed_at"]) if len(frame) else pd.Series(dtype="datetime64[ns]")
     keep = np.ones(len(frame), dtype=bool)

@@ -91,6 +91,8 @@ def cmd_points(args, settings: Settings) -> int:
         title = f"points rules, version {rules.version}; added points stop at {rules.year_cap} a year"
         print_table(rows, ("rule", "项目", "points", "cap", "per"), title=title, right=[2, 3])
         return EXIT_OK
+    if args.action == "rank" and args.top < 1:
+        raise InputError(f"--top {args.top}: expected 1 or more members per unit")
     engine = open_engine(settings)
     from gridmap.store.layers import read_layer
 
@@ -115,6 +117,9 @@ def cmd_points(args, settings: Settings) -> int:
     if args.action == "ledger":
         if args.member is None:
             raise InputError("gridmap points ledger MEMBER_ID")
+        from gridmap.io.edits import read_feature
+
+        read_feature(engine, "members", args.member)  # no such member: said, not an empty ledger
         mine = points[points["member_id"] == args.member].sort_values("earned_on")
         rows = [(e.earned_on, e.rule, e.points, e.asked, *(_text(v) for v in (e.source_layer, e.source_id, e.note)))
                 for e in mine.itertuples()]  # fmt: skip

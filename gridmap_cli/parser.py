@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from gridmap.choices import CANDIDATE_SOURCES, LEVELS, MEASURES, ORIGIN_MODES, SITING_MODELS
-from gridmap.model import LAYERS, UserRole
+from gridmap.model import EVENT_STATES, LAYERS, NEED_STATES, UserRole
 from gridmap_cli.common import Parser, bbox_arg
 
 
@@ -241,7 +241,13 @@ def _events_parser(sub) -> None:
     )
     ev.only(
         "list",
-        ev.add_argument("--state-is", dest="state_filter", metavar="STATE", help="only events in this state"),
+        ev.add_argument(
+            "--state-is",
+            dest="state_filter",
+            choices=EVENT_STATES,
+            metavar="STATE",
+            help=f"only events in this state: {', '.join(EVENT_STATES)}",
+        ),
     )
     ev.only(
         "report",
@@ -311,7 +317,11 @@ def _needs_parser(sub) -> None:
     needs.only(
         "list",
         needs.add_argument(
-            "--state-is", dest="state_filter", metavar="STATE", help="only needs in this state"
+            "--state-is",
+            dest="state_filter",
+            choices=NEED_STATES,
+            metavar="STATE",
+            help=f"only needs in this state: {', '.join(NEED_STATES)}",
         ),
     )
     needs.only(

@@ -86,6 +86,11 @@ def test_unknown_layer_is_usage_error(capsys):
         (["needs", "list", "--member", "3"], "--member goes with 'needs claim', not 'needs list'"),
         (["visits", "log", "1", "--grid", "X"], "--grid goes with 'visits due' or 'visits report'"),
         (["visits", "due", "5"], "HOUSEHOLD_ID goes with 'visits log', not 'visits due'"),
+        (["events", "list", "--state-is", "open"], "argument --state-is: invalid choice: 'open'"),  # a need's
+        (
+            ["needs", "list", "--state-is", "closed"],
+            "argument --state-is: invalid choice: 'closed'",
+        ),  # an event's
     ],
 )
 def test_an_option_the_action_does_not_take_is_refused_not_left_unread(capsys, argv, message):

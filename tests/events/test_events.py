@@ -286,6 +286,10 @@ def test_the_report_command_prints_and_writes_a_spreadsheet(demo, tmp_path, caps
         whole["name"] == "(all)" and whole["filed 报送事件"] == counted and counted > 900
     )  # the demo's year
     assert np.isfinite(whole["filed 报送事件"])
+    code = main([*db, "events", "report", "--from", "2026-03-01", "--to", "2026-01-01"])
+    assert (
+        code == 2 and "'from' 2026-03-01 00:00 comes after 'to' 2026-01-01 00:00" in capsys.readouterr().err
+    )
 
 
 def test_repeat_places_by_hand():

@@ -203,3 +203,15 @@ def test_two_awards_at_once_share_the_last_room_under_a_cap(district):
         t.join()
     assert sorted(r.points for r in results) == [0, 0, 0, 3]
     assert int(read_layer(district, "points")["points"].sum()) == 12
+
+
+def test_a_ledger_of_no_member_and_a_ranking_of_no_one_are_refused(district, capsys):
+    from gridmap_cli import main
+
+    db = ["--db", district.url.render_as_string(hide_password=False)]
+    award_points(district, 1, "volunteer_service", on=dt.date(2026, 3, 10))
+    assert main([*db, "points", "ledger", "1"]) == 0 and "member 1: +3 points" in capsys.readouterr().out
+    assert main([*db, "points", "ledger", "999"]) == 2  # was an empty ledger, as if they had earned nothing
+    assert "layer 'members' has no feature with id 999" in capsys.readouterr().err
+    assert main([*db, "points", "rank", "--top", "0"]) == 2
+    assert "--top 0: expected 1 or more members per unit" in capsys.readouterr().err
