@@ -15,6 +15,7 @@ from gridmap.errors import InputError
 from gridmap.io.export import write_frames
 from gridmap.io.read import read_file
 from gridmap.model import CATEGORY_NAMES_ZH
+from gridmap.siting.candidates import AREA_GEOMETRIES, SITE_GEOMETRIES, checked_places
 from gridmap.siting.proposal import Proposal, SitingParams, category_groups, propose_sites
 from gridmap.standards import load_checklist
 from gridmap.store.inputs import load_inputs
@@ -30,15 +31,14 @@ OBJECTIVES = {
 }
 
 
-def _read_areas(path: str | None, what: str) -> gpd.GeoDataFrame | None:
+def _read_places(path: str | None, what: str, kinds: tuple[str, ...]) -> gpd.GeoDataFrame | None:
+    """Candidate sites or excluded areas from the file at ``path``, every feature checked."""
     if path is None:
         return None
     frame = read_file(path)
-    if not isinstance(frame, gpd.GeoDataFrame):
-        raise InputError(f"{what} need geometry (points or polygons)", file=path)
-    if frame.crs is None and Path(path).suffix.lower() == ".csv":
+    if isinstance(frame, gpd.GeoDataFrame) and frame.crs is None and Path(path).suffix.lower() == ".csv":
         frame = frame.set_crs(STORAGE_CRS)  # lon/lat columns are WGS 84
-    return frame
+    return checked_places(frame, what, kinds, file=path)
 
 
 def proposal_frames(proposal: Proposal) -> dict[str, pd.DataFrame]:
@@ -73,8 +73,8 @@ def run_and_print(
     """
     if out and Path(out).suffix.lower() not in (".gpkg", ".csv"):
         raise InputError(f"--out '{out}': expected a .gpkg or .csv file")
-    given = _read_areas(candidates, "candidate sites")
-    areas = _read_areas(exclude, "excluded areas")
+    given = _read_places(candidates, "candidate sites", SITE_GEOMETRIES)
+    areas = _read_places(exclude, "excluded areas", AREA_GEOMETRIES)
     checklist = load_checklist()
     inputs = load_inputs(engine)
     if area is not None:

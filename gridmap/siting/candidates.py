@@ -30,7 +30,7 @@ from scipy.spatial import cKDTree
 
 from gridmap.choices import CANDIDATE_SOURCES
 from gridmap.coverage import facility_table
-from gridmap.errors import InputError
+from gridmap.errors import InputError, Problem
 from gridmap.network.graph import WalkingNetwork
 from gridmap.study_area import StudyArea
 
@@ -61,7 +61,7 @@ class CandidateRules:
             raise InputError(
                 f"unknown candidate sources {', '.join(unknown)}; known: {', '.join(CANDIDATE_SOURCES)}"
             )
-        if self.min_spacing_m < 0:
+        if not self.min_spacing_m >= 0:  # NaN too
             raise InputError(f"the minimum spacing must be 0 or more metres, not {self.min_spacing_m}")
 
 
@@ -77,24 +77,57 @@ def _frame(source: str, ids: ArrayLike, names: ArrayLike, points: ArrayLike) -> 
     )
 
 
+#: the geometries a file of candidate sites may hold, and one of areas where no station may go
+SITE_GEOMETRIES = ("Point", "MultiPoint", "Polygon", "MultiPolygon")
+AREA_GEOMETRIES = ("Polygon", "MultiPolygon")
+
+
+def checked_places(
+    frame: gpd.GeoDataFrame, what: str, kinds: tuple[str, ...], *, file: str | None = None
+) -> gpd.GeoDataFrame:
+    """``frame`` — ``what`` a user gave ("candidate sites", "excluded areas"), in any CRS — once
+    every feature's geometry is there, of one of ``kinds`` (``shapely`` type names), and on the
+    globe in EPSG:4326; InputError naming each feature that is not, as the file's user counts
+    it."""
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+        raise InputError(f"{what} need a geometry ({' or '.join(kinds)})", file=file)
+    if frame.crs is None:
+        raise InputError(f"{what} have no coordinate reference system", file=file)
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    types = np.array([g.geom_type if g is not None else "" for g in geoms], dtype=object)
+    present = geoms.copy()
+    present[missing] = None  # an empty geometry has no bounds to transform
+    bounds = gpd.GeoSeries(present, crs=frame.crs).to_crs("EPSG:4326").bounds.to_numpy()
+    with np.errstate(invalid="ignore"):
+        on_globe = (
+            np.isfinite(bounds).all(axis=1)
+            & (bounds[:, [0, 2]] >= -180).all(axis=1) & (bounds[:, [0, 2]] <= 180).all(axis=1)
+            & (bounds[:, [1, 3]] >= -90).all(axis=1) & (bounds[:, [1, 3]] <= 90).all(axis=1)
+        )  # fmt: skip
+    problems = []
+    for i in range(len(geoms)):
+        if missing[i]:
+            message = "geometry is missing or empty"
+        elif types[i] not in kinds:
+            message = f"geometry is {types[i]}; {what} are {' or '.join(kinds)}"
+        elif not on_globe[i]:
+            x, y = shapely.get_coordinates(geoms[i])[0]
+            message = (
+                f"coordinates ({x:.6g}, {y:.6g}) in {frame.crs.to_string()} fall outside lon −180…180 / "
+                "lat −90…90: check the file's CRS"
+            )
+        else:
+            continue
+        problems.append(Problem(message, file=file, feature=i, field="geometry"))
+    if problems:
+        raise InputError(problems)
+    return frame
+
+
 def given_candidates(frame: gpd.GeoDataFrame, metric: CRS, *, file: str | None = None) -> pd.DataFrame:
     """User-given sites (points or polygons, any CRS) as candidate points in ``metric``."""
-    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
-        raise InputError("candidate sites need a geometry (points or polygons)", file=file)
-    if frame.crs is None:
-        raise InputError("candidate sites have no coordinate reference system", file=file)
-    geoms = frame.geometry.values
-    bad = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if len(bad):
-        raise InputError(f"candidate site {bad[0]} has no geometry ({len(bad)} in all)", file=file)
-    kinds = shapely.get_type_id(geoms)
-    wrong = np.flatnonzero(~np.isin(kinds, [0, 3, 4, 6]))  # point, polygon, multipoint, multipolygon
-    if len(wrong):
-        raise InputError(
-            f"candidate site {wrong[0]} is a {shapely.get_type_id(geoms[wrong[0]])} geometry; "
-            "expected points or polygons",
-            file=file,
-        )
+    geoms = checked_places(frame, "candidate sites", SITE_GEOMETRIES, file=file).geometry.values
     points = gpd.GeoSeries(geoms, crs=frame.crs).representative_point().to_crs(metric)
     ids = frame["id"] if "id" in frame.columns else pd.Series(np.arange(len(frame)))
     names = frame["name"].fillna("") if "name" in frame.columns else [""] * len(frame)

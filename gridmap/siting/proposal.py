@@ -40,9 +40,11 @@ from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.network.paths import Attachment, FacilityGraph, attach, attach_only, shortest_per_pair
 from gridmap.settings import Settings
 from gridmap.siting.candidates import (
+    AREA_GEOMETRIES,
     CANDIDATE_COLUMNS,
     CandidateRules,
     apply_rules,
+    checked_places,
     district_outline,
     given_candidates,
     node_candidates,
@@ -113,6 +115,8 @@ class SitingParams:
             raise InputError("--share is for set covering (--model lscp)")
         if self.cutoff_m <= 0:
             raise InputError("the p-median cutoff must be positive metres")
+        if not self.time_limit_s > 0:  # NaN too; inf: no limit
+            raise InputError(f"--time-limit {self.time_limit_s:g}: expected a positive number of seconds")
         self.rules.check()
         self.coverage_params().check(checklist)
 
@@ -240,6 +244,8 @@ def propose_sites(
     """
     checklist = checklist or load_checklist()
     params.check(checklist)
+    if exclude is not None:
+        exclude = checked_places(exclude, "excluded areas", AREA_GEOMETRIES)
     lap = Laps()
 
     if len(inputs.buildings) == 0:

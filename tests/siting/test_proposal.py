@@ -92,7 +92,7 @@ def test_given_polygons_and_bad_candidates():
     prop = propose_sites(plan_inputs(), site_params(), given=lot)
     assert prop.sites.iloc[0]["name"] == "vacant lot" and prop.sites.iloc[0]["residents_new"] == 500
     line = gpd.GeoDataFrame(geometry=[LineString([(X0, Y0), (X0 + 10, Y0)])], crs=UTM)
-    with pytest.raises(InputError, match="candidate site 0 is a"):
+    with pytest.raises(InputError, match=r"lots.gpkg, feature 1, field 'geometry': geometry is LineString"):
         propose_sites(plan_inputs(), site_params(), given=line, given_file="lots.gpkg")
     with pytest.raises(InputError, match="no candidate sites: the sources given gave none"):
         propose_sites(plan_inputs(), site_params())
@@ -175,3 +175,44 @@ def test_a_candidate_reaching_few_homes_is_ruled_out_unless_asked():
     assert ruled.excluded["name"].tolist() == ["island lot"]
     with pytest.raises(InputError, match="none of the 1 candidate sites reaches 2 homes"):
         propose_sites(inputs, site_params(count=1, min_reach_homes=2), given=lots.iloc[[1]])
+
+
+def test_every_candidate_or_excluded_area_off_the_globe_or_of_the_wrong_kind_is_named():
+    """Each feature as the file's user counts it, rather than a library's "data must be finite"."""
+    from shapely.geometry import Point
+
+    lots = gpd.GeoDataFrame(
+        geometry=[Point(104.06, 30.66), Point(500, 100), LineString([(104, 30), (104.1, 30)]), None],
+        crs="EPSG:4326",
+    )
+    with pytest.raises(InputError) as refused:
+        propose_sites(plan_inputs(), site_params(), given=lots, given_file="lots.csv")
+    assert [str(p) for p in refused.value.problems] == [
+        "lots.csv, row 3, field 'geometry': coordinates (500, 100) in EPSG:4326 fall outside lon −180…180 / "
+        "lat −90…90: check the file's CRS",
+        "lots.csv, row 4, field 'geometry': geometry is LineString; candidate sites are Point or MultiPoint "
+        "or Polygon or MultiPolygon",
+        "lots.csv, row 5, field 'geometry': geometry is missing or empty",
+    ]
+    far = gpd.GeoDataFrame(geometry=[Point(9e7, 9e7)], crs=UTM)  # beyond the projection's reach
+    with pytest.raises(InputError, match=r"feature 1, field 'geometry': coordinates .* fall outside"):
+        propose_sites(plan_inputs(), site_params(), given=far, given_file="lots.gpkg")
+    points = gpd.GeoDataFrame(geometry=[Point(X0, Y0)], crs=UTM)
+    with pytest.raises(InputError, match="geometry is Point; excluded areas are Polygon or MultiPolygon"):
+        propose_sites(plan_inputs(), site_params(), given=given_lots([2100]), exclude=points)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"time_limit_s": 0.0}, "--time-limit 0: expected a positive number of seconds"),
+        ({"time_limit_s": float("nan")}, "--time-limit nan"),
+        (
+            {"rules": CandidateRules(min_spacing_m=float("nan"))},
+            "the minimum spacing must be 0 or more metres",
+        ),
+    ],
+)
+def test_a_time_limit_or_spacing_that_is_not_a_positive_number_is_refused(option, message):
+    with pytest.raises(InputError, match=message):
+        propose_sites(plan_inputs(), site_params(**option), given=given_lots([2100]))
