@@ -159,7 +159,9 @@ class Column:
     ``choices`` limits a text column to a StrEnum's values, ``catalogue`` to the ids of a
     section of the organisation catalogue in force (:mod:`gridmap.orgcatalogue`), ``pattern`` (a regular expression
     the whole text must match, with ``pattern_says`` telling a person what it means) to a
-    format, ``max_length`` its characters; ``minimum`` and ``maximum`` bound a number.
+    format, ``max_length`` its characters; ``minimum`` and ``maximum`` bound a number;
+    ``happened`` marks a day of something done (a visit, points earned), which cannot lie
+    ahead.
     """
 
     name: str
@@ -172,6 +174,7 @@ class Column:
     pattern: str | None = None
     pattern_says: str = ""
     catalogue: str | None = None
+    happened: bool = False
 
 
 @dataclass(frozen=True)
@@ -570,7 +573,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             None,
             (
                 Column("household_id", "int", required=True),
-                Column("visited_on", "date", required=True),
+                Column("visited_on", "date", required=True, happened=True),
                 Column("visitor", max_length=100),
                 Column("kind", choices=VISIT_KINDS),
                 Column("note", max_length=2000),
@@ -625,10 +628,10 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                 Column("grid_id", "int"),
                 Column("community_id", "int"),
                 Column("street_id", "int"),
-                Column("filed_on", "date", required=True),
-                Column("claimed_on", "date"),
-                Column("done_on", "date"),
-                Column("confirmed_on", "date"),
+                Column("filed_on", "date", required=True, happened=True),
+                Column("claimed_on", "date", happened=True),
+                Column("done_on", "date", happened=True),
+                Column("confirmed_on", "date", happened=True),
                 Column("confirmed_by", choices=NEED_CONFIRMERS),
                 Column("member_id", "int"),  # claimed by a member …
                 Column("coop_unit_id", "int"),  # … or by a co-building unit
@@ -675,7 +678,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             None,
             (
                 Column("member_id", "int", required=True),
-                Column("earned_on", "date", required=True),
+                Column("earned_on", "date", required=True, happened=True),
                 Column("rule", required=True, max_length=50),  # gridmap/data/points.yaml
                 Column("points", "int", required=True, minimum=-1000, maximum=1000),
                 Column("asked", "int", minimum=-1000, maximum=1000),  # before the period's cap

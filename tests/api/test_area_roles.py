@@ -160,6 +160,9 @@ def test_a_grid_worker_updates_households_of_their_grid_only(client, accounts, a
     assert r.status_code == 403 and "a grid_worker does not edit 'buildings'" in r.json()["detail"]
     r = client.post("/visits", json={"household_id": mine}, headers=accounts["worker"])
     assert r.status_code == 201, r.text
+    ahead = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    r = client.post("/visits", json={"household_id": mine, "visited_on": ahead}, headers=accounts["worker"])
+    assert r.status_code == 422 and "lies in the future" in r.text
 
 
 def test_rights_from_a_term_end_with_the_term(client, accounts, auth, leader_grid):

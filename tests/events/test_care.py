@@ -106,3 +106,9 @@ def test_visits_are_logged_and_leave_the_due_list(demo, capsys):
     assert str(first) not in rows
     assert main([*db, "visits", "report", "--on", "2026-12-04"]) == 0
     assert "households tagged for care" in capsys.readouterr().out
+    # a mistyped year would count as visited for decades and hide the household from the list
+    ahead = dt.date.today() + dt.timedelta(days=2)
+    assert main([*db, "visits", "log", str(first), "--on", ahead.isoformat()]) == 2
+    assert f"{ahead} lies in the future: expected a day that has come" in capsys.readouterr().err
+    assert main([*db, "points", "award", "1", "--rule", "volunteer_service", "--on", ahead.isoformat()]) == 2
+    assert "field 'earned_on'" in capsys.readouterr().err
