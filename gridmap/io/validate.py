@@ -383,6 +383,8 @@ def _check_grid_codes(converted: dict[str, list], ctx: ValidationContext, out: _
 
 def _range_hint(geom: BaseGeometry, extent: BaseGeometry | None) -> str:
     minx, miny, maxx, maxy = geom.bounds
+    if not np.isfinite(geom.bounds).all():
+        return "a coordinate is not a finite number"
     if max(abs(minx), abs(maxx), abs(miny), abs(maxy)) > 1000:
         return (
             "the values look like metres of a projected CRS: declare it with --source-crs "
@@ -519,7 +521,10 @@ def validate_frame(
         clean.insert(0, "id", pd.array(own_ids, dtype="Int64"))
     if geoms is not None:
         clean = gpd.GeoDataFrame(clean, geometry=list(geoms), crs=STORAGE_CRS)
-    return clean, out.problems, out.fixes
+    # in the file's order, as its user goes through it: the file's own problems first, then row
+    # by row (each row's problems in the order they were found)
+    in_order = sorted(out.problems, key=lambda p: -1 if p.feature is None else p.feature)
+    return clean, in_order, out.fixes
 
 
 def errors_of(problems: list[Problem]) -> list[Problem]:

@@ -220,6 +220,19 @@ def test_every_problem_is_listed_by_feature_and_field(district, tmp_path):
     _unchanged(district, "party_orgs", 0)
 
 
+def test_problems_come_in_the_files_order_and_a_coordinate_not_a_number_is_said_so(district, tmp_path):
+    path = tmp_path / "f.csv"
+    pd.DataFrame(
+        {"name": list("abc"), "categories": ["clinic", "nosuch", ""], "lon": ["inf", 104.06, 104.06],
+         "lat": [30.66] * 3}
+    ).to_csv(path, index=False)  # fmt: skip
+    with pytest.raises(InputError) as exc:
+        import_layer(district, "facilities", path, source_crs="EPSG:4326")
+    problems = _problems(exc)
+    assert [p.split(", field")[0] for p in problems] == [f"{path}, row {n}" for n in (2, 3, 4)]
+    assert problems[0].endswith("a coordinate is not a finite number")  # not "metres of a projected CRS"
+
+
 def test_missing_crs_is_refused(district, tmp_path):
     path = tmp_path / "nocrs.geojson"
     path.write_text(
