@@ -39,6 +39,12 @@ HEADERS: Mapping[str, tuple[str, ...]] = {
     "building_id": ("building_id", "楼栋编号"),
 }
 UNIT_LAYERS = {"building": "buildings", "compound": "compounds", "community": "communities"}
+#: the columns that can name a ledger's unit, by what its counts are of
+UNIT_COLUMNS = {
+    "building": ("building_id",),
+    "compound": ("compound_id", "compound"),
+    "community": ("community_code", "community"),
+}
 
 
 @dataclass
@@ -88,6 +94,12 @@ def _resolve(frame: pd.DataFrame, units: pd.DataFrame, by: str, engine: Engine, 
         raise InputError(
             f"the ledger has no households column (households or 户数); it has: "
             f"{', '.join(map(str, frame.columns))}",
+            file=file,
+        )
+    if not any(c in frame.columns for c in UNIT_COLUMNS[by]):
+        named = " or ".join(" or ".join(HEADERS[c]) for c in UNIT_COLUMNS[by])
+        raise InputError(
+            f"the ledger names no {by}: expected a column {named}; it has: {', '.join(map(str, frame.columns))}",
             file=file,
         )
     communities = read_layer(engine, "communities", columns=["code"]) if by == "compound" else None

@@ -151,6 +151,14 @@ def test_a_bad_ledger_is_refused_by_row_and_writes_nothing(district, tmp_path):
     assert "row 2, field 'households': '12x' is not a whole number" in text
     assert "row 3, field 'compound': 0 stored compounds are named '无此小区'" in text
     assert layer_version(district, "buildings") == version
+    # a ledger by building without its buildings' ids: said once, not as "no building with id 'None'" a row
+    pd.DataFrame({"楼号": ["1号楼"], "户数": [12]}).to_csv(path, index=False)
+    with pytest.raises(
+        InputError,
+        match="the ledger names no building: expected a column building_id or 楼栋编号; it has: 楼号, households",
+    ):
+        import_ledger(district, path, by="building")
+    assert layer_version(district, "buildings") == version
 
 
 def test_the_households_command_shows_and_spreads(district, tmp_path, capsys):
