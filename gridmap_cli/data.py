@@ -8,7 +8,7 @@ from gridmap.model import LAYER_SPECS
 from gridmap.settings import Settings, shown_url
 from gridmap_cli.common import EXIT_OK, open_engine
 from gridmap_cli.coverage import coverage_params
-from gridmap_cli.service import demo_maps, serve
+from gridmap_cli.service import check_address, demo_maps, serve
 from gridmap_cli.siting import site_params
 from gridmap_cli.terminal import print_table
 
@@ -108,6 +108,8 @@ def demo_exists(engine) -> bool:
 def cmd_demo(args, settings: Settings) -> int:
     from gridmap.demo.build import build_demo
 
+    if args.action == "serve":
+        check_address(args.host, args.port)  # a port in use is said before the demo is built, not after
     engine = open_engine(settings)
     if args.action == "build" or not demo_exists(engine):
         counts, seconds = build_demo(engine, settings)

@@ -71,6 +71,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
 
     if workers < 1:
         raise InputError(f"--workers {workers}: expected 1 or more processes")
+    check_address(host, port)
     served_engine(settings).dispose()  # a database that cannot be served is said here, not in a traceback
     print(
         f"serving {shown_url(settings.database_url)} at http://{host}:{port}/ (API documentation: /docs)"
@@ -89,6 +90,31 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
             print(f"the processes keep the tiles they cut in {folder}")
         uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)
     return EXIT_OK
+
+
+def check_address(host: str, port: int) -> None:
+    """InputError, said in one line before the server starts, for a port out of range, a host
+    that does not resolve, or an address that cannot be listened on (one in use, say)."""
+    import errno
+    import socket
+
+    if not 1 <= port <= 65535:
+        raise InputError(f"--port {port}: expected 1 to 65535")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise InputError(f"--host {host}: cannot be resolved ({getattr(exc, 'strerror', exc)})") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            busy = (
+                "; another server listens there: stop it or choose another --port"
+                if exc.errno == errno.EADDRINUSE
+                else ""
+            )
+            raise InputError(f"cannot serve at {host}:{port}: {exc.strerror}{busy}") from None
 
 
 def cmd_serve(args, settings: Settings) -> int:

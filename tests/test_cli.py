@@ -1,6 +1,7 @@
 """The command line: exit codes and messages (DESIGN §7)."""
 
 import argparse
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -159,6 +160,24 @@ def test_a_server_that_cannot_be_reached_is_named_without_its_password(capsys, c
     assert code == 2 and out == ""
     assert f"cannot use the database at postgresql://planner:***@127.0.0.1:{url.split(':')[-1]}" in err
     assert "Connection refused" in err and "pw-sekrit" not in err and "Traceback" not in err
+
+
+def test_an_address_that_cannot_be_served_is_said_before_anything_starts(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'g.sqlite'}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = _run(capsys, "--db", db, "serve", "--port", str(port))
+        assert code == 2 and f"cannot serve at 127.0.0.1:{port}: Address already in use" in err
+        # the demo says so before it spends minutes building
+        code, _, err = _run(capsys, "--db", db, "demo", "--port", str(port))
+        assert code == 2 and "another server listens there" in err
+        assert not (tmp_path / "g.sqlite").exists()
+    for option, message in ((["--port", "70000"], "--port 70000: expected 1 to 65535"),
+                            (["--host", "no-such-host.invalid"], "--host no-such-host.invalid: cannot be resolved")):  # fmt: skip
+        code, _, err = _run(capsys, "--db", db, "serve", *option)
+        assert code == 2 and message in err and "Traceback" not in err
 
 
 def test_a_database_without_its_tables_or_folder_says_what_to_do(tmp_path, capsys):
