@@ -14,6 +14,7 @@ from api.auth import CurrentUser, State, require, require_in_area
 from api.geojson import frame_collection, records
 from api.schemas import (
     AnswerRoute,
+    Day,
     EventFigures,
     EventState,
     EventStep,
@@ -109,8 +110,8 @@ def report(
     app: State,
     user: CurrentUser,
     by: Annotated[Literal["grid", "community", "street"], Query(description="the unit")] = "grid",
-    start: Annotated[dt.date | None, Query(alias="from", description="filed from this day")] = None,
-    end: Annotated[dt.date | None, Query(alias="to", description="filed before this day")] = None,
+    start: Annotated[Day | None, Query(alias="from", description="filed from this day")] = None,
+    end: Annotated[Day | None, Query(alias="to", description="filed before this day")] = None,
 ) -> dict:
     require(user, "event_figures", what="the events' figures")
     figures = event_figures(

@@ -8,7 +8,6 @@ loads, skills, findings, alignment and drawings are for planners and admins.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from typing import Annotated, Literal
 
@@ -21,7 +20,7 @@ from api.auth import CurrentUser, State, require
 from api.features import check_edit
 from api.geojson import frame_collection, records
 from api.pool import on_heavy_pool
-from api.schemas import Alignment, AnswerRoute, GridRedrawBody
+from api.schemas import Alignment, AnswerRoute, Day, GridRedrawBody
 from api.schemas import OrgReport as OrgReportAnswer
 from gridmap.errors import InputError, NotFoundError, Problem
 from gridmap.gridplan import community_named, propose_grids, redraw_grids
@@ -43,9 +42,7 @@ def _report(app: State, options: ReportOptions | None = None) -> OrgReport:
 
 
 def report_options(
-    on: Annotated[
-        dt.date | None, Query(description="figures as on this day (default: today's terms)")
-    ] = None,
+    on: Annotated[Day | None, Query(description="figures as on this day (default: today's terms)")] = None,
     base: Annotated[
         Literal["all", "property", "households"],
         Query(

@@ -12,10 +12,11 @@ up as ``null``. Coordinates are EPSG:4326 (lon, lat) throughout; dates are ISO 8
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from gridmap.model import ASSIGNMENT_TARGETS, INT_RANGE, Role, layer_spec
 
@@ -27,6 +28,20 @@ CategoryId = Annotated[str, Field(min_length=1, max_length=50)]
 Label = Annotated[str, Field(max_length=200)]
 Bounds = Annotated[list[float], Field(description="min lon, min lat, max lon, max lat (EPSG:4326)")]
 Number = int | float  # a count or a measure, as computed: whole numbers stay whole
+
+
+def _as_day(value: object) -> object:
+    """A day as JSON and query strings carry it, YYYY-MM-DD (or a date): never a number, which
+    Pydantic would read as seconds since 1970 (0 became 1970-01-01)."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    raise ValueError("expected a day as YYYY-MM-DD")
+
+
+#: a day a request gives (a body's field or a query's value)
+Day = Annotated[dt.date, BeforeValidator(_as_day)]
 
 
 class Body(BaseModel):
@@ -409,7 +424,7 @@ class Assignment(Body):
         None, max_length=30, pattern=f"^{layer_spec('assignments').column('phone').pattern}$"
     )
     member_id: Id | None = None
-    valid_from: dt.date | None = Field(None, strict=False, description="first day (default today)")
+    valid_from: Day | None = Field(None, strict=False, description="first day (default today)")
     note: str | None = Field(None, max_length=1000)
     replace: bool | None = Field(
         None, description="end the current holders' terms (default: for one-holder roles)"
@@ -422,7 +437,7 @@ class Assigned(Answer):
 
 
 class End(Body):
-    on: dt.date | None = Field(None, strict=False, description="the day the term ends (default today)")
+    on: Day | None = Field(None, strict=False, description="the day the term ends (default today)")
 
 
 class Ended(Answer):
@@ -797,7 +812,7 @@ class VisitBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     household_id: int = Field(ge=1)
-    visited_on: dt.date | None = Field(None, description="the day (default today)")
+    visited_on: Day | None = Field(None, description="the day (default today)")
     kind: Literal["routine", "must_visit", "festival", "follow_up"] = "must_visit"
     note: str | None = Field(None, max_length=2000)
 
@@ -833,7 +848,7 @@ class NeedBody(BaseModel):
     lat: float | None = Field(None, ge=-90, le=90)
     resident_name: str | None = Field(None, max_length=100, description="who asks (staff only)")
     phone: str | None = Field(None, max_length=30, description="their phone (staff only)")
-    filed_on: dt.date | None = Field(None, description="the day (default today)")
+    filed_on: Day | None = Field(None, description="the day (default today)")
 
 
 class NeedStepBody(BaseModel):
@@ -847,7 +862,7 @@ class NeedStepBody(BaseModel):
     coop_unit_id: Id | None = None
     offer_id: Id | None = None
     confirmed_by: Literal["resident", "community"] | None = None
-    on: dt.date | None = Field(None, description="the day (default today)")
+    on: Day | None = Field(None, description="the day (default today)")
 
 
 class PointsEntry(Answer):
@@ -871,7 +886,7 @@ class PointsBody(BaseModel):
     member_id: Id
     rule: str = Field(min_length=1, max_length=50, description="a rule of the points rules")
     times: int = Field(1, ge=1, le=100)
-    on: dt.date | None = Field(None, description="the day (default today)")
+    on: Day | None = Field(None, description="the day (default today)")
     note: str | None = Field(None, max_length=1000)
 
 

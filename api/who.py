@@ -19,6 +19,7 @@ from api.schemas import (
     Assignment,
     Branch,
     BranchAssigned,
+    Day,
     End,
     Ended,
     MyArea,
@@ -46,7 +47,7 @@ def who(
     user: CurrentUser,
     lon: Annotated[float, Query(ge=-180, le=180, description="longitude, EPSG:4326")],
     lat: Annotated[float, Query(ge=-90, le=90, description="latitude, EPSG:4326")],
-    at: Annotated[dt.date | None, Query(description="the day (default today), YYYY-MM-DD")] = None,
+    at: Annotated[Day | None, Query(description="the day (default today), YYYY-MM-DD")] = None,
 ) -> dict:
     answer = app.layers.responsibility().at(lon, lat, at)
     return masked_answer(answer, user.role, app.layers.area(user))

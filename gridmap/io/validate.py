@@ -95,6 +95,8 @@ def _convert(value: Any, kind: str) -> Any:
         except ValueError:
             raise ValueError("expected a date as YYYY-MM-DD") from None
     if kind == "datetime":
+        if isinstance(value, int | float | np.number):  # not seconds (or nanoseconds) since 1970
+            raise ValueError("expected a date and time as YYYY-MM-DDTHH:MM")
         return pd.Timestamp(value).to_pydatetime()
     raise AssertionError(kind)
 
