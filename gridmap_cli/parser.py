@@ -508,7 +508,9 @@ def _site_parser(sub) -> None:
             help="what a site's gain counts",
         ),
         site.add_argument(
-            "--candidates", metavar="PATH", help="candidate sites: points or polygons (.gpkg, .geojson, .csv)"
+            "--candidates",
+            metavar="PATH",
+            help="a file of candidate sites, points or polygons (.gpkg, .geojson, .csv)",
         ),
         site.add_argument(
             "--sources",
@@ -526,7 +528,9 @@ def _site_parser(sub) -> None:
         site.add_argument(
             "--min-spacing", type=float, default=0.0, metavar="M", help="metres between stations"
         ),
-        site.add_argument("--exclude", metavar="PATH", help="areas where no station may go (water, …)"),
+        site.add_argument(
+            "--exclude", metavar="PATH", help="a file of areas where no station may go, polygons (water, …)"
+        ),
         site.add_argument(
             "--weak-candidates",
             action="store_true",
