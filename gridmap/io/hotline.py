@@ -22,7 +22,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from gridmap.crs import parse_source_crs, to_storage_crs
 from gridmap.errors import InputError, Problem
@@ -31,6 +31,7 @@ from gridmap.io.events import CLAIM_HOURS, event_row, record_filing, responsibil
 from gridmap.io.read import read_file
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import bump_version, lock_layer, read_layer, record_audit
+from gridmap.store.tables import LAYER_TABLES
 
 #: the hotline's own headers for what a row gives
 HEADERS: Mapping[str, tuple[str, ...]] = {
@@ -130,15 +131,22 @@ def import_hotline(
     known_tickets = {str(t) for t in stored["external_id"].dropna()}
     rows: list[dict[str, Any]] = []
     report = HotlineReport(dry_run=dry_run)
+    latest = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=1)  # clocks drift
     for i, record in enumerate(frame.to_dict("records")):
         ticket = record.get("external_id")
         ticket = None if ticket is None or pd.isna(ticket) else str(ticket).strip()
         if ticket and ticket in known_tickets:
-            report.already += 1
+            report.already += 1  # stored, or a row above in the file: the same call, filed once
             continue
+        if ticket:
+            known_tickets.add(ticket)
         received = _utc(record["received_at"])
         if received is None:
             bad(f"'{record['received_at']}' is not a time (YYYY-MM-DD HH:MM)", i, "received_at")
+        elif received > latest:
+            bad(f"'{record['received_at']}' lies in the future: a call is taken before it is exported", i,
+                "received_at")  # fmt: skip
+            received = None
         text = str(record["category_text"]).strip()
         category = mapping.get(text, text)
         if category not in catalogue.categories:
@@ -171,6 +179,15 @@ def import_hotline(
         return report
     with write_transaction(engine) as conn:
         lock_layer(conn, "events")
+        # another import of the same export may have filed some of its tickets since they were read
+        events = LAYER_TABLES["events"]
+        stored_now = set(
+            conn.execute(select(events.c.external_id).where(events.c.external_id.is_not(None))).scalars()
+        )
+        report.already += sum(r["values"]["external_id"] in stored_now for r in rows)
+        rows = [r for r in rows if r["values"]["external_id"] not in stored_now]
+        if not rows:
+            return report
         for row in rows:
             event_id = record_filing(conn, row["values"], row["point"], user=user, role=STAFF)
             report.filed.append(event_id)

@@ -4,6 +4,8 @@ changing nothing."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -100,3 +102,40 @@ def test_an_excel_export_reads_the_same(demo, tmp_path):
             demo, tmp_path / "xl.xlsx", source_crs="gcj02", category_map=_category_map(tmp_path / "m.csv")
         )
     assert "xl.xlsx, row 3, field 'received_at'" in str(exc.value)
+
+
+def test_two_imports_of_one_export_at_once_file_each_ticket_once(demo, tmp_path):
+    """Both read the stored tickets before either writes: the second, under the events' lock,
+    finds them filed and counts them as already there."""
+    _export(tmp_path / "twice.csv", demo)
+    mapping = _category_map(tmp_path / "map.csv")
+    reports: list = []
+
+    def run() -> None:
+        reports.append(import_hotline(demo, tmp_path / "twice.csv", source_crs="gcj02", category_map=mapping))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted((len(r.filed), r.already) for r in reports) == [(0, 4), (4, 0)]
+    events = read_layer(demo, "events")
+    assert events["external_id"].str.startswith("twice-").sum() == 4
+
+
+def test_a_ticket_twice_in_one_export_is_one_call_and_a_time_ahead_is_refused(demo, tmp_path):
+    _export(tmp_path / "dup.csv", demo)
+    frame = pd.read_csv(tmp_path / "dup.csv", encoding="gbk")
+    frame.loc[1, "工单号"] = frame.loc[0, "工单号"]  # the call exported twice
+    frame.to_csv(tmp_path / "dup.csv", index=False, encoding="gbk")
+    mapping = _category_map(tmp_path / "map.csv")
+    report = import_hotline(demo, tmp_path / "dup.csv", source_crs="gcj02", category_map=mapping)
+    assert (len(report.filed), report.already) == (3, 1)
+    frame.loc[2, "受理时间"] = "2099-11-03 14:05"
+    frame.loc[2, "工单号"] = "ahead-1"
+    frame.to_csv(tmp_path / "ahead.csv", index=False, encoding="gbk")
+    version = layer_version(demo, "events")
+    with pytest.raises(InputError, match="row 4, field 'received_at': '2099-11-03 14:05' lies in the future"):
+        import_hotline(demo, tmp_path / "ahead.csv", source_crs="gcj02", category_map=mapping)
+    assert layer_version(demo, "events") == version
