@@ -203,13 +203,17 @@ def move_event(
 ) -> pd.Series:
     """Move event ``event_id`` to state ``to`` as ``by`` (staff, reporter or the clock),
     checked against :data:`gridmap.events.TRANSITIONS` while the event is locked, so of two
-    moves from one state only the first is made. Returns the event as stored after."""
+    moves from one state only the first is made; the clock escalates only an event still
+    waiting past its deadline then. Returns the event as stored after."""
     now = now or utc_now()
     if rating is not None and (to != CLOSED or not 1 <= int(rating) <= 5):
         raise InputError("a rating (1–5) is given when an event is closed")
     with write_transaction(engine) as conn:
         event = _locked_event(conn, event_id)
         check_step(str(event["state"]), to, by=by, note=note)
+        if by == CLOCK and to == ESCALATED and not len(escalation_due(pd.DataFrame([event]), now)):
+            # another run of the clock moved it (and gave it a new deadline) since it was read
+            raise ConflictError(f"event {event_id} no longer waits unclaimed past its deadline")
         changes: dict[str, Any] = {"state": to}
         if to == ESCALATED:
             changes.update(_escalation(event, now, claim_hours, catalogue or load_catalogue()))

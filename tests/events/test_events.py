@@ -328,3 +328,24 @@ def test_the_report_maps_its_units_in_a_geopackage(demo, tmp_path):
     streets = gpd.read_file(out, layer="events_by_street")
     assert len(streets) == len(read_layer(demo, "streets")) and streets.geometry.notna().all()
     assert streets["filed"].sum() == event_figures(read_layer(demo, "events")).iloc[0]["filed"]
+
+
+def test_two_runs_of_the_clock_at_once_escalate_an_event_one_level(demo):
+    """A run that read the events before another run escalated one finds, under the event's
+    lock, that it waits on a new deadline: it leaves it, rather than sending it up again."""
+    _, _, point = _led_grid(demo)
+    filed = file_event(demo, lon=point.x, lat=point.y, category="environment", now=T0)
+    late = T0 + dt.timedelta(hours=25)
+    runs: list[list[int]] = []
+    threads = [threading.Thread(target=lambda: runs.append(escalate_due(demo, now=late))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(filed.event_id in moved for moved in runs) == 1
+    event = read_layer(demo, "events").loc[filed.event_id]
+    assert (event["level"], event["escalations"]) == ("community", 1)
+    # what the slower run does when it read the event before the other moved it
+    with pytest.raises(ConflictError, match="no longer waits unclaimed past its deadline"):
+        move_event(demo, filed.event_id, "escalated", by="clock", now=late)
+    assert read_layer(demo, "events").loc[filed.event_id, "escalations"] == 1
