@@ -18,7 +18,7 @@ from gridmap.errors import InputError, NotFoundError, Problem
 from gridmap.io.edits import validated_feature
 from gridmap.orgcatalogue import org_catalogue
 from gridmap.store.engine import write_transaction
-from gridmap.store.layers import bump_version, insert_one, record_audit
+from gridmap.store.layers import bump_version, insert_one, lock_layer, record_audit
 from gridmap.store.tables import LAYER_TABLES
 
 
@@ -52,6 +52,7 @@ def assign(
         "note": note,
     }
     with write_transaction(engine) as conn:
+        lock_layer(conn, "assignments")  # who holds the post is read, then changed: one writer at a time
         clean = validated_feature(conn, "assignments", values, None, own=None, label="assignment")
         ended: list[int] = []
         if replace:

@@ -215,3 +215,38 @@ def test_a_ledger_of_no_member_and_a_ranking_of_no_one_are_refused(district, cap
     assert "layer 'members' has no feature with id 999" in capsys.readouterr().err
     assert main([*db, "points", "rank", "--top", "0"]) == 2
     assert "--top 0: expected 1 or more members per unit" in capsys.readouterr().err
+
+
+def test_two_grid_leaders_named_at_once_leave_one_in_office(district, monkeypatch):
+    """A one-holder post: of two appointments from the same day at once, the second is refused
+    (a new term starts after the current one), on PostGIS as on SpatiaLite, rather than both
+    reading the post empty and both holding it."""
+    made: list = []
+
+    def appoint(name: str) -> None:
+        try:
+            made.append(assign(district, role="grid_leader", target_layer="grids", target_id=1, person_name=name,
+                               user="t", valid_from=dt.date(2026, 3, 1)))  # fmt: skip
+        except InputError as exc:
+            made.append(exc)
+
+    import time
+
+    import gridmap.io.assign as appointing
+
+    def slow_insert(*args, **kwargs):  # each has read who holds the post before either writes
+        time.sleep(0.3)
+        return insert_one(*args, **kwargs)
+
+    insert_one = appointing.insert_one
+    monkeypatch.setattr(appointing, "insert_one", slow_insert)
+    threads = [threading.Thread(target=appoint, args=(n,)) for n in ("甲", "乙")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    terms = read_layer(district, "assignments")
+    leaders = terms[(terms["role"] == "grid_leader") & (terms["target_id"] == 1)]
+    assert len(leaders) == 1 and leaders["valid_to"].isna().all()
+    assert sum(isinstance(m, InputError) and "a new term must start after the current one" in str(m)
+               for m in made) == 1  # fmt: skip
