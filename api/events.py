@@ -19,6 +19,7 @@ from api.schemas import (
     EventState,
     EventStep,
     EventStepBody,
+    PathId,
     PhotoKept,
     VisitBody,
     VisitLogged,
@@ -59,7 +60,7 @@ def _counts_collection(frames: dict) -> str:
 
 
 @router.post("/{event_id}/steps", response_model=EventState, summary="move an event along its steps")
-async def step(event_id: int, body: EventStepBody, app: State, user: CurrentUser) -> dict:
+async def step(event_id: PathId, body: EventStepBody, app: State, user: CurrentUser) -> dict:
     require(user, "event_steps", what="moving an event")
     _in_scope(app, user, event_id)
     event = await run_in_threadpool(
@@ -71,7 +72,7 @@ async def step(event_id: int, body: EventStepBody, app: State, user: CurrentUser
 
 
 @router.get("/{event_id}/history", response_model=list[EventStep], summary="an event's chain of states")
-def history(event_id: int, app: State, user: CurrentUser) -> list[dict]:
+def history(event_id: PathId, app: State, user: CurrentUser) -> list[dict]:
     require(user, "event_steps", what="an event's history")
     _in_scope(app, user, event_id)
     return records(event_history_of(app.engine, event_id))
@@ -80,7 +81,7 @@ def history(event_id: int, app: State, user: CurrentUser) -> list[dict]:
 @router.post(
     "/{event_id}/photos", status_code=201, response_model=PhotoKept, summary="add a photo to an event"
 )
-async def add_photo_route(event_id: int, file: UploadFile, app: State, user: CurrentUser) -> dict:
+async def add_photo_route(event_id: PathId, file: UploadFile, app: State, user: CurrentUser) -> dict:
     require(user, "event_steps", what="adding a photo")
     _in_scope(app, user, event_id)
     data = await file.read(MAX_PHOTO_BYTES + 1)
@@ -96,7 +97,7 @@ async def add_photo_route(event_id: int, file: UploadFile, app: State, user: Cur
     },
     summary="a photo of an event",
 )
-def photo_route(event_id: int, photo_id: int, app: State, user: CurrentUser) -> Response:
+def photo_route(event_id: PathId, photo_id: PathId, app: State, user: CurrentUser) -> Response:
     require(user, "event_steps", what="an event's photos")
     _in_scope(app, user, event_id)
     kind, data = photo(app.engine, event_id, photo_id)

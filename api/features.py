@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import pandas as pd
 import shapely
 import shapely.geometry
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from sqlalchemy import select
 
 from api.auth import CurrentUser, State, require, require_in_area, require_layer
@@ -30,6 +30,7 @@ from api.schemas import (
     Conformance,
     FeatureIn,
     FeatureVersion,
+    PathId,
     SavedChangeset,
     SearchHit,
 )
@@ -61,8 +62,6 @@ CONFORMANCE = [
 ]
 RESERVED = {"bbox", "limit", "offset", "f", "datetime"}
 MAX_LIMIT = 10000
-#: a path id; out of the databases' range is refused before any query
-FeatureId = Annotated[int, Path(ge=1, le=INT_RANGE[1], description="the feature's id")]
 
 
 def base_url(request: Request) -> str:
@@ -271,7 +270,7 @@ def _feature_response(app, user, layer: str, feature_id: int, status: int = 200,
 
 
 @router.get("/collections/{layer}/items/{feature_id}", summary="one feature, with its entity tag (ETag)")
-def item(layer: str, feature_id: FeatureId, app: State, user: CurrentUser) -> Response:
+def item(layer: str, feature_id: PathId, app: State, user: CurrentUser) -> Response:
     _check_layer(layer, user)
     return _feature_response(app, user, layer, feature_id)
 
@@ -383,7 +382,7 @@ IfMatch = Annotated[str | None, Header(description="the ETag the change is based
 @router.put("/collections/{layer}/items/{feature_id}", summary="replace a feature (admin; needs If-Match)")
 def replace(
     layer: str,
-    feature_id: FeatureId,
+    feature_id: PathId,
     body: FeatureBody,
     app: State,
     user: CurrentUser,
@@ -398,7 +397,7 @@ def replace(
 )
 def patch(
     layer: str,
-    feature_id: FeatureId,
+    feature_id: PathId,
     body: FeatureBody,
     app: State,
     user: CurrentUser,
@@ -413,7 +412,7 @@ def patch(
     summary="delete a feature (admin; needs If-Match)",
 )
 def remove(
-    layer: str, feature_id: FeatureId, app: State, user: CurrentUser, if_match: IfMatch = None
+    layer: str, feature_id: PathId, app: State, user: CurrentUser, if_match: IfMatch = None
 ) -> Response:
     _check_layer(layer, user)
     require(user, "edit_features", what="deleting features")
@@ -484,7 +483,7 @@ def changeset(body: ChangesetBody, app: State, user: CurrentUser) -> dict:
     response_model=list[FeatureVersion],
     summary="every version of a feature, oldest first, with who, when and the changeset's comment",
 )
-def history(layer: str, feature_id: FeatureId, app: State, user: CurrentUser) -> list[dict]:
+def history(layer: str, feature_id: PathId, app: State, user: CurrentUser) -> list[dict]:
     _check_layer(layer, user)
     require(user, "feature_history", what="a feature's history")
     require_in_area(app, user, layer, feature_id, f"no feature {feature_id} in '{layer}'")
@@ -497,7 +496,7 @@ def history(layer: str, feature_id: FeatureId, app: State, user: CurrentUser) ->
     summary="undo the last change of a feature (needs If-Match unless it was deleted)",
 )
 def revert(
-    layer: str, feature_id: FeatureId, app: State, user: CurrentUser, if_match: IfMatch = None
+    layer: str, feature_id: PathId, app: State, user: CurrentUser, if_match: IfMatch = None
 ) -> Response:
     _check_layer(layer, user)
     require(user, "edit_features", what="undoing edits")

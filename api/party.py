@@ -17,7 +17,16 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentUser, State, require, require_in_area
 from api.geojson import frame_collection, records
-from api.schemas import AnswerRoute, NeedBody, NeedState, NeedStepBody, PointsBody, PointsEntry, Ranked
+from api.schemas import (
+    AnswerRoute,
+    NeedBody,
+    NeedState,
+    NeedStepBody,
+    PathId,
+    PointsBody,
+    PointsEntry,
+    Ranked,
+)
 from gridmap.errors import InputError, NotFoundError, Problem
 from gridmap.io.needs import award_points, file_need, move_need
 from gridmap.model import UserRole
@@ -58,7 +67,7 @@ async def file_need_route(body: NeedBody, app: State, user: CurrentUser) -> dict
 @router.post(
     "/needs/{need_id}/steps", response_model=NeedState, summary="claim, finish, confirm or cancel a need"
 )
-async def need_step(need_id: int, body: NeedStepBody, app: State, user: CurrentUser) -> dict:
+async def need_step(need_id: PathId, body: NeedStepBody, app: State, user: CurrentUser) -> dict:
     require(user, "need_steps", what="moving a need")
     if need_id not in app.layers.frame("needs").index:
         raise NotFoundError(f"no need {need_id}")

@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -23,6 +24,8 @@ from gridmap.model import ASSIGNMENT_TARGETS, INT_RANGE, Role, layer_spec
 # --- values ---------------------------------------------------------------------------------
 
 Id = Annotated[int, Field(ge=1, le=INT_RANGE[1])]
+#: an id in a route's path: one beyond the databases' range is refused before any query
+PathId = Annotated[int, Path(ge=1, le=INT_RANGE[1], description="an id (1 and up)")]
 Level = Annotated[int, Field(ge=1, le=60)]
 CategoryId = Annotated[str, Field(min_length=1, max_length=50)]
 Label = Annotated[str, Field(max_length=200)]

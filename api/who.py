@@ -11,7 +11,6 @@ import pandas as pd
 from fastapi import APIRouter, Query
 
 from api.auth import CurrentUser, State, require, require_in_area
-from api.features import FeatureId
 from api.geojson import frame_collection, records
 from api.schemas import (
     AnswerRoute,
@@ -23,6 +22,7 @@ from api.schemas import (
     End,
     Ended,
     MyArea,
+    PathId,
     Post,
     Term,
     Who,
@@ -119,7 +119,7 @@ def assign_route(body: Assignment, app: State, user: CurrentUser) -> dict:
     response_model=Ended,
     summary="end a term; it stays as history (admins; street and community admins within their area)",
 )
-def end_route(assignment_id: FeatureId, body: End, app: State, user: CurrentUser) -> dict:
+def end_route(assignment_id: PathId, body: End, app: State, user: CurrentUser) -> dict:
     require(user, "assign_people", what="ending assignments")
     require_in_area(app, user, "assignments", assignment_id, f"no assignment {assignment_id}")
     end_assignment(app.engine, assignment_id, user=user.name, on=body.on)

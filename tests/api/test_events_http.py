@@ -147,10 +147,25 @@ def test_everyone_reads_the_counts_per_grid_and_nothing_more(client, filed, lead
 def test_a_day_given_as_a_number_is_refused_not_read_as_1970(client, auth, layers):
     """Pydantic reads a number as seconds since 1970: 0 was taken as 1970-01-01."""
     household = int(layers["households"].index[0])
-    for body in ({"household_id": household, "visited_on": 0}, {"household_id": household, "visited_on": "0"}):
+    for body in (
+        {"household_id": household, "visited_on": 0},
+        {"household_id": household, "visited_on": "0"},
+    ):
         r = client.post("/visits", json=body, headers=auth["admin"])
         assert r.status_code == 422 and "expected a day as YYYY-MM-DD" in r.text, r.text
     for query in ("/events/report?from=0", "/org/report?on=1700000000", "/who?lon=104.06&lat=30.66&at=0"):
         r = client.get(query, headers=auth["admin"])
         assert r.status_code == 422 and "expected a day as YYYY-MM-DD" in r.text, (query, r.text)
     assert client.get("/events/report?from=2026-01-01", headers=auth["admin"]).status_code == 200
+
+
+def test_an_id_beyond_the_databases_range_is_refused_before_any_query(client, auth, filed):
+    """A photo id of 2⁶⁴ reached the database and ended in a 500."""
+    event = filed["theirs"]
+    for path in (f"/events/{event}/photos/13819393409794680832", "/events/13819393409794680832/history",
+                 "/needs/13819393409794680832/steps"):  # fmt: skip
+        method = client.post if path.endswith("steps") else client.get
+        r = method(
+            path, headers=auth["admin"], **({"json": {"to": "claimed"}} if method is client.post else {})
+        )
+        assert r.status_code == 422 and "less than or equal to" in r.text, (path, r.status_code, r.text)
