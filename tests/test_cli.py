@@ -180,6 +180,25 @@ def test_an_address_that_cannot_be_served_is_said_before_anything_starts(tmp_pat
         assert code == 2 and message in err and "Traceback" not in err
 
 
+def test_a_change_another_writer_beat_to_the_database_is_one_line_not_a_traceback(
+    tmp_path, capsys, monkeypatch
+):
+    from sqlalchemy.exc import IntegrityError
+
+    import gridmap.io.edits
+
+    def beaten(*args, **kwargs):
+        raise IntegrityError("INSERT INTO visits …", {}, Exception("UNIQUE constraint failed: visits.id"))
+
+    db = f"sqlite:///{tmp_path / 'g.sqlite'}"
+    _run(capsys, "--db", db, "db", "init")
+    monkeypatch.setattr(gridmap.io.edits, "create_feature", beaten)
+    code, _, err = _run(capsys, "--db", db, "visits", "log", "1")
+    assert code == 2 and "Traceback" not in err
+    assert "the change conflicts with what the database at sqlite:///" in err
+    assert "(UNIQUE constraint failed: visits.id); nothing was written: try again" in err
+
+
 def test_a_database_without_its_tables_or_folder_says_what_to_do(tmp_path, capsys):
     db = f"sqlite:///{tmp_path / 'new.sqlite'}"
     for command, table in (

@@ -1,6 +1,6 @@
 """What a database's failure means for whoever asked: the server cannot be reached or refuses
 the connection, the file cannot be opened, the schema is not there yet, another writer holds
-the lock. Said once, for the command line; the service answers them with its own statuses
+the lock, another writer's change came first. Said once, for the command line; the service answers them with its own statuses
 (``api/errors.py``)."""
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ def explained(error: BaseException, url: str) -> DatabaseError | None:
         return DatabaseError(
             f"the database at {shown_url(url)} has no table '{table}': run 'gridmap db init' "
             "(or 'gridmap db upgrade' for a database of an older gridmap) first"
+        )
+    if isinstance(error, sa_exc.IntegrityError):  # two writers at once, past every check before
+        first = text.splitlines()[0] if text else type(error).__name__
+        return DatabaseError(
+            f"the change conflicts with what the database at {shown_url(url)} holds ({first}); nothing "
+            "was written: try again"
         )
     if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.DisconnectionError):
         first = text.splitlines()[0] if text else type(error).__name__
