@@ -10,9 +10,21 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from gridmap.values import json_value as plain
+from gridmap.values import json_value
 
 GEOJSON = "application/geo+json"
+#: the largest whole number a JSON reader holds exactly in a double
+_EXACT = 2**53
+
+
+def plain(value: Any) -> Any:
+    """A cell as JSON: :func:`~gridmap.values.json_value`, and a whole number as a whole number.
+    An id or a count in a column with gaps is read as a float (642.0), which clients that
+    parse ids as integers refuse."""
+    value = json_value(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT:
+        return int(value)
+    return value
 
 
 def _dumps(value: Any) -> str:
