@@ -127,7 +127,13 @@ def allowed_methods(request: Request) -> list[str]:
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    titles = {404: "not found", 405: "method not allowed", 401: "not signed in", 403: "not allowed"}
+    titles = {
+        404: "not found",
+        405: "method not allowed",
+        401: "not signed in",
+        403: "not allowed",
+        413: "too large",
+    }
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":

@@ -31,6 +31,7 @@ from api import (
     web,
     who,
 )
+from api.body_limit import BodyLimit
 from api.security import SecurityHeaders
 from api.state import AppState
 from gridmap.collector import kept_out
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, limit_mb=settings.max_request_mb)
     # the routers under a prefix of their own first, the busiest first: a request is matched
     # against each route in turn, and none of theirs can shadow another router's
     for router in (

@@ -135,6 +135,12 @@ class Settings:
     tile_cache_dir_mb: int = setting(
         1024, ge=1, description="How large that folder may grow before its oldest tiles go (MiB)"
     )
+    max_request_mb: float = setting(
+        20.0,
+        gt=0,
+        le=1024,
+        description="The largest request body the service takes (MiB); a larger one is refused with 413",
+    )
     open_pool_at_start: bool = setting(
         True,
         description="Open all of a service process's PostgreSQL connections when it starts, each "
