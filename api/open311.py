@@ -7,8 +7,9 @@ Services are the categories of the event catalogue; requests are events. Our sta
 the grid, community office or department that holds the event, never a person. Answers are
 JSON or XML by the path's extension; errors are Open311's list of ``{code, description}``.
 Filing needs a sign-in (any account) or one of the installation's API keys
-(``GRIDMAP_OPEN311_API_KEYS``); requests read publicly carry no reporter and no personal
-data. The routes speak this standard rather than the service's own error contract, and are
+(``GRIDMAP_OPEN311_API_KEYS``). A request read back never names its reporter; its description
+and point only to those the access table lets read the event (grid staff their grids',
+planners and admins all): the public follows a request by its status alone. The routes speak this standard rather than the service's own error contract, and are
 described by it, not by ``/openapi.json``.
 """
 
@@ -28,6 +29,7 @@ from gridmap.accounts import PUBLIC
 from gridmap.errors import AccessError, AuthError, GridmapError, InputError, NotFoundError
 from gridmap.events import CLOSED, DUPLICATE, NOT_OURS, load_catalogue
 from gridmap.io.events import file_event
+from gridmap.scope import visible_frame
 
 router = APIRouter(prefix="/open311", tags=["Open311 GeoReport v2"], include_in_schema=False)
 
@@ -142,10 +144,23 @@ def service_definition(code: str, fmt: str) -> Response:
     return _open311(fmt, build)
 
 
-def _request_rows(events: pd.DataFrame, history_at: dict[int, Any]) -> list[dict[str, Any]]:
+def _in_full(app: Any, user: Any, events: pd.DataFrame) -> set[int]:
+    """The events whose text and place ``user`` reads over Open311: those the access table
+    gives them (grid staff their grids', planners and admins every one). Everyone else
+    follows a request by its status alone: the public reads no event's description or point,
+    as it reads no event anywhere else."""
+    if user is PUBLIC:
+        return set()
+    return {int(i) for i in visible_frame("events", events, user.role, app.layers.area(user)).index}
+
+
+def _request_rows(
+    events: pd.DataFrame, history_at: dict[int, Any], in_full: set[int]
+) -> list[dict[str, Any]]:
     catalogue = load_catalogue()
     rows = []
     for event_id, e in events.iterrows():
+        shown = int(event_id) in in_full
         category = catalogue.categories.get(str(e["category"]))
         holder = {"grid": "网格", "community": "社区", "street": str(e["department"] or "街道")}[
             str(e["level"])
@@ -156,7 +171,7 @@ def _request_rows(events: pd.DataFrame, history_at: dict[int, Any]) -> list[dict
             "status_notes": f"{e['state']} at the {e['level']} level",
             "service_name": category.name_zh if category else e["category"],
             "service_code": e["category"],
-            "description": e["description"] if pd.notna(e["description"]) else None,
+            "description": e["description"] if shown and pd.notna(e["description"]) else None,
             "agency_responsible": holder,
             "service_notice": None,
             "requested_datetime": _iso(e["filed_at"]),
@@ -165,8 +180,8 @@ def _request_rows(events: pd.DataFrame, history_at: dict[int, Any]) -> list[dict
             "address": None,
             "address_id": None,
             "zipcode": None,
-            "lat": round(float(e.geometry.y), 7),
-            "long": round(float(e.geometry.x), 7),
+            "lat": round(float(e.geometry.y), 7) if shown else None,
+            "long": round(float(e.geometry.x), 7) if shown else None,
             "media_url": None,
         })  # fmt: skip
     return rows
@@ -200,6 +215,7 @@ def _when(text: str | None, name: str) -> pd.Timestamp | None:
 def requests(
     fmt: str,
     app: State,
+    user: CurrentUser,
     service_request_id: str | None = None,
     service_code: str | None = None,
     start_date: str | None = None,
@@ -231,7 +247,9 @@ def requests(
             elif status:
                 raise Open311Error(400, f"status '{status}': expected open or closed")
             events = events.sort_values("filed_at", ascending=False).head(MAX_REQUESTS)
-        rows = _request_rows(events, _updated(app, [int(i) for i in events.index]))
+        rows = _request_rows(
+            events, _updated(app, [int(i) for i in events.index]), _in_full(app, user, events)
+        )
         return _answer(fmt, "service_requests", "request", rows)
 
     return _open311(fmt, build)
@@ -251,12 +269,13 @@ def _stored(events: pd.DataFrame, text: str) -> int:
 
 
 @router.get("/v2/requests/{request_id}.{fmt}")
-def request_one(request_id: str, fmt: str, app: State) -> Response:
+def request_one(request_id: str, fmt: str, app: State, user: CurrentUser) -> Response:
     def build() -> Response:
         _format(fmt)
         events = app.layers.frame("events")
         event_id = _stored(events, request_id)
-        rows = _request_rows(events.loc[[event_id]], _updated(app, [event_id]))
+        one = events.loc[[event_id]]
+        rows = _request_rows(one, _updated(app, [event_id]), _in_full(app, user, one))
         return _answer(fmt, "service_requests", "request", rows)
 
     return _open311(fmt, build)

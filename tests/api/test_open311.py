@@ -70,7 +70,7 @@ def test_discovery_and_services_in_json_and_xml(live_url):
 
 
 def test_a_resident_files_an_event_that_lands_with_the_grid_leader(
-    live_url, resident_token, service_db, layers
+    live_url, resident_token, service_db, layers, auth
 ):
     terms = layers["assignments"]
     open_ = terms[
@@ -103,8 +103,20 @@ def test_a_resident_files_an_event_that_lands_with_the_grid_leader(
         "environment",
         event_id,
     )
-    assert read["requested_datetime"].endswith("Z") and read["lat"] == pytest.approx(point.y, abs=1e-6)
+    # the public follows the request by its status: its text and point are the event's, which it reads nowhere
+    assert read["requested_datetime"].endswith("Z") and (read["description"], read["lat"], read["long"]) == (
+        None,
+        None,
+        None,
+    )
     assert "小明" not in body.decode() and "10012345678" not in body.decode() and leader not in body.decode()
+    admin = auth["admin"]["Authorization"].removeprefix("Bearer ")
+    status, _, body = _call(f"{live_url}/open311/v2/requests/{event_id}.json", token=admin)
+    (read,) = json.loads(body)
+    assert read["description"] == "楼下垃圾三天没人清" and read["lat"] == pytest.approx(point.y, abs=1e-6)
+    assert "小明" not in body.decode() and "10012345678" not in body.decode() and leader not in body.decode()
+    listed = json.loads(_call(f"{live_url}/open311/v2/requests.json", token=resident_token)[2])
+    assert listed and all(r["description"] is None and r["lat"] is None for r in listed)
     status, _, body = _call(f"{live_url}/open311/v2/requests/{event_id}.xml")
     request = ET.fromstring(body).find("request")
     assert status == 200 and request.find("service_request_id").text == event_id
