@@ -10,6 +10,7 @@ from api.auth import CurrentUser, State, require
 from api.pool import on_heavy_pool
 from gridmap.coverage import CoverageParams
 from gridmap.errors import AccessError, InputError
+from gridmap.model import INT_RANGE
 from gridmap.scope import GRID_STAFF, visible_frame
 
 router = APIRouter(prefix="/maps", tags=["maps"])
@@ -24,9 +25,11 @@ def map_page(
     app: State,
     user: CurrentUser,
     category: str | None = None,
-    level: int = 15,
+    level: Annotated[int, Query(ge=1, le=60, description="a life-circle level (5, 10, 15)")] = 15,
     grid: Annotated[str | None, Query(description="area map: the grid code")] = None,
-    scenario: int | None = None,
+    scenario: Annotated[
+        int | None, Query(ge=1, le=INT_RANGE[1], description="siting map: a kept scenario")
+    ] = None,
     basemap: Literal["none", "osm", "tianditu"] = "none",
 ) -> Response:
     from maps import compose  # folium: imported by the first map asked for, not at start-up

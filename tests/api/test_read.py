@@ -300,6 +300,9 @@ def test_maps_download_within_the_callers_role(client, auth, layers, leader_grid
     assert area.status_code == 200 and leader_grid["code"] in area.text
     other = layers["grids"].drop(index=leader_grid.name).iloc[0]["code"]
     assert client.get(f"/maps/area.html?grid={other}", headers=auth["leader"]).status_code == 403
+    # a scenario id beyond the databases' range ended in a 500 on SpatiaLite
+    r = client.get("/maps/siting.html?scenario=99999999999999999999", headers=auth["planner"])
+    assert r.status_code == 422 and "less than or equal to" in r.text
 
 
 # --- grid map integrity, organisation figures, alignment and drawings ------------------------
