@@ -199,7 +199,7 @@ def items(
     user: CurrentUser,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (EPSG:4326)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT_RANGE[1])] = 0,
 ) -> Response:
     _check_layer(layer, user)
     frame = visible(app, user, layer)

@@ -31,6 +31,7 @@ from gridmap.care import visits_due
 from gridmap.errors import InputError, Problem
 from gridmap.events import AWAITING_OTHERS
 from gridmap.io.assign import assign, assign_branch, end_assignment
+from gridmap.model import INT_RANGE
 from gridmap.orgcatalogue import org_catalogue
 from gridmap.scope import masked_answer, visible_frame
 
@@ -139,7 +140,9 @@ def posts() -> list[dict]:
     response_model=list[Term],
     summary="every term for an area, current and past",
 )
-def history(app: State, user: CurrentUser, target_layer: str, target_id: int) -> list[dict]:
+def history(
+    app: State, user: CurrentUser, target_layer: str, target_id: Annotated[int, Query(ge=1, le=INT_RANGE[1])]
+) -> list[dict]:
     require(user, "assignment_history", what="assignment history")
     frame = visible_frame("assignments", app.layers.frame("assignments"), user.role, app.layers.area(user))
     frame = frame[(frame["target_layer"] == target_layer) & (frame["target_id"] == target_id)]
