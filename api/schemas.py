@@ -814,7 +814,7 @@ class VisitBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    household_id: int = Field(ge=1)
+    household_id: Id
     visited_on: Day | None = Field(None, description="the day (default today)")
     kind: Literal["routine", "must_visit", "festival", "follow_up"] = "must_visit"
     note: str | None = Field(None, max_length=2000)

@@ -58,9 +58,10 @@ def _integers(schema: dict) -> list[dict]:
     return [s for key in ("anyOf", "oneOf", "allOf") for part in schema.get(key, []) for s in _integers(part)]
 
 
-def test_every_whole_number_a_route_takes_in_its_path_or_query_is_bounded(client):
+def test_every_number_a_route_takes_says_its_range(client):
     """A number past the databases' range (2⁶⁴ as a photo's or a scenario's id) reached the
-    database and ended in a 500: every integer parameter says its range, refused with 422."""
+    database and ended in a 500: every integer parameter, and every number in a request's body,
+    says its range, refused with 422 outside it."""
     doc = client.get("/openapi.json").json()
     open_ended = [
         f"{method.upper()} {path} {parameter['name']}"
@@ -71,6 +72,31 @@ def test_every_whole_number_a_route_takes_in_its_path_or_query_is_bounded(client
         if "maximum" not in schema or "minimum" not in schema
     ]
     assert open_ended == []
+    components = doc["components"]["schemas"]
+
+    def unbounded(schema: dict, where: str, seen: set[str]) -> list[str]:
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[1]
+            return [] if name in seen else unbounded(components[name], name, seen | {name})
+        found = []
+        if schema.get("type") in ("integer", "number"):
+            low = "minimum" in schema or "exclusiveMinimum" in schema
+            high = "maximum" in schema or "exclusiveMaximum" in schema
+            found += [] if low and high else [where]
+        for key in ("anyOf", "oneOf", "allOf"):
+            found += [w for part in schema.get(key, []) for w in unbounded(part, where, seen)]
+        for name, part in schema.get("properties", {}).items():
+            found += unbounded(part, f"{where}.{name}", seen)
+        return found + (unbounded(schema["items"], f"{where}[]", seen) if "items" in schema else [])
+
+    bodies = [
+        w
+        for path, item in doc["paths"].items()
+        for method, operation in item.items()
+        for content in operation.get("requestBody", {}).get("content", {}).values()
+        for w in unbounded(content["schema"], f"{method.upper()} {path}", set())
+    ]
+    assert bodies == [], "numbers a request body takes without a range: " + ", ".join(bodies)
 
 
 def _extras(value: Any, where: str) -> list[str]:
