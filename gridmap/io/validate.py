@@ -226,9 +226,8 @@ def out_of_bounds(value: Any, col: Column) -> str | None:
             expected = f"{low:g} to {high:g}" if high is not None else f"at least {low:g}"
             return f"{value} is out of range; expected {expected}"
     if col.kind == "date" and col.happened:
-        latest = dt.date.today() + dt.timedelta(
-            days=1
-        )  # a day ahead: the user's day may be the server's next
+        # a day ahead: the user's day may already be the server's next
+        latest = dt.date.today() + dt.timedelta(days=1)
         if value > latest:
             return f"{value} lies in the future: expected a day that has come ({latest} at the latest)"
     return None
