@@ -1,18 +1,38 @@
-"""Long work (coverage runs, siting scenarios) in the background, with progress to poll."""
+"""Long work (coverage runs, siting scenarios) in the background, with progress to poll.
+
+A job runs on a worker thread of the process that accepted it. With a database to keep them
+in (the service's), every change of a job is written to ``background_jobs``, so that a poll
+answered by another of the service's processes sees it too; a job whose process on this
+machine has stopped is answered as failed. Without one (tests of the queue alone) jobs live
+in this process only.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
+import socket
 import threading
-import traceback
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from sqlalchemy import Engine
 
 from api.errors import status_of
 from gridmap.errors import GridmapError, ThrottledError
+from gridmap.store.background import HELD, add_job, held_jobs, read_job, update_job
+
+log = logging.getLogger("gridmap.api")
+
+#: this process, as a job's owner names it
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+#: seconds between two writes of a running job's progress
+PROGRESS_EVERY_S = 1.0
 
 
 @dataclass
@@ -23,6 +43,7 @@ class Job:
     kind: str
     created_by: str
     created_at: str
+    owner: str = OWNER
     status: str = "queued"  # queued, running, done, failed
     stage: str = ""
     done: int = 0
@@ -30,10 +51,18 @@ class Job:
     result: dict[str, Any] = field(default_factory=dict)
     error: dict[str, Any] | None = None
     finished_at: str | None = None
+    #: called with the job after its progress moved (the keeper's throttled write)
+    moved: Callable[[Job], None] | None = field(default=None, repr=False, compare=False)
 
     def progress(self, stage: str, done: int, total: int) -> None:
         """The callback analysis code reports to: (stage, done, total)."""
         self.stage, self.done, self.total = stage, int(done), int(total)
+        if self.moved is not None:
+            self.moved(self)
+
+    def record(self) -> dict[str, Any]:
+        """The job's columns in ``background_jobs``."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "moved"}
 
     def public(self) -> dict[str, Any]:
         share = (self.done / self.total) if self.total else (1.0 if self.status == "done" else 0.0)
@@ -55,29 +84,64 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _stopped(owner: str) -> bool:
+    """Whether the process ``owner`` (host:pid) names is on this machine and no longer runs."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's: it answers for itself
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process: it runs
+        return False
+    return False
+
+
 class Jobs:
     """Jobs run one at a time on a worker thread; finished jobs stay listed (the newest
-    ``KEEP_FINISHED``). At most ``limit`` jobs wait or run at once: one more is refused with
-    ThrottledError (429) rather than queued without end."""
+    ``KEEP_FINISHED``). At most ``limit`` jobs wait or run at once (in all the service's
+    processes, with a database to keep them in): one more is refused with ThrottledError
+    (429) rather than queued without end."""
 
     KEEP_FINISHED = 200
 
-    def __init__(self, limit: int = 8) -> None:
+    def __init__(self, limit: int = 8, engine: Engine | None = None) -> None:
         self.limit = limit
+        self.engine = engine
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridmap-job")
         self._jobs: dict[str, Job] = {}
         self._futures: dict[str, Future] = {}
         self._lock = threading.Lock()
+        self._written: dict[str, float] = {}  # when each running job's progress was last written
+
+    def _held(self) -> int:
+        if self.engine is None:
+            return sum(j.status in HELD for j in self._jobs.values())
+        return sum(not _stopped(owner) for _, owner in held_jobs(self.engine))
+
+    def _save(self, job: Job, *names: str) -> None:
+        if self.engine is not None:
+            update_job(self.engine, job.id, **{n: getattr(job, n) for n in names})
+
+    def _moved(self, job: Job) -> None:
+        """Write a running job's progress, at most every :data:`PROGRESS_EVERY_S`."""
+        now = time.monotonic()
+        if now - self._written.get(job.id, 0.0) >= PROGRESS_EVERY_S:
+            self._written[job.id] = now
+            self._save(job, "stage", "done", "total")
 
     def start(self, kind: str, user: str, work: Callable[[Job], dict[str, Any]]) -> Job:
-        job = Job(uuid.uuid4().hex[:12], kind, user, _now())
+        job = Job(uuid.uuid4().hex[:12], kind, user, _now(), moved=self._moved)
         with self._lock:
-            held = sum(j.status in ("queued", "running") for j in self._jobs.values())
+            held = self._held()
             if held >= self.limit:
                 raise ThrottledError(
                     f"{held} jobs are waiting or running, the most this service holds; retry later",
                     retry_after_s=30,
                 )
+            if self.engine is not None:
+                add_job(self.engine, job.record(), self.KEEP_FINISHED)
             finished = [k for k, j in self._jobs.items() if j.finished_at is not None]
             for old in finished[: max(0, len(finished) - self.KEEP_FINISHED)]:
                 self._jobs.pop(old, None)
@@ -86,6 +150,7 @@ class Jobs:
 
         def run() -> None:
             job.status = "running"
+            self._save(job, "status")
             try:
                 job.result = work(job)
                 job.status = "done"
@@ -93,12 +158,18 @@ class Jobs:
                 status, title = status_of(exc)
                 job.error = {"status": status, "title": title, "detail": str(exc)}
                 job.status = "failed"
-            except Exception as exc:  # reported to the poller, not lost in a thread
-                job.error = {"status": 500, "title": "internal error", "detail": repr(exc)}
-                job.error["trace"] = traceback.format_exc(limit=5)
+            except Exception:  # reported to the poller, not lost in a thread; the trace to the log
+                log.exception("background job %s (%s) failed", job.id, job.kind)
+                job.error = {
+                    "status": 500,
+                    "title": "internal error",
+                    "detail": "the job failed; it was logged",
+                }
                 job.status = "failed"
             finally:
                 job.finished_at = _now()
+                self._written.pop(job.id, None)
+                self._save(job, "status", "stage", "done", "total", "result", "error", "finished_at")
 
         self._futures[job.id] = self._pool.submit(run)
         return job
@@ -109,10 +180,18 @@ class Jobs:
         return self._jobs[job_id]
 
     def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
-
-    def all(self) -> list[Job]:
-        return list(self._jobs.values())
+        """The job as it stands, whichever of the service's processes runs it."""
+        if self.engine is None:
+            return self._jobs.get(job_id)
+        record = read_job(self.engine, job_id)
+        if record is None:
+            return None
+        job = Job(**{**record, "result": record["result"] or {}})
+        if job.status in HELD and _stopped(job.owner):
+            job.status, job.finished_at = "failed", job.finished_at or _now()
+            job.error = {"status": 500, "title": "internal error",
+                         "detail": "the service process running the job stopped before it finished"}  # fmt: skip
+        return job
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

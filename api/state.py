@@ -119,7 +119,7 @@ class AppState:
             settings.tile_cache_dir_mb,
         )
         self.kept = LRU(32)  # coverage runs and siting scenarios, which never change
-        self.jobs = Jobs()
+        self.jobs = Jobs(engine=engine)  # kept in the database: every process answers for every job
         self.sign_ins = BoundedPool("sign-in", workers=2, limit=16, what="sign-ins")
         self.heavy = BoundedPool("heavy", workers=1, limit=4, what="map downloads and grid drawings")
         self.sign_in_policy = SignInPolicy.from_settings(settings)

@@ -94,6 +94,25 @@ changesets = Table(
     Column("count", Integer, nullable=False),
 )
 
+#: the service's background jobs (coverage runs, siting scenarios), kept where every process of
+#: the service reads them: one process runs a job, any other answers how far it got
+background_jobs = Table(
+    "background_jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", String(25), nullable=False),  # ISO 8601, UTC, as the answer gives it
+    Column("owner", String(300), nullable=False),  # host:pid of the process that runs it
+    Column("status", String(10), nullable=False),  # queued, running, done, failed
+    Column("stage", String(50), nullable=False),
+    Column("done", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("result", Text),  # JSON
+    Column("error", Text),  # JSON: status, title, detail
+    Column("finished_at", String(25)),
+)
+
 feature_history = Table(
     "feature_history",
     metadata,

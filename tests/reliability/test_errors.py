@@ -140,6 +140,26 @@ def test_a_full_job_queue_says_429():
         jobs.shutdown()
 
 
+def test_a_job_that_fails_unexpectedly_tells_its_poller_no_more_than_a_500_would(caplog):
+    """Its trace goes to the log; the poller read it whole (files, lines, values) before."""
+    jobs = Jobs()
+
+    def broken(job):
+        raise RuntimeError("/srv/gridmap/secret.sqlite: disk image is malformed")
+
+    try:
+        failed = jobs.wait(jobs.start("coverage", "planner", broken).id, timeout=30)
+    finally:
+        jobs.shutdown()
+    assert failed.status == "failed"
+    assert failed.error == {
+        "status": 500,
+        "title": "internal error",
+        "detail": "the job failed; it was logged",
+    }
+    assert "disk image is malformed" in caplog.text
+
+
 def test_a_locked_spatialite_file_says_busy_retry_to_writers_and_reads_go_on(db_url):
     if not db_url.startswith("sqlite"):
         pytest.skip("SpatiaLite's file lock")

@@ -5,11 +5,18 @@ they share, never cut again."""
 from __future__ import annotations
 
 import math
+import socket
+import subprocess
+import sys
+import time
+import uuid
 
 import httpx2 as httpx
 import mapbox_vector_tile
 from processes import token
 
+from api.jobs import Jobs
+from gridmap.store.background import add_job
 from gridmap.store.engine import make_engine
 from gridmap.store.layers import read_layer
 
@@ -61,3 +68,51 @@ def test_an_edit_through_one_process_shows_in_the_next_tile_of_the_other(service
     edited, new_tag = _names(second.url, admin, x, y)  # the other process, at once
     assert "改过的楼" in edited and new_tag != tag
     assert _names(first.url, admin, x, y) == (edited, new_tag)
+
+
+def test_a_job_started_through_one_process_is_followed_through_the_other(services, db_url):
+    """A coverage run accepted by the first process is polled at the second: jobs were kept in
+    the process that ran them, and a poll another process answered said 404 (about a third of
+    the polls with two processes)."""
+    first, second = services
+    planner = token(first.url, "planner")
+    r = httpx.post(
+        f"{first.url}/coverage/runs", json={"categories": ["clinic"], "levels": [15]}, headers=planner
+    )
+    assert r.status_code == 202, r.text
+    job = r.json()["id"]
+    deadline = time.monotonic() + 120
+    while True:
+        polled = httpx.get(f"{second.url}/jobs/{job}", headers=planner, timeout=30)
+        assert polled.status_code == 200, polled.text
+        if polled.json()["status"] in ("done", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert polled.json()["status"] == "done" and polled.json()["progress"] == 1.0, polled.json()
+    run_id = polled.json()["result"]["run_id"]
+    assert httpx.get(f"{second.url}/coverage/runs/{run_id}", headers=planner).status_code == 200
+    resident = token(second.url, "resident")  # someone else's job: as if there were none, from either process
+    assert httpx.get(f"{second.url}/jobs/{job}", headers=resident).status_code == 404
+
+
+def test_a_job_whose_process_stopped_is_answered_as_failed(db_url):
+    """A job left running by a process that is gone never finishes: it says so, and it no
+    longer counts against the jobs the service holds."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()  # its pid names no process now
+    job_id = f"gone-{uuid.uuid4().hex[:8]}"
+    engine = make_engine(db_url)
+    add_job(engine, {"id": job_id, "kind": "coverage", "created_by": "planner", "created_at": "2026-12-05T10:00:00Z",
+                     "owner": f"{socket.gethostname()}:{ended.pid}", "status": "running", "stage": "distances",
+                     "done": 3, "total": 10, "result": None, "error": None, "finished_at": None}, keep_finished=200)  # fmt: skip
+    jobs = Jobs(limit=1, engine=engine)
+    try:
+        job = jobs.get(job_id)
+        assert job is not None and job.status == "failed"
+        assert job.error["detail"] == "the service process running the job stopped before it finished"
+        started = jobs.start("wait", "planner", lambda job: {})  # the stopped one holds no place
+        assert jobs.wait(started.id, timeout=30).status == "done"
+        assert jobs.get(started.id).status == "done"  # read back as kept
+    finally:
+        jobs.shutdown()
+        engine.dispose()
