@@ -64,7 +64,8 @@ def _fits_a_cell(value: object) -> object:
 
 def write_workbook(frames: dict[str, pd.DataFrame], path: str | Path | BinaryIO) -> None:
     """Write frames as the sheets of one spreadsheet (.xlsx; a path or an open binary file),
-    in order; geometry is left out (points as lon/lat columns), timezones dropped."""
+    in order; geometry is left out (points as lon/lat columns), timezones dropped, and text is
+    text even where it starts with "=" (never a formula)."""
     if isinstance(path, str | Path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as book:
@@ -80,6 +81,18 @@ def write_workbook(frames: dict[str, pd.DataFrame], path: str | Path | BinaryIO)
                 elif pd.api.types.is_string_dtype(out[column].dtype) or out[column].dtype == object:
                     out[column] = out[column].map(_fits_a_cell)
             out.to_excel(book, sheet_name=name[:_SHEET_NAME], index=False)
+        _as_text(book.book)
+
+
+def _as_text(workbook) -> None:
+    """Every cell openpyxl took for a formula kept as the text it is: we write no formulas, and
+    a name or description starting with "=" (typed by anyone who may edit it) would otherwise
+    run in the spreadsheet of whoever opens the report."""
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
 
 
 def write_frames(frames: dict[str, pd.DataFrame], path: str | Path) -> list[Path]:

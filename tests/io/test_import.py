@@ -265,3 +265,16 @@ def test_export_round_trips(district, tmp_path, suffix):
     assert export_layer(district, "communities", out) == 2
     back = pd.read_csv(out) if suffix == ".csv" else gpd.read_file(out)
     assert sorted(back["name"]) == ["测试1社区", "测试2社区"]
+
+
+def test_a_spreadsheet_keeps_text_that_looks_like_a_formula_as_text(tmp_path):
+    """A compound named '=HYPERLINK(…)' by whoever may edit it became a formula in the district's
+    report, run by whoever opened it."""
+    import openpyxl
+
+    from gridmap.io.export import write_workbook
+
+    names = ['=HYPERLINK("http://example.invalid","点我")', "=1+1", "锦华苑"]
+    write_workbook({"compounds": pd.DataFrame({"name": names})}, tmp_path / "report.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "report.xlsx")["compounds"]
+    assert [(c.value, c.data_type) for (c,) in sheet.iter_rows(min_row=2)] == [(n, "s") for n in names]
