@@ -184,6 +184,16 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
         raise InputError([Problem(f"bbox '{text}' is not minlon,minlat,maxlon,maxlat", field="bbox")])
     if len(values) == 6:
         values = [values[0], values[1], values[3], values[4]]
+    west, south, east, north = values
+    if not all(-180 <= x <= 180 for x in (west, east)) or not all(-90 <= y <= 90 for y in (south, north)):
+        raise InputError(  # NaN too, which every comparison passed before
+            [
+                Problem(
+                    f"bbox '{text}': expected longitudes within -180…180 and latitudes within -90…90",
+                    field="bbox",
+                )
+            ]
+        )
     if values[0] > values[2] or values[1] > values[3]:
         raise InputError([Problem(f"bbox '{text}' has its minimum above its maximum", field="bbox")])
     return values[0], values[1], values[2], values[3]

@@ -172,7 +172,10 @@ def alignment(
     a: Annotated[str, Query(description="a grid kind, e.g. party")],
     b: Annotated[str, Query(description="another grid kind, e.g. comprehensive")],
     tolerance_m: Annotated[
-        float, Query(ge=0, le=MAX_TOLERANCE_M, description="borders this close coincide (metres)")
+        float,
+        Query(
+            ge=0, le=MAX_TOLERANCE_M, allow_inf_nan=False, description="borders this close coincide (metres)"
+        ),
     ] = 5.0,
 ) -> dict:
     require(user, "grid_alignment", what="grid alignment")

@@ -565,7 +565,7 @@ class CoverageRequest(Body):
         None, max_length=50, description="service category ids; default every listed one"
     )
     speed_mps: float | None = Field(
-        None, ge=0.1, le=5, description="walking speed in m/s (default the setting, 1.1)"
+        None, ge=0.1, le=5, allow_inf_nan=False, description="walking speed in m/s (default the setting, 1.1)"
     )
     origin: Literal["building", "compound"] | None = Field(None, description="building or compound")
     label: Label | None = None
@@ -623,11 +623,15 @@ class SitingRequest(Body):
     model: Literal["mclp", "lscp", "pmedian"] = Field("mclp", description="mclp, lscp or pmedian")
     count: int | None = Field(None, ge=1, le=500, description="new sites (mclp, pmedian; default 3)")
     minutes: float | None = Field(
-        None, gt=0, le=60, description="the circle in minutes (default each level's own)"
+        None, gt=0, le=60, allow_inf_nan=False, description="the circle in minutes (default each level's own)"
     )
     levels: list[Level] | None = Field(None, max_length=10, description="life-circle levels (default 15)")
-    share: float | None = Field(None, gt=0, le=1, description="lscp: share of people to cover")
-    capacity: float | None = Field(None, gt=0, le=10_000_000, description="residents one station can serve")
+    share: float | None = Field(
+        None, gt=0, le=1, allow_inf_nan=False, description="lscp: share of people to cover"
+    )
+    capacity: float | None = Field(
+        None, gt=0, le=10_000_000, allow_inf_nan=False, description="residents one station can serve"
+    )
     sources: list[Literal["given", "public_buildings", "nodes"]] | None = Field(
         None, max_length=3, description="candidate sources: given, public_buildings, nodes"
     )
@@ -635,7 +639,11 @@ class SitingRequest(Body):
         None, max_length=10_000, description="grid codes to place candidates in"
     )
     min_spacing_m: float | None = Field(
-        None, ge=0, le=10_000, description="no candidate this close to an existing station (m)"
+        None,
+        ge=0,
+        le=10_000,
+        allow_inf_nan=False,
+        description="no candidate this close to an existing station (m)",
     )
     label: Label | None = None
 
@@ -847,8 +855,8 @@ class NeedBody(BaseModel):
     household_id: Id | None = None
     compound_id: Id | None = None
     grid_id: Id | None = None
-    lon: float | None = Field(None, ge=-180, le=180)
-    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
+    lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
     resident_name: str | None = Field(None, max_length=100, description="who asks (staff only)")
     phone: str | None = Field(None, max_length=30, description="their phone (staff only)")
     filed_on: Day | None = Field(None, description="the day (default today)")

@@ -46,8 +46,8 @@ router = APIRouter(tags=["assignments"], route_class=AnswerRoute)
 def who(
     app: State,
     user: CurrentUser,
-    lon: Annotated[float, Query(ge=-180, le=180, description="longitude, EPSG:4326")],
-    lat: Annotated[float, Query(ge=-90, le=90, description="latitude, EPSG:4326")],
+    lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="longitude, EPSG:4326")],
+    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="latitude, EPSG:4326")],
     at: Annotated[Day | None, Query(description="the day (default today), YYYY-MM-DD")] = None,
 ) -> dict:
     answer = app.layers.responsibility().at(lon, lat, at)

@@ -69,6 +69,15 @@ def test_items_page_with_links_and_filter_by_bbox_and_property(client, auth, lay
     bad = client.get("/collections/facilities/items?colour=red")
     assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "colour"
     assert client.get("/collections/facilities/items?bbox=1,2,3").status_code == 422
+    for box in (
+        "nan,nan,nan,nan",
+        "0,0,200,10",
+        "0,-95,10,10",
+    ):  # NaN passed every comparison: nothing matched
+        r = client.get(f"/collections/facilities/items?bbox={box}")
+        assert r.status_code == 422 and "expected longitudes within -180…180" in r.text, (box, r.text)
+    r = client.get("/who?lon=nan&lat=30.6")
+    assert r.status_code == 422 and "finite number" in r.text  # not "less than or equal to 180"
 
 
 def test_one_feature_carries_its_entity_tag(client, layers):
