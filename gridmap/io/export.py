@@ -11,6 +11,7 @@ from pyogrio.errors import DataSourceError
 from sqlalchemy import Engine
 
 from gridmap.errors import InputError
+from gridmap.model import layer_spec
 from gridmap.store.layers import read_layer
 
 EXPORT_SUFFIXES = (".gpkg", ".geojson", ".csv")
@@ -120,7 +121,11 @@ def write_frames(frames: dict[str, pd.DataFrame], path: str | Path) -> list[Path
 
 
 def export_layer(engine: Engine, layer: str, path: str | Path) -> int:
-    """Write a stored layer to ``path``; returns the number of features written."""
+    """Write a stored layer to ``path``; returns the number of features written. Its whole-number
+    columns stay whole numbers where some are missing (an id with gaps is read as floats: a
+    GeoPackage would hold it as a real field, a CSV write 22.0)."""
     frame = read_layer(engine, layer)
+    whole = [c.name for c in layer_spec(layer).columns if c.kind == "int" and c.name in frame.columns]
+    frame = frame.astype({c: "Int64" for c in whole})
     write_frame(frame.reset_index(drop=True), path, layer=layer)
     return len(frame)

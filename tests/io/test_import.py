@@ -278,3 +278,29 @@ def test_a_spreadsheet_keeps_text_that_looks_like_a_formula_as_text(tmp_path):
     write_workbook({"compounds": pd.DataFrame({"name": names})}, tmp_path / "report.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "report.xlsx")["compounds"]
     assert [(c.value, c.data_type) for (c,) in sheet.iter_rows(min_row=2)] == [(n, "s") for n in names]
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".csv"])
+def test_whole_numbers_with_gaps_export_as_whole_numbers(district, tmp_path, suffix):
+    """An OSM id known for one building of two was read as floats: a CSV gave '120.0', a
+    GeoPackage a real field."""
+    frame = gpd.GeoDataFrame(
+        {"name": ["甲楼", "乙楼"], "osm_id": [120, None]},
+        geometry=[
+            shapely.box(104.05, 30.65, 104.0503, 30.6503),
+            shapely.box(104.051, 30.65, 104.0513, 30.6503),
+        ],
+        crs=4326,
+    )
+    import_layer(district, "buildings", _write(tmp_path, frame))
+    out = tmp_path / f"out{suffix}"
+    export_layer(district, "buildings", out)
+    if suffix == ".csv":
+        back = pd.read_csv(out, dtype=str, keep_default_na=False)
+        assert back["osm_id"].tolist() == ["120", ""]
+    else:
+        import pyogrio
+
+        info = pyogrio.read_info(out)
+        kinds = dict(zip(info["fields"], info["dtypes"], strict=True))
+        assert kinds["osm_id"] == "int64", kinds
