@@ -23,6 +23,8 @@ from gridmap.errors import InputError, NotFoundError, Problem
 from gridmap.events import place
 from gridmap.io.edits import locked_row, read_feature, validated_feature
 from gridmap.io.events import responsibility
+from gridmap.io.validate import out_of_bounds
+from gridmap.model import layer_spec
 from gridmap.needs import CLAIMED, CONFIRMED, DONE, OPEN, check_need_step, load_need_categories
 from gridmap.points import PointsRules, load_points_rules, points_earned
 from gridmap.store.engine import write_transaction
@@ -180,6 +182,11 @@ def move_need(
         if any(pd.Timestamp(day) < pd.Timestamp(need[c]) for c in ("filed_on", "claimed_on", "done_on")
                if c in need and not pd.isna(need[c])):  # fmt: skip
             raise InputError([Problem(f"{day} comes before an earlier step of need {need_id}", field="on")])
+        spec = layer_spec("needs")
+        for column in (c for c, v in changes.items() if isinstance(v, dt.date)):
+            wrong = out_of_bounds(changes[column], spec.column(column))  # a step's day has come
+            if wrong:
+                raise InputError([Problem(wrong, field="on")])
         table = LAYER_TABLES["needs"]
         conn.execute(update(table).where(table.c.id == int(need_id)).values(**changes))
         record_audit(conn, user=user, action=f"need {to}", layer="needs", feature_id=int(need_id),

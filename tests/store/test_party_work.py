@@ -166,6 +166,9 @@ def test_a_need_filed_claimed_done_and_confirmed_earns_points(district):
         move_need(district, need, "claimed", member_id=9)
     with pytest.raises(ConflictError, match="a need open cannot become done"):
         move_need(district, need, "done")
+    ahead = dt.date.today() + dt.timedelta(days=30)  # a unit's claim earns nothing: the day is checked itself
+    with pytest.raises(InputError, match=f"field 'on': {ahead} lies in the future"):
+        move_need(district, need, "claimed", coop_unit_id=1, on=ahead)
     _, awarded = move_need(district, need, "claimed", member_id=1, on=dt.date(2026, 3, 2))
     assert awarded is not None and awarded.points == 2
     with pytest.raises(InputError, match="comes before an earlier step"):
