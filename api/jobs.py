@@ -120,9 +120,19 @@ class Jobs:
             return sum(j.status in HELD for j in self._jobs.values())
         return sum(not _stopped(owner) for _, owner in held_jobs(self.engine))
 
-    def _save(self, job: Job, *names: str) -> None:
-        if self.engine is not None:
-            update_job(self.engine, job.id, **{n: getattr(job, n) for n in names})
+    def _save(self, job: Job, *names: str, tries: int = 1) -> None:
+        """Write the job's ``names`` columns, up to ``tries`` times; a write the database
+        refuses is logged rather than raised, so that it never fails the work itself."""
+        if self.engine is None:
+            return
+        for attempt in range(tries):
+            try:
+                update_job(self.engine, job.id, **{n: getattr(job, n) for n in names})
+                return
+            except Exception:
+                log.exception("could not write background job %s (%s)", job.id, ", ".join(names))
+                if attempt + 1 < tries:
+                    time.sleep(2.0)
 
     def _moved(self, job: Job) -> None:
         """Write a running job's progress, at most every :data:`PROGRESS_EVERY_S`."""
@@ -169,7 +179,7 @@ class Jobs:
             finally:
                 job.finished_at = _now()
                 self._written.pop(job.id, None)
-                self._save(job, "status", "stage", "done", "total", "result", "error", "finished_at")
+                self._save(job, "status", "stage", "done", "total", "result", "error", "finished_at", tries=5)
 
         self._futures[job.id] = self._pool.submit(run)
         return job

@@ -160,6 +160,41 @@ def test_a_job_that_fails_unexpectedly_tells_its_poller_no_more_than_a_500_would
     assert "disk image is malformed" in caplog.text
 
 
+def test_a_job_whose_progress_cannot_be_written_still_finishes_and_says_so(tmp_path, monkeypatch):
+    """A database that refuses one write of a job's progress (busy past its timeout) neither
+    fails the work nor leaves the job running for ever."""
+    import api.jobs
+    from gridmap.store.engine import make_engine
+    from gridmap.store.schema import init_db
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'jobs.sqlite'}")
+    init_db(engine)
+    written = api.jobs.update_job
+    refused: list[dict] = []
+
+    def busy_once(engine, job_id, **values):
+        if "stage" in values and not refused:
+            refused.append(values)
+            raise RuntimeError("database is locked")
+        written(engine, job_id, **values)
+
+    monkeypatch.setattr(api.jobs, "update_job", busy_once)
+    jobs = Jobs(engine=engine)
+    try:
+
+        def work(job):
+            job.progress("distances", 1, 2)
+            return {"run_id": 7}
+
+        started = jobs.start("coverage", "planner", work)
+        assert jobs.wait(started.id, timeout=30).status == "done"
+        kept = jobs.get(started.id)
+        assert refused and (kept.status, kept.result) == ("done", {"run_id": 7})
+    finally:
+        jobs.shutdown()
+        engine.dispose()
+
+
 def test_a_locked_spatialite_file_says_busy_retry_to_writers_and_reads_go_on(db_url):
     if not db_url.startswith("sqlite"):
         pytest.skip("SpatiaLite's file lock")
