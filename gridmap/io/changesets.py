@@ -91,6 +91,15 @@ def save_changeset(
                                       field="action")])  # fmt: skip
         layer_spec(change.layer)
         editable(change.layer)
+    first: dict[tuple[str, int], int] = {}
+    for i, change in enumerate(changes):
+        if change.feature_id is None:
+            continue
+        seen = first.setdefault((change.layer, int(change.feature_id)), i)
+        if seen != i:  # the second would read the first as someone else's edit
+            raise InputError([Problem(
+                f"changes {seen + 1} and {i + 1} both change feature {change.feature_id} of '{change.layer}': "
+                "give each feature one change in a changeset", field="changes")])  # fmt: skip
     key = service_secret(engine)
     locking: list[tuple[str, int]] = []
     try:

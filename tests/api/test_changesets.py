@@ -59,6 +59,14 @@ def test_a_stale_tag_in_a_changeset_keeps_nothing(client, auth, layers):
     assert (
         _tag(client, auth["admin"], "facilities", first)[1]["properties"]["capacity"] != 22
     )  # the first not kept
+    tag1, _ = _tag(client, auth["admin"], "facilities", first)
+    twice = {"comment": "一处改两次", "changes": [
+        {"action": "update", "layer": "facilities", "id": first, "if_match": tag1, "properties": {"capacity": 22}},
+        {"action": "delete", "layer": "facilities", "id": first, "if_match": tag1},
+    ]}  # fmt: skip
+    r = client.post("/changesets", json=twice, headers=auth["admin"])  # was 412: "changed by someone else"
+    assert r.status_code == 422 and "changes 1 and 2 both change feature" in r.text, r.text
+    assert client.get(f"/collections/facilities/items/{first}", headers=auth["admin"]).status_code == 200
 
 
 def test_a_save_that_makes_an_overlap_shows_the_finding_and_keeps_nothing(client, auth, layers):
