@@ -403,10 +403,7 @@ def _coverage_parser(sub) -> None:
             metavar="C",
             help="service category ids (default: all the checklist names)",
         ),
-        cov.add_argument(
-            "--bbox", type=bbox_arg, metavar="W,S,E,N", help="only the homes in this box (EPSG:4326)"
-        ),
-        cov.add_argument("--district", metavar="CODE_OR_NAME", help="only the homes of this stored district"),
+        *_area_options(cov),
         cov.add_argument(
             "--speed",
             metavar="MPS",
@@ -434,6 +431,18 @@ def _coverage_parser(sub) -> None:
         "run, compare",
         cov.add_argument("--out", metavar="PATH", help="write results to .gpkg (layers) or .csv (files)"),
     )
+
+
+def _area_options(command) -> list[argparse.Action]:
+    """The options that keep a run to part of the database: a box, or a stored district."""
+    return [
+        command.add_argument(
+            "--bbox", type=bbox_arg, metavar="W,S,E,N", help="only the homes in this box (EPSG:4326)"
+        ),
+        command.add_argument(
+            "--district", metavar="CODE_OR_NAME", help="only the homes of this stored district"
+        ),
+    ]
 
 
 def _parts_options(command, verb: str, *, cache: bool = False) -> list[argparse.Action]:
@@ -539,12 +548,7 @@ def _site_parser(sub) -> None:
         site.add_argument(
             "--time-limit", type=float, default=60.0, metavar="S", help="solver time limit (s)"
         ),
-        site.add_argument(
-            "--bbox", type=bbox_arg, metavar="W,S,E,N", help="only the homes in this box (EPSG:4326)"
-        ),
-        site.add_argument(
-            "--district", metavar="CODE_OR_NAME", help="only the homes of this stored district"
-        ),
+        *_area_options(site),
         site.add_argument("--speed", metavar="MPS", help="walking speed in m/s, or 'elderly'"),
         site.add_argument("--label", help="a note stored with the scenario"),
         site.add_argument("--no-save", action="store_true", help="do not keep the scenario in the database"),
