@@ -8,9 +8,10 @@ the grid, community office or department that holds the event, never a person. A
 JSON or XML by the path's extension; errors are Open311's list of ``{code, description}``.
 Filing needs a sign-in (any account) or one of the installation's API keys
 (``GRIDMAP_OPEN311_API_KEYS``). A request read back never names its reporter; its description
-and point only to those the access table lets read the event (grid staff their grids',
-planners and admins all): the public follows a request by its status alone. The routes speak this standard rather than the service's own error contract, and are
-described by it, not by ``/openapi.json``.
+and point go only to those the access table lets read the event (grid staff their grids',
+planners and admins all): the public follows a request by its status alone. The routes speak
+this standard rather than the service's own error contract, and are described by it, not by
+``/openapi.json``.
 """
 
 from __future__ import annotations

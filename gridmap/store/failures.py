@@ -1,7 +1,7 @@
 """What a database's failure means for whoever asked: the server cannot be reached or refuses
 the connection, the file cannot be opened, the schema is not there yet, another writer holds
-the lock, another writer's change came first. Said once, for the command line; the service answers them with its own statuses
-(``api/errors.py``)."""
+the lock, another writer's change came first. Said once, for the command line; the service
+answers them with its own statuses (``api/errors.py``)."""
 
 from __future__ import annotations
 
