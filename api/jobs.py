@@ -2,8 +2,9 @@
 
 A job runs on a worker thread of the process that accepted it. With a database to keep them
 in (the service's), every change of a job is written to ``background_jobs``, so that a poll
-answered by another of the service's processes sees it too; a job whose process on this
-machine has stopped is answered as failed. Without one (tests of the queue alone) jobs live
+answered by another of the service's processes sees it too, and the process beats for the jobs
+it holds; a job whose process has stopped (on this machine: its pid is gone; on another: it has
+not been heard from for :data:`SILENT_AFTER_S`) is answered as failed. Without one (tests of the queue alone) jobs live
 in this process only.
 """
 
@@ -25,7 +26,7 @@ from sqlalchemy import Engine
 
 from api.errors import status_of
 from gridmap.errors import GridmapError, ThrottledError
-from gridmap.store.background import HELD, add_job, held_jobs, read_job, update_job
+from gridmap.store.background import HELD, add_job, hear_jobs, held_jobs, read_job, update_job
 
 log = logging.getLogger("gridmap.api")
 
@@ -33,6 +34,11 @@ log = logging.getLogger("gridmap.api")
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 #: seconds between two writes of a running job's progress
 PROGRESS_EVERY_S = 1.0
+#: seconds between two beats of a process holding jobs, and after which a held job whose
+#: process has not been heard from counts as stopped (another machine's, whose pid is not ours
+#: to check)
+BEAT_EVERY_S = 30.0
+SILENT_AFTER_S = 180.0
 
 
 @dataclass
@@ -51,6 +57,7 @@ class Job:
     result: dict[str, Any] = field(default_factory=dict)
     error: dict[str, Any] | None = None
     finished_at: str | None = None
+    heard_at: str | None = None  # its process's last write or beat
     #: called with the job after its progress moved (the keeper's throttled write)
     moved: Callable[[Job], None] | None = field(default=None, repr=False, compare=False)
 
@@ -98,6 +105,17 @@ def _stopped(owner: str) -> bool:
     return False
 
 
+def _silent(owner: str, heard_at: str | None) -> str | None:
+    """Why a held job's process counts as stopped, or None while it runs."""
+    if _stopped(owner):
+        return "the service process running the job stopped before it finished"
+    if heard_at is not None:
+        heard = dt.datetime.fromisoformat(heard_at)
+        if (dt.datetime.now(dt.UTC) - heard).total_seconds() > SILENT_AFTER_S:
+            return f"the service process running the job has not been heard from since {heard_at}"
+    return None
+
+
 class Jobs:
     """Jobs run one at a time on a worker thread; finished jobs stay listed (the newest
     ``KEEP_FINISHED``). At most ``limit`` jobs wait or run at once (in all the service's
@@ -114,20 +132,38 @@ class Jobs:
         self._futures: dict[str, Future] = {}
         self._lock = threading.Lock()
         self._written: dict[str, float] = {}  # when each running job's progress was last written
+        self._stop = threading.Event()
+        if engine is not None:
+            threading.Thread(target=self._beat, name="gridmap-job-beat", daemon=True).start()
+
+    def _beat(self) -> None:
+        """While this process holds jobs, say so every :data:`BEAT_EVERY_S`."""
+        while not self._stop.wait(BEAT_EVERY_S):
+            self.hear()
+
+    def hear(self) -> None:
+        """Mark this process's held jobs as heard from now."""
+        held = [j.id for j in list(self._jobs.values()) if j.status in HELD]
+        if held and self.engine is not None:
+            try:
+                hear_jobs(self.engine, held, _now())
+            except Exception:
+                log.exception("could not mark background jobs %s as heard from", ", ".join(held))
 
     def _held(self) -> int:
         if self.engine is None:
             return sum(j.status in HELD for j in self._jobs.values())
-        return sum(not _stopped(owner) for _, owner in held_jobs(self.engine))
+        return sum(_silent(owner, heard) is None for _, owner, heard in held_jobs(self.engine))
 
     def _save(self, job: Job, *names: str, tries: int = 1) -> None:
         """Write the job's ``names`` columns, up to ``tries`` times; a write the database
         refuses is logged rather than raised, so that it never fails the work itself."""
         if self.engine is None:
             return
+        job.heard_at = _now()
         for attempt in range(tries):
             try:
-                update_job(self.engine, job.id, **{n: getattr(job, n) for n in names})
+                update_job(self.engine, job.id, **{n: getattr(job, n) for n in (*names, "heard_at")})
                 return
             except Exception:
                 log.exception("could not write background job %s (%s)", job.id, ", ".join(names))
@@ -142,7 +178,8 @@ class Jobs:
             self._save(job, "stage", "done", "total")
 
     def start(self, kind: str, user: str, work: Callable[[Job], dict[str, Any]]) -> Job:
-        job = Job(uuid.uuid4().hex[:12], kind, user, _now(), moved=self._moved)
+        created = _now()
+        job = Job(uuid.uuid4().hex[:12], kind, user, created, heard_at=created, moved=self._moved)
         with self._lock:
             held = self._held()
             if held >= self.limit:
@@ -197,11 +234,12 @@ class Jobs:
         if record is None:
             return None
         job = Job(**{**record, "result": record["result"] or {}})
-        if job.status in HELD and _stopped(job.owner):
-            job.status, job.finished_at = "failed", job.finished_at or _now()
-            job.error = {"status": 500, "title": "internal error",
-                         "detail": "the service process running the job stopped before it finished"}  # fmt: skip
+        why = _silent(job.owner, job.heard_at) if job.status in HELD else None
+        if why is not None:
+            job.status, job.finished_at = "failed", _now()
+            job.error = {"status": 500, "title": "internal error", "detail": why}
         return job
 
     def shutdown(self) -> None:
+        self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)

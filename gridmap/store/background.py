@@ -51,10 +51,18 @@ def read_job(engine: Engine, job_id: str) -> dict[str, Any] | None:
     return {k: json.loads(v) if k in _JSON and v is not None else v for k, v in row.items()}
 
 
-def held_jobs(engine: Engine) -> list[tuple[str, str]]:
-    """(id, owner) of every job queued or running, in any process."""
+def held_jobs(engine: Engine) -> list[tuple[str, str, str]]:
+    """(id, owner, heard_at) of every job queued or running, in any process."""
+    table = background_jobs
     with reading(engine) as conn:
         rows = conn.execute(
-            select(background_jobs.c.id, background_jobs.c.owner).where(background_jobs.c.status.in_(HELD))
+            select(table.c.id, table.c.owner, table.c.heard_at).where(table.c.status.in_(HELD))
         )
-        return [(r.id, r.owner) for r in rows]
+        return [(r.id, r.owner, r.heard_at) for r in rows]
+
+
+def hear_jobs(engine: Engine, job_ids: list[str], at: str) -> None:
+    """Mark the jobs ``job_ids`` (held by the process that calls) as heard from ``at``."""
+    table = background_jobs
+    with write_transaction(engine) as conn:
+        conn.execute(update(table).where(table.c.id.in_(job_ids)).values(heard_at=at))

@@ -111,6 +111,7 @@ background_jobs = Table(
     Column("result", Text),  # JSON
     Column("error", Text),  # JSON: status, title, detail
     Column("finished_at", String(25)),
+    Column("heard_at", String(25), nullable=False),  # its process's last word: a write or a beat
 )
 
 feature_history = Table(

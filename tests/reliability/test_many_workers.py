@@ -4,10 +4,12 @@ they share, never cut again."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -16,7 +18,7 @@ import mapbox_vector_tile
 from processes import token
 
 from api.jobs import Jobs
-from gridmap.store.background import add_job
+from gridmap.store.background import add_job, read_job
 from gridmap.store.engine import make_engine
 from gridmap.store.layers import read_layer
 
@@ -104,7 +106,8 @@ def test_a_job_whose_process_stopped_is_answered_as_failed(db_url):
     engine = make_engine(db_url)
     add_job(engine, {"id": job_id, "kind": "coverage", "created_by": "planner", "created_at": "2026-12-05T10:00:00Z",
                      "owner": f"{socket.gethostname()}:{ended.pid}", "status": "running", "stage": "distances",
-                     "done": 3, "total": 10, "result": None, "error": None, "finished_at": None}, keep_finished=200)  # fmt: skip
+                     "done": 3, "total": 10, "result": None, "error": None, "finished_at": None,
+                     "heard_at": "2026-12-05T10:00:00Z"}, keep_finished=200)  # fmt: skip
     jobs = Jobs(limit=1, engine=engine)
     try:
         job = jobs.get(job_id)
@@ -113,6 +116,39 @@ def test_a_job_whose_process_stopped_is_answered_as_failed(db_url):
         started = jobs.start("wait", "planner", lambda job: {})  # the stopped one holds no place
         assert jobs.wait(started.id, timeout=30).status == "done"
         assert jobs.get(started.id).status == "done"  # read back as kept
+    finally:
+        jobs.shutdown()
+        engine.dispose()
+
+
+def test_a_job_of_another_machine_not_heard_from_is_answered_as_failed_and_one_heard_from_runs(db_url):
+    """Another machine's process cannot be looked up by its pid: its jobs count as stopped
+    once it has not beaten for three minutes, and run while it beats."""
+    engine = make_engine(db_url)
+    now = dt.datetime.now(dt.UTC)
+    ids = {}
+    for name, minutes in (("silent", 10), ("beating", 0)):
+        ids[name] = f"{name}-{uuid.uuid4().hex[:8]}"
+        heard = (now - dt.timedelta(minutes=minutes)).isoformat(timespec="seconds").replace("+00:00", "Z")
+        add_job(engine, {"id": ids[name], "kind": "siting", "created_by": "planner", "created_at": heard,
+                         "owner": "another-machine.example:4242", "status": "running", "stage": "", "done": 0,
+                         "total": 0, "result": None, "error": None, "finished_at": None, "heard_at": heard},
+                keep_finished=200)  # fmt: skip
+    jobs = Jobs(engine=engine)
+    try:
+        silent, beating = jobs.get(ids["silent"]), jobs.get(ids["beating"])
+        assert silent.status == "failed" and "has not been heard from since" in silent.error["detail"]
+        assert beating.status == "running" and beating.error is None
+        started = jobs.start("wait", "planner", lambda job: {})
+        jobs.wait(started.id, timeout=30)
+        jobs.hear()  # nothing held by this process: nothing to say, nothing fails
+        release = threading.Event()
+        waiting = jobs.start("wait", "planner", lambda job: release.wait(30) and {})
+        before = read_job(engine, waiting.id)["heard_at"]
+        time.sleep(1.1)
+        jobs.hear()  # the beat of a process that holds a job
+        assert read_job(engine, waiting.id)["heard_at"] > before
+        release.set()
     finally:
         jobs.shutdown()
         engine.dispose()

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("result", sa.Text(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("finished_at", sa.String(length=25), nullable=True),
+        sa.Column("heard_at", sa.String(length=25), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
 
