@@ -177,6 +177,10 @@ def _community_posts() -> tuple[str, ...]:
     return tuple(k for k, rule in org_catalogue().roles.items() if "communities" in rule.held_for)
 
 
+#: the longest account name (the users table holds 200 characters; sign-in takes as many)
+MAX_NAME = 100
+
+
 def add_user(
     engine: Engine,
     name: str,
@@ -194,6 +198,10 @@ def add_user(
     problems = []
     if not name:
         problems.append("the user name is empty")
+    elif len(name) > MAX_NAME:
+        problems.append(f"the user name is {len(name)} characters long; at most {MAX_NAME} are allowed")
+    elif any(not c.isprintable() for c in name):
+        problems.append(f"the user name {name!r} holds a control character (a tab, a line break …)")
     if role not in tuple(UserRole):
         problems.append(f"role was '{role}' but is expected to be one of {', '.join(UserRole)}")
     if len(password) < 8:

@@ -218,6 +218,13 @@ def test_user_add_makes_accounts_that_can_sign_in(client, service_db, leader_gri
         == 2
     )
     assert "needs --grid" in capsys.readouterr().err
+    # a name with a tab, or longer than PostgreSQL's column holds (a traceback there), is refused
+    for name, said in (("wang\tli", "holds a control character"), ("w" * 300, "at most 100 are allowed")):
+        assert (
+            main(["--db", service_db, "user", "add", name, "--role", "planner", "--password", "secret-123"])
+            == 2
+        )
+        assert said in capsys.readouterr().err
 
 
 def test_the_demo_has_one_account_per_role_that_signs_in(demo_db):
