@@ -23,7 +23,7 @@ from api.pool import on_heavy_pool
 from api.schemas import Alignment, AnswerRoute, Day, GridRedrawBody
 from api.schemas import OrgReport as OrgReportAnswer
 from gridmap.errors import InputError, NotFoundError, Problem
-from gridmap.gridplan import community_named, propose_grids, redraw_grids
+from gridmap.gridplan import community_named, grid_kind, propose_grids, redraw_grids
 from gridmap.io.export import write_workbook
 from gridmap.organisation import ORG_LAYERS, OrgReport, ReportOptions, figures_by_unit, organisation_report
 from gridmap.scope import may
@@ -210,6 +210,7 @@ def grids_proposal(
     fresh: Annotated[bool, Query(description="redraw every grid, not only unsound ones")] = False,
 ) -> Response:
     require(user, "grid_drawings", what="grid drawings")
+    grid_kind(kind)
     lo = households_min or app.settings.grid_households_min
     hi = households_max or app.settings.grid_households_max
     names = ("communities", "grids", "buildings", "compounds", "roads")

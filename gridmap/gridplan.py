@@ -49,6 +49,7 @@ from gridmap.crs import CRSLike, densified_to, metric_crs_for
 from gridmap.errors import InputError
 from gridmap.geometry import containing, points_in
 from gridmap.gridcode import grid_code, parse_grid_code, reading_order
+from gridmap.orgcatalogue import org_catalogue
 
 #: OSM ``highway`` values whose lines make good grid borders (streets, not paths in a compound).
 STREET_HIGHWAYS: tuple[str, ...] = (
@@ -809,6 +810,17 @@ def redraw_grids(
     inside = shapely.contains(area, points)
     return _plan(community, area, old, keep, drawn, existing, points[inside], b["households"].to_numpy()[inside],
                  households, [], taken)  # fmt: skip
+
+
+def grid_kind(kind: str) -> str:
+    """``kind`` when the organisation catalogue knows it as a kind of grid; InputError naming
+    the kinds it knows (a drawing of another kind would be stored as a kind nothing judges)."""
+    known = org_catalogue().ids("grid_kinds")
+    if kind not in known:
+        raise InputError(
+            f"'{kind}' is not a kind of grid; the organisation catalogue has: {', '.join(known)}"
+        )
+    return kind
 
 
 def community_named(communities: gpd.GeoDataFrame, name_or_code: str) -> gpd.GeoDataFrame:

@@ -170,7 +170,7 @@ def cmd_grids(args, settings: Settings) -> int:
 
 
 def cmd_grids_propose(args, settings: Settings) -> int:
-    from gridmap.gridplan import community_named, propose_grids
+    from gridmap.gridplan import community_named, grid_kind, propose_grids
     from gridmap.io.export import write_frames
     from gridmap.store.gridplans import apply_grid_plan
     from gridmap.store.layers import read_layer
@@ -183,7 +183,11 @@ def cmd_grids_propose(args, settings: Settings) -> int:
     cid = int(community["id"].iloc[0])
     grids = read_layer(engine, "grids")
     own = grids[grids["community_id"] == cid]
-    kind = args.kind or (own["kind"].mode().iloc[0] if own["kind"].notna().any() else "comprehensive")
+    kind = (
+        grid_kind(args.kind)
+        if args.kind
+        else (own["kind"].mode().iloc[0] if own["kind"].notna().any() else "comprehensive")
+    )
     existing = own[(own["kind"] == kind) & (own["level"] == args.level)]
     plan = propose_grids(
         community,

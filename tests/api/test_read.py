@@ -380,6 +380,8 @@ def test_alignment_and_a_proposed_drawing_for_planners(client, auth, layers):
     assert party.status_code == 200, party.text
     numbered = set(layers["grids"]["code"])  # the comprehensive grids' numbers stay theirs
     assert not {f["properties"]["code"] for f in party.json()["features"]} & numbered
+    odd = client.get(f"/grids/proposal?community={community['code']}&kind=nosuch", headers=auth["planner"])
+    assert odd.status_code == 422 and "'nosuch' is not a kind of grid" in odd.text
 
 
 def test_a_method_not_answered_names_every_method_of_the_path(client):

@@ -11,7 +11,7 @@ import shapely
 from districts import CODE, X0, Y0, metric, street_grid_district
 from sqlalchemy import select
 
-from gridmap.errors import ConflictError, StaleEditError
+from gridmap.errors import ConflictError, InputError, StaleEditError
 from gridmap.gridplan import propose_grids
 from gridmap.io.assign import assign
 from gridmap.store.gridplans import apply_grid_plan, read_lineage
@@ -151,3 +151,16 @@ def test_a_drawing_whose_new_codes_were_taken_meanwhile_is_refused_and_writes_no
     with pytest.raises(StaleEditError, match=r"grid code\(s\) .*005.* were taken by other grids"):
         apply_grid_plan(engine, police, community_id=1, kind="police", level=1, user="test")
     assert len(read_layer(engine, "grids")) == len(before) and len(read_lineage(engine)) == lineage
+
+
+def test_a_drawing_of_a_kind_the_catalogue_does_not_know_is_refused_and_writes_nothing(engine, drawn):
+    """It was stored as grids of kind 'nosuch', which no rule judges."""
+    community, buildings, compounds, roads = drawn
+    stored = read_layer(engine, "grids")
+    plan = propose_grids(community, buildings, compounds=compounds, roads=roads, households=RANGE,
+                         taken=stored["code"])  # fmt: skip
+    with pytest.raises(
+        InputError, match="'nosuch' is not a kind of grid; the organisation catalogue has: party"
+    ):
+        apply_grid_plan(engine, plan, community_id=1, kind="nosuch", level=1, user="test")
+    assert len(read_layer(engine, "grids")) == len(stored)
