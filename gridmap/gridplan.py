@@ -49,6 +49,7 @@ from gridmap.crs import CRSLike, densified_to, metric_crs_for
 from gridmap.errors import InputError
 from gridmap.geometry import containing, points_in
 from gridmap.gridcode import grid_code, parse_grid_code, reading_order
+from gridmap.model import layer_spec
 from gridmap.orgcatalogue import org_catalogue
 
 #: OSM ``highway`` values whose lines make good grid borders (streets, not paths in a compound).
@@ -821,6 +822,14 @@ def grid_kind(kind: str) -> str:
             f"'{kind}' is not a kind of grid; the organisation catalogue has: {', '.join(known)}"
         )
     return kind
+
+
+def grid_level(level: int) -> int:
+    """``level`` when the grids layer holds it (1 to 5: grids within grids); InputError else."""
+    column = layer_spec("grids").column("level")
+    if not column.minimum <= level <= column.maximum:  # type: ignore[operator]
+        raise InputError(f"grid level {level}: expected {column.minimum:g} to {column.maximum:g}")
+    return level
 
 
 def community_named(communities: gpd.GeoDataFrame, name_or_code: str) -> gpd.GeoDataFrame:

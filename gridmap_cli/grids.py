@@ -170,13 +170,14 @@ def cmd_grids(args, settings: Settings) -> int:
 
 
 def cmd_grids_propose(args, settings: Settings) -> int:
-    from gridmap.gridplan import community_named, grid_kind, propose_grids
+    from gridmap.gridplan import community_named, grid_kind, grid_level, propose_grids
     from gridmap.io.export import write_frames
     from gridmap.store.gridplans import apply_grid_plan
     from gridmap.store.layers import read_layer
 
     if not args.community:
         raise InputError("grids propose needs --community NAME_OR_CODE")
+    grid_level(args.level)
     households = households_range(args.households, settings)
     engine = open_engine(settings)
     community = community_named(read_layer(engine, "communities"), args.community)

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, and_, delete, func, select, update
 
 from gridmap.crs import STORAGE_SRID
 from gridmap.errors import ConflictError, StaleEditError
-from gridmap.gridplan import KEPT, RESHAPED, GridPlan, grid_kind
+from gridmap.gridplan import KEPT, RESHAPED, GridPlan, grid_kind, grid_level
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import (
     as_layer_type,
@@ -81,6 +81,8 @@ def apply_grid_plan(
     day = on or dt.date.today()
     if kind is not None:
         grid_kind(kind)
+    if level is not None:
+        grid_level(level)
     grids, assignments = LAYER_TABLES["grids"], LAYER_TABLES["assignments"]
     with write_transaction(engine) as conn:
         current = _current(conn, community_id, kind, level)

@@ -153,8 +153,8 @@ def test_a_drawing_whose_new_codes_were_taken_meanwhile_is_refused_and_writes_no
     assert len(read_layer(engine, "grids")) == len(before) and len(read_lineage(engine)) == lineage
 
 
-def test_a_drawing_of_a_kind_the_catalogue_does_not_know_is_refused_and_writes_nothing(engine, drawn):
-    """It was stored as grids of kind 'nosuch', which no rule judges."""
+def test_a_drawing_of_a_kind_or_level_the_grids_do_not_hold_is_refused_and_writes_nothing(engine, drawn):
+    """It was stored as grids of kind 'nosuch' (which no rule judges), or of level 9."""
     community, buildings, compounds, roads = drawn
     stored = read_layer(engine, "grids")
     plan = propose_grids(community, buildings, compounds=compounds, roads=roads, households=RANGE,
@@ -163,4 +163,6 @@ def test_a_drawing_of_a_kind_the_catalogue_does_not_know_is_refused_and_writes_n
         InputError, match="'nosuch' is not a kind of grid; the organisation catalogue has: party"
     ):
         apply_grid_plan(engine, plan, community_id=1, kind="nosuch", level=1, user="test")
+    with pytest.raises(InputError, match="grid level 9: expected 1 to 5"):
+        apply_grid_plan(engine, plan, community_id=1, kind="party", level=9, user="test")
     assert len(read_layer(engine, "grids")) == len(stored)
