@@ -25,6 +25,7 @@ from gridmap.errors import InputError, Problem
 from gridmap.geometry import containing_ids
 from gridmap.households import LEDGER_UNITS, HouseholdParams, LedgerLine, spread_ledger
 from gridmap.io.read import read_file
+from gridmap.model import layer_spec
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import bump_version, lock_layer, read_layer, record_audit, update_rows
 
@@ -39,6 +40,10 @@ HEADERS: Mapping[str, tuple[str, ...]] = {
     "building_id": ("building_id", "楼栋编号"),
 }
 UNIT_LAYERS = {"building": "buildings", "compound": "compounds", "community": "communities"}
+#: the most households (or residents) a ledger may give one unit: a building as the buildings
+#: layer holds, a compound or a community ten times that (the largest are a few tens of thousands)
+_BUILDING_MOST = int(layer_spec("buildings").column("households").maximum or 0)
+UNIT_MOST = {"building": _BUILDING_MOST, "compound": 10 * _BUILDING_MOST, "community": 10 * _BUILDING_MOST}
 #: the columns that can name a ledger's unit, by what its counts are of
 UNIT_COLUMNS = {
     "building": ("building_id",),
@@ -103,6 +108,7 @@ def _resolve(frame: pd.DataFrame, units: pd.DataFrame, by: str, engine: Engine, 
             file=file,
         )
     communities = read_layer(engine, "communities", columns=["code"]) if by == "compound" else None
+    most = UNIT_MOST[by]
     rows: list[dict[str, Any]] = []
     seen: dict[int, int] = {}
     for i, record in enumerate(frame.to_dict("records")):
@@ -110,11 +116,16 @@ def _resolve(frame: pd.DataFrame, units: pd.DataFrame, by: str, engine: Engine, 
         households = _whole(record.get("households"))
         if households is None:
             bad(f"'{record.get('households')}' is not a whole number of households", i, "households")
+        elif households > most:
+            bad(f"{households:,} households in one {by}: expected at most {most:,}", i, "households")
+            households = None
         residents = record.get("residents")
         if residents is not None and pd.notna(residents):
             residents = _whole(residents)
             if residents is None:
                 bad(f"'{record.get('residents')}' is not a whole number of residents", i, "residents")
+            elif residents > most:
+                bad(f"{residents:,} residents in one {by}: expected at most {most:,}", i, "residents")
         if unit is None or households is None:
             continue
         if unit in seen:

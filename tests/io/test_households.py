@@ -151,6 +151,12 @@ def test_a_bad_ledger_is_refused_by_row_and_writes_nothing(district, tmp_path):
     assert "row 2, field 'households': '12x' is not a whole number" in text
     assert "row 3, field 'compound': 0 stored compounds are named '无此小区'" in text
     assert layer_version(district, "buildings") == version
+    # a count no compound holds (PostgreSQL's integer would have overflowed, in a traceback)
+    pd.DataFrame({"compound": ["锦华苑"], "households": [99_999_999_999]}).to_csv(path, index=False)
+    with pytest.raises(
+        InputError, match="99,999,999,999 households in one compound: expected at most 1,000,000"
+    ):
+        import_ledger(district, path, by="compound")
     # a ledger by building without its buildings' ids: said once, not as "no building with id 'None'" a row
     pd.DataFrame({"楼号": ["1号楼"], "户数": [12]}).to_csv(path, index=False)
     with pytest.raises(
