@@ -22,6 +22,7 @@ import shapely
 from sqlalchemy import Connection, Engine
 
 from gridmap.crs import STORAGE_CRS
+from gridmap.errors import InputError
 from gridmap.geometry import containing_ids
 from gridmap.households import HouseholdParams
 from gridmap.io.merge import MergePlan, apply_plan, check_orphans, plan_merge, with_homes
@@ -32,6 +33,9 @@ from gridmap.store.layers import lock_layer, read_layer
 
 #: the layers an OSM import writes, in the order it writes them (compounds before what links to them)
 OSM_LAYERS = ("roads", "compounds", "buildings", "facilities", "entrances")
+#: the farthest the walking network may reach beyond the box (m): a district's own walks are
+#: within a few kilometres
+MAX_NETWORK_BUFFER_M = 20_000.0
 OSM_KEY = ("osm_id",)
 ROAD_KEY = ("osm_way_id", "u", "v")
 DEFAULT_SOURCE = "osm"
@@ -98,8 +102,24 @@ def import_osm(
     user: str = "cli",
 ) -> OsmImportReport:
     """Merge the extract at ``path`` into the base layers in one transaction (see the module
-    docstring); ``dry_run`` plans and writes nothing."""
+    docstring); ``dry_run`` plans and writes nothing. InputError for a name of the import
+    that is empty or too long, a network buffer outside 0 to :data:`MAX_NETWORK_BUFFER_M`,
+    and a box the extract holds nothing in."""
+    source = source.strip()
+    limit = layer_spec("roads").column("source").max_length
+    if not source or len(source) > limit or not source.isprintable():
+        raise InputError(f"--source {source!r}: expected a name of 1 to {limit} characters (default: osm)")
+    if not 0 <= network_buffer_m <= MAX_NETWORK_BUFFER_M:  # NaN too
+        raise InputError(
+            f"--network-buffer {network_buffer_m:g}: expected 0 to {MAX_NETWORK_BUFFER_M:,.0f} metres"
+        )
     layers = read_osm(path, bbox=bbox, network_buffer_m=network_buffer_m)
+    if bbox is not None and all(len(getattr(layers, name)) == 0 for name in OSM_LAYERS):
+        raise InputError(
+            f"the extract holds no roads, buildings, compounds, facilities or entrances in --bbox "
+            f"{','.join(f'{v:g}' for v in bbox)}; nothing was imported",
+            file=str(path),
+        )
     area = import_area(layers, bbox)
     # the network reaches beyond the area; its box grown by a hair, for the vertices on its edge
     road_area = (

@@ -135,3 +135,22 @@ def test_not_an_osm_file(engine, tmp_path):
     path.write_text("x")
     with pytest.raises(InputError, match="not an OpenStreetMap extract"):
         read_osm(path)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"bbox": (10.0, 10.0, 10.01, 10.01)}, "the extract holds no roads, buildings, compounds, facilities"),
+        ({"network_buffer_m": -5.0}, "--network-buffer -5: expected 0 to 20,000 metres"),
+        ({"network_buffer_m": float("nan")}, "--network-buffer nan: expected 0 to 20,000 metres"),
+        ({"source": "  "}, "--source '': expected a name of 1 to 100 characters"),
+    ],
+)
+def test_an_import_of_nothing_or_with_options_out_of_range_is_refused(engine, demo_dir, options, message):
+    """A box off the extract imported zero of everything without a word; a negative buffer and
+    an empty name of the import were taken as given."""
+    from gridmap.errors import InputError
+
+    with pytest.raises(InputError, match=re.escape(message)):
+        import_osm(engine, demo_dir / "osm_source.osm.gz", dry_run=True, **options)
+    assert layer_counts(engine)["roads"] == 0
