@@ -140,7 +140,10 @@ def test_not_an_osm_file(engine, tmp_path):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"bbox": (10.0, 10.0, 10.01, 10.01)}, "the extract holds no roads, buildings, compounds, facilities"),
+        (
+            {"bbox": (10.0, 10.0, 10.01, 10.01)},
+            "the extract holds no roads, buildings, compounds, facilities",
+        ),
         ({"network_buffer_m": -5.0}, "--network-buffer -5: expected 0 to 20,000 metres"),
         ({"network_buffer_m": float("nan")}, "--network-buffer nan: expected 0 to 20,000 metres"),
         ({"source": "  "}, "--source '': expected a name of 1 to 100 characters"),
