@@ -121,12 +121,18 @@ def chosen_area(engine, bbox: tuple[float, float, float, float] | None, district
     return shapely.union_all(found.geometry.to_numpy())
 
 
+#: the widest square tile a run may be cut into (km): a province is a few hundred across
+MAX_TILE_KM = 1000.0
+
+
 def in_parts(args: argparse.Namespace, also: tuple[str, ...] = ()) -> bool:
     """Whether the command runs in parts on a Dask cluster (``--workers`` or ``--cluster``).
     InputError for a ``--tile-km`` that is not positive, and for the options of a run in parts
     (``--tile-km`` and the options ``also`` names) given without either."""
-    if args.tile_km is not None and args.tile_km <= 0:
-        raise InputError(f"--tile-km {args.tile_km:g}: expected a positive number of kilometres")
+    if args.tile_km is not None and not 0 < args.tile_km <= MAX_TILE_KM:  # NaN and inf too
+        raise InputError(
+            f"--tile-km {args.tile_km:g}: expected more than 0 and at most {MAX_TILE_KM:g} kilometres"
+        )
     if args.workers is not None or args.cluster is not None:
         return True
     options = ["--tile-km", *also]

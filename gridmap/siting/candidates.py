@@ -42,6 +42,7 @@ PUBLIC_CATEGORIES = frozenset(
     {"party_service_centre", "community_service", "admin_service", "culture", "police", "post_bank"}
 )
 SAME_SPOT_M = 1.0
+MAX_SPACING_M = 10_000.0  # between stations: beyond this no candidate of a district would remain
 COMPOUND_EDGE_M = 20.0  # junctions this close to a compound count as inside it
 CANDIDATE_COLUMNS = ["source", "source_id", "name"]
 
@@ -61,8 +62,10 @@ class CandidateRules:
             raise InputError(
                 f"unknown candidate sources {', '.join(unknown)}; known: {', '.join(CANDIDATE_SOURCES)}"
             )
-        if not self.min_spacing_m >= 0:  # NaN too
-            raise InputError(f"the minimum spacing must be 0 or more metres, not {self.min_spacing_m}")
+        if not 0 <= self.min_spacing_m <= MAX_SPACING_M:  # NaN too
+            raise InputError(
+                f"the minimum spacing must be 0 to {MAX_SPACING_M:,.0f} metres, not {self.min_spacing_m:g}"
+            )
 
 
 def _frame(source: str, ids: ArrayLike, names: ArrayLike, points: ArrayLike) -> pd.DataFrame:

@@ -18,6 +18,7 @@ the ``k`` largest marginal gains). HiGHS starts from the greedy solution in any 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ class Solution:
 def _check_common(problem: SitingProblem, capacity: float | None, spacing: np.ndarray | None) -> None:
     if problem.n_candidates == 0:
         raise InputError("there are no candidate sites to choose from")
-    if capacity is not None and not capacity > 0:
+    if capacity is not None and not 0 < capacity < math.inf:
         raise InputError(f"station capacity must be a positive number of people, not {capacity}")
     if spacing is not None and len(spacing) and (spacing.min() < 0 or spacing.max() >= problem.n_candidates):
         raise InputError("a spacing pair names a candidate that does not exist")

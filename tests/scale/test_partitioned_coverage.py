@@ -317,7 +317,12 @@ def test_the_command_line_refuses_a_cut_it_cannot_make_and_keeps_no_run(demo_db,
     before = len(list_runs(engine))
     for args, said in (
         (["--workers", "0"], "--workers 0: expected at least 1"),
-        (["--workers", "1", "--tile-km", "-1"], "--tile-km -1: expected a positive number of kilometres"),
+        (
+            ["--workers", "1", "--tile-km", "-1"],
+            "--tile-km -1: expected more than 0 and at most 1000 kilometres",
+        ),
+        (["--workers", "1", "--tile-km", "inf"], "--tile-km inf: expected more than 0"),  # was a traceback
+        (["--workers", "1", "--tile-km", "nan"], "--tile-km nan: expected more than 0"),  # was NaN to integer
         (["--tile-km", "3"], "give --workers N or --cluster ADDRESS"),
         (["--workers", "1", "--district", "510108"], "a run in parts covers the whole database"),
     ):

@@ -209,10 +209,15 @@ def test_every_candidate_or_excluded_area_off_the_globe_or_of_the_wrong_kind_is_
         ({"time_limit_s": float("nan")}, "--time-limit nan"),
         (
             {"rules": CandidateRules(min_spacing_m=float("nan"))},
-            "the minimum spacing must be 0 or more metres",
+            "the minimum spacing must be 0 to 10,000 metres",
         ),
+        (
+            {"rules": CandidateRules(min_spacing_m=float("inf"))},
+            "the minimum spacing must be 0 to 10,000 metres",
+        ),
+        ({"capacity": float("inf")}, "station capacity must be a positive number of people, not inf"),
     ],
 )
-def test_a_time_limit_or_spacing_that_is_not_a_positive_number_is_refused(option, message):
+def test_a_time_limit_spacing_or_capacity_out_of_range_is_refused(option, message):
     with pytest.raises(InputError, match=message):
         propose_sites(plan_inputs(), site_params(**option), given=given_lots([2100]))
