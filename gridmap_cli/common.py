@@ -133,6 +133,10 @@ def in_parts(args: argparse.Namespace, also: tuple[str, ...] = ()) -> bool:
         raise InputError(
             f"--tile-km {args.tile_km:g}: expected more than 0 and at most {MAX_TILE_KM:g} kilometres"
         )
+    if args.workers is not None:
+        from gridmap.scale.cluster import check_local_workers  # before any part is cut
+
+        check_local_workers(args.workers)
     if args.workers is not None or args.cluster is not None:
         return True
     options = ["--tile-km", *also]

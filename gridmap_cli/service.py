@@ -68,9 +68,9 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
     import uvicorn
 
     from api.main import create_app, served_engine  # the service builds on gridmap; reached only here
+    from gridmap.scale.cluster import check_local_workers
 
-    if workers < 1:
-        raise InputError(f"--workers {workers}: expected 1 or more processes")
+    check_local_workers(workers)
     check_address(host, port)
     served_engine(settings).dispose()  # a database that cannot be served is said here, not in a traceback
     print(

@@ -178,6 +178,8 @@ def test_an_address_that_cannot_be_served_is_said_before_anything_starts(tmp_pat
                             (["--host", "no-such-host.invalid"], "--host no-such-host.invalid: cannot be resolved")):  # fmt: skip
         code, _, err = _run(capsys, "--db", db, "serve", *option)
         assert code == 2 and message in err and "Traceback" not in err
+    code, _, err = _run(capsys, "--db", db, "serve", "--workers", "100000")  # uvicorn would start them all
+    assert code == 2 and "--workers 100000: expected 1 to" in err and "processes on this machine" in err
 
 
 def test_a_change_another_writer_beat_to_the_database_is_one_line_not_a_traceback(

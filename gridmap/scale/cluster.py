@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from gridmap.errors import InputError
+
+
+def local_workers_most() -> int:
+    """The most worker processes one machine starts (of a run, or of the service): four for each
+    of its cores (more only queue for them, and each holds its own memory)."""
+    return 4 * (os.cpu_count() or 1)
+
+
+def check_local_workers(workers: int | None) -> int:
+    """``workers`` when one machine may start that many; InputError else."""
+    most = local_workers_most()
+    if workers is None or not 1 <= workers <= most:
+        raise InputError(
+            f"--workers {workers}: expected 1 to {most} processes on this machine ({os.cpu_count()} cores)"
+        )
+    return workers
 
 
 @contextmanager
@@ -26,8 +43,7 @@ def dask_client(*, workers: int | None = None, address: str | None = None) -> It
         with client:
             yield client
         return
-    if workers is None or workers < 1:
-        raise InputError(f"--workers {workers}: expected at least 1")
+    check_local_workers(workers)
     with (
         LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None

@@ -316,7 +316,8 @@ def test_the_command_line_refuses_a_cut_it_cannot_make_and_keeps_no_run(demo_db,
     engine = make_engine(demo_db)
     before = len(list_runs(engine))
     for args, said in (
-        (["--workers", "0"], "--workers 0: expected at least 1"),
+        (["--workers", "0"], "--workers 0: expected 1 to"),
+        (["--workers", "99999999999999999999"], "processes on this machine"),  # tried to start them all
         (
             ["--workers", "1", "--tile-km", "-1"],
             "--tile-km -1: expected more than 0 and at most 1000 kilometres",
