@@ -319,6 +319,10 @@ def test_the_command_line_refuses_a_cut_it_cannot_make_and_keeps_no_run(demo_db,
         (["--workers", "0"], "--workers 0: expected 1 to"),
         (["--workers", "99999999999999999999"], "processes on this machine"),  # tried to start them all
         (
+            ["compare", "1", "99999999999999999999"],
+            "there is no coverage run 99999999999999999999",
+        ),  # overflowed
+        (
             ["--workers", "1", "--tile-km", "-1"],
             "--tile-km -1: expected more than 0 and at most 1000 kilometres",
         ),
