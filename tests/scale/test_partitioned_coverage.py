@@ -319,7 +319,7 @@ def test_the_command_line_refuses_a_cut_it_cannot_make_and_keeps_no_run(demo_db,
         (["--workers", "0"], "--workers 0: expected 1 to"),
         (["--workers", "99999999999999999999"], "processes on this machine"),  # tried to start them all
         (
-            ["compare", "1", "99999999999999999999"],
+            ["compare", "99999999999999999999", "2"],
             "there is no coverage run 99999999999999999999",
         ),  # overflowed
         (
