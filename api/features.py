@@ -337,10 +337,38 @@ FeatureBody = Annotated[
 ]  # fmt: skip
 
 
+#: how deep a GeoJSON geometry's positions lie in its coordinates, and what that nesting is
+_NESTING = {
+    "Point": (0, "[lon, lat]"),
+    "MultiPoint": (1, "[[lon, lat], …]"),
+    "LineString": (1, "[[lon, lat], …]"),
+    "MultiLineString": (2, "[[[lon, lat], …], …]"),
+    "Polygon": (2, "[[[lon, lat], …], …] (rings)"),
+    "MultiPolygon": (3, "[[[[lon, lat], …], …], …] (polygons of rings)"),
+}
+
+
+def _positions(value: Any, depth: int) -> bool:
+    """Whether ``value`` nests ``depth`` lists deep down to positions of 2 or 3 numbers."""
+    if not isinstance(value, list):
+        return False
+    if depth == 0:
+        return len(value) in (2, 3) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value
+        )
+    return all(_positions(v, depth - 1) for v in value)
+
+
 def _shape(geometry) -> Any:
     """A body's GeoJSON geometry as shapely (2-D, EPSG:4326), or None; InputError when unreadable."""
     if geometry is None:
         return None
+    depth, nesting = _NESTING[geometry.type]
+    if not _positions(geometry.coordinates, depth):
+        raise InputError(
+            [Problem(f"a {geometry.type}'s coordinates are {nesting}: positions of two numbers (a height may "
+                     "follow)", field="geometry")]
+        )  # fmt: skip
     try:  # heights are not kept
         return shapely.force_2d(shapely.geometry.shape(geometry.model_dump()))
     except Exception as exc:  # shapely names what it could not read

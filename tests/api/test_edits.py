@@ -261,3 +261,20 @@ def test_a_feature_with_dates_is_edited_and_its_dates_kept(client, auth):
     moved = {"type": "Feature", "geometry": None, "properties": {"founded_on": "2020-07-01"}}
     r = client.patch(url, json=moved, headers={**auth["admin"], "If-Match": r.headers["etag"]})
     assert r.status_code == 200 and r.json()["properties"]["founded_on"] == "2020-07-01"
+
+
+def test_a_geometry_whose_coordinates_are_not_positions_is_refused_saying_what_they_should_be(client, auth):
+    """A point of one number was refused as 'Input operand 0 does not have enough dimensions
+    (has 0, gufunc core with signature (d),()->() …)'."""
+    for geometry, said in (
+        ({"type": "Point", "coordinates": [104.06]}, "a Point's coordinates are [lon, lat]"),
+        ({"type": "Point", "coordinates": [104.06, 30.66, 5, 6]}, "a Point's coordinates are [lon, lat]"),
+        (
+            {"type": "Polygon", "coordinates": [[104.06, 30.66]]},
+            "a Polygon's coordinates are [[[lon, lat], …], …]",
+        ),
+        ({"type": "Point", "coordinates": ["104.06", 30.66]}, "positions of two numbers"),
+    ):
+        body = {"type": "Feature", "geometry": geometry, "properties": {"name": "x", "categories": "clinic"}}
+        r = client.post("/collections/facilities/items", json=body, headers=auth["admin"])
+        assert r.status_code == 422 and said in r.text, (geometry, r.text)
