@@ -8,6 +8,7 @@ Writing HTML is the caller's job (:mod:`maps.compose`).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -42,13 +43,24 @@ def display_frame(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> gpd.GeoDat
     geoms = shapely.set_precision(geoms, 10**-DECIMALS)
     shown = gpd.GeoDataFrame(out[keep].copy(), geometry=np.asarray(geoms), crs=DISPLAY_CRS)
     shown = shown[~shapely.is_empty(shown.geometry.values)]
-    for column in keep:  # JSON-friendly values
+    for column in keep:  # JSON-friendly values, text as it may stand in HTML
         values = shown[column]
         if pd.api.types.is_datetime64_any_dtype(values):
             shown[column] = values.astype(str)
         else:
-            shown[column] = values.astype(object).where(values.notna(), "")
+            shown[column] = (
+                values.astype(object)
+                .where(values.notna(), "")
+                .map(lambda v: as_html(v) if isinstance(v, str) else v)
+            )
     return shown
+
+
+def as_html(text: str) -> str:
+    """``text`` as it may stand in a map's HTML: a name is never markup or script. Tooltips are
+    set as HTML, a marker's inside a JavaScript template string (hence its backquote and
+    dollar sign too); a map is a file opened where no content policy guards it."""
+    return html.escape(text, quote=True).replace("`", "&#96;").replace("$", "&#36;")
 
 
 def feature_layer(

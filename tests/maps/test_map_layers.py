@@ -45,6 +45,21 @@ def test_display_frame_reprojects_rounds_and_keeps_only_shown_columns():
     assert round(x, 6) == x and round(y, 6) == y and 103.0 < x < 104.0
 
 
+def test_names_are_text_in_a_map_never_markup_or_script():
+    """A facility named '<img src=x onerror=…>' ran its script in the tooltip of every offline
+    map that showed it, and a backquote would have left the marker's template string."""
+    named = "<img src=x onerror=alert(1)>`${alert(2)}`"
+    shown = layers.display_frame(_boxes(1, name=[named]), ["name"])
+    assert shown["name"].iloc[0] == "&lt;img src=x onerror=alert(1)&gt;&#96;&#36;{alert(2)}&#96;"
+    facilities = gpd.GeoDataFrame(
+        {"name": [named], "categories": ["clinic"]}, geometry=[Point(X0, Y0)], crs=UTM
+    )
+    m = folium.Map()
+    layers.facilities_layer(facilities).add_to(m)
+    page = m.get_root().render()
+    assert "<img src=x" not in page and "`${alert" not in page and "&lt;img src=x" in page
+
+
 def test_grids_coloured_by_community_with_codes_and_leaders():
     grids = _boxes(
         3,
