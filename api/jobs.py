@@ -4,8 +4,8 @@ A job runs on a worker thread of the process that accepted it. With a database t
 in (the service's), every change of a job is written to ``background_jobs``, so that a poll
 answered by another of the service's processes sees it too, and the process beats for the jobs
 it holds; a job whose process has stopped (on this machine: its pid is gone; on another: it has
-not been heard from for :data:`SILENT_AFTER_S`) is answered as failed. Without one (tests of the queue alone) jobs live
-in this process only.
+not been heard from for :data:`SILENT_AFTER_S`) is answered as failed. Without one (tests of
+the queue alone) jobs live in this process only.
 """
 
 from __future__ import annotations
@@ -103,6 +103,11 @@ def _stopped(owner: str) -> bool:
     except PermissionError:  # another user's process: it runs
         return False
     return False
+
+
+def _internal(detail: str) -> dict[str, Any]:
+    """A job's error as the service's 500 says it: what the poller may read, no more."""
+    return {"status": 500, "title": "internal error", "detail": detail}
 
 
 def _silent(owner: str, heard_at: str | None) -> str | None:
@@ -207,11 +212,7 @@ class Jobs:
                 job.status = "failed"
             except Exception:  # reported to the poller, not lost in a thread; the trace to the log
                 log.exception("background job %s (%s) failed", job.id, job.kind)
-                job.error = {
-                    "status": 500,
-                    "title": "internal error",
-                    "detail": "the job failed; it was logged",
-                }
+                job.error = _internal("the job failed; it was logged")
                 job.status = "failed"
             finally:
                 job.finished_at = _now()
@@ -237,7 +238,7 @@ class Jobs:
         why = _silent(job.owner, job.heard_at) if job.status in HELD else None
         if why is not None:
             job.status, job.finished_at = "failed", _now()
-            job.error = {"status": 500, "title": "internal error", "detail": why}
+            job.error = _internal(why)
         return job
 
     def shutdown(self) -> None:

@@ -24,6 +24,7 @@ def explained(error: BaseException, url: str) -> DatabaseError | None:
     if not isinstance(error, sa_exc.SQLAlchemyError):
         return None
     text = str(getattr(error, "orig", None) or error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
     if is_busy(error):
         return DatabaseBusyError(
             f"the database at {shown_url(url)} is busy with another write; try again shortly"
@@ -36,12 +37,10 @@ def explained(error: BaseException, url: str) -> DatabaseError | None:
             "(or 'gridmap db upgrade' for a database of an older gridmap) first"
         )
     if isinstance(error, sa_exc.IntegrityError):  # two writers at once, past every check before
-        first = text.splitlines()[0] if text else type(error).__name__
         return DatabaseError(
             f"the change conflicts with what the database at {shown_url(url)} holds ({first}); nothing "
             "was written: try again"
         )
     if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.DisconnectionError):
-        first = text.splitlines()[0] if text else type(error).__name__
         return DatabaseError(f"cannot use the database at {shown_url(url)}: {first}")
     return None
