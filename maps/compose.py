@@ -16,7 +16,6 @@ these maps and are left out offline.
 from __future__ import annotations
 
 import base64
-import html
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -144,14 +143,14 @@ def new_map(
 
 
 def _finish(m: folium.Map, title: str, legend: str) -> folium.Map:
-    m.add_child(Panel(f"<h4>{html.escape(title)}</h4>{legend}", position="bottomleft"))
+    m.add_child(Panel(f"<h4>{ml.as_html(title)}</h4>{legend}", position="bottomleft"))
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 
 
 def _swatches(items: list[tuple[str, str]]) -> str:
     return "<br>".join(
-        f'<span class="gm-swatch" style="background:{colour}"></span>{html.escape(label)}'
+        f'<span class="gm-swatch" style="background:{colour}"></span>{ml.as_html(label)}'
         for label, colour in items
     )
 
@@ -178,7 +177,7 @@ def _share_table(summary: pd.DataFrame, category: str, level: int) -> str:
         for r in part[part["scope"] == scope].itertuples():
             share = "—" if pd.isna(r.share_residents) else f"{100 * r.share_residents:.1f}%"
             rows.append(
-                f"<tr><td>{html.escape(str(r.name))}</td><td>{share}</td><td>{r.residents - r.residents_covered:,}</td></tr>"
+                f"<tr><td>{ml.as_html(str(r.name))}</td><td>{share}</td><td>{r.residents - r.residents_covered:,}</td></tr>"
             )
     return "<table><tr><th>范围</th><th>覆盖</th><th>未覆盖人口</th></tr>" + "".join(rows) + "</table>"
 
@@ -267,7 +266,7 @@ def siting_map(
         ml.facilities_layer(facilities, categories).add_to(m)
     ml.proposals_layer(sites).add_to(m)
     rows = "".join(
-        f"<tr><td>{html.escape(str(r.category_zh))} {r.level}分钟</td>"
+        f"<tr><td>{ml.as_html(str(r.category_zh))} {r.level}分钟</td>"
         f"<td>{100 * r.share_residents_before:.1f}%</td><td>{100 * r.share_residents_after:.1f}%</td></tr>"
         for r in coverage[coverage["scope"] == "area"].itertuples()
     )
@@ -323,7 +322,7 @@ def _responsible(assignments: pd.DataFrame | None, grid_id: int) -> str:
         names = held.loc[held["target_id"] == grid_id, "person_name"].astype(str)
         if len(names):
             parts.append(f"{title}: {'、'.join(names)}")
-    return html.escape("；".join(parts))
+    return ml.as_html("；".join(parts))
 
 
 # --- writing --------------------------------------------------------------------------------
