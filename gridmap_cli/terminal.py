@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import pandas as pd
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -26,15 +27,40 @@ def print_table(
     title: str | None = None,
     right: Sequence[int] = (),
 ) -> None:
-    """Print rows under headers; columns listed in ``right`` are right-aligned (numbers)."""
+    """Print rows under headers; columns listed in ``right`` are right-aligned (numbers).
+    Where the rows are wider than the terminal, the widest text columns are cut short with
+    "…", never below their header's width; numbers never are."""
     if title:
         _out.print(title, markup=False)
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    widths = _fitted([max([cell_len(h), *(cell_len(row[i]) for row in cells)]) for i, h in enumerate(headers)],
+                     [cell_len(h) if i not in right else 10**6 for i, h in enumerate(headers)])  # fmt: skip
     table = Table(box=None, pad_edge=False, header_style="bold")
     for i, h in enumerate(headers):
         table.add_column(h, justify="right" if i in right else "left", no_wrap=True)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+    for row in cells:
+        table.add_row(*(_cut(cell, widths[i]) for i, cell in enumerate(row)))
     _out.print(table)
+
+
+def _fitted(widths: list[int], floors: list[int]) -> list[int]:
+    """Column widths that fit the terminal (columns two apart): the widest column that may
+    shrink, above its floor, gives a column at a time."""
+    widths = list(widths)
+    over = sum(widths) + 2 * (len(widths) - 1) - _out.width
+    while over > 0:
+        shrinkable = [i for i, w in enumerate(widths) if w > floors[i]]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+        over -= 1
+    return widths
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal columns, ending in "…" when cut."""
+    return text if cell_len(text) <= width else set_cell_size(text, width - 1) + "…"
 
 
 def percent(share: float) -> str:

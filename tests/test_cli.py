@@ -335,3 +335,18 @@ def test_settings_read_from_the_environment_as_their_table_says(monkeypatch):
         Settings()
     with pytest.raises(TypeError, match="no setting walk_speed"):
         Settings(walk_speed=1.0)
+
+
+def test_a_table_wider_than_the_terminal_cuts_its_widest_text_and_keeps_every_column(capsys):
+    """A long finding once squeezed the severity, kind and count columns out of `validate`'s
+    table altogether; now the widest text is cut, CJK counted as two columns."""
+    from rich.cells import cell_len
+
+    from gridmap_cli.terminal import print_table
+
+    print_table([("warning", "building_homes_doubtful", "龙湖·北城天街" * 40, 2)],
+                ("severity", "kind", "first of them", "findings"), right=[3])  # fmt: skip
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split() == ["severity", "kind", "first", "of", "them", "findings"]
+    assert row.split()[:2] == ["warning", "building_homes_doubtful"] and row.split()[-1] == "2"
+    assert "…" in row and 190 <= cell_len(row.rstrip()) <= 200  # cut to the terminal's 200 columns
