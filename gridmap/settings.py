@@ -99,7 +99,7 @@ class Settings:
         2.6, gt=0, description="Residents of one home, to estimate residents"
     )
     siting_min_homes: int = setting(
-        10, ge=0, description="Siting rules out candidates that reach fewer homes than this (0: none)"
+        10, ge=0, description="Siting rules out candidates that reach fewer households than this (0: none)"
     )
     open311_api_keys: list[str] = setting(
         default_factory=list,

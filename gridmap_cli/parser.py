@@ -543,7 +543,7 @@ def _site_parser(sub) -> None:
         site.add_argument(
             "--weak-candidates",
             action="store_true",
-            help="keep candidates that reach fewer homes than GRIDMAP_SITING_MIN_HOMES (ruled out by default)",
+            help="keep candidates that reach fewer households than GRIDMAP_SITING_MIN_HOMES (ruled out by default)",
         ),
         site.add_argument(
             "--time-limit", type=float, default=60.0, metavar="S", help="solver time limit (s)"

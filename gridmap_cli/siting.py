@@ -48,7 +48,7 @@ def cmd_site(args, settings: Settings) -> int:
         ),
         time_limit_s=args.time_limit,
         speed_mps=walking_speed(args.speed, settings),
-        min_reach_homes=0 if args.weak_candidates else None,
+        min_reach_households=0 if args.weak_candidates else None,
     )
     if in_parts(args):
         if args.candidates or args.exclude or args.bbox or args.district or args.out:

@@ -80,9 +80,9 @@ class SitingParams:
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
     max_nonzeros: int = DEFAULT_MAX_NONZEROS
     walking: WalkingParams = field(default_factory=WalkingParams)
-    #: candidates that reach fewer homes than this within the longest walk counted are ruled
-    #: out (a site on a footpath cut off from the streets); 0 keeps every candidate
-    min_reach_homes: int = 0
+    #: candidates that reach fewer households than this within the longest walk counted are
+    #: ruled out (a site on a footpath cut off from the streets); 0 keeps every candidate
+    min_reach_households: int = 0
 
     @classmethod
     def from_settings(
@@ -92,7 +92,7 @@ class SitingParams:
         walking speed (m/s), origin and ``options`` on top (None values leave the default)."""
         given = {k: v for k, v in options.items() if v is not None}
         given.setdefault("categories", ())
-        given.setdefault("min_reach_homes", settings.siting_min_homes)
+        given.setdefault("min_reach_households", settings.siting_min_homes)
         return cls(**given, walking=WalkingParams.from_settings(settings, speed_mps=speed_mps, origin=origin))
 
     def coverage_params(self) -> CoverageParams:
@@ -331,17 +331,21 @@ def propose_sites(
             pairs["v"] * walking.detour_factor,
         )
     c_idx, h_idx, dist = shortest_per_pair(c_idx, origin_home[o_idx], dist)  # a home's best start point
-    reach = np.bincount(c_idx, minlength=m)  # distinct homes within the longest walk counted
-    weak = reach < params.min_reach_homes
+    # households of the distinct homes within the longest walk counted: one building of many
+    # flats is reason enough for a site, where a count of buildings would rule it out
+    households = np.nan_to_num(homes["households"].to_numpy(dtype=float))
+    reach = np.bincount(c_idx, weights=households[h_idx], minlength=m)
+    least = params.min_reach_households
+    weak = reach < least
     if weak.all():
         raise InputError(
-            f"none of the {m} candidate sites reaches {params.min_reach_homes} homes within the walk; "
+            f"none of the {m} candidate sites reaches {least:,} households within the walk; "
             "lower GRIDMAP_SITING_MIN_HOMES or keep them with --weak-candidates"
         )
     if weak.any():
         minutes = params.walking.minutes(limit)
         excluded = pd.concat([excluded, cands[weak][CANDIDATE_COLUMNS].assign(
-            reason=f"reaches fewer than {params.min_reach_homes} homes within {minutes:.0f} minutes"
+            reason=f"reaches fewer than {least:,} households within {minutes:.0f} minutes"
         )], ignore_index=True)  # fmt: skip
         keep = ~weak
         cands, cand_xy = cands[keep].reset_index(drop=True), cand_xy[keep]

@@ -142,7 +142,7 @@ def test_the_command_line_on_a_running_cluster_keeps_each_part_as_it_arrives(
 def test_siting_by_district_on_the_cluster_as_in_one_process(cluster, demo_url):
     """Each district proposes its own sites inside it; the same on the cluster as here."""
     source = StoreSource(demo_url)
-    params = SitingParams(categories=("elderly_care",), count=2, min_reach_homes=10)
+    params = SitingParams(categories=("elderly_care",), count=2, min_reach_households=10)
     cut = siting_cut(source, params, CHECKLIST)
     here = sites_by_part(source, cut, params, checklist=CHECKLIST)
     proposed = [p for p in here if p.proposals]

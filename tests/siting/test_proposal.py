@@ -155,8 +155,10 @@ def test_proposals_for_several_categories_share_one_study_area_and_are_what_each
         gap_categories(plan_inputs(), (15,), area=shared, walking=params.walking)
 
 
-def test_a_candidate_reaching_few_homes_is_ruled_out_unless_asked():
-    """A lot on a footpath cut off from the streets reaches only the one home beside it."""
+def test_a_candidate_reaching_few_households_is_ruled_out_unless_asked():
+    """A lot on a footpath cut off from the streets reaches only the one building beside it:
+    ruled out when that building holds fewer households than the minimum, kept when it holds
+    more (one building of many flats, as OpenStreetMap often draws a whole estate)."""
     inputs = plan_inputs()
     footpath = gpd.GeoDataFrame({"highway": ["footway"]},
                                 geometry=[LineString([(X0 + 1000, Y0 + 400), (X0 + 1200, Y0 + 400)])], crs=UTM)  # fmt: skip
@@ -169,12 +171,14 @@ def test_a_candidate_reaching_few_homes_is_ruled_out_unless_asked():
     kept = propose_sites(inputs, site_params(count=2), given=lots)
     assert sorted(kept.sites["name"]) == ["island lot", "lot 2100"]
     assert kept.report["islands_with_homes"][0]["homes"] == 1
-    ruled = propose_sites(inputs, site_params(count=1, min_reach_homes=2), given=lots)
+    ruled = propose_sites(inputs, site_params(count=1, min_reach_households=101), given=lots)
     assert list(ruled.sites["name"]) == ["lot 2100"]
-    assert ruled.excluded["reason"].tolist() == ["reaches fewer than 2 homes within 15 minutes"]
+    assert ruled.excluded["reason"].tolist() == ["reaches fewer than 101 households within 15 minutes"]
     assert ruled.excluded["name"].tolist() == ["island lot"]
-    with pytest.raises(InputError, match="none of the 1 candidate sites reaches 2 homes"):
-        propose_sites(inputs, site_params(count=1, min_reach_homes=2), given=lots.iloc[[1]])
+    with pytest.raises(InputError, match="none of the 1 candidate sites reaches 101 households"):
+        propose_sites(inputs, site_params(count=1, min_reach_households=101), given=lots.iloc[[1]])
+    one_building = propose_sites(inputs, site_params(count=2, min_reach_households=100), given=lots)
+    assert sorted(one_building.sites["name"]) == ["island lot", "lot 2100"] and not len(one_building.excluded)
 
 
 def test_every_candidate_or_excluded_area_off_the_globe_or_of_the_wrong_kind_is_named():
