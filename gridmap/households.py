@@ -42,6 +42,11 @@ UNSPECIFIC_USES = frozenset({"yes"})
 LEVELS_BY_USE: Mapping[str, int] = {
     "bungalow": 1, "house": 2, "detached": 2, "semidetached_house": 2, "terrace": 3, "dormitory": 6,
 }  # fmt: skip
+#: the largest footprint (m²) a building that holds homes usually has — some five slabs of
+#: flats side by side. A building taken as homes beyond it is more likely a compound, an
+#: estate, a mall or a block drawn as one outline (OpenStreetMap in Chinese cities has many),
+#: and homes estimated from its footprint are doubtful (:func:`doubtful_estimates`).
+LARGEST_HOME_FOOTPRINT_M2 = 5000.0
 GIVEN, LEDGER, ESTIMATE = "given", "ledger", "estimate"
 #: what a building's ``levels_from`` says when nobody gave its levels
 LEVELS_GIVEN = "given"
@@ -149,6 +154,39 @@ def estimate_households(
     return out
 
 
+def estimated_mask(buildings: pd.DataFrame) -> pd.Series:
+    """Which buildings' households are estimates: ``households_from`` says so, or, where it
+    is missing, ``estimated``."""
+    source = _column(buildings, "households_from").astype(object)
+    marked = _column(buildings, "estimated").fillna(False).astype(bool)
+    return source.eq(ESTIMATE).where(source.notna(), marked).astype(bool)
+
+
+def _footprint_m2(buildings: pd.DataFrame) -> pd.Series:
+    """The footprint a building's estimate used: its floor area ÷ its levels (m²)."""
+    floor = pd.to_numeric(_column(buildings, "floor_area_m2"), errors="coerce")
+    levels = pd.to_numeric(_column(buildings, "levels"), errors="coerce")
+    return floor / levels.where(levels > 0)
+
+
+def doubtful_mask(buildings: pd.DataFrame) -> np.ndarray:
+    """Which buildings' households are estimated from a footprint larger than a home building
+    usually has (:data:`LARGEST_HOME_FOOTPRINT_M2`)."""
+    homes = pd.to_numeric(_column(buildings, "households"), errors="coerce").fillna(0) > 0
+    large = _footprint_m2(buildings) > LARGEST_HOME_FOOTPRINT_M2
+    return np.asarray(estimated_mask(buildings) & homes & large, dtype=bool)
+
+
+def doubtful_estimates(buildings: pd.DataFrame) -> pd.DataFrame:
+    """The buildings of :func:`doubtful_mask`, most households first, with the
+    ``footprint_m2`` their estimate used (m²)."""
+    doubtful = doubtful_mask(buildings)
+    out = buildings[doubtful].assign(footprint_m2=_footprint_m2(buildings)[doubtful].round())
+    if not len(out):
+        return out
+    return out.sort_values(["households", "footprint_m2"], ascending=False, kind="stable")
+
+
 def spread(total: int, weights: np.ndarray) -> np.ndarray:
     """``total`` split into whole parts in proportion to ``weights`` (largest remainders),
     so that the parts add up to ``total`` exactly."""
@@ -172,6 +210,9 @@ class HomeOrigins:
 
     residents: Mapping[str, int]
     households: Mapping[str, int]
+    #: residents and buildings estimated from footprints larger than homes usually have
+    doubtful_residents: int = 0
+    doubtful_buildings: int = 0
 
     @property
     def total_residents(self) -> int:
@@ -199,18 +240,32 @@ class HomeOrigins:
         ]
         return f"{total:,} residents: " + ", ".join(parts)
 
+    def doubt(self) -> str | None:
+        """ "9 % of them in 2 buildings of a footprint over 5,000 m² …", or None."""
+        if not self.doubtful_buildings or not self.total_residents:
+            return None
+        n = self.doubtful_buildings
+        return (
+            f"{100 * self.doubtful_residents / self.total_residents:.0f} % of them estimated in {n:,} "
+            f"building{'s' if n > 1 else ''} of a footprint over {LARGEST_HOME_FOOTPRINT_M2:,.0f} m², more "
+            "than homes have: an estate, a mall or a block drawn as one outline? (`gridmap validate` names them)"
+        )
+
 
 def home_origins(buildings: pd.DataFrame) -> HomeOrigins:
     """Residents and households of ``buildings`` by where they came from (rows without a
-    ``households_from`` count as estimated when marked ``estimated``, else as given)."""
+    ``households_from`` count as estimated when marked ``estimated``, else as given), and how
+    many of the estimated stand in buildings larger than homes usually are."""
     source = _column(buildings, "households_from").astype(object)
-    marked = _column(buildings, "estimated").fillna(False).astype(bool)
-    source = source.where(source.notna(), np.where(marked, ESTIMATE, GIVEN))
+    source = source.where(source.notna(), np.where(estimated_mask(buildings), ESTIMATE, GIVEN))
     residents = pd.to_numeric(_column(buildings, "residents"), errors="coerce").fillna(0)
     households = pd.to_numeric(_column(buildings, "households"), errors="coerce").fillna(0)
+    doubtful = doubtful_mask(buildings)
     return HomeOrigins(
         residents={str(k): int(v) for k, v in residents.groupby(source).sum().items() if v},
         households={str(k): int(v) for k, v in households.groupby(source).sum().items() if v},
+        doubtful_residents=int(residents[doubtful].sum()),
+        doubtful_buildings=int(doubtful.sum()),
     )
 
 

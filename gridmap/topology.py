@@ -28,6 +28,7 @@ from gridmap.crs import STORAGE_CRS, CRSLike, densified_to, metric_crs_for
 from gridmap.errors import InputError
 from gridmap.geometry import containing_ids
 from gridmap.gridcode import parse_grid_code
+from gridmap.households import LARGEST_HOME_FOOTPRINT_M2, doubtful_estimates, estimated_mask
 from gridmap.orgcatalogue import org_catalogue
 from gridmap.settings import Settings
 
@@ -49,6 +50,7 @@ KINDS = {
     "building_split_across_grids": (WARNING, "a building lies in several grids"),
     "compound_split_across_communities": (WARNING, "a compound lies in several communities"),
     "grid_households_out_of_range": (WARNING, "a grid's households are outside the target range"),
+    "building_homes_doubtful": (WARNING, "a building's homes are estimated from too large a footprint"),
 }
 
 
@@ -112,6 +114,24 @@ def _invalid(layers: Mapping[str, gpd.GeoDataFrame]) -> list[Finding]:
             reason = shapely.is_valid_reason(geoms[k])
             out.append(_finding("invalid_geometry", name, [fid], _codes(frame, [fid]), f"{name} {fid}: {reason}", 0.0,
                                 geoms[k]))  # fmt: skip
+    return out
+
+
+def _doubtful_homes(buildings: gpd.GeoDataFrame | None) -> list[Finding]:
+    """Buildings whose households are estimated from a footprint larger than a building of
+    homes usually has (:func:`gridmap.households.doubtful_estimates`)."""
+    if buildings is None or not len(buildings):
+        return []
+    doubtful = doubtful_estimates(buildings.to_crs(STORAGE_CRS))
+    out = []
+    for fid, row in doubtful.iterrows():
+        name = f" {row['name']}" if pd.notna(row.get("name")) and row.get("name") else ""
+        out.append(_finding("building_homes_doubtful", "buildings", [fid], [],
+                            f"building {fid}{name}: {int(row['households']):,} households estimated from a "
+                            f"footprint of {row['footprint_m2']:,.0f} m², larger than a building of homes usually "
+                            f"has ({LARGEST_HOME_FOOTPRINT_M2:,.0f} m²): an estate, a mall or a block drawn as one "
+                            "outline? Give its households (`gridmap households ledger`) or correct its use",
+                            row["footprint_m2"], row.geometry))  # fmt: skip
     return out
 
 
@@ -291,7 +311,7 @@ def _households(
         if homes.sum() > 0:
             inside = containing_ids(buildings.representative_point(), grids.assign(id=grids.index))
             counted = homes.groupby(inside).sum().reindex(grids.index, fill_value=0)
-            guessed = _estimated(buildings)
+            guessed = estimated_mask(buildings)
             estimated = homes[guessed].groupby(inside[guessed]).sum().reindex(grids.index, fill_value=0)
     hh = counted if counted is not None else own
     if hh is None:
@@ -314,15 +334,6 @@ def _households(
     return out
 
 
-def _estimated(buildings: gpd.GeoDataFrame) -> pd.Series:
-    """Which buildings' households are estimates."""
-    if "households_from" in buildings.columns:
-        return buildings["households_from"].eq("estimate").fillna(False).astype(bool)
-    if "estimated" in buildings.columns:
-        return buildings["estimated"].fillna(False).astype(bool)
-    return pd.Series(False, index=buildings.index)
-
-
 def check_grid_map(
     layers: Mapping[str, gpd.GeoDataFrame],
     tolerances: Tolerances | None = None,
@@ -342,7 +353,7 @@ def check_grid_map(
                                .to_crs(STORAGE_CRS)], ignore_index=True)  # fmt: skip
         return _ordered(gpd.GeoDataFrame(found[found.geometry.intersects(near)], crs=STORAGE_CRS))
     tol = tolerances or Tolerances()
-    invalid = _frame(_invalid(layers), STORAGE_CRS)
+    invalid = _frame(_invalid(layers) + _doubtful_homes(layers.get("buildings")), STORAGE_CRS)
     rows: list[Finding] = []
     grids = layers.get("grids")
     if grids is not None and len(grids):

@@ -97,7 +97,37 @@ def homes_counted(buildings: pd.DataFrame) -> str:
     of what a figure counts is an estimate, for every output that counts people."""
     from gridmap.households import home_origins
 
-    return f"homes counted: {home_origins(buildings).describe()} (see `gridmap households`)"
+    origins = home_origins(buildings)
+    doubt = origins.doubt()
+    return f"homes counted: {origins.describe()} (see `gridmap households`)" + (f"; {doubt}" if doubt else "")
+
+
+def doubtful_homes(plan) -> str | None:
+    """What to say of the buildings an import plan (:class:`gridmap.io.merge.MergePlan`) adds
+    or updates whose homes are estimated from a footprint larger than homes have, or None."""
+    import pandas as pd
+
+    from gridmap.households import LARGEST_HOME_FOOTPRINT_M2, doubtful_estimates
+
+    if plan.layer != "buildings":
+        return None
+    rows = [plan.add, pd.DataFrame(list(plan.update.values()))] if plan.update else [plan.add]
+    doubtful = doubtful_estimates(pd.concat(rows, ignore_index=True))
+    if not len(doubtful):
+        return None
+    named = [
+        f"{r.get('name') if isinstance(r.get('name'), str) and r.get('name') else 'unnamed'}"
+        + (f" (OSM {r['osm_id']})" if pd.notna(r.get("osm_id")) else "")
+        + f": {r['footprint_m2']:,.0f} m², {int(r['households']):,} households"
+        for _, r in doubtful.head(3).iterrows()
+    ]
+    more = f" and {len(doubtful) - 3:,} more" if len(doubtful) > 3 else ""
+    return (
+        f"{len(doubtful):,} of these buildings have a footprint over {LARGEST_HOME_FOOTPRINT_M2:,.0f} m², more than "
+        f"homes have, and their homes were estimated from it: {'; '.join(named)}{more} — an estate, a mall or "
+        "a block drawn as one outline? `gridmap validate` names them; give their households with "
+        "`gridmap households ledger`"
+    )
 
 
 def chosen_area(engine, bbox: tuple[float, float, float, float] | None, district: str | None):

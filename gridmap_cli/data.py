@@ -6,7 +6,7 @@ import sys
 
 from gridmap.model import LAYER_SPECS
 from gridmap.settings import Settings, shown_url
-from gridmap_cli.common import EXIT_OK, open_engine
+from gridmap_cli.common import EXIT_OK, doubtful_homes, open_engine
 from gridmap_cli.coverage import coverage_params
 from gridmap_cli.service import check_address, demo_maps, serve
 from gridmap_cli.siting import site_params
@@ -49,6 +49,8 @@ def cmd_import(args, settings: Settings) -> int:
     )
     for problem in report.warnings:
         print(f"warning: {problem}", file=sys.stderr)
+    if doubt := doubtful_homes(report.plan):
+        print(f"warning: {doubt}", file=sys.stderr)
     for problem in report.fixes:
         print(f"fixed: {problem}", file=sys.stderr)
     if report.plan.orphans:
@@ -87,6 +89,8 @@ def cmd_import_osm(args, settings: Settings) -> int:
     if len(buildings.add) or buildings.update:
         print(f"households of new buildings estimated from {HouseholdParams.from_settings(settings).describe()}; "
               "see `gridmap households`")  # fmt: skip
+    if doubt := doubtful_homes(buildings):
+        print(f"warning: {doubt}", file=sys.stderr)
     return EXIT_OK
 
 

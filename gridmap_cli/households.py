@@ -9,6 +9,9 @@ from gridmap.settings import Settings
 from gridmap_cli.common import EXIT_OK, open_engine
 from gridmap_cli.terminal import print_table
 
+#: the doubtful estimates `gridmap households` lists
+SHOWN = 10
+
 
 def cmd_households(args, settings: Settings) -> int:
     from gridmap.households import HouseholdParams
@@ -23,7 +26,7 @@ def cmd_households(args, settings: Settings) -> int:
 
 
 def _show(engine, args, params) -> int:
-    from gridmap.households import home_origins, homes_by_area
+    from gridmap.households import doubtful_estimates, home_origins, homes_by_area
     from gridmap.store.layers import read_layer
 
     buildings = read_layer(engine, "buildings")
@@ -39,7 +42,16 @@ def _show(engine, args, params) -> int:
         title="homes by community: residents given in the buildings' rows, from ledgers, or estimated",
         right=[2, 3, 4, 5, 6, 7],
     )
-    print(f"all buildings: {home_origins(buildings).describe()}")
+    origins = home_origins(buildings)
+    print(f"all buildings: {origins.describe()}")
+    if doubt := origins.doubt():
+        doubtful = doubtful_estimates(buildings)
+        shown = [(i, r.get("name") or "", r.get("use") or "", f"{r['footprint_m2']:,.0f}", int(r["levels"]),
+                  f"{int(r['households']):,}") for i, r in doubtful.head(SHOWN).iterrows()]  # fmt: skip
+        print_table(shown, ("id", "name", "use", "footprint m²", "levels", "households"),
+                    title=f"doubtful estimates: {doubt}", right=[0, 3, 4, 5])  # fmt: skip
+        if len(doubtful) > SHOWN:
+            print(f"… and {len(doubtful) - SHOWN:,} more")
     print(f"estimates: {params.describe()}; levels from OSM building:levels, height, the type, "
           "or the city's default (GRIDMAP_DEFAULT_LEVELS)")  # fmt: skip
     if args.out:

@@ -155,6 +155,27 @@ def test_households_are_counted_from_the_buildings_in_the_grid():
     )
 
 
+def test_homes_estimated_from_a_footprint_larger_than_homes_have_are_doubtful():
+    """An estate drawn as one outline: its estimate is doubtful; the same counted by a ledger,
+    or a footprint that homes have, is not. Checked with or without grids."""
+    layers = _layers()
+    b = layers["buildings"]
+    b["households"] = [3504, 3504, 40, 0]
+    b["households_from"] = ["estimate", "ledger", "estimate", "estimate"]
+    b["levels"] = [6, 6, 6, 6]
+    b["floor_area_m2"] = [6 * 65_706.0, 6 * 65_706.0, 6 * 400.0, 6 * 9_000.0]  # the last holds no homes
+    b["name"] = ["龙湖·北城天街2期", "台账小区", "", "仓库"]
+    f = _only(
+        check_grid_map(layers, Tolerances(households_min=0, households_max=10**6)), "building_homes_doubtful"
+    )
+    assert f["severity"] == "warning" and f["feature_ids"] == "11" and f["area_m2"] == 65_706.0
+    assert f["message"].startswith(
+        "building 11 龙湖·北城天街2期: 3,504 households estimated from a footprint of 65,706 m²"
+    )
+    alone = check_grid_map({"buildings": b})
+    assert alone["kind"].tolist() == ["building_homes_doubtful"]
+
+
 def test_invalid_geometry_and_slivers():
     layers = _layers()
     bowtie = Polygon([(X0 + 100, Y0 + 100), (X0 + 120, Y0 + 120), (X0 + 120, Y0 + 100), (X0 + 100, Y0 + 120)])

@@ -1,0 +1,113 @@
+"""Real data that is not the demo: the raw OpenStreetMap extract reaches 3.7 km north of the
+demo's study area (Jinniu and Chenghua, around 成都北站), streets, buildings and places the
+demo never sees. Imported as a user would (`gridmap import-osm --bbox`), its walks equal a
+networkx oracle's, a proposal's sites reach exactly the homes the oracle says and its MCLP
+objective equals spopt's, and the estimates that real outlines make doubtful — an estate and a
+supermarket each drawn as one "residential" or "house" building — are said wherever homes
+are counted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pulp
+import pytest
+import shapely
+from spopt.locate import MCLP
+from walk_oracle import WalkOracle
+
+from gridmap.coverage import CoverageParams, compute_coverage
+from gridmap.siting.proposal import SitingParams, propose_sites
+from gridmap.store.engine import make_engine
+from gridmap.store.inputs import load_inputs
+from gridmap_cli import main
+
+SOURCE = "fixtures/osm/chengdu-central/osm_source.osm.gz"
+#: north of the demo's study area (which ends at 30.6948), to the extract's edge (EPSG:4326)
+NORTH = "104.0421,30.6948,104.1296,30.7279"
+CATEGORIES = ("food", "sports", "grocery", "park")
+ESTATE = "龙湖·北城天街2期"  # one outline of 65,706 m² tagged building=residential
+SHOP = "沃尔玛交大路店"  # a supermarket of 16,149 m² tagged building=house
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def north(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('north') / 'north.sqlite'}"
+    return url
+
+
+def _run(capsys, url, *args):
+    code = main(["--db", url, *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_the_import_and_every_count_of_homes_say_which_estimates_are_doubtful(north, capsys):
+    code, out, err = _run(capsys, north, "import-osm", SOURCE, "--bbox", NORTH)
+    assert code == 0 and "households of new buildings estimated" in out
+    assert "2 of these buildings have a footprint over 5,000 m²" in err
+    assert f"{ESTATE} (OSM 469499549): 65,706 m², 3,504 households" in err and SHOP in err
+    code, out, _ = _run(capsys, north, "validate")
+    assert code == 0  # a warning, not an error
+    assert "building_homes_doubtful" in out and ESTATE in out
+    code, out, _ = _run(capsys, north, "households")
+    assert "90 % of them estimated in 2 buildings of a footprint over 5,000 m²" in out
+    assert ESTATE in out and SHOP in out
+    code, out, _ = _run(capsys, north, "coverage", "--category", "food", "--no-save", "--no-circles")
+    assert code == 0 and "90 % of them estimated in 2 buildings" in out
+
+
+def test_walks_equal_networkx_on_streets_the_demo_never_sees(north, capsys):
+    inputs = load_inputs(make_engine(north))
+    assert inputs.roads.total_bounds[3] > 30.725  # the extract's northern streets
+    res = compute_coverage(
+        inputs, CoverageParams(categories=CATEGORIES, levels=(15,), circles=False, gaps=False)
+    )
+    crs = res.report["crs"]
+    oracle = WalkOracle(inputs.roads, crs)
+    points = shapely.get_coordinates(res.homes.to_crs(crs).geometry.representative_point().values)
+    sample = np.random.default_rng(5).choice(len(points), min(40, len(points)), replace=False)
+    facilities = inputs.facilities.to_crs(crs)
+    checked = 0
+    for category in CATEGORIES:
+        mine = facilities[facilities["categories"].str.split(",").map(lambda c, cat=category: cat in c)]
+        targets = [oracle.snap(p) for p in shapely.get_coordinates(mine.geometry.values)]
+        for h in sample:
+            expected, got = oracle.nearest(points[h], targets), res.distances[(category, 15)][h]
+            if np.isinf(got):  # beyond the snap distance, or on an island without the category
+                continue
+            assert got == pytest.approx(expected, abs=0.1)
+            checked += 1
+    assert checked >= len(CATEGORIES) * len(sample) * 0.8
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # PuLP on its bundled CBC
+def test_a_proposal_reaches_the_homes_the_oracle_says_and_its_mclp_equals_spopt(north, capsys):
+    engine = make_engine(north)
+    inputs = load_inputs(engine)
+    proposal = propose_sites(
+        inputs, SitingParams(categories=("elderly_care",), count=2, min_reach_households=10)
+    )
+    # the estate's one building is reason enough for a site: counted in households, not buildings
+    assert ESTATE in proposal.site_homes.merge(inputs.buildings[["name"]], left_on="feature_id",
+                                               right_index=True)["name"].tolist()  # fmt: skip
+    # the first site's homes newly within 15 minutes are those the oracle finds within 990 m
+    crs = proposal.report["crs"]
+    oracle = WalkOracle(inputs.roads, crs)
+    site = shapely.get_coordinates(proposal.sites.to_crs(crs).geometry.values)[0]
+    homes = inputs.buildings[inputs.buildings["households"] > 0].to_crs(crs)
+    within = {
+        int(i) for i, p in zip(homes.index, shapely.get_coordinates(homes.representative_point().values), strict=True)
+        if oracle.nearest(p, [oracle.snap(site)]) <= 990.0 + 0.1
+    }  # fmt: skip
+    first = proposal.site_homes[proposal.site_homes["rank"] == 1]
+    assert set(first["feature_id"].astype(int)) == within and within
+    # the same matrix to spopt: the same objective
+    problem = proposal.problem
+    cost = np.full((problem.n_rows, problem.n_candidates), np.inf)
+    cost[problem.row, problem.col] = problem.dist
+    open_ = (problem.current > problem.threshold) & (problem.weight > 0)
+    theirs = MCLP.from_cost_matrix(cost[open_], problem.weight[open_], 990.0, p_facilities=2)
+    theirs.solve(pulp.PULP_CBC_CMD(msg=False))
+    assert proposal.solution.objective == pytest.approx(pulp.value(theirs.problem.objective))
