@@ -384,8 +384,11 @@ def propose_sites(
     else:
         options["k"] = DEFAULT_COUNT if params.count is None else params.count
         if options["k"] > m:
+            ruled = excluded["reason"].value_counts() if len(excluded) else pd.Series(dtype=int)
+            why = "; ruled out: " + ", ".join(f"{n} {r}" for r, n in ruled.items()) if len(ruled) else ""
             raise InputError(
-                f"{options['k']} sites were asked for but only {m} candidates remain after the rules"
+                f"{options['k']} sites were asked for but only {m} candidate{'s' if m != 1 else ''} "
+                f"{'remain' if m != 1 else 'remains'} after the rules{why}"
             )
     if params.model == "pmedian":
         options["cutoff_m"] = params.cutoff_m
