@@ -486,7 +486,6 @@ def _network_report(
     main = int(islands.loc[0, "component"]) if len(islands) else -1
     attached = origin_att.attached
     off_main = attached & (network.component[network.edge_u[np.clip(origin_att.edge, 0, None)]] != main)
-    home_ids = homes["feature_id"].to_numpy()
     unattached_homes = np.setdiff1d(origins["home"].to_numpy(), origins["home"].to_numpy()[attached])
     fac_unattached = [int(fac_ids[i]) for i in used if not fac_att.attached[i]]
     return {
@@ -495,11 +494,25 @@ def _network_report(
         "network_km": round(float(network.edge_length.sum()) / 1000.0, 3),
         "islands": max(len(islands) - 1, 0),
         "island_km": round(float(islands["length_m"].iloc[1:].sum()) / 1000.0, 3) if len(islands) else 0.0,
-        "homes_unattached": [int(home_ids[h]) for h in unattached_homes],
-        "homes_on_islands": sorted({int(home_ids[h]) for h in origins["home"].to_numpy()[off_main]}),
+        "homes_unattached": home_labels(homes, unattached_homes),
+        "homes_on_islands": home_labels(homes, origins["home"].to_numpy()[off_main]),
         "islands_with_homes": islands_with_homes(network, islands, origin_att, origins, homes, fac_att, used),
         "facilities_unattached": fac_unattached,
     }
+
+
+def home_labels(homes: pd.DataFrame, positions: np.ndarray) -> list[str]:
+    """The homes at ``positions`` of ``homes`` as their layers name them ("building 12",
+    "compound 3": a home is a building or a compound without buildings), each once, in
+    :func:`home_label_order`."""
+    kinds, ids = homes["kind"].to_numpy()[positions], homes["feature_id"].to_numpy()[positions]
+    return sorted({f"{kind} {int(i)}" for kind, i in zip(kinds, ids, strict=True)}, key=home_label_order)
+
+
+def home_label_order(label: str) -> tuple[str, int]:
+    """Buildings before compounds, each by id."""
+    kind, ident = label.rsplit(" ", 1)
+    return kind, int(ident)
 
 
 def islands_with_homes(

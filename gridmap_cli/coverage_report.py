@@ -280,14 +280,16 @@ def print_islands(report: dict, top: int = 8) -> None:
 
 def _print_problems(report: dict) -> None:
     for key, text in (
-        ("homes_unattached", "homes farther than the snap distance from any street (not covered)"),
-        ("homes_on_islands", "homes on streets cut off from the main network"),
-        ("facilities_unattached", "facilities farther than the snap distance from any street (not used)"),
+        ("homes_unattached", "farther than the snap distance from any street (not covered)"),
+        ("homes_on_islands", "on streets cut off from the main network"),
+        ("facilities_unattached", "farther than the snap distance from any street (not used)"),
     ):
         ids = report.get(key) or []
         if ids:
-            shown = ", ".join(str(i) for i in ids[:10]) + (" …" if len(ids) > 10 else "")
-            say(f"{len(ids)} {text}: {shown}")
+            things = key.split("_")[0]
+            shown = ", ".join(f"{things[:-1]} {i}" if isinstance(i, int) else str(i) for i in ids[:10])
+            count = f"1 {things[:-1]}" if len(ids) == 1 else f"{len(ids)} {things}"
+            say(f"{count} {text}: {shown}{' …' if len(ids) > 10 else ''}")
 
 
 def print_runs(engine: Engine) -> None:

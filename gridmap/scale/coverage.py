@@ -34,6 +34,7 @@ from gridmap.coverage import (
     CoverageResult,
     HomeWalks,
     coverage_figures,
+    home_label_order,
     longest_walk_m,
     resolved,
     walk_homes,
@@ -47,7 +48,7 @@ from gridmap.standards import Checklist, load_checklist
 from gridmap.study_area import CoverageInputs, compounds_lived_in
 from gridmap.walking import params_record
 
-CACHE_FORMAT = 2  # kept parts of another format are walked again
+CACHE_FORMAT = 3  # kept parts of another format are walked again (3: homes named by kind)
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,9 @@ def _report(parts: list[PartWalks], failures: dict[str, list[str]], cut: Partiti
         "method": first.get("method"),
         "crs": cut.crs.to_string(),
         "homes": int(sum(len(w.homes) for w in walked)),
-        "homes_unattached": sorted(i for w in walked for i in w.report.get("homes_unattached", [])),
+        "homes_unattached": sorted(
+            {i for w in walked for i in w.report.get("homes_unattached", [])}, key=home_label_order
+        ),
         "facilities_unattached": sorted(i for p in parts for i in p.unattached_facilities),
         "shortest_path_passes": int(sum(w.report.get("shortest_path_passes", 0) for w in walked)),
         "partitions": {

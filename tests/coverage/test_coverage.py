@@ -116,7 +116,7 @@ def test_radius_measure_uses_the_standards_radius():
 def test_unattached_homes_and_facilities_are_reported():
     homes = _buildings([(0, 10), (300, 900)])
     res = _run(homes, _facilities([(600, -5, "clinic", None), (0, 2000, "clinic", None)]), _roads())
-    assert res.report["homes_unattached"] == [2]
+    assert res.report["homes_unattached"] == ["building 2"]
     assert res.report["facilities_unattached"] == [102]
     assert np.isinf(res.distances[("clinic", 15)][1])
     assert not res.covered("clinic", 15)[1]
@@ -329,11 +329,17 @@ def test_islands_of_the_network_are_reported_with_their_homes():
     roads = gpd.GeoDataFrame(pd.concat([_roads(), island], ignore_index=True), crs=UTM)
     homes = _buildings([(0, 10), (100, 810), (150, 790)])
     res = _run(homes, _facilities([(600, -5, "clinic", None)]), roads)
-    assert res.report["islands"] == 1 and res.report["homes_on_islands"] == [2, 3]
+    assert res.report["islands"] == 1 and res.report["homes_on_islands"] == ["building 2", "building 3"]
     assert res.report["islands_with_homes"] == [
         {"island": 1, "km": 0.2, "homes": 2, "residents": 500, "facilities": 0}
     ]
     assert not res.covered("clinic", 15)[1:].any()  # the clinic is on the main part only
+    # a compound mapped without buildings is a home too, and named as one: compound 2 is not building 2
+    bare = gpd.GeoDataFrame(geometry=[box(X0 + 40, Y0 + 790, X0 + 60, Y0 + 810)], index=[2], crs=UTM)
+    inputs = CoverageInputs(buildings=homes, facilities=_facilities([(600, -5, "clinic", None)]), roads=roads,
+                            compounds=bare)  # fmt: skip
+    both = compute_coverage(inputs, CoverageParams(categories=("clinic",)))
+    assert both.report["homes_on_islands"] == ["building 2", "building 3", "compound 2"]
 
 
 def test_a_gap_of_the_same_homes_for_several_categories_is_drawn_once_and_alike():
