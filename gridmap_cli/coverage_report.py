@@ -254,10 +254,16 @@ def _print_gaps(gaps: pd.DataFrame, top: int = 8) -> None:
         [g.category, g.category_zh, g.level, g.homes, f"{g.households:,}", f"{g.residents:,}"]
         for g in largest.itertuples()
     ]
+    unknown = int(((gaps["households"] == 0) & (gaps["residents"] == 0)).sum())
+    said = (
+        f" ({unknown:,} of them hold no one known: compounds mapped without buildings of homes)"
+        if unknown
+        else ""
+    )
     print_table(
         rows,
         ["category", "类别", "level", "homes", "households", "residents"],
-        title=f"largest of {len(gaps):,} service gaps",
+        title=f"largest of {len(gaps):,} service gaps{said}",
         right=[2, 3, 4, 5],
     )
 

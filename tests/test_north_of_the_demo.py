@@ -8,6 +8,8 @@ are counted."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pulp
 import pytest
@@ -56,6 +58,9 @@ def test_the_import_and_every_count_of_homes_say_which_estimates_are_doubtful(no
     assert ESTATE in out and SHOP in out
     code, out, _ = _run(capsys, north, "coverage", "--category", "food", "--no-save", "--no-circles")
     assert code == 0 and "90 % of them estimated in 2 buildings" in out
+    # most compounds here are mapped without buildings: their gaps are said to hold no one known
+    assert re.search(r"service gaps \(\d+ of them hold no one known: compounds mapped without buildings", out)
+    assert "1 home on streets cut off from the main network: compound 19" in out
 
 
 def test_walks_equal_networkx_on_streets_the_demo_never_sees(north, capsys):
