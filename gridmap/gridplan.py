@@ -305,15 +305,26 @@ def _absorb_empty(units: gpd.GeoDataFrame, shared: sparse.csr_matrix) -> gpd.Geo
     return merged.reset_index(drop=True)
 
 
-def _region_counts(households: float, lo: int, hi: int, units_with_homes: int) -> list[int]:
-    """How many grids to try for ``households``, best first: the count whose mean is nearest
-    the middle of the range, then its neighbours among the counts that can keep every grid
-    within the range."""
+def _region_counts(hh: np.ndarray, lo: int, hi: int) -> list[int]:
+    """How many grids to try for units of ``hh`` households, best first. A unit that alone
+    holds more than the maximum is a grid of its own, whatever the rest; for the rest, the
+    count whose mean is nearest the middle of the range, then its neighbours among the counts
+    that can keep every grid within the range."""
+    alone = int((hh > hi).sum())
+    rest = hh[hh <= hi]
+    if alone and rest.sum() <= 0:
+        return [alone]
+    return [alone + c for c in _counts_within(float(rest.sum()), lo, hi, int((rest > 0).sum()))]
+
+
+def _counts_within(households: float, lo: int, hi: int, units_with_homes: int) -> list[int]:
     if households <= hi:
         return [1]
     fewest, most = math.ceil(households / hi), max(math.floor(households / lo), 1)
-    if fewest > most:
-        return [max(1, min(fewest, units_with_homes))]
+    if (
+        fewest > most
+    ):  # no count keeps every grid in range: try one grid more than the maximum allows, one fewer
+        return list(dict.fromkeys(max(1, min(c, units_with_homes)) for c in (fewest, fewest - 1)))
     best = min(max(round(households / ((lo + hi) / 2)), fewest), most)
     counts = [c for c in (best, best - 1, best + 1) if fewest <= c <= most and 1 <= c <= units_with_homes]
     return counts or [max(1, min(best, units_with_homes))]
@@ -324,6 +335,10 @@ def _zoning(
 ) -> tuple[np.ndarray, float, float]:
     """Best of several AZP runs into ``count`` regions: (labels, households outside the
     range, objective)."""
+    if count == 1:  # one region is all of them; AZP takes two or more
+        whole = np.zeros(len(hh), dtype=int)
+        outside = float(max(0.0, hh.sum() - objective.hi, objective.lo - hh.sum()))
+        return whole, outside, objective(whole, None)
     from spopt.region.azp import AZPOrig  # spopt (with matplotlib) only where grids are drawn
 
     best, best_key = np.zeros(0, dtype=int), (math.inf, math.inf)
@@ -366,7 +381,7 @@ def _regions(
             nearest = drawn[np.argmin(shapely.distance(geoms[drawn], shapely.union_all(geoms[idx])))]
             labels[idx] = labels[nearest]
             continue
-        counts = _region_counts(hh.sum(), lo, hi, int((hh > 0).sum()))
+        counts = _region_counts(hh, lo, hi)
         if counts == [1]:
             labels[idx] = next_label
             next_label += 1

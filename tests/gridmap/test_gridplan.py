@@ -98,6 +98,25 @@ def test_a_compound_over_the_maximum_is_split_and_said_so():
     assert plan.grids["households"].sum() == 1600 - 4 * 50 + 800
 
 
+def test_a_building_over_the_maximum_is_a_grid_of_its_own_and_the_rest_are_not_cut_small():
+    """An estate drawn as one building of 3,000 households (as OpenStreetMap often has it)
+    cannot be in range; the community's other 310 households make one grid, not seven of
+    some 44 each, as counting grids by the total drew them."""
+    community, buildings, compounds, roads = street_grid_district()
+    homes = buildings.copy()
+    homes["households"] = 10
+    homes.loc[homes.index[0], "households"] = 3000
+    plan = propose_grids(community, homes, compounds=compounds, roads=roads, households=(300, 500))
+    assert sorted(plan.grids["households"]) == [310, 3000]
+    assert any(f"building {homes['id'].iloc[0]} alone has 3000 households" in n for n in plan.notes)
+    # 520 households fit no count of grids of 300–500: one of 520 is nearer the range than two of 260
+    fewer = buildings.copy()
+    fewer["households"] = [17] * 24 + [14] * 8
+    assert fewer["households"].sum() == 520
+    assert propose_grids(community, fewer, compounds=compounds, roads=roads, households=(300, 500)).grids[
+        "households"].tolist() == [520]  # fmt: skip
+
+
 def test_without_streets_grids_are_still_drawn():
     community, buildings, compounds, _ = street_grid_district()
     plan = propose_grids(community, buildings, compounds=compounds, households=(300, 500))
