@@ -49,6 +49,7 @@ from gridmap.crs import CRSLike, densified_to, metric_crs_for
 from gridmap.errors import InputError
 from gridmap.geometry import containing, points_in
 from gridmap.gridcode import grid_code, parse_grid_code, reading_order
+from gridmap.households import doubtful_mask
 from gridmap.model import layer_spec
 from gridmap.orgcatalogue import org_catalogue
 
@@ -675,10 +676,14 @@ def propose_grids(
         notes.append(
             f"compound {int(cid)} alone has {int(big[cid])} households (> {hi}); its buildings are split among grids"
         )
-    for bid, n in zip(b["id"], hh_values, strict=True):
+    doubtful = doubtful_mask(b)
+    for bid, n, doubt in zip(b["id"], hh_values, doubtful, strict=True):
         if n > hi:
+            why = (
+                "; the count is doubtful, estimated from a footprint larger than homes have" if doubt else ""
+            )
             notes.append(
-                f"building {int(bid)} alone has {int(n)} households (> {hi}); its grid cannot be within range"
+                f"building {int(bid)} alone has {int(n)} households (> {hi}); its grid cannot be within range{why}"
             )
     return _plan(community, area, old, keep, drawn_geoms, existing, points, hh_values, (lo, hi), notes, taken)
 
