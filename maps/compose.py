@@ -159,6 +159,11 @@ def grid_map(layers: Mapping[str, pd.DataFrame], **options) -> folium.Map:
     """The governance layers: grids by community (code, leader), compounds by party branch,
     party-mass service centres."""
     grids = layers["grids"]
+    if not len(grids):
+        raise InputError(
+            "no grids to map yet: draw them (`gridmap grids propose --community NAME --apply`) or "
+            "import them (`gridmap import grids FILE`)"
+        )
     m = new_map([grids], roads=layers.get("roads"), buildings=layers.get("buildings"), **options)
     ml.grids_layer(grids, layers.get("communities"), layers.get("assignments")).add_to(m)
     if layers.get("compounds") is not None:

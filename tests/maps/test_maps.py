@@ -91,6 +91,10 @@ def test_map_needs_what_it_maps(demo_db, tmp_path, capsys):
         assert message in capsys.readouterr().err
     assert main(["--db", demo_db, "map", "grids", "--out", str(tmp_path / "x.png")]) == 2
     assert "expected an .html file" in capsys.readouterr().err
+    bare = f"sqlite:///{tmp_path / 'bare.sqlite'}"  # a district whose grids are not drawn yet
+    assert main(["--db", bare, "db", "init"]) == 0
+    assert main(["--db", bare, "map", "grids", "--out", str(tmp_path / "x.html")]) == 2
+    assert "no grids to map yet: draw them (`gridmap grids propose" in capsys.readouterr().err
 
 
 @pytest.mark.slow
