@@ -507,9 +507,11 @@ def lscp(
     if need > reachable + 1e-6:
         lost = problem.weight[unreachable]
         best = (already + reachable) / total_w if total_w else 1.0
+        homes = int((lost > 0).sum())
         raise InputError(
-            f"covering {share:.0%} is infeasible: {int(lost.sum())} people in {int((lost > 0).sum())} "
-            f"demand rows are beyond the reach of every candidate; at most {best:.1%} can be covered"
+            f"covering {share:.0%} is infeasible: {int(lost.sum()):,} people in {homes:,} "
+            f"home{'s are' if homes != 1 else ' is'} beyond the reach of every candidate site; at most "
+            f"{best:.1%} can be covered (lower the share, or give sites near them as candidates)"
         )
     remaining = np.where(rows, problem.weight, 0.0)
 

@@ -170,6 +170,6 @@ def test_lscp_refuses_when_someone_is_out_of_reach():
     problem = SitingProblem.from_matrix(cost, np.ones(6), threshold=500.0)
     with pytest.raises(InputError) as err:
         models.lscp(problem)
-    assert "1 people in 1 demand rows are beyond the reach of every candidate" in str(err.value)
+    assert "1 people in 1 home is beyond the reach of every candidate site" in str(err.value)
     assert "at most 83.3% can be covered" in str(err.value)
     assert models.lscp(problem, share=0.8).objective == 2

@@ -99,7 +99,7 @@ def test_given_polygons_and_bad_candidates():
     far = given_lots([2700])
     with pytest.raises(InputError, match="1 outside the district"):
         propose_sites(plan_inputs(), site_params(), given=far)
-    with pytest.raises(InputError, match="2 sites were asked for but only 1 candidates remain"):
+    with pytest.raises(InputError, match="2 sites were asked for but only 1 candidate remains"):
         propose_sites(plan_inputs(), site_params(count=2), given=given_lots([2100]))
     with pytest.raises(InputError, match="unknown service categories"):
         propose_sites(plan_inputs(), site_params(categories=("clinics",)), given=given_lots([2100]))
