@@ -326,6 +326,8 @@ class LedgerLine:
     spread_over: int
     fixed: int
     note: str = ""
+    #: what went to buildings larger than homes have, by their floor area
+    doubt: str = ""
 
 
 def spread_ledger(
@@ -381,9 +383,27 @@ def spread_ledger(
             {"households": parts, "residents": people, "households_from": LEDGER, "estimated": False},
             index=targets,
         ))  # fmt: skip
-        lines.append(line)
+        lines.append(replace(line, doubt=_large_shares(buildings, targets, parts, rest)))
     out = pd.concat(changed) if changed else pd.DataFrame(columns=list(HOUSEHOLD_COLUMNS))
     return out, lines
+
+
+def _large_shares(buildings: pd.DataFrame, targets: pd.Index, parts: np.ndarray, total: int) -> str:
+    """What a spread gave to buildings of a footprint larger than homes have, in words ("" for
+    none): their floor area drew the count to them, as it drew an estimate."""
+    large = (_footprint_m2(buildings.loc[targets]) > LARGEST_HOME_FOOTPRINT_M2).to_numpy() & (parts > 0)
+    if not large.any() or len(targets) < 2:
+        return ""
+    names = _column(buildings, "name").loc[targets[large]]
+    named = ", ".join(
+        f"building {int(i)}{f' {n}' if isinstance(n, str) and n else ''}" for i, n in names.items()
+    )
+    taken = int(parts[large].sum())
+    return (
+        f"{taken:,} of its {total:,} households ({100 * taken / total:.0f} %) went by floor area to {named}, "
+        f"of a footprint over {LARGEST_HOME_FOOTPRINT_M2:,.0f} m², more than homes have: give "
+        f"{'it its' if large.sum() == 1 else 'them their'} own count (--by building) if that is wrong"
+    )
 
 
 def homes_by_area(buildings: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -228,6 +228,9 @@ def import_ledger(
             Problem(f"{by} {report.labels.get(line.unit, line.unit)}: {line.note}; nothing spread there",
                     file=file, severity="warning")
             for line in report.lines if line.note
+        ] + [
+            Problem(f"{by} {report.labels.get(line.unit, line.unit)}: {line.doubt}", file=file, severity="warning")
+            for line in report.lines if line.doubt
         ]  # fmt: skip
         report.buildings_changed = len(changed)
         if not dry_run and len(changed):

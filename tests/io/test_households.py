@@ -9,9 +9,11 @@ import shapely
 from gridmap.errors import InputError
 from gridmap.households import (
     HouseholdParams,
+    doubtful_estimates,
     estimate_households,
     home_origins,
     spread,
+    spread_ledger,
 )
 from gridmap.io.importer import import_layer
 from gridmap.io.ledger import import_ledger
@@ -115,6 +117,33 @@ def test_imported_buildings_get_estimates_and_keep_what_a_ledger_set(district, t
     again = import_layer(district, "buildings", path)
     assert again.plan.counts["unchanged"] == 5
     assert read_layer(district, "buildings").set_index("name").loc["2栋", "households"] == 200
+
+
+def test_homes_from_footprints_larger_than_homes_have_are_doubtful_estimated_or_spread():
+    """An estate drawn as one outline of 60,000 m² beside two blocks of flats of 600 m²."""
+    buildings = pd.DataFrame(
+        {"name": ["某某天街", "1幢", "2幢"], "use": ["residential"] * 3, "levels": [6, 6, 6],
+         "floor_area_m2": [6 * 60_000.0, 6 * 600.0, 6 * 600.0], "households": [3200, 32, 32],
+         "residents": [8320, 83, 83], "households_from": ["estimate"] * 3},
+        index=[7, 8, 9],
+    )  # fmt: skip
+    doubtful = doubtful_estimates(buildings)
+    assert doubtful.index.tolist() == [7] and doubtful["footprint_m2"].tolist() == [60_000.0]
+    origins = home_origins(buildings)
+    assert (origins.doubtful_buildings, origins.doubtful_residents) == (1, 8320)
+    assert origins.doubt().startswith("98 % of them estimated in 1 building of a footprint over 5,000 m²")
+    assert home_origins(buildings.assign(households_from="given")).doubt() is None  # counted, not estimated
+    # a community's count spread by floor area goes to the outline as the estimate did: said
+    ledger = pd.DataFrame({"unit": ["1"], "households": [1000]})
+    changed, (line,) = spread_ledger(buildings, pd.Series("1", index=buildings.index), ledger, "community",
+                                     HouseholdParams())  # fmt: skip
+    assert changed.loc[7, "households"] == 980 and changed["households"].sum() == 1000
+    assert line.doubt.startswith(
+        "980 of its 1,000 households (98 %) went by floor area to building 7 某某天街"
+    )
+    _, (line,) = spread_ledger(buildings.loc[[8, 9]], pd.Series("1", index=[8, 9]), ledger, "community",
+                               HouseholdParams())  # fmt: skip
+    assert line.doubt == ""
 
 
 def test_a_community_ledger_spreads_only_what_finer_counts_leave(district, tmp_path):
