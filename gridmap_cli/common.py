@@ -123,7 +123,8 @@ def doubtful_homes(plan) -> str | None:
     ]
     more = f" and {len(doubtful) - 3:,} more" if len(doubtful) > 3 else ""
     return (
-        f"{len(doubtful):,} of these buildings have a footprint over {LARGEST_HOME_FOOTPRINT_M2:,.0f} m², more than "
+        f"{len(doubtful):,} of these buildings {'has' if len(doubtful) == 1 else 'have'} a footprint over "
+        f"{LARGEST_HOME_FOOTPRINT_M2:,.0f} m², more than "
         f"homes have, and their homes were estimated from it: {'; '.join(named)}{more} — an estate, a mall or "
         "a block drawn as one outline? `gridmap validate` names them; give their households with "
         "`gridmap households ledger`"

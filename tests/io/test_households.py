@@ -209,3 +209,10 @@ def test_the_households_command_shows_and_spreads(district, tmp_path, capsys):
     assert "set the households of 3 buildings" in out and "锦华苑" in out
     assert main([*db, "households", "estimate", "--dry-run"]) == 0
     assert "would estimate 2 buildings" in capsys.readouterr().out
+    estate = tmp_path / "estate.geojson"  # one outline of some 60,000 m² tagged as homes
+    gpd.GeoDataFrame({"name": ["某某天街"], "use": ["residential"]},
+                     geometry=[shapely.box(104.0610, 30.6610, 104.0636, 30.6632)], crs=4326).to_file(estate)  # fmt: skip
+    assert main([*db, "import", "buildings", str(estate)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 1 of these buildings has a footprint over 5,000 m², more than homes have" in err
+    assert "estimated from it: 某某天街: 60,739 m², 3,239 households" in err
