@@ -206,31 +206,28 @@ def print_proposal(proposal: Proposal) -> None:
     if len(proposal.sites) == 0:
         say(f"no new site proposed: {sol.note or 'no candidate brings anyone new into the circle'}")
     else:
+        sites = proposal.sites
+        doubts = "residents_doubtful" in sites.columns and bool((sites["residents_doubtful"] > 0).any())
         rows = []
-        for s in proposal.sites.itertuples():
+        for s in sites.itertuples():
             near = f"{s.nearest_station_name or s.nearest_station_id} ({s.nearest_station_m:,.0f} m)" if pd.notna(
                 s.nearest_station_id) else "none reachable"  # fmt: skip
             rows.append(
                 [s.rank, s.source, s.source_id, s.name or "", f"{s.geometry.x:.5f},{s.geometry.y:.5f}",
-                 s.buildings_new, f"{s.households_new:,}", f"{s.residents_new:,}", f"{s.gain:,.0f}", near]
+                 s.buildings_new, f"{s.households_new:,}", f"{s.residents_new:,}",
+                 *([f"{s.residents_doubtful:,}"] if doubts else []), f"{s.gain:,.0f}", near]
             )  # fmt: skip
+        headers = ["rank", "source", "id", "name", "lon,lat", "buildings", "households", "residents",
+                   *(["of them doubtful"] if doubts else []), "gain", "nearest station"]  # fmt: skip
         print_table(
             rows,
-            [
-                "rank",
-                "source",
-                "id",
-                "name",
-                "lon,lat",
-                "buildings",
-                "households",
-                "residents",
-                "gain",
-                "nearest station",
-            ],
+            headers,
             title=f"proposed sites in order of choice — newly within the circle; gain in {OBJECTIVES[sol.model]}",
-            right=[0, 5, 6, 7, 8],
+            right=[0, 5, 6, 7, 8, *([9] if doubts else [])],
         )
+        if doubts:
+            say("of them doubtful: residents of buildings whose homes are estimated from a footprint larger than "
+                "homes have (`gridmap validate` names them): count them (a ledger) before building there")  # fmt: skip
     area = proposal.area_coverage()
     rows = [
         [r.category, r.category_zh, r.level, f"{r.residents:,}", percent(r.share_residents_before),

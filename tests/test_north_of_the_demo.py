@@ -97,6 +97,10 @@ def test_a_proposal_reaches_the_homes_the_oracle_says_and_its_mclp_equals_spopt(
     # the estate's one building is reason enough for a site: counted in households, not buildings
     assert ESTATE in proposal.site_homes.merge(inputs.buildings[["name"]], left_on="feature_id",
                                                right_index=True)["name"].tolist()  # fmt: skip
+    # and the proposal says those residents are a doubtful estimate
+    assert 9_110 in proposal.sites["residents_doubtful"].tolist()
+    code, out, _ = _run(capsys, north, "site", "--category", "elderly_care", "--count", "2", "--no-save")
+    assert code == 0 and "of them doubtful" in out
     # the first site's homes newly within 15 minutes are those the oracle finds within 990 m
     crs = proposal.report["crs"]
     oracle = WalkOracle(inputs.roads, crs)

@@ -36,6 +36,7 @@ from gridmap.coverage import (
 )
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
+from gridmap.households import doubtful_mask
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.network.paths import Attachment, FacilityGraph, attach, attach_only, shortest_per_pair
 from gridmap.settings import Settings
@@ -395,7 +396,9 @@ def propose_sites(
     solution = solve(params.model, problem, **options)
     lap("model")
 
-    explained = _explain(problem, solution, homes, keys, cands, n_homes)
+    doubtful = set(np.asarray(inputs.buildings.index)[doubtful_mask(inputs.buildings)])
+    home_doubtful = (homes["kind"] == "building").to_numpy() & homes["feature_id"].isin(doubtful).to_numpy()
+    explained = _explain(problem, solution, homes.assign(doubtful=home_doubtful), keys, cands, n_homes)
     sites = _sites(explained, solution, cands, homes, keys, facilities, fac_xy, existing, graph if network is not None else None,
                    cand_att if network is not None else None, params, metric)  # fmt: skip
     before = {k: current[k] <= thresholds[k] for k in keys}
@@ -477,6 +480,7 @@ def _explain(
             "feature_id": homes["feature_id"].to_numpy()[home],
             "households": homes["households"].to_numpy()[home],
             "residents": homes["residents"].to_numpy()[home],
+            "doubtful": homes["doubtful"].to_numpy()[home],
             "walk_m": np.round(problem.dist[pairs[kept]], 1),
         }
     )
@@ -543,6 +547,10 @@ def _sites(
             "buildings_new": per_site((distinct["home_kind"] == "building").to_numpy(dtype=float)),
             "households_new": per_site(distinct["households"].to_numpy(dtype=float)),
             "residents_new": per_site(distinct["residents"].to_numpy(dtype=float)),
+            # of them, those in buildings whose homes are estimated from too large an outline
+            "residents_doubtful": per_site(
+                (distinct["residents"] * distinct["doubtful"]).to_numpy(dtype=float)
+            ),
             "nearest_station_id": pd.array(np.where(near_id >= 0, near_id, 0), dtype="Int64"),
             "nearest_station_name": [_text(names.get(i)) if i >= 0 else "" for i in near_id],
             "nearest_station_m": near_m,
