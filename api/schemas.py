@@ -668,6 +668,10 @@ class Site(Answer):
     buildings_new: int
     households_new: int
     residents_new: int
+    residents_doubtful: int | None = Field(
+        description="of the residents brought in, those of buildings whose homes are estimated from a "
+        "footprint larger than homes have (none for scenarios kept before it was counted)"
+    )
     nearest_station_id: int | None
     nearest_station_name: str | None
     nearest_station_m: float | None

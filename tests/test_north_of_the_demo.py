@@ -8,6 +8,8 @@ are counted."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 
 import numpy as np
@@ -21,6 +23,7 @@ from gridmap.coverage import CoverageParams, compute_coverage
 from gridmap.siting.proposal import SitingParams, propose_sites
 from gridmap.store.engine import make_engine
 from gridmap.store.inputs import load_inputs
+from gridmap.store.scenarios import read_scenario
 from gridmap_cli import main
 
 SOURCE = "fixtures/osm/chengdu-central/osm_source.osm.gz"
@@ -34,9 +37,19 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def north(tmp_path_factory):
+def imported(tmp_path_factory):
+    """The area imported from the raw extract: the database's URL, what the import printed
+    and what it warned."""
     url = f"sqlite:///{tmp_path_factory.mktemp('north') / 'north.sqlite'}"
-    return url
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert main(["--db", url, "import-osm", SOURCE, "--bbox", NORTH]) == 0
+    return url, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture()
+def north(imported):
+    return imported[0]
 
 
 def _run(capsys, url, *args):
@@ -45,9 +58,9 @@ def _run(capsys, url, *args):
     return code, out.out, out.err
 
 
-def test_the_import_and_every_count_of_homes_say_which_estimates_are_doubtful(north, capsys):
-    code, out, err = _run(capsys, north, "import-osm", SOURCE, "--bbox", NORTH)
-    assert code == 0 and "households of new buildings estimated" in out
+def test_the_import_and_every_count_of_homes_say_which_estimates_are_doubtful(imported, capsys):
+    north, out, err = imported
+    assert "households of new buildings estimated" in out
     assert "2 of these buildings have a footprint over 5,000 m²" in err
     assert f"{ESTATE} (OSM 469499549): 65,706 m², 3,504 households" in err and SHOP in err
     code, out, _ = _run(capsys, north, "validate")
@@ -99,8 +112,10 @@ def test_a_proposal_reaches_the_homes_the_oracle_says_and_its_mclp_equals_spopt(
                                                right_index=True)["name"].tolist()  # fmt: skip
     # and the proposal says those residents are a doubtful estimate
     assert 9_110 in proposal.sites["residents_doubtful"].tolist()
-    code, out, _ = _run(capsys, north, "site", "--category", "elderly_care", "--count", "2", "--no-save")
+    code, out, _ = _run(capsys, north, "site", "--category", "elderly_care", "--count", "2")
     assert code == 0 and "of them doubtful" in out
+    kept = read_scenario(engine, int(re.search(r"kept as siting scenario (\d+)", out).group(1)))
+    assert 9_110 in kept.sites["residents_doubtful"].tolist()  # as the service answers it
     # the first site's homes newly within 15 minutes are those the oracle finds within 990 m
     crs = proposal.report["crs"]
     oracle = WalkOracle(inputs.roads, crs)

@@ -269,6 +269,7 @@ siting_sites = Table(
     Column("buildings_new", Integer, nullable=False),
     Column("households_new", Integer, nullable=False),
     Column("residents_new", Integer, nullable=False),
+    Column("residents_doubtful", Integer),  # of them, in buildings whose homes are a doubtful estimate
     Column("nearest_station_id", Integer),
     Column("nearest_station_name", Text),
     Column("nearest_station_m", Float),
