@@ -586,10 +586,17 @@ def _fit(free: shapely.Geometry, grids: np.ndarray, touch: float) -> np.ndarray:
     CRS's units."""
     grids = shapely.make_valid(shapely.intersection(grids, free))
     rest = shapely.get_parts(shapely.difference(free, shapely.union_all(grids)))
-    for piece in rest[shapely.area(rest) > 0]:
-        shared = shapely.length(shapely.intersection(shapely.boundary(grids), shapely.buffer(piece, touch)))
-        k = int(np.argmax(shared)) if shared.max() > 0 else int(np.argmin(shapely.distance(grids, piece)))
-        grids[k] = shapely.union(grids[k], piece)
+    rest = rest[shapely.area(rest) > 0]
+    if len(rest):  # each piece to its grid, all at once: one union per grid, not one per piece
+        shared = shapely.length(
+            shapely.intersection(shapely.boundary(grids)[None, :], shapely.buffer(rest, touch)[:, None])
+        )
+        owner = np.argmax(shared, axis=1)
+        apart = shared.max(axis=1) == 0  # bordering no grid: the nearest one
+        if apart.any():
+            owner[apart] = np.argmin(shapely.distance(grids[None, :], rest[apart][:, None]), axis=1)
+        for k in np.unique(owner):
+            grids[k] = shapely.union_all([grids[k], *rest[owner == k]])
     for i in range(1, len(grids)):  # where two grids still overlap at a seam, the first keeps it
         grids[i] = shapely.difference(grids[i], shapely.union_all(grids[:i]))
     return np.array([_polygonal(g) for g in grids], dtype=object)

@@ -12,6 +12,7 @@ import contextlib
 import io
 import re
 
+import geopandas as gpd
 import numpy as np
 import pulp
 import pytest
@@ -20,9 +21,12 @@ from spopt.locate import MCLP
 from walk_oracle import WalkOracle
 
 from gridmap.coverage import CoverageParams, compute_coverage
+from gridmap.crs import densified_to
+from gridmap.gridplan import propose_grids
 from gridmap.siting.proposal import SitingParams, propose_sites
 from gridmap.store.engine import make_engine
 from gridmap.store.inputs import load_inputs
+from gridmap.store.layers import read_layer
 from gridmap.store.scenarios import read_scenario
 from gridmap_cli import main
 
@@ -135,3 +139,26 @@ def test_a_proposal_reaches_the_homes_the_oracle_says_and_its_mclp_equals_spopt(
     theirs = MCLP.from_cost_matrix(cost[open_], problem.weight[open_], 990.0, p_facilities=2)
     theirs.solve(pulp.PULP_CBC_CMD(msg=False))
     assert proposal.solution.objective == pytest.approx(pulp.value(theirs.problem.objective))
+
+
+def test_grids_drawn_here_tile_the_community_and_keep_the_estate_alone(north):
+    """A community drawn over the west half of the area: its grids tile it, hold every home
+    once, and the one building over the maximum stands alone, the rest in one grid rather
+    than cut into pieces a grid leader could not work."""
+    engine = make_engine(north)
+    buildings, compounds, roads = (read_layer(engine, n) for n in ("buildings", "compounds", "roads"))
+    w, s, e, n = (float(v) for v in NORTH.split(","))
+    community = gpd.GeoDataFrame({"code": ["510106001002"], "name": ["北站西社区"]},
+                                 geometry=[shapely.box(w, s, (w + e) / 2, n)], crs=4326)  # fmt: skip
+    plan = propose_grids(community, buildings.assign(id=buildings.index), compounds=compounds.assign(id=compounds.index),
+                         roads=roads, households=(300, 500))  # fmt: skip
+    metric = plan.grids.estimate_utm_crs()  # outlines followed edge for edge, as stored
+    grids, whole = densified_to(plan.grids, metric), densified_to(community, metric).geometry.iloc[0]
+    assert shapely.union_all(grids.geometry.values).symmetric_difference(whole).area < 1.0  # m²
+    assert (
+        sum(a.intersection(b).area for i, a in enumerate(grids.geometry) for b in grids.geometry[i + 1 :])
+        < 1.0
+    )
+    inside = buildings[buildings.representative_point().within(community.geometry.iloc[0])]
+    assert plan.grids["households"].sum() == inside["households"].sum()
+    assert sorted(plan.grids["households"]) == [513, 3504]
