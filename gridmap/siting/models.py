@@ -43,6 +43,18 @@ MIP_REL_GAP = 1e-6
 MipAnswer = tuple[np.ndarray, str, float, float]  # column values, status, objective, dual bound
 
 
+class _QuietHighs(highspy.Highs):
+    """HiGHS without a word on standard output: its banner comes with the first call into a
+    new solver (the callbacks its constructor enables), before any option could stop it."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+
+    def enableCallbacks(self) -> None:  # noqa: N802 (highspy's name)
+        self.setOptionValue("output_flag", False)
+        super().enableCallbacks()  # type: ignore[no-untyped-call]
+
+
 @dataclass
 class Solution:
     """A model's answer. ``chosen`` lists candidates in the order of their marginal gain."""
@@ -301,8 +313,7 @@ class _Mip:
             highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer
         ]
         lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = _QuietHighs()
         h.setOptionValue("time_limit", float(time_limit_s))
         h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
         h.setOptionValue("threads", 1)

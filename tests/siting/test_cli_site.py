@@ -76,3 +76,17 @@ def test_site_bad_input_exits_2_with_a_message(demo_db, capsys, args, message):
     code, _, err = _run(capsys, "--db", demo_db, "site", *args)
     assert code == 2
     assert message in err
+
+
+def test_site_prints_nothing_of_the_solver_s(demo_db):
+    """HiGHS writes its banner to the process's standard output (below Python) the first time
+    a solver is made: a script reading `gridmap site` would read it amid the tables."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "gridmap_cli", "--db", demo_db, "site", "--category", "elderly_care",
+         "--count", "1", "--no-save"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "proposed sites" in done.stdout and "HiGHS" not in done.stdout.replace("highs: optimal", "")
