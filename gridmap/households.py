@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -185,6 +186,38 @@ def doubtful_estimates(buildings: pd.DataFrame) -> pd.DataFrame:
     if not len(out):
         return out
     return out.sort_values(["households", "footprint_m2"], ascending=False, kind="stable")
+
+
+def _number(value: Any) -> float | None:
+    number = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce").iloc[0]
+    return None if pd.isna(number) else float(number)
+
+
+def by_hand(
+    values: Mapping[str, Any], row: Mapping[str, Any] | None = None, params: HouseholdParams | None = None
+) -> dict[str, Any]:
+    """What else an edit by hand of a building (``values`` over its stored ``row``; none for
+    a new one) says: households or residents it changes are given, no longer estimated — so
+    that no later estimate or import overwrites them — and residents it leaves out follow the
+    households at the building's ratio so far (else ``params``'); levels it changes are given.
+    Sources the edit names itself stand."""
+    row = row or {}
+
+    def changed(name: str) -> bool:
+        return name in values and _number(values[name]) != _number(row.get(name))
+
+    extra: dict[str, Any] = {}
+    if (changed("households") or changed("residents")) and "households_from" not in values:
+        extra.update(households_from=GIVEN, estimated=False)
+        households = _number(values.get("households"))
+        if changed("households") and "residents" not in values:
+            before_h, before_r = _number(row.get("households")), _number(row.get("residents"))
+            ratio = (before_r / before_h if before_h and before_r
+                     else (params or HouseholdParams()).residents_per_household)  # fmt: skip
+            extra["residents"] = None if households is None else round(households * ratio)
+    if changed("levels") and "levels_from" not in values:
+        extra["levels_from"] = LEVELS_GIVEN
+    return extra
 
 
 def spread(total: int, weights: np.ndarray) -> np.ndarray:

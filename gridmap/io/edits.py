@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from gridmap.crs import STORAGE_CRS, STORAGE_SRID
 from gridmap.errors import ConflictError, InputError, NotFoundError, Problem, StaleEditError, TagRequiredError
+from gridmap.households import by_hand
 from gridmap.io.importer import prepare_frame, validation_context
 from gridmap.model import STEPPED_LAYERS, layer_spec
 from gridmap.store.engine import write_transaction
@@ -156,6 +157,8 @@ def create_on(
     editable(layer)
     label = f"new feature of layer '{layer}'"
     given = dict(values) | ({"id": feature_id} if feature_id is not None else {})
+    if layer == "buildings":
+        given.update(by_hand(values))
     clean = validated_feature(conn, layer, given, geometry, own=None, label=label, margin_m=margin_m)
     new_id = (
         insert_one(conn, layer, clean) if feature_id is None else _insert_as(conn, layer, clean, feature_id)
@@ -262,6 +265,8 @@ def update_on(
     feature_id = int(row["id"])
     merged = {c: row.get(c) for c in spec.column_names}
     merged.update(values)
+    if layer == "buildings":  # homes and levels set by hand are given, and stay
+        merged.update(by_hand(values, row.to_dict()))
     geom = geometry if geometry is not None else (row["geometry"] if spec.geometry else None)
     label = f"feature {feature_id} of layer '{layer}'"
     clean = validated_feature(conn, layer, merged, geom, own=row, label=label, margin_m=margin_m).iloc[0]

@@ -146,6 +146,45 @@ def test_homes_from_footprints_larger_than_homes_have_are_doubtful_estimated_or_
     assert line.doubt == ""
 
 
+def test_homes_and_levels_edited_by_hand_are_given_and_survive_the_next_estimate(district, tmp_path, capsys):
+    """A clerk corrects an estate's households in the browser: the count is theirs, no later
+    estimate overwrites it, and the residents follow; a rename or a new height leaves the
+    homes an estimate."""
+    from gridmap.io.edits import feature_etag, read_feature, update_feature
+    from gridmap.store.secret import service_secret
+
+    _area(tmp_path, district)
+    ids = read_layer(district, "buildings").reset_index().set_index("name")["id"]
+    key = service_secret(district)
+
+    def edit(name, values):
+        row = read_feature(district, "buildings", int(ids[name]))
+        update_feature(
+            district,
+            "buildings",
+            int(ids[name]),
+            values,
+            user="clerk",
+            if_match=feature_etag("buildings", row, key),
+        )
+        return read_feature(district, "buildings", int(ids[name]))
+
+    before = read_feature(district, "buildings", int(ids["1栋"]))
+    edited = edit("1栋", {"households": 77})
+    assert (edited["households_from"], bool(edited["estimated"])) == ("given", False)
+    assert edited["residents"] == round(77 * before["residents"] / before["households"])
+    renamed = edit("2栋", {"name": "二栋"})
+    assert renamed["households_from"] == "estimate"
+    taller = edit("3栋", {"levels": 30})
+    assert (taller["levels_from"], taller["households_from"]) == ("given", "estimate")
+    db = ["--db", str(district.url.render_as_string(hide_password=False))]
+    assert main([*db, "households", "estimate"]) == 0
+    capsys.readouterr()
+    b = read_layer(district, "buildings").set_index("name")
+    assert b.loc["1栋", "households"] == 77 and b.loc["3栋", "levels"] == 30
+    assert b.loc["3栋", "households"] > before["households"]  # estimated again from its 30 levels
+
+
 def test_a_community_ledger_spreads_only_what_finer_counts_leave(district, tmp_path):
     _area(tmp_path, district)
     compound = tmp_path / "compound.csv"
