@@ -207,7 +207,7 @@ def by_hand(
         return name in values and _number(values[name]) != _number(row.get(name))
 
     extra: dict[str, Any] = {}
-    if (changed("households") or changed("residents")) and "households_from" not in values:
+    if (changed("households") or changed("residents")) and values.get("households_from") is None:
         extra.update(households_from=GIVEN, estimated=False)
         households = _number(values.get("households"))
         if changed("households") and "residents" not in values:
@@ -215,9 +215,40 @@ def by_hand(
             ratio = (before_r / before_h if before_h and before_r
                      else (params or HouseholdParams()).residents_per_household)  # fmt: skip
             extra["residents"] = None if households is None else round(households * ratio)
-    if changed("levels") and "levels_from" not in values:
+    if changed("levels") and values.get("levels_from") is None:
         extra["levels_from"] = LEVELS_GIVEN
     return extra
+
+
+#: what a building's estimate reads besides its outline: an edit of one estimates it again
+ESTIMATE_READS = ("use", "levels", "compound_id")
+
+
+def estimated_after_edit(
+    building: gpd.GeoDataFrame,
+    values: Mapping[str, Any],
+    row: Mapping[str, Any] | None,
+    outline_changed: bool,
+    params: HouseholdParams,
+) -> gpd.GeoDataFrame:
+    """An edited building (one row, EPSG:4326, as it will be stored) with its homes estimated
+    again where they are an estimate and the edit changed what the estimate reads — its
+    outline, use, levels or compound — or, for a new building (``row`` None), where the edit
+    gives no households: as an import would have estimated them. Otherwise as it is."""
+    source = building["households_from"].iloc[0] if "households_from" in building.columns else None
+    if row is None:
+        stale = _number(values.get("households")) is None and source in (None, ESTIMATE)
+    else:
+        changed = [k for k in ESTIMATE_READS if k in values and values[k] != row.get(k)]
+        stale = source == ESTIMATE and (outline_changed or bool(changed))
+    if not stale:
+        return building
+    open_ = building.assign(households=None, residents=None, households_from=ESTIMATE)
+    estimated = estimate_households(open_.to_crs(metric_crs_for(open_)), params)
+    out = building.copy()
+    for column in (*HOUSEHOLD_COLUMNS, *LEVEL_COLUMNS, "floor_area_m2"):
+        out[column] = estimated[column].to_numpy()
+    return out
 
 
 def spread(total: int, weights: np.ndarray) -> np.ndarray:

@@ -28,9 +28,10 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from gridmap.crs import STORAGE_CRS, STORAGE_SRID
 from gridmap.errors import ConflictError, InputError, NotFoundError, Problem, StaleEditError, TagRequiredError
-from gridmap.households import by_hand
+from gridmap.households import HouseholdParams, by_hand, estimated_after_edit
 from gridmap.io.importer import prepare_frame, validation_context
 from gridmap.model import STEPPED_LAYERS, layer_spec
+from gridmap.settings import Settings
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import (
     WKB_KEY,
@@ -87,6 +88,11 @@ def _frame(layer: str, values: Mapping[str, Any], geometry: Any) -> pd.DataFrame
             raise InputError([Problem(f"a feature of layer '{layer}' needs a geometry", field="geometry")])
         return gpd.GeoDataFrame(frame, geometry=[geometry], crs=STORAGE_CRS)
     return frame
+
+
+def _household_params() -> HouseholdParams:
+    """How this installation estimates homes (``GRIDMAP_…`` settings), for edited buildings."""
+    return HouseholdParams.from_settings(Settings())
 
 
 def validated_feature(
@@ -160,6 +166,8 @@ def create_on(
     if layer == "buildings":
         given.update(by_hand(values))
     clean = validated_feature(conn, layer, given, geometry, own=None, label=label, margin_m=margin_m)
+    if layer == "buildings":
+        clean = estimated_after_edit(clean, values, None, True, _household_params())
     new_id = (
         insert_one(conn, layer, clean) if feature_id is None else _insert_as(conn, layer, clean, feature_id)
     )
@@ -269,7 +277,12 @@ def update_on(
         merged.update(by_hand(values, row.to_dict()))
     geom = geometry if geometry is not None else (row["geometry"] if spec.geometry else None)
     label = f"feature {feature_id} of layer '{layer}'"
-    clean = validated_feature(conn, layer, merged, geom, own=row, label=label, margin_m=margin_m).iloc[0]
+    checked = validated_feature(conn, layer, merged, geom, own=row, label=label, margin_m=margin_m)
+    if layer == "buildings":
+        checked = estimated_after_edit(
+            checked, values, row.to_dict(), geometry is not None, _household_params()
+        )
+    clean = checked.iloc[0]
     changes = {c.name: python_value(clean.get(c.name), c.kind) for c in spec.columns if c.name in clean.index}
     shown = {c: json_value(v) for c, v in changes.items()}  # dates as text, for the audit record
     before = {c: json_value(row.get(c)) for c in changes if json_value(row.get(c)) != shown[c]}

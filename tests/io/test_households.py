@@ -174,15 +174,26 @@ def test_homes_and_levels_edited_by_hand_are_given_and_survive_the_next_estimate
     assert (edited["households_from"], bool(edited["estimated"])) == ("given", False)
     assert edited["residents"] == round(77 * before["residents"] / before["households"])
     renamed = edit("2栋", {"name": "二栋"})
-    assert renamed["households_from"] == "estimate"
-    taller = edit("3栋", {"levels": 30})
+    assert renamed["households_from"] == "estimate" and renamed["households"] > 0
+    three = read_feature(district, "buildings", int(ids["3栋"]))
+    taller = edit("3栋", {"levels": 30})  # estimated again at once, from its 30 levels
     assert (taller["levels_from"], taller["households_from"]) == ("given", "estimate")
+    assert taller["households"] == pytest.approx(5 * three["households"], rel=0.01)
+    lived_in = edit("写字楼", {"use": "residential"})  # an office found to be flats
+    assert lived_in["households"] > 0 and lived_in["households_from"] == "estimate"
     db = ["--db", str(district.url.render_as_string(hide_password=False))]
     assert main([*db, "households", "estimate"]) == 0
     capsys.readouterr()
     b = read_layer(district, "buildings").set_index("name")
     assert b.loc["1栋", "households"] == 77 and b.loc["3栋", "levels"] == 30
-    assert b.loc["3栋", "households"] > before["households"]  # estimated again from its 30 levels
+    assert b.loc["3栋", "households"] == taller["households"]
+    # a building drawn anew without its households gets them estimated, as an import would
+    from gridmap.io.edits import create_feature
+
+    new_id, _ = create_feature(district, "buildings", {"name": "4栋", "use": "residential", "levels": 6},
+                               shapely.box(104.0545, 30.6515, 104.0549, 30.6519), user="clerk")  # fmt: skip
+    drawn = read_feature(district, "buildings", new_id)
+    assert drawn["households_from"] == "estimate" and drawn["households"] == three["households"]
 
 
 def test_a_community_ledger_spreads_only_what_finer_counts_leave(district, tmp_path):
