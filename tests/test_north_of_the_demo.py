@@ -18,7 +18,7 @@ import pulp
 import pytest
 import shapely
 from spopt.locate import MCLP
-from walk_oracle import WalkOracle
+from walk_oracle import WalkOracle, assert_walks_equal
 
 from gridmap.coverage import CoverageParams, compute_coverage
 from gridmap.crs import densified_to
@@ -86,22 +86,8 @@ def test_walks_equal_networkx_on_streets_the_demo_never_sees(north, capsys):
     res = compute_coverage(
         inputs, CoverageParams(categories=CATEGORIES, levels=(15,), circles=False, gaps=False)
     )
-    crs = res.report["crs"]
-    oracle = WalkOracle(inputs.roads, crs)
-    points = shapely.get_coordinates(res.homes.to_crs(crs).geometry.representative_point().values)
-    sample = np.random.default_rng(5).choice(len(points), min(40, len(points)), replace=False)
-    facilities = inputs.facilities.to_crs(crs)
-    checked = 0
-    for category in CATEGORIES:
-        mine = facilities[facilities["categories"].str.split(",").map(lambda c, cat=category: cat in c)]
-        targets = [oracle.snap(p) for p in shapely.get_coordinates(mine.geometry.values)]
-        for h in sample:
-            expected, got = oracle.nearest(points[h], targets), res.distances[(category, 15)][h]
-            if np.isinf(got):  # beyond the snap distance, or on an island without the category
-                continue
-            assert got == pytest.approx(expected, abs=0.1)
-            checked += 1
-    assert checked >= len(CATEGORIES) * len(sample) * 0.8
+    reached = assert_walks_equal(inputs, res, CATEGORIES, seed=5)
+    assert reached >= len(CATEGORIES) * min(40, len(res.homes)) * 0.8
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # PuLP on its bundled CBC

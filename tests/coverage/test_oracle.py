@@ -5,10 +5,8 @@ snaps points to the nearest segment by brute force, and searches from both ends 
 sampled home's segment.
 """
 
-import numpy as np
 import pytest
-import shapely
-from walk_oracle import WalkOracle
+from walk_oracle import assert_walks_equal
 
 from gridmap.coverage import CoverageInputs, CoverageParams, compute_coverage
 
@@ -24,24 +22,6 @@ def result(demo_data):
 
 
 @pytest.mark.slow
-def test_distances_equal_networkx(result, demo_data):
+def test_distances_equal_networkx(result):
     inputs, res = result
-    crs = res.report["crs"]
-    oracle = WalkOracle(inputs.roads, crs)
-    homes = res.homes.to_crs(crs)
-    points = shapely.get_coordinates(homes.geometry.representative_point().values)
-    sample = np.random.default_rng(3).choice(len(homes), SAMPLE, replace=False)
-    facilities = inputs.facilities.to_crs(crs)
-    checked = 0
-    for category in CATEGORIES:
-        mine = facilities[facilities["categories"].str.split(",").map(lambda c, cat=category: cat in c)]
-        targets = [oracle.snap(p) for p in shapely.get_coordinates(mine.geometry.values)]
-        for h in sample:
-            expected = oracle.nearest(points[h], targets)
-            got = res.distances[(category, 15)][h]
-            if np.isinf(expected):
-                assert np.isinf(got)
-            else:
-                assert got == pytest.approx(expected, abs=0.1)
-                checked += 1
-    assert checked >= len(CATEGORIES) * SAMPLE * 0.9
+    assert assert_walks_equal(inputs, res, CATEGORIES, sample=SAMPLE) >= len(CATEGORIES) * SAMPLE * 0.9
