@@ -322,9 +322,8 @@ def _counts_within(households: float, lo: int, hi: int, units_with_homes: int) -
     if households <= hi:
         return [1]
     fewest, most = math.ceil(households / hi), max(math.floor(households / lo), 1)
-    if (
-        fewest > most
-    ):  # no count keeps every grid in range: try one grid more than the maximum allows, one fewer
+    if fewest > most:
+        # no count keeps every grid in range: one grid more than the maximum allows, and one fewer
         return list(dict.fromkeys(max(1, min(c, units_with_homes)) for c in (fewest, fewest - 1)))
     best = min(max(round(households / ((lo + hi) / 2)), fewest), most)
     counts = [c for c in (best, best - 1, best + 1) if fewest <= c <= most and 1 <= c <= units_with_homes]

@@ -166,7 +166,7 @@ def create_on(
     if layer == "buildings":
         given.update(by_hand(values))
     clean = validated_feature(conn, layer, given, geometry, own=None, label=label, margin_m=margin_m)
-    if layer == "buildings":
+    if layer == "buildings" and feature_id is None:  # a new building, not one restored as it was
         clean = estimated_after_edit(clean, values, None, True, _household_params())
     new_id = (
         insert_one(conn, layer, clean) if feature_id is None else _insert_as(conn, layer, clean, feature_id)
