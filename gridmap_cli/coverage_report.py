@@ -285,16 +285,20 @@ def print_islands(report: dict, top: int = 8) -> None:
 
 
 def _print_problems(report: dict) -> None:
-    for key, text in (
-        ("homes_unattached", "farther than the snap distance from any street (not covered)"),
-        ("homes_on_islands", "on streets cut off from the main network"),
-        ("facilities_unattached", "farther than the snap distance from any street (not used)"),
+    for key, one, many, text in (
+        ("homes_unattached", "home", "homes", "farther than the snap distance from any street (not covered)"),
+        ("homes_on_islands", "home", "homes", "on streets cut off from the main network"),
+        (
+            "facilities_unattached",
+            "facility",
+            "facilities",
+            "farther than the snap distance from any street (not used)",
+        ),
     ):
         ids = report.get(key) or []
-        if ids:
-            things = key.split("_")[0]
-            shown = ", ".join(f"{things[:-1]} {i}" if isinstance(i, int) else str(i) for i in ids[:10])
-            count = f"1 {things[:-1]}" if len(ids) == 1 else f"{len(ids)} {things}"
+        if ids:  # a home is named by kind ("compound 19"); a facility, or a home of an older run, by id
+            shown = ", ".join(f"{one} {i}" if isinstance(i, int) else str(i) for i in ids[:10])
+            count = f"1 {one}" if len(ids) == 1 else f"{len(ids)} {many}"
             say(f"{count} {text}: {shown}{' …' if len(ids) > 10 else ''}")
 
 

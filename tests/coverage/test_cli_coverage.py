@@ -141,3 +141,16 @@ def test_the_program_leaves_what_exists_out_of_the_last_collections_and_exits_wi
     with pytest.raises(SystemExit) as stop:
         program.run()
     assert stop.value.code == 3 and frozen == [True]
+
+
+def test_homes_and_facilities_off_the_streets_are_named_one_by_one(capsys):
+    """Homes by kind ("compound 19" is not building 19), facilities by id, counted in words."""
+    from gridmap_cli.coverage_report import _print_problems
+
+    _print_problems({"homes_unattached": ["building 2"], "homes_on_islands": ["building 4", "compound 19"],
+                     "facilities_unattached": [102, 103]})  # fmt: skip
+    assert capsys.readouterr().out.splitlines() == [
+        "1 home farther than the snap distance from any street (not covered): building 2",
+        "2 homes on streets cut off from the main network: building 4, compound 19",
+        "2 facilities farther than the snap distance from any street (not used): facility 102, facility 103",
+    ]
