@@ -112,7 +112,8 @@ def _report(engine, args, now) -> int:
     column = f"{args.by}_id"
     figures = event_figures(events, by=column, start=start, end=end, now=now)
     units = read_layer(engine, UNIT_LAYERS[args.by], columns=["code", "name"])
-    names = {int(i): (c, n) for i, c, n in zip(units["id"], units["code"], units["name"], strict=True)}
+    names = {int(i): (c or "", n if isinstance(n, str) else "")  # a drawn grid may have no name yet
+             for i, c, n in zip(units["id"], units["code"], units["name"], strict=True)}  # fmt: skip
     figures.insert(
         1,
         "code",

@@ -290,6 +290,18 @@ def test_the_report_command_prints_and_writes_a_spreadsheet(demo, tmp_path, caps
     assert (
         code == 2 and "'from' 2026-03-01 00:00 comes after 'to' 2026-01-01 00:00" in capsys.readouterr().err
     )
+    # a unit without a name yet (a grid just drawn) shows none, not "nan"
+    from sqlalchemy import text
+
+    with demo.begin() as conn:
+        named = conn.execute(text("SELECT id, name FROM grids ORDER BY id LIMIT 1")).one()
+        conn.execute(text("UPDATE grids SET name = NULL WHERE id = :i"), {"i": named.id})
+    try:
+        assert main([*db, "events", "report", "--by", "grid"]) == 0
+        assert "nan" not in capsys.readouterr().out
+    finally:
+        with demo.begin() as conn:
+            conn.execute(text("UPDATE grids SET name = :n WHERE id = :i"), {"n": named.name, "i": named.id})
 
 
 def test_repeat_places_by_hand():
