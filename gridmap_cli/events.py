@@ -66,9 +66,13 @@ def _file(engine, args, now) -> int:
         engine, lon=args.lon, lat=args.lat, category=args.category, description=args.description,
         source=args.source, reporter=args.reporter, phone=args.phone, now=now,
     )  # fmt: skip
+    from gridmap.store.layers import read_layer
+
     p = filed.placement
     whom = p.assignee or "nobody in office: it escalates when its claim deadline passes"
-    print(f"filed event {filed.event_id} ({filed.category}) in grid {p.grid_id}, for {whom}; "
+    code = read_layer(engine, "grids", columns=["code"], ids=[p.grid_id])["code"]
+    grid = f"{code.iloc[0]} (id {p.grid_id})" if len(code) else str(p.grid_id)
+    print(f"filed event {filed.event_id} ({filed.category}) in grid {grid}, for {whom}; "
           f"due {filed.due_at:%Y-%m-%d %H:%M} UTC; department {filed.department}")  # fmt: skip
     return EXIT_OK
 

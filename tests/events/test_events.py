@@ -361,3 +361,12 @@ def test_two_runs_of_the_clock_at_once_escalate_an_event_one_level(demo):
     with pytest.raises(ConflictError, match="no longer waits unclaimed past its deadline"):
         move_event(demo, filed.event_id, "escalated", by="clock", now=late)
     assert read_layer(demo, "events").loc[filed.event_id, "escalations"] == 1
+
+
+def test_filing_on_the_command_line_names_the_grid_by_its_code(demo_copy, capsys):
+    url = demo_copy("spatialite", "file_cli")
+    grid = read_layer(make_engine(url), "grids").iloc[0]
+    point = grid.geometry.representative_point()
+    assert main(["--db", url, "events", "file", "--lon", str(point.x), "--lat", str(point.y),
+                 "--category", "environment", "--description", "楼道堆物"]) == 0  # fmt: skip
+    assert f"(environment) in grid {grid['code']} (id {grid.name})" in capsys.readouterr().out
