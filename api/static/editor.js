@@ -128,6 +128,15 @@ function featureBounds(geometry) {
   return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
 }
 
+// where a building's homes and levels came from, beside their fields: a clerk sees what is an
+// estimate (and a value typed over it is theirs: the service keeps it as given)
+const SOURCES = { estimate: "（估算）", ledger: "（台账）" };
+function sourceOf(name, properties) {
+  if (name === "households" || name === "residents") return SOURCES[properties.households_from] || "";
+  if (name === "levels" && properties.levels_from && properties.levels_from !== "given") return SOURCES.estimate;
+  return "";
+}
+
 function showForm(layer, properties) {
   const form = document.getElementById("edit-form");
   form.innerHTML = "";
@@ -135,7 +144,7 @@ function showForm(layer, properties) {
   for (const [name, field] of Object.entries(schema.properties)) {
     if (["source", "osm_id", "generated", "estimated", "households_from", "levels_from"].includes(name)) continue;
     const label = document.createElement("label");
-    label.textContent = field.title + (schema.required.includes(name) ? " *" : "") + " ";
+    label.textContent = field.title + (schema.required.includes(name) ? " *" : "") + sourceOf(name, properties) + " ";
     let input;
     if (field.enum) {
       input = document.createElement("select");

@@ -267,6 +267,9 @@ def test_a_community_admin_edits_a_grid_in_the_browser(live_url, layers, clerk):
         _save(page, {"name": "新建3号楼", "levels": "6"}, "新建楼栋")
         built = page.evaluate("gridmapEditor.editor.original")
         assert built["properties"]["name"] == "新建3号楼" and built["geometry"]["type"] == "MultiPolygon"
+        # drawn without its households, they are estimated, and the form says so beside them
+        assert built["properties"]["households_from"] == "estimate"
+        assert "户数（估算）" in page.inner_text("#edit-form")
         ring = built["geometry"]["coordinates"][0][0]
         assert all(
             min(abs(x - cx) + abs(y - cy) for x, y in ring) < 1e-6 for cx, cy in corners
