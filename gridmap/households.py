@@ -428,11 +428,13 @@ def spread_ledger(
         rest = total - int(hh.loc[fixed].sum())
         line = LedgerLine(str(row.unit), total, int(hh.loc[members].sum()), len(targets), len(fixed))
         if not len(targets) or rest < 0:
-            note = (
-                "no building to spread it over"
-                if not len(targets)
-                else f"fewer than the {int(hh.loc[fixed].sum()):,} households already given in it or by finer ledgers"
-            )
+            if len(targets):
+                note = f"fewer than the {int(hh.loc[fixed].sum()):,} households already given in it or by finer ledgers"
+            elif len(fixed):
+                note = (f"its households are given ({int(hh.loc[fixed].sum()):,}: in the buildings' rows, by hand or "
+                        "by finer ledgers), which a ledger does not override")  # fmt: skip
+            else:
+                note = "no building to spread it over"
             lines.append(replace(line, spread_over=0, note=note))
             continue
         parts = spread(rest, area.loc[targets].to_numpy())

@@ -186,6 +186,12 @@ def test_homes_and_levels_edited_by_hand_are_given_and_survive_the_next_estimate
     capsys.readouterr()
     b = read_layer(district, "buildings").set_index("name")
     assert b.loc["1栋", "households"] == 77 and b.loc["3栋", "levels"] == 30
+    ledger = tmp_path / "by_building.csv"  # a ledger does not override a count given by hand, and says so
+    pd.DataFrame({"building_id": [int(ids["1栋"])], "households": [90]}).to_csv(ledger, index=False)
+    report = import_ledger(district, ledger, by="building")
+    assert "its households are given (77: in the buildings' rows, by hand or by finer ledgers)" in str(
+        report.warnings[0]
+    )
     assert b.loc["3栋", "households"] == taller["households"]
     # a building drawn anew without its households gets them estimated, as an import would
     from gridmap.io.edits import create_feature
