@@ -92,14 +92,32 @@ def require_people(buildings: pd.DataFrame, what: str) -> None:
         )
 
 
-def homes_counted(buildings: pd.DataFrame) -> str:
+def homes_counted(buildings: pd.DataFrame, compounds: pd.DataFrame | None = None) -> str:
     """ "homes counted: 12,345 residents: 80 % estimated from footprint × levels, …" — how much
-    of what a figure counts is an estimate, for every output that counts people."""
+    of what a figure counts is an estimate, and, given the ``compounds``, how many of them
+    count no one, for every output that counts people."""
     from gridmap.households import home_origins
 
     origins = home_origins(buildings)
-    doubt = origins.doubt()
-    return f"homes counted: {origins.describe()} (see `gridmap households`)" + (f"; {doubt}" if doubt else "")
+    said = f"homes counted: {origins.describe()} (see `gridmap households`)"
+    if doubt := origins.doubt():
+        said += f"\n  {doubt}"
+    if compounds is not None and (uncounted := uncounted_compounds(buildings, compounds)):
+        said += f"\n  {uncounted}"
+    return said
+
+
+def uncounted_compounds(buildings: pd.DataFrame, compounds: pd.DataFrame) -> str | None:
+    """ "73 of the 75 compounds are mapped without buildings of homes …", or None."""
+    from gridmap.study_area import compounds_lived_in
+
+    bare = len(set(compounds.index.astype(int)) - set(compounds_lived_in(buildings).tolist()))
+    if not bare:
+        return None
+    return (
+        f"{bare:,} of the {len(compounds):,} compounds are mapped without buildings of homes and count no "
+        "one: draw or import their buildings"
+    )
 
 
 def doubtful_homes(plan) -> str | None:

@@ -87,7 +87,7 @@ def run_and_print(
             result = compute_coverage(
                 inputs, params, checklist=checklist, progress=progress, circles_later=save
             )
-            counted = homes_counted(inputs.buildings)
+            counted = homes_counted(inputs.buildings, inputs.compounds)
             run_id = save_run(engine, result, inputs, user="cli", label=label) if save else None
     _print_result(result, checklist, by, counted)
     if run_id is not None:

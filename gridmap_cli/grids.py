@@ -20,7 +20,7 @@ def cmd_validate(args, settings: Settings) -> int:
     layers = {name: read_layer(engine, name) for name in CHECKED_LAYERS}
     tolerances = Tolerances.from_settings(settings)
     findings = check_grid_map(layers, tolerances)
-    print(homes_counted(layers["buildings"]))
+    print(homes_counted(layers["buildings"], layers["compounds"]))
     if findings.empty:
         print("the grid map is sound: no findings")
     else:

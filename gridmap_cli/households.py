@@ -6,7 +6,7 @@ import sys
 
 from gridmap.errors import InputError
 from gridmap.settings import Settings
-from gridmap_cli.common import EXIT_OK, open_engine
+from gridmap_cli.common import EXIT_OK, open_engine, uncounted_compounds
 from gridmap_cli.terminal import print_table
 
 #: the doubtful estimates `gridmap households` lists
@@ -44,6 +44,8 @@ def _show(engine, args, params) -> int:
     )
     origins = home_origins(buildings)
     print(f"all buildings: {origins.describe()}")
+    if uncounted := uncounted_compounds(buildings, read_layer(engine, "compounds", columns=[])):
+        print(uncounted)
     if doubt := origins.doubt():
         doubtful = doubtful_estimates(buildings)
         shown = [(i, r.get("name") or "", r.get("use") or "", f"{r['footprint_m2']:,.0f}", int(r["levels"]),

@@ -82,7 +82,7 @@ def run_and_print(
         inputs = inputs.within(area, params.walking.metres(minutes) + params.walking.max_snap_m)
     require_people(inputs.buildings, "a siting proposal")
     settle()  # the layers read stay for the whole run
-    say(homes_counted(inputs.buildings))
+    say(homes_counted(inputs.buildings, inputs.compounds))
     groups, shared = category_groups(inputs, params, checklist)
     if not groups:
         say("every home is within the circle of every listed category: nothing to propose")

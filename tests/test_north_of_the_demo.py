@@ -72,9 +72,10 @@ def test_the_import_and_every_count_of_homes_say_which_estimates_are_doubtful(im
     assert "building_homes_doubtful" in out and ESTATE in out
     code, out, _ = _run(capsys, north, "households")
     assert "90 % of them estimated in 2 buildings of a footprint over 5,000 m²" in out
-    assert ESTATE in out and SHOP in out
+    assert ESTATE in out and SHOP in out and "73 of the 75 compounds are mapped without buildings" in out
     code, out, _ = _run(capsys, north, "coverage", "--category", "food", "--no-save", "--no-circles")
     assert code == 0 and "90 % of them estimated in 2 buildings" in out
+    assert "73 of the 75 compounds are mapped without buildings of homes and count no one" in out
     # most compounds here are mapped without buildings: their gaps are said to hold no one known
     assert re.search(r"service gaps \(\d+ of them hold no one known: compounds mapped without buildings", out)
     assert "1 home on streets cut off from the main network: compound 19" in out
