@@ -2,9 +2,10 @@
 demo's study area (Jinniu and Chenghua, around 成都北站), streets, buildings and places the
 demo never sees. Imported as a user would (`gridmap import-osm --bbox`), its walks equal a
 networkx oracle's, a proposal's sites reach exactly the homes the oracle says and its MCLP
-objective equals spopt's, and the estimates that real outlines make doubtful — an estate and a
+objective equals spopt's; the estimates that real outlines make doubtful — an estate and a
 supermarket each drawn as one "residential" or "house" building — are said wherever homes
-are counted."""
+are counted, as are the compounds mapped without buildings, which count no one; and grids
+drawn over real streets tile their community and keep the estate alone."""
 
 from __future__ import annotations
 
