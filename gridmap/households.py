@@ -434,7 +434,7 @@ def spread_ledger(
                 note = (f"its households are given ({int(hh.loc[fixed].sum()):,}: in the buildings' rows, by hand or "
                         "by finer ledgers), which a ledger does not override")  # fmt: skip
             else:
-                note = "no building to spread it over"
+                note = "no building to spread it over: draw or import its buildings first"
             lines.append(replace(line, spread_over=0, note=note))
             continue
         parts = spread(rest, area.loc[targets].to_numpy())
