@@ -22,6 +22,7 @@ import pandas as pd
 
 from gridmap.crs import metric_crs_for
 from gridmap.geometry import containing_ids
+from gridmap.model import layer_spec
 from gridmap.settings import Settings
 
 #: OSM ``building`` values of homes
@@ -210,7 +211,9 @@ def by_hand(
     if (changed("households") or changed("residents")) and values.get("households_from") is None:
         extra.update(households_from=GIVEN, estimated=False)
         households = _number(values.get("households"))
-        if changed("households") and "residents" not in values:
+        most = layer_spec("buildings").column("households").maximum
+        counted = households is None or (households >= 0 and (most is None or households <= most))
+        if changed("households") and "residents" not in values and counted:  # else only households is wrong
             before_h, before_r = _number(row.get("households")), _number(row.get("residents"))
             ratio = (before_r / before_h if before_h and before_r
                      else (params or HouseholdParams()).residents_per_household)  # fmt: skip

@@ -173,6 +173,11 @@ def test_homes_and_levels_edited_by_hand_are_given_and_survive_the_next_estimate
     edited = edit("1栋", {"households": 77})
     assert (edited["households_from"], bool(edited["estimated"])) == ("given", False)
     assert edited["residents"] == round(77 * before["residents"] / before["households"])
+    with pytest.raises(
+        InputError
+    ) as refused:  # named once, by the field given: not residents derived from it
+        edit("1栋", {"households": -5})
+    assert [p.field for p in refused.value.problems] == ["households"]
     renamed = edit("2栋", {"name": "二栋"})
     assert renamed["households_from"] == "estimate" and renamed["households"] > 0
     three = read_feature(district, "buildings", int(ids["3栋"]))
