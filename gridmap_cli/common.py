@@ -116,7 +116,7 @@ def uncounted_compounds(buildings: pd.DataFrame, compounds: pd.DataFrame) -> str
         return None
     return (
         f"{bare:,} of the {len(compounds):,} compounds are mapped without buildings of homes and count no "
-        "one: draw or import their buildings"
+        "one: give their households (`gridmap households ledger FILE --by compound`), or draw their buildings"
     )
 
 

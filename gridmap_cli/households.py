@@ -89,6 +89,14 @@ def _ledger(engine, args, params) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     head = "dry run, nothing written: would set" if report.dry_run else "set"
     print(f"{head} the households of {report.buildings_changed:,} buildings from {args.path}")
+    if report.buildings_added:
+        from gridmap.io.ledger import PLACEHOLDER_SIDE_M
+
+        n = report.buildings_added
+        print(f"{'would add' if report.dry_run else 'added'} {n:,} building{'s' if n > 1 else ''} to hold the count "
+              f"of {'compounds' if n > 1 else 'a compound'} with no building drawn: a square of "
+              f"{PLACEHOLDER_SIDE_M:g} m at its point, marked generated (draw its buildings, and the next ledger "
+              "spreads the count over them)")  # fmt: skip
     return EXIT_OK
 
 

@@ -18,16 +18,17 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 from sqlalchemy import Connection, Engine
 
-from gridmap.crs import metric_crs_for
+from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.errors import InputError, Problem
 from gridmap.geometry import containing_ids
 from gridmap.households import LEDGER_UNITS, HouseholdParams, LedgerLine, spread_ledger
 from gridmap.io.read import read_file
 from gridmap.model import layer_spec
 from gridmap.store.engine import write_transaction
-from gridmap.store.layers import bump_version, lock_layer, read_layer, record_audit, update_rows
+from gridmap.store.layers import bump_version, insert_rows, lock_layer, read_layer, record_audit, update_rows
 
 #: the headers a ledger may use for each thing it gives
 HEADERS: Mapping[str, tuple[str, ...]] = {
@@ -52,14 +53,22 @@ UNIT_COLUMNS = {
 }
 
 
+#: the side (m) of the building that holds a compound's count where none of its buildings is
+#: drawn: a marker at the compound's point, not an outline
+PLACEHOLDER_SIDE_M = 10.0
+PLACEHOLDER_SOURCE = "ledger"
+
+
 @dataclass
 class LedgerReport:
-    """What a ledger did: a line per unit, the buildings it changed, its warnings."""
+    """What a ledger did: a line per unit, the buildings it changed (and, for compounds with
+    no building drawn, added to hold their counts), its warnings."""
 
     by: str
     lines: list[LedgerLine] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     buildings_changed: int = 0
+    buildings_added: int = 0
     warnings: list[Problem] = field(default_factory=list)
     dry_run: bool = False
 
@@ -192,6 +201,30 @@ def _unit_of_buildings(conn: Connection, buildings: gpd.GeoDataFrame, by: str) -
     return containing_ids(points, communities.to_crs(metric))
 
 
+def _placeholders(compounds: gpd.GeoDataFrame, ledger: pd.DataFrame, unit_of: pd.Series) -> gpd.GeoDataFrame:
+    """A building for each compound the ledger counts that has no building at all, to hold its
+    count where people are: a square of :data:`PLACEHOLDER_SIDE_M` at the compound's point
+    (EPSG:4326), residential, marked ``generated``, named after the compound. Drawn buildings
+    take the count over by their floor area (the placeholder has none)."""
+    built = set(pd.to_numeric(unit_of, errors="coerce").dropna().astype(int))
+    bare = compounds[compounds["id"].isin([int(u) for u in ledger["unit"] if int(u) not in built])]
+    if not len(bare):
+        return gpd.GeoDataFrame(geometry=[], crs=STORAGE_CRS)
+    metric = metric_crs_for(bare)
+    points = bare.to_crs(metric).geometry.representative_point()
+    squares = gpd.GeoSeries(points.buffer(PLACEHOLDER_SIDE_M / 2, cap_style="square"), crs=metric).to_crs(
+        STORAGE_CRS
+    )
+    names = [
+        f"{n}（台账，楼栋未绘）" if isinstance(n, str) and n else "（台账，楼栋未绘）" for n in bare["name"]
+    ]
+    return gpd.GeoDataFrame(
+        {"name": names, "use": "residential", "compound_id": bare["id"].astype(int).to_numpy(),
+         "generated": True, "source": PLACEHOLDER_SOURCE},
+        geometry=[shapely.MultiPolygon([g]) for g in squares], crs=STORAGE_CRS,
+    )  # fmt: skip
+
+
 def import_ledger(
     engine: Engine,
     path: str | Path,
@@ -223,6 +256,17 @@ def import_ledger(
         lock_layer(conn, "buildings")
         buildings = read_layer(conn, "buildings")
         unit_of = _unit_of_buildings(conn, buildings, by)
+        held = _placeholders(units, ledger, unit_of) if by == "compound" else None
+        if held is not None and len(held):  # the counts of compounds with no building drawn
+            report.buildings_added = len(held)
+            if dry_run:  # counted in memory, under ids no stored building has
+                top = int(buildings.index.max()) if len(buildings) else 0
+                added = held.set_axis(range(top + 1, top + 1 + len(held)))
+                buildings = gpd.GeoDataFrame(pd.concat([buildings, added]), crs=buildings.crs)
+            else:
+                insert_rows(conn, "buildings", held)
+                buildings = read_layer(conn, "buildings")
+            unit_of = _unit_of_buildings(conn, buildings, by)
         changed, report.lines = spread_ledger(buildings, unit_of, ledger, by, params or HouseholdParams())
         report.warnings = [
             Problem(f"{by} {report.labels.get(line.unit, line.unit)}: {line.note}; nothing spread there",
@@ -233,12 +277,12 @@ def import_ledger(
             for line in report.lines if line.doubt
         ]  # fmt: skip
         report.buildings_changed = len(changed)
-        if not dry_run and len(changed):
+        if not dry_run and (len(changed) or report.buildings_added):
             rows = changed.assign(id=changed.index)
             update_rows(conn, "buildings", rows, ["households", "residents", "households_from", "estimated"])
             record_audit(
                 conn, user=user, action="ledger", layer="buildings", count=len(changed),
-                detail={"file": Path(path).name, "by": by, "units": len(ledger)},
+                detail={"file": Path(path).name, "by": by, "units": len(ledger), "added": report.buildings_added},
             )  # fmt: skip
             bump_version(conn, "buildings")
     return report

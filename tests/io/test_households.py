@@ -191,14 +191,24 @@ def test_homes_and_levels_edited_by_hand_are_given_and_survive_the_next_estimate
     capsys.readouterr()
     b = read_layer(district, "buildings").set_index("name")
     assert b.loc["1栋", "households"] == 77 and b.loc["3栋", "levels"] == 30
-    bare = tmp_path / "bare.csv"  # a compound of no building: the count waits for its buildings, and says so
-    write_layer(district, "compounds", gpd.GeoDataFrame(
-        {"name": ["空小区"], "community_id": [1]},
-        geometry=[shapely.MultiPolygon([shapely.box(104.066, 30.668, 104.068, 30.669)])], crs=4326,
-    ))  # fmt: skip
+    # a compound with no building drawn (as OpenStreetMap maps most): its count is held by a
+    # marked square at its point, so that it is counted where its people are
+    bare = tmp_path / "bare.csv"
+    outline = shapely.box(104.066, 30.668, 104.068, 30.669)
+    write_layer(district, "compounds", gpd.GeoDataFrame({"name": ["空小区"], "community_id": [1]},
+                                                        geometry=[shapely.MultiPolygon([outline])], crs=4326))  # fmt: skip
     pd.DataFrame({"compound": ["空小区"], "households": [120]}).to_csv(bare, index=False)
+    assert import_ledger(district, bare, by="compound", dry_run=True).buildings_added == 1
+    assert "空小区（台账，楼栋未绘）" not in set(
+        read_layer(district, "buildings")["name"]
+    )  # a dry run writes nothing
     report = import_ledger(district, bare, by="compound")
-    assert "no building to spread it over: draw or import its buildings first" in str(report.warnings[0])
+    assert report.buildings_added == 1 and report.warnings == []
+    held = read_layer(district, "buildings").set_index("name").loc["空小区（台账，楼栋未绘）"]
+    assert (held["households"], held["households_from"], bool(held["generated"])) == (120, "ledger", True)
+    assert outline.contains(held.geometry) and held.geometry.area < outline.area / 50
+    again = import_ledger(district, bare, by="compound")  # the next ledger spreads over it, adding none
+    assert again.buildings_added == 0 and again.buildings_changed == 1
     ledger = tmp_path / "by_building.csv"  # a ledger does not override a count given by hand, and says so
     pd.DataFrame({"building_id": [int(ids["1栋"])], "households": [90]}).to_csv(ledger, index=False)
     report = import_ledger(district, ledger, by="building")
