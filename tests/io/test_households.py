@@ -150,7 +150,7 @@ def test_homes_and_levels_edited_by_hand_are_given_and_survive_the_next_estimate
     """A clerk corrects an estate's households in the browser: the count is theirs, no later
     estimate overwrites it, and the residents follow; a rename or a new height leaves the
     homes an estimate."""
-    from gridmap.io.edits import feature_etag, read_feature, update_feature
+    from gridmap.io.edits import create_feature, feature_etag, read_feature, update_feature
     from gridmap.store.secret import service_secret
 
     _area(tmp_path, district)
@@ -173,9 +173,8 @@ def test_homes_and_levels_edited_by_hand_are_given_and_survive_the_next_estimate
     edited = edit("1栋", {"households": 77})
     assert (edited["households_from"], bool(edited["estimated"])) == ("given", False)
     assert edited["residents"] == round(77 * before["residents"] / before["households"])
-    with pytest.raises(
-        InputError
-    ) as refused:  # named once, by the field given: not residents derived from it
+    # refused once, by the field given: not again for the residents derived from it
+    with pytest.raises(InputError) as refused:
         edit("1栋", {"households": -5})
     assert [p.field for p in refused.value.problems] == ["households"]
     renamed = edit("2栋", {"name": "二栋"})
@@ -191,24 +190,6 @@ def test_homes_and_levels_edited_by_hand_are_given_and_survive_the_next_estimate
     capsys.readouterr()
     b = read_layer(district, "buildings").set_index("name")
     assert b.loc["1栋", "households"] == 77 and b.loc["3栋", "levels"] == 30
-    # a compound with no building drawn (as OpenStreetMap maps most): its count is held by a
-    # marked square at its point, so that it is counted where its people are
-    bare = tmp_path / "bare.csv"
-    outline = shapely.box(104.066, 30.668, 104.068, 30.669)
-    write_layer(district, "compounds", gpd.GeoDataFrame({"name": ["空小区"], "community_id": [1]},
-                                                        geometry=[shapely.MultiPolygon([outline])], crs=4326))  # fmt: skip
-    pd.DataFrame({"compound": ["空小区"], "households": [120]}).to_csv(bare, index=False)
-    assert import_ledger(district, bare, by="compound", dry_run=True).buildings_added == 1
-    assert "空小区（台账，楼栋未绘）" not in set(
-        read_layer(district, "buildings")["name"]
-    )  # a dry run writes nothing
-    report = import_ledger(district, bare, by="compound")
-    assert report.buildings_added == 1 and report.warnings == []
-    held = read_layer(district, "buildings").set_index("name").loc["空小区（台账，楼栋未绘）"]
-    assert (held["households"], held["households_from"], bool(held["generated"])) == (120, "ledger", True)
-    assert outline.contains(held.geometry) and held.geometry.area < outline.area / 50
-    again = import_ledger(district, bare, by="compound")  # the next ledger spreads over it, adding none
-    assert again.buildings_added == 0 and again.buildings_changed == 1
     ledger = tmp_path / "by_building.csv"  # a ledger does not override a count given by hand, and says so
     pd.DataFrame({"building_id": [int(ids["1栋"])], "households": [90]}).to_csv(ledger, index=False)
     report = import_ledger(district, ledger, by="building")
@@ -217,12 +198,40 @@ def test_homes_and_levels_edited_by_hand_are_given_and_survive_the_next_estimate
     )
     assert b.loc["3栋", "households"] == taller["households"]
     # a building drawn anew without its households gets them estimated, as an import would
-    from gridmap.io.edits import create_feature
-
     new_id, _ = create_feature(district, "buildings", {"name": "4栋", "use": "residential", "levels": 6},
                                shapely.box(104.0545, 30.6515, 104.0549, 30.6519), user="clerk")  # fmt: skip
     drawn = read_feature(district, "buildings", new_id)
     assert drawn["households_from"] == "estimate" and drawn["households"] == three["households"]
+
+
+def test_a_compound_with_no_building_drawn_gets_one_to_hold_its_ledger_count(district, tmp_path):
+    """As OpenStreetMap maps most compounds: the count is held by a marked square at the
+    compound's point, so that its people are counted where they live; once its buildings are
+    drawn, the next ledger gives the count to them."""
+    from gridmap.io.edits import create_feature
+
+    _area(tmp_path, district)
+    bare = tmp_path / "bare.csv"
+    outline = shapely.box(104.066, 30.668, 104.068, 30.669)
+    write_layer(district, "compounds", gpd.GeoDataFrame({"name": ["空小区"], "community_id": [1]},
+                                                        geometry=[shapely.MultiPolygon([outline])], crs=4326))  # fmt: skip
+    pd.DataFrame({"compound": ["空小区"], "households": [120]}).to_csv(bare, index=False)
+    assert import_ledger(district, bare, by="compound", dry_run=True).buildings_added == 1
+    held_name = "空小区（台账，楼栋未绘）"
+    assert held_name not in set(read_layer(district, "buildings")["name"])  # a dry run writes nothing
+    report = import_ledger(district, bare, by="compound")
+    assert report.buildings_added == 1 and report.warnings == []
+    held = read_layer(district, "buildings").set_index("name").loc[held_name]
+    assert (held["households"], held["households_from"], bool(held["generated"])) == (120, "ledger", True)
+    assert outline.contains(held.geometry) and held.geometry.area < outline.area / 50
+    again = import_ledger(district, bare, by="compound")  # the next ledger spreads over it, adding none
+    assert again.buildings_added == 0 and again.buildings_changed == 1
+    drawn, _ = create_feature(district, "buildings", {"name": "空小区1栋", "use": "residential", "levels": 6,
+                                                      "compound_id": int(held["compound_id"])},
+                              shapely.box(104.0665, 30.6682, 104.0669, 30.6686), user="clerk")  # fmt: skip
+    import_ledger(district, bare, by="compound")  # its buildings drawn, the count goes to them
+    b = read_layer(district, "buildings")
+    assert b.loc[drawn, "households"] == 120 and b.loc[held.name == b["name"], "households"].tolist() == [0]
 
 
 def test_a_community_ledger_spreads_only_what_finer_counts_leave(district, tmp_path):
