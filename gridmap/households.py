@@ -50,6 +50,9 @@ LEVELS_BY_USE: Mapping[str, int] = {
 #: and homes estimated from its footprint are doubtful (:func:`doubtful_estimates`).
 LARGEST_HOME_FOOTPRINT_M2 = 5000.0
 GIVEN, LEDGER, ESTIMATE = "given", "ledger", "estimate"
+#: the ``source`` of a building a ledger adds to hold the count of a compound with no building
+#: drawn (marked ``generated``)
+PLACEHOLDER_SOURCE = "ledger"
 #: what a building's ``levels_from`` says when nobody gave its levels
 LEVELS_GIVEN = "given"
 LEVELS_FROM_TAG = "osm building:levels"
@@ -252,6 +255,25 @@ def estimated_after_edit(
     for column in (*HOUSEHOLD_COLUMNS, *LEVEL_COLUMNS, "floor_area_m2"):
         out[column] = estimated[column].to_numpy()
     return out
+
+
+def counted_twice(buildings: pd.DataFrame) -> pd.DataFrame:
+    """The buildings a ledger added to hold a compound's count (:data:`PLACEHOLDER_SOURCE`)
+    that still hold it beside drawn buildings of homes in the same compound — counted twice
+    until the ledger is run again — with ``beside`` (how many) and ``beside_households``."""
+    source = _column(buildings, "source").astype(object)
+    generated = _column(buildings, "generated").fillna(False).astype(bool)
+    households = pd.to_numeric(_column(buildings, "households"), errors="coerce").fillna(0)
+    compound = pd.to_numeric(_column(buildings, "compound_id"), errors="coerce")
+    held = source.eq(PLACEHOLDER_SOURCE) & generated
+    drawn = ~held & (households > 0) & compound.notna()
+    beside = households[drawn].groupby(compound[drawn])
+    twice = held & (households > 0) & compound.isin(beside.groups.keys())
+    out = buildings[twice.to_numpy()]
+    return out.assign(
+        beside=compound[twice].map(beside.size()).astype(int).to_numpy(),
+        beside_households=compound[twice].map(beside.sum()).astype(int).to_numpy(),
+    )
 
 
 def spread(total: int, weights: np.ndarray) -> np.ndarray:

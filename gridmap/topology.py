@@ -28,7 +28,7 @@ from gridmap.crs import STORAGE_CRS, CRSLike, densified_to, metric_crs_for
 from gridmap.errors import InputError
 from gridmap.geometry import containing_ids
 from gridmap.gridcode import parse_grid_code
-from gridmap.households import LARGEST_HOME_FOOTPRINT_M2, doubtful_estimates, estimated_mask
+from gridmap.households import LARGEST_HOME_FOOTPRINT_M2, counted_twice, doubtful_estimates, estimated_mask
 from gridmap.orgcatalogue import org_catalogue
 from gridmap.settings import Settings
 
@@ -51,6 +51,10 @@ KINDS = {
     "compound_split_across_communities": (WARNING, "a compound lies in several communities"),
     "grid_households_out_of_range": (WARNING, "a grid's households are outside the target range"),
     "building_homes_doubtful": (WARNING, "a building's homes are estimated from too large a footprint"),
+    "compound_counted_twice": (
+        WARNING,
+        "a ledger's marker holds a compound's count beside its drawn buildings",
+    ),
 }
 
 
@@ -132,6 +136,21 @@ def _doubtful_homes(buildings: gpd.GeoDataFrame | None) -> list[Finding]:
                             f"has ({LARGEST_HOME_FOOTPRINT_M2:,.0f} m²): an estate, a mall or a block drawn as one "
                             "outline? Give its households (`gridmap households ledger`) or correct its use",
                             row["footprint_m2"], row.geometry))  # fmt: skip
+    return out
+
+
+def _counted_twice(buildings: gpd.GeoDataFrame | None) -> list[Finding]:
+    """Compounds whose ledger count a marker holds beside drawn buildings of homes
+    (:func:`gridmap.households.counted_twice`)."""
+    if buildings is None or not len(buildings):
+        return []
+    out = []
+    for fid, row in counted_twice(buildings.to_crs(STORAGE_CRS)).iterrows():
+        out.append(_finding("compound_counted_twice", "buildings", [fid], [],
+                            f"building {fid} {row.get('name') or ''} holds a ledger's {int(row['households']):,} "
+                            f"households of compound {int(row['compound_id'])} beside {int(row['beside'])} drawn "
+                            f"building(s) of {int(row['beside_households']):,}: counted twice until the ledger is "
+                            "run again (`gridmap households ledger FILE --by compound`)", 0.0, row.geometry))  # fmt: skip
     return out
 
 
@@ -353,7 +372,8 @@ def check_grid_map(
                                .to_crs(STORAGE_CRS)], ignore_index=True)  # fmt: skip
         return _ordered(gpd.GeoDataFrame(found[found.geometry.intersects(near)], crs=STORAGE_CRS))
     tol = tolerances or Tolerances()
-    invalid = _frame(_invalid(layers) + _doubtful_homes(layers.get("buildings")), STORAGE_CRS)
+    buildings = layers.get("buildings")
+    invalid = _frame(_invalid(layers) + _doubtful_homes(buildings) + _counted_twice(buildings), STORAGE_CRS)
     rows: list[Finding] = []
     grids = layers.get("grids")
     if grids is not None and len(grids):

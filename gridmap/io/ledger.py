@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine
 from gridmap.crs import STORAGE_CRS, metric_crs_for
 from gridmap.errors import InputError, Problem
 from gridmap.geometry import containing_ids
-from gridmap.households import LEDGER_UNITS, HouseholdParams, LedgerLine, spread_ledger
+from gridmap.households import LEDGER_UNITS, PLACEHOLDER_SOURCE, HouseholdParams, LedgerLine, spread_ledger
 from gridmap.io.read import read_file
 from gridmap.model import layer_spec
 from gridmap.store.engine import write_transaction
@@ -56,7 +56,6 @@ UNIT_COLUMNS = {
 #: the side (m) of the building that holds a compound's count where none of its buildings is
 #: drawn: a marker at the compound's point, not an outline
 PLACEHOLDER_SIDE_M = 10.0
-PLACEHOLDER_SOURCE = "ledger"
 
 
 @dataclass

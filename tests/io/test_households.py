@@ -209,6 +209,7 @@ def test_a_compound_with_no_building_drawn_gets_one_to_hold_its_ledger_count(dis
     compound's point, so that its people are counted where they live; once its buildings are
     drawn, the next ledger gives the count to them."""
     from gridmap.io.edits import create_feature
+    from gridmap.topology import check_grid_map
 
     _area(tmp_path, district)
     bare = tmp_path / "bare.csv"
@@ -229,7 +230,12 @@ def test_a_compound_with_no_building_drawn_gets_one_to_hold_its_ledger_count(dis
     drawn, _ = create_feature(district, "buildings", {"name": "空小区1栋", "use": "residential", "levels": 6,
                                                       "compound_id": int(held["compound_id"])},
                               shapely.box(104.0665, 30.6682, 104.0669, 30.6686), user="clerk")  # fmt: skip
+    found = check_grid_map({"buildings": read_layer(district, "buildings")})  # until the ledger runs again
+    twice = found[found["kind"] == "compound_counted_twice"]
+    assert len(twice) == 1 and "holds a ledger's 120 households of compound" in twice["message"].iloc[0]
     import_ledger(district, bare, by="compound")  # its buildings drawn, the count goes to them
+    found = check_grid_map({"buildings": read_layer(district, "buildings")})
+    assert "compound_counted_twice" not in set(found["kind"])
     b = read_layer(district, "buildings")
     assert b.loc[drawn, "households"] == 120 and b.loc[held.name == b["name"], "households"].tolist() == [0]
 
