@@ -16,6 +16,7 @@ from gridmap.io.export import write_frames
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.standards import Checklist, load_checklist
 from gridmap.store.inputs import load_inputs
+from gridmap.store.layers import read_layer
 from gridmap.store.runs import (
     compare_runs,
     fail_run,
@@ -75,6 +76,7 @@ def run_and_print(
         if area is not None:
             raise InputError("a run in parts covers the whole database: leave out --bbox and --district")
         result, run_id = _run_in_parts(engine, database_url or "", params, checklist, parts, save, label)
+        counted = homes_counted(*_attributes_of_homes(engine))
     else:
         inputs = load_inputs(engine)
         if area is not None:
@@ -131,6 +133,18 @@ def _print_result(result: CoverageResult, checklist: Checklist, by: str | None, 
     _print_gaps(result.gaps)
     print_islands(rep)
     _print_problems(rep)
+
+
+def _attributes_of_homes(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The buildings' homes and where they came from, and the compounds' ids, without their
+    shapes: what :func:`homes_counted` reads, of a database too large to hold its shapes."""
+    from gridmap.households import HOUSEHOLD_COLUMNS, LEVEL_COLUMNS
+
+    homes = [*HOUSEHOLD_COLUMNS, *LEVEL_COLUMNS, "floor_area_m2", "compound_id"]
+    return (
+        read_layer(engine, "buildings", columns=homes, geometry=False),
+        read_layer(engine, "compounds", columns=[], geometry=False),
+    )
 
 
 def _run_in_parts(

@@ -302,7 +302,7 @@ def write_layer(
     return count
 
 
-def _select_columns(layer: str, columns: Iterable[str] | None):
+def _select_columns(layer: str, columns: Iterable[str] | None, geometry: bool = True):
     spec = layer_spec(layer)
     table = LAYER_TABLES[layer]
     names = ["id", *(columns if columns is not None else spec.column_names)]
@@ -313,7 +313,7 @@ def _select_columns(layer: str, columns: Iterable[str] | None):
             f"it has: {', '.join(c.name for c in table.c)}"
         )
     cols = [table.c[n] for n in names]
-    if spec.geometry:
+    if spec.geometry and geometry:
         cols.append(wkb_select(table))
     return spec, table, cols
 
@@ -326,14 +326,16 @@ def read_layer(
     where: Mapping[str, Any] | None = None,
     ids: Iterable[int] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    geometry: bool = True,
 ) -> pd.DataFrame:
-    """Read ``layer`` as a GeoDataFrame in EPSG:4326 (a DataFrame for a non-spatial layer).
+    """Read ``layer`` as a GeoDataFrame in EPSG:4326 (a DataFrame for a non-spatial layer, or
+    without ``geometry``: the attributes alone, as a province's are read whole).
 
     ``where`` filters on column equality; ``ids`` on feature ids; ``bbox`` (west, south,
     east, north, EPSG:4326) to the features whose bounding box meets it, through the layer's
     spatial index. The index is the feature id.
     """
-    spec, table, cols = _select_columns(layer, columns)
+    spec, table, cols = _select_columns(layer, columns, geometry)
     query = select(*cols).order_by(table.c.id)
     for name, value in (where or {}).items():
         query = query.where(table.c[name] == value)
@@ -358,7 +360,7 @@ def read_layer(
             frame[col.name] = frame[col.name].map(
                 lambda v: dt.date.fromisoformat(v) if isinstance(v, str) else v
             )
-    return with_geometry(frame) if spec.geometry else frame
+    return with_geometry(frame) if spec.geometry and geometry else frame
 
 
 def _meets_box(dialect: str, table, bbox: tuple[float, float, float, float]):

@@ -124,7 +124,11 @@ def test_the_command_line_on_a_running_cluster_keeps_each_part_as_it_arrives(
     counts = [n for _, _, n in seen]  # a part of the edge may hold no home
     assert counts == sorted(counts) and len(set(counts)) >= 3 and counts[-1] > 0  # growing as parts arrive
     run_id = seen[0][1]
+    counted = [line for line in out.out.splitlines() if line.startswith("homes counted: ")]
     assert main(["--db", demo_url, "coverage", "--label", "in one process"]) == 0
+    # how much is estimated, said alike: in parts it is read without the buildings' shapes
+    assert counted and counted == [line for line in capsys.readouterr().out.splitlines()
+                                   if line.startswith("homes counted: ")]  # fmt: skip
     parts, whole = read_run(engine, run_id), read_run(engine, run_id + 1)
     assert parts.method == whole.method == "network"
     keys = ["home_kind", "feature_id", "category", "level"]
