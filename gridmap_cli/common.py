@@ -107,6 +107,19 @@ def homes_counted(buildings: pd.DataFrame, compounds: pd.DataFrame | None = None
     return said
 
 
+def homes_counted_in(engine) -> str:
+    """:func:`homes_counted` of a database's buildings and compounds, read without their
+    shapes, as a province's can be read whole (runs in parts)."""
+    from gridmap.households import HOUSEHOLD_COLUMNS, LEVEL_COLUMNS
+    from gridmap.store.layers import read_layer
+
+    homes = [*HOUSEHOLD_COLUMNS, *LEVEL_COLUMNS, "floor_area_m2", "compound_id"]
+    return homes_counted(
+        read_layer(engine, "buildings", columns=homes, geometry=False),
+        read_layer(engine, "compounds", columns=[], geometry=False),
+    )
+
+
 def uncounted_compounds(buildings: pd.DataFrame, compounds: pd.DataFrame) -> str | None:
     """ "73 of the 75 compounds are mapped without buildings of homes …", or None."""
     from gridmap.study_area import compounds_lived_in

@@ -16,7 +16,6 @@ from gridmap.io.export import write_frames
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.standards import Checklist, load_checklist
 from gridmap.store.inputs import load_inputs
-from gridmap.store.layers import read_layer
 from gridmap.store.runs import (
     compare_runs,
     fail_run,
@@ -27,7 +26,7 @@ from gridmap.store.runs import (
     start_run,
     stored_inputs_used,
 )
-from gridmap_cli.common import homes_counted, require_people, settle
+from gridmap_cli.common import homes_counted, homes_counted_in, require_people, settle
 from gridmap_cli.terminal import percent, print_table, progress_bar, say
 
 if TYPE_CHECKING:
@@ -76,7 +75,7 @@ def run_and_print(
         if area is not None:
             raise InputError("a run in parts covers the whole database: leave out --bbox and --district")
         result, run_id = _run_in_parts(engine, database_url or "", params, checklist, parts, save, label)
-        counted = homes_counted(*_attributes_of_homes(engine))
+        counted = homes_counted_in(engine)
     else:
         inputs = load_inputs(engine)
         if area is not None:
@@ -133,18 +132,6 @@ def _print_result(result: CoverageResult, checklist: Checklist, by: str | None, 
     _print_gaps(result.gaps)
     print_islands(rep)
     _print_problems(rep)
-
-
-def _attributes_of_homes(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The buildings' homes and where they came from, and the compounds' ids, without their
-    shapes: what :func:`homes_counted` reads, of a database too large to hold its shapes."""
-    from gridmap.households import HOUSEHOLD_COLUMNS, LEVEL_COLUMNS
-
-    homes = [*HOUSEHOLD_COLUMNS, *LEVEL_COLUMNS, "floor_area_m2", "compound_id"]
-    return (
-        read_layer(engine, "buildings", columns=homes, geometry=False),
-        read_layer(engine, "compounds", columns=[], geometry=False),
-    )
 
 
 def _run_in_parts(

@@ -20,7 +20,7 @@ from gridmap.siting.proposal import Proposal, SitingParams, category_groups, pro
 from gridmap.standards import load_checklist
 from gridmap.store.inputs import load_inputs
 from gridmap.store.scenarios import compare_scenarios, list_scenarios, save_scenario
-from gridmap_cli.common import homes_counted, require_people, settle
+from gridmap_cli.common import homes_counted, homes_counted_in, require_people, settle
 from gridmap_cli.coverage_report import print_islands
 from gridmap_cli.terminal import percent, print_table, say
 
@@ -133,6 +133,7 @@ def run_in_parts(
     from gridmap.scale.sources import StoreSource, close_engines
 
     checklist = load_checklist()
+    say(homes_counted_in(engine))
     source = StoreSource(url)
     cut = siting_cut(source, params, checklist, tile_m=None if tile_km is None else tile_km * 1000.0)
     try:

@@ -188,6 +188,7 @@ def test_siting_by_district_without_a_category_proposes_for_each_gap_as_naming_i
     every = every[~every["id"].isin(seen)]
     assert every["categories"].nunique() > 1 and (every["categories"].str.count(",") == 0).all()
     out = capsys.readouterr().out
+    assert out.startswith("homes counted: ")  # how much is estimated, before the parts
     for row in every.itertuples():  # each for a category that leaves some of its district outside
         area = read_scenario(engine, int(row.id)).coverage.query("scope == 'area'")
         assert (area["share_residents_before"] < 1).all(), row.label
