@@ -174,12 +174,16 @@ def _footprint_m2(buildings: pd.DataFrame) -> pd.Series:
     return floor / levels.where(levels > 0)
 
 
+def _larger_than_homes(buildings: pd.DataFrame) -> pd.Series:
+    """Which buildings have a footprint over :data:`LARGEST_HOME_FOOTPRINT_M2`."""
+    return _footprint_m2(buildings) > LARGEST_HOME_FOOTPRINT_M2
+
+
 def doubtful_mask(buildings: pd.DataFrame) -> np.ndarray:
     """Which buildings' households are estimated from a footprint larger than a home building
     usually has (:data:`LARGEST_HOME_FOOTPRINT_M2`)."""
     homes = pd.to_numeric(_column(buildings, "households"), errors="coerce").fillna(0) > 0
-    large = _footprint_m2(buildings) > LARGEST_HOME_FOOTPRINT_M2
-    return np.asarray(estimated_mask(buildings) & homes & large, dtype=bool)
+    return np.asarray(estimated_mask(buildings) & homes & _larger_than_homes(buildings), dtype=bool)
 
 
 def doubtful_estimates(buildings: pd.DataFrame) -> pd.DataFrame:
@@ -482,7 +486,7 @@ def spread_ledger(
 def _large_shares(buildings: pd.DataFrame, targets: pd.Index, parts: np.ndarray, total: int) -> str:
     """What a spread gave to buildings of a footprint larger than homes have, in words ("" for
     none): their floor area drew the count to them, as it drew an estimate."""
-    large = (_footprint_m2(buildings.loc[targets]) > LARGEST_HOME_FOOTPRINT_M2).to_numpy() & (parts > 0)
+    large = _larger_than_homes(buildings.loc[targets]).to_numpy() & (parts > 0)
     if not large.any() or len(targets) < 2:
         return ""
     names = _column(buildings, "name").loc[targets[large]]

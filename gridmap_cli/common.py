@@ -142,7 +142,7 @@ def doubtful_homes(plan) -> str | None:
 
     if plan.layer != "buildings":
         return None
-    rows = [plan.add, pd.DataFrame(list(plan.update.values()))] if plan.update else [plan.add]
+    rows = [plan.add, plan.updated_rows()] if plan.update else [plan.add]
     doubtful = doubtful_estimates(pd.concat(rows, ignore_index=True))
     if not len(doubtful):
         return None

@@ -65,6 +65,15 @@ class MergePlan:
             "unchanged": self.unchanged,
         }
 
+    def updated_rows(self) -> pd.DataFrame:
+        """The rows updated, as one frame: the file's values of each, its stored ``id`` beside
+        (a GeoDataFrame in EPSG:4326 when they carry geometry)."""
+        rows = pd.DataFrame(list(self.update.values())).reset_index(drop=True)
+        rows["id"] = list(self.update)
+        if "geometry" in rows.columns:
+            rows = gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS)
+        return rows
+
     @property
     def changes_anything(self) -> bool:
         return bool(len(self.add) or self.update or self.remove)
@@ -327,10 +336,7 @@ def apply_plan(
         bump_version(conn, other)
     delete_rows(conn, layer, plan.remove)
     if plan.update:
-        rows = pd.DataFrame(list(plan.update.values())).reset_index(drop=True)
-        rows["id"] = list(plan.update)
-        if "geometry" in rows.columns:
-            rows = gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS)
+        rows = plan.updated_rows()
         update_rows(conn, layer, rows, [c for c in rows.columns if c not in ("id", "geometry")])
     insert_rows(conn, layer, plan.add)
     record_audit(
