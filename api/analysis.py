@@ -28,6 +28,7 @@ from api.schemas import (
 )
 from gridmap.coverage import CoverageParams, compute_coverage
 from gridmap.errors import InputError, NotFoundError
+from gridmap.households import HomeOrigins
 from gridmap.model import INT_RANGE
 from gridmap.scope import PUBLIC_SUMMARY_SCOPES, analysis_ids, may
 from gridmap.siting.candidates import CandidateRules
@@ -166,14 +167,11 @@ def runs(app: State, user: CurrentUser) -> list[dict]:
 def run(run: RunRef, app: State, user: CurrentUser) -> dict:
     kept = stored_run(app, run)
     return {
-        "id": kept.id,
-        "created_at": kept.created_at.isoformat(),
-        "created_by": kept.created_by,
-        "label": kept.label,
+        **_kept(kept),
         "method": kept.method,
         "checklist_version": kept.checklist_version,
         "params": kept.params,
-        "inputs": {k: v for k, v in kept.inputs.items() if k != "facility_ids"},
+        "inputs": {k: v for k, v in kept.inputs.items() if k not in ("facility_ids", "homes")},
         "report": kept.report if may(user.role, "runs") else None,
     }
 
@@ -298,10 +296,7 @@ def scenario(scenario: RunRef, app: State, user: CurrentUser, scope: Scope = "ar
     kept = stored_scenario(app, scenario)
     coverage = kept.coverage[kept.coverage["scope"] == scope] if scope else kept.coverage
     return {
-        "id": kept.id,
-        "created_at": kept.created_at.isoformat(),
-        "created_by": kept.created_by,
-        "label": kept.label,
+        **_kept(kept),
         "model": kept.model,
         "categories": kept.categories,
         "levels": kept.levels,
@@ -316,6 +311,16 @@ def scenario(scenario: RunRef, app: State, user: CurrentUser, scope: Scope = "ar
         "sites": records(kept.sites),
         "coverage": records(coverage.drop(columns=["id", "scenario_id"], errors="ignore")),
     }
+
+
+def _kept(kept: StoredRun | StoredScenario) -> dict[str, Any]:
+    """What a kept run or scenario says of itself (:class:`~api.schemas.Kept`)."""
+    said = {"id": kept.id, "created_at": kept.created_at.isoformat(), "created_by": kept.created_by,
+            "label": kept.label}  # fmt: skip
+    if "homes" in kept.inputs:
+        origins = HomeOrigins.from_record(kept.inputs["homes"])
+        said["homes"] = {**origins.record(), "said": origins.said()}
+    return said
 
 
 @router.get(

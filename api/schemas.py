@@ -497,6 +497,24 @@ class BranchAssigned(Answer):
 # --- kept runs and scenarios, and rows per area -------------------------------------------
 
 
+class HomesCounted(Answer):
+    """Where the residents and households counted came from, by source: ``given`` in the
+    buildings' rows, from committees' ``ledger``s, or an ``estimate`` from footprint × levels."""
+
+    residents: dict[str, int] = Field(description="residents by source: given, ledger, estimate")
+    households: dict[str, int] = Field(description="households by source: given, ledger, estimate")
+    doubtful_residents: int = Field(
+        description="of the residents, those estimated in buildings of a footprint larger than homes have "
+        "(an estate, a mall or a block drawn as one outline)"
+    )
+    doubtful_buildings: int = Field(description="the buildings of those doubtful estimates")
+    compounds: int = Field(description="the compounds read")
+    compounds_without_homes: int = Field(
+        description="of them, those mapped without a building of homes: they count no one"
+    )
+    said: str = Field(description="the same in words, as the command line says it")
+
+
 class Kept(Answer):
     """What every kept run and scenario says of itself."""
 
@@ -504,6 +522,9 @@ class Kept(Answer):
     created_at: str
     created_by: str | None
     label: str | None
+    homes: HomesCounted | None = Field(
+        None, description="what its count of homes held; left out for runs kept before it was recorded"
+    )
 
 
 class AreaUnit(Answer):

@@ -13,7 +13,7 @@ households came from. All areas are in square metres, in the metric CRS the call
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import geopandas as gpd
@@ -306,6 +306,9 @@ class HomeOrigins:
     #: residents and buildings estimated from footprints larger than homes usually have
     doubtful_residents: int = 0
     doubtful_buildings: int = 0
+    #: the compounds counted, and those of them without a building of homes (who count no one)
+    compounds: int = 0
+    compounds_without_homes: int = 0
 
     @property
     def total_residents(self) -> int:
@@ -344,21 +347,52 @@ class HomeOrigins:
             "than homes have: an estate, a mall or a block drawn as one outline? (`gridmap validate` names them)"
         )
 
+    def uncounted(self) -> str | None:
+        """ "73 of the 75 compounds are mapped without buildings of homes …", or None."""
+        if not self.compounds_without_homes:
+            return None
+        return (
+            f"{self.compounds_without_homes:,} of the {self.compounds:,} compounds are mapped without buildings "
+            "of homes and count no one: give their households (`gridmap households ledger FILE --by compound`), "
+            "or draw their buildings"
+        )
 
-def home_origins(buildings: pd.DataFrame) -> HomeOrigins:
+    def said(self) -> str:
+        """Every line of what the count holds: :meth:`describe`, then :meth:`doubt` and
+        :meth:`uncounted` where there is something to say."""
+        return "\n".join(line for line in (self.describe(), self.doubt(), self.uncounted()) if line)
+
+    def record(self) -> dict[str, Any]:
+        """A plain record (JSON) of the count, read back by :meth:`from_record`."""
+        return {**asdict(self), "residents": dict(self.residents), "households": dict(self.households)}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> HomeOrigins:
+        return cls(**{f.name: record[f.name] for f in fields(cls) if f.name in record})
+
+
+def home_origins(buildings: pd.DataFrame, compounds: pd.DataFrame | None = None) -> HomeOrigins:
     """Residents and households of ``buildings`` by where they came from (rows without a
-    ``households_from`` count as estimated when marked ``estimated``, else as given), and how
-    many of the estimated stand in buildings larger than homes usually are."""
+    ``households_from`` count as estimated when marked ``estimated``, else as given), how
+    many of the estimated stand in buildings larger than homes usually are, and, given the
+    ``compounds`` (indexed by id), how many of those hold no building of homes."""
     source = _column(buildings, "households_from").astype(object)
     source = source.where(source.notna(), np.where(estimated_mask(buildings), ESTIMATE, GIVEN))
     residents = pd.to_numeric(_column(buildings, "residents"), errors="coerce").fillna(0)
     households = pd.to_numeric(_column(buildings, "households"), errors="coerce").fillna(0)
     doubtful = doubtful_mask(buildings)
+    bare = 0
+    if compounds is not None:
+        from gridmap.study_area import compounds_lived_in  # the walking network's modules: on demand
+
+        bare = len(set(compounds.index.astype(int)) - set(compounds_lived_in(buildings).tolist()))
     return HomeOrigins(
         residents={str(k): int(v) for k, v in residents.groupby(source).sum().items() if v},
         households={str(k): int(v) for k, v in households.groupby(source).sum().items() if v},
         doubtful_residents=int(residents[doubtful].sum()),
         doubtful_buildings=int(doubtful.sum()),
+        compounds=0 if compounds is None else len(compounds),
+        compounds_without_homes=bare,
     )
 
 

@@ -14,6 +14,7 @@ from gridmap.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from gridmap.households import HomeOrigins
     from gridmap.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
@@ -92,45 +93,12 @@ def require_people(buildings: pd.DataFrame, what: str) -> None:
         )
 
 
-def homes_counted(buildings: pd.DataFrame, compounds: pd.DataFrame | None = None) -> str:
+def homes_counted(origins: HomeOrigins) -> str:
     """ "homes counted: 12,345 residents: 80 % estimated from footprint × levels, …" — how much
-    of what a figure counts is an estimate, and, given the ``compounds``, how many of them
-    count no one, for every output that counts people."""
-    from gridmap.households import home_origins
-
-    origins = home_origins(buildings)
-    said = f"homes counted: {origins.describe()} (see `gridmap households`)"
-    if doubt := origins.doubt():
-        said += f"\n  {doubt}"
-    if compounds is not None and (uncounted := uncounted_compounds(buildings, compounds)):
-        said += f"\n  {uncounted}"
-    return said
-
-
-def homes_counted_in(engine) -> str:
-    """:func:`homes_counted` of a database's buildings and compounds, read without their
-    shapes, as a province's can be read whole (runs in parts)."""
-    from gridmap.households import HOUSEHOLD_COLUMNS, LEVEL_COLUMNS
-    from gridmap.store.layers import read_layer
-
-    homes = [*HOUSEHOLD_COLUMNS, *LEVEL_COLUMNS, "floor_area_m2", "compound_id"]
-    return homes_counted(
-        read_layer(engine, "buildings", columns=homes, geometry=False),
-        read_layer(engine, "compounds", columns=[], geometry=False),
-    )
-
-
-def uncounted_compounds(buildings: pd.DataFrame, compounds: pd.DataFrame) -> str | None:
-    """ "73 of the 75 compounds are mapped without buildings of homes …", or None."""
-    from gridmap.study_area import compounds_lived_in
-
-    bare = len(set(compounds.index.astype(int)) - set(compounds_lived_in(buildings).tolist()))
-    if not bare:
-        return None
-    return (
-        f"{bare:,} of the {len(compounds):,} compounds are mapped without buildings of homes and count no "
-        "one: give their households (`gridmap households ledger FILE --by compound`), or draw their buildings"
-    )
+    of what a figure counts is an estimate, and how many compounds count no one, for every
+    output that counts people."""
+    first, *more = origins.said().split("\n")
+    return f"homes counted: {first} (see `gridmap households`)" + "".join(f"\n  {line}" for line in more)
 
 
 def doubtful_homes(plan) -> str | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import Engine
 
 from gridmap.coverage import CoverageParams, CoverageResult, compute_coverage, pair_thresholds, result_frames
 from gridmap.errors import InputError
+from gridmap.households import HomeOrigins, home_origins
 from gridmap.io.export import write_frames
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.standards import Checklist, load_checklist
@@ -20,13 +21,14 @@ from gridmap.store.runs import (
     compare_runs,
     fail_run,
     finish_run,
+    kept_homes,
     list_runs,
     save_run,
     save_walks,
     start_run,
     stored_inputs_used,
 )
-from gridmap_cli.common import homes_counted, homes_counted_in, require_people, settle
+from gridmap_cli.common import homes_counted, require_people, settle
 from gridmap_cli.terminal import percent, print_table, progress_bar, say
 
 if TYPE_CHECKING:
@@ -74,8 +76,11 @@ def run_and_print(
     if parts is not None:
         if area is not None:
             raise InputError("a run in parts covers the whole database: leave out --bbox and --district")
-        result, run_id = _run_in_parts(engine, database_url or "", params, checklist, parts, save, label)
-        counted = homes_counted_in(engine)
+        used = stored_inputs_used(engine)
+        result, run_id = _run_in_parts(
+            engine, database_url or "", params, checklist, parts, used, save, label
+        )
+        counted = homes_counted(HomeOrigins.from_record(used["homes"]))
     else:
         inputs = load_inputs(engine)
         if area is not None:
@@ -88,7 +93,7 @@ def run_and_print(
             result = compute_coverage(
                 inputs, params, checklist=checklist, progress=progress, circles_later=save
             )
-            counted = homes_counted(inputs.buildings, inputs.compounds)
+            counted = homes_counted(home_origins(inputs.buildings, inputs.compounds))
             run_id = save_run(engine, result, inputs, user="cli", label=label) if save else None
     _print_result(result, checklist, by, counted)
     if run_id is not None:
@@ -135,11 +140,12 @@ def _print_result(result: CoverageResult, checklist: Checklist, by: str | None, 
 
 
 def _run_in_parts(
-    engine: Engine, url: str, params: CoverageParams, checklist: Checklist, how: InParts, save: bool,
-    label: str | None,
+    engine: Engine, url: str, params: CoverageParams, checklist: Checklist, how: InParts,
+    used: dict[str, Any], save: bool, label: str | None,
 ) -> tuple[CoverageResult, int | None]:  # fmt: skip
     """Cut the database's homes into parts, walk them on the cluster, keep each part's
-    results as it arrives (readable while the run goes on), then the figures."""
+    results as it arrives (readable while the run goes on), then the figures; the run kept
+    says it read ``used`` (:func:`~gridmap.store.runs.stored_inputs_used`)."""
     from gridmap.scale.cluster import dask_client
     from gridmap.scale.coverage import cut_for, partitioned_coverage, run_params
     from gridmap.scale.sources import StoreSource, close_engines
@@ -160,9 +166,7 @@ def _run_in_parts(
     try:
         with dask_client(workers=how.workers, address=how.cluster) as client:
             if save:  # the run is kept once its cluster answers
-                run_id = start_run(
-                    engine, params, stored_inputs_used(engine), checklist.version, user="cli", label=label
-                )
+                run_id = start_run(engine, params, used, checklist.version, user="cli", label=label)
             result = partitioned_coverage(
                 source, cut, params, checklist=checklist, client=client, cache=how.cache, progress=tell,
                 on_part=keep,
@@ -347,6 +351,12 @@ def print_comparison(engine: Engine, before: int, after: int, *, out: str | None
         )
     else:
         say(f"runs {before} and {after} cover the same residents")
+    was, now = kept_homes(engine, before), kept_homes(engine, after)
+    if was and now and (was.residents, was.households) != (now.residents, now.households):
+        say(
+            f"the homes counted differ, so part of any change is the count, not the services: run {before} "
+            f"{was.describe()}; run {after} {now.describe()}"
+        )
     gained = changed[changed["newly_covered"]]
     lost = changed[~changed["newly_covered"]]
     say(

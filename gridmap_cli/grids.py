@@ -12,6 +12,7 @@ from gridmap_cli.terminal import percent, print_table
 
 
 def cmd_validate(args, settings: Settings) -> int:
+    from gridmap.households import home_origins
     from gridmap.io.export import write_frame
     from gridmap.store.layers import read_layer
     from gridmap.topology import CHECKED_LAYERS, ERROR, KINDS, Tolerances, check_grid_map
@@ -20,7 +21,7 @@ def cmd_validate(args, settings: Settings) -> int:
     layers = {name: read_layer(engine, name) for name in CHECKED_LAYERS}
     tolerances = Tolerances.from_settings(settings)
     findings = check_grid_map(layers, tolerances)
-    print(homes_counted(layers["buildings"], layers["compounds"]))
+    print(homes_counted(home_origins(layers["buildings"], layers["compounds"])))
     if findings.empty:
         print("the grid map is sound: no findings")
     else:
@@ -59,6 +60,7 @@ def _figure_cell(count: object, total: object, share: object) -> str:
 def cmd_org(args, settings: Settings) -> int:
     import datetime as dt
 
+    from gridmap.households import home_origins
     from gridmap.io.export import REPORT_SUFFIXES, write_frames
     from gridmap.organisation import ORG_LAYERS, ReportOptions, figures_by_unit, organisation_report
     from gridmap.store.layers import read_layer
@@ -75,7 +77,7 @@ def cmd_org(args, settings: Settings) -> int:
     engine = open_engine(settings)
     layers = {name: read_layer(engine, name) for name in ORG_LAYERS}
     report = organisation_report(layers, options)
-    print(homes_counted(layers["buildings"]))
+    print(homes_counted(home_origins(layers["buildings"])))
     labels = report.labels
     rows = [(r.figure, r.figure_zh, _figure_cell(r.count, r.total, r.share), _missing(r.missing))
             for r in report.area().itertuples()]  # fmt: skip

@@ -6,7 +6,7 @@ import sys
 
 from gridmap.errors import InputError
 from gridmap.settings import Settings
-from gridmap_cli.common import EXIT_OK, open_engine, uncounted_compounds
+from gridmap_cli.common import EXIT_OK, open_engine
 from gridmap_cli.terminal import print_table
 
 #: the doubtful estimates `gridmap households` lists
@@ -42,9 +42,9 @@ def _show(engine, args, params) -> int:
         title="homes by community: residents given in the buildings' rows, from ledgers, or estimated",
         right=[2, 3, 4, 5, 6, 7],
     )
-    origins = home_origins(buildings)
+    origins = home_origins(buildings, read_layer(engine, "compounds", columns=[]))
     print(f"all buildings: {origins.describe()}")
-    if uncounted := uncounted_compounds(buildings, read_layer(engine, "compounds", columns=[])):
+    if uncounted := origins.uncounted():
         print(uncounted)
     if doubt := origins.doubt():
         doubtful = doubtful_estimates(buildings)

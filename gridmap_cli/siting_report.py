@@ -12,15 +12,16 @@ from sqlalchemy import Engine
 
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
+from gridmap.households import home_origins
 from gridmap.io.export import write_frames
 from gridmap.io.read import read_file
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.siting.candidates import AREA_GEOMETRIES, SITE_GEOMETRIES, checked_places
 from gridmap.siting.proposal import Proposal, SitingParams, category_groups, propose_sites
 from gridmap.standards import load_checklist
-from gridmap.store.inputs import load_inputs
+from gridmap.store.inputs import load_inputs, stored_home_origins
 from gridmap.store.scenarios import compare_scenarios, list_scenarios, save_scenario
-from gridmap_cli.common import homes_counted, homes_counted_in, require_people, settle
+from gridmap_cli.common import homes_counted, require_people, settle
 from gridmap_cli.coverage_report import print_islands
 from gridmap_cli.terminal import percent, print_table, say
 
@@ -82,7 +83,7 @@ def run_and_print(
         inputs = inputs.within(area, params.walking.metres(minutes) + params.walking.max_snap_m)
     require_people(inputs.buildings, "a siting proposal")
     settle()  # the layers read stay for the whole run
-    say(homes_counted(inputs.buildings, inputs.compounds))
+    say(homes_counted(home_origins(inputs.buildings, inputs.compounds)))
     groups, shared = category_groups(inputs, params, checklist)
     if not groups:
         say("every home is within the circle of every listed category: nothing to propose")
@@ -133,7 +134,7 @@ def run_in_parts(
     from gridmap.scale.sources import StoreSource, close_engines
 
     checklist = load_checklist()
-    say(homes_counted_in(engine))
+    say(homes_counted(stored_home_origins(engine)))
     source = StoreSource(url)
     cut = siting_cut(source, params, checklist, tile_m=None if tile_km is None else tile_km * 1000.0)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from gridmap.households import HOUSEHOLD_COLUMNS, LEVEL_COLUMNS, HomeOrigins, home_origins
 from gridmap.store.layers import layer_versions_now, read_layer
 from gridmap.study_area import CoverageInputs
 
@@ -19,3 +20,13 @@ def load_inputs(engine: Engine) -> CoverageInputs:
     now = layer_versions_now(engine)
     versions = {name: now.get(name, 0) for name in INPUT_LAYERS}
     return CoverageInputs(**layers, versions=versions)
+
+
+def stored_home_origins(engine: Engine) -> HomeOrigins:
+    """:func:`~gridmap.households.home_origins` of the stored buildings and compounds, read
+    without their shapes, as a province's can be read whole (runs in parts)."""
+    homes = [*HOUSEHOLD_COLUMNS, *LEVEL_COLUMNS, "floor_area_m2", "compound_id"]
+    return home_origins(
+        read_layer(engine, "buildings", columns=homes, geometry=False),
+        read_layer(engine, "compounds", columns=[], geometry=False),
+    )

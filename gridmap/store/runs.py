@@ -19,9 +19,10 @@ from sqlalchemy import Engine, insert, select, update
 
 from gridmap.coverage import CoverageParams, CoverageResult, HomeWalks, long_results, pair_rows
 from gridmap.errors import NotFoundError
+from gridmap.households import HomeOrigins, home_origins
 from gridmap.model import CATEGORY_NAMES_ZH, INT_RANGE
 from gridmap.store.engine import write_transaction
-from gridmap.store.inputs import INPUT_LAYERS
+from gridmap.store.inputs import INPUT_LAYERS, stored_home_origins
 from gridmap.store.layers import layer_counts, layer_versions_now, read_layer
 from gridmap.store.records import insert_frame, read_rows
 from gridmap.store.tables import (
@@ -61,7 +62,8 @@ class StoredRun:
 
 
 def inputs_used(inputs: CoverageInputs) -> dict[str, Any]:
-    """The version counter and feature count of each input layer, and the facility ids."""
+    """The version counter and feature count of each input layer, the facility ids, and what
+    the homes' count holds (``homes``: :meth:`~gridmap.households.HomeOrigins.record`)."""
     names = [f.name for f in dataclasses.fields(inputs) if f.name != "versions"]
     used: dict[str, Any] = {
         name: {"version": inputs.versions.get(name, 0), "features": len(frame)}
@@ -69,6 +71,7 @@ def inputs_used(inputs: CoverageInputs) -> dict[str, Any]:
         if (frame := getattr(inputs, name)) is not None
     }
     used["facility_ids"] = sorted(int(i) for i in inputs.facilities.index)
+    used["homes"] = home_origins(inputs.buildings, inputs.compounds).record()
     return used
 
 
@@ -134,12 +137,13 @@ def fail_run(engine: Engine, run_id: int, error: BaseException) -> None:
 
 
 def stored_inputs_used(engine: Engine) -> dict[str, Any]:
-    """Like :func:`inputs_used`, from the database without reading the layers' features."""
+    """Like :func:`inputs_used`, from the database without reading the layers' shapes."""
     counts, versions = layer_counts(engine), layer_versions_now(engine)
     used: dict[str, Any] = {
         name: {"version": versions.get(name, 0), "features": counts[name]} for name in INPUT_LAYERS
     }
     used["facility_ids"] = sorted(int(i) for i in read_layer(engine, "facilities", columns=[]).index)
+    used["homes"] = stored_home_origins(engine).record()
     return used
 
 
@@ -237,6 +241,17 @@ def list_runs(engine: Engine) -> pd.DataFrame:
     frame["speed_mps"] = params.map(lambda p: p["speed_mps"])
     frame["origin"] = params.map(lambda p: p["origin"])
     return frame
+
+
+def kept_homes(engine: Engine, run_id: int) -> HomeOrigins | None:
+    """What the homes' count of a kept run held (None for runs kept before it was recorded);
+    NotFoundError when there is no such run."""
+    with engine.connect() as conn:
+        inputs = conn.execute(select(coverage_runs.c.inputs).where(coverage_runs.c.id == run_id)).scalar()
+    if inputs is None:
+        raise NotFoundError(f"there is no coverage run {run_id}; 'gridmap coverage runs' lists them")
+    record = json.loads(inputs).get("homes")
+    return None if record is None else HomeOrigins.from_record(record)
 
 
 def compare_runs(engine: Engine, before: int, after: int) -> tuple[pd.DataFrame, pd.DataFrame]:

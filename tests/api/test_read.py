@@ -290,6 +290,17 @@ def test_coverage_summaries_by_scope_and_role(client, auth, leader_grid):
     assert client.get("/coverage/runs/999/summary").status_code == 404
 
 
+def test_a_kept_run_and_scenario_say_what_their_count_of_homes_held(client, auth):
+    run = client.get("/coverage/runs/latest").json()
+    homes = run["homes"]
+    area = client.get("/coverage/runs/latest/summary?scope=area&category=clinic&level=15").json()
+    assert sum(homes["residents"].values()) == area[0]["residents"] > 0  # every resident counted, by source
+    assert homes["said"].startswith(f"{area[0]['residents']:,} residents: ")
+    assert ("of a footprint over 5,000 m²" in homes["said"]) == (homes["doubtful_buildings"] > 0)
+    assert "homes" not in run["inputs"]  # each layer's version and count, as the model says
+    assert client.get("/siting/scenarios/latest", headers=auth["planner"]).json()["homes"] == homes
+
+
 def test_scenarios_for_planners_only(client, auth):
     s = client.get("/siting/scenarios/latest", headers=auth["planner"]).json()
     assert s["model"] == "mclp" and len(s["sites"]) == 2

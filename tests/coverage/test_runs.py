@@ -9,7 +9,9 @@ from gridmap.coverage import CoverageParams, compute_coverage
 from gridmap.errors import NotFoundError
 from gridmap.store.inputs import load_inputs
 from gridmap.store.layers import write_layer
-from gridmap.store.runs import compare_runs, list_runs, read_run, save_run
+from gridmap.store.runs import compare_runs, kept_homes, list_runs, read_run, save_run
+from gridmap.store.tables import coverage_runs
+from gridmap_cli.coverage_report import print_comparison
 
 UTM = "EPSG:32648"
 X0, Y0 = 400_000.0, 3_390_000.0
@@ -41,7 +43,7 @@ def _load_street(engine):
     )
 
 
-def test_run_is_kept_read_back_and_compared(engine):
+def test_run_is_kept_read_back_and_compared(engine, capsys):
     _load_street(engine)
     params = CoverageParams(categories=("clinic",), levels=(5, 15))
     inputs = load_inputs(engine)
@@ -62,12 +64,17 @@ def test_run_is_kept_read_back_and_compared(engine):
     assert len(stored.gaps) == len(first.gaps) == 1
     assert stored.gaps.geometry.iloc[0].equals(first.gaps.geometry.iloc[0])
     assert len(stored.circles) == 2
+    # what its count of homes held is kept with it
+    assert stored.inputs["homes"]["residents"] == {"given": 750}
+    assert kept_homes(engine, run_a).said() == "750 residents: 100 % given"
 
     write_layer(engine, "facilities", _frame({"categories": ["clinic"]}, [Point(X0 + 1000, Y0 - 5)]))
     inputs = load_inputs(engine)
     second = compute_coverage(inputs, params)
     run_b = save_run(engine, second, inputs, label="with a new station")
     assert read_run(engine, run_b).inputs["facilities"] == {"version": 2, "features": 2}
+    print_comparison(engine, run_a, run_b)
+    assert "homes counted differ" not in capsys.readouterr().out  # the same count: the station did it
 
     table, changed = compare_runs(engine, run_a, run_b)
     row = table[(table["level"] == 5)].iloc[0]
@@ -82,6 +89,37 @@ def test_run_is_kept_read_back_and_compared(engine):
 def test_missing_run_is_named(engine):
     with pytest.raises(NotFoundError, match="no coverage run 42"):
         read_run(engine, 42)
+    with pytest.raises(NotFoundError, match="no coverage run 42"):
+        kept_homes(engine, 42)
+
+
+def test_a_comparison_says_when_the_homes_counted_moved(engine, capsys):
+    """A committee's ledger between two runs moves their figures as a new station would: the
+    comparison says that the count differs, and how; a run kept before the count was recorded
+    says nothing of it."""
+    _load_street(engine)
+    params = CoverageParams(categories=("clinic",), levels=(15,))
+    inputs = load_inputs(engine)
+    before = save_run(engine, compute_coverage(inputs, params), inputs)
+    buildings = inputs.buildings.assign(
+        residents=[250, 300, 1200], households_from=["given", "given", "ledger"]
+    )
+    write_layer(engine, "buildings", buildings, mode="replace")
+    inputs = load_inputs(engine)
+    after = save_run(engine, compute_coverage(inputs, params), inputs)
+    print_comparison(engine, before, after)
+    out = capsys.readouterr().out
+    assert (
+        f"the homes counted differ, so part of any change is the count, not the services: run {before} 750 "
+        f"residents: 100 % given; run {after} 1,750 residents: 69 % from committees' ledgers, 31 % given"
+    ) in out
+    with engine.begin() as conn:  # as kept before the count was recorded
+        conn.execute(
+            coverage_runs.update().where(coverage_runs.c.id == before).values(inputs='{"roads": {}}')
+        )
+    assert kept_homes(engine, before) is None
+    print_comparison(engine, before, after)
+    assert "homes counted" not in capsys.readouterr().out
 
 
 def test_failed_save_keeps_nothing(engine, monkeypatch):

@@ -1,5 +1,7 @@
 """Homes of buildings: given, estimated from footprint × levels, or spread from a ledger."""
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -8,6 +10,7 @@ import shapely
 
 from gridmap.errors import InputError
 from gridmap.households import (
+    HomeOrigins,
     HouseholdParams,
     doubtful_estimates,
     estimate_households,
@@ -133,6 +136,15 @@ def test_homes_from_footprints_larger_than_homes_have_are_doubtful_estimated_or_
     assert (origins.doubtful_buildings, origins.doubtful_residents) == (1, 8320)
     assert origins.doubt().startswith("98 % of them estimated in 1 building of a footprint over 5,000 m²")
     assert home_origins(buildings.assign(households_from="given")).doubt() is None  # counted, not estimated
+    # with the compounds: one holds the three buildings, two hold none and count no one
+    origins = home_origins(buildings.assign(compound_id=[4, 4, 4]), pd.DataFrame(index=[3, 4, 5]))
+    assert (origins.compounds, origins.compounds_without_homes) == (3, 2)
+    assert origins.said().split("\n")[1:] == [
+        origins.doubt(),
+        "2 of the 3 compounds are mapped without buildings of homes and count no one: give their households "
+        "(`gridmap households ledger FILE --by compound`), or draw their buildings",
+    ]
+    assert HomeOrigins.from_record(json.loads(json.dumps(origins.record()))) == origins  # kept as JSON
     # a community's count spread by floor area goes to the outline as the estimate did: said
     ledger = pd.DataFrame({"unit": ["1"], "households": [1000]})
     changed, (line,) = spread_ledger(buildings, pd.Series("1", index=buildings.index), ledger, "community",

@@ -131,6 +131,7 @@ def test_the_command_line_on_a_running_cluster_keeps_each_part_as_it_arrives(
                                    if line.startswith("homes counted: ")]  # fmt: skip
     parts, whole = read_run(engine, run_id), read_run(engine, run_id + 1)
     assert parts.method == whole.method == "network"
+    assert parts.inputs["homes"] == whole.inputs["homes"]  # and kept alike
     keys = ["home_kind", "feature_id", "category", "level"]
     a = parts.results.drop(columns=["run_id"], errors="ignore").sort_values(keys).reset_index(drop=True)
     b = whole.results.drop(columns=["run_id"], errors="ignore").sort_values(keys).reset_index(drop=True)
