@@ -4,6 +4,7 @@ a grid leader and sees only that grid, on a desktop and on a phone-sized screen.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -80,6 +81,19 @@ def test_web_map_offline_public_then_grid_leader(live_url, leader_grid, screen, 
         assert view[0] <= west and view[1] <= south and view[2] >= east and view[3] >= north
         assert page.evaluate("gridmap.map.getZoom()") >= 15  # zoomed to the grid, not the district
         assert leader_grid["code"] in page.inner_text("#area")
+        # the walking minutes shown say which run they are of, and how much of what it counts is estimated
+        run = json.loads(urllib.request.urlopen(f"{live_url}/coverage/runs/latest").read())
+        if page.is_hidden("#layers input[data-layer=coverage]"):  # the phone closes the panel on the grid
+            page.click("#toggle")
+        page.check("#layers input[data-layer=coverage]")
+        page.wait_for_function("() => document.querySelector('#coverage-run').textContent.includes('人')")
+        said = page.inner_text("#coverage-run")
+        residents = sum(run["homes"]["residents"].values())
+        assert said.startswith(
+            f"覆盖分析第 {run['id']} 次（{run['created_at'][:10]}）：居民 {residents:,} 人，"
+        )
+        assert ("估算存疑" in said) == (run["homes"]["doubtful_buildings"] > 0)
+        page.uncheck("#layers input[data-layer=coverage]")
         browser.screenshot(page, f"web_leader_{screen['width']}_{backend}.png")
         chromium.close()
     assert errors == []
