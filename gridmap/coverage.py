@@ -275,6 +275,10 @@ class HomeWalks:
     circles: gpd.GeoDataFrame
     report: dict[str, Any]
     drawing: Future[tuple[gpd.GeoDataFrame, float]] | None = None  # circles still being drawn
+    #: gaps already drawn where the walks were (:func:`with_gaps_drawn`), and for each
+    #: (category, level) the mask of the uncovered homes whose gaps are left to be drawn
+    gaps_drawn: gpd.GeoDataFrame | None = None
+    gaps_left: PairArrays | None = None
 
     def drawn(self) -> HomeWalks:
         """These walks with their circles drawn (waiting for them if they are being drawn
@@ -302,6 +306,10 @@ class HomeWalks:
             out = np.concatenate(arrays)
             return out if order is None else out[order]
 
+        drawn = [p.gaps_drawn for p in parts if p.gaps_drawn is not None and len(p.gaps_drawn)]
+        left = None
+        if all(p.gaps_left is not None for p in parts):
+            left = {k: joined([p.gaps_left[k] for p in parts]) for k in first.gaps_left or {}}  # type: ignore[index]
         return cls(
             homes=gpd.GeoDataFrame(homes, crs=first.crs),
             crs=first.crs,
@@ -310,6 +318,8 @@ class HomeWalks:
             nearest={k: joined([p.nearest[k] for p in parts]) for k in keys},
             circles=pd.concat(circles, ignore_index=True) if circles else first.circles,
             report=report,
+            gaps_drawn=pd.concat(drawn, ignore_index=True) if drawn else None,
+            gaps_left=left,
         )
 
 
@@ -434,9 +444,9 @@ def coverage_figures(
 
     gaps = _no_shapes(GAP_COLUMNS)
     if params.gaps:
-        listed = listed_pairs(checklist)
-        wanted = covered if params.all_gaps else {k: v for k, v in covered.items() if k in listed}
-        gaps = _gaps(homes, wanted, params, walks.crs, walks.method, progress)
+        outside = walks.gaps_left or {k: ~covered[k] for k in gap_pairs(covered, params, checklist)}
+        drawn, _ = _gaps(homes, outside, params, walks.crs, progress)
+        gaps = _in_order([drawn, walks.gaps_drawn], walks.method)
     lap("gaps")
 
     out_homes = _homes_frame(homes, walks.distances, walks.nearest, covered, params, walks.method)
@@ -781,14 +791,22 @@ def _no_shapes(columns: list[str]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=STORAGE_CRS)
 
 
+def gap_cells(xy: np.ndarray, cluster_m: float) -> np.ndarray:
+    """The square cell of ``cluster_m`` metres each point (metres) lies in, as (column, row)
+    counted from the CRS's origin: every part of a run cut into parts places its homes in the
+    same cells as one process does."""
+    return np.floor(xy / cluster_m).astype(np.int64)
+
+
 def gap_clusters(xy: np.ndarray, cluster_m: float) -> np.ndarray:
-    """Cluster labels of points (metres): points in the same or touching square cells of
-    ``cluster_m`` metres share a label, so homes up to about ``cluster_m`` apart (never more
+    """Cluster labels of points (metres): points in the same or touching cells
+    (:func:`gap_cells`) share a label, so homes up to about ``cluster_m`` apart (never more
     than 2.9 × ``cluster_m``) chain into one cluster. Clusters are numbered in the order of
     their first cell, by x then y."""
     if len(xy) == 0:
         return np.zeros(0, dtype=np.int64)
-    cell = np.floor((xy - xy.min(axis=0)) / cluster_m).astype(np.int64)
+    cell = gap_cells(xy, cluster_m)
+    cell -= cell.min(axis=0)
     width = int(cell[:, 1].max()) + 3  # a cell's code leaves room for y - 1 and y + 1
     code = cell[:, 0] * width + cell[:, 1] + 1
     occupied = np.zeros((int(cell[:, 0].max()) + 2) * width, dtype=bool)
@@ -878,30 +896,74 @@ def _drawn_clusters(
     return on_all_cores(lambda g: shapely.buffer(g, margin_m, quad_segs=2), shapes)
 
 
+def gap_pairs(covered: PairArrays, params: CoverageParams, checklist: Checklist) -> list[tuple[str, int]]:
+    """The (category, level)s whose gaps a run draws: those the checklist lists, or all."""
+    listed = listed_pairs(checklist)
+    return [k for k in covered if params.all_gaps or k in listed]
+
+
+def with_gaps_drawn(
+    walks: HomeWalks,
+    params: CoverageParams,
+    checklist: Checklist,
+    alone: Callable[[np.ndarray], np.ndarray],
+) -> HomeWalks:
+    """The walks of a part of a run with the gaps drawn that no home of another part can
+    join: those none of whose cells ``alone`` refuses (cells as (column, row) → whether no
+    other part's home can lie in or beside them). The other gaps' homes are left to the
+    gathering (``gaps_left``), which draws them with their neighbours'."""
+    if not params.gaps:
+        return walks
+    thresholds = pair_thresholds(params, checklist)
+    covered = {k: walks.distances[k] <= thresholds[k] for k in walks.distances}
+    outside = {k: ~covered[k] for k in gap_pairs(covered, params, checklist)}
+    drawn, left = _gaps(walks.homes, outside, params, walks.crs, None, alone=alone)
+    return replace(walks, gaps_drawn=drawn, gaps_left=left)
+
+
 def _gaps(
     homes: gpd.GeoDataFrame,
-    covered: PairArrays,
+    outside: PairArrays,
     params: CoverageParams,
     metric: CRS,
-    method: str,
     progress: Progress | None,
-) -> gpd.GeoDataFrame:
-    """Service gaps: clusters of uncovered homes (chained within ``gap_cluster_m``), each
-    drawn as the concave hull of its homes, widened by a margin. The clusters of every
-    (category, level) are drawn together, so that the work spreads over all cores."""
+    alone: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[gpd.GeoDataFrame, PairArrays]:
+    """Service gaps: clusters of the homes in each (category, level)'s mask ``outside``
+    (chained within ``gap_cluster_m``), each drawn as the concave hull of its homes, widened
+    by a margin, with its first cell (``cell_x``, ``cell_y``: gaps of equal residents come in
+    that order). The clusters of every (category, level) are drawn together, so that the work
+    spreads over all cores. With ``alone`` (:func:`with_gaps_drawn`), a cluster with a cell it
+    refuses is not drawn: its homes are left, in a mask per (category, level)."""
     frames, members, labels = [], [], []
+    left: PairArrays = {}
     hh = homes["households"].to_numpy()
     rs = homes["residents"].to_numpy()
     pts = np.column_stack([homes["point"].x.to_numpy(), homes["point"].y.to_numpy()])
     clusters = 0
     by_xy = np.lexsort((pts[:, 1], pts[:, 0]))  # each gap's homes in this order, as hulls take them
-    for k, ((category, level), mask) in enumerate(covered.items()):
-        idx = by_xy[~mask[by_xy]]
+    for k, ((category, level), mask) in enumerate(outside.items()):
+        idx = by_xy[mask[by_xy]]
+        if alone is not None:
+            left[(category, level)] = np.zeros(len(homes), dtype=bool)
         if len(idx):
             label = gap_clusters(pts[idx], params.gap_cluster_m)
+            cells = gap_cells(pts[idx], params.gap_cluster_m)
+            if alone is not None:
+                joined = np.bincount(label, weights=~alone(cells), minlength=int(label.max()) + 1) > 0
+                leave = joined[label]
+                left[(category, level)][idx[leave]] = True
+                idx, label, cells = (
+                    idx[~leave],
+                    np.unique(label[~leave], return_inverse=True)[1],
+                    cells[~leave],
+                )
+        if len(idx):
             by_cluster = np.argsort(label, kind="stable")  # each cluster's homes together, still by x, y
-            idx, label = idx[by_cluster], label[by_cluster]
+            idx, label, cells = idx[by_cluster], label[by_cluster], cells[by_cluster]
             n = label.max() + 1
+            first = np.lexsort((cells[:, 1], cells[:, 0], label))  # each cluster's cells, the first first
+            first = first[np.unique(label[first], return_index=True)[1]]
             frames.append(
                 pd.DataFrame(
                     {
@@ -911,6 +973,8 @@ def _gaps(
                         "homes": np.bincount(label, minlength=n),
                         "households": np.bincount(label, weights=hh[idx], minlength=n).astype(np.int64),
                         "residents": np.bincount(label, weights=rs[idx], minlength=n).astype(np.int64),
+                        "cell_x": cells[first, 0],
+                        "cell_y": cells[first, 1],
                     }
                 )
             )
@@ -918,16 +982,26 @@ def _gaps(
             labels.append(label + clusters)
             clusters += n
         if progress:
-            progress("gaps", k + 1, len(covered))
+            progress("gaps", k + 1, len(outside))
     if not frames:
-        return _no_shapes(GAP_COLUMNS)
+        return _no_shapes([*GAP_COLUMNS, "cell_x", "cell_y"]), left
     idx, label = np.concatenate(members), np.concatenate(labels)
     shapes = _cluster_shapes(pts, lambda at: _footprints(homes, at), label, params.gap_margin_m, idx,
                              project=lambda g: project_shapes(g, metric, STORAGE_CRS))  # fmt: skip
-    gaps = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry=shapes, crs=STORAGE_CRS)
-    gaps = gaps.sort_values(["category", "level", "residents"], ascending=[True, True, False], kind="stable")
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry=shapes, crs=STORAGE_CRS), left
+
+
+def _in_order(drawn: list[gpd.GeoDataFrame | None], method: str) -> gpd.GeoDataFrame:
+    """The gaps drawn (here, and in the parts of a run), by category, level and residents
+    (most first), then by their first cell, as one process orders them."""
+    frames = [f for f in drawn if f is not None and len(f)]
+    if not frames:
+        return _no_shapes(GAP_COLUMNS)
+    gaps = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=STORAGE_CRS)
+    gaps = gaps.sort_values(["category", "level", "residents", "cell_x", "cell_y"],
+                            ascending=[True, True, False, True, True], kind="stable")  # fmt: skip
     gaps["method"] = method
-    return gaps.reset_index(drop=True)
+    return gaps.drop(columns=["cell_x", "cell_y"]).reset_index(drop=True)
 
 
 def _footprints(homes: gpd.GeoDataFrame, at: np.ndarray) -> np.ndarray:

@@ -38,6 +38,7 @@ from gridmap.coverage import (
     longest_walk_m,
     resolved,
     walk_homes,
+    with_gaps_drawn,
 )
 from gridmap.crs import STORAGE_CRS, project_shapes
 from gridmap.errors import InputError
@@ -48,7 +49,7 @@ from gridmap.standards import Checklist, load_checklist
 from gridmap.study_area import CoverageInputs, compounds_lived_in
 from gridmap.walking import params_record
 
-CACHE_FORMAT = 3  # kept parts of another format are walked again (3: homes named by kind)
+CACHE_FORMAT = 4  # kept parts of another format are walked again (4: with their gaps drawn)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ def _walk_part(job: PartJob) -> PartWalks:
         walks = walk_homes(
             own, job.params, checklist=job.checklist, crs=job.cut.crs, circle_facilities=facilities
         )
-        walks = _without_footprints(walks, own)
+        alone = job.cut.alone(job.index, job.params.gap_cluster_m)
+        walks = _without_footprints(with_gaps_drawn(walks, job.params, job.checklist, alone), own)
         ids = set(own.facilities.index[facilities].tolist())
         unattached = [i for i in walks.report.get("facilities_unattached", []) if i in ids]
     if path is not None:
@@ -266,8 +268,13 @@ def _write_cached(path: Path, walks: HomeWalks | None, unattached: list[int]) ->
         )
         columns = {f"d{k}": dist for k, dist in enumerate(walks.distances.values())}
         columns.update({f"n{k}": near for k, near in enumerate(walks.nearest.values())})
+        left = walks.gaps_left
+        meta["gap_pairs"] = None if left is None else list(left)
+        columns.update({f"g{k}": mask for k, mask in enumerate((left or {}).values())})
         homes = pd.concat([pd.DataFrame(walks.homes.to_wkb()), pd.DataFrame(columns)], axis=1)
-        for table, suffix in ((homes, ".homes"), (pd.DataFrame(walks.circles.to_wkb()), ".circles")):
+        drawn = walks.gaps_drawn if walks.gaps_drawn is not None else gpd.GeoDataFrame(geometry=[], crs=4326)
+        tables = [(homes, ".homes"), (pd.DataFrame(walks.circles.to_wkb()), ".circles")]
+        for table, suffix in [*tables, (pd.DataFrame(drawn.to_wkb()), ".gaps")]:
             tmp = path.with_suffix(f"{suffix}.tmp")
             table.to_parquet(tmp)
             tmp.replace(path.with_suffix(f"{suffix}.parquet"))
@@ -287,6 +294,12 @@ def _read_cached(path: Path) -> tuple[HomeWalks | None, list[int]]:
     pairs = [(c, int(lv)) for c, lv in meta["pairs"]]
     distances = {key: table.pop(f"d{k}").to_numpy() for k, key in enumerate(pairs)}
     nearest = {key: table.pop(f"n{k}").to_numpy() for k, key in enumerate(pairs)}
+    gap_pairs = meta["gap_pairs"]
+    left = None if gap_pairs is None else {
+        (c, int(lv)): table.pop(f"g{k}").to_numpy() for k, (c, lv) in enumerate(gap_pairs)
+    }  # fmt: skip
+    gaps = pd.read_parquet(path.with_suffix(".gaps.parquet"))
+    drawn = gpd.GeoDataFrame(gaps, geometry=gpd.GeoSeries.from_wkb(gaps.pop("geometry"), crs=4326))
     for column in ("geometry", "point"):
         table[column] = gpd.GeoSeries.from_wkb(table[column], crs=crs)
     table["stored"] = gpd.GeoSeries.from_wkb(table["stored"], crs=4326)
@@ -301,5 +314,7 @@ def _read_cached(path: Path) -> tuple[HomeWalks | None, list[int]]:
         nearest,
         gpd.GeoDataFrame(circles, geometry=shapes),
         meta["report"],
+        gaps_drawn=drawn if len(drawn) else None,
+        gaps_left=left,
     )
     return walks, meta["unattached"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -57,6 +58,26 @@ class Partitioning:
         """The position in ``parts`` of the part each point (metric CRS) belongs to: the
         first whose area holds it (-1: none)."""
         return containing(np.asarray(points, dtype=object), self.metric_areas)
+
+    def alone(self, index: int, cell_m: float) -> Callable[[np.ndarray], np.ndarray]:
+        """For square cells of ``cell_m`` metres, as (column, row) counted from the CRS's
+        origin: whether the cell and the eight around it lie inside part ``index``'s area and
+        touch no area of the parts before it (which own what they share with it), so that
+        no home of another part lies in or beside them."""
+        area = self.metric_areas[index]
+        shapely.prepare(area)
+        tree = shapely.STRtree(self.metric_areas[:index])
+
+        def test(cells: np.ndarray) -> np.ndarray:
+            unique, back = np.unique(cells, axis=0, return_inverse=True)
+            low, high = (unique - 1) * cell_m, (unique + 2) * cell_m
+            boxes = shapely.box(low[:, 0], low[:, 1], high[:, 0], high[:, 1])
+            inside = shapely.contains_properly(area, boxes)
+            inside[tree.query(boxes, predicate="intersects")[0]] = False
+            result: np.ndarray = inside[back.ravel()]
+            return result
+
+        return test
 
     def digest(self) -> str:
         """A fingerprint of the cut (areas, halo and CRS): parts kept from an earlier run are

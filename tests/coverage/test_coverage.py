@@ -211,8 +211,9 @@ def test_gaps_are_clusters_not_one_hull():
 
 
 def test_gap_clusters_are_the_touching_cells_scipy_labels():
-    """Oracle: ``scipy.ndimage.label`` over the occupied cells, eight neighbours touching,
-    numbered in the same order (by x, then y, of each cluster's first cell)."""
+    """Oracle: ``scipy.ndimage.label`` over the occupied cells (squares counted from the
+    CRS's origin, as every part of a run counts them), eight neighbours touching, numbered in
+    the same order (by x, then y, of each cluster's first cell)."""
     from scipy import ndimage
 
     from gridmap.coverage import gap_clusters
@@ -220,7 +221,8 @@ def test_gap_clusters_are_the_touching_cells_scipy_labels():
     rng = np.random.default_rng(7)
     for n, extent in [(1, 10), (2, 300), (40, 1_000), (500, 5_000), (3_000, 20_000), (3_000, 200_000)]:
         xy = rng.uniform(0, extent, (n, 2)) + rng.uniform(-1e6, 1e6, 2)
-        cell = np.floor((xy - xy.min(axis=0)) / 250).astype(np.int64)
+        cell = np.floor(xy / 250).astype(np.int64)
+        cell -= cell.min(axis=0)
         grid = np.zeros(tuple(cell.max(axis=0) + 1), dtype=bool)
         grid[cell[:, 0], cell[:, 1]] = True
         labels, _ = ndimage.label(grid, structure=np.ones((3, 3), dtype=bool))
@@ -228,6 +230,10 @@ def test_gap_clusters_are_the_touching_cells_scipy_labels():
     # a chain of cells touching corner to corner is one cluster; a gap of one empty cell parts them
     chain = np.array([[0, 0], [260, 260], [520, 10], [1_030, 10]], dtype=float)
     assert gap_clusters(chain, 250).tolist() == [0, 0, 0, 1]
+    # the cells do not move with the points: 200 and 600 m lie in cells 0 and 2, apart; 300 and
+    # 700 m in cells 1 and 2, touching
+    assert gap_clusters(np.array([[200.0, 0], [600, 0]]), 250).tolist() == [0, 1]
+    assert gap_clusters(np.array([[300.0, 0], [700, 0]]), 250).tolist() == [0, 0]
 
 
 @pytest.fixture(scope="module")
