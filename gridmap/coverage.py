@@ -309,7 +309,8 @@ class HomeWalks:
         drawn = [p.gaps_drawn for p in parts if p.gaps_drawn is not None and len(p.gaps_drawn)]
         left = None
         if all(p.gaps_left is not None for p in parts):
-            left = {k: joined([p.gaps_left[k] for p in parts]) for k in first.gaps_left or {}}  # type: ignore[index]
+            masks = [p.gaps_left or {} for p in parts]
+            left = {k: joined([m[k] for m in masks]) for k in masks[0]}
         return cls(
             homes=gpd.GeoDataFrame(homes, crs=first.crs),
             crs=first.crs,
@@ -917,7 +918,9 @@ def with_gaps_drawn(
     thresholds = pair_thresholds(params, checklist)
     covered = {k: walks.distances[k] <= thresholds[k] for k in walks.distances}
     outside = {k: ~covered[k] for k in gap_pairs(covered, params, checklist)}
-    drawn, left = _gaps(walks.homes, outside, params, walks.crs, None, alone=alone)
+    points = shapely.get_coordinates(walks.homes["point"].values).reshape(-1, 2)
+    home_alone = alone(gap_cells(points, params.gap_cluster_m))
+    drawn, left = _gaps(walks.homes, outside, params, walks.crs, None, alone=home_alone)
     return replace(walks, gaps_drawn=drawn, gaps_left=left)
 
 
@@ -927,14 +930,15 @@ def _gaps(
     params: CoverageParams,
     metric: CRS,
     progress: Progress | None,
-    alone: Callable[[np.ndarray], np.ndarray] | None = None,
+    alone: np.ndarray | None = None,
 ) -> tuple[gpd.GeoDataFrame, PairArrays]:
     """Service gaps: clusters of the homes in each (category, level)'s mask ``outside``
     (chained within ``gap_cluster_m``), each drawn as the concave hull of its homes, widened
     by a margin, with its first cell (``cell_x``, ``cell_y``: gaps of equal residents come in
     that order). The clusters of every (category, level) are drawn together, so that the work
-    spreads over all cores. With ``alone`` (:func:`with_gaps_drawn`), a cluster with a cell it
-    refuses is not drawn: its homes are left, in a mask per (category, level)."""
+    spreads over all cores. With ``alone`` (:func:`with_gaps_drawn`: for each home, whether no
+    home of elsewhere can share or touch its cell), a cluster with a home it refuses is not
+    drawn: its homes are left, in a mask per (category, level)."""
     frames, members, labels = [], [], []
     left: PairArrays = {}
     hh = homes["households"].to_numpy()
@@ -950,7 +954,7 @@ def _gaps(
             label = gap_clusters(pts[idx], params.gap_cluster_m)
             cells = gap_cells(pts[idx], params.gap_cluster_m)
             if alone is not None:
-                joined = np.bincount(label, weights=~alone(cells), minlength=int(label.max()) + 1) > 0
+                joined = np.bincount(label, weights=~alone[idx], minlength=int(label.max()) + 1) > 0
                 leave = joined[label]
                 left[(category, level)][idx[leave]] = True
                 idx, label, cells = (
@@ -964,20 +968,16 @@ def _gaps(
             n = label.max() + 1
             first = np.lexsort((cells[:, 1], cells[:, 0], label))  # each cluster's cells, the first first
             first = first[np.unique(label[first], return_index=True)[1]]
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "category": category,
-                        "category_zh": CATEGORY_NAMES_ZH.get(category, category),
-                        "level": level,
-                        "homes": np.bincount(label, minlength=n),
-                        "households": np.bincount(label, weights=hh[idx], minlength=n).astype(np.int64),
-                        "residents": np.bincount(label, weights=rs[idx], minlength=n).astype(np.int64),
-                        "cell_x": cells[first, 0],
-                        "cell_y": cells[first, 1],
-                    }
-                )
-            )
+            frames.append({
+                "category": np.full(n, category, dtype=object),
+                "category_zh": np.full(n, CATEGORY_NAMES_ZH.get(category, category), dtype=object),
+                "level": np.full(n, level, dtype=np.int64),
+                "homes": np.bincount(label, minlength=n),
+                "households": np.bincount(label, weights=hh[idx], minlength=n).astype(np.int64),
+                "residents": np.bincount(label, weights=rs[idx], minlength=n).astype(np.int64),
+                "cell_x": cells[first, 0],
+                "cell_y": cells[first, 1],
+            })  # fmt: skip
             members.append(idx)
             labels.append(label + clusters)
             clusters += n
@@ -988,7 +988,8 @@ def _gaps(
     idx, label = np.concatenate(members), np.concatenate(labels)
     shapes = _cluster_shapes(pts, lambda at: _footprints(homes, at), label, params.gap_margin_m, idx,
                              project=lambda g: project_shapes(g, metric, STORAGE_CRS))  # fmt: skip
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry=shapes, crs=STORAGE_CRS), left
+    columns = {name: np.concatenate([f[name] for f in frames]) for name in frames[0]}
+    return gpd.GeoDataFrame(columns, geometry=shapes, crs=STORAGE_CRS), left
 
 
 def _in_order(drawn: list[gpd.GeoDataFrame | None], method: str) -> gpd.GeoDataFrame:

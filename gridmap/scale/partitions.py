@@ -69,7 +69,9 @@ class Partitioning:
         tree = shapely.STRtree(self.metric_areas[:index])
 
         def test(cells: np.ndarray) -> np.ndarray:
-            unique, back = np.unique(cells, axis=0, return_inverse=True)
+            key = (cells[:, 0] << 32) + cells[:, 1]  # metres from the origin: far inside 2³¹ cells
+            _, first, back = np.unique(key, return_index=True, return_inverse=True)
+            unique = cells[first]
             low, high = (unique - 1) * cell_m, (unique + 2) * cell_m
             boxes = shapely.box(low[:, 0], low[:, 1], high[:, 0], high[:, 1])
             inside = shapely.contains_properly(area, boxes)
