@@ -35,6 +35,7 @@ printed before and after.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -45,6 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -240,27 +242,42 @@ def ceiling(folder: Path) -> None:
 
 
 def _keep(result, out: Path) -> None:
-    """A run's walks and summary, for the comparison."""
+    """A run's walks, summary and gaps (each as its figures and a digest of its outline, in
+    the run's order), for the comparison."""
     arrays = {f"{c}|{lv}": d for (c, lv), d in result.distances.items()}
     arrays["__shares"] = result.summary["share_residents"].to_numpy(dtype=float)
+    gaps = result.gaps
+    arrays["__gaps"] = np.array(
+        [f"{c}|{lv}|{n}|{r}|{hashlib.sha256(wkb).hexdigest()[:16]}" for c, lv, n, r, wkb in zip(
+            gaps["category"], gaps["level"], gaps["homes"], gaps["residents"], shapely.to_wkb(gaps.geometry.values),
+            strict=True)],
+        dtype=str,
+    )  # fmt: skip
     np.savez(out, **arrays)
 
 
-def largest_difference(a: Path, b: Path) -> tuple[float, float]:
+def largest_difference(a: Path, b: Path) -> tuple[float, float, str]:
     """The largest difference in any home's walk (metres; inf where one walk reaches and the
-    other not) and in any share of the summary."""
+    other not) and in any share of the summary, and how many gaps differ (in their figures,
+    outline or place in the order)."""
     x, y = np.load(a), np.load(b)
     walk = 0.0
+    p, q = x["__gaps"], y["__gaps"]
+    gaps = (
+        f"{len(p):,} gaps against {len(q):,}"
+        if len(p) != len(q)
+        else f"{int((p != q).sum()):,} of {len(p):,} gaps"
+    )
     for key in x.files:
-        if key == "__shares":
+        if key in ("__shares", "__gaps"):
             continue
         p, q = x[key], y[key]
         if not np.array_equal(np.isfinite(p), np.isfinite(q)):
-            return float("inf"), float("inf")
+            return float("inf"), float("inf"), gaps
         both = np.isfinite(p)
         walk = max(walk, float(np.abs(p[both] - q[both]).max()) if both.any() else 0.0)
     shares = np.nan_to_num(x["__shares"], nan=-1) - np.nan_to_num(y["__shares"], nan=-1)
-    return walk, float(np.abs(shares).max())
+    return walk, float(np.abs(shares).max()), gaps
 
 
 def _spawn(*args: str) -> dict:
@@ -297,9 +314,11 @@ def coverage_part(args) -> None:
             busy = others_now()
             out = Path(tmp) / f"parts-{workers}.npz"
             runs[workers] = _spawn("--parts", str(small), "--workers", str(workers), "--out", str(out))
-            walk, share = largest_difference(one, out)
+            walk, share, gaps = largest_difference(one, out)
             _print_parts(workers, runs[workers], busy)
-            print(f"    largest difference from one process: walks {walk:.2e} m, shares {share:.2e}")
+            print(
+                f"    largest difference from one process: walks {walk:.2e} m, shares {share:.2e}; {gaps} differ"
+            )
         print(f"  speed-up 1 → 2 workers: {runs[1]['seconds'] / runs[2]['seconds']:.2f}× (target ≥ 1.8×)")
         if args.tiles == args.compare_tiles:
             ceiling(small)
