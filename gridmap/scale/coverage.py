@@ -221,6 +221,19 @@ def _report(parts: list[PartWalks], failures: dict[str, list[str]], cut: Partiti
         "homes_unattached": sorted(
             {i for w in walked for i in w.report.get("homes_unattached", [])}, key=home_label_order
         ),
+        # islands as each part's network (its area and halo) has them: named by part
+        "homes_on_islands": sorted(
+            {i for w in walked for i in w.report.get("homes_on_islands", [])}, key=home_label_order
+        ),
+        "islands_with_homes": sorted(
+            (
+                {**row, "island": f"{p.key} #{row['island']}"}
+                for p in parts
+                if p.walks is not None
+                for row in p.walks.report.get("islands_with_homes", [])
+            ),
+            key=lambda row: (-row["residents"], row["island"]),
+        ),
         "facilities_unattached": sorted(i for p in parts for i in p.unattached_facilities),
         "shortest_path_passes": int(sum(w.report.get("shortest_path_passes", 0) for w in walked)),
         "partitions": {

@@ -105,6 +105,11 @@ def test_the_demo_in_parts_is_the_demo_in_one_process(demo_url, demo_run):
     assert sent and all(shapes.isna().all() for shapes in sent)
     alone = [set(shapely.to_wkb(r.gaps.geometry.values[r.gaps["homes"] == 1])) for r in (demo_run, parts)]
     assert len(alone[0]) > 10 and alone[0] == alone[1]
+    # homes on streets cut off from the main network are named as one process names them
+    assert parts.report["homes_on_islands"] == demo_run.report["homes_on_islands"] != []
+    islands = [sorted((i["km"], i["homes"], i["residents"], i["facilities"]) for i in r.report["islands_with_homes"])
+               for r in (demo_run, parts)]  # fmt: skip
+    assert islands[0] == islands[1] and all(" #" in i["island"] for i in parts.report["islands_with_homes"])
     walked = parts.report["partitions"]["parts"]
     assert sum(p["homes"] for p in walked) == len(demo_run.homes)
     assert sum(p["homes"] > 0 for p in walked) >= 4  # the homes really were spread over the parts
