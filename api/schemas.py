@@ -597,6 +597,10 @@ class RunListed(Kept):
     levels: str = Field(description="the levels, comma-separated")
     speed_mps: float
     origin: str
+    residents: int | None = Field(
+        description="the residents its homes counted (null: kept before it was recorded)"
+    )
+    estimated: float | None = Field(description="the share of them estimated from footprint × levels (0–1)")
 
 
 class LayerInput(Answer):

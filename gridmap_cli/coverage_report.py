@@ -322,10 +322,13 @@ def print_runs(engine: Engine) -> None:
             r.speed_mps,
             r.origin,
             r.method,
+            "—" if pd.isna(r.residents) else f"{r.residents:,}",
+            percent(r.estimated),
         ]
         for r in runs.itertuples()
     ]
-    print_table(rows, ["run", "at (UTC)", "by", "label", "levels", "m/s", "origin", "method"], right=[0])
+    print_table(rows, ["run", "at (UTC)", "by", "label", "levels", "m/s", "origin", "method", "residents", "estimated"],
+                right=[0, 8, 9])  # fmt: skip
 
 
 def print_comparison(engine: Engine, before: int, after: int, *, out: str | None = None) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from gridmap.coverage import CoverageParams, CoverageResult, HomeWalks, long_results, pair_rows
 from gridmap.errors import NotFoundError
-from gridmap.households import HomeOrigins, home_origins
+from gridmap.households import ESTIMATE, HomeOrigins, home_origins
 from gridmap.model import CATEGORY_NAMES_ZH, INT_RANGE
 from gridmap.store.engine import write_transaction
 from gridmap.store.inputs import INPUT_LAYERS, stored_home_origins
@@ -223,7 +223,9 @@ def read_run(engine: Engine, run_id: int) -> StoredRun:
 
 
 def list_runs(engine: Engine) -> pd.DataFrame:
-    """Every stored run, newest first: id, when, who, label, method, homes."""
+    """Every stored run, newest first: id, when, who, label, method, its parameters, and the
+    residents its homes counted with the share of them estimated (missing for runs kept
+    before that was recorded)."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(
@@ -233,13 +235,22 @@ def list_runs(engine: Engine) -> pd.DataFrame:
                 coverage_runs.c.label,
                 coverage_runs.c.method,
                 coverage_runs.c.params,
+                coverage_runs.c.inputs,
             ).order_by(coverage_runs.c.id.desc())
         ).all()
-    frame = pd.DataFrame(rows, columns=["id", "created_at", "created_by", "label", "method", "params"])
+    frame = pd.DataFrame(
+        rows, columns=["id", "created_at", "created_by", "label", "method", "params", "inputs"]
+    )
     params = frame.pop("params").map(json.loads)
+    homes = [
+        None if record is None else HomeOrigins.from_record(record)
+        for record in frame.pop("inputs").map(lambda text: json.loads(text).get("homes"))
+    ]
     frame["levels"] = params.map(lambda p: ",".join(str(v) for v in p["levels"]))
     frame["speed_mps"] = params.map(lambda p: p["speed_mps"])
     frame["origin"] = params.map(lambda p: p["origin"])
+    frame["residents"] = pd.array([None if h is None else h.total_residents for h in homes], dtype="Int64")
+    frame["estimated"] = [None if h is None else h.share(ESTIMATE) for h in homes]
     return frame
 
 

@@ -299,6 +299,9 @@ def test_a_kept_run_and_scenario_say_what_their_count_of_homes_held(client, auth
     assert ("of a footprint over 5,000 m²" in homes["said"]) == (homes["doubtful_buildings"] > 0)
     assert "homes" not in run["inputs"]  # each layer's version and count, as the model says
     assert client.get("/siting/scenarios/latest", headers=auth["planner"]).json()["homes"] == homes
+    listed = client.get("/coverage/runs").json()[0]
+    assert listed["id"] == run["id"] and listed["residents"] == area[0]["residents"]
+    assert listed["estimated"] == pytest.approx(homes["residents"].get("estimate", 0) / area[0]["residents"])
 
 
 def test_scenarios_for_planners_only(client, auth):

@@ -84,6 +84,7 @@ def test_run_is_kept_read_back_and_compared(engine, capsys):
     runs = list_runs(engine)
     assert runs["id"].tolist() == [run_b, run_a]
     assert runs["label"].tolist() == ["with a new station", "before"]
+    assert runs["residents"].tolist() == [750, 750] and runs["estimated"].tolist() == [0.0, 0.0]
 
 
 def test_missing_run_is_named(engine):
@@ -118,6 +119,9 @@ def test_a_comparison_says_when_the_homes_counted_moved(engine, capsys):
             coverage_runs.update().where(coverage_runs.c.id == before).values(inputs='{"roads": {}}')
         )
     assert kept_homes(engine, before) is None
+    listed = list_runs(engine).set_index("id")
+    assert listed.loc[after, "residents"] == 1750 and pd.isna(listed.loc[before, "residents"])
+    assert listed.loc[after, "estimated"] == 0.0 and pd.isna(listed.loc[before, "estimated"])
     print_comparison(engine, before, after)
     assert "homes counted" not in capsys.readouterr().out
 
