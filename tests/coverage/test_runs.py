@@ -92,6 +92,8 @@ def test_missing_run_is_named(engine):
         read_run(engine, 42)
     with pytest.raises(NotFoundError, match="no coverage run 42"):
         kept_homes(engine, 42)
+    with pytest.raises(NotFoundError, match="no coverage run 99999999999999999999"):
+        kept_homes(engine, 99999999999999999999)
 
 
 def test_a_comparison_says_when_the_homes_counted_moved(engine, capsys):
