@@ -101,6 +101,21 @@ def homes_counted(origins: HomeOrigins) -> str:
     return f"homes counted: {first} (see `gridmap households`)" + "".join(f"\n  {line}" for line in more)
 
 
+def counts_moved(
+    kept: str, first: tuple[int, HomeOrigins | None], second: tuple[int, HomeOrigins | None]
+) -> str | None:
+    """ "the homes counted differ …" when two kept ``kept``s (``run``, ``scenario``: their
+    numbers and counts of homes) counted different residents or households, or None (also
+    when either was kept before its count was recorded)."""
+    (a, was), (b, now) = first, second
+    if was is None or now is None or (was.residents, was.households) == (now.residents, now.households):
+        return None
+    return (
+        f"the homes counted differ, so part of any change is the count, not the services: {kept} {a} "
+        f"{was.describe()}; {kept} {b} {now.describe()}"
+    )
+
+
 def doubtful_homes(plan) -> str | None:
     """What to say of the buildings an import plan (:class:`gridmap.io.merge.MergePlan`) adds
     or updates whose homes are estimated from a footprint larger than homes have, or None."""

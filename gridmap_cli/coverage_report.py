@@ -28,7 +28,7 @@ from gridmap.store.runs import (
     start_run,
     stored_inputs_used,
 )
-from gridmap_cli.common import homes_counted, require_people, settle
+from gridmap_cli.common import counts_moved, homes_counted, require_people, settle
 from gridmap_cli.terminal import percent, print_table, progress_bar, say
 
 if TYPE_CHECKING:
@@ -354,12 +354,10 @@ def print_comparison(engine: Engine, before: int, after: int, *, out: str | None
         )
     else:
         say(f"runs {before} and {after} cover the same residents")
-    was, now = kept_homes(engine, before), kept_homes(engine, after)
-    if was and now and (was.residents, was.households) != (now.residents, now.households):
-        say(
-            f"the homes counted differ, so part of any change is the count, not the services: run {before} "
-            f"{was.describe()}; run {after} {now.describe()}"
-        )
+    if moved_count := counts_moved(
+        "run", (before, kept_homes(engine, before)), (after, kept_homes(engine, after))
+    ):
+        say(moved_count)
     gained = changed[changed["newly_covered"]]
     lost = changed[~changed["newly_covered"]]
     say(

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
-from gridmap.households import home_origins
+from gridmap.households import HomeOrigins, home_origins
 from gridmap.io.export import write_frames
 from gridmap.io.read import read_file
 from gridmap.model import CATEGORY_NAMES_ZH
@@ -20,8 +20,8 @@ from gridmap.siting.candidates import AREA_GEOMETRIES, SITE_GEOMETRIES, checked_
 from gridmap.siting.proposal import Proposal, SitingParams, category_groups, propose_sites
 from gridmap.standards import load_checklist
 from gridmap.store.inputs import load_inputs, stored_home_origins
-from gridmap.store.scenarios import compare_scenarios, list_scenarios, save_scenario
-from gridmap_cli.common import homes_counted, require_people, settle
+from gridmap.store.scenarios import compare_scenarios, list_scenarios, read_scenario, save_scenario
+from gridmap_cli.common import counts_moved, homes_counted, require_people, settle
 from gridmap_cli.coverage_report import print_islands
 from gridmap_cli.terminal import percent, print_table, say
 
@@ -299,6 +299,10 @@ def print_comparison(engine: Engine, first: int, second: int, *, out: str | None
         title=f"siting scenario {first} against scenario {second}",
         right=[2, 3, 4, 5, 6, 7, 8],
     )
+    counted = [(i, HomeOrigins.from_record(h) if (h := read_scenario(engine, i).inputs.get("homes")) else None)
+               for i in (first, second)]  # fmt: skip
+    if moved := counts_moved("scenario", *counted):
+        say(moved)
     if "apart_m" in sites.columns:
         rows = [
             [r.rank, f"{r.residents_new:,}", getattr(r, f"nearest_rank_in_{second}"), f"{r.apart_m:,.0f}"]

@@ -1,6 +1,8 @@
 """Siting scenarios kept in the database (SpatiaLite and PostGIS): saved whole, read back,
 listed, compared; a failed save keeps nothing."""
 
+from dataclasses import replace
+
 import pytest
 from siting_plan import given_lots, plan_inputs, site_params
 from sqlalchemy import func, select
@@ -9,9 +11,10 @@ from gridmap.errors import NotFoundError
 from gridmap.siting.proposal import propose_sites
 from gridmap.store.scenarios import compare_scenarios, list_scenarios, read_scenario, save_scenario
 from gridmap.store.tables import siting_scenarios, siting_sites
+from gridmap_cli.siting_report import print_comparison
 
 
-def test_scenarios_round_trip_and_compare(engine):
+def test_scenarios_round_trip_and_compare(engine, capsys):
     inputs = plan_inputs(home_x=(0, 200, 1200, 2000, 2200), clinics=())
     given = given_lots([100, 1200, 2100])
     one = propose_sites(inputs, site_params(count=1), given=given)
@@ -42,6 +45,16 @@ def test_scenarios_round_trip_and_compare(engine):
     assert sites[f"nearest_rank_in_{b}"].tolist() == [1] and sites["apart_m"].iloc[0] < 1.0
     with pytest.raises(NotFoundError, match="no siting scenario 99"):
         read_scenario(engine, 99)
+    print_comparison(engine, a, b)
+    assert "homes counted differ" not in capsys.readouterr().out  # read from the same homes
+    # a proposal over other counts of the same homes: the comparison says so
+    counted = replace(inputs, buildings=inputs.buildings.assign(residents=inputs.buildings["residents"] * 2))
+    c = save_scenario(engine, propose_sites(counted, site_params(count=1), given=given), counted)
+    print_comparison(engine, a, c)
+    assert (
+        f"the homes counted differ, so part of any change is the count, not the services: scenario {a} "
+        f"1,250 residents: 100 % given; scenario {c} 2,500 residents: 100 % given"
+    ) in capsys.readouterr().out
 
 
 def test_a_failed_save_keeps_nothing(engine):
