@@ -319,7 +319,7 @@ def _kept(kept: StoredRun | StoredScenario) -> dict[str, Any]:
             "label": kept.label}  # fmt: skip
     if "homes" in kept.inputs:
         origins = HomeOrigins.from_record(kept.inputs["homes"])
-        said["homes"] = {**origins.record(), "said": origins.said()}
+        said["homes"] = {**origins.record(), "said": origins.said(), "said_zh": origins.said_zh()}
     return said
 
 

@@ -513,6 +513,7 @@ class HomesCounted(Answer):
         description="of them, those mapped without a building of homes: they count no one"
     )
     said: str = Field(description="the same in words, as the command line says it")
+    said_zh: str = Field(description="the same in Chinese, as the web map and the maps say it")
 
 
 class Kept(Answer):

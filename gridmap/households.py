@@ -362,6 +362,25 @@ class HomeOrigins:
         :meth:`uncounted` where there is something to say."""
         return "\n".join(line for line in (self.describe(), self.doubt(), self.uncounted()) if line)
 
+    def said_zh(self) -> str:
+        """The same for maps and the web page, in Chinese: "居民 107,554 人，100% 按占地×层数估算；…"."""
+        total = self.total_residents
+        if not total:
+            return "未计入居民。"
+        words = {ESTIMATE: "按占地×层数估算", LEDGER: "来自社区台账", GIVEN: "逐栋填报"}
+        shares = [
+            f"{100 * self.residents[s] / total:.0f}% {words[s]}" for s in words if self.residents.get(s)
+        ]
+        said = f"居民 {total:,} 人，{'，'.join(shares)}"
+        if self.doubtful_buildings:
+            said += (
+                f"；其中 {100 * self.doubtful_residents / total:.0f}% 在 {self.doubtful_buildings:,} 栋占地超过 "
+                f"{LARGEST_HOME_FOOTPRINT_M2:,.0f} m² 的楼栋里（疑为整片小区或商场画成一栋，估算存疑）"
+            )
+        if self.compounds_without_homes:
+            said += f"；{self.compounds_without_homes:,} 个小区未画住宅楼栋，不计人口"
+        return said + "。"
+
     def record(self) -> dict[str, Any]:
         """A plain record (JSON) of the count, read back by :meth:`from_record`."""
         return {**asdict(self), "residents": dict(self.residents), "households": dict(self.households)}

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from gridmap.coverage import CoverageParams, compute_coverage
 from gridmap.errors import InputError
+from gridmap.households import home_origins
 from gridmap.store.inputs import load_inputs
 from gridmap.store.layers import read_layer
 from maps import compose
@@ -57,6 +58,7 @@ def build_map(
             raise InputError("'map area' needs --grid CODE (the grid leader's grid)")
         return compose.area_map(_layers(engine, AREA_LAYERS), grid, **options)
     inputs = load_inputs(engine)
+    options["counted"] = home_origins(inputs.buildings, inputs.compounds).said_zh()
     if kind == "coverage":
         if not category:
             raise InputError("'map coverage' needs --category C")

@@ -142,8 +142,11 @@ def new_map(
     return m
 
 
-def _finish(m: folium.Map, title: str, legend: str) -> folium.Map:
-    m.add_child(Panel(f"<h4>{ml.as_html(title)}</h4>{legend}", position="bottomleft"))
+def _finish(m: folium.Map, title: str, legend: str, counted: str | None = None) -> folium.Map:
+    """The map with its title, legend and, under them, what its count of residents holds
+    (:meth:`~gridmap.households.HomeOrigins.said_zh`), and the layer switcher."""
+    note = f'<div class="gm-note">{ml.as_html(counted)}</div>' if counted else ""
+    m.add_child(Panel(f"<h4>{ml.as_html(title)}</h4>{legend}{note}", position="bottomleft"))
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 
@@ -196,10 +199,12 @@ def coverage_map(
     facilities: gpd.GeoDataFrame | None = None,
     circles: gpd.GeoDataFrame | None = None,
     roads: gpd.GeoDataFrame | None = None,
+    counted: str | None = None,
     **options,
 ) -> folium.Map:
     """Homes by walking minutes to the nearest ``category`` facility counted at ``level``, with
-    the facilities, their circles (off at first), a legend of minute classes and the shares."""
+    the facilities, their circles (off at first), a legend of minute classes and the shares;
+    ``counted`` says what the residents counted hold (here and in the other maps of people)."""
     column = f"{category}_{level}"
     if column not in homes.columns:
         raise InputError(f"the coverage results have no {category} at level {level}")
@@ -212,7 +217,7 @@ def coverage_map(
     if facilities is not None:
         ml.facilities_layer(facilities, [category]).add_to(m)
     legend = _swatches([(c.label, c.colour) for c in MINUTE_CLASSES]) + _share_table(summary, category, level)
-    return _finish(m, f"{name} {level} 分钟生活圈覆盖 ({category})", legend)
+    return _finish(m, f"{name} {level} 分钟生活圈覆盖 ({category})", legend, counted)
 
 
 def gap_map(
@@ -221,6 +226,7 @@ def gap_map(
     facilities: gpd.GeoDataFrame | None = None,
     roads: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
+    counted: str | None = None,
     **options,
 ) -> folium.Map:
     """Service gaps with the residents in each, over the facilities of their categories."""
@@ -230,7 +236,7 @@ def gap_map(
         ml.facilities_layer(facilities, sorted(set(gaps["category"]))).add_to(m)
     total = int(gaps["residents"].sum()) if len(gaps) else 0
     legend = _swatches([("服务盲区 (未覆盖的住宅)", "#fc8d59")]) + f"<br>{len(gaps)} 处，涉及 {total:,} 人"
-    return _finish(m, "15分钟生活圈服务盲区", legend)
+    return _finish(m, "15分钟生活圈服务盲区", legend, counted)
 
 
 def siting_map(
@@ -243,6 +249,7 @@ def siting_map(
     facilities: gpd.GeoDataFrame | None = None,
     categories: list[str] | None = None,
     roads: gpd.GeoDataFrame | None = None,
+    counted: str | None = None,
     **options,
 ) -> folium.Map:
     """Before and after: homes already within the circle, newly brought in by the proposed
@@ -277,7 +284,7 @@ def siting_map(
     )
     table = f"<table><tr><th></th><th>现状</th><th>建议后</th></tr>{rows}</table>"
     legend = _swatches([(labels[k], colours[k]) for k in labels]) + table
-    return _finish(m, f"选址建议 — {len(sites)} 处新站点", legend)
+    return _finish(m, f"选址建议 — {len(sites)} 处新站点", legend, counted)
 
 
 def area_map(layers: Mapping[str, pd.DataFrame], grid_code: str, **options) -> folium.Map:

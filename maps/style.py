@@ -78,5 +78,6 @@ MAP_CSS = """
 .gm-panel table { border-collapse: collapse; }
 .gm-panel td, .gm-panel th { padding: 1px 5px; text-align: right; }
 .gm-panel td:first-child, .gm-panel th:first-child { text-align: left; }
+.gm-note { max-width: 300px; margin-top: 4px; color: #555; }
 .gm-swatch { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: middle; }
 """

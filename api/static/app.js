@@ -173,7 +173,6 @@ function setVisible(layer, on) {
 }
 
 // the run the coverage layers show (the newest kept), and how much of what it counts is estimated
-const SOURCES_ZH = { estimate: "按占地×层数估算", ledger: "来自社区台账", given: "逐栋填报" };
 async function showRun() {
   const box = document.getElementById("coverage-run");
   const runs = await api("/coverage/runs").catch(() => null);
@@ -183,22 +182,7 @@ async function showRun() {
   const run = await api(`/coverage/runs/${runs[0].id}`).catch(() => null);
   if (!run) return;
   const going = run.method === "running" ? "，进行中" : run.method === "failed" ? "，未完成" : "";
-  box.textContent = `覆盖分析第 ${run.id} 次（${run.created_at.slice(0, 10)}${going}）` + (run.homes ? "：" + homesSaid(run.homes) : "");
-}
-
-function homesSaid(homes) {
-  const total = Object.values(homes.residents).reduce((a, b) => a + b, 0);
-  if (!total) return "未计入居民。";
-  const share = (n) => `${Math.round(100 * n / total)}%`;
-  const parts = ["estimate", "ledger", "given"].filter((s) => homes.residents[s])
-    .map((s) => `${share(homes.residents[s])} ${SOURCES_ZH[s]}`);
-  let said = `居民 ${total.toLocaleString("zh-CN")} 人，${parts.join("，")}`;
-  if (homes.doubtful_buildings) {
-    said += `；其中 ${share(homes.doubtful_residents)} 在 ${homes.doubtful_buildings} 栋占地超过 5,000 m² 的楼栋里` +
-      "（疑为整片小区或商场画成一栋，估算存疑）";
-  }
-  if (homes.compounds_without_homes) said += `；${homes.compounds_without_homes} 个小区未画住宅楼栋，不计人口`;
-  return said + "。";
+  box.textContent = `覆盖分析第 ${run.id} 次（${run.created_at.slice(0, 10)}${going}）` + (run.homes ? "：" + run.homes.said_zh : "");
 }
 
 function drawSwitcher() {

@@ -88,11 +88,8 @@ def test_web_map_offline_public_then_grid_leader(live_url, leader_grid, screen, 
         page.check("#layers input[data-layer=coverage]")
         page.wait_for_function("() => document.querySelector('#coverage-run').textContent.includes('人')")
         said = page.inner_text("#coverage-run")
-        residents = sum(run["homes"]["residents"].values())
-        assert said.startswith(
-            f"覆盖分析第 {run['id']} 次（{run['created_at'][:10]}）：居民 {residents:,} 人，"
-        )
-        assert ("估算存疑" in said) == (run["homes"]["doubtful_buildings"] > 0)
+        assert said == f"覆盖分析第 {run['id']} 次（{run['created_at'][:10]}）：{run['homes']['said_zh']}"
+        assert run["homes"]["said_zh"].startswith(f"居民 {sum(run['homes']['residents'].values()):,} 人，")
         page.uncheck("#layers input[data-layer=coverage]")
         browser.screenshot(page, f"web_leader_{screen['width']}_{backend}.png")
         chromium.close()

@@ -145,6 +145,14 @@ def test_homes_from_footprints_larger_than_homes_have_are_doubtful_estimated_or_
         "(`gridmap households ledger FILE --by compound`), or draw their buildings",
     ]
     assert HomeOrigins.from_record(json.loads(json.dumps(origins.record()))) == origins  # kept as JSON
+    assert origins.said_zh() == (
+        "居民 8,486 人，100% 按占地×层数估算；其中 98% 在 1 栋占地超过 5,000 m² 的楼栋里（疑为整片小区或商场画成一栋，"
+        "估算存疑）；2 个小区未画住宅楼栋，不计人口。"
+    )
+    assert (
+        HomeOrigins({"given": 90, "ledger": 10}, {}).said_zh()
+        == "居民 100 人，10% 来自社区台账，90% 逐栋填报。"
+    )
     # a community's count spread by floor area goes to the outline as the estimate did: said
     ledger = pd.DataFrame({"unit": ["1"], "households": [1000]})
     changed, (line,) = spread_ledger(buildings, pd.Series("1", index=buildings.index), ledger, "community",

@@ -3,6 +3,7 @@ headless Debian Chromium: no console errors, every drawn feature there, a screen
 in tests/artefacts/."""
 
 import json
+import re
 
 import browser
 import folium
@@ -77,6 +78,11 @@ def test_maps_are_small_self_contained_and_labelled(written):
         assert '<script src="http' not in page and 'rel="stylesheet" href="http' not in page, kind
         assert "OpenStreetMap contributors" in page, kind
         assert "L.control.scale({imperial: false" in page, kind
+        # the maps of people say what the residents counted hold, as the web map does
+        panels = [json.loads(text) for text in re.findall(r'div\.innerHTML = ("(?:[^"\\]|\\.)*");', page)]
+        assert panels, kind
+        noted = any('<div class="gm-note">居民 ' in panel for panel in panels)
+        assert noted == (kind in ("coverage", "gaps", "siting")), kind
 
 
 @pytest.mark.slow
