@@ -18,13 +18,17 @@ import numpy as np
 import pulp
 import pytest
 import shapely
+from same_run import assert_same_run
 from spopt.locate import MCLP
 from walk_oracle import WalkOracle, assert_walks_equal
 
 from gridmap.coverage import CoverageParams, compute_coverage
 from gridmap.crs import densified_to
 from gridmap.gridplan import propose_grids
+from gridmap.scale.coverage import cut_for, partitioned_coverage, run_params
+from gridmap.scale.sources import StoreSource, close_engines
 from gridmap.siting.proposal import SitingParams, propose_sites
+from gridmap.standards import load_checklist
 from gridmap.store.engine import make_engine
 from gridmap.store.inputs import load_inputs
 from gridmap.store.layers import read_layer
@@ -80,6 +84,26 @@ def test_the_import_and_every_count_of_homes_say_which_estimates_are_doubtful(im
     # most compounds here are mapped without buildings: their gaps are said to hold no one known
     assert re.search(r"service gaps \(\d+ of them hold no one known: compounds mapped without buildings", out)
     assert "1 home on streets cut off from the main network: compound 19" in out
+
+
+def test_a_run_in_parts_over_real_streets_is_the_run_in_one_process(north):
+    """Cut into 2 km squares across its streets: every walk, figure and gap as one process
+    has them, the gaps inside a square drawn there and those across a border where all are
+    gathered, and the homes on streets cut off named alike."""
+    checklist = load_checklist()
+    params = run_params(CoverageParams(categories=CATEGORIES, levels=(5, 15), circles=False), checklist)
+    one = compute_coverage(load_inputs(make_engine(north)), params, checklist=checklist)
+    source = StoreSource(north)
+    came = []
+    try:
+        parts = partitioned_coverage(source, cut_for(source, params, checklist, tile_m=2000.0), params,
+                                     checklist=checklist, on_part=lambda p: p.walks and came.append(p.walks))  # fmt: skip
+    finally:
+        close_engines()
+    assert_same_run(one, parts)
+    drawn = sum(len(w.gaps_drawn) for w in came if w.gaps_drawn is not None)
+    assert 0 < drawn < len(parts.gaps)
+    assert parts.report["homes_on_islands"] == one.report["homes_on_islands"] != []
 
 
 def test_walks_equal_networkx_on_streets_the_demo_never_sees(north, capsys):

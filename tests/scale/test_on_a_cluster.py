@@ -11,8 +11,9 @@ import socket
 import pandas as pd
 import pytest
 import shapely
+from same_run import assert_same_run
 from sqlalchemy import func, select
-from test_partitioned_coverage import FailingOnce, assert_same_run
+from test_partitioned_coverage import FailingOnce
 
 from gridmap.coverage import CoverageParams, CoverageResult, compute_coverage
 from gridmap.scale.coverage import cut_for, partitioned_coverage, run_params

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from same_run import assert_same_run
 from shapely.geometry import LineString, Point, box
 
 from gridmap.coverage import CoverageParams, CoverageResult, compute_coverage
@@ -39,32 +40,6 @@ from gridmap.study_area import CoverageInputs, compounds_lived_in
 
 CHECKLIST = load_checklist()
 PARAMS = run_params(CoverageParams(), CHECKLIST)
-
-
-def assert_same_run(one: CoverageResult, parts: CoverageResult) -> None:
-    """Every home, walk, nearest facility, figure, gap and circle alike."""
-    a, b = one.homes, parts.homes
-    assert list(zip(a["kind"], a["feature_id"], strict=True)) == list(
-        zip(b["kind"], b["feature_id"], strict=True)
-    )
-    for key, dist in one.distances.items():
-        np.testing.assert_allclose(parts.distances[key], dist, rtol=0, atol=1e-6, err_msg=str(key))
-        np.testing.assert_array_equal(parts.nearest[key], one.nearest[key], err_msg=str(key))
-    pd.testing.assert_frame_equal(parts.summary, one.summary)
-    pd.testing.assert_frame_equal(parts.compounds, one.compounds)
-    for name, keys in (("gaps", []), ("circles", ["facility_id", "category", "level"])):  # gaps in one order
-        x = getattr(one, name).sort_values(keys, kind="stable").reset_index(drop=True) if keys else one.gaps
-        y = (
-            getattr(parts, name).sort_values(keys, kind="stable").reset_index(drop=True)
-            if keys
-            else parts.gaps
-        )
-        pd.testing.assert_frame_equal(
-            pd.DataFrame(y.drop(columns="geometry")), pd.DataFrame(x.drop(columns="geometry"))
-        )
-        apart = shapely.symmetric_difference(x.to_crs(one.homes.estimate_utm_crs()).geometry.values,
-                                             y.to_crs(one.homes.estimate_utm_crs()).geometry.values)  # fmt: skip
-        assert len(x) == 0 or shapely.area(apart).max() < 1e-3, name  # square metres
 
 
 @pytest.fixture(scope="module", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
