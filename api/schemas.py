@@ -528,6 +528,15 @@ class Kept(Answer):
     )
 
 
+class KeptListed(Kept):
+    """A kept run or scenario in a list: with the residents it counted."""
+
+    residents: int | None = Field(
+        description="the residents its homes counted (null: kept before it was recorded)"
+    )
+    estimated: float | None = Field(description="the share of them estimated from footprint × levels (0–1)")
+
+
 class AreaUnit(Answer):
     """A row about one unit of a summary: the whole area, a street, a community or a grid."""
 
@@ -593,15 +602,11 @@ class CoverageRequest(Body):
     label: Label | None = None
 
 
-class RunListed(Kept):
+class RunListed(KeptListed):
     method: str = Field(description="network, or straight lines times the detour factor")
     levels: str = Field(description="the levels, comma-separated")
     speed_mps: float
     origin: str
-    residents: int | None = Field(
-        description="the residents its homes counted (null: kept before it was recorded)"
-    )
-    estimated: float | None = Field(description="the share of them estimated from footprint × levels (0–1)")
 
 
 class LayerInput(Answer):
@@ -674,7 +679,7 @@ class SitingRequest(Body):
     label: Label | None = None
 
 
-class ScenarioListed(Kept):
+class ScenarioListed(KeptListed):
     model: str
     sites: int
     categories: str = Field(description="comma-separated")

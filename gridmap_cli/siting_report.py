@@ -257,7 +257,8 @@ def print_scenarios(engine: Engine) -> None:
         return
     rows = [
         [r.id, f"{r.created_at:%Y-%m-%d %H:%M}", r.created_by, r.label or "", r.model, r.categories, r.levels,
-         r.sites, r.status, f"{r.objective:,.1f}"]
+         r.sites, r.status, f"{r.objective:,.1f}", "—" if pd.isna(r.residents) else f"{r.residents:,}",
+         percent(r.estimated)]
         for r in frame.itertuples()
     ]  # fmt: skip
     headers = [
@@ -271,8 +272,10 @@ def print_scenarios(engine: Engine) -> None:
         "sites",
         "status",
         "objective",
+        "residents",
+        "estimated",
     ]
-    print_table(rows, headers, right=[0, 7, 9])
+    print_table(rows, headers, right=[0, 7, 9, 10, 11])
 
 
 def print_comparison(engine: Engine, first: int, second: int, *, out: str | None = None) -> None:

@@ -242,13 +242,20 @@ def list_runs(engine: Engine) -> pd.DataFrame:
         rows, columns=["id", "created_at", "created_by", "label", "method", "params", "inputs"]
     )
     params = frame.pop("params").map(json.loads)
+    frame["levels"] = params.map(lambda p: ",".join(str(v) for v in p["levels"]))
+    frame["speed_mps"] = params.map(lambda p: p["speed_mps"])
+    frame["origin"] = params.map(lambda p: p["origin"])
+    return with_homes_counted(frame)
+
+
+def with_homes_counted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Kept runs or scenarios (their ``inputs`` as stored JSON) with the residents each counted
+    and the share of them estimated (missing where kept before that was recorded) in place
+    of their inputs."""
     homes = [
         None if record is None else HomeOrigins.from_record(record)
         for record in frame.pop("inputs").map(lambda text: json.loads(text).get("homes"))
     ]
-    frame["levels"] = params.map(lambda p: ",".join(str(v) for v in p["levels"]))
-    frame["speed_mps"] = params.map(lambda p: p["speed_mps"])
-    frame["origin"] = params.map(lambda p: p["origin"])
     frame["residents"] = pd.array([None if h is None else h.total_residents for h in homes], dtype="Int64")
     frame["estimated"] = [None if h is None else h.share(ESTIMATE) for h in homes]
     return frame

@@ -25,7 +25,7 @@ from gridmap.model import CATEGORY_NAMES_ZH, INT_RANGE
 from gridmap.siting.proposal import Proposal
 from gridmap.store.engine import write_transaction
 from gridmap.store.records import insert_frame, read_rows
-from gridmap.store.runs import inputs_used
+from gridmap.store.runs import inputs_used, with_homes_counted
 from gridmap.store.tables import siting_coverage, siting_scenarios, siting_site_homes, siting_sites
 from gridmap.study_area import CoverageInputs
 from gridmap.values import plain_value
@@ -145,9 +145,11 @@ def read_scenario(engine: Engine, scenario_id: int) -> StoredScenario:
 
 
 def list_scenarios(engine: Engine) -> pd.DataFrame:
-    """Every stored scenario, newest first."""
+    """Every stored scenario, newest first, with the residents it counted and the share of
+    them estimated."""
     t = siting_scenarios.c
-    cols = [t.id, t.created_at, t.created_by, t.label, t.model, t.categories, t.levels, t.status, t.objective]
+    cols = [t.id, t.created_at, t.created_by, t.label, t.model, t.categories, t.levels, t.status, t.objective,
+            t.inputs]  # fmt: skip
     with engine.connect() as conn:
         rows = conn.execute(select(*cols).order_by(t.id.desc())).all()
         counts = conn.execute(select(siting_sites.c.scenario_id)).scalars().all()
@@ -155,7 +157,7 @@ def list_scenarios(engine: Engine) -> pd.DataFrame:
     frame.insert(
         5, "sites", frame["id"].map(pd.Series(counts, dtype="int64").value_counts()).fillna(0).astype(int)
     )
-    return frame
+    return with_homes_counted(frame)
 
 
 def compare_scenarios(engine: Engine, first: int, second: int) -> tuple[pd.DataFrame, pd.DataFrame]:

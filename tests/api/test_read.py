@@ -299,9 +299,14 @@ def test_a_kept_run_and_scenario_say_what_their_count_of_homes_held(client, auth
     assert ("of a footprint over 5,000 m²" in homes["said"]) == (homes["doubtful_buildings"] > 0)
     assert "homes" not in run["inputs"]  # each layer's version and count, as the model says
     assert client.get("/siting/scenarios/latest", headers=auth["planner"]).json()["homes"] == homes
-    listed = client.get("/coverage/runs").json()[0]
-    assert listed["id"] == run["id"] and listed["residents"] == area[0]["residents"]
-    assert listed["estimated"] == pytest.approx(homes["residents"].get("estimate", 0) / area[0]["residents"])
+    estimated = homes["residents"].get("estimate", 0) / area[0]["residents"]
+    listed = (
+        client.get("/coverage/runs").json()[0],
+        client.get("/siting/scenarios", headers=auth["planner"]).json()[0],
+    )
+    assert listed[0]["id"] == run["id"]
+    for kept in listed:  # the lists of runs and of scenarios say what each counted
+        assert kept["residents"] == area[0]["residents"] and kept["estimated"] == pytest.approx(estimated)
 
 
 def test_scenarios_for_planners_only(client, auth):

@@ -39,6 +39,7 @@ def test_scenarios_round_trip_and_compare(engine, capsys):
     assert (area["residents_covered_before"], area["residents_covered_after"]) == (0, 750)
     listed = list_scenarios(engine)
     assert listed["id"].tolist() == [b, a] and listed["sites"].tolist() == [2, 1]
+    assert listed["residents"].tolist() == [1250, 1250] and listed["estimated"].tolist() == [0.0, 0.0]
     table, sites = compare_scenarios(engine, a, b)
     row = table.iloc[0]
     assert (row[f"sites_{a}"], row[f"sites_{b}"], row["residents_difference"]) == (1, 2, 500)
