@@ -39,6 +39,20 @@ def shown_url(url: str) -> str:
     return before.rpartition(":")[0] + ":***@" + after if ":" in before else url
 
 
+def url_refused(url: str) -> str:
+    """What is wrong with a database URL that cannot be read; for a path that names a file,
+    the URL that opens it as SpatiaLite."""
+    said = f"cannot parse database URL '{shown_url(url)}'; expected sqlite:///FILE or postgresql://…"
+    if "://" not in url and Path(url).suffix.lower() in (".sqlite", ".sqlite3", ".db", ".spatialite"):
+        said += f" (for that file: sqlite:///{url})"
+    return said
+
+
+def readable_url(url: str) -> bool:
+    """Whether ``url`` has the shape of a database URL (``scheme://…``), as a first look."""
+    return re.match(r"[\w+]+://", url) is not None
+
+
 def setting(default: Any = MISSING, description: str = "", *, default_factory: Any = MISSING,
             ge: float | None = None, gt: float | None = None, le: float | None = None,
             secret: bool = False) -> Any:  # fmt: skip

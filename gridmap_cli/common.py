@@ -217,9 +217,14 @@ def settle() -> None:
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
-    from gridmap.settings import Settings  # not at start-up, where --help needs none
+    """The settings, with ``--db`` over the environment's; a database URL that cannot be read
+    is refused here, before a command loads what it needs."""
+    from gridmap.settings import Settings, readable_url, url_refused  # not at start-up: --help needs none
 
-    return Settings(database_url=args.db) if args.db else Settings()
+    settings = Settings(database_url=args.db) if args.db else Settings()
+    if not readable_url(settings.database_url):
+        raise InputError(url_refused(settings.database_url))
+    return settings
 
 
 OPENED: list = []  # engines a command opened, closed when it ends

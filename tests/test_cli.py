@@ -269,6 +269,21 @@ def test_a_database_url_is_printed_without_its_password(tmp_path, capsys):
     assert code == 2 and "cannot parse database URL 'postgresql:/u:***@h'" in err
 
 
+def test_a_file_given_for_a_database_url_is_refused_at_once_with_the_url_to_give(tmp_path):
+    """Before the command loads what it needs: in the time `gridmap --help` takes."""
+    path = tmp_path / "district.sqlite"
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "gridmap_cli", "--db", str(path), "coverage"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    timed = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    said = "\n".join(line for line in done.stderr.splitlines() if not line.startswith("import time:"))
+    assert done.returncode == 2
+    wanted = f"cannot parse database URL '{path}'; expected sqlite:///FILE or postgresql://…"
+    assert f"{wanted} (for that file: sqlite:///{path})" in said
+    loaded = {line.split("|")[-1].strip() for line in timed}
+    assert not loaded & {"pandas", "sqlalchemy", "geopandas", "scipy"}
+    assert not path.exists()
+
+
 #: what no command needs before it runs: the parser (and so ``gridmap --help``) starts without them
 HEAVY = ("pandas", "geopandas", "numpy", "scipy", "shapely", "sqlalchemy", "pydantic", "pyproj", "rich",
          "fastapi", "dask", "distributed", "pyarrow")  # fmt: skip

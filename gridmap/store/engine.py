@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.sql.compiler import Compiled
 
 from gridmap.errors import DatabaseBusyError, DatabaseError, InputError
-from gridmap.settings import shown_url
+from gridmap.settings import url_refused
 
 
 def sqlite_module() -> ModuleType:
@@ -207,9 +207,7 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = SQLITE_
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise InputError(
-            f"cannot parse database URL '{shown_url(url)}'; expected sqlite:///FILE or postgresql://…"
-        ) from None
+        raise InputError(url_refused(url)) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
