@@ -69,7 +69,7 @@ class Partitioning:
         tree = shapely.STRtree(self.metric_areas[:index])
 
         def test(cells: np.ndarray) -> np.ndarray:
-            key = (cells[:, 0] << 32) + cells[:, 1]  # metres from the origin: far inside 2³¹ cells
+            key = (cells[:, 0] << 32) + cells[:, 1]  # one number a cell: columns and rows are far below 2³¹
             _, first, back = np.unique(key, return_index=True, return_inverse=True)
             unique = cells[first]
             low, high = (unique - 1) * cell_m, (unique + 2) * cell_m
