@@ -123,6 +123,10 @@ def _print_result(result: CoverageResult, checklist: Checklist, by: str | None, 
             f"walked in {len(cut['parts'])} parts ({reused} kept from the last run) with a halo of "
             f"{cut['halo_m']:,.0f} m in {cut['seconds']:.1f} s; walks beyond {p.reach_m:,.0f} m are not followed"
         )
+        if len(result.gaps):
+            drawn = cut.get("gaps_drawn", 0)
+            say(f"{drawn:,} of the {len(result.gaps):,} gaps drawn in the parts; the {len(result.gaps) - drawn:,} "
+                "at a part's border once the parts were gathered")  # fmt: skip
     elif result.method == "network":
         say(
             f"walking network: {rep['network_nodes']:,} nodes, {rep['network_edges']:,} edges, "

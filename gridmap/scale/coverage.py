@@ -239,6 +239,7 @@ def _report(parts: list[PartWalks], failures: dict[str, list[str]], cut: Partiti
         "partitions": {
             "halo_m": round(cut.halo_m, 1),
             "seconds": round(seconds, 2),
+            "gaps_drawn": int(sum(len(w.gaps_drawn) for w in walked if w.gaps_drawn is not None)),
             "parts": [
                 {
                     "key": p.key,

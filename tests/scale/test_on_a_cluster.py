@@ -121,6 +121,9 @@ def test_the_command_line_on_a_running_cluster_keeps_each_part_as_it_arrives(
     parts_line = next(line for line in out.out.splitlines() if line.startswith("walked in "))
     count = int(parts_line.split()[2])
     assert count >= 6 and "(0 kept from the last run)" in parts_line
+    drawn, total, left = map(int, re.search(r"(\d+) of the (\d+) gaps drawn in the parts; the (\d+) at a part's border",
+                                            out.out).groups())  # fmt: skip
+    assert drawn + left == total > 0
     assert [m for m, _, _ in seen] == ["running"] * count
     counts = [n for _, _, n in seen]  # a part of the edge may hold no home
     assert counts == sorted(counts) and len(set(counts)) >= 3 and counts[-1] > 0  # growing as parts arrive
