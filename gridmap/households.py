@@ -381,6 +381,15 @@ class HomeOrigins:
             said += f"；{self.compounds_without_homes:,} 个小区未画住宅楼栋，不计人口"
         return said + "。"
 
+    def row(self) -> pd.DataFrame:
+        """The count as one row, for a run's files: residents and households by source, the
+        doubtful estimates, the compounds, and what it says in English and in Chinese."""
+        counts = {f"{what}_{s}": getattr(self, what).get(s, 0) for what in ("residents", "households")
+                  for s in (GIVEN, LEDGER, ESTIMATE)}  # fmt: skip
+        rest = ("doubtful_residents", "doubtful_buildings", "compounds", "compounds_without_homes")
+        return pd.DataFrame([{**counts, **{k: getattr(self, k) for k in rest}, "said": self.said().replace("\n", "; "),
+                              "said_zh": self.said_zh()}])  # fmt: skip
+
     def record(self) -> dict[str, Any]:
         """A plain record (JSON) of the count, read back by :meth:`from_record`."""
         return {**asdict(self), "residents": dict(self.residents), "households": dict(self.households)}

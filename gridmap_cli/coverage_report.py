@@ -72,7 +72,6 @@ def run_and_print(
     if out and Path(out).suffix.lower() not in (".gpkg", ".csv"):
         raise InputError(f"--out '{out}': expected a .gpkg or .csv file")
     checklist = load_checklist()
-    counted = None
     if parts is not None:
         if area is not None:
             raise InputError("a run in parts covers the whole database: leave out --bbox and --district")
@@ -80,7 +79,7 @@ def run_and_print(
         result, run_id = _run_in_parts(
             engine, database_url or "", params, checklist, parts, used, save, label
         )
-        counted = homes_counted(HomeOrigins.from_record(used["homes"]))
+        origins = HomeOrigins.from_record(used["homes"])
     else:
         inputs = load_inputs(engine)
         if area is not None:
@@ -93,20 +92,20 @@ def run_and_print(
             result = compute_coverage(
                 inputs, params, checklist=checklist, progress=progress, circles_later=save
             )
-            counted = homes_counted(home_origins(inputs.buildings, inputs.compounds))
+            origins = home_origins(inputs.buildings, inputs.compounds)
             run_id = save_run(engine, result, inputs, user="cli", label=label) if save else None
-    _print_result(result, checklist, by, counted)
+    _print_result(result, checklist, by, homes_counted(origins))
     if run_id is not None:
         say(
             f"kept as coverage run {run_id}; compare later with: gridmap coverage compare {run_id} <other run>"
         )
     if out:
-        written = write_frames(result_frames(result), out)
+        written = write_frames({**result_frames(result), "homes_counted": origins.row()}, out)
         say("wrote " + ", ".join(str(w) for w in written))
     return run_id
 
 
-def _print_result(result: CoverageResult, checklist: Checklist, by: str | None, counted: str | None) -> None:
+def _print_result(result: CoverageResult, checklist: Checklist, by: str | None, counted: str) -> None:
     p, rep = result.params, result.report
     homes = result.homes
     say(
@@ -114,8 +113,7 @@ def _print_result(result: CoverageResult, checklist: Checklist, by: str | None, 
         f"{int(homes['residents'].sum()):,} residents), from {p.walking.origin}s, walking {p.walking.speed_mps:g} m/s, "
         f"measure: {p.measure}; checklist v{result.checklist_version} ({checklist.standard})"
     )
-    if counted:
-        say(counted)
+    say(counted)
     if "partitions" in rep:
         cut = rep["partitions"]
         reused = sum(part["reused"] for part in cut["parts"])

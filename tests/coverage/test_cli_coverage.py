@@ -34,7 +34,11 @@ def test_coverage_prints_every_category_and_level_and_writes_layers(demo_db, tmp
         "coverage_compounds",
         "service_gaps",
         "service_circles",
+        "homes_counted",
     }
+    counted = pyogrio.read_dataframe(out, layer="homes_counted")  # what the residents counted hold
+    assert len(counted) == 1 and counted["said_zh"].iloc[0].startswith("居民 ")
+    assert counted["residents_estimate"].iloc[0] + counted["residents_given"].iloc[0] > 0
     gaps = pyogrio.read_dataframe(out, layer="service_gaps")
     assert len(gaps) > 0 and set(gaps["method"]) == {"network"}
     circles = pyogrio.read_dataframe(out, layer="service_circles")
