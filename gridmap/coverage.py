@@ -804,10 +804,15 @@ def gap_clusters(xy: np.ndarray, cluster_m: float) -> np.ndarray:
     (:func:`gap_cells`) share a label, so homes up to about ``cluster_m`` apart (never more
     than 2.9 × ``cluster_m``) chain into one cluster. Clusters are numbered in the order of
     their first cell, by x then y."""
-    if len(xy) == 0:
+    return cell_clusters(gap_cells(xy, cluster_m))
+
+
+def cell_clusters(cells: np.ndarray) -> np.ndarray:
+    """Cluster labels of points by their cells (:func:`gap_cells`), as :func:`gap_clusters`
+    gives them."""
+    if len(cells) == 0:
         return np.zeros(0, dtype=np.int64)
-    cell = gap_cells(xy, cluster_m)
-    cell -= cell.min(axis=0)
+    cell = cells - cells.min(axis=0)
     width = int(cell[:, 1].max()) + 3  # a cell's code leaves room for y - 1 and y + 1
     code = cell[:, 0] * width + cell[:, 1] + 1
     occupied = np.zeros((int(cell[:, 0].max()) + 2) * width, dtype=bool)
@@ -918,9 +923,7 @@ def with_gaps_drawn(
     thresholds = pair_thresholds(params, checklist)
     covered = {k: walks.distances[k] <= thresholds[k] for k in walks.distances}
     outside = {k: ~covered[k] for k in gap_pairs(covered, params, checklist)}
-    points = shapely.get_coordinates(walks.homes["point"].values).reshape(-1, 2)
-    home_alone = alone(gap_cells(points, params.gap_cluster_m))
-    drawn, left = _gaps(walks.homes, outside, params, walks.crs, None, alone=home_alone)
+    drawn, left = _gaps(walks.homes, outside, params, walks.crs, None, alone=alone)
     return replace(walks, gaps_drawn=drawn, gaps_left=left)
 
 
@@ -930,15 +933,15 @@ def _gaps(
     params: CoverageParams,
     metric: CRS,
     progress: Progress | None,
-    alone: np.ndarray | None = None,
+    alone: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[gpd.GeoDataFrame, PairArrays]:
     """Service gaps: clusters of the homes in each (category, level)'s mask ``outside``
     (chained within ``gap_cluster_m``), each drawn as the concave hull of its homes, widened
     by a margin, with its first cell (``cell_x``, ``cell_y``: gaps of equal residents come in
     that order). The clusters of every (category, level) are drawn together, so that the work
-    spreads over all cores. With ``alone`` (:func:`with_gaps_drawn`: for each home, whether no
-    home of elsewhere can share or touch its cell), a cluster with a home it refuses is not
-    drawn: its homes are left, in a mask per (category, level)."""
+    spreads over all cores. With ``alone`` (:func:`with_gaps_drawn`: cells → whether no home of
+    elsewhere can share or touch them), a cluster with a cell it refuses is not drawn: its
+    homes are left, in a mask per (category, level)."""
     frames, members, labels = [], [], []
     left: PairArrays = {}
     hh = homes["households"].to_numpy()
@@ -946,15 +949,17 @@ def _gaps(
     pts = np.column_stack([homes["point"].x.to_numpy(), homes["point"].y.to_numpy()])
     clusters = 0
     by_xy = np.lexsort((pts[:, 1], pts[:, 0]))  # each gap's homes in this order, as hulls take them
+    home_cells = gap_cells(pts, params.gap_cluster_m)  # each home's, for every (category, level)
+    home_alone = None if alone is None else alone(home_cells)
     for k, ((category, level), mask) in enumerate(outside.items()):
         idx = by_xy[mask[by_xy]]
         if alone is not None:
             left[(category, level)] = np.zeros(len(homes), dtype=bool)
         if len(idx):
-            label = gap_clusters(pts[idx], params.gap_cluster_m)
-            cells = gap_cells(pts[idx], params.gap_cluster_m)
-            if alone is not None:
-                joined = np.bincount(label, weights=~alone[idx], minlength=int(label.max()) + 1) > 0
+            cells = home_cells[idx]
+            label = cell_clusters(cells)
+            if home_alone is not None:
+                joined = np.bincount(label, weights=~home_alone[idx], minlength=int(label.max()) + 1) > 0
                 leave = joined[label]
                 left[(category, level)][idx[leave]] = True
                 idx, label, cells = (
