@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from gridmap.coverage import CoverageParams, CoverageResult, compute_coverage, pair_thresholds, result_frames
 from gridmap.errors import InputError
-from gridmap.households import HomeOrigins, home_origins
+from gridmap.households import HomeOrigins
 from gridmap.io.export import write_frames
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.standards import Checklist, load_checklist
@@ -21,6 +21,7 @@ from gridmap.store.runs import (
     compare_runs,
     fail_run,
     finish_run,
+    inputs_used,
     kept_homes,
     list_runs,
     save_run,
@@ -79,7 +80,6 @@ def run_and_print(
         result, run_id = _run_in_parts(
             engine, database_url or "", params, checklist, parts, used, save, label
         )
-        origins = HomeOrigins.from_record(used["homes"])
     else:
         inputs = load_inputs(engine)
         if area is not None:
@@ -92,8 +92,9 @@ def run_and_print(
             result = compute_coverage(
                 inputs, params, checklist=checklist, progress=progress, circles_later=save
             )
-            origins = home_origins(inputs.buildings, inputs.compounds)
-            run_id = save_run(engine, result, inputs, user="cli", label=label) if save else None
+            used = inputs_used(inputs)
+            run_id = save_run(engine, result, used, user="cli", label=label) if save else None
+    origins = HomeOrigins.from_record(used["homes"])  # what the homes' count held, as the run keeps it
     _print_result(result, checklist, by, homes_counted(origins))
     if run_id is not None:
         say(

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import InputError
-from gridmap.households import HomeOrigins, home_origins
+from gridmap.households import HomeOrigins
 from gridmap.io.export import write_frames
 from gridmap.io.read import read_file
 from gridmap.model import CATEGORY_NAMES_ZH
@@ -20,6 +20,7 @@ from gridmap.siting.candidates import AREA_GEOMETRIES, SITE_GEOMETRIES, checked_
 from gridmap.siting.proposal import Proposal, SitingParams, category_groups, propose_sites
 from gridmap.standards import load_checklist
 from gridmap.store.inputs import load_inputs, stored_home_origins
+from gridmap.store.runs import inputs_used
 from gridmap.store.scenarios import compare_scenarios, list_scenarios, read_scenario, save_scenario
 from gridmap_cli.common import counts_moved, homes_counted, require_people, settle
 from gridmap_cli.coverage_report import print_islands
@@ -83,7 +84,8 @@ def run_and_print(
         inputs = inputs.within(area, params.walking.metres(minutes) + params.walking.max_snap_m)
     require_people(inputs.buildings, "a siting proposal")
     settle()  # the layers read stay for the whole run
-    say(homes_counted(home_origins(inputs.buildings, inputs.compounds)))
+    used = inputs_used(inputs)  # what each scenario kept says it read: worked out once for them all
+    say(homes_counted(HomeOrigins.from_record(used["homes"])))
     groups, shared = category_groups(inputs, params, checklist)
     if not groups:
         say("every home is within the circle of every listed category: nothing to propose")
@@ -98,7 +100,7 @@ def run_and_print(
         )  # fmt: skip
         if not brief:
             print_proposal(proposal)
-        scenario_id = save_scenario(engine, proposal, inputs, user="cli", label=label) if save else None
+        scenario_id = save_scenario(engine, proposal, used, user="cli", label=label) if save else None
         if scenario_id is not None:
             ids.append(scenario_id)
             if not brief:

@@ -78,14 +78,16 @@ def inputs_used(inputs: CoverageInputs) -> dict[str, Any]:
 def save_run(
     engine: Engine,
     result: CoverageResult,
-    inputs: CoverageInputs,
+    inputs: CoverageInputs | dict[str, Any],
     *,
     user: str = "system",
     label: str | None = None,
 ) -> int:
-    """Store a run with its parameters, input layer versions and counts, and all results."""
+    """Store a run with its parameters, what it read (the inputs, or what :func:`inputs_used`
+    says of them: layer versions and counts, the homes' count) and all results."""
+    used = inputs if isinstance(inputs, dict) else inputs_used(inputs)
     with write_transaction(engine) as conn:
-        run_id = _insert_run(conn, result.params, inputs_used(inputs), result.checklist_version, user, label)
+        run_id = _insert_run(conn, result.params, used, result.checklist_version, user, label)
         _insert_results(conn, run_id, long_results(result))
         _insert_figures(conn, run_id, result)
     return run_id
