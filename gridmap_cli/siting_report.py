@@ -20,8 +20,9 @@ from gridmap.siting.candidates import AREA_GEOMETRIES, SITE_GEOMETRIES, checked_
 from gridmap.siting.proposal import Proposal, SitingParams, category_groups, propose_sites
 from gridmap.standards import load_checklist
 from gridmap.store.inputs import load_inputs, stored_home_origins
-from gridmap.store.runs import inputs_used
-from gridmap.store.scenarios import compare_scenarios, list_scenarios, read_scenario, save_scenario
+from gridmap.store.runs import inputs_used, kept_homes
+from gridmap.store.scenarios import compare_scenarios, list_scenarios, save_scenario
+from gridmap.store.tables import siting_scenarios
 from gridmap_cli.common import counts_moved, homes_counted, require_people, settle
 from gridmap_cli.coverage_report import print_islands
 from gridmap_cli.terminal import percent, print_table, say
@@ -304,8 +305,7 @@ def print_comparison(engine: Engine, first: int, second: int, *, out: str | None
         title=f"siting scenario {first} against scenario {second}",
         right=[2, 3, 4, 5, 6, 7, 8],
     )
-    counted = [(i, HomeOrigins.from_record(h) if (h := read_scenario(engine, i).inputs.get("homes")) else None)
-               for i in (first, second)]  # fmt: skip
+    counted = [(i, kept_homes(engine, i, siting_scenarios)) for i in (first, second)]
     if moved := counts_moved("scenario", *counted):
         say(moved)
     if "apart_m" in sites.columns:

@@ -15,7 +15,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Table, insert, select, update
 
 from gridmap.coverage import CoverageParams, CoverageResult, HomeWalks, long_results, pair_rows
 from gridmap.errors import NotFoundError
@@ -205,7 +205,7 @@ def read_run(engine: Engine, run_id: int) -> StoredRun:
             else None
         )
         if row is None:
-            raise NotFoundError(f"there is no coverage run {run_id}; 'gridmap coverage runs' lists them")
+            raise not_kept(coverage_runs, run_id)
         return StoredRun(
             id=row["id"],
             created_at=row["created_at"],
@@ -263,15 +263,26 @@ def with_homes_counted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def kept_homes(engine: Engine, run_id: int) -> HomeOrigins | None:
-    """What the homes' count of a kept run held (None for runs kept before it was recorded);
-    NotFoundError when there is no such run."""
+#: what a kept run or scenario is called, and the command that lists them
+_KEPT = {"coverage_runs": ("coverage run", "gridmap coverage runs"),
+         "siting_scenarios": ("siting scenario", "gridmap site scenarios")}  # fmt: skip
+
+
+def not_kept(table: Table, kept_id: int) -> NotFoundError:
+    """The error of a number that names no kept run or scenario (of ``table``)."""
+    what, lists = _KEPT[table.name]
+    return NotFoundError(f"there is no {what} {kept_id}; '{lists}' lists them")
+
+
+def kept_homes(engine: Engine, kept_id: int, table: Table = coverage_runs) -> HomeOrigins | None:
+    """What the homes' count of a kept run (or, with ``table``, scenario) held, read alone:
+    None for one kept before it was recorded; NotFoundError when there is no such one."""
     inputs = None
-    if INT_RANGE[0] <= run_id <= INT_RANGE[1]:  # past it the driver fails: there is none
+    if INT_RANGE[0] <= kept_id <= INT_RANGE[1]:  # past it the driver fails: there is none
         with engine.connect() as conn:
-            inputs = conn.execute(select(coverage_runs.c.inputs).where(coverage_runs.c.id == run_id)).scalar()
+            inputs = conn.execute(select(table.c.inputs).where(table.c.id == kept_id)).scalar()
     if inputs is None:
-        raise NotFoundError(f"there is no coverage run {run_id}; 'gridmap coverage runs' lists them")
+        raise not_kept(table, kept_id)
     record = json.loads(inputs).get("homes")
     return None if record is None else HomeOrigins.from_record(record)
 

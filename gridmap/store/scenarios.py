@@ -20,12 +20,11 @@ import shapely
 from sqlalchemy import Engine, insert, select
 
 from gridmap.crs import metric_crs_for
-from gridmap.errors import NotFoundError
 from gridmap.model import CATEGORY_NAMES_ZH, INT_RANGE
 from gridmap.siting.proposal import Proposal
 from gridmap.store.engine import write_transaction
 from gridmap.store.records import insert_frame, read_rows
-from gridmap.store.runs import inputs_used, with_homes_counted
+from gridmap.store.runs import inputs_used, not_kept, with_homes_counted
 from gridmap.store.tables import siting_coverage, siting_scenarios, siting_site_homes, siting_sites
 from gridmap.study_area import CoverageInputs
 from gridmap.values import plain_value
@@ -116,9 +115,7 @@ def read_scenario(engine: Engine, scenario_id: int) -> StoredScenario:
             else None
         )
         if row is None:
-            raise NotFoundError(
-                f"there is no siting scenario {scenario_id}; 'gridmap site scenarios' lists them"
-            )
+            raise not_kept(siting_scenarios, scenario_id)
         return StoredScenario(
             id=row["id"],
             created_at=row["created_at"],
