@@ -33,7 +33,7 @@ _PASSWORD = re.compile(r"^([\w+]+://[^:/]*):[^@]*@")
 def shown_url(url: str) -> str:
     """A database URL as it may be printed or logged: its password, if any, as ``***`` (in a
     URL that cannot be read, whatever lies between the last colon and the first ``@``)."""
-    if re.match(r"[\w+]+://", url) or "@" not in url:
+    if readable_url(url) or "@" not in url:
         return _PASSWORD.sub(r"\1:***@", url)
     before, _, after = url.partition("@")
     return before.rpartition(":")[0] + ":***@" + after if ":" in before else url
@@ -43,7 +43,7 @@ def url_refused(url: str) -> str:
     """What is wrong with a database URL that cannot be read; for a path that names a file,
     the URL that opens it as SpatiaLite."""
     said = f"cannot parse database URL '{shown_url(url)}'; expected sqlite:///FILE or postgresql://…"
-    if "://" not in url and Path(url).suffix.lower() in (".sqlite", ".sqlite3", ".db", ".spatialite"):
+    if not readable_url(url) and Path(url).suffix.lower() in (".sqlite", ".sqlite3", ".db", ".spatialite"):
         said += f" (for that file: sqlite:///{url})"
     return said
 

@@ -30,7 +30,7 @@ from gridmap.store.runs import (
     stored_inputs_used,
 )
 from gridmap_cli.common import counts_moved, homes_counted, require_people, settle
-from gridmap_cli.terminal import percent, print_table, progress_bar, say
+from gridmap_cli.terminal import percent, print_table, progress_bar, say, whole
 
 if TYPE_CHECKING:
     from gridmap.scale.coverage import PartWalks
@@ -325,7 +325,7 @@ def print_runs(engine: Engine) -> None:
             r.speed_mps,
             r.origin,
             r.method,
-            "—" if pd.isna(r.residents) else f"{r.residents:,}",
+            whole(r.residents),
             percent(r.estimated),
         ]
         for r in runs.itertuples()

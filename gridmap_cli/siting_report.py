@@ -25,7 +25,7 @@ from gridmap.store.scenarios import compare_scenarios, list_scenarios, save_scen
 from gridmap.store.tables import siting_scenarios
 from gridmap_cli.common import counts_moved, homes_counted, require_people, settle
 from gridmap_cli.coverage_report import print_islands
-from gridmap_cli.terminal import percent, print_table, say
+from gridmap_cli.terminal import percent, print_table, say, whole
 
 OBJECTIVES = {
     "mclp": "residents newly within the circle",
@@ -260,7 +260,7 @@ def print_scenarios(engine: Engine) -> None:
         return
     rows = [
         [r.id, f"{r.created_at:%Y-%m-%d %H:%M}", r.created_by, r.label or "", r.model, r.categories, r.levels,
-         r.sites, r.status, f"{r.objective:,.1f}", "—" if pd.isna(r.residents) else f"{r.residents:,}",
+         r.sites, r.status, f"{r.objective:,.1f}", whole(r.residents),
          percent(r.estimated)]
         for r in frame.itertuples()
     ]  # fmt: skip

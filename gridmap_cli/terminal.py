@@ -68,6 +68,11 @@ def percent(share: float) -> str:
     return "—" if pd.isna(share) else f"{100 * share:.1f}%"
 
 
+def whole(count: object) -> str:
+    """A count with its thousands separated; "—" when it is unknown (NA)."""
+    return "—" if pd.isna(count) else f"{int(count):,}"  # type: ignore[call-overload]
+
+
 def say(text: str = "") -> None:
     _out.print(text, markup=False)
 
