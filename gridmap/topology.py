@@ -122,11 +122,11 @@ def _invalid(layers: Mapping[str, gpd.GeoDataFrame]) -> list[Finding]:
 
 
 def _doubtful_homes(buildings: gpd.GeoDataFrame | None) -> list[Finding]:
-    """Buildings whose households are estimated from a footprint larger than a building of
-    homes usually has (:func:`gridmap.households.doubtful_estimates`)."""
+    """Buildings (EPSG:4326) whose households are estimated from a footprint larger than a
+    building of homes usually has (:func:`gridmap.households.doubtful_estimates`)."""
     if buildings is None or not len(buildings):
         return []
-    doubtful = doubtful_estimates(buildings.to_crs(STORAGE_CRS))
+    doubtful = doubtful_estimates(buildings)
     out = []
     for fid, row in doubtful.iterrows():
         name = f" {row['name']}" if pd.notna(row.get("name")) and row.get("name") else ""
@@ -141,11 +141,11 @@ def _doubtful_homes(buildings: gpd.GeoDataFrame | None) -> list[Finding]:
 
 def _counted_twice(buildings: gpd.GeoDataFrame | None) -> list[Finding]:
     """Compounds whose ledger count a marker holds beside drawn buildings of homes
-    (:func:`gridmap.households.counted_twice`)."""
+    (``buildings`` in EPSG:4326; :func:`gridmap.households.counted_twice`)."""
     if buildings is None or not len(buildings):
         return []
     out = []
-    for fid, row in counted_twice(buildings.to_crs(STORAGE_CRS)).iterrows():
+    for fid, row in counted_twice(buildings).iterrows():
         out.append(_finding("compound_counted_twice", "buildings", [fid], [],
                             f"building {fid} {row.get('name') or ''} holds a ledger's {int(row['households']):,} "
                             f"households of compound {int(row['compound_id'])} beside {int(row['beside'])} drawn "
@@ -373,6 +373,8 @@ def check_grid_map(
         return _ordered(gpd.GeoDataFrame(found[found.geometry.intersects(near)], crs=STORAGE_CRS))
     tol = tolerances or Tolerances()
     buildings = layers.get("buildings")
+    if buildings is not None:
+        buildings = buildings.to_crs(STORAGE_CRS)  # the findings' shapes, as stored
     invalid = _frame(_invalid(layers) + _doubtful_homes(buildings) + _counted_twice(buildings), STORAGE_CRS)
     rows: list[Finding] = []
     grids = layers.get("grids")
