@@ -109,14 +109,14 @@ def validated_feature(
     rows, ready to store; ``own`` is the stored feature an update replaces. InputError
     names ``label`` and the field of each problem."""
     spec = layer_spec(layer)
-    ctx = validation_context(conn, layer, mode="append", fix=False, margin_m=margin_m)
+    frame = _frame(layer, values, geometry)
+    if own is not None:
+        frame.insert(0, "id", [int(own["id"])])
+    ctx = validation_context(conn, layer, mode="append", fix=False, margin_m=margin_m, rows=frame)
     if own is not None:  # an update may keep its own id and code
         ctx.ids.get(layer, set()).discard(int(own["id"]))
         if spec.code:
             ctx.codes.discard(str(own[spec.code]))
-    frame = _frame(layer, values, geometry)
-    if own is not None:
-        frame.insert(0, "id", [int(own["id"])])
     try:
         clean, _, _ = prepare_frame(frame, layer, ctx)
     except InputError as exc:  # one feature: name it, not its row in a file

@@ -23,10 +23,11 @@ from gridmap.io.fieldnames import shapefile_field_map
 from gridmap.io.merge import ORPHAN_POLICIES, MergePlan, apply_plan, check_orphans, plan_merge, with_homes
 from gridmap.io.offsets import offset_suspicion, outline_suspicion
 from gridmap.io.read import is_dbf, read_file
-from gridmap.io.validate import ValidationContext, code_lookup, errors_of, validate_frame
-from gridmap.model import ASSIGNMENT_TARGETS, STEPPED_LAYERS, LayerSpec, layer_spec
+from gridmap.io.validate import ValidationContext, convert_cell, errors_of, is_missing, validate_frame
+from gridmap.model import ASSIGNMENT_TARGETS, INT_RANGE, STEPPED_LAYERS, LayerSpec, layer_spec
 from gridmap.store.engine import write_transaction
 from gridmap.store.layers import (
+    layer_keys,
     lock_layer,
     read_layer,
 )
@@ -64,9 +65,18 @@ def district_extent(engine: Engine | Connection) -> shapely.Geometry | None:
 
 
 def validation_context(
-    engine: Engine | Connection, layer: str, *, mode: str, fix: bool, margin_m: float
+    engine: Engine | Connection,
+    layer: str,
+    *,
+    mode: str,
+    fix: bool,
+    margin_m: float,
+    rows: pd.DataFrame | None = None,
 ) -> ValidationContext:
-    """Gather what the checks of ``layer`` need from the database."""
+    """Gather what the checks of ``layer`` need from the database: the ids and codes of the
+    layers it refers to (and of itself, unless it is replaced), every one of them, or with
+    ``rows`` (the few features an edit checks) only those the rows name, so that checking
+    one household reads a handful of rows, not every household of the district."""
     spec = layer_spec(layer)
     wanted = {r.layer for r in spec.references}
     if layer == "assignments":
@@ -75,17 +85,42 @@ def validation_context(
         wanted.add(layer)
     ctx = ValidationContext(fix=fix, margin_m=margin_m, extent=district_extent(engine), merge=mode == "merge")
     for name in wanted:
-        other = layer_spec(name)
-        columns = [other.code] if other.code else []
-        frame = read_layer(engine, name, columns=columns)
-        ctx.ids[name] = set(frame["id"].astype(int))
-        if other.code:
-            ctx.code_ids[name] = dict(code_lookup(frame, other.code))
+        ids, codes = (None, None) if rows is None else _named(rows, spec, name)
+        keys = layer_keys(engine, name, ids=ids, codes=codes)
+        ctx.ids[name] = {i for i, _ in keys}
+        if layer_spec(name).code:
+            ctx.code_ids[name] = {str(c): i for i, c in keys if c is not None}
     if mode == "append" and spec.code:
         ctx.codes = set(ctx.code_ids.get(layer, {}))
     if mode == "replace":
         ctx.ids.pop(layer, None)
     return ctx
+
+
+def _named(rows: pd.DataFrame, spec: LayerSpec, layer: str) -> tuple[set[int], set[str]]:
+    """The ids and codes of ``layer`` that ``rows`` of ``spec``'s layer name, in any column a
+    check looks up: their own ids and codes, their references, an assignment's target."""
+    id_columns = [r.column for r in spec.references if r.layer == layer]
+    code_columns = [r.code_column for r in spec.references if r.layer == layer and r.code_column]
+    if layer == spec.name:
+        id_columns.append("id")
+        code_columns += [spec.code] if spec.code else []
+    if spec.name == "assignments" and layer in ASSIGNMENT_TARGETS:
+        id_columns.append("target_id")
+    ids, codes = set(), set()
+    for column in id_columns:
+        for value in rows[column].tolist() if column in rows.columns else []:
+            try:
+                ident = convert_cell(value, "int")
+            except (TypeError, ValueError, OverflowError):
+                continue  # not a whole number: the checks say so
+            if INT_RANGE[0] <= ident <= INT_RANGE[1]:  # past it no feature has it, and no driver takes it
+                ids.add(ident)
+    for column in code_columns:
+        for value in rows[column].tolist() if column in rows.columns else []:
+            if not is_missing(value):
+                codes |= {str(value), str(value).strip()}
+    return ids, codes
 
 
 def prepare_frame(

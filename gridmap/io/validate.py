@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +60,7 @@ def split_categories(value: str) -> list[str]:
     return [v for v in _CATEGORY_SPLIT.split(value.strip()) if v]
 
 
-def _convert(value: Any, kind: str) -> Any:
+def convert_cell(value: Any, kind: str) -> Any:
     """Convert one cell to the column's kind; raises ValueError naming what was expected."""
     if isinstance(value, dict | list | tuple | set):
         raise ValueError(f"expected a single value, not a {type(value).__name__}")
@@ -101,7 +100,8 @@ def _convert(value: Any, kind: str) -> Any:
     raise AssertionError(kind)
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """Whether a cell is empty: None, blank text, NaN or NA."""
     if value is None:
         return True
     if isinstance(value, str):
@@ -120,7 +120,7 @@ class _Collector:
         key = spec.code if spec.code and spec.code in frame.columns else None
         if key is None and "id" in frame.columns:
             key = "id"
-        self.labels = [None if _is_missing(v) else str(v) for v in frame[key]] if key else [None] * len(frame)
+        self.labels = [None if is_missing(v) else str(v) for v in frame[key]] if key else [None] * len(frame)
 
     def place(self, row: int) -> str:
         """Where ``row`` is, as the file's user counts it (see :meth:`Problem.place`)."""
@@ -170,13 +170,13 @@ def _check_columns(frame: pd.DataFrame, spec: LayerSpec, out: _Collector) -> dic
             continue
         values: list = []
         for i, raw in enumerate(frame[col.name].tolist()):
-            if _is_missing(raw):
+            if is_missing(raw):
                 if col.required:
                     out.add("required value is empty", i, col.name)
                 values.append(None)
                 continue
             try:
-                value = _convert(raw, col.kind)
+                value = convert_cell(raw, col.kind)
             except (ValueError, TypeError, OverflowError) as exc:
                 out.add(f"'{raw}' is not valid: {exc}", i, col.name)
                 values.append(None)
@@ -280,11 +280,11 @@ def _check_ids(frame: pd.DataFrame, spec: LayerSpec, ctx: ValidationContext, out
     seen: dict[int, int] = {}
     existing = ctx.ids.get(spec.name, set())
     for i, raw in enumerate(frame["id"].tolist()):
-        if _is_missing(raw):
+        if is_missing(raw):
             ids.append(None)
             continue
         try:
-            value = _convert(raw, "int")
+            value = convert_cell(raw, "int")
         except ValueError:
             out.add(f"id '{raw}' is not a whole number", i, "id")
             ids.append(None)
@@ -326,7 +326,7 @@ def _check_references(
             lookup = ctx.code_ids.get(ref.layer, {})
             resolved = list(converted.get(ref.column, [None] * len(frame)))
             for i, code in enumerate(frame[ref.code_column].tolist()):
-                if _is_missing(code):
+                if is_missing(code):
                     continue
                 code = str(code).strip()
                 if code in lookup:
@@ -531,8 +531,3 @@ def validate_frame(
 def errors_of(problems: list[Problem]) -> list[Problem]:
     """The problems that block a write (not warnings)."""
     return [p for p in problems if p.severity == "error"]
-
-
-def code_lookup(frame: pd.DataFrame, code_column: str) -> Mapping[str, int]:
-    """code → id of a stored layer frame."""
-    return {str(c): int(i) for c, i in zip(frame[code_column], frame["id"], strict=True)}

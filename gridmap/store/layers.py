@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     update,
 )
@@ -376,6 +377,32 @@ def _meets_box(dialect: str, table, bbox: tuple[float, float, float, float]):
         .where(literal_column("search_frame") == func.BuildMbr(west, south, east, north, STORAGE_SRID))
     )
     return table.c.id.in_(index)
+
+
+def layer_keys(
+    source: Engine | Connection,
+    layer: str,
+    *,
+    ids: Iterable[int] | None = None,
+    codes: Iterable[str] | None = None,
+) -> list[tuple[int, str | None]]:
+    """(id, code) of ``layer``'s features by id (code None where the layer has no code
+    column): every feature, or with ``ids`` or ``codes`` only those whose id or code is
+    among them, as a check of one edited feature needs."""
+    spec, table = layer_spec(layer), LAYER_TABLES[layer]
+    code = table.c[spec.code] if spec.code else literal_column("NULL")
+    query = select(table.c.id, code).order_by(table.c.id)
+    if ids is not None or codes is not None:
+        named = [table.c.id.in_(sorted(set(ids or ())))]
+        if spec.code:
+            named.append(code.in_(sorted(set(codes or ()))))
+        query = query.where(or_(*named))
+    if isinstance(source, Engine):
+        with source.connect() as conn:
+            rows = conn.execute(query).all()
+    else:
+        rows = source.execute(query).all()
+    return [(int(i), c) for i, c in rows]
 
 
 def layer_bounds(source: Engine | Connection, layer: str) -> tuple[float, float, float, float] | None:
