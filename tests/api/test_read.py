@@ -89,6 +89,27 @@ def test_one_feature_carries_its_entity_tag(client, layers):
     assert client.get("/collections/nothing/items").status_code == 404
 
 
+@pytest.mark.parametrize("layer", ["households", "members", "grids", "facilities"])
+def test_an_item_reads_as_it_does_in_its_collection_for_each_role(client, auth, layer):
+    """One feature is read alone, not with its whole layer: it answers what the collection
+    answers for it, its gaps (None, numbers beside missing ones) and masks included, and
+    for a caller it is hidden from as for a feature that does not exist."""
+    every = client.get(f"/collections/{layer}/items?limit=1000", headers=auth["admin"]).json()["features"]
+    gaps = sorted(every, key=lambda f: -sum(v is None for v in f["properties"].values()))
+    chosen = {f["id"] for f in [*gaps[:4], *every[:3], *every[-3:]]}
+    for name in ("admin", "planner", "leader", "public"):
+        r = client.get(f"/collections/{layer}/items?limit=1000", headers=auth[name])  # the ids chosen
+        listed = {f["id"]: f for f in r.json()["features"]} if r.status_code == 200 else {}
+        for fid in sorted(chosen):
+            one = client.get(f"/collections/{layer}/items/{fid}", headers=auth[name])
+            if fid in listed:
+                assert one.status_code == 200 and one.json() == listed[fid], (name, fid)
+            else:  # outside the caller's reach: as if there were none
+                assert one.status_code in (401, 403, 404), (name, fid, one.status_code)
+                none = client.get(f"/collections/{layer}/items/99999999", headers=auth[name])
+                assert (one.status_code, one.json()["title"]) == (none.status_code, none.json()["title"])
+
+
 def test_public_reads_no_personal_or_building_layers(client, auth, layers):
     for layer in ("members", "households", "assignments", "buildings", "grids"):
         assert client.get(f"/collections/{layer}/items").status_code == 401, layer  # sign in first
