@@ -88,11 +88,8 @@ def check_edit(app, user, layer: str, *, stored_id: int | None = None, values=No
 
 
 def visible(app, user, layer: str):
-    """The rows of ``layer`` the user may read, masked for their role (one read of the
-    layer versions for the rows and the area alike)."""
-    versions = app.layers.versions()
-    frame = app.layers.frame(layer, versions)
-    return visible_frame(layer, frame, user.role, app.layers.area(user, versions))
+    """The rows of ``layer`` the user may read, masked for their role."""
+    return app.layers.visible(layer, user)
 
 
 def _collection(base: str, layer: str, app) -> dict[str, Any]:

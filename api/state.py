@@ -4,7 +4,7 @@ version changes, grid leaders' areas, the point-lookup index, encoded tiles and 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -19,16 +19,24 @@ from gridmap.responsibility import LAYERS as WHO_LAYERS
 from gridmap.responsibility import Responsibility
 from gridmap.scope import (
     AREA_ADMINS,
+    AREA_COLUMNS,
     AREA_INPUTS,
     COMMUNITY_AREA_INPUTS,
     GRID_STAFF,
     Area,
     community_area,
     grid_leader_area,
+    visible_frame,
+    visible_ids,
 )
 from gridmap.settings import Settings
+from gridmap.store.engine import reading
 from gridmap.store.layers import layer_versions_now, read_layer
 from gridmap.tiles import TileSource
+
+#: the most features of a layer a caller's request reads by id; past it, it takes them from the
+#: whole layer held in memory
+READ_BY_ID_MAX = 2000
 
 
 class LayerStore:
@@ -49,17 +57,22 @@ class LayerStore:
         """Every layer's version counter, as committed now."""
         return layer_versions_now(self.engine)
 
-    def frame(self, layer: str, versions: dict[str, int] | None = None) -> pd.DataFrame:
-        """The whole layer, indexed by feature id (geometry in EPSG:4326)."""
+    def frame(
+        self, layer: str, versions: dict[str, int] | None = None, columns: tuple[str, ...] | None = None
+    ) -> pd.DataFrame:
+        """The whole layer, indexed by feature id (geometry in EPSG:4326); with ``columns``,
+        those alone without geometry, read and kept apart from the whole layer."""
         version = (versions or self.versions()).get(layer, 0)
-        held = self._frames.get(layer)
+        key = layer if columns is None else (layer, columns)
+        held = self._frames.get(key)
         if held is not None and held[0] == version:
             return held[1]
         with self._lock:
-            held = self._frames.get(layer)
+            held = self._frames.get(key)
             if held is None or held[0] != version:
-                held = (version, read_layer(self.engine, layer))
-                self._frames[layer] = held
+                read = read_layer(self.engine, layer, columns=columns, geometry=columns is None)
+                held = (version, read)
+                self._frames[key] = held
         return held[1]
 
     def derived(
@@ -68,19 +81,28 @@ class LayerStore:
         layers: tuple[str, ...],
         build: Callable[[dict[str, pd.DataFrame]], Any],
         versions: dict[str, int] | None = None,
+        columns: Mapping[str, tuple[str, ...]] | None = None,
     ) -> Any:
         """``build(frames)`` cached until one of ``layers`` changes version (``versions``:
-        counters a request has read already; read now when not given)."""
+        counters a request has read already; read now when not given); of the layers named
+        in ``columns``, the frames hold those columns alone."""
         versions = versions or self.versions()
         full = (*key, tuple(versions.get(n, 0) for n in layers))
-        return self._derived.get_or(full, lambda: build({n: self.frame(n, versions) for n in layers}))
+        return self._derived.get_or(
+            full,
+            lambda: build({n: self.frame(n, versions, (columns or {}).get(n)) for n in layers}),
+        )
 
     def area(self, user: User, versions: dict[str, int] | None = None) -> Area | None:
         """Where the user works: grid staff their grids, street and community admins their
         communities (None for roles that work everywhere)."""
         if user.role in GRID_STAFF:
             return self.derived(
-                ("area", user.grid_ids), AREA_INPUTS, lambda f: grid_leader_area(f, user.grid_ids), versions
+                ("area", user.grid_ids),
+                AREA_INPUTS,
+                lambda f: grid_leader_area(f, user.grid_ids),
+                versions,
+                AREA_COLUMNS,
             )
         if user.role in AREA_ADMINS:
             key = ("area of communities", user.community_ids, user.street_id)
@@ -89,8 +111,23 @@ class LayerStore:
                 COMMUNITY_AREA_INPUTS,
                 lambda f: community_area(f, user.community_ids, user.street_id),
                 versions,
+                AREA_COLUMNS,
             )
         return None
+
+    def visible(self, layer: str, user: User, versions: dict[str, int] | None = None) -> pd.DataFrame:
+        """The rows of ``layer`` the user may read, masked for their role. A grid worker's
+        few are read by id (up to ``READ_BY_ID_MAX`` of them), so that an edit anywhere in
+        the layer does not make the next request of every grid read the layer whole."""
+        versions = versions or self.versions()
+        area = self.area(user, versions)
+        keep = visible_ids(layer, user.role, area)
+        if keep is not None and len(keep) <= READ_BY_ID_MAX:
+            with reading(self.engine) as conn:
+                rows = read_layer(conn, layer, ids=sorted(keep))
+        else:
+            rows = self.frame(layer, versions)
+        return visible_frame(layer, rows, user.role, area)
 
     def responsibility(self) -> Responsibility:
         return self.derived(("who",), WHO_LAYERS, Responsibility)

@@ -33,7 +33,7 @@ from gridmap.events import AWAITING_OTHERS
 from gridmap.io.assign import assign, assign_branch, end_assignment
 from gridmap.model import INT_RANGE
 from gridmap.orgcatalogue import org_catalogue
-from gridmap.scope import masked_answer, visible_frame
+from gridmap.scope import masked_answer
 
 router = APIRouter(tags=["assignments"], route_class=AnswerRoute)
 
@@ -61,28 +61,30 @@ def who(
 )
 def my_area(app: State, user: CurrentUser) -> dict:
     require(user, "my_area", what="'my area'")
-    area = app.layers.area(user)
+    versions = app.layers.versions()  # one reading of the versions for every layer
+
+    def visible(layer: str) -> pd.DataFrame:
+        return app.layers.visible(layer, user, versions)
+
     out: dict[str, Any] = {"user": user.name, "grid_codes": list(user.grid_codes)}
-    frames = {
-        n: visible_frame(n, app.layers.frame(n), user.role, area) for n in ("grids", "compounds", "buildings")
-    }
+    frames = {n: visible(n) for n in ("grids", "compounds", "buildings")}
     grids = frames["grids"]
     out["bounds"] = [round(float(v), 7) for v in grids.total_bounds] if len(grids) else None
     for layer, frame in frames.items():
         out[layer] = json.loads(frame_collection(frame))
-    for layer in ("households", "members", "party_orgs"):
-        out[layer] = records(visible_frame(layer, app.layers.frame(layer), user.role, area))
-    duties = visible_frame("assignments", app.layers.frame("assignments"), user.role, area)
+    mine = visible("households")
+    out["households"] = records(mine)
+    for layer in ("members", "party_orgs"):
+        out[layer] = records(visible(layer))
+    duties = visible("assignments")
     out["duties"] = records(duties[duties["valid_to"].isna()])
     out["history"] = records(duties[duties["valid_to"].notna()])
-    events = visible_frame("events", app.layers.frame("events"), user.role, area)
+    events = visible("events")
     waiting = events[~events["state"].isin(AWAITING_OTHERS)].sort_values("due_at")  # the leader's to-do
     out["events"] = records(
         waiting.drop(columns=["geometry"]).assign(lon=waiting.geometry.x, lat=waiting.geometry.y)
     )
-    visits = visible_frame("visits", app.layers.frame("visits"), user.role, area)
-    mine = visible_frame("households", app.layers.frame("households"), user.role, area)
-    out["visits_due"] = records(visits_due(mine, visits, dt.date.today()))
+    out["visits_due"] = records(visits_due(mine, visible("visits"), dt.date.today()))
     households = out["households"]
     out["totals"] = {
         "grids": len(grids),
@@ -144,7 +146,7 @@ def history(
     app: State, user: CurrentUser, target_layer: str, target_id: Annotated[int, Query(ge=1, le=INT_RANGE[1])]
 ) -> list[dict]:
     require(user, "assignment_history", what="assignment history")
-    frame = visible_frame("assignments", app.layers.frame("assignments"), user.role, app.layers.area(user))
+    frame = app.layers.visible("assignments", user)
     frame = frame[(frame["target_layer"] == target_layer) & (frame["target_id"] == target_id)]
     return records(frame.sort_values("valid_from"))
 

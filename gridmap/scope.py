@@ -36,6 +36,22 @@ AREA_INPUTS: tuple[str, ...] = (
 )  # fmt: skip
 #: … and a street's or community's area, which also holds the points and outlines inside it
 COMMUNITY_AREA_INPUTS: tuple[str, ...] = (*AREA_INPUTS, "facilities", "entrances", "streets")
+#: the columns an area needs of the layers that belong to it by reference alone (the others
+#: it needs whole, shapes included): these are edited all day, each edit moving every area
+#: that reads them, which then reads these columns again rather than the layers whole
+AREA_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "households": ("building_id",),
+    "members": ("building_id",),
+    "coop_units": ("community_id",),
+    "events": ("grid_id", "community_id"),
+    "needs": ("grid_id", "community_id"),
+    "offers": ("member_id",),
+    "points": ("member_id",),
+    "sponsorships": ("target_layer", "target_id"),
+    "visits": ("household_id",),
+    "assignments": ("target_layer", "target_id"),
+    "party_orgs": ("building_id", "community_id"),
+}
 #: values only admins and the grid leaders of their area read: who needs a visit, and why
 #: (others read the rows without them; figures count them, never by name)
 SENSITIVE: Mapping[str, tuple[str, ...]] = {"households": ("care_tags",)}

@@ -277,6 +277,28 @@ def test_who_on_a_past_day_names_the_leader_of_that_day(client, auth, layers):
     assert changed["person_name"] not in [p["person_name"] for p in current["leaders"]]
 
 
+def test_a_grid_leader_s_rows_read_by_id_are_those_taken_from_the_layers_held(client, auth, monkeypatch):
+    """A grid leader's own rows are read by id, not taken from the whole layer: every
+    collection, the leader's area and a term's history answer the same either way."""
+    import api.state
+
+    h = auth["leader"]
+    layers = [c["id"] for c in client.get("/collections", headers=h).json()["collections"]]
+    urls = [f"/collections/{n}/items?limit=10000" for n in layers]
+    urls += ["/my-area", "/assignments/history?target_layer=grids&target_id=1"]
+    by_id = {url: client.get(url, headers=h) for url in urls}
+    monkeypatch.setattr(api.state, "READ_BY_ID_MAX", -1)  # every row from the layers held
+    for url, answer in by_id.items():
+        held = client.get(url, headers=h)
+        assert answer.status_code == held.status_code == 200, url
+        body, again = answer.json(), held.json()
+        for one in (body, again):
+            if isinstance(one, dict):
+                one.pop("timeStamp", None)
+        assert body == again, url
+    assert len(by_id["/collections/households/items?limit=10000"].json()["features"]) > 0
+
+
 def test_my_area_lists_the_leaders_grid_buildings_households_members_and_duties(
     client, auth, layers, leader_grid
 ):
