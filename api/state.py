@@ -31,7 +31,7 @@ from gridmap.scope import (
 )
 from gridmap.settings import Settings
 from gridmap.store.engine import reading
-from gridmap.store.layers import layer_versions_now, read_layer
+from gridmap.store.layers import layer_versions_now, read_columns, read_layer
 from gridmap.tiles import TileSource
 
 #: the most features of a layer a caller's request reads by id; past it, it takes them from the
@@ -70,7 +70,11 @@ class LayerStore:
         with self._lock:
             held = self._frames.get(key)
             if held is None or held[0] != version:
-                read = read_layer(self.engine, layer, columns=columns, geometry=columns is None)
+                read = (
+                    read_layer(self.engine, layer)
+                    if columns is None
+                    else read_columns(self.engine, layer, columns)
+                )
                 held = (version, read)
                 self._frames[key] = held
         return held[1]

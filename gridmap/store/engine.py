@@ -259,7 +259,9 @@ def reading(engine: Engine) -> Connection:
     return conn if is_sqlite(engine) else conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
-def fetch(engine: Engine, statement: Executable, params: Mapping[str, object] | None = None) -> Sequence:
+def fetch(
+    engine: Engine, statement: Executable, params: Mapping[str, object] | None = None, *, plain: bool = False
+) -> Sequence:
     """The rows of one read ``statement`` (its bound parameters in ``params``), each with its
     columns by name, seeing what is committed when it runs (as :func:`reading`).
 
@@ -271,8 +273,11 @@ def fetch(engine: Engine, statement: Executable, params: Mapping[str, object] | 
     Elsewhere it runs as any statement (SQLite's values need SQLAlchemy's conversions). On
     PostgreSQL the values go to psycopg as they are and come back as psycopg reads them:
     for statements of numbers, text, times and lists, whose types need no conversion of
-    SQLAlchemy's."""
+    SQLAlchemy's. With ``plain`` (a statement of whole numbers and text alone), SQLite's
+    driver is given the statement as compiled once too, and its rows are the driver's."""
     if is_sqlite(engine):
+        if plain:
+            return _sqlite_fetch(engine, statement, params)
         with reading(engine) as conn:
             return conn.execute(statement, dict(params or {})).all()
     from psycopg.rows import namedtuple_row
@@ -301,6 +306,21 @@ def fetch(engine: Engine, statement: Executable, params: Mapping[str, object] | 
 #: each statement compiled, by the statement's id and the database; the statement is kept
 #: beside it, so that its id stays its own
 _COMPILED: dict[tuple[int, str], tuple[Executable, Compiled]] = {}
+
+
+def _sqlite_fetch(engine: Engine, statement: Executable, params: Mapping[str, object] | None) -> Sequence:
+    compiled = _compiled(engine, statement)
+    values = compiled.construct_params(dict(params or {})) or {}
+    positional = [values[name] for name in getattr(compiled, "positiontup", None) or ()]  # SQLite's "?"
+    error = engine.dialect.loaded_dbapi.Error
+    with reading(engine) as conn:
+        driver: Any = conn.connection.driver_connection
+        try:
+            return driver.execute(compiled.string, positional).fetchall()
+        except error as exc:
+            raise DBAPIError.instance(
+                compiled.string, positional, exc, error, dialect=engine.dialect
+            ) from exc
 
 
 def _compiled(engine: Engine, statement: Executable) -> Compiled:

@@ -8,7 +8,7 @@ import pytest
 
 from gridmap.scope import AREA_COLUMNS, COMMUNITY_AREA_INPUTS, community_area, grid_leader_area
 from gridmap.store.engine import make_engine
-from gridmap.store.layers import read_layer
+from gridmap.store.layers import read_columns, read_layer
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def frames(demo_db):
     engine = make_engine(demo_db)
     whole = {n: read_layer(engine, n) for n in COMMUNITY_AREA_INPUTS}
     light = {
-        n: read_layer(engine, n, columns=AREA_COLUMNS[n], geometry=False) if n in AREA_COLUMNS else whole[n]
+        n: read_columns(engine, n, AREA_COLUMNS[n]) if n in AREA_COLUMNS else whole[n]
         for n in COMMUNITY_AREA_INPUTS
     }
     engine.dispose()

@@ -1,6 +1,7 @@
 """Checking one edited feature reads the stored features it names, not whole layers, and finds
 exactly what checking it against every stored id and code finds: the same problems, the same
-references resolved, on each backend."""
+references resolved, on each backend. The quick reads of what ties features together (ids,
+codes, references) give what the layers read whole give."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from gridmap.io.importer import validation_context
 from gridmap.io.validate import validate_frame
 from gridmap.model import layer_spec
 from gridmap.store.engine import make_engine
-from gridmap.store.layers import layer_keys, read_layer
+from gridmap.store.layers import layer_keys, read_columns, read_layer
 
 
 @pytest.fixture(scope="module", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
@@ -95,3 +96,14 @@ def test_layer_keys_by_id_and_by_code(demo):
     assert layer_keys(demo, "grids", ids=[a], codes=[code_b]) == [(a, code_a), (b, code_b)]
     assert layer_keys(demo, "grids", ids=[], codes=[]) == []
     assert layer_keys(demo, "households", ids=[1, 99_999_999])[0][1] is None  # a layer without codes
+
+
+def test_columns_read_straight_from_the_driver_are_those_read_with_the_layer(demo):
+    for layer, columns in [("households", ("building_id", "linked_member_id")),
+                           ("assignments", ("target_layer", "target_id", "member_id")), ("visits", ())]:  # fmt: skip
+        whole = read_layer(demo, layer, columns=columns, geometry=False)
+        quick = read_columns(demo, layer, columns)
+        pd.testing.assert_frame_equal(quick, whole[quick.columns])
+    assert len(quick) and list(quick.columns) == ["id"]
+    with pytest.raises(ValueError, match="valid_from"):
+        read_columns(demo, "assignments", ("valid_from",))
