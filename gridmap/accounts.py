@@ -22,6 +22,7 @@ exists, so neither answers nor timings tell which names exist.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import math
@@ -37,7 +38,7 @@ from gridmap.store.engine import fetch, write_transaction
 from gridmap.store.layers import ALL_VERSIONS, insert_if_missing, versions_of
 from gridmap.store.tables import LAYER_TABLES, api_tokens, sign_in_failures, users
 
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+_SCRYPT_R, _SCRYPT_P = 8, 1
 TOKEN_HOURS = 12.0
 
 
@@ -101,27 +102,42 @@ class User:
 PUBLIC = User("public", UserRole.PUBLIC)
 
 
+@functools.cache
+def _scrypt_n() -> int:
+    """scrypt's N for new hashes, and for the stand-in hash of names that do not exist, as
+    the installation sets it (``GRIDMAP_PASSWORD_HASH_COST``)."""
+    return int(2 ** Settings().password_hash_cost)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    # scrypt needs 128·r·N bytes; hashlib refuses more than 32 MiB unless told
+    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=256 * r * n + 2**20)
+
+
 def hash_password(password: str) -> str:
     """A salted scrypt hash of ``password`` in one self-describing string."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+    salt, n = secrets.token_bytes(16), _scrypt_n()
+    digest = _scrypt(password, salt, n, _SCRYPT_R, _SCRYPT_P)
+    return f"scrypt${n}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
 def check_password(password: str, stored: str) -> bool:
-    """Whether ``password`` matches a hash made by :func:`hash_password` (constant time)."""
+    """Whether ``password`` matches a hash made by :func:`hash_password` (constant time), at
+    whatever cost it was made."""
     try:
         kind, n, r, p, salt, digest = stored.split("$")
     except ValueError:
         return False
     if kind != "scrypt":
         return False
-    got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    got = _scrypt(password, bytes.fromhex(salt), int(n), int(r), int(p))
     return hmac.compare_digest(got.hex(), digest)
 
 
-#: checked instead when the account does not exist, so that both cost one scrypt hash
-_DUMMY_HASH = "scrypt$16384$8$1$" + "00" * 16 + "$" + "00" * 64
+def _stand_in_hash() -> str:
+    """Checked instead when the account does not exist, so that both cost one scrypt hash of
+    the installation's cost."""
+    return f"scrypt${_scrypt_n()}${_SCRYPT_R}${_SCRYPT_P}$" + "00" * 16 + "$" + "00" * 64
 
 
 def _now() -> dt.datetime:
@@ -311,7 +327,7 @@ def sign_in(
     _check_locks(engine, keys)
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.name == name, users.c.active)).first()
-    right = check_password(password, row.password_hash if row is not None else _DUMMY_HASH)
+    right = check_password(password, row.password_hash if row is not None else _stand_in_hash())
     if row is None or not right:
         _count_failure(engine, keys, policy)
         raise AuthError("wrong user name or password")

@@ -165,6 +165,14 @@ class Settings:
         gt=0,
         description="How long the service waits for another writer's lock on a SpatiaLite file (s)",
     )
+    password_hash_cost: int = setting(
+        14,
+        ge=10,
+        le=20,
+        description="The cost of each new password hash: scrypt's N as a power of two (14: N = 16,384, "
+        "about 40 ms a hash; each step up doubles the time and memory); hashes made at another cost "
+        "still verify",
+    )
     sign_in_max_failures: int = setting(
         20, ge=1, description="Wrong passwords in a row that lock an account name for a while"
     )

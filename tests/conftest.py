@@ -25,6 +25,10 @@ DEMO_SEED = 7
 # PostGIS: about 20 ms of the database's time); the tests start the service many times and
 # need few connections, so they leave it to the test of that start
 os.environ.setdefault("GRIDMAP_OPEN_POOL_AT_START", "false")
+# passwords hashed at N = 1,024 rather than the installation's 16,384 (about 40 ms a hash, the
+# largest single cost of the run: the tests make accounts and sign in some six hundred times); a
+# hash keeps its cost, and tests/test_accounts_cost.py checks the default and both costs
+os.environ.setdefault("GRIDMAP_PASSWORD_HASH_COST", "10")
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = ROOT / "fixtures" / "osm" / "chengdu-central"
