@@ -1,7 +1,8 @@
 """Grid events benchmark: filing throughput over HTTP with routing, and the figures of a
 million events.
 
-    python bench/events.py [--seconds 10] [--connections 8] [--workers 2] [--postgis] [--events 1000000]
+    python bench/events.py [--seconds 10] [--connections 8] [--workers 2] [--postgis] [--edits 200]
+                           [--events 1000000]
 
 1. Filing: the demo district in a SpatiaLite file (or, with ``--postgis``, a throwaway PostGIS
    database), the service as `gridmap serve --workers N` runs it, and wrk
@@ -11,7 +12,11 @@ million events.
    untimed filings first (each process reads its lookup once). Printed: requests per second, the
    median and p99 latency in milliseconds and the failed requests. Targets: ≥ 500/s, p99 <
    50 ms on 2 cores, the load generator on the same cores.
-2. Figures: `--events` synthetic events over the demo's grids (filed over a year, with
+2. Editing: ``--edits`` (200) updates of households by a grid worker of the grid of most
+   households, one at a time over HTTP on the same service before wrk starts, each read first
+   for its tag and sent with ``If-Match`` (checked, locked against its tag, stored, audited
+   and answered): the median and p99 of the updates in milliseconds.
+3. Figures: `--events` synthetic events over the demo's grids (filed over a year, with
    responses, closures and ratings), and `gridmap.events.event_figures` by grid, timed after
    one untimed run. Target: under 2 s for a million.
 
@@ -57,12 +62,14 @@ FILING_REQUEST = """local lon, lat = line:match("([^,]+),([^,]+)")
 
 
 def demo_database(folder: Path, url: str | None = None, copy_of: Path | None = None) -> str:
-    """The demo district and a ``bench`` admin in ``url``, or in a new SpatiaLite file (a copy
-    of the demo database ``copy_of`` when given, else built)."""
+    """The demo district, a ``bench`` admin and a ``bench-worker`` of the grid of most
+    households in ``url``, or in a new SpatiaLite file (a copy of the demo database
+    ``copy_of`` when given, else built)."""
     from gridmap.accounts import add_user
     from gridmap.demo.build import build_demo
     from gridmap.settings import Settings
     from gridmap.store.engine import make_engine
+    from gridmap.store.layers import read_layer
 
     if url is None and copy_of is not None:
         url = demo_file(folder, copy_of)
@@ -72,6 +79,9 @@ def demo_database(folder: Path, url: str | None = None, copy_of: Path | None = N
         engine = make_engine(url)
         build_demo(engine, Settings(database_url=url))
     add_user(engine, "bench", "admin", "bench-password")
+    grids = read_layer(engine, "grids", columns=["code", "households"], geometry=False)
+    busiest = grids.sort_values(["households", "code"], ascending=[False, True])["code"].iloc[0]
+    add_user(engine, "bench-worker", "grid_worker", "bench-password", [busiest])
     engine.dispose()
     return url
 
@@ -97,28 +107,60 @@ def points_in_grids(url: str, n: int, rng: np.random.Generator) -> list[tuple[fl
     return out
 
 
+def _token(base: str, name: str) -> str:
+    body = json.dumps({"name": name, "password": "bench-password"}).encode()
+    sign_in = urllib.request.Request(
+        f"{base}/auth/token", data=body, headers={"Content-Type": "application/json"}
+    )
+    return json.loads(urllib.request.urlopen(sign_in).read())["access_token"]
+
+
 def filing(
-    url: str, folder: Path, *, seconds: int, connections: int, workers: int, warm: int = 200
+    url: str, base: str, folder: Path, *, seconds: int, connections: int, warm: int = 200
 ) -> dict[str, float]:
-    """Open311 filings from wrk against the service over ``url`` for ``seconds``."""
-    served = serve(url, workers, ready_path="/open311/discovery.json")
-    try:
-        body = json.dumps({"name": "bench", "password": "bench-password"}).encode()
-        sign_in = urllib.request.Request(f"{served.url}/auth/token", data=body,
-                                         headers={"Content-Type": "application/json"})  # fmt: skip
-        token = json.loads(urllib.request.urlopen(sign_in).read())["access_token"]
-        points = points_in_grids(url, 5000, np.random.default_rng(1))
-        for lon, lat in points[:warm]:  # untimed: each process's lookup and connections
-            form = urllib.parse.urlencode({"service_code": "environment", "lat": lat, "long": lon}).encode()
-            request = urllib.request.Request(f"{served.url}/open311/v2/requests.json", data=form,
-                                             headers={"Authorization": f"Bearer {token}"})  # fmt: skip
-            assert urllib.request.urlopen(request, timeout=60).status == 201
-        listing = folder / "points.txt"
-        listing.write_text("\n".join(f"{x:.7f},{y:.7f}" for x, y in points[warm:]) + "\n")
-        script = cycling_script(listing, FILING_REQUEST % token)
-        return wrk(served.url, script, connections=connections, seconds=seconds)
-    finally:
-        served.stop()
+    """Open311 filings from wrk against the service at ``base`` (over ``url``) for ``seconds``."""
+    token = _token(base, "bench")
+    points = points_in_grids(url, 5000, np.random.default_rng(1))
+    for lon, lat in points[:warm]:  # untimed: each process's lookup and connections
+        form = urllib.parse.urlencode({"service_code": "environment", "lat": lat, "long": lon}).encode()
+        request = urllib.request.Request(f"{base}/open311/v2/requests.json", data=form,
+                                         headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert urllib.request.urlopen(request, timeout=60).status == 201
+    listing = folder / "points.txt"
+    listing.write_text("\n".join(f"{x:.7f},{y:.7f}" for x, y in points[warm:]) + "\n")
+    script = cycling_script(listing, FILING_REQUEST % token)
+    return wrk(base, script, connections=connections, seconds=seconds)
+
+
+def editing(base: str, edits: int) -> dict[str, float]:
+    """``edits`` updates of the households of the ``bench-worker``'s grid, one at a time: each
+    read for its tag, then sent with it; the updates' median and p99 (ms)."""
+    auth = {"Authorization": f"Bearer {_token(base, 'bench-worker')}"}
+
+    def call(method: str, path: str, body: dict | None = None, headers: dict | None = None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{base}{path}", data=data, method=method,
+                                         headers={**auth, "Content-Type": "application/json", **(headers or {})})  # fmt: skip
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.headers, json.loads(answer.read())
+
+    _, area = call("GET", "/my-area")
+    homes = [h["id"] for h in area["households"]]
+    took = []
+    for i in range(edits):
+        home = homes[i % len(homes)]
+        headers, _ = call("GET", f"/collections/households/items/{home}")
+        start = time.perf_counter()
+        call("PATCH", f"/collections/households/items/{home}",
+             {"type": "Feature", "properties": {"residents": 1 + i % 4}}, {"If-Match": headers["ETag"]})  # fmt: skip
+        took.append(time.perf_counter() - start)
+    ms = np.array(took) * 1000
+    return {
+        "edits": edits,
+        "homes": len(homes),
+        "p50_ms": float(np.median(ms)),
+        "p99_ms": float(np.percentile(ms, 99)),
+    }
 
 
 def synthetic_events(n: int, grids: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -162,6 +204,7 @@ def main() -> None:
         "--demo-file", type=Path, help="a SpatiaLite demo database to copy instead of building one"
     )
     parser.add_argument("--warm", type=int, default=200, help="untimed filings before wrk starts")
+    parser.add_argument("--edits", type=int, default=200, help="a grid worker's household updates, timed")
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--no-autogroup", action="store_true", help=NO_AUTOGROUP_HELP)
     args = parser.parse_args()
@@ -173,9 +216,18 @@ def main() -> None:
     ):
         url = demo_database(Path(folder), pg, args.demo_file)
         backend = "PostGIS" if url.startswith("postgresql") else "SpatiaLite"
-        print(f"filing over HTTP on {backend}, {args.workers} service processes ({machine_load()})")
-        r = filing(url, Path(folder), seconds=args.seconds, connections=args.connections, workers=args.workers,
-                   warm=args.warm)  # fmt: skip
+        served = serve(url, args.workers, ready_path="/open311/discovery.json")
+        try:
+            print(f"editing over HTTP on {backend}, {args.workers} service processes ({machine_load()})")
+            e = editing(served.url, args.edits)
+            print(f"  {e['edits']} updates of the {e['homes']} households of a grid worker's grid, one at a time: "
+                  f"median {e['p50_ms']:.1f} ms, p99 {e['p99_ms']:.1f} ms")  # fmt: skip
+            print(f"  after: {machine_load()}")
+            print(f"filing over HTTP on {backend}, {args.workers} service processes ({machine_load()})")
+            r = filing(url, served.url, Path(folder), seconds=args.seconds, connections=args.connections,
+                       warm=args.warm)  # fmt: skip
+        finally:
+            served.stop()
         print(f"  {r['requests']} Open311 requests from wrk, {args.connections} connections: {r['per_second']:.0f}/s, "
               f"median {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, {r['errors']} failed "
               f"(targets: ≥ 500/s, p99 < 50 ms)")  # fmt: skip

@@ -19,12 +19,15 @@ pytestmark = [
 
 def test_the_events_benchmark_files_over_http_and_prints_the_load(_demo_file):
     out = run_bench("events.py", "--seconds", "1", "--connections", "2", "--warm", "10", "--events", "2000",
-                    "--workers", "1", "--demo-file", str(_demo_file))  # fmt: skip
+                    "--workers", "1", "--edits", "5", "--demo-file", str(_demo_file))  # fmt: skip
+    assert re.search(
+        r"5 updates of the \d+ households of a grid worker's grid, one at a time: median [\d.]+ ms", out
+    )
     assert re.search(
         r"Open311 requests from wrk, 2 connections: \d+/s, median [\d.]+ ms, p99 [\d.]+ ms, 0 failed", out
     )
     assert re.search(r"2,000 events by \d+ grids", out)
-    assert out.count("load ") >= 4  # before and after each part
+    assert out.count("load ") >= 6  # before and after each part
 
 
 @pytest.mark.postgis
