@@ -274,13 +274,13 @@ def fetch(
     PostgreSQL the values go to psycopg as they are and come back as psycopg reads them:
     for statements of numbers, text, times and lists, whose types need no conversion of
     SQLAlchemy's. With ``plain`` (a statement of whole numbers and text alone), SQLite's
-    driver is given the statement as compiled once too, and its rows are the driver's."""
+    driver is given the statement as compiled once too, and the rows are plain tuples."""
     if is_sqlite(engine):
         if plain:
             return _sqlite_fetch(engine, statement, params)
         with reading(engine) as conn:
             return conn.execute(statement, dict(params or {})).all()
-    from psycopg.rows import namedtuple_row
+    from psycopg.rows import namedtuple_row, tuple_row
 
     compiled = _compiled(engine, statement)
     values = compiled.construct_params(dict(params or {}))
@@ -289,7 +289,7 @@ def fetch(
         error = engine.dialect.loaded_dbapi.Error
         try:
             driver.autocommit = True
-            with driver.cursor(row_factory=namedtuple_row) as cursor:
+            with driver.cursor(row_factory=tuple_row if plain else namedtuple_row) as cursor:
                 cursor.execute(compiled.string, values)
                 return cursor.fetchall()
         except error as exc:

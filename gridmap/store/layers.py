@@ -375,7 +375,7 @@ def read_columns(engine: Engine, layer: str, columns: tuple[str, ...]) -> pd.Dat
     if other:
         raise ValueError(f"read_columns reads whole numbers and text, not {', '.join(other)} of '{layer}'")
     rows = fetch(engine, _columns_select(layer, tuple(columns)), plain=True)
-    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=["id", *columns])
+    frame = pd.DataFrame.from_records(rows, columns=["id", *columns])
     frame = frame.set_index("id", drop=False)
     frame.index.name = None
     return frame
