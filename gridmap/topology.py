@@ -215,11 +215,13 @@ def _holes(
 ) -> list[Finding]:
     out = []
     covered = shapely.union_all(grids.geometry.values)
-    touched = communities[
-        communities.intersection(covered).area > tol.sliver_m2
-    ]  # that network's communities
-    for cid, shape in zip(touched.index, touched.geometry.values, strict=True):
-        for piece in _pieces(shapely.difference(shape, covered)):
+    shapes = communities.geometry.values
+    uncovered = shapely.difference(shapes, covered)
+    # that network's communities: those it covers more than a sliver of (what is covered is
+    # the community less what is not, one overlay fewer than intersecting them)
+    touched = shapely.area(shapes) - shapely.area(uncovered) > tol.sliver_m2
+    for cid, rest in zip(communities.index[touched], uncovered[touched], strict=True):
+        for piece in _pieces(rest):
             area = _real_area(piece, tol)
             if area > 0:
                 out.append(_finding("grid_hole", "communities", [cid], _codes(communities, [cid]),
