@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ) from None
         app.state.gridmap = AppState(settings, engine)
         # a full pass over what start-up made was the slowest request in a hundred under load
-        with kept_out(collect_first=True):
+        with kept_out():
             try:
                 yield
             finally:
