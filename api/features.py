@@ -48,7 +48,6 @@ from gridmap.model import FIELD_NAMES_ZH, INT_RANGE, LAYER_SPECS, layer_spec
 from gridmap.orgcatalogue import org_catalogue
 from gridmap.scope import edit_refusal, readable_layers, visible_frame
 from gridmap.store.engine import reading
-from gridmap.store.layers import read_layer
 from gridmap.store.secret import service_secret
 from gridmap.store.tables import audit_log
 from gridmap.topology import Tolerances
@@ -265,11 +264,11 @@ def items(
 
 def _feature_response(app, user, layer: str, feature_id: int, status: int = 200, headers=None) -> Response:
     """One feature as the caller may see it, with its tag. A feature outside the caller's area
-    is answered exactly as one that does not exist, so ids cannot be probed. Only the feature
-    is read: the answer to an edit does not read again the whole layer the edit has moved."""
+    is answered exactly as one that does not exist, so ids cannot be probed. Where the layer
+    is not held as it is now, only the feature is read: the answer to an edit does not read
+    again the whole layer the edit has moved."""
     versions = app.layers.versions()
-    with reading(app.engine) as conn:
-        row = read_layer(conn, layer, ids=[feature_id])
+    row = app.layers.rows(layer, frozenset({feature_id}), versions)
     frame = visible_frame(layer, row, user.role, app.layers.area(user, versions))
     if feature_id not in frame.index:
         raise NotFoundError(f"layer '{layer}' has no feature with id {feature_id} that you may read")

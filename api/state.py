@@ -119,18 +119,31 @@ class LayerStore:
             )
         return None
 
+    def held(self, layer: str, versions: dict[str, int]) -> pd.DataFrame | None:
+        """The whole layer if it is held as ``versions`` have it, else None."""
+        held = self._frames.get(layer)
+        return held[1] if held is not None and held[0] == versions.get(layer, 0) else None
+
+    def rows(self, layer: str, ids: frozenset[int] | None, versions: dict[str, int]) -> pd.DataFrame:
+        """The features ``ids`` of ``layer`` (every one: None), by id: taken from the whole
+        layer when it is held at ``versions``, else, when they are few (``READ_BY_ID_MAX``),
+        read by id, so that an edit anywhere in the layer does not make the next request of
+        every grid read the layer whole; else from the layer read whole again."""
+        whole = self.held(layer, versions)
+        if whole is not None:
+            return whole if ids is None else whole[whole.index.isin(ids)]
+        if ids is not None and len(ids) <= READ_BY_ID_MAX:
+            with reading(self.engine) as conn:
+                return read_layer(conn, layer, ids=sorted(ids))
+        frame = self.frame(layer, versions)
+        return frame if ids is None else frame[frame.index.isin(ids)]
+
     def visible(self, layer: str, user: User, versions: dict[str, int] | None = None) -> pd.DataFrame:
-        """The rows of ``layer`` the user may read, masked for their role. A grid worker's
-        few are read by id (up to ``READ_BY_ID_MAX`` of them), so that an edit anywhere in
-        the layer does not make the next request of every grid read the layer whole."""
+        """The rows of ``layer`` the user may read, masked for their role (a grid worker's
+        own: :meth:`rows`)."""
         versions = versions or self.versions()
         area = self.area(user, versions)
-        keep = visible_ids(layer, user.role, area)
-        if keep is not None and len(keep) <= READ_BY_ID_MAX:
-            with reading(self.engine) as conn:
-                rows = read_layer(conn, layer, ids=sorted(keep))
-        else:
-            rows = self.frame(layer, versions)
+        rows = self.rows(layer, visible_ids(layer, user.role, area), versions)
         return visible_frame(layer, rows, user.role, area)
 
     def responsibility(self) -> Responsibility:
