@@ -37,6 +37,10 @@ from gridmap.tiles import TileSource
 #: the most features of a layer a caller's request reads by id; past it, it takes them from the
 #: whole layer held in memory
 READ_BY_ID_MAX = 2000
+#: requests that read a layer's rows by id at one version of it before the layer is read whole
+#: and held again: one whole read of the demo's households costs about as much as five by id,
+#: and a layer that has stayed as it is for as many requests is likely to stay so a while
+READS_BY_ID_PER_VERSION = 8
 
 
 class LayerStore:
@@ -51,6 +55,7 @@ class LayerStore:
         self.engine = engine
         self._lock = threading.Lock()
         self._frames: dict[str, tuple[int, pd.DataFrame]] = {}
+        self._by_id: dict[str, tuple[int, int]] = {}  # layer → (version, requests that read by id at it)
         self._derived = LRU(256)
 
     def versions(self) -> dict[str, int]:
@@ -126,13 +131,19 @@ class LayerStore:
 
     def rows(self, layer: str, ids: frozenset[int] | None, versions: dict[str, int]) -> pd.DataFrame:
         """The features ``ids`` of ``layer`` (every one: None), by id: taken from the whole
-        layer when it is held at ``versions``, else, when they are few (``READ_BY_ID_MAX``),
-        read by id, so that an edit anywhere in the layer does not make the next request of
-        every grid read the layer whole; else from the layer read whole again."""
+        layer when it is held at ``versions``. Else, when they are few (``READ_BY_ID_MAX``),
+        they are read by id, so that an edit anywhere in the layer does not make the next
+        request of every grid read the layer whole; but once ``READS_BY_ID_PER_VERSION``
+        requests have read it by id at one version, and when they are many, the layer is read
+        whole again and held."""
         whole = self.held(layer, versions)
         if whole is not None:
             return whole if ids is None else whole[whole.index.isin(ids)]
-        if ids is not None and len(ids) <= READ_BY_ID_MAX:
+        version = versions.get(layer, 0)
+        seen, reads = self._by_id.get(layer, (None, 0))
+        reads = reads + 1 if seen == version else 1
+        self._by_id[layer] = (version, reads)
+        if ids is not None and len(ids) <= READ_BY_ID_MAX and reads <= READS_BY_ID_PER_VERSION:
             with reading(self.engine) as conn:
                 return read_layer(conn, layer, ids=sorted(ids))
         frame = self.frame(layer, versions)

@@ -15,7 +15,8 @@ million events.
 2. Editing: ``--edits`` (200) updates of households by a grid worker of the grid of most
    households, one at a time over HTTP on the same service before wrk starts, each read first
    for its tag and sent with ``If-Match`` (checked, locked against its tag, stored, audited
-   and answered): the median and p99 of the updates in milliseconds.
+   and answered): the median and p99 of the updates in milliseconds; and the median of the
+   worker's ``/my-area``, read as many times while nothing changes and after each update.
 3. Figures: `--events` synthetic events over the demo's grids (filed over a year, with
    responses, closures and ratings), and `gridmap.events.event_figures` by grid, timed after
    one untimed run. Target: under 2 s for a million.
@@ -134,7 +135,8 @@ def filing(
 
 def editing(base: str, edits: int) -> dict[str, float]:
     """``edits`` updates of the households of the ``bench-worker``'s grid, one at a time: each
-    read for its tag, then sent with it; the updates' median and p99 (ms)."""
+    read for its tag, then sent with it; the updates' median and p99 (ms), and the median of
+    the worker's ``/my-area`` (ms) read as often while nothing changes and after each update."""
     auth = {"Authorization": f"Bearer {_token(base, 'bench-worker')}"}
 
     def call(method: str, path: str, body: dict | None = None, headers: dict | None = None):
@@ -144,22 +146,29 @@ def editing(base: str, edits: int) -> dict[str, float]:
         with urllib.request.urlopen(request, timeout=60) as answer:
             return answer.headers, json.loads(answer.read())
 
+    def timed(*request) -> float:
+        start = time.perf_counter()
+        call(*request)
+        return time.perf_counter() - start
+
     _, area = call("GET", "/my-area")
     homes = [h["id"] for h in area["households"]]
-    took = []
+    quiet = [timed("GET", "/my-area") for _ in range(edits)]
+    took, after = [], []
     for i in range(edits):
         home = homes[i % len(homes)]
         headers, _ = call("GET", f"/collections/households/items/{home}")
-        start = time.perf_counter()
-        call("PATCH", f"/collections/households/items/{home}",
-             {"type": "Feature", "properties": {"residents": 1 + i % 4}}, {"If-Match": headers["ETag"]})  # fmt: skip
-        took.append(time.perf_counter() - start)
+        took.append(timed("PATCH", f"/collections/households/items/{home}",
+                          {"type": "Feature", "properties": {"residents": 1 + i % 4}}, {"If-Match": headers["ETag"]}))  # fmt: skip
+        after.append(timed("GET", "/my-area"))
     ms = np.array(took) * 1000
     return {
         "edits": edits,
         "homes": len(homes),
         "p50_ms": float(np.median(ms)),
         "p99_ms": float(np.percentile(ms, 99)),
+        "area_quiet_ms": float(np.median(quiet) * 1000),
+        "area_after_ms": float(np.median(after) * 1000),
     }
 
 
@@ -222,6 +231,8 @@ def main() -> None:
             e = editing(served.url, args.edits)
             print(f"  {e['edits']} updates of the {e['homes']} households of a grid worker's grid, one at a time: "
                   f"median {e['p50_ms']:.1f} ms, p99 {e['p99_ms']:.1f} ms")  # fmt: skip
+            print(f"  the worker's /my-area: median {e['area_quiet_ms']:.1f} ms while nothing changes, "
+                  f"{e['area_after_ms']:.1f} ms right after each update")  # fmt: skip
             print(f"  after: {machine_load()}")
             print(f"filing over HTTP on {backend}, {args.workers} service processes ({machine_load()})")
             r = filing(url, served.url, Path(folder), seconds=args.seconds, connections=args.connections,

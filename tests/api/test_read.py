@@ -98,6 +98,7 @@ def test_an_item_reads_as_it_does_in_its_collection_for_each_role(client, auth, 
     import api.state
 
     monkeypatch.setattr(api.state.LayerStore, "held", lambda *_: None)  # as after an edit elsewhere
+    monkeypatch.setattr(api.state, "READS_BY_ID_PER_VERSION", 10**9)
     every = client.get(f"/collections/{layer}/items?limit=1000", headers=auth["admin"]).json()["features"]
     gaps = sorted(every, key=lambda f: -sum(v is None for v in f["properties"].values()))
     chosen = {f["id"] for f in [*gaps[:4], *every[:3], *every[-3:]]}
@@ -305,12 +306,30 @@ def test_a_grid_leader_s_rows_read_by_id_are_those_taken_from_the_layers_held(cl
 
     held = answers()  # from the layers held as they are now
     monkeypatch.setattr(api.state.LayerStore, "held", lambda *_: None)  # as after an edit elsewhere
+    monkeypatch.setattr(api.state, "READS_BY_ID_PER_VERSION", 10**9)  # every request reads by id
     by_id = answers()
     monkeypatch.setattr(api.state, "READ_BY_ID_MAX", -1)  # and the layers read whole again
     whole = answers()
     for url, a, b, c in zip(urls, held, by_id, whole, strict=True):
         assert a == b == c, url
     assert len(by_id[urls.index("/collections/households/items?limit=10000")]["features"]) > 0
+
+
+def test_a_layer_read_by_id_at_one_version_is_held_again_after_a_few_requests(service_db):
+    """Rows are read by id while the layer is not held as it is now, but a layer that stays
+    as it is for READS_BY_ID_PER_VERSION requests is read whole again and held."""
+    from api.state import READS_BY_ID_PER_VERSION, LayerStore
+    from gridmap.store.engine import make_engine
+
+    engine = make_engine(service_db)
+    store = LayerStore(engine)  # as a process just started: nothing held
+    versions = store.versions()
+    for _ in range(READS_BY_ID_PER_VERSION):
+        assert list(store.rows("households", frozenset({3, 1}), versions).index) == [1, 3]
+        assert store.held("households", versions) is None
+    assert list(store.rows("households", frozenset({3, 1}), versions).index) == [1, 3]
+    assert len(store.held("households", versions)) > 10_000  # read whole, and held
+    engine.dispose()
 
 
 def test_my_area_lists_the_leaders_grid_buildings_households_members_and_duties(

@@ -21,6 +21,9 @@ def test_the_events_benchmark_files_over_http_and_prints_the_load(_demo_file):
     out = run_bench("events.py", "--seconds", "1", "--connections", "2", "--warm", "10", "--events", "2000",
                     "--workers", "1", "--edits", "5", "--demo-file", str(_demo_file))  # fmt: skip
     assert re.search(
+        r"the worker's /my-area: median [\d.]+ ms while nothing changes, [\d.]+ ms right after", out
+    )
+    assert re.search(
         r"5 updates of the \d+ households of a grid worker's grid, one at a time: median [\d.]+ ms", out
     )
     assert re.search(
