@@ -86,11 +86,6 @@ def check_edit(app, user, layer: str, *, stored_id: int | None = None, values=No
         raise AccessError(why)
 
 
-def visible(app, user, layer: str):
-    """The rows of ``layer`` the user may read, masked for their role."""
-    return app.layers.visible(layer, user)
-
-
 def _collection(base: str, layer: str, app) -> dict[str, Any]:
     spec = LAYER_SPECS[layer]
     frame = app.layers.frame(layer)
@@ -209,7 +204,7 @@ def items(
     offset: Annotated[int, Query(ge=0, le=INT_RANGE[1])] = 0,
 ) -> Response:
     _check_layer(layer, user)
-    frame = visible(app, user, layer)
+    frame = app.layers.visible(layer, user)
     spec = layer_spec(layer)
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
     unknown = [k for k in filters if k not in spec.column_names and k != "id"]
@@ -306,7 +301,7 @@ def search(
     ):
         if layer not in readable_layers(user.role):
             continue
-        frame = visible(app, user, layer)
+        frame = app.layers.visible(layer, user)
         hit = pd.Series(False, index=frame.index)
         for column in columns:
             values = frame[column].astype(str).str.lower()
