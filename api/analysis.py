@@ -26,16 +26,12 @@ from api.schemas import (
     SitingRequest,
     SummaryRow,
 )
-from gridmap.coverage import CoverageParams, compute_coverage
 from gridmap.errors import InputError, NotFoundError
 from gridmap.households import HomeOrigins
 from gridmap.model import INT_RANGE
 from gridmap.scope import PUBLIC_SUMMARY_SCOPES, analysis_ids, may
-from gridmap.siting.candidates import CandidateRules
-from gridmap.siting.proposal import SitingParams, propose_sites
 from gridmap.standards import load_checklist
 from gridmap.store.engine import reading
-from gridmap.store.inputs import load_inputs
 from gridmap.store.runs import StoredRun, list_runs, read_run, save_run
 from gridmap.store.scenarios import StoredScenario, list_scenarios, read_scenario, save_scenario
 from gridmap.store.tables import coverage_runs, siting_scenarios
@@ -128,6 +124,9 @@ def _created(request: Request, job: Job) -> Response:
 @router.post("/coverage/runs", status_code=202, summary="start a coverage run (planner, admin)")
 def start_run(body: CoverageRequest, request: Request, app: State, user: CurrentUser) -> Response:
     require(user, "runs", what="starting a coverage run")
+    from gridmap.coverage import CoverageParams, compute_coverage  # SciPy: not at start-up
+    from gridmap.store.inputs import load_inputs
+
     params = CoverageParams.from_settings(
         app.settings,
         levels=tuple(sorted(set(body.levels))) if body.levels else None,
@@ -247,6 +246,10 @@ def circles(
 )
 def start_scenario(body: SitingRequest, request: Request, app: State, user: CurrentUser) -> Response:
     require(user, "proposals", what="siting proposals")
+    from gridmap.siting.candidates import CandidateRules  # SciPy, HiGHS: not at start-up
+    from gridmap.siting.proposal import SitingParams, propose_sites
+    from gridmap.store.inputs import load_inputs
+
     rules = {k: v for k, v in {"sources": tuple(body.sources) if body.sources else None,
                                "grids": tuple(body.grids) if body.grids else None,
                                "min_spacing_m": body.min_spacing_m}.items() if v is not None}  # fmt: skip

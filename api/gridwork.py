@@ -23,11 +23,9 @@ from api.pool import on_heavy_pool
 from api.schemas import Alignment, AnswerRoute, Day, GridRedrawBody
 from api.schemas import OrgReport as OrgReportAnswer
 from gridmap.errors import InputError, NotFoundError, Problem
-from gridmap.gridplan import community_named, grid_kind, propose_grids, redraw_grids
 from gridmap.io.export import write_workbook
 from gridmap.organisation import ORG_LAYERS, OrgReport, ReportOptions, figures_by_unit, organisation_report
 from gridmap.scope import may
-from gridmap.store.gridplans import apply_grid_plan
 from gridmap.topology import CHECKED_LAYERS, MAX_TOLERANCE_M, Tolerances, check_grid_map, grid_alignment
 
 router = APIRouter(tags=["grid map and organisation"], route_class=AnswerRoute)
@@ -210,6 +208,8 @@ def grids_proposal(
     fresh: Annotated[bool, Query(description="redraw every grid, not only unsound ones")] = False,
 ) -> Response:
     require(user, "grid_drawings", what="grid drawings")
+    from gridmap.gridplan import community_named, grid_kind, propose_grids  # SciPy: not at start-up
+
     grid_kind(kind)
     lo = households_min or app.settings.grid_households_min
     hi = households_max or app.settings.grid_households_max
@@ -249,6 +249,9 @@ def grids_proposal(
 )
 def grids_redraw(body: GridRedrawBody, app: State, user: CurrentUser) -> Response:
     require(user, "edit_features", what="redrawing grids")
+    from gridmap.gridplan import redraw_grids  # SciPy: not at start-up
+    from gridmap.store.gridplans import apply_grid_plan
+
     if bool(body.split) == bool(body.merge):
         raise InputError(
             [Problem("name one grid to split (with a line) or the grids to merge", field="split")]

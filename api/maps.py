@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Response
 
 from api.auth import CurrentUser, State, require
 from api.pool import on_heavy_pool
-from gridmap.coverage import CoverageParams
 from gridmap.errors import AccessError, InputError
 from gridmap.model import INT_RANGE
 from gridmap.scope import GRID_STAFF, visible_frame
@@ -56,6 +55,8 @@ def map_page(
         m = compose.grid_map(layers(GRID_LAYERS), **options)
     else:
         require(user, "analysis_maps", what=f"the {kind} map")
+        from gridmap.coverage import CoverageParams
+
         params = CoverageParams.from_settings(app.settings)
         m = build_map(
             kind, app.engine, coverage=params, category=category, level=level, scenario=scenario, **options

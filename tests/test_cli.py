@@ -302,11 +302,13 @@ def test_the_command_line_starts_without_heavy_libraries():
 
 
 def test_the_service_and_coverage_start_without_what_only_some_requests_need():
-    """The service imports folium when a map is first asked for, and a coverage run imports
-    neither ``scipy.ndimage`` nor ``scipy.spatial`` (straight lines only) nor pydantic (its
-    settings are a plain table): each cost a tenth of a second or more at start."""
+    """The service imports folium when a map is first asked for, and SciPy and HiGHS when a
+    run, a scenario or a grid drawing first starts (a fifth of a second of each process's
+    start); a coverage run imports neither ``scipy.ndimage`` nor ``scipy.spatial`` (straight
+    lines only) nor pydantic (its settings are a plain table): each cost a tenth of a second
+    or more at start."""
     coverage = ("scipy.ndimage", "scipy.spatial", "pydantic", "pydantic_settings")
-    for module, unwanted in (("api.main", ("folium", "branca")),
+    for module, unwanted in (("api.main", ("folium", "branca", "scipy", "highspy")),
                              ("gridmap_cli.coverage_report", coverage)):  # fmt: skip
         probe = f"import sys, {module}\nprint(sorted(m for m in {unwanted!r} if m in sys.modules))\n"
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

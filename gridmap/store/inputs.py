@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Engine
 
 from gridmap.households import HOUSEHOLD_COLUMNS, LEVEL_COLUMNS, HomeOrigins, home_origins
 from gridmap.store.layers import layer_versions_now, read_layer
-from gridmap.study_area import CoverageInputs
+
+if TYPE_CHECKING:  # with the walking network and SciPy: loaded by what reads a run's inputs
+    from gridmap.study_area import CoverageInputs
 
 #: what coverage and siting read
 INPUT_LAYERS = (
@@ -16,6 +20,8 @@ INPUT_LAYERS = (
 
 def load_inputs(engine: Engine) -> CoverageInputs:
     """Read the layers a coverage or siting run needs (EPSG:4326), with their versions."""
+    from gridmap.study_area import CoverageInputs
+
     layers = {name: read_layer(engine, name) for name in INPUT_LAYERS}
     now = layer_versions_now(engine)
     versions = {name: now.get(name, 0) for name in INPUT_LAYERS}

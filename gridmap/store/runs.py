@@ -11,13 +11,12 @@ import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import Engine, Table, insert, select, update
 
-from gridmap.coverage import CoverageParams, CoverageResult, HomeWalks, long_results, pair_rows
 from gridmap.errors import NotFoundError
 from gridmap.households import ESTIMATE, HomeOrigins, home_origins
 from gridmap.model import CATEGORY_NAMES_ZH, INT_RANGE
@@ -33,9 +32,12 @@ from gridmap.store.tables import (
     coverage_runs,
     coverage_summary,
 )
-from gridmap.study_area import CoverageInputs
 from gridmap.values import plain_value
 from gridmap.walking import params_record
+
+if TYPE_CHECKING:  # the analysis (SciPy with it) is loaded by what saves a run, not by what reads one
+    from gridmap.coverage import CoverageParams, CoverageResult, HomeWalks
+    from gridmap.study_area import CoverageInputs
 
 RUNNING = "running"  # the method of a run whose parts are still coming in
 FAILED = "failed"  # the method of a run that stopped before its figures
@@ -85,6 +87,8 @@ def save_run(
 ) -> int:
     """Store a run with its parameters, what it read (the inputs, or what :func:`inputs_used`
     says of them: layer versions and counts, the homes' count) and all results."""
+    from gridmap.coverage import long_results
+
     used = inputs if isinstance(inputs, dict) else inputs_used(inputs)
     with write_transaction(engine) as conn:
         run_id = _insert_run(conn, result.params, used, result.checklist_version, user, label)
@@ -114,6 +118,8 @@ def save_walks(
 ) -> None:
     """Add the results of some of a run's homes, from their walks (metres within
     ``thresholds`` count as covered)."""
+    from gridmap.coverage import pair_rows
+
     rows = pair_rows(walks.homes, walks.distances, walks.nearest, thresholds)
     with write_transaction(engine) as conn:
         _insert_results(conn, run_id, rows)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,14 +21,16 @@ from sqlalchemy import Engine, insert, select
 
 from gridmap.crs import metric_crs_for
 from gridmap.model import CATEGORY_NAMES_ZH, INT_RANGE
-from gridmap.siting.proposal import Proposal
 from gridmap.store.engine import write_transaction
 from gridmap.store.records import insert_frame, read_rows
 from gridmap.store.runs import inputs_used, not_kept, with_homes_counted
 from gridmap.store.tables import siting_coverage, siting_scenarios, siting_site_homes, siting_sites
-from gridmap.study_area import CoverageInputs
 from gridmap.values import plain_value
 from gridmap.walking import params_record
+
+if TYPE_CHECKING:  # the analysis (SciPy, HiGHS) is loaded by what saves a scenario, not by what reads one
+    from gridmap.siting.proposal import Proposal
+    from gridmap.study_area import CoverageInputs
 
 SITE_COLUMNS = [c.name for c in siting_sites.c if c.name not in ("id", "scenario_id", "geom")]
 HOME_COLUMNS = [c.name for c in siting_site_homes.c if c.name not in ("id", "scenario_id")]

@@ -146,7 +146,7 @@ def _plain(frame, columns):
 def test_every_saved_table_reads_back_as_computed(engine, circles_later):
     """Also when the run is saved while its circles are still being drawn (as the command
     line does): they are written last, and the report says how long they took."""
-    from gridmap.store.runs import long_results
+    from gridmap.coverage import long_results
 
     _load_street(engine)
     inputs = load_inputs(engine)
