@@ -122,6 +122,24 @@ def demo_copy(request, tmp_path_factory) -> Callable[[str, str], str]:
     return make
 
 
+@pytest.fixture
+def hash_cost(monkeypatch) -> Callable[[int | None], None]:
+    """``hash_cost(c)``: new password hashes of this process cost 2^c for the rest of the test
+    (None: the installation's default), as ``GRIDMAP_PASSWORD_HASH_COST`` sets it."""
+    from gridmap import accounts
+
+    def set_to(value: int | None) -> None:
+        if value is None:
+            monkeypatch.delenv("GRIDMAP_PASSWORD_HASH_COST", raising=False)
+        else:
+            monkeypatch.setenv("GRIDMAP_PASSWORD_HASH_COST", str(value))
+        accounts._scrypt_n.cache_clear()  # each process reads the setting once
+
+    yield set_to
+    monkeypatch.undo()
+    accounts._scrypt_n.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def postgis_url():
     from postgis import postgis_server, unavailable_reason
