@@ -516,8 +516,14 @@ def home_labels(homes: pd.DataFrame, positions: np.ndarray) -> list[str]:
     """The homes at ``positions`` of ``homes`` as their layers name them ("building 12",
     "compound 3": a home is a building or a compound without buildings), each once, in
     :func:`home_label_order`."""
-    kinds, ids = homes["kind"].to_numpy()[positions], homes["feature_id"].to_numpy()[positions]
-    return sorted({f"{kind} {int(i)}" for kind, i in zip(kinds, ids, strict=True)}, key=home_label_order)
+    codes, kinds = pd.factorize(homes["kind"].to_numpy()[positions], sort=True)  # kinds in order
+    ids = homes["feature_id"].to_numpy()[positions].astype(np.int64)
+    order = np.lexsort((ids, codes))  # as home_label_order sorts the labels
+    codes, ids = codes[order], ids[order]
+    first = np.ones(len(ids), dtype=bool)
+    first[1:] = (codes[1:] != codes[:-1]) | (ids[1:] != ids[:-1])
+    names = [str(k) for k in kinds]
+    return [f"{names[c]} {i}" for c, i in zip(codes[first].tolist(), ids[first].tolist(), strict=True)]
 
 
 def home_label_order(label: str) -> tuple[str, int]:
@@ -553,13 +559,13 @@ def islands_with_homes(
     residents = (
         homes["residents"].to_numpy(dtype=float) if "residents" in homes.columns else np.zeros(len(homes))
     )
+    length_m = islands["length_m"].to_numpy(dtype=float)
     rows = []
     for comp, members in home_comp.groupby(home_comp).groups.items():
         if int(comp) == main:
             continue
-        row = islands.iloc[rank[int(comp)]]
         rows.append({
-            "island": rank[int(comp)], "km": round(float(row["length_m"]) / 1000.0, 3),
+            "island": rank[int(comp)], "km": round(float(length_m[rank[int(comp)]]) / 1000.0, 3),
             "homes": len(members), "residents": int(residents[np.asarray(members, dtype=np.int64)].sum()),
             "facilities": int(fac_comp.get(comp, 0)),
         })  # fmt: skip

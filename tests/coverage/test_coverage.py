@@ -348,6 +348,25 @@ def test_islands_of_the_network_are_reported_with_their_homes():
     assert both.report["homes_on_islands"] == ["building 2", "building 3", "compound 2"]
 
 
+def test_homes_are_named_once_each_buildings_first_by_number():
+    """A report's lists of homes (on islands, unattached) as the labels' own order has them,
+    for a city's worth of homes at once: each label once, buildings before compounds, and
+    building 9 before building 10 (not as text sorts them)."""
+    from gridmap.coverage import home_label_order, home_labels
+
+    rng = np.random.default_rng(5)
+    homes = pd.DataFrame({"kind": rng.choice(["compound", "building"], 5000),
+                          "feature_id": rng.integers(1, 200, 5000)})  # fmt: skip
+    homes.loc[:1, ["kind", "feature_id"]] = [["building", 10], ["building", 9]]
+    for positions in (np.zeros(0, dtype=np.int64), np.array([0, 1, 0]), rng.integers(0, 5000, 20_000)):
+        named = {f"{k} {i}" for k, i in zip(homes["kind"].to_numpy()[positions],
+                                           homes["feature_id"].to_numpy()[positions], strict=True)}  # fmt: skip
+        assert home_labels(homes, positions) == sorted(named, key=home_label_order)
+    assert home_labels(homes, np.array([0, 1, 0])) == ["building 9", "building 10"]
+    same_number = pd.DataFrame({"kind": ["compound", "building"], "feature_id": [3, 3]})
+    assert home_labels(same_number, np.array([0, 1, 1])) == ["building 3", "compound 3"]  # two homes
+
+
 def test_a_gap_of_the_same_homes_for_several_categories_is_drawn_once_and_alike():
     from gridmap.coverage import _cluster_shapes, _drawn_clusters
 
