@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -123,7 +123,7 @@ def demo_copy(request, tmp_path_factory) -> Callable[[str, str], str]:
 
 
 @pytest.fixture
-def hash_cost(monkeypatch) -> Callable[[int | None], None]:
+def hash_cost(monkeypatch) -> Iterator[Callable[[int | None], None]]:
     """``hash_cost(c)``: new password hashes of this process cost 2^c for the rest of the test
     (None: the installation's default), as ``GRIDMAP_PASSWORD_HASH_COST`` sets it."""
     from gridmap import accounts
