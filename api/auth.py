@@ -60,8 +60,8 @@ async def bearer_token(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> str | None:
     """The bearer token, not yet looked up (None: the public; a malformed header is refused),
-    for a route that looks it up on the worker thread it reads the database on anyway (the
-    tiles: :func:`gridmap.accounts.user_and_versions`)."""
+    for a route that looks it up on the worker thread it reads the database on anyway (tiles
+    and Open311 filings: :func:`gridmap.accounts.user_and_versions`)."""
     return _token_of(request)
 
 

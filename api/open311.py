@@ -25,8 +25,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import CurrentUser, State
-from gridmap.accounts import PUBLIC
+from api.auth import BearerToken, CurrentUser, State
+from gridmap.accounts import PUBLIC, User, user_and_versions
 from gridmap.errors import AccessError, AuthError, GridmapError, InputError, NotFoundError
 from gridmap.events import CLOSED, DUPLICATE, NOT_OURS, load_catalogue
 from gridmap.io.events import file_event
@@ -309,8 +309,18 @@ class Filing(BaseModel):
 
 
 @router.post("/v2/requests.{fmt}")
-async def file_request(fmt: str, app: State, user: CurrentUser, form: Annotated[Filing, Form()]) -> Response:
-    def build() -> Response:
+async def file_request(fmt: str, app: State, token: BearerToken, form: Annotated[Filing, Form()]) -> Response:
+    """One trip to a worker thread: the caller's token and every layer's version read in one
+    statement (a bad token answered 401 as everywhere), then the event filed."""
+
+    def answer() -> Response:
+        if token is None:
+            user, versions = PUBLIC, app.layers.versions()
+        else:
+            user, versions = user_and_versions(app.engine, token)
+        return _open311(fmt, lambda: build(user, versions))
+
+    def build(user: User, versions: dict[str, int]) -> Response:
         _format(fmt)
         api_key = form.api_key
         if user is PUBLIC and (not api_key or api_key not in app.settings.open311_api_keys):
@@ -330,10 +340,10 @@ async def file_request(fmt: str, app: State, user: CurrentUser, form: Annotated[
             app.engine, lon=lon_value, lat=lat_value, category=form.service_code,
             description=form.description, source="patrol" if staff else "resident", reporter=name, phone=form.phone,
             user=user.name if user is not PUBLIC else _key_name(app.settings.open311_api_keys, api_key),
-            lookup=app.layers.responsibility(),
+            lookup=app.layers.responsibility(versions),
         )  # fmt: skip
         notice = f"送往网格 {filed.placement.grid_id}，限 {filed.due_at:%Y-%m-%d %H:%M} UTC 前办结"
         rows = [{"service_request_id": str(filed.event_id), "service_notice": notice, "account_id": None}]
         return _answer(fmt, "service_requests", "request", rows, status=201)
 
-    return await run_in_threadpool(_open311, fmt, build)
+    return await run_in_threadpool(answer)

@@ -157,8 +157,9 @@ class LayerStore:
         rows = self.rows(layer, visible_ids(layer, user.role, area), versions)
         return visible_frame(layer, rows, user.role, area)
 
-    def responsibility(self) -> Responsibility:
-        return self.derived(("who",), WHO_LAYERS, Responsibility)
+    def responsibility(self, versions: dict[str, int] | None = None) -> Responsibility:
+        """Who answers for each place, at ``versions`` (read now when not given)."""
+        return self.derived(("who",), WHO_LAYERS, Responsibility, versions)
 
     def tile_source(
         self, layer: str, columns: tuple[str, ...], versions: dict[str, int] | None = None

@@ -432,7 +432,8 @@ def user_for_token(engine: Engine, token: str) -> User:
 
 def user_and_versions(engine: Engine, token: str) -> tuple[User, dict[str, int]]:
     """The user a bearer token belongs to (AuthError when unknown or expired) and every
-    layer's version counter as committed now, read in one statement: each tile asks both."""
+    layer's version counter as committed now, read in one statement: each tile and each
+    Open311 filing asks both."""
     rows = fetch(engine, _TOKEN_ACCOUNT_AND_VERSIONS, {"token_hash": _token_hash(token)})
     return _token_user(engine, rows[0] if rows[0].name is not None else None), versions_of(rows)
 

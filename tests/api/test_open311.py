@@ -152,6 +152,8 @@ def test_filing_errors_are_open311_errors_and_store_nothing(live_url, resident_t
         f"{live_url}/open311/v2/requests.xml", form={**good, "lat": "x"}, token=resident_token
     )
     assert got == 400 and ET.fromstring(body).tag == "errors"
+    got, _, body = _call(f"{live_url}/open311/v2/requests.json", form=good, token="not-a-token")
+    assert got == 401 and "not known" in json.loads(body)["detail"]  # refused as on every route
     assert len(json.loads(_call(f"{live_url}/open311/v2/requests.json")[2])) == count
 
 
