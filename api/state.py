@@ -137,17 +137,16 @@ class LayerStore:
         requests have read it by id at one version, and when they are many, the layer is read
         whole again and held."""
         whole = self.held(layer, versions)
-        if whole is not None:
-            return whole if ids is None else whole[whole.index.isin(ids)]
-        version = versions.get(layer, 0)
-        seen, reads = self._by_id.get(layer, (None, 0))
-        reads = reads + 1 if seen == version else 1
-        self._by_id[layer] = (version, reads)
-        if ids is not None and len(ids) <= READ_BY_ID_MAX and reads <= READS_BY_ID_PER_VERSION:
-            with reading(self.engine) as conn:
-                return read_layer(conn, layer, ids=sorted(ids))
-        frame = self.frame(layer, versions)
-        return frame if ids is None else frame[frame.index.isin(ids)]
+        if whole is None:
+            version = versions.get(layer, 0)
+            seen, reads = self._by_id.get(layer, (None, 0))
+            reads = reads + 1 if seen == version else 1
+            self._by_id[layer] = (version, reads)
+            if ids is not None and len(ids) <= READ_BY_ID_MAX and reads <= READS_BY_ID_PER_VERSION:
+                with reading(self.engine) as conn:
+                    return read_layer(conn, layer, ids=sorted(ids))
+            whole = self.frame(layer, versions)
+        return whole if ids is None else whole[whole.index.isin(ids)]
 
     def visible(self, layer: str, user: User, versions: dict[str, int] | None = None) -> pd.DataFrame:
         """The rows of ``layer`` the user may read, masked for their role (a grid worker's
