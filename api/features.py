@@ -46,7 +46,7 @@ from gridmap.io.changesets import (
 from gridmap.io.edits import create_feature, delete_feature, feature_etag, update_feature
 from gridmap.model import FIELD_NAMES_ZH, INT_RANGE, LAYER_SPECS, layer_spec
 from gridmap.orgcatalogue import org_catalogue
-from gridmap.scope import edit_refusal, readable_layers, visible_frame
+from gridmap.scope import edit_refusal, readable_layers
 from gridmap.store.engine import reading
 from gridmap.store.secret import service_secret
 from gridmap.store.tables import audit_log
@@ -262,9 +262,7 @@ def _feature_response(app, user, layer: str, feature_id: int, status: int = 200,
     is answered exactly as one that does not exist, so ids cannot be probed. Where the layer
     is not held as it is now, only the feature is read: the answer to an edit does not read
     again the whole layer the edit has moved."""
-    versions = app.layers.versions()
-    row = app.layers.rows(layer, frozenset({feature_id}), versions)
-    frame = visible_frame(layer, row, user.role, app.layers.area(user, versions))
+    frame = app.layers.visible(layer, user, within=frozenset({feature_id}))
     if feature_id not in frame.index:
         raise NotFoundError(f"layer '{layer}' has no feature with id {feature_id} that you may read")
     row = frame.loc[[feature_id]]

@@ -148,13 +148,21 @@ class LayerStore:
             whole = self.frame(layer, versions)
         return whole if ids is None else whole[whole.index.isin(ids)]
 
-    def visible(self, layer: str, user: User, versions: dict[str, int] | None = None) -> pd.DataFrame:
+    def visible(
+        self,
+        layer: str,
+        user: User,
+        versions: dict[str, int] | None = None,
+        within: frozenset[int] | None = None,
+    ) -> pd.DataFrame:
         """The rows of ``layer`` the user may read, masked for their role (a grid worker's
-        own: :meth:`rows`)."""
+        own: :meth:`rows`); with ``within``, of those ids alone."""
         versions = versions or self.versions()
         area = self.area(user, versions)
-        rows = self.rows(layer, visible_ids(layer, user.role, area), versions)
-        return visible_frame(layer, rows, user.role, area)
+        ids = visible_ids(layer, user.role, area)
+        if within is not None:
+            ids = within if ids is None else ids & within
+        return visible_frame(layer, self.rows(layer, ids, versions), user.role, area)
 
     def responsibility(self, versions: dict[str, int] | None = None) -> Responsibility:
         """Who answers for each place, at ``versions`` (read now when not given)."""
