@@ -137,6 +137,8 @@ def editing(base: str, edits: int) -> dict[str, float]:
     """``edits`` updates of the households of the ``bench-worker``'s grid, one at a time: each
     read for its tag, then sent with it; the updates' median and p99 (ms), and the median of
     the worker's ``/my-area`` (ms) read as often while nothing changes and after each update."""
+    from gridmap.timing import timed
+
     auth = {"Authorization": f"Bearer {_token(base, 'bench-worker')}"}
 
     def call(method: str, path: str, body: dict | None = None, headers: dict | None = None):
@@ -146,21 +148,19 @@ def editing(base: str, edits: int) -> dict[str, float]:
         with urllib.request.urlopen(request, timeout=60) as answer:
             return answer.headers, json.loads(answer.read())
 
-    def timed(*request) -> float:
-        start = time.perf_counter()
-        call(*request)
-        return time.perf_counter() - start
+    def seconds(*request) -> float:
+        return timed(lambda: call(*request))[1]
 
     _, area = call("GET", "/my-area")
     homes = [h["id"] for h in area["households"]]
-    quiet = [timed("GET", "/my-area") for _ in range(edits)]
+    quiet = [seconds("GET", "/my-area") for _ in range(edits)]
     took, after = [], []
     for i in range(edits):
         home = homes[i % len(homes)]
         headers, _ = call("GET", f"/collections/households/items/{home}")
-        took.append(timed("PATCH", f"/collections/households/items/{home}",
+        took.append(seconds("PATCH", f"/collections/households/items/{home}",
                           {"type": "Feature", "properties": {"residents": 1 + i % 4}}, {"If-Match": headers["ETag"]}))  # fmt: skip
-        after.append(timed("GET", "/my-area"))
+        after.append(seconds("GET", "/my-area"))
     ms = np.array(took) * 1000
     return {
         "edits": edits,
