@@ -190,16 +190,19 @@ def _print_area(summary: pd.DataFrame, checklist: Checklist, levels) -> None:
     headers = ["category", "类别"]
     for level in levels:
         headers += [f"{level}分钟 居民覆盖", f"{level}分钟 未覆盖居民"]
+    figures = {  # (category, level): (share, residents left out)
+        (category, level): (share, residents - covered)
+        for category, level, share, residents, covered in zip(
+            area["category"], area["level"], area["share_residents"], area["residents"],
+            area["residents_covered"], strict=True,
+        )
+    }  # fmt: skip
     rows = []
-    for category, part in area.groupby("category", sort=False):
+    for category in area["category"].unique():
         row = [category, CATEGORY_NAMES_ZH.get(category, category)]
-        by_level = part.set_index("level")
         for level in levels:
-            r = by_level.loc[level]
-            row += [
-                f"{percent(r['share_residents'])} {_mark(checklist, category, level)}",
-                f"{r['residents'] - r['residents_covered']:,}",
-            ]
+            share, left_out = figures[(category, level)]
+            row += [f"{percent(share)} {_mark(checklist, category, level)}", f"{left_out:,}"]
         rows.append(row)
     method = area["method"].iloc[0] if len(area) else ""
     print_table(

@@ -14,7 +14,7 @@ import pandas as pd
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.text import Text
 
 _out = Console(highlight=False, soft_wrap=False, width=200)
 _err = Console(stderr=True, highlight=False)
@@ -29,18 +29,29 @@ def print_table(
 ) -> None:
     """Print rows under headers; columns listed in ``right`` are right-aligned (numbers).
     Where the rows are wider than the terminal, the widest text columns are cut short with
-    "…", never below their header's width; numbers never are."""
+    "…", never below their header's width; numbers never are, and a line they make longer
+    than the terminal is left for the terminal to fold."""
     if title:
         _out.print(title, markup=False)
     cells = [["" if v is None else str(v) for v in row] for row in rows]
     widths = _fitted([max([cell_len(h), *(cell_len(row[i]) for row in cells)]) for i, h in enumerate(headers)],
                      [cell_len(h) if i not in right else 10**6 for i, h in enumerate(headers)])  # fmt: skip
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for i, h in enumerate(headers):
-        table.add_column(h, justify="right" if i in right else "left", no_wrap=True)
-    for row in cells:
-        table.add_row(*(_cut(cell, widths[i]) for i, cell in enumerate(row)))
-    _out.print(table)
+    _out.print(Text(_line(headers, widths, right), style="bold"), soft_wrap=True)
+    if cells:  # lines past the terminal's width (of numbers that may not be cut) are not folded
+        body = "\n".join(
+            _line([_cut(cell, widths[i]) for i, cell in enumerate(row)], widths, right) for row in cells
+        )
+        _out.print(body, markup=False, emoji=False, soft_wrap=True)  # as written: "[b]" stays
+
+
+def _line(cells: Sequence[str], widths: Sequence[int], right: Sequence[int]) -> str:
+    """One row of a table: each cell padded to its column's width (terminal columns: a
+    Chinese character counts two), right-aligned where ``right`` says, columns two apart."""
+    padded = (
+        " " * (width - cell_len(cell)) + cell if i in right else cell + " " * (width - cell_len(cell))
+        for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+    )
+    return "  ".join(padded)
 
 
 def _fitted(widths: list[int], floors: list[int]) -> list[int]:

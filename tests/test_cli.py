@@ -367,3 +367,38 @@ def test_a_table_wider_than_the_terminal_cuts_its_widest_text_and_keeps_every_co
     assert header.split() == ["severity", "kind", "first", "of", "them", "findings"]
     assert row.split()[:2] == ["warning", "building_homes_doubtful"] and row.split()[-1] == "2"
     assert "…" in row and 190 <= cell_len(row.rstrip()) <= 200  # cut to the terminal's 200 columns
+
+
+def test_a_table_lines_up_chinese_text_and_never_cuts_a_number(capsys):
+    """Each cell starts (or, for numbers, ends) at its column's place counted in terminal
+    columns, a Chinese character as two; a share with no mark keeps its digits under those
+    with one; a table of numbers wider than the terminal keeps every figure whole (they were
+    once cut to "45.…") and is not folded."""
+    from rich.cells import cell_len
+
+    from gridmap_cli.terminal import print_table
+
+    print_table([("market", "菜市场", "8.7%  ", "98,185"), ("community_service", "社区服务站", "37.4% ▲", "100,011")],
+                ("category", "类别", "5分钟 居民覆盖", "未覆盖"), right=[2, 3])  # fmt: skip
+    header, *rows = capsys.readouterr().out.splitlines()
+    ends = [cell_len(header[: header.index(h) + len(h)]) for h in ("5分钟 居民覆盖", "未覆盖")]
+    name_at = cell_len("community_service  ")
+    for row, name, share, left_out in zip(rows, ("菜市场", "社区服务站"), ("8.7%", "37.4%"), ("98,185", "100,011"),
+                                          strict=True):  # fmt: skip
+        assert cell_len(row[: row.index(name)]) == name_at
+        assert cell_len(row[: row.index(share) + len(share)]) == ends[0] - 2  # the marks' place after it
+        assert cell_len(row[: row.index(left_out) + len(left_out)]) == ends[1]
+    wide = [f"{100 * (i % 7) / 7:.1f}%" for i in range(40)]
+    print_table([["510104001001", "一环路东一段社区", *wide]], ["code", "name", *(f"c{i}" for i in range(40))],
+                right=range(2, 42))  # fmt: skip
+    header, row = capsys.readouterr().out.splitlines()
+    assert row.split()[-40:] == wide and cell_len(row) > 200  # whole, on one line
+
+
+def test_a_table_prints_names_as_written(capsys):
+    """A name is data, not markup: "[b]" and ":smile:" in an imported name once vanished or
+    turned into an emoji on the way to the terminal."""
+    from gridmap_cli.terminal import print_table
+
+    print_table([("[b]龙湖[/b] :smile:", 1)], ("name", "n"), right=[1])
+    assert capsys.readouterr().out.splitlines()[1].startswith("[b]龙湖[/b] :smile:  ")
