@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-_out = Console(highlight=False, soft_wrap=False, width=200)
-_err = Console(stderr=True, highlight=False)
+_out = Console(highlight=False, soft_wrap=False, width=200, emoji=False)  # names are printed as written
+_err = Console(stderr=True, highlight=False, emoji=False)
 
 
 def print_table(
@@ -41,7 +41,7 @@ def print_table(
         body = "\n".join(
             _line([_cut(cell, widths[i]) for i, cell in enumerate(row)], widths, right) for row in cells
         )
-        _out.print(body, markup=False, emoji=False, soft_wrap=True)  # as written: "[b]" stays
+        _out.print(body, markup=False, soft_wrap=True)  # as written: "[b]" stays
 
 
 def _line(cells: Sequence[str], widths: Sequence[int], right: Sequence[int]) -> str:

@@ -398,7 +398,9 @@ def test_a_table_lines_up_chinese_text_and_never_cuts_a_number(capsys):
 def test_a_table_prints_names_as_written(capsys):
     """A name is data, not markup: "[b]" and ":smile:" in an imported name once vanished or
     turned into an emoji on the way to the terminal."""
-    from gridmap_cli.terminal import print_table
+    from gridmap_cli.terminal import print_table, say
 
     print_table([("[b]龙湖[/b] :smile:", 1)], ("name", "n"), right=[1])
-    assert capsys.readouterr().out.splitlines()[1].startswith("[b]龙湖[/b] :smile:  ")
+    say("building 12 of [b]龙湖[/b] :smile:")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("[b]龙湖[/b] :smile:  ") and lines[2] == "building 12 of [b]龙湖[/b] :smile:"
