@@ -204,6 +204,8 @@ coverage_compounds = Table(
 
 
 def _shape_table(name: str, *columns: Column) -> Table:
+    """A run's outlines (gaps, circles): read whole by run, never by place, so without a
+    spatial index, which would cost each saved run a write per outline."""
     return Table(
         name,
         metadata,
@@ -213,7 +215,7 @@ def _shape_table(name: str, *columns: Column) -> Table:
         Column("level", Integer, nullable=False),
         *columns,
         Column(
-            GEOMETRY_COLUMN, Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False
+            GEOMETRY_COLUMN, Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False), nullable=False
         ),
     )
 
