@@ -40,3 +40,13 @@ def test_the_scale_benchmark_in_parts_on_one_and_two_workers(_demo_file, tmp_pat
                           r"0 of [1-9][\d,]* gaps differ", out)) == 2  # fmt: skip
     assert re.search(r"speed-up 1 → 2 workers: [\d.]+×", out) and out.count("load ") >= 2
     assert re.search(r"two processes walk [\d.]+× as much as one alone in the same time", out)
+
+
+def test_the_commands_benchmark_times_what_a_user_waits_for(_demo_file):
+    out = run_bench("commands.py", "--runs", "1", "--warm", "0", "--demo-file", str(_demo_file))
+    for name, aim in (("gridmap --help", 0.3), ("gridmap coverage (saved)", 1.5),
+                      ("gridmap site --category elderly_care --count 3 (saved)", 1.5)):  # fmt: skip
+        assert re.search(rf"^{re.escape(name)} +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+  under {aim:g} s in [01] of 1 runs$",
+                         out, flags=re.M), out  # fmt: skip
+    assert re.search(r"^before: load .*a Python loop of ten million additions [\d.]+ s$", out, flags=re.M)
+    assert re.search(r"^after: load ", out, flags=re.M)

@@ -1,0 +1,127 @@
+"""Command-line benchmark: how long a user waits at the terminal, end to end.
+
+    python bench/commands.py [--runs 10] [--warm 1] [--demo-file PATH]
+
+On the demo district in a SpatiaLite file of its own (built with the benchmarks' seed, or a
+copy of the demo database ``--demo-file``), each command is run as a user runs it: the
+project's ``gridmap`` program in a process of its own, its output to a pipe, the run saved
+where the command saves one. Targets:
+
+- ``gridmap --help``: under 0.3 s;
+- ``gridmap coverage`` (every category and level, saved): under 1.5 s;
+- ``gridmap site --category elderly_care --count 3`` (saved): under 1.5 s.
+
+Each command runs WARM times untimed first (the files it reads are then in the page cache,
+as after any earlier command), then RUNS times, the commands in turn, so that a change in the
+machine's speed falls on all of them alike. Printed for each: the median, fastest and
+slowest wall time, the CPU time it took (user and system, its own threads included) and in
+how many runs it met its target; before and after, the machine's load, the share of the
+cores other processes kept busy, and the time a fixed Python loop takes (this machine's
+speed moves by a tenth or more within an hour).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import demo_file, machine_load, others_now  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command line as a user types it after ``gridmap --db URL``, and its target."""
+
+    name: str
+    args: tuple[str, ...]
+    aim_s: float
+    with_db: bool = True
+
+
+COMMANDS = (
+    Command("gridmap --help", ("--help",), 0.3, with_db=False),
+    Command("gridmap coverage (saved)", ("coverage",), 1.5),
+    Command("gridmap site --category elderly_care --count 3 (saved)",
+            ("site", "--category", "elderly_care", "--count", "3"), 1.5),
+)  # fmt: skip
+
+
+def program() -> list[str]:
+    """The ``gridmap`` program of the environment this script runs in."""
+    installed = Path(sys.executable).with_name("gridmap")
+    return [str(installed)] if installed.exists() else [sys.executable, "-m", "gridmap_cli"]
+
+
+def timed_run(argv: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user and system) of one process running ``argv``; exits naming
+    the command when it fails."""
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    error = process.stderr.read().decode() if process.stderr else ""
+    if process.returncode != 0:
+        sys.exit(f"{' '.join(argv)} exited {process.returncode}:\n{error[-3000:]}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def loop_seconds() -> float:
+    """Seconds a plain Python loop of ten million additions takes: the machine's speed now."""
+    start, total = time.perf_counter(), 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - start
+
+
+def state(when: str) -> None:
+    print(f"{when}: {machine_load()}; other processes {others_now():.0%} of the cores; "
+          f"a Python loop of ten million additions {loop_seconds():.2f} s", flush=True)  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--warm", type=int, default=1, help="untimed runs of each command first")
+    parser.add_argument(
+        "--demo-file", type=Path, help="a SpatiaLite demo database to copy instead of building one"
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs: expected at least 1")
+    with tempfile.TemporaryDirectory() as tmp:
+        url = demo_file(Path(tmp), args.demo_file)
+        base = program()
+        lines = {c.name: [*base, *(("--db", url) if c.with_db else ()), *c.args] for c in COMMANDS}
+        for _ in range(args.warm):  # untimed: the files each reads are in the page cache after it
+            for command in COMMANDS:
+                timed_run(lines[command.name])
+        state("before")
+        times: dict[str, list[tuple[float, float]]] = {c.name: [] for c in COMMANDS}
+        for _ in range(args.runs):
+            for command in COMMANDS:
+                times[command.name].append(timed_run(lines[command.name]))
+        state("after")
+    print(f"\n{'command':<58} {'median s':>8} {'fastest':>8} {'slowest':>8} {'CPU s':>6}  target")
+    for command in COMMANDS:
+        walls = [w for w, _ in times[command.name]]
+        cpu = statistics.median(c for _, c in times[command.name])
+        met = sum(w < command.aim_s for w in walls)
+        print(f"{command.name:<58} {statistics.median(walls):8.2f} {min(walls):8.2f} {max(walls):8.2f} {cpu:6.2f}"
+              f"  under {command.aim_s:g} s in {met} of {len(walls)} runs")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
