@@ -50,10 +50,12 @@ def cores() -> int:
 @contextmanager
 def second_thread(name: str, *, wait: bool = True) -> Iterator[Start]:
     """``start(work)`` runs ``work`` beside what the caller goes on with, on a second thread
-    that carries the caller's context (its core budget, :data:`CORE_BUDGET`), and gives its
-    future; where the work may use only one core, ``work`` runs at once instead. The thread
-    is waited for when the block ends, unless ``wait`` is false: then its work ends on its
-    own, and its future holds what it gives."""
+    that carries the caller's context, and gives its future; where the work may use only one
+    core, ``work`` runs at once instead. The work's core budget (:data:`CORE_BUDGET`) is the
+    caller's less the core the caller goes on using (drawn on every core, the demo's circles
+    slowed the saving of its results beside them by a third). The thread is waited for when
+    the block ends, unless ``wait`` is false: then its work ends on its own, and its future
+    holds what it gives."""
     if cores() < 2:
 
         def now(work: Callable[[], T]) -> Future[T]:
@@ -67,8 +69,15 @@ def second_thread(name: str, *, wait: bool = True) -> Iterator[Start]:
         yield now
         return
     pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+    spare = cores() - 1  # the caller goes on using one core: the work has the others
+
+    def start(work: Callable[[], T]) -> Future[T]:
+        context = contextvars.copy_context()
+        context.run(CORE_BUDGET.set, spare)
+        return pool.submit(context.run, work)
+
     try:
-        yield lambda work: pool.submit(contextvars.copy_context().run, work)
+        yield start
     finally:
         pool.shutdown(wait=wait)
 
