@@ -373,6 +373,9 @@ def service_part(args) -> None:
             unanswered = f", {got['timeouts']} of them unanswered within wrk's 2 s" if got["timeouts"] else ""
             print(f"  {workers} worker{'s' if workers > 1 else ''}: {got['rps']:,.0f} req/s, p50 {got['p50']:.1f} ms, "
                   f"p99 {got['p99']:.1f} ms, {got['errors']} failed{unanswered} (others busy {busy:.0%})")  # fmt: skip
+            if got["rps"]:  # wrk keeps every connection waiting: the mean wait is the queue's
+                print(f"    with 200 requests always waiting, each waits {200_000 / got['rps']:.0f} ms on average "
+                      f"(Little's law): a p99 under 50 ms needs over {200 / 0.05:,.0f} requests/s")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
