@@ -162,7 +162,9 @@ def _offset_hint(engine: Engine, layer: str, clean: pd.DataFrame, source_crs: st
                 continue
             ids = pd.to_numeric(clean[ref.column], errors="coerce")
             stored = read_layer(engine, ref.layer, columns=[], ids=[int(i) for i in ids.dropna().unique()])
-            parents = gpd.GeoSeries(ids.map(stored.geometry).to_numpy(), crs=STORAGE_CRS)
+            # each row's area, None where it names none or one not stored (all of them, in a file
+            # whose column is empty: a map of ids would then give plain NaNs)
+            parents = gpd.GeoSeries(stored.geometry.reindex(ids.to_numpy()).to_numpy(), crs=STORAGE_CRS)
             hint = outline_suspicion(shapes, parents, ref.layer)
             if hint:
                 return hint

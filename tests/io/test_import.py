@@ -280,6 +280,18 @@ def test_a_spreadsheet_keeps_text_that_looks_like_a_formula_as_text(tmp_path):
     assert [(c.value, c.data_type) for (c,) in sheet.iter_rows(min_row=2)] == [(n, "s") for n in names]
 
 
+def test_outlines_whose_parent_column_is_empty_import(district, tmp_path):
+    """Communities exported before any street was stored carry an empty street_id column:
+    importing them again once failed with a TypeError while looking for an offset."""
+    frame = gpd.GeoDataFrame(
+        {"name": ["甲社区", "乙社区"], "code": ["510104001001", "510104001002"], "street_id": [None, None]},
+        geometry=[shapely.box(104.05 + i * 0.01, 30.65, 104.055 + i * 0.01, 30.655) for i in range(2)],
+        crs=4326,
+    )
+    import_layer(district, "communities", _write(tmp_path, frame))
+    assert sorted(read_layer(district, "communities")["name"]) == ["乙社区", "甲社区"]
+
+
 @pytest.mark.parametrize("suffix", [".gpkg", ".csv"])
 def test_whole_numbers_with_gaps_export_as_whole_numbers(district, tmp_path, suffix):
     """An OSM id known for one building of two was read as floats: a CSV gave '120.0', a
