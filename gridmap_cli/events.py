@@ -163,7 +163,9 @@ def _report(engine, args, now) -> int:
             write_frames({f"events_by_{args.by}": mapped, "events_by_category": by_category,
                           "events_by_source": by_source}, args.out)  # fmt: skip
         else:
-            figures.to_csv(args.out, index=False)
+            from gridmap.io.export import write_csv
+
+            write_csv(figures, args.out)
         print(f"wrote {args.out}")
     return EXIT_OK
 

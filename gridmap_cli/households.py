@@ -59,7 +59,9 @@ def _show(engine, args, params) -> int:
     if args.out:
         if not args.out.lower().endswith(".csv"):
             raise InputError(f"--out '{args.out}': expected a .csv file")
-        table.to_csv(args.out, index=False)
+        from gridmap.io.export import write_csv
+
+        write_csv(table, args.out)
         print(f"wrote {args.out}")
     return EXIT_OK
 

@@ -11,6 +11,7 @@ from pyogrio.errors import DataSourceError
 from sqlalchemy import Engine
 
 from gridmap.errors import InputError
+from gridmap.io.cells import text_safe
 from gridmap.model import layer_spec
 from gridmap.store.layers import read_layer
 
@@ -20,7 +21,8 @@ EXPORT_SUFFIXES = (".gpkg", ".geojson", ".csv")
 def write_frame(frame: pd.DataFrame, path: str | Path, *, layer: str) -> Path:
     """Write a (Geo)DataFrame to ``path``: .gpkg (layer named ``layer``), .geojson or .csv.
 
-    CSV holds points as ``lon``/``lat`` columns and other geometry as WKT in ``wkt``.
+    CSV holds points as ``lon``/``lat`` columns and other geometry as WKT in ``wkt``, written
+    for a spreadsheet (:func:`write_csv`).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -34,8 +36,7 @@ def write_frame(frame: pd.DataFrame, path: str | Path, *, layer: str) -> Path:
             out["lon"], out["lat"] = frame.geometry.x.round(7), frame.geometry.y.round(7)
         elif is_geo:
             out["wkt"] = frame.geometry.to_wkt(rounding_precision=7)
-        out.to_csv(path, index=False, encoding="utf-8")
-        return path
+        return write_csv(out, path)
     if not is_geo and suffix == ".geojson":
         raise InputError(f"layer '{layer}' has no geometry; export it as .csv or .gpkg")
     driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
@@ -46,6 +47,15 @@ def write_frame(frame: pd.DataFrame, path: str | Path, *, layer: str) -> Path:
         gpd.GeoDataFrame(frame).to_file(path, driver=driver, engine="pyogrio", **kwargs)
     except DataSourceError as exc:  # GDAL could not create the file there
         raise InputError(f"cannot write '{path}': {exc}") from None
+    return path
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """``frame`` (no geometry) as a CSV file for a spreadsheet: UTF-8 with a byte-order mark
+    (Excel's "CSV UTF-8"; without it Excel reads Chinese text as the system's GBK), and text
+    that starts like a formula behind an apostrophe (:func:`~gridmap.io.cells.text_safe`)."""
+    path = Path(path)
+    text_safe(frame).to_csv(path, index=False, encoding="utf-8-sig")
     return path
 
 

@@ -21,6 +21,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from gridmap.errors import InputError, Problem
+from gridmap.io.cells import apostrophes_off
 from gridmap.io.encoding import NAME_IT, TextEncoding, codec, decode, detect, garbled
 
 LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
@@ -65,7 +66,7 @@ def _read_csv(path: Path, encoding: TextEncoding | None) -> tuple[pd.DataFrame, 
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"cannot read CSV: {exc}", file=str(path)) from None
-    return _points_of(frame, path), encoding
+    return _points_of(apostrophes_off(frame), path), encoding
 
 
 #: spreadsheets read like a CSV (points in lon/lat or wkt columns); the first sheet unless named
@@ -78,7 +79,7 @@ def _read_spreadsheet(path: Path, sheet: str | None) -> pd.DataFrame:
         frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, keep_default_na=False, na_values=[""])
     except (ValueError, OSError, KeyError) as exc:
         raise InputError(f"cannot read the workbook: {exc}", file=str(path)) from None
-    return _points_of(frame, path)
+    return _points_of(apostrophes_off(frame), path)
 
 
 def _points_of(frame: pd.DataFrame, path: Path) -> pd.DataFrame:

@@ -292,6 +292,41 @@ def test_outlines_whose_parent_column_is_empty_import(district, tmp_path):
     assert sorted(read_layer(district, "communities")["name"]) == ["乙社区", "甲社区"]
 
 
+def test_a_csv_keeps_text_that_looks_like_a_formula_as_text_and_reads_back_as_it_was(district, tmp_path):
+    """A community named '=HYPERLINK(…)' (or '+86 …', '@SUM(…)', '-2+3') became a formula in
+    the CSV export, run by whoever opened it in Excel or WPS; and Excel read the export's
+    Chinese as GBK. Now such text stands behind an apostrophe in a UTF-8 file with its
+    byte-order mark, and importing the export gives every name back as it was."""
+    names = [
+        '=HYPERLINK("http://example.invalid","点我")',
+        "+86 138 0000 0000",
+        "@SUM(1)",
+        "-2+3",
+        "-",
+        "锦华社区",
+    ]
+    frame = gpd.GeoDataFrame(
+        {"name": names, "code": [f"5101040010{i:02d}" for i in range(len(names))]},
+        geometry=[
+            shapely.box(104.05 + i * 0.01, 30.65, 104.055 + i * 0.01, 30.655) for i in range(len(names))
+        ],
+        crs=4326,
+    )
+    import_layer(district, "communities", _write(tmp_path, frame))
+    out = tmp_path / "communities.csv"
+    export_layer(district, "communities", out)
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel's "CSV UTF-8"
+    cells = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("code")["name"]
+    shown = [cells[f"5101040010{i:02d}"] for i in range(len(names))]
+    assert shown == [f"'{n}" for n in names[:4]] + names[4:]  # a lone "-" is no formula
+    assert not any(c[:1] in ("=", "+", "-", "@") and len(c) > 1 for c in shown)
+
+    import_layer(district, "communities", out, source_crs="EPSG:4326", mode="replace")
+    back = read_layer(district, "communities").set_index("code")["name"]
+    assert [back[f"5101040010{i:02d}"] for i in range(len(names))] == names
+
+
 @pytest.mark.parametrize("suffix", [".gpkg", ".csv"])
 def test_whole_numbers_with_gaps_export_as_whole_numbers(district, tmp_path, suffix):
     """An OSM id known for one building of two was read as floats: a CSV gave '120.0', a
