@@ -13,6 +13,9 @@ import pandas as pd
 
 #: how a cell a spreadsheet takes for a formula may start
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: a text that starts like a formula, behind any apostrophes (one of them may be ours, so any
+#: text of that shape gets one more: taking one off on the way in gives each back as it was)
+_LIKE_A_FORMULA = r"'*[=+\-@\t\r]"
 
 
 def text_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -20,12 +23,11 @@ def text_safe(frame: pd.DataFrame) -> pd.DataFrame:
     lone "-" is no formula) behind an apostrophe; numbers and everything else as they are."""
     out = frame.copy()
     for column in out.columns:
-        values = out[column]
-        if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
-            continue
-        text = values.map(lambda v: isinstance(v, str) and len(v) > 1 and v[0] in FORMULA_STARTS)
-        if text.any():
-            out.loc[text, column] = "'" + values[text].astype(str)
+        text = _text(out[column])
+        if text is not None:
+            like = _like_a_formula(text)
+            if like.any():
+                out.loc[like, column] = "'" + text[like]
     return out
 
 
@@ -35,14 +37,22 @@ def apostrophes_off(frame: pd.DataFrame) -> pd.DataFrame:
     as it was."""
     out = frame
     for column in frame.columns:
-        values = frame[column]
-        if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
-            continue
-        quoted = values.map(
-            lambda v: isinstance(v, str) and len(v) > 2 and v[0] == "'" and v[1] in FORMULA_STARTS
-        )
-        if quoted.any():
-            if out is frame:
-                out = frame.copy()
-            out.loc[quoted, column] = values[quoted].astype(str).str[1:]
+        text = _text(frame[column])
+        if text is not None:
+            quoted = (text.str[:1] == "'") & _like_a_formula(text.str[1:])
+            if quoted.any():
+                if out is frame:
+                    out = frame.copy()
+                out.loc[quoted, column] = text[quoted].str[1:]
     return out
+
+
+def _like_a_formula(text: pd.Series) -> pd.Series:
+    return text.str.match(_LIKE_A_FORMULA, na=False) & (text.str.len() > 1)
+
+
+def _text(values: pd.Series) -> pd.Series | None:
+    """The column's text cells (others NaN), or None where it holds no text."""
+    if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
+        return None
+    return values.where(values.map(lambda v: isinstance(v, str)))

@@ -302,6 +302,7 @@ def test_a_csv_keeps_text_that_looks_like_a_formula_as_text_and_reads_back_as_it
         "+86 138 0000 0000",
         "@SUM(1)",
         "-2+3",
+        "'=1+1",  # as typed: its own apostrophe comes back too
         "-",
         "锦华社区",
     ]
@@ -319,7 +320,7 @@ def test_a_csv_keeps_text_that_looks_like_a_formula_as_text_and_reads_back_as_it
     assert raw.startswith(b"\xef\xbb\xbf")  # Excel's "CSV UTF-8"
     cells = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("code")["name"]
     shown = [cells[f"5101040010{i:02d}"] for i in range(len(names))]
-    assert shown == [f"'{n}" for n in names[:4]] + names[4:]  # a lone "-" is no formula
+    assert shown == [f"'{n}" for n in names[:5]] + names[5:]  # a lone "-" is no formula
     assert not any(c[:1] in ("=", "+", "-", "@") and len(c) > 1 for c in shown)
 
     import_layer(district, "communities", out, source_crs="EPSG:4326", mode="replace")
