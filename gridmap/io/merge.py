@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,10 +175,14 @@ def match_rows(
     if not columns or not len(stored):
         return columns, matched
     plain = [c for c in columns if c != PLACE]
+
+    def keys(frame: pd.DataFrame) -> Iterable[tuple[Any, ...]]:
+        """Each row's values of the key's columns; () for each where the key is the place alone
+        (a file of buildings without names: each matches the stored ones at its place)."""
+        return zip(*(frame[c].tolist() for c in plain), strict=True) if plain else [()] * len(frame)
+
     index: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-    for ident, values in zip(
-        stored["id"].tolist(), zip(*(stored[c] for c in plain), strict=True), strict=True
-    ):
+    for ident, values in zip(stored["id"].tolist(), keys(stored), strict=True):
         index[tuple(_key_value(v) for v in values)].append(int(ident))
     near = (
         _places_within(stored.geometry, gpd.GeoSeries(incoming.geometry.values, crs=STORAGE_CRS))
@@ -187,8 +191,7 @@ def match_rows(
     )
     problems: list[Problem] = []
     first_row: dict[int, int] = {}
-    rows = zip(*(incoming[c].tolist() for c in plain), strict=True) if plain else ([()] * len(incoming))
-    for position, values in enumerate(rows):
+    for position, values in enumerate(keys(incoming)):
         candidates = index.get(tuple(_key_value(v) for v in values), [])
         if near is not None:
             candidates = [c for c in candidates if c in near.get(position, set())]

@@ -280,6 +280,21 @@ def test_a_spreadsheet_keeps_text_that_looks_like_a_formula_as_text(tmp_path):
     assert [(c.value, c.data_type) for (c,) in sheet.iter_rows(min_row=2)] == [(n, "s") for n in names]
 
 
+def test_footprints_without_names_merge_with_the_stored_ones_by_place(district, tmp_path):
+    """A surveyor's footprints carry no names: importing them where buildings were stored once
+    failed ("zip() argument 2 is shorter than argument 1"); each now matches the stored
+    building at its place, and a new one is added."""
+    boxes = [shapely.box(104.05 + i * 0.001, 30.65, 104.0503 + i * 0.001, 30.6503) for i in range(3)]
+    named = gpd.GeoDataFrame({"name": ["1号楼", "2号楼"], "levels": [6, 6]}, geometry=boxes[:2], crs=4326)
+    import_layer(district, "buildings", _write(tmp_path, named, "named.gpkg"))
+    surveyed = gpd.GeoDataFrame({"levels": [6, 18, 3]}, geometry=boxes, crs=4326)
+    report = import_layer(district, "buildings", _write(tmp_path, surveyed, "surveyed.gpkg"))
+    assert report.plan.matched_on == ("place",)
+    assert report.plan.counts == {"added": 1, "updated": 1, "removed": 0, "unchanged": 1}
+    stored = read_layer(district, "buildings").sort_values("levels")
+    assert stored["levels"].tolist() == [3, 6, 18] and stored["name"].tolist()[1:] == ["1号楼", "2号楼"]
+
+
 def test_outlines_whose_parent_column_is_empty_import(district, tmp_path):
     """Communities exported before any street was stored carry an empty street_id column:
     importing them again once failed with a TypeError while looking for an offset."""
