@@ -279,6 +279,7 @@ def plan_merge(
             plan.changed[ident] = changed
         else:
             plan.unchanged += 1
+    _refuse_taken_ids(incoming, new_rows, stored, matched_on, file)
     plan.add = incoming.iloc[new_rows]
     if replace:
         kept = {i for i in matched if i is not None}
@@ -292,6 +293,28 @@ def plan_merge(
             rest = rest[theirs.isin(sources)]
         plan.remove = [int(i) for i in rest["id"]]
     return plan
+
+
+def _refuse_taken_ids(
+    incoming: pd.DataFrame, new_rows: list[int], stored: pd.DataFrame, matched_on: tuple[str, ...],
+    file: str | None,
+) -> None:  # fmt: skip
+    """InputError naming each new row (one that matched no stored feature on another key than
+    the id) whose id a stored feature has: added, it would take that feature's id."""
+    if "id" not in incoming.columns or matched_on == ("id",):
+        return
+    taken = set(stored["id"].tolist())
+    problems = [
+        Problem(
+            f"id {int(ident)} is a stored feature's, but the row matches none on {', '.join(matched_on) or 'nothing'}; "
+            "leave its id out to add it as a new feature, or match on the id (no --key)",
+            file=file, feature=position, field="id",
+        )
+        for position in new_rows
+        if (ident := incoming["id"].iloc[position]) is not None and not pd.isna(ident) and int(ident) in taken
+    ]  # fmt: skip
+    if problems:
+        raise InputError(problems)
 
 
 def orphans_problem(plan: MergePlan, labels: dict[int, str]) -> InputError:

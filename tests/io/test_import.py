@@ -295,6 +295,27 @@ def test_footprints_without_names_merge_with_the_stored_ones_by_place(district, 
     assert stored["levels"].tolist() == [3, 6, 18] and stored["name"].tolist()[1:] == ["1号楼", "2号楼"]
 
 
+def test_a_new_row_may_not_take_a_stored_features_id(district, tmp_path):
+    """Matched on another key than the id, a row that matches nothing is new; the id it gives,
+    if a stored feature has it, once reached the database as an IntegrityError."""
+    first = gpd.GeoDataFrame({"name": ["甲站"], "categories": ["clinic"]}, geometry=[shapely.Point(104.06, 30.66)],
+                             crs=4326)  # fmt: skip
+    import_layer(district, "facilities", _write(tmp_path, first, "first.gpkg"))
+    (taken,) = read_layer(district, "facilities", columns=[]).index
+    other = gpd.GeoDataFrame({"id": [int(taken)], "name": ["乙站"], "categories": ["market"]},
+                             geometry=[shapely.Point(104.07, 30.66)], crs=4326)  # fmt: skip
+    for mode in ("merge", "replace"):
+        with pytest.raises(InputError) as excinfo:
+            import_layer(
+                district, "facilities", _write(tmp_path, other, "other.gpkg"), key=["name"], mode=mode
+            )
+        assert _problems(excinfo) == [
+            f"{tmp_path / 'other.gpkg'}, feature 1, field 'id': id {taken} is a stored feature's, but the row "
+            "matches none on name; leave its id out to add it as a new feature, or match on the id (no --key)"
+        ]
+    assert read_layer(district, "facilities")["name"].tolist() == ["甲站"]
+
+
 def test_outlines_whose_parent_column_is_empty_import(district, tmp_path):
     """Communities exported before any street was stored carry an empty street_id column:
     importing them again once failed with a TypeError while looking for an offset."""
