@@ -367,14 +367,14 @@ def _check_references(
 
 def _check_grid_codes(converted: dict[str, list], ctx: ValidationContext, out: _Collector) -> None:
     """Each grid's code under its kind's code standard, with its community's code in it."""
+    if "code" not in converted:  # a file without codes: that the field is missing is said once
+        return
     catalogue = org_catalogue()
     community_codes = {i: c for c, i in ctx.code_ids.get("communities", {}).items()}
-    n = len(converted.get("code", []))
+    n = len(converted["code"])
     kinds = converted.get("kind") or [None] * n
     communities = converted.get("community_id") or [None] * n
-    for i, (code, kind, community) in enumerate(
-        zip(converted.get("code", []), kinds, communities, strict=True)
-    ):
+    for i, (code, kind, community) in enumerate(zip(converted["code"], kinds, communities, strict=True)):
         if code is None or (kind is not None and kind not in catalogue.grid_kinds):
             continue
         problem = catalogue.grid_kind(kind).code.problem(code, community_codes.get(community))

@@ -98,7 +98,7 @@ def _records(frame: pd.DataFrame, spec: LayerSpec) -> list[dict[str, Any]]:
     )
     if "id" in frame.columns:
         for row, ident in zip(rows, frame["id"].tolist(), strict=True):
-            if ident is not None and not (isinstance(ident, float) and math.isnan(ident)):
+            if not pd.isna(ident):  # None, NaN or NA: the database numbers it
                 row["id"] = int(ident)
     if spec.geometry:
         add_wkb(rows, frame.geometry.values, spec.geometry)

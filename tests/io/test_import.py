@@ -316,6 +316,30 @@ def test_a_new_row_may_not_take_a_stored_features_id(district, tmp_path):
     assert read_layer(district, "facilities")["name"].tolist() == ["甲站"]
 
 
+def test_rows_without_an_id_beside_rows_with_one_are_added_and_numbered(district, tmp_path):
+    """A file whose id column is filled for some rows only: once the rows without one failed
+    with a TypeError as they were written; now they are added, the database numbering them."""
+    first = gpd.GeoDataFrame({"name": ["甲站"], "categories": ["clinic"]}, geometry=[shapely.Point(104.06, 30.66)],
+                             crs=4326)  # fmt: skip
+    import_layer(district, "facilities", _write(tmp_path, first, "first.gpkg"))
+    (stored,) = read_layer(district, "facilities", columns=[]).index
+    mixed = gpd.GeoDataFrame({"id": [int(stored), None], "name": ["甲站", "乙站"], "categories": ["market", "clinic"]},
+                             geometry=[shapely.Point(104.06, 30.66), shapely.Point(104.07, 30.66)], crs=4326)  # fmt: skip
+    report = import_layer(district, "facilities", _write(tmp_path, mixed, "mixed.gpkg"))
+    assert report.plan.counts == {"added": 1, "updated": 1, "removed": 0, "unchanged": 0}
+    back = read_layer(district, "facilities").sort_index()
+    assert back["name"].tolist() == ["甲站", "乙站"] and back.loc[stored, "categories"] == "market"
+
+
+def test_grids_without_a_code_column_are_told_so(district, tmp_path):
+    """A grids file without codes but with kinds once failed inside the code check with a
+    ValueError; it is told that the required field is missing."""
+    grids = gpd.GeoDataFrame({"name": ["一网格"], "kind": ["party"]},
+                             geometry=[shapely.box(104.05, 30.65, 104.055, 30.655)], crs=4326)  # fmt: skip
+    with pytest.raises(InputError, match="field 'code': required field 'code' is missing"):
+        import_layer(district, "grids", _write(tmp_path, grids))
+
+
 def test_outlines_whose_parent_column_is_empty_import(district, tmp_path):
     """Communities exported before any street was stored carry an empty street_id column:
     importing them again once failed with a TypeError while looking for an offset."""
