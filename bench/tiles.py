@@ -192,9 +192,10 @@ def main() -> None:
             for name, (_, _, ready) in commands.items():
                 wait_up(servers[name][0] + ready, servers[name][1])
             run({name: base for name, (base, _) in servers.items()}, bounds, token, args)
-        finally:
+        finally:  # all told to stop, then waited for: each takes a moment to close
             for _, proc in servers.values():
                 proc.terminate()
+            for _, proc in servers.values():
                 proc.wait(10)
 
 
