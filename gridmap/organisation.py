@@ -14,6 +14,7 @@ registrations, claims and points made by then. Buildings count when they house s
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -237,33 +238,32 @@ class _Figures:
         those that are yes, numbers for a sum), each lying at ``where``'s row."""
         zh, _, what, mappable = self.labels[name]
         units = self.places.units(where.reindex(values.index))
+        if what == SUM:
+            numbers = pd.to_numeric(values, errors="coerce").fillna(0).to_numpy(dtype=float)
+        else:
+            has = values.fillna(False).astype(bool).to_numpy()
+        ids = values.index.to_numpy()
         for scope, key in units.items():
-            frame = pd.DataFrame({"v": values, "unit": key}).dropna(subset=["unit"])
-            if frame.empty:
+            known = key.notna().to_numpy()
+            if not known.any():
                 if scope == "area":  # the whole area has its row even with nothing in it
                     self.rows.append(self._row(scope, None, "", "全域", name, zh, what, 0, 0, ""))
                 continue
-            by_unit = frame["unit"]
+            unit_ids, at = np.unique(key.to_numpy()[known], return_inverse=True)  # the units in order
+            totals, missing = None, None
             if what == SUM:
-                sums = pd.to_numeric(frame["v"], errors="coerce").fillna(0).groupby(by_unit).sum()
-                counts, totals, missing = sums, None, None
+                counts = np.bincount(at, weights=numbers[known], minlength=len(unit_ids))
             else:
-                has = frame["v"].fillna(False).astype(bool)
-                counts, totals = has.groupby(by_unit).sum(), has.groupby(by_unit).size()
-                lacking = frame.index[~has.to_numpy()]
-                missing = (
-                    pd.Series(lacking, index=lacking)
-                    .groupby(by_unit[~has])
-                    .agg(lambda s: ",".join(str(int(i)) for i in s))
-                    if what == SHARE
-                    else None
-                )
-            codes, labels = self.places.labels(scope, counts.index)
-            for k, unit in enumerate(counts.index.tolist()):
+                yes = has[known]
+                counts = np.bincount(at, weights=yes, minlength=len(unit_ids)).astype(np.int64)
+                totals = np.bincount(at, minlength=len(unit_ids))
+                if what == SHARE:
+                    missing = _lacking_by_unit(ids[known][~yes], at[~yes], len(unit_ids))
+            codes, labels = self.places.labels(scope, pd.Index(unit_ids))
+            for k, unit in enumerate(unit_ids.tolist()):
                 self.rows.append(self._row(
                     scope, None if scope == "area" else int(unit), codes[k], labels[k], name, zh, what,
-                    counts.iloc[k], None if totals is None else int(totals.iloc[k]),
-                    "" if missing is None else missing.get(unit, ""),
+                    counts[k], None if totals is None else int(totals[k]), "" if missing is None else missing[k],
                 ))  # fmt: skip
         if mappable and isinstance(features, gpd.GeoDataFrame):
             lacking = values.fillna(False).astype(bool)
@@ -285,6 +285,15 @@ class _Figures:
         out["unit_id"] = out["unit_id"].astype("Int64")
         out["total"] = out["total"].astype("Int64")
         return out
+
+
+def _lacking_by_unit(ids: np.ndarray, at: np.ndarray, units: int) -> list[str]:
+    """For each of ``units`` units, the ids of the things in it that lack the figure's
+    thing, comma-separated in the things' order ("" for none); ``at``: each id's unit."""
+    order = np.argsort(at, kind="stable")
+    bounds = np.searchsorted(at[order], np.arange(units + 1))
+    text = [str(int(i)) for i in ids[order]]
+    return [",".join(text[lo:hi]) for lo, hi in itertools.pairwise(bounds)]
 
 
 def _households(buildings: pd.DataFrame) -> pd.Series:
@@ -420,7 +429,12 @@ class _Located:
 def _org_places(orgs: pd.DataFrame, located: _Located) -> pd.DataFrame:
     """Where each organisation lies: the compound it serves, else the grid it is on, else its
     building, else its community."""
-    where = pd.DataFrame({"community": _column(orgs, "community_id"), "grid": pd.NA}, index=orgs.index)
+    # nullable numbers: an organisation on a building that is no home (an office block's
+    # party group) is placed nowhere by it, and NA has to fit the column it is written into
+    where = pd.DataFrame(
+        {"community": pd.to_numeric(_column(orgs, "community_id"), errors="coerce").astype("Float64"),
+         "grid": pd.Series(pd.NA, index=orgs.index, dtype="Float64")},
+    )  # fmt: skip
     sources: list[tuple[pd.Series, pd.DataFrame]] = []
     for features, at in ((located.compounds, located.at_compound), (located.grids, located.at_grid)):
         if len(features):
@@ -433,7 +447,7 @@ def _org_places(orgs: pd.DataFrame, located: _Located) -> pd.DataFrame:
         found = places_of(keys, at)
         for column in ("community", "grid"):
             where.loc[found.index, column] = where.loc[found.index, column].where(
-                where.loc[found.index, column].notna(), found[column]
+                where.loc[found.index, column].notna(), pd.to_numeric(found[column]).astype("Float64")
             )
     return where
 

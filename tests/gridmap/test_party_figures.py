@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from gridmap.organisation import ReportOptions, figures_by_unit, organisation_report
+from gridmap.organisation import ORG_LAYERS, ReportOptions, figures_by_unit, organisation_report
+from gridmap.store.engine import make_engine
+from gridmap.store.layers import read_layer
 
 UTM = "EPSG:32648"
 X0, Y0 = 400_000.0, 3_390_000.0
@@ -177,3 +179,18 @@ def test_the_base_of_compound_coverage(layers, options, expected):
 def test_a_bad_base_is_refused():
     with pytest.raises(ValueError, match="base 'some'"):
         ReportOptions(base="some")
+
+
+def test_a_party_group_on_a_building_with_no_homes_is_counted(demo_copy):
+    """楼宇党建: a party group on an office block, whose building holds no household, once
+    stopped the whole report with a TypeError; the group counts like any other."""
+    engine = make_engine(demo_copy("spatialite", "office_group"))
+    layers = {name: read_layer(engine, name) for name in ORG_LAYERS}
+    engine.dispose()
+    buildings, orgs = layers["buildings"], layers["party_orgs"].copy()
+    office = buildings.index[pd.to_numeric(buildings["households"], errors="coerce").fillna(0) == 0][0]
+    group = orgs.index[orgs["building_id"].notna()][0]
+    before = _area(organisation_report(layers))["building_groups"]
+    orgs.loc[group, "building_id"] = office
+    layers["party_orgs"] = orgs
+    assert _area(organisation_report(layers))["building_groups"] == before
