@@ -1,6 +1,6 @@
 """Command-line benchmark: how long a user waits at the terminal, end to end.
 
-    python bench/commands.py [--runs 10] [--warm 1] [--demo-file PATH]
+    python bench/commands.py [--runs 10] [--warm 1] [--commands help coverage site] [--demo-file PATH]
 
 On the demo district in a SpatiaLite file of its own (built with the benchmarks' seed, or a
 copy of the demo database ``--demo-file``), each command is run as a user runs it: the
@@ -42,6 +42,7 @@ from bench.common import demo_file, machine_load, others_now  # noqa: E402
 class Command:
     """A command line as a user types it after ``gridmap --db URL``, and its target."""
 
+    key: str
     name: str
     args: tuple[str, ...]
     aim_s: float
@@ -49,9 +50,9 @@ class Command:
 
 
 COMMANDS = (
-    Command("gridmap --help", ("--help",), 0.3, with_db=False),
-    Command("gridmap coverage (saved)", ("coverage",), 1.5),
-    Command("gridmap site --category elderly_care --count 3 (saved)",
+    Command("help", "gridmap --help", ("--help",), 0.3, with_db=False),
+    Command("coverage", "gridmap coverage (saved)", ("coverage",), 1.5),
+    Command("site", "gridmap site --category elderly_care --count 3 (saved)",
             ("site", "--category", "elderly_care", "--count", "3"), 1.5),
 )  # fmt: skip
 
@@ -96,26 +97,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--warm", type=int, default=1, help="untimed runs of each command first")
     parser.add_argument(
+        "--commands", nargs="+", choices=[c.key for c in COMMANDS], default=[c.key for c in COMMANDS]
+    )
+    parser.add_argument(
         "--demo-file", type=Path, help="a SpatiaLite demo database to copy instead of building one"
     )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs: expected at least 1")
+    commands = [c for c in COMMANDS if c.key in args.commands]
     with tempfile.TemporaryDirectory() as tmp:
         url = demo_file(Path(tmp), args.demo_file)
         base = program()
-        lines = {c.name: [*base, *(("--db", url) if c.with_db else ()), *c.args] for c in COMMANDS}
+        lines = {c.name: [*base, *(("--db", url) if c.with_db else ()), *c.args] for c in commands}
         for _ in range(args.warm):  # untimed: the files each reads are in the page cache after it
-            for command in COMMANDS:
+            for command in commands:
                 timed_run(lines[command.name])
         state("before")
-        times: dict[str, list[tuple[float, float]]] = {c.name: [] for c in COMMANDS}
+        times: dict[str, list[tuple[float, float]]] = {c.name: [] for c in commands}
         for _ in range(args.runs):
-            for command in COMMANDS:
+            for command in commands:
                 times[command.name].append(timed_run(lines[command.name]))
         state("after")
     print(f"\n{'command':<58} {'median s':>8} {'fastest':>8} {'slowest':>8} {'CPU s':>6}  target")
-    for command in COMMANDS:
+    for command in commands:
         walls = [w for w, _ in times[command.name]]
         cpu = statistics.median(c for _, c in times[command.name])
         met = sum(w < command.aim_s for w in walls)
