@@ -237,7 +237,8 @@ def compute_coverage(
         raise InputError("there are no buildings or compounds: nothing to measure coverage from")
     lap = Laps()
     # the circles are drawn in a second thread while the figures are summed and the gaps outlined
-    with second_thread("circles", wait=not circles_later) as start:
+    # (and, with circles_later, while the caller keeps the rest: it then keeps a core of its own)
+    with second_thread("circles", wait=not circles_later, caller_busy=circles_later) as start:
         walks = walk_homes(
             inputs, params, checklist=checklist, progress=progress, crs=crs, lap=lap, circles_beside=start,
             area=area,

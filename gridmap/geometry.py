@@ -48,14 +48,16 @@ def cores() -> int:
 
 
 @contextmanager
-def second_thread(name: str, *, wait: bool = True) -> Iterator[Start]:
+def second_thread(name: str, *, wait: bool = True, caller_busy: bool = False) -> Iterator[Start]:
     """``start(work)`` runs ``work`` beside what the caller goes on with, on a second thread
     that carries the caller's context, and gives its future; where the work may use only one
-    core, ``work`` runs at once instead. The work's core budget (:data:`CORE_BUDGET`) is the
-    caller's less the core the caller goes on using (drawn on every core, the demo's circles
-    slowed the saving of its results beside them by a third). The thread is waited for when
-    the block ends, unless ``wait`` is false: then its work ends on its own, and its future
-    holds what it gives."""
+    core, ``work`` runs at once instead. The work keeps the caller's core budget
+    (:data:`CORE_BUDGET`), less one core with ``caller_busy``: where the caller goes on with
+    long work of its own meanwhile (drawn on every core, the demo's circles slowed the saving
+    of its results beside them by a third; where the caller soon only waits for them, they
+    took a third longer on one core less). The thread is waited for when the block ends,
+    unless ``wait`` is false: then its work ends on its own, and its future holds what it
+    gives."""
     if cores() < 2:
 
         def now(work: Callable[[], T]) -> Future[T]:
@@ -69,11 +71,12 @@ def second_thread(name: str, *, wait: bool = True) -> Iterator[Start]:
         yield now
         return
     pool = ThreadPoolExecutor(1, thread_name_prefix=name)
-    spare = cores() - 1  # the caller goes on using one core: the work has the others
+    spare = cores() - 1  # a busy caller goes on using one core: the work has the others
 
     def start(work: Callable[[], T]) -> Future[T]:
         context = contextvars.copy_context()
-        context.run(CORE_BUDGET.set, spare)
+        if caller_busy:
+            context.run(CORE_BUDGET.set, spare)
         return pool.submit(context.run, work)
 
     try:

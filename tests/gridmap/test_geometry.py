@@ -89,9 +89,9 @@ def test_a_core_budget_of_one_keeps_the_work_on_one_thread():
 
 
 def test_work_beside_has_the_cores_the_caller_leaves_and_runs_at_once_on_one_core():
-    """``second_thread``: work runs on a second thread with the caller's core budget less
-    the core the caller goes on using, or at once, on the caller's thread, where the budget
-    is one core; errors come out of the future either way."""
+    """``second_thread``: work runs on a second thread with the caller's core budget (less
+    the core a busy caller goes on using), or at once, on the caller's thread, where the
+    budget is one core; errors come out of the future either way."""
     import threading
 
     def where() -> tuple[int, int]:
@@ -101,15 +101,15 @@ def test_work_beside_has_the_cores_the_caller_leaves_and_runs_at_once_on_one_cor
         raise ValueError("no")
 
     here = threading.get_ident()
-    for budget in (3, 1):
+    for budget, busy in ((3, False), (3, True), (1, False), (1, True)):
         token = geometry.CORE_BUDGET.set(budget)
         try:
-            with geometry.second_thread("test") as start:
+            with geometry.second_thread("test", caller_busy=busy) as start:
                 thread, seen = start(where).result()
                 failed = start(fails)
         finally:
             geometry.CORE_BUDGET.reset(token)
-        assert seen == max(budget - 1, 1) and (thread != here) == (budget > 1)
+        assert seen == (budget - 1 if busy and budget > 1 else budget) and (thread != here) == (budget > 1)
         with pytest.raises(ValueError, match="no"):
             failed.result()
 
