@@ -71,12 +71,11 @@ def second_thread(name: str, *, wait: bool = True, caller_busy: bool = False) ->
         yield now
         return
     pool = ThreadPoolExecutor(1, thread_name_prefix=name)
-    spare = cores() - 1  # a busy caller goes on using one core: the work has the others
 
     def start(work: Callable[[], T]) -> Future[T]:
         context = contextvars.copy_context()
-        if caller_busy:
-            context.run(CORE_BUDGET.set, spare)
+        if caller_busy:  # the caller goes on using one core: the work has the others
+            context.run(CORE_BUDGET.set, cores() - 1)
         return pool.submit(context.run, work)
 
     try:

@@ -20,13 +20,16 @@ _LIKE_A_FORMULA = r"'*[=+\-@\t\r]"
 
 def text_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with every text cell that starts like a formula (more than the sign alone: a
-    lone "-" is no formula) behind an apostrophe; numbers and everything else as they are."""
-    out = frame.copy()
-    for column in out.columns:
-        text = _text(out[column])
+    lone "-" is no formula) behind an apostrophe; numbers and everything else as they are
+    (``frame`` itself where no cell needs one)."""
+    out = frame
+    for column in frame.columns:
+        text = _text(frame[column])
         if text is not None:
             like = _like_a_formula(text)
             if like.any():
+                if out is frame:
+                    out = frame.copy()
                 out.loc[like, column] = "'" + text[like]
     return out
 

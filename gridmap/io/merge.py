@@ -306,12 +306,12 @@ def _refuse_taken_ids(
     taken = set(stored["id"].tolist())
     problems = [
         Problem(
-            f"id {int(ident)} is a stored feature's, but the row matches none on {', '.join(matched_on) or 'nothing'}; "
+            f"id {int(ident)} is a stored feature's, but the row matches none on {', '.join(matched_on)}; "
             "leave its id out to add it as a new feature, or match on the id (no --key)",
             file=file, feature=position, field="id",
         )
         for position in new_rows
-        if (ident := incoming["id"].iloc[position]) is not None and not pd.isna(ident) and int(ident) in taken
+        if not pd.isna(ident := incoming["id"].iloc[position]) and int(ident) in taken
     ]  # fmt: skip
     if problems:
         raise InputError(problems)
