@@ -28,9 +28,9 @@ async def state(request: Request) -> AppState:
     return request.app.state.gridmap
 
 
-def _token_of(request: Request) -> str | None:
-    """The bearer token of the request; AuthError for any other scheme or a malformed header."""
-    header = request.headers.get("authorization")
+def token_of(header: str | None) -> str | None:
+    """The bearer token of a request's ``Authorization`` header (None: none given);
+    AuthError for any other scheme or a malformed header."""
     if header is None:
         return None
     scheme, _, value = header.strip().partition(" ")
@@ -49,7 +49,7 @@ async def current_user(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> User:
     """The user of the bearer token; the public when there is none (a bad token is refused)."""
-    token = _token_of(request)
+    token = token_of(request.headers.get("authorization"))
     if token is None:
         return PUBLIC
     app: AppState = request.app.state.gridmap
@@ -62,7 +62,7 @@ async def bearer_token(
     """The bearer token, not yet looked up (None: the public; a malformed header is refused),
     for a route that looks it up on the worker thread it reads the database on anyway (tiles
     and Open311 filings: :func:`gridmap.accounts.user_and_versions`)."""
-    return _token_of(request)
+    return token_of(request.headers.get("authorization"))
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -114,7 +114,7 @@ def me(user: CurrentUser, response: Response) -> Me:
 
 @router.post("/sign-out", status_code=204, summary="forget the bearer token")
 def sign_out_route(request: Request, app: State) -> Response:
-    token = _token_of(request)
+    token = token_of(request.headers.get("authorization"))
     if token is not None:
         sign_out(app.engine, token)
     return Response(status_code=204)

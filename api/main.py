@@ -34,6 +34,7 @@ from api import (
 from api.body_limit import BodyLimit
 from api.security import SecurityHeaders
 from api.state import AppState
+from api.tile_lane import TileLane
 from gridmap.collector import kept_out
 from gridmap.errors import DatabaseError
 from gridmap.settings import Settings, shown_url
@@ -114,4 +115,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for module in (web, features, who, analysis, gridwork, party):
         app.include_router(module.router)
+    app.router.routes.insert(0, TileLane())  # a plain tile request, before any other route
     return app

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from api.analysis import KEPT_REF, home_minutes, select_rows, stored_run, stored_scenario
 from api.auth import BearerToken, CurrentUser, State, require
 from api.features import base_url
 from api.schemas import AnswerRoute, TileJSON
+from api.state import AppState
 from gridmap.accounts import PUBLIC, User, user_and_versions
 from gridmap.errors import AccessError, InputError, NotFoundError
 from gridmap.model import UserRole
@@ -143,39 +144,38 @@ async def tile(
     scenario: Scenario = "latest",
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """One trip to a worker thread: the caller's token looked up and the layer versions read
+    """The documented route of a tile: its parameters checked by FastAPI (the busiest
+    requests, well formed, take :mod:`api.tile_lane` instead, to the same answer)."""
+    y_number = int(y.split(".")[0]) if y.split(".")[0].isdigit() else -1
+    ask = TileAsk(layer, z, x, y_number, category, level, run, scenario)
+    return await tile_response(app, ask, token, if_none_match)
+
+
+@dataclass(frozen=True)
+class TileAsk:
+    """What a tile request names besides its caller: the layer, the tile's address
+    (WebMercatorQuad zoom, column and row; a row of -1 names no tile) and, for the analysis
+    layers, the run or scenario, the service category and the life-circle level (minutes)."""
+
+    layer: str
+    z: int
+    x: int
+    y: int
+    category: str | None = None
+    level: int | None = None
+    run: str = "latest"
+    scenario: str = "latest"
+
+
+async def tile_response(
+    app: AppState, ask: TileAsk, token: str | None, if_none_match: str | None
+) -> Response:
+    """One trip to a tile thread: the caller's token looked up and the layer versions read
     in one statement (for the scope and the source alike), the tag, then the tile from the cache or
     encoded (by the database on PostGIS), unless the client's copy is current (304). No
     connection is held while another is taken: a full pool would wait on itself."""
-    y_number = int(y.split(".")[0]) if y.split(".")[0].isdigit() else -1
-
-    def answer() -> tuple[User, str, bytes | None]:
-        # the token and the layer versions in one statement: a bad token is refused before anything else
-        if token is None:
-            user, versions = PUBLIC, app.layers.versions()
-        else:
-            user, versions = user_and_versions(app.engine, token)
-        try:
-            tile_bounds(z, x, y_number)
-        except InputError as exc:  # an address off the grid names no tile (OGC API – Tiles: 404)
-            raise NotFoundError(str(exc.problems[0].message)) from None
-        keep = _keep(app, versions, user, layer)
-        source, version = _source(app, versions, layer, run, category, level, scenario)
-        text = repr((layer, version, _scope_key(user, keep), z, x, y_number))
-        tag = hmac.new(service_secret(app.engine), text.encode(), hashlib.sha256).hexdigest()[:32]
-        if if_none_match and tag in if_none_match:
-            return user, tag, None
-        data = app.tiles.get(tag)
-        if data is None:
-            if source is None:
-                data = postgis_tile(app.engine, layer, LAYER_COLUMNS[layer], z, x, y_number, keep)
-            else:
-                data = encode_tile([(source, keep)], z, x, y_number)
-            app.tiles.put(tag, data)
-        return user, tag, data
-
-    user, tag, data = await run_in_threadpool(answer)
-    private = user.role != UserRole.PUBLIC and layer not in PUBLIC_LAYERS
+    user, tag, data = await app.tile_threads.run(_answer, app, ask, token, if_none_match)
+    private = user.role != UserRole.PUBLIC and ask.layer not in PUBLIC_LAYERS
     headers = {
         "ETag": f'"{tag}"',
         "Cache-Control": ("private" if private else "public") + ", no-cache",
@@ -184,6 +184,36 @@ async def tile(
     if data is None:
         return Response(status_code=304, headers=headers)
     return Response(data, media_type=MVT, headers=headers)
+
+
+def _answer(
+    app: AppState, ask: TileAsk, token: str | None, if_none_match: str | None
+) -> tuple[User, str, bytes | None]:
+    """(caller, tag, tile), the tile None when the client's copy is current."""
+    # the token and the layer versions in one statement: a bad token is refused before anything else
+    if token is None:
+        user, versions = PUBLIC, app.layers.versions()
+    else:
+        user, versions = user_and_versions(app.engine, token)
+    layer, z, x, y = ask.layer, ask.z, ask.x, ask.y
+    try:
+        tile_bounds(z, x, y)
+    except InputError as exc:  # an address off the grid names no tile (OGC API – Tiles: 404)
+        raise NotFoundError(str(exc.problems[0].message)) from None
+    keep = _keep(app, versions, user, layer)
+    source, version = _source(app, versions, layer, ask.run, ask.category, ask.level, ask.scenario)
+    text = repr((layer, version, _scope_key(user, keep), z, x, y))
+    tag = hmac.new(service_secret(app.engine), text.encode(), hashlib.sha256).hexdigest()[:32]
+    if if_none_match and tag in if_none_match:
+        return user, tag, None
+    data = app.tiles.get(tag)
+    if data is None:
+        if source is None:
+            data = postgis_tile(app.engine, layer, LAYER_COLUMNS[layer], z, x, y, keep)
+        else:
+            data = encode_tile([(source, keep)], z, x, y)
+        app.tiles.put(tag, data)
+    return user, tag, data
 
 
 @router.get("/{layer}.json", response_model=TileJSON, summary="TileJSON of a layer's tiles")

@@ -1,0 +1,87 @@
+"""The quick lane of the busiest request: a well-formed ``GET /tiles/{layer}/{z}/{x}/{y}``
+answered without FastAPI's parameter machinery.
+
+A map asks for tiles by the dozen at each move, and a shift's grid workers by the thousand:
+checking a tile's parameters through FastAPI's dependencies took twice the CPU of the
+answer itself. This route, placed before the documented one (:func:`api.tiles.tile`), takes a
+request only when every part of it is plain — the method GET, a zoom, column and row in range
+written in ASCII digits, query parameters known, each once, of letters, digits and ``_`` —
+and gives it the documented route's answer (:func:`api.tiles.tile_response`). Anything else is
+left to the documented route, which checks it and says what is wrong as always: the lane takes
+no request that route would refuse, and answers none differently.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.routing import BaseRoute, Match, NoMatchFound, compile_path, get_route_path
+from starlette.types import Receive, Scope, Send
+
+from api.auth import token_of
+from api.tiles import TileAsk, tile_response
+from gridmap.tiles import MAX_ZOOM
+
+PATH = "/tiles/{layer}/{z}/{x}/{y}"
+_ZOOM = re.compile(r"[0-9]{1,2}")
+_COLUMN = re.compile(r"[0-9]{1,10}")
+_ROW = re.compile(r"([0-9]{1,8})(?:\.(?:mvt|pbf))?")
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_]{0,50}")
+_LEVEL = re.compile(r"[0-9]{1,2}")
+_KEPT = re.compile(r"latest|[0-9]{1,18}")
+QUERY_NAMES = ("category", "level", "run", "scenario")
+
+
+def plain_ask(path_params: dict[str, str], query: bytes) -> TileAsk | None:
+    """The tile a plain request asks for, or None when any part of it is not plain (the
+    documented route then checks it)."""
+    z, x, y = path_params["z"], path_params["x"], _ROW.fullmatch(path_params["y"])
+    if not (_ZOOM.fullmatch(z) and _COLUMN.fullmatch(x) and y):
+        return None
+    zoom, column = int(z), int(x)
+    if zoom > MAX_ZOOM or column > 2**MAX_ZOOM - 1:
+        return None
+    named: dict[str, Any] = {}
+    for pair in query.split(b"&") if query else ():
+        name, equals, raw = pair.partition(b"=")
+        key, value = name.decode("latin-1"), raw.decode("latin-1")
+        if not equals or key not in QUERY_NAMES or key in named or not _PLAIN_VALUE.fullmatch(value):
+            return None
+        named[key] = value
+    if "level" in named:
+        if not _LEVEL.fullmatch(named["level"]) or not 1 <= int(named["level"]) <= 60:
+            return None
+        named["level"] = int(named["level"])
+    if any(not _KEPT.fullmatch(named[k]) for k in ("run", "scenario") if k in named):
+        return None
+    return TileAsk(path_params["layer"], zoom, column, int(y.group(1)), **named)
+
+
+class TileLane(BaseRoute):
+    """Matches a plain GET of a tile (and nothing else), answered by :func:`tile_response`;
+    not in the OpenAPI document, which describes the documented route."""
+
+    def __init__(self) -> None:
+        self.path_regex = compile_path(PATH)[0]
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return Match.NONE, {}
+        found = self.path_regex.match(get_route_path(scope))
+        ask = found and plain_ask(found.groupdict(), scope.get("query_string", b""))
+        if not ask:
+            return Match.NONE, {}
+        headers = [(k, v) for k, v in scope["headers"] if k in (b"authorization", b"if-none-match")]
+        if len({k for k, _ in headers}) < len(headers):  # a header given twice
+            return Match.NONE, {}
+        return Match.FULL, {"gridmap_tile": (ask, {k.decode(): v.decode("latin-1") for k, v in headers})}
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ask, headers = scope["gridmap_tile"]
+        token = token_of(headers.get("authorization"))
+        response = await tile_response(scope["app"].state.gridmap, ask, token, headers.get("if-none-match"))
+        await response(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        raise NoMatchFound(name, path_params)
