@@ -7,12 +7,13 @@ PostGIS tests are skipped, except under ``CI=true``, where that is an error.
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from fresh_db import copy_database
+from fresh_db import copy_database, made_once
 from sqlalchemy import delete
 
 from gridmap.store.engine import make_engine
@@ -68,11 +69,15 @@ def demo_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_data():
-    """The demo district generated in memory (seed 7), shared by the whole session."""
+def demo_data(tmp_path_factory):
+    """The demo district generated in memory (seed 7), shared by the whole session (generated
+    once per run: each worker reads the first one's)."""
     from gridmap.demo.build import generate
 
-    return generate(seed=DEMO_SEED)
+    def make(path: Path) -> None:
+        path.write_bytes(pickle.dumps(generate(seed=DEMO_SEED), protocol=pickle.HIGHEST_PROTOCOL))
+
+    return pickle.loads(made_once(tmp_path_factory, "demo-data.pickle", make).read_bytes())
 
 
 @pytest.fixture(scope="module")
@@ -83,15 +88,17 @@ def demo_db(demo_copy) -> str:
 
 
 @pytest.fixture(scope="session")
-def _demo_file(tmp_path_factory, demo_data) -> Path:
+def _demo_file(tmp_path_factory, request) -> Path:
+    """The demo district in a SpatiaLite file, written once per run, for copies."""
     from gridmap.demo.build import write_demo
 
-    path = tmp_path_factory.mktemp("demo-once") / "demo.sqlite"
-    engine = make_engine(f"sqlite:///{path}")
-    init_db(engine)
-    write_demo(engine, demo_data)
-    engine.dispose()
-    return path
+    def make(path: Path) -> None:
+        engine = make_engine(f"sqlite:///{path}")
+        init_db(engine)
+        write_demo(engine, request.getfixturevalue("demo_data"))
+        engine.dispose()
+
+    return made_once(tmp_path_factory, "demo.sqlite", make)
 
 
 @pytest.fixture(scope="session")

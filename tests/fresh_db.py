@@ -1,7 +1,12 @@
 """Databases for tests: an initialised, emptied one at a URL (SpatiaLite or PostGIS), copies
-of a PostgreSQL database on its own server, and a SpatiaLite copy of the filled demo."""
+of a PostgreSQL database on its own server, a SpatiaLite copy of the filled demo, and files
+made once per run for every worker."""
 
+import fcntl
+import os
 import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, delete
 from sqlalchemy.engine import make_url
@@ -40,3 +45,22 @@ def spatialite_service(request, tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("service") / "service.sqlite"
     shutil.copyfile(request.getfixturevalue("_service_file"), path)
     return f"sqlite:///{path}"
+
+
+def made_once(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """The file ``name``, made by ``make(path)`` once per run: under pytest-xdist the first
+    worker to ask makes it (the others wait on a lock) in the folder the run's workers share;
+    made under a temporary name, so that no worker finds it half written."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        path = tmp_path_factory.mktemp(name) / name
+        make(path)
+        return path
+    shared = tmp_path_factory.getbasetemp().parent  # this run's, one per worker below it
+    path = shared / name
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            making = shared / f"{name}.making"
+            make(making)
+            making.rename(path)
+    return path

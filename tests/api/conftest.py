@@ -5,14 +5,15 @@ siting scenario."""
 from __future__ import annotations
 
 import itertools
+import shutil
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from fresh_db import copy_database, spatialite_service
-from sqlalchemy.engine import make_url
+from fresh_db import copy_database, made_once, spatialite_service
 
 from api.main import create_app
 from gridmap.accounts import add_user, list_users
@@ -75,10 +76,14 @@ def _service_template(demo_copy) -> str:
 
 
 @pytest.fixture(scope="session")
-def _service_file(demo_copy):
-    url = demo_copy("spatialite", "service-once")
-    fill(url)
-    return make_url(url).database
+def _service_file(tmp_path_factory, request) -> Path:
+    """The filled demo in a SpatiaLite file, filled once per run, which modules copy."""
+
+    def make(path: Path) -> None:
+        shutil.copyfile(request.getfixturevalue("_demo_file"), path)
+        fill(f"sqlite:///{path}")
+
+    return made_once(tmp_path_factory, "service.sqlite", make)
 
 
 @pytest.fixture(scope="module")
