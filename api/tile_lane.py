@@ -8,7 +8,7 @@ request only when every part of it is plain — the method GET, a zoom, column a
 written in ASCII digits, query parameters known, each once, of letters, digits and ``_`` —
 and gives it the documented route's answer (:func:`api.tiles.tile_response`). Anything else is
 left to the documented route, which checks it and says what is wrong as always: the lane takes
-no request that route would refuse, and answers none differently.
+no request whose parameters that route would refuse, and answers none differently.
 """
 
 from __future__ import annotations
