@@ -29,10 +29,8 @@ The service: the demo district on a throwaway PostGIS (as for the tests), ``grid
 the buildings tiles of zooms 12–17, each cut once into the shared folder before the run and
 each process keeping tiles in memory too, as deployed: requests/s, p50, p99 and failed
 requests (target: no failures and p99 under 50 ms with two workers). wrk opens its 200
-connections at once, and the first requests on them wait behind the others' queue: in a 10 s
-run they are about 1 % of the requests and set the p99 (0.4–1.2 s against 0.17 s in 30 s
-runs), so the service runs for 30 s by default. The machine's load is printed before and
-after.
+connections at once; a 30 s run (the default) keeps the first request on each, about 1 % of
+a 10 s run's, from setting the p99 alone. The machine's load is printed before and after.
 """
 
 from __future__ import annotations

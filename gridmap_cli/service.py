@@ -62,6 +62,14 @@ def demo_maps(engine, settings: Settings, folder: str = "out/maps") -> None:
     print("maps (open offline in a browser): " + ", ".join(written))
 
 
+#: Python's own event loop, not uvloop: a busy process on uvloop took new connections from the
+#: kernel's queue at some 40 a second, so that of 200 clients connecting at once (a shift
+#: starting) the last waited 2–4 s for their first answer, while asyncio's loop takes every
+#: waiting connection at once (worst answer 0.2–0.4 s; throughput alike within the machine's
+#: noise, bench/scale.py)
+EVENT_LOOP = "asyncio"
+
+
 def serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
     """Serve ``settings.database_url`` at ``host:port`` in ``workers`` processes (each reads
     its settings from the environment, given the database chosen here)."""
@@ -78,7 +86,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
         + (f" in {workers} processes" if workers > 1 else "")
     )
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port)
+        uvicorn.run(create_app(settings), host=host, port=port, loop=EVENT_LOOP)
         return EXIT_OK
     os.environ["GRIDMAP_DATABASE_URL"] = settings.database_url
     with contextlib.ExitStack() as stack:
@@ -88,7 +96,9 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
             )
             os.environ["GRIDMAP_TILE_CACHE_DIR"] = str(folder)
             print(f"the processes keep the tiles they cut in {folder}")
-        uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run(
+            "api.main:create_app", factory=True, host=host, port=port, workers=workers, loop=EVENT_LOOP
+        )
     return EXIT_OK
 
 

@@ -182,6 +182,24 @@ def test_an_address_that_cannot_be_served_is_said_before_anything_starts(tmp_pat
     assert code == 2 and "--workers 100000: expected 1 to" in err and "processes on this machine" in err
 
 
+def test_the_service_runs_on_python_s_own_event_loop(tmp_path, capsys, monkeypatch):
+    """One process or several, on asyncio's loop: on uvloop a busy process took new
+    connections from the kernel's queue at some 40 a second, and of 200 clients connecting
+    at once the last waited seconds for a first answer (bench/scale.py, docs/scale.md)."""
+    import uvicorn
+
+    db = f"sqlite:///{tmp_path / 'g.sqlite'}"
+    assert _run(capsys, "--db", db, "db", "init")[0] == 0
+    started: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(options))
+    for name in ("GRIDMAP_DATABASE_URL", "GRIDMAP_TILE_CACHE_DIR"):  # what serving in processes sets
+        monkeypatch.setenv(name, db if name == "GRIDMAP_DATABASE_URL" else str(tmp_path / "tiles"))
+    for workers in ("1", "2"):
+        assert _run(capsys, "--db", db, "serve", "--port", str(_closed_port()), "--workers", workers)[0] == 0
+    assert [options["loop"] for options in started] == ["asyncio", "asyncio"]
+    assert started[1]["workers"] == 2
+
+
 def test_a_change_another_writer_beat_to_the_database_is_one_line_not_a_traceback(
     tmp_path, capsys, monkeypatch
 ):

@@ -104,7 +104,7 @@ def launch_service(db_url: str, **env: str) -> Service:
     sink = log.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
+         "--port", str(port), "--log-level", "warning", "--loop", "asyncio"],
         env={**os.environ, "GRIDMAP_DATABASE_URL": db_url, **env},
         stderr=sink,
     )  # fmt: skip
