@@ -26,6 +26,7 @@ from gridmap.store.inputs import load_inputs
 from gridmap.store.layers import read_layer
 from gridmap.store.runs import save_run
 from gridmap.store.scenarios import save_scenario
+from gridmap_cli.service import EVENT_LOOP
 
 PASSWORDS = {
     "admin": "admin-pass",
@@ -139,12 +140,12 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def live_url(service_db):
-    """The service running in uvicorn on a loopback port, for real HTTP clients."""
+    """The service running in uvicorn on a loopback port, on the event loop ``gridmap serve``
+    runs it on, for real HTTP clients."""
     port = free_port()
+    app = create_app(Settings(database_url=service_db))
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(database_url=service_db)), host="127.0.0.1", port=port, log_level="warning"
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", loop=EVENT_LOOP)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
