@@ -19,25 +19,36 @@ from typing import Any
 from starlette.routing import BaseRoute, Match, NoMatchFound, compile_path, get_route_path
 from starlette.types import Receive, Scope, Send
 
+from api.analysis import KEPT_REF
 from api.auth import token_of
-from api.tiles import TileAsk, tile_response
+from api.tiles import (
+    CATEGORY_MAX_LENGTH,
+    LEVEL_MAX,
+    LEVEL_MIN,
+    ROW,
+    TILE_PATH,
+    TileAsk,
+    router,
+    row_number,
+    tile_response,
+)
 from gridmap.tiles import MAX_ZOOM
 
-PATH = "/tiles/{layer}/{z}/{x}/{y}"
+PATH = router.prefix + TILE_PATH
 _ZOOM = re.compile(r"[0-9]{1,2}")
 _COLUMN = re.compile(r"[0-9]{1,10}")
-_ROW = re.compile(r"([0-9]{1,8})(?:\.(?:mvt|pbf))?")
-_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_]{0,50}")
+_ROW = re.compile(ROW)  # the documented route's pattern, whole
+_PLAIN_VALUE = re.compile(rf"[A-Za-z0-9_]{{0,{CATEGORY_MAX_LENGTH}}}")
 _LEVEL = re.compile(r"[0-9]{1,2}")
-_KEPT = re.compile(r"latest|[0-9]{1,18}")
+_KEPT = re.compile(KEPT_REF)  # whole: its "$" lets no line feed through
 QUERY_NAMES = ("category", "level", "run", "scenario")
 
 
 def plain_ask(path_params: dict[str, str], query: bytes) -> TileAsk | None:
     """The tile a plain request asks for, or None when any part of it is not plain (the
     documented route then checks it)."""
-    z, x, y = path_params["z"], path_params["x"], _ROW.fullmatch(path_params["y"])
-    if not (_ZOOM.fullmatch(z) and _COLUMN.fullmatch(x) and y):
+    z, x = path_params["z"], path_params["x"]
+    if not (_ZOOM.fullmatch(z) and _COLUMN.fullmatch(x) and _ROW.fullmatch(path_params["y"])):
         return None
     zoom, column = int(z), int(x)
     if zoom > MAX_ZOOM or column > 2**MAX_ZOOM - 1:
@@ -50,12 +61,12 @@ def plain_ask(path_params: dict[str, str], query: bytes) -> TileAsk | None:
             return None
         named[key] = value
     if "level" in named:
-        if not _LEVEL.fullmatch(named["level"]) or not 1 <= int(named["level"]) <= 60:
+        if not _LEVEL.fullmatch(named["level"]) or not LEVEL_MIN <= int(named["level"]) <= LEVEL_MAX:
             return None
         named["level"] = int(named["level"])
     if any(not _KEPT.fullmatch(named[k]) for k in ("run", "scenario") if k in named):
         return None
-    return TileAsk(path_params["layer"], zoom, column, int(y.group(1)), **named)
+    return TileAsk(path_params["layer"], zoom, column, row_number(path_params["y"]), **named)
 
 
 class TileLane(BaseRoute):

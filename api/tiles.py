@@ -120,22 +120,31 @@ def _scope_key(user: User, keep) -> str:
     return "all" if keep is None else "grids:" + ",".join(map(str, sorted(user.grid_ids)))
 
 
+#: a tile's address after the router's prefix, and the bounds of its parameters (which the quick
+#: lane, :mod:`api.tile_lane`, keeps to as well)
+TILE_PATH = "/{layer}/{z}/{x}/{y}"
+ROW = r"[0-9]{1,8}(\.(mvt|pbf))?"
+CATEGORY_MAX_LENGTH = 50
+LEVEL_MIN, LEVEL_MAX = 1, 60
+
 Category = Annotated[
-    str | None, Query(max_length=50, description="coverage, gaps, circles: service category id")
+    str | None,
+    Query(max_length=CATEGORY_MAX_LENGTH, description="coverage, gaps, circles: service category id"),
 ]
 Level = Annotated[
-    int | None, Query(ge=1, le=60, description="coverage, gaps, circles: life-circle level (5, 10, 15)")
+    int | None,
+    Query(ge=LEVEL_MIN, le=LEVEL_MAX, description="coverage, gaps, circles: life-circle level (5, 10, 15)"),
 ]
 Run = Annotated[str, Query(pattern=KEPT_REF, description="coverage, gaps, circles: run number or 'latest'")]
 Scenario = Annotated[str, Query(pattern=KEPT_REF, description="proposals: scenario number or 'latest'")]
 
 
-@router.get("/{layer}/{z}/{x}/{y}", summary="one Mapbox Vector Tile of a layer (WebMercatorQuad)")
+@router.get(TILE_PATH, summary="one Mapbox Vector Tile of a layer (WebMercatorQuad)")
 async def tile(
     layer: str,
     z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
     x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1)],
-    y: Annotated[str, Path(pattern=r"^[0-9]{1,8}(\.(mvt|pbf))?$", description="row, optionally with .mvt")],
+    y: Annotated[str, Path(pattern=f"^{ROW}$", description="row, optionally with .mvt")],
     app: State,
     token: BearerToken,
     category: Category = None,
@@ -146,9 +155,14 @@ async def tile(
 ) -> Response:
     """The documented route of a tile: its parameters checked by FastAPI (the busiest
     requests, well formed, take :mod:`api.tile_lane` instead, to the same answer)."""
-    y_number = int(y.split(".")[0]) if y.split(".")[0].isdigit() else -1
-    ask = TileAsk(layer, z, x, y_number, category, level, run, scenario)
+    ask = TileAsk(layer, z, x, row_number(y), category, level, run, scenario)
     return await tile_response(app, ask, token, if_none_match)
+
+
+def row_number(y: str) -> int:
+    """The row a tile's last path segment names (``12`` or ``12.mvt``), -1 for none."""
+    digits = y.split(".")[0]
+    return int(digits) if digits.isdigit() else -1
 
 
 @dataclass(frozen=True)
