@@ -9,6 +9,8 @@ in the spreadsheet of whoever opens the file. The apostrophe is OWASP's advice a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 #: how a cell a spreadsheet takes for a formula may start
@@ -22,31 +24,34 @@ def text_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with every text cell that starts like a formula (more than the sign alone: a
     lone "-" is no formula) behind an apostrophe; numbers and everything else as they are
     (``frame`` itself where no cell needs one)."""
-    out = frame
-    for column in frame.columns:
-        text = _text(frame[column])
-        if text is not None:
-            like = _like_a_formula(text)
-            if like.any():
-                if out is frame:
-                    out = frame.copy()
-                out.loc[like, column] = "'" + text[like]
-    return out
+    return _rewritten(frame, _like_a_formula, lambda text: "'" + text)
 
 
 def apostrophes_off(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` (read from a CSV file or a spreadsheet) with the apostrophe :func:`text_safe`
     puts before a cell starting like a formula taken off again: what was exported comes back
     as it was."""
+    return _rewritten(
+        frame, lambda text: (text.str[:1] == "'") & _like_a_formula(text.str[1:]), lambda text: text.str[1:]
+    )
+
+
+def _rewritten(
+    frame: pd.DataFrame,
+    which: Callable[[pd.Series], pd.Series],
+    rewrite: Callable[[pd.Series], pd.Series],
+) -> pd.DataFrame:
+    """``frame`` with the text cells ``which`` picks in each column replaced by ``rewrite`` of
+    them; copied only when a cell changes (``frame`` itself otherwise)."""
     out = frame
     for column in frame.columns:
         text = _text(frame[column])
         if text is not None:
-            quoted = (text.str[:1] == "'") & _like_a_formula(text.str[1:])
-            if quoted.any():
+            picked = which(text)
+            if picked.any():
                 if out is frame:
                     out = frame.copy()
-                out.loc[quoted, column] = text[quoted].str[1:]
+                out.loc[picked, column] = rewrite(text[picked])
     return out
 
 
