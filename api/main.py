@@ -99,7 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     openapi.install(app)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # zlib's own default level: Starlette's 9 took 3.4 times the CPU for a layer's GeoJSON (31
+    # against 9 ms for the demo's buildings, 65 against 19 ms its roads) to send 2-5 % less
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit_mb=settings.max_request_mb)
     # the routers under a prefix of their own first, the busiest first: a request is matched

@@ -103,6 +103,7 @@ def _ledger(engine, args, params) -> int:
 
 
 def _estimate(engine, args, params) -> int:
+    from gridmap.crs import metric_crs_for
     from gridmap.households import ESTIMATE, estimate_households
     from gridmap.store.engine import write_transaction
     from gridmap.store.layers import bump_version, lock_layer, read_layer, record_audit, update_rows
@@ -125,7 +126,7 @@ def _estimate(engine, args, params) -> int:
             print("no building has estimated households: nothing to estimate")
             return EXIT_OK
         fresh = estimate_households(
-            open_.assign(households=None, residents=None).to_crs(open_.estimate_utm_crs()), params
+            open_.assign(households=None, residents=None).to_crs(metric_crs_for(open_)), params
         )
         fresh = fresh.to_crs(buildings.crs)
         if not args.dry_run:

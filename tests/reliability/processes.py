@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 
 import httpx2 as httpx
@@ -26,6 +27,15 @@ from gridmap.demo.build import write_demo
 from gridmap.store.engine import make_engine
 
 FULL = os.environ.get("GRIDMAP_RELIABILITY") == "full"
+
+HTTP = httpx.Client(
+    limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
+    cookies=httpx.Cookies(CookieJar(DefaultCookiePolicy(allowed_domains=[]))),
+)
+"""The tests' one HTTP client, as a real client keeps its connections: making a client for
+each request loads the CA certificates again, some 25 ms of CPU every time. Without a limit
+of connections (a burst of threads each has one of its own at once), and keeping no cookie,
+so that a request says who sends it by its headers alone."""
 PASSWORDS = {"admin": "admin-pass", "planner": "planner-pass", "resident": "resident-pass"}
 ROLES = {"admin": "admin", "planner": "planner", "resident": "public"}
 
@@ -120,7 +130,7 @@ def wait_started(service: Service) -> Service:
         if process.poll() is not None:
             raise service.failed(f"the service at {service.url} exited with {process.returncode}")
         try:
-            if httpx.get(f"{service.url}/conformance", timeout=2).status_code == 200:
+            if HTTP.get(f"{service.url}/conformance", timeout=2).status_code == 200:
                 return service
         except httpx.TransportError:
             time.sleep(0.2)
@@ -128,7 +138,7 @@ def wait_started(service: Service) -> Service:
 
 
 def token(url: str, name: str) -> dict[str, str]:
-    r = httpx.post(f"{url}/auth/token", json={"name": name, "password": PASSWORDS[name]}, timeout=30)
+    r = HTTP.post(f"{url}/auth/token", json={"name": name, "password": PASSWORDS[name]}, timeout=30)
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import threading
 
-import httpx2 as httpx
-from processes import size, token
+from processes import HTTP, size, token
 from sqlalchemy import select
 
 from gridmap.store.engine import make_engine
@@ -51,14 +50,14 @@ def test_of_many_edits_with_one_tag_exactly_one_wins(services, db_url):
     n = size(20, 100)
     admin = token(services[0].url, "admin")
     (fid,) = _building_ids(db_url, 1)
-    tag = httpx.get(f"{services[0].url}/collections/buildings/items/{fid}", headers=admin).headers["etag"]
-    before = httpx.get(f"{services[0].url}/audit", params={"feature_id": fid, "layer": "buildings"},
+    tag = HTTP.get(f"{services[0].url}/collections/buildings/items/{fid}", headers=admin).headers["etag"]
+    before = HTTP.get(f"{services[0].url}/audit", params={"feature_id": fid, "layer": "buildings"},
                        headers=admin).json()  # fmt: skip
 
     def edit(i: int) -> int:
         url = services[i % len(services)].url
         body = {"type": "Feature", "geometry": None, "properties": {"name": f"writer {i}"}}
-        r = httpx.patch(f"{url}/collections/buildings/items/{fid}", json=body,
+        r = HTTP.patch(f"{url}/collections/buildings/items/{fid}", json=body,
                         headers={**admin, "If-Match": tag}, timeout=120)  # fmt: skip
         return r.status_code
 
@@ -67,9 +66,9 @@ def test_of_many_edits_with_one_tag_exactly_one_wins(services, db_url):
     assert statuses.count(412) == n - 1, statuses
     winner = statuses.index(200)
     for service in services:
-        got = httpx.get(f"{service.url}/collections/buildings/items/{fid}", headers=admin).json()
+        got = HTTP.get(f"{service.url}/collections/buildings/items/{fid}", headers=admin).json()
         assert got["properties"]["name"] == f"writer {winner}"
-    after = httpx.get(f"{services[1].url}/audit", params={"feature_id": fid, "layer": "buildings"},
+    after = HTTP.get(f"{services[1].url}/audit", params={"feature_id": fid, "layer": "buildings"},
                       headers=admin).json()  # fmt: skip
     new = after[: len(after) - len(before)]
     assert sorted(a["action"] for a in new) == ["refused"] * (n - 1) + ["update"]
@@ -79,14 +78,14 @@ def test_distinct_edits_each_move_the_version_once_and_show_everywhere_at_once(s
     n = size(20, 100)
     admin = token(services[0].url, "admin")
     ids = _building_ids(db_url, n, skip=10)
-    tags = {fid: httpx.get(f"{services[0].url}/collections/buildings/items/{fid}", headers=admin).headers["etag"]
+    tags = {fid: HTTP.get(f"{services[0].url}/collections/buildings/items/{fid}", headers=admin).headers["etag"]
             for fid in ids}  # fmt: skip
     version = _version(db_url, "buildings")
 
     def edit(i: int) -> int:
         fid = ids[i]
         body = {"type": "Feature", "geometry": None, "properties": {"levels": 7 + i % 5, "name": f"edit {i}"}}
-        r = httpx.patch(f"{services[i % 2].url}/collections/buildings/items/{fid}", json=body,
+        r = HTTP.patch(f"{services[i % 2].url}/collections/buildings/items/{fid}", json=body,
                         headers={**admin, "If-Match": tags[fid]}, timeout=120)  # fmt: skip
         return r.status_code
 
@@ -94,7 +93,7 @@ def test_distinct_edits_each_move_the_version_once_and_show_everywhere_at_once(s
     assert statuses == [200] * n
     assert _version(db_url, "buildings") == version + n
     for service in services:  # no wait: every process reads the committed versions
-        page = httpx.get(f"{service.url}/collections/buildings/items", params={"limit": 10000},
+        page = HTTP.get(f"{service.url}/collections/buildings/items", params={"limit": 10000},
                          headers=admin).json()  # fmt: skip
         names = {f["id"]: f["properties"]["name"] for f in page["features"]}
         assert [names[fid] for fid in ids] == [f"edit {i}" for i in range(n)]

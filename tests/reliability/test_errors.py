@@ -10,7 +10,7 @@ import threading
 import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
-from processes import PASSWORDS, token
+from processes import HTTP, PASSWORDS, token
 
 from api.jobs import Jobs
 from api.main import create_app
@@ -45,9 +45,9 @@ def test_out_of_range_ids_are_404_or_422_never_500(services):
 
 
 def _patch(url, headers, layer, fid, props, geometry=None):
-    tag = httpx.get(f"{url}/collections/{layer}/items/{fid}", headers=headers).headers["etag"]
+    tag = HTTP.get(f"{url}/collections/{layer}/items/{fid}", headers=headers).headers["etag"]
     body = {"type": "Feature", "geometry": geometry, "properties": props}
-    return httpx.patch(
+    return HTTP.patch(
         f"{url}/collections/{layer}/items/{fid}", json=body, headers={**headers, "If-Match": tag}
     )
 
@@ -85,18 +85,18 @@ def test_invalid_values_are_refused_naming_the_field_and_nothing_is_stored(
 
 def test_a_read_refused_says_what_is_wrong_and_a_write_refused_that_nothing_was_written(services):
     url = services[0].url
-    read = _problem(httpx.get(f"{url}/collections/facilities/items?limit=0"), 422)
+    read = _problem(HTTP.get(f"{url}/collections/facilities/items?limit=0"), 422)
     assert read["detail"] == "1 problem found:" and read["problems"][0]["field"] == "limit"
     planner = token(url, "planner")
-    write = _problem(httpx.post(f"{url}/coverage/runs", json={"levels": [0]}, headers=planner), 422)
+    write = _problem(HTTP.post(f"{url}/coverage/runs", json={"levels": [0]}, headers=planner), 422)
     assert write["detail"] == "1 problem found; nothing was written:"
 
 
 def test_a_3d_point_is_stored_flat(services):
     url = services[0].url
     admin = token(url, "admin")
-    fid = httpx.get(f"{url}/collections/facilities/items?limit=1").json()["features"][0]["id"]
-    x, y = httpx.get(f"{url}/collections/facilities/items/{fid}").json()["geometry"]["coordinates"][:2]
+    fid = HTTP.get(f"{url}/collections/facilities/items?limit=1").json()["features"][0]["id"]
+    x, y = HTTP.get(f"{url}/collections/facilities/items/{fid}").json()["geometry"]["coordinates"][:2]
     r = _patch(url, admin, "facilities", fid, {}, {"type": "Point", "coordinates": [x, y, 512.0]})
     assert r.status_code == 200, r.text
     assert r.json()["geometry"]["coordinates"] == [x, y]
@@ -116,13 +116,13 @@ def test_a_3d_point_is_stored_flat(services):
 )
 def test_a_jobs_parameters_are_checked_before_it_is_accepted(services, body):
     planner = token(services[0].url, "planner")
-    r = httpx.post(f"{services[0].url}/siting/scenarios", json=body, headers=planner)
+    r = HTTP.post(f"{services[0].url}/siting/scenarios", json=body, headers=planner)
     assert _problem(r, 422)["problems"]
 
 
 def test_coverage_levels_out_of_range_are_refused(services):
     planner = token(services[0].url, "planner")
-    r = httpx.post(f"{services[0].url}/coverage/runs", json={"levels": [2**70]}, headers=planner)
+    r = HTTP.post(f"{services[0].url}/coverage/runs", json={"levels": [2**70]}, headers=planner)
     assert _problem(r, 422)["problems"][0]["field"].startswith("levels")
 
 

@@ -13,9 +13,8 @@ import threading
 import time
 import uuid
 
-import httpx2 as httpx
 import mapbox_vector_tile
-from processes import token
+from processes import HTTP, token
 
 from api.jobs import Jobs
 from gridmap.store.background import add_job, read_job
@@ -33,7 +32,7 @@ def _tile_of(lon: float, lat: float) -> tuple[int, int]:
 
 
 def _names(service_url: str, headers: dict[str, str], x: int, y: int) -> tuple[set[str], str]:
-    r = httpx.get(f"{service_url}/tiles/buildings/{ZOOM}/{x}/{y}", headers=headers, timeout=60)
+    r = HTTP.get(f"{service_url}/tiles/buildings/{ZOOM}/{x}/{y}", headers=headers, timeout=60)
     assert r.status_code == 200, r.text
     layers = mapbox_vector_tile.decode(r.content)
     return {
@@ -61,9 +60,9 @@ def test_an_edit_through_one_process_shows_in_the_next_tile_of_the_other(service
     after = kept.stat()
     assert (after.st_ino, after.st_mtime_ns) == (files[kept].st_ino, files[kept].st_mtime_ns)
 
-    etag = httpx.get(f"{first.url}/collections/buildings/items/{fid}", headers=admin).headers["etag"]
+    etag = HTTP.get(f"{first.url}/collections/buildings/items/{fid}", headers=admin).headers["etag"]
     body = {"type": "Feature", "geometry": None, "properties": {"name": "改过的楼"}}
-    r = httpx.patch(
+    r = HTTP.patch(
         f"{first.url}/collections/buildings/items/{fid}", json=body, headers={**admin, "If-Match": etag}
     )
     assert r.status_code == 200, r.text
@@ -78,23 +77,23 @@ def test_a_job_started_through_one_process_is_followed_through_the_other(service
     the polls with two processes)."""
     first, second = services
     planner = token(first.url, "planner")
-    r = httpx.post(
+    r = HTTP.post(
         f"{first.url}/coverage/runs", json={"categories": ["clinic"], "levels": [15]}, headers=planner
     )
     assert r.status_code == 202, r.text
     job = r.json()["id"]
     deadline = time.monotonic() + 120
     while True:
-        polled = httpx.get(f"{second.url}/jobs/{job}", headers=planner, timeout=30)
+        polled = HTTP.get(f"{second.url}/jobs/{job}", headers=planner, timeout=30)
         assert polled.status_code == 200, polled.text
         if polled.json()["status"] in ("done", "failed") or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     assert polled.json()["status"] == "done" and polled.json()["progress"] == 1.0, polled.json()
     run_id = polled.json()["result"]["run_id"]
-    assert httpx.get(f"{second.url}/coverage/runs/{run_id}", headers=planner).status_code == 200
+    assert HTTP.get(f"{second.url}/coverage/runs/{run_id}", headers=planner).status_code == 200
     resident = token(second.url, "resident")  # someone else's job: as if there were none, from either process
-    assert httpx.get(f"{second.url}/jobs/{job}", headers=resident).status_code == 404
+    assert HTTP.get(f"{second.url}/jobs/{job}", headers=resident).status_code == 404
 
 
 def test_a_job_whose_process_stopped_is_answered_as_failed(db_url):

@@ -8,7 +8,7 @@ import itertools
 import json
 
 import httpx2 as httpx
-from processes import probed_during, token
+from processes import HTTP, probed_during, token
 from sqlalchemy import update
 
 from gridmap.store.engine import make_engine
@@ -17,7 +17,7 @@ from gridmap.store.tables import LAYER_TABLES
 
 
 def _member(url: str, headers: dict, fid: int) -> httpx.Response:
-    return httpx.get(f"{url}/collections/members/items/{fid}", headers=headers)
+    return HTTP.get(f"{url}/collections/members/items/{fid}", headers=headers)
 
 
 def test_a_planners_tag_depends_only_on_what_the_planner_sees(services, db_url):
@@ -77,10 +77,10 @@ def test_heavy_downloads_wait_their_turn_and_quick_requests_go_on(services):
     statuses: list[int] = []
 
     def download(_: int) -> None:
-        statuses.append(httpx.get(f"{url}/maps/grids.html", headers=planner, timeout=120).status_code)
+        statuses.append(HTTP.get(f"{url}/maps/grids.html", headers=planner, timeout=120).status_code)
 
     def who() -> None:
-        assert httpx.get(f"{url}/who", params={"lon": 104.07, "lat": 30.66}, timeout=60).status_code == 200
+        assert HTTP.get(f"{url}/who", params={"lon": 104.07, "lat": 30.66}, timeout=60).status_code == 200
 
     waits = probed_during(download, 8, who, settle_s=0.3)
     assert set(statuses) <= {200, 429} and statuses.count(429) >= 1, statuses  # 4 held at most

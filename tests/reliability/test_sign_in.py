@@ -9,7 +9,7 @@ import hashlib
 import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
-from processes import PASSWORDS, probed_during, token
+from processes import HTTP, PASSWORDS, probed_during, token
 from sqlalchemy import update
 
 from api.main import create_app
@@ -22,7 +22,7 @@ from gridmap_cli import main
 
 
 def _sign_in(url: str, name: str, password: str) -> httpx.Response:
-    return httpx.post(f"{url}/auth/token", json={"name": name, "password": password}, timeout=60)
+    return HTTP.post(f"{url}/auth/token", json={"name": name, "password": password}, timeout=60)
 
 
 def test_twenty_wrong_passwords_lock_the_name_until_an_admin_unlocks_it(services, db_url):
@@ -117,7 +117,7 @@ def test_a_burst_of_bad_sign_ins_does_not_stall_other_requests(services, db_url,
         statuses.append(_sign_in(url, names[i], "wrong").status_code)
 
     def conformance() -> None:
-        assert httpx.get(f"{url}/conformance", timeout=30).status_code == 200
+        assert HTTP.get(f"{url}/conformance", timeout=30).status_code == 200
 
     waits = probed_during(bad, 40, conformance)
     assert set(statuses) <= {401, 429} and statuses.count(429) > 0  # the hash pool holds 16 at most
@@ -126,15 +126,15 @@ def test_a_burst_of_bad_sign_ins_does_not_stall_other_requests(services, db_url,
 
 def test_a_signed_out_token_is_refused_by_every_process_at_once(services):
     headers = token(services[0].url, "planner")
-    assert httpx.get(f"{services[1].url}/auth/me", headers=headers).json()["role"] == "planner"
-    assert httpx.post(f"{services[0].url}/auth/sign-out", headers=headers).status_code == 204
+    assert HTTP.get(f"{services[1].url}/auth/me", headers=headers).json()["role"] == "planner"
+    assert HTTP.post(f"{services[0].url}/auth/sign-out", headers=headers).status_code == 204
     for service in services:
-        r = httpx.get(f"{service.url}/auth/me", headers=headers)
+        r = HTTP.get(f"{service.url}/auth/me", headers=headers)
         assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
 
 
 def test_other_schemes_are_refused_not_read_as_anonymous(services):
-    r = httpx.get(f"{services[0].url}/collections", headers={"Authorization": "Basic YWRtaW46YWRtaW4="})
+    r = HTTP.get(f"{services[0].url}/collections", headers={"Authorization": "Basic YWRtaW46YWRtaW4="})
     assert r.status_code == 401 and "Basic" in r.json()["detail"]
 
 
@@ -143,13 +143,13 @@ def test_credentials_are_not_stored_and_every_answer_has_the_security_headers(se
     r = _sign_in(url, "admin", PASSWORDS["admin"])
     assert r.headers["cache-control"] == "no-store"
     for path in ("/", "/docs", "/conformance", "/collections/nothing", "/openapi.json"):
-        r = httpx.get(f"{url}{path}")
+        r = HTTP.get(f"{url}{path}")
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
-    docs = httpx.get(f"{url}/docs").text
+    docs = HTTP.get(f"{url}/docs").text
     assert "cdn" not in docs.lower() and "/vendor/swagger-ui-bundle.js" in docs
-    assert httpx.get(f"{url}/vendor/swagger-ui-bundle.js").status_code == 200
+    assert HTTP.get(f"{url}/vendor/swagger-ui-bundle.js").status_code == 200
 
 
 def test_the_limits_come_from_the_settings(db_url, monkeypatch):
