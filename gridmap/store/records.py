@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import Table, insert, select
 
 from gridmap.model import CATEGORY_NAMES_ZH
-from gridmap.store.layers import add_wkb, copy_rows, insert_values, result_frame, with_geometry, wkb_select
+from gridmap.store.layers import add_wkb, copy_rows, insert_values, select_frame, with_geometry, wkb_select
 from gridmap.store.tables import GEOMETRY_COLUMN
 from gridmap.values import plain_column
 
@@ -58,8 +58,7 @@ def read_rows(conn, table: Table, owner_column: str, owner_id: int) -> pd.DataFr
     spatial = GEOMETRY_COLUMN in table.c
     if spatial:
         cols.append(wkb_select(table))
-    result = conn.execute(select(*cols).where(table.c[owner_column] == owner_id).order_by(table.c.id))
-    frame = result_frame(result)
+    frame = select_frame(conn, select(*cols).where(table.c[owner_column] == owner_id).order_by(table.c.id))
     if spatial:
         frame = with_geometry(frame)
     if "category" in frame.columns:

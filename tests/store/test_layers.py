@@ -11,7 +11,7 @@ from sqlalchemy import select
 from gridmap.errors import DatabaseError
 from gridmap.model import LAYERS
 from gridmap.store.engine import make_engine
-from gridmap.store.layers import layer_version, read_layer, write_layer
+from gridmap.store.layers import _select_columns, layer_version, read_layer, select_frame, write_layer
 from gridmap.store.schema import current_revision, head_revision, schema_differences
 from gridmap.store.tables import LAYER_TABLES, audit_log
 
@@ -230,3 +230,29 @@ def test_a_fetched_statement_s_errors_are_sqlalchemy_s_and_a_lost_connection_lea
     assert lost is not None and lost.connection_invalidated
     assert [fetch(pg_engine, text("SELECT 1 AS one"))[0].one for _ in range(5)] == [1] * 5
     pg_engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def demo_engine(request, demo_copy):
+    engine = make_engine(demo_copy(request.param, "read_rows"))
+    yield engine
+    engine.dispose()
+
+
+def test_every_layer_reads_as_sqlalchemys_rows_give_it(demo_engine):
+    """Layers are read from the driver's rows (``select_frame``), converted as SQLAlchemy's
+    types convert them: every column of every layer of the demo, each value of the same type
+    (a boolean is not the 1 it equals) as SQLAlchemy's own rows give it."""
+    seen: set[str] = set()
+    for layer in LAYER_TABLES:
+        query = select(*_select_columns(layer, None)[2]).order_by(LAYER_TABLES[layer].c.id)
+        with demo_engine.connect() as conn:
+            ours = select_frame(conn, query)
+            rows = conn.execute(query).all()
+        theirs = pd.DataFrame.from_records([tuple(row) for row in rows], columns=list(ours.columns))
+        pd.testing.assert_frame_equal(ours, theirs, obj=layer)
+        for name in ours.columns:
+            types = [type(v).__name__ for v in ours[name].tolist()]
+            assert types == [type(v).__name__ for v in theirs[name].tolist()], (layer, name)
+            seen.update(types)
+    assert {"date", "Timestamp", "bool", "float", "str", "bytes"} <= seen, seen  # every conversion was made
