@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from fresh_db import copy_database, made_once
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete
 
 from gridmap.store.engine import make_engine
 from gridmap.store.schema import init_db
@@ -85,6 +85,15 @@ def demo_db(demo_copy) -> str:
     """A SpatiaLite file holding the demo district, one per test module (commands write to
     it): a copy of the one written once per run."""
     return demo_copy("spatialite", "demo")
+
+
+@pytest.fixture(scope="module", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def demo_engine(request, demo_copy) -> Iterator[Engine]:
+    """An engine on the demo district of each backend, one copy per test module (its tests
+    write to it), named after the module."""
+    engine = make_engine(demo_copy(request.param, request.module.__name__.rsplit(".", 1)[-1]))
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -79,13 +79,6 @@ def test_the_catalogue_names_departments_and_hours():
 # --- on the demo, both databases ------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def demo(request, demo_copy):
-    engine = make_engine(demo_copy(request.param, "events"))
-    yield engine
-    engine.dispose()
-
-
 def _led_grid(engine):
     """A base grid with a grid leader in office, its leader's name and a point inside it."""
     grids = read_layer(engine, "grids")
@@ -99,21 +92,21 @@ def _led_grid(engine):
     return led, leader, point
 
 
-def test_an_event_goes_to_the_grid_leader_in_office_there(demo):
-    grid, leader, point = _led_grid(demo)
-    filed = file_event(demo, lon=point.x, lat=point.y, category="environment", description="垃圾堆放",
+def test_an_event_goes_to_the_grid_leader_in_office_there(demo_engine):
+    grid, leader, point = _led_grid(demo_engine)
+    filed = file_event(demo_engine, lon=point.x, lat=point.y, category="environment", description="垃圾堆放",
                        source="resident", reporter="张三", phone="10012345678", now=T0)  # fmt: skip
-    event = read_layer(demo, "events").loc[filed.event_id]
+    event = read_layer(demo_engine, "events").loc[filed.event_id]
     assert event["grid_id"] == grid["id"] and event["assignee"] == leader
     assert event["community_id"] == grid["community_id"] and event["state"] == "reported"
     assert event["department"] == load_catalogue().category("environment").department
     assert pd.Timestamp(event["due_at"]) == pd.Timestamp(T0 + dt.timedelta(hours=48))
-    history = event_history_of(demo, filed.event_id)
+    history = event_history_of(demo_engine, filed.event_id)
     assert history[["from_state", "to_state", "by_role"]].values.tolist() == [[None, "reported", "reporter"]]
 
 
-def test_a_point_on_a_shared_edge_goes_to_the_lower_code_and_outside_every_grid_is_refused(demo):
-    grids = read_layer(demo, "grids")
+def test_a_point_on_a_shared_edge_goes_to_the_lower_code_and_outside_every_grid_is_refused(demo_engine):
+    grids = read_layer(demo_engine, "grids")
     base = grids[grids["level"] == grids["level"].max()] if grids["level"].notna().any() else grids
     geoms = base.geometry.to_numpy()
     tree = shapely.STRtree(geoms)
@@ -122,68 +115,74 @@ def test_a_point_on_a_shared_edge_goes_to_the_lower_code_and_outside_every_grid_
     pair, vertex = next(((a, b), xy[len(xy) // 2]) for a, b in zip(left, right, strict=True)
                         if len(xy := shapely.get_coordinates(shapely.intersection(geoms[a], geoms[b]))) >= 3)  # fmt: skip
     point = shapely.Point(vertex)
-    placement = file_event(demo, lon=point.x, lat=point.y, category="road_lighting", now=T0).placement
+    placement = file_event(demo_engine, lon=point.x, lat=point.y, category="road_lighting", now=T0).placement
     codes = sorted(base.iloc[list(pair)]["code"])
     assert set(base.iloc[list(pair)]["id"]) <= set(placement.grid_ids)
     assert base.loc[placement.grid_id, "code"] == codes[0]
-    version = layer_version(demo, "events")
+    version = layer_version(demo_engine, "events")
     w, s, _, n = shapely.union_all(grids.geometry.to_numpy()).bounds
     with pytest.raises(InputError, match="lies outside every grid"):
-        file_event(demo, lon=w - 0.002, lat=(s + n) / 2, category="environment", now=T0)
+        file_event(demo_engine, lon=w - 0.002, lat=(s + n) / 2, category="environment", now=T0)
     with pytest.raises(InputError, match="residents do not file 'illegal_construction'"):
-        file_event(demo, lon=point.x, lat=point.y, category="illegal_construction", now=T0)
-    assert layer_version(demo, "events") == version  # nothing stored
+        file_event(demo_engine, lon=point.x, lat=point.y, category="illegal_construction", now=T0)
+    assert layer_version(demo_engine, "events") == version  # nothing stored
 
 
-def test_left_alone_it_escalates_grid_community_street_and_the_department_is_called(demo):
-    _, _, point = _led_grid(demo)
-    lookup = responsibility(demo)
-    filed = file_event(demo, lon=point.x, lat=point.y, category="safety_hazard", now=T0, lookup=lookup)
-    claimed = file_event(demo, lon=point.x, lat=point.y, category="safety_hazard", now=T0, lookup=lookup)
-    move_event(demo, claimed.event_id, "accepted", now=T0 + dt.timedelta(hours=1))
-    assert filed.event_id not in escalate_due(demo, now=T0 + dt.timedelta(hours=23))
-    assert filed.event_id in escalate_due(demo, now=T0 + dt.timedelta(hours=25))
-    event = read_layer(demo, "events").loc[filed.event_id]
+def test_left_alone_it_escalates_grid_community_street_and_the_department_is_called(demo_engine):
+    _, _, point = _led_grid(demo_engine)
+    lookup = responsibility(demo_engine)
+    filed = file_event(demo_engine, lon=point.x, lat=point.y, category="safety_hazard", now=T0, lookup=lookup)
+    claimed = file_event(
+        demo_engine, lon=point.x, lat=point.y, category="safety_hazard", now=T0, lookup=lookup
+    )
+    move_event(demo_engine, claimed.event_id, "accepted", now=T0 + dt.timedelta(hours=1))
+    assert filed.event_id not in escalate_due(demo_engine, now=T0 + dt.timedelta(hours=23))
+    assert filed.event_id in escalate_due(demo_engine, now=T0 + dt.timedelta(hours=25))
+    event = read_layer(demo_engine, "events").loc[filed.event_id]
     assert (event["state"], event["level"]) == ("escalated", "community") and pd.isna(event["assignee"])
-    assert filed.event_id in escalate_due(demo, now=T0 + dt.timedelta(hours=50))
-    event = read_layer(demo, "events").loc[filed.event_id]
+    assert filed.event_id in escalate_due(demo_engine, now=T0 + dt.timedelta(hours=50))
+    event = read_layer(demo_engine, "events").loc[filed.event_id]
     department = load_catalogue().category("safety_hazard")
     assert (event["level"], event["assignee"], event["escalations"]) == ("street", department.department, 2)
     assert pd.Timestamp(event["claim_due_at"]) == pd.Timestamp(
         T0 + dt.timedelta(hours=50 + department.report_hours)
     )
-    assert filed.event_id not in escalate_due(demo, now=T0 + dt.timedelta(hours=200))  # the street is the top
+    assert filed.event_id not in escalate_due(
+        demo_engine, now=T0 + dt.timedelta(hours=200)
+    )  # the street is the top
     late = T0 + dt.timedelta(hours=50 + department.report_hours + 1)  # the department has not reported
-    mine = read_layer(demo, "events").loc[[filed.event_id]]
+    mine = read_layer(demo_engine, "events").loc[[filed.event_id]]
     assert event_figures(mine, now=late).iloc[0]["department_overdue"] == 1
     assert event_figures(mine, now=T0 + dt.timedelta(hours=50)).iloc[0]["department_overdue"] == 0
-    assert read_layer(demo, "events").loc[claimed.event_id, "level"] == "grid"  # claimed: stays
-    steps = event_history_of(demo, filed.event_id)
+    assert read_layer(demo_engine, "events").loc[claimed.event_id, "level"] == "grid"  # claimed: stays
+    steps = event_history_of(demo_engine, filed.event_id)
     assert steps["level"].tolist() == ["grid", "community", "street"] and set(steps["by_role"][1:]) == {CLOCK}
     # the department reports for duty (报到), solves it and the resident closes it with a rating
-    move_event(demo, filed.event_id, "accepted", now=T0 + dt.timedelta(hours=51))
-    move_event(demo, filed.event_id, "in_progress", now=T0 + dt.timedelta(hours=52))
-    move_event(demo, filed.event_id, "resolved", now=T0 + dt.timedelta(hours=60))
+    move_event(demo_engine, filed.event_id, "accepted", now=T0 + dt.timedelta(hours=51))
+    move_event(demo_engine, filed.event_id, "in_progress", now=T0 + dt.timedelta(hours=52))
+    move_event(demo_engine, filed.event_id, "resolved", now=T0 + dt.timedelta(hours=60))
     with pytest.raises(InputError, match="rating"):
-        move_event(demo, filed.event_id, "closed", by=REPORTER, rating=9)
-    done = move_event(demo, filed.event_id, "closed", by=REPORTER, rating=5, now=T0 + dt.timedelta(hours=61))
+        move_event(demo_engine, filed.event_id, "closed", by=REPORTER, rating=9)
+    done = move_event(
+        demo_engine, filed.event_id, "closed", by=REPORTER, rating=5, now=T0 + dt.timedelta(hours=61)
+    )
     assert (done["state"], done["rating"]) == ("closed", 5)
     with pytest.raises(ConflictError, match="needs a note"):
-        move_event(demo, filed.event_id, "in_progress")
+        move_event(demo_engine, filed.event_id, "in_progress")
     reopened = move_event(
-        demo, filed.event_id, "in_progress", note="漏水又出现了", now=T0 + dt.timedelta(hours=70)
+        demo_engine, filed.event_id, "in_progress", note="漏水又出现了", now=T0 + dt.timedelta(hours=70)
     )
     assert pd.isna(reopened["resolved_at"]) and pd.isna(reopened["rating"])
 
 
-def test_of_two_moves_from_one_state_exactly_one_is_made(demo):
-    _, _, point = _led_grid(demo)
-    filed = file_event(demo, lon=point.x, lat=point.y, category="neighbour_dispute", now=T0)
+def test_of_two_moves_from_one_state_exactly_one_is_made(demo_engine):
+    _, _, point = _led_grid(demo_engine)
+    filed = file_event(demo_engine, lon=point.x, lat=point.y, category="neighbour_dispute", now=T0)
     results: list = []
 
     def take(to: str, note: str | None) -> None:
         try:
-            results.append(move_event(demo, filed.event_id, to, note=note)["state"])
+            results.append(move_event(demo_engine, filed.event_id, to, note=note)["state"])
         except ConflictError as exc:
             results.append(type(exc).__name__)
 
@@ -193,22 +192,24 @@ def test_of_two_moves_from_one_state_exactly_one_is_made(demo):
     for t in threads:
         t.join()
     assert sorted(results, key=str).count("ConflictError") == 1 and len(results) == 2
-    assert len(event_history_of(demo, filed.event_id)) == 2
+    assert len(event_history_of(demo_engine, filed.event_id)) == 2
 
 
-def test_events_are_not_edited_or_imported_as_plain_features(demo, tmp_path):
+def test_events_are_not_edited_or_imported_as_plain_features(demo_engine, tmp_path):
     with pytest.raises(ConflictError, match="changes through its steps"):
-        create_feature(demo, "events", {"category": "other"}, shapely.Point(104.08, 30.67), user="x")
+        create_feature(demo_engine, "events", {"category": "other"}, shapely.Point(104.08, 30.67), user="x")
     path = tmp_path / "events.csv"
     pd.DataFrame({"category": ["other"], "lon": [104.08], "lat": [30.67]}).to_csv(path, index=False)
-    assert main(["--db", demo.url.render_as_string(hide_password=False), "import", "events", str(path),
+    assert main(["--db", demo_engine.url.render_as_string(hide_password=False), "import", "events", str(path),
                  "--source-crs", "EPSG:4326"]) == 2  # fmt: skip
 
 
-def test_a_grid_leader_reads_the_events_of_their_grids_and_planners_no_reporter(demo):
-    grid, _, point = _led_grid(demo)
-    file_event(demo, lon=point.x, lat=point.y, category="other", reporter="李四", phone="10087654321", now=T0)
-    layers = {name: read_layer(demo, name) for name in ("grids", "buildings", "compounds", "party_orgs",
+def test_a_grid_leader_reads_the_events_of_their_grids_and_planners_no_reporter(demo_engine):
+    grid, _, point = _led_grid(demo_engine)
+    file_event(
+        demo_engine, lon=point.x, lat=point.y, category="other", reporter="李四", phone="10087654321", now=T0
+    )
+    layers = {name: read_layer(demo_engine, name) for name in ("grids", "buildings", "compounds", "party_orgs",
               "communities", "households", "members", "coop_units", "assignments", "events")}  # fmt: skip
     events = layers["events"]
     mine = visible_frame("events", events, "grid_leader", grid_leader_area(layers, (int(grid["id"]),)))
@@ -268,8 +269,8 @@ def test_figures_on_a_hand_built_set_have_known_answers():
     assert empty.iloc[0]["filed"] == 0 and empty.iloc[0]["response_rate"] is None
 
 
-def test_the_report_command_prints_and_writes_a_spreadsheet(demo, tmp_path, capsys):
-    db = ["--db", demo.url.render_as_string(hide_password=False)]
+def test_the_report_command_prints_and_writes_a_spreadsheet(demo_engine, tmp_path, capsys):
+    db = ["--db", demo_engine.url.render_as_string(hide_password=False)]
     out = tmp_path / "events.xlsx"
     assert (
         main([*db, "events", "report", "--by", "community", "--now", "2026-03-20T00:00", "--out", str(out)])
@@ -280,7 +281,7 @@ def test_the_report_command_prints_and_writes_a_spreadsheet(demo, tmp_path, caps
     sheets = pd.read_excel(out, sheet_name=None)
     assert set(sheets) == {"by community", "by category", "by source"}
     whole = sheets["by community"].iloc[0]
-    events = read_layer(demo, "events")
+    events = read_layer(demo_engine, "events")
     counted = (~events["state"].isin(["duplicate", "not_ours"])).sum()  # these do not count as filed
     assert (
         whole["name"] == "(all)" and whole["filed 报送事件"] == counted and counted > 900
@@ -293,14 +294,14 @@ def test_the_report_command_prints_and_writes_a_spreadsheet(demo, tmp_path, caps
     # a unit without a name yet (a grid just drawn) shows none, not "nan"
     from sqlalchemy import text
 
-    with demo.begin() as conn:
+    with demo_engine.begin() as conn:
         named = conn.execute(text("SELECT id, name FROM grids ORDER BY id LIMIT 1")).one()
         conn.execute(text("UPDATE grids SET name = NULL WHERE id = :i"), {"i": named.id})
     try:
         assert main([*db, "events", "report", "--by", "grid"]) == 0
         assert "nan" not in capsys.readouterr().out
     finally:
-        with demo.begin() as conn:
+        with demo_engine.begin() as conn:
             conn.execute(text("UPDATE grids SET name = :n WHERE id = :i"), {"n": named.name, "i": named.id})
 
 
@@ -325,12 +326,12 @@ def test_repeat_places_by_hand():
     assert repeat_places(events.iloc[:0], xy[:0]).empty
 
 
-def test_the_report_maps_its_units_in_a_geopackage(demo, tmp_path):
+def test_the_report_maps_its_units_in_a_geopackage(demo_engine, tmp_path):
     import geopandas as gpd
     import pyogrio
 
     out = tmp_path / "events.gpkg"
-    assert main(["--db", demo.url.render_as_string(hide_password=False), "events", "report", "--by", "street",
+    assert main(["--db", demo_engine.url.render_as_string(hide_password=False), "events", "report", "--by", "street",
                  "--out", str(out)]) == 0  # fmt: skip
     assert {str(n) for n, _ in pyogrio.list_layers(out)} == {
         "events_by_street",
@@ -338,29 +339,31 @@ def test_the_report_maps_its_units_in_a_geopackage(demo, tmp_path):
         "events_by_source",
     }
     streets = gpd.read_file(out, layer="events_by_street")
-    assert len(streets) == len(read_layer(demo, "streets")) and streets.geometry.notna().all()
-    assert streets["filed"].sum() == event_figures(read_layer(demo, "events")).iloc[0]["filed"]
+    assert len(streets) == len(read_layer(demo_engine, "streets")) and streets.geometry.notna().all()
+    assert streets["filed"].sum() == event_figures(read_layer(demo_engine, "events")).iloc[0]["filed"]
 
 
-def test_two_runs_of_the_clock_at_once_escalate_an_event_one_level(demo):
+def test_two_runs_of_the_clock_at_once_escalate_an_event_one_level(demo_engine):
     """A run that read the events before another run escalated one finds, under the event's
     lock, that it waits on a new deadline: it leaves it, rather than sending it up again."""
-    _, _, point = _led_grid(demo)
-    filed = file_event(demo, lon=point.x, lat=point.y, category="environment", now=T0)
+    _, _, point = _led_grid(demo_engine)
+    filed = file_event(demo_engine, lon=point.x, lat=point.y, category="environment", now=T0)
     late = T0 + dt.timedelta(hours=25)
     runs: list[list[int]] = []
-    threads = [threading.Thread(target=lambda: runs.append(escalate_due(demo, now=late))) for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: runs.append(escalate_due(demo_engine, now=late))) for _ in range(2)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert sum(filed.event_id in moved for moved in runs) == 1
-    event = read_layer(demo, "events").loc[filed.event_id]
+    event = read_layer(demo_engine, "events").loc[filed.event_id]
     assert (event["level"], event["escalations"]) == ("community", 1)
     # what the slower run does when it read the event before the other moved it
     with pytest.raises(ConflictError, match="no longer waits unclaimed past its deadline"):
-        move_event(demo, filed.event_id, "escalated", by="clock", now=late)
-    assert read_layer(demo, "events").loc[filed.event_id, "escalations"] == 1
+        move_event(demo_engine, filed.event_id, "escalated", by="clock", now=late)
+    assert read_layer(demo_engine, "events").loc[filed.event_id, "escalations"] == 1
 
 
 def test_filing_on_the_command_line_names_the_grid_by_its_code(demo_copy, capsys):

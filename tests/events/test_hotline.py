@@ -13,16 +13,8 @@ import pytest
 from gridmap.crs import wgs84_to_gcj02
 from gridmap.errors import InputError
 from gridmap.io.hotline import import_hotline, read_category_map
-from gridmap.store.engine import make_engine
 from gridmap.store.layers import layer_version, read_layer
 from gridmap_cli import main
-
-
-@pytest.fixture(scope="module", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def demo(request, demo_copy):
-    engine = make_engine(demo_copy(request.param, "hotline"))
-    yield engine
-    engine.dispose()
 
 
 def _export(path, engine, *, bad: bool = False):
@@ -51,41 +43,41 @@ def _category_map(path):
     return read_category_map(path)
 
 
-def test_a_hotline_export_is_placed_routed_and_imported_once(demo, tmp_path):
-    grids = _export(tmp_path / "12345.csv", demo)
+def test_a_hotline_export_is_placed_routed_and_imported_once(demo_engine, tmp_path):
+    grids = _export(tmp_path / "12345.csv", demo_engine)
     mapping = _category_map(tmp_path / "map.csv")
-    report = import_hotline(demo, tmp_path / "12345.csv", source_crs="gcj02", category_map=mapping)
+    report = import_hotline(demo_engine, tmp_path / "12345.csv", source_crs="gcj02", category_map=mapping)
     assert len(report.filed) == 4 and report.already == 0
-    events = read_layer(demo, "events").loc[report.filed].sort_values("external_id")
+    events = read_layer(demo_engine, "events").loc[report.filed].sort_values("external_id")
     assert list(events["grid_id"]) == list(grids.index)  # the GCJ-02 points landed in their grids
     assert list(events["category"]) == ["environment", "road_lighting", "neighbour_dispute", "environment"]
     assert set(events["source"]) == {"hotline"} and events["description"].iloc[0] == "楼下垃圾未清运"
     assert pd.Timestamp(events["filed_at"].iloc[0]) == pd.Timestamp("2026-11-02 01:15")  # 09:15 in Beijing
-    version = layer_version(demo, "events")
-    again = import_hotline(demo, tmp_path / "12345.csv", source_crs="gcj02", category_map=mapping)
-    assert (again.filed, again.already) == ([], 4) and layer_version(demo, "events") == version
+    version = layer_version(demo_engine, "events")
+    again = import_hotline(demo_engine, tmp_path / "12345.csv", source_crs="gcj02", category_map=mapping)
+    assert (again.filed, again.already) == ([], 4) and layer_version(demo_engine, "events") == version
 
 
-def test_every_bad_row_is_listed_and_nothing_is_written(demo, tmp_path):
-    _export(tmp_path / "bad.csv", demo, bad=True)
+def test_every_bad_row_is_listed_and_nothing_is_written(demo_engine, tmp_path):
+    _export(tmp_path / "bad.csv", demo_engine, bad=True)
     mapping = _category_map(tmp_path / "map.csv")
-    version = layer_version(demo, "events")
+    version = layer_version(demo_engine, "events")
     with pytest.raises(InputError) as exc:
-        import_hotline(demo, tmp_path / "bad.csv", source_crs="gcj02", category_map=mapping)
+        import_hotline(demo_engine, tmp_path / "bad.csv", source_crs="gcj02", category_map=mapping)
     text = str(exc.value)
     assert "row 3, field 'received_at': '昨天' is not a time" in text
     assert "row 4, field 'category_text': category '其他事项' is not in the category map" in text
     assert "row 5, field 'geometry'" in text and "outside every grid" in text
-    assert layer_version(demo, "events") == version
+    assert layer_version(demo_engine, "events") == version
     with pytest.raises(InputError, match="no CRS: declare it with --source-crs"):
-        import_hotline(demo, tmp_path / "bad.csv", category_map=mapping)
+        import_hotline(demo_engine, tmp_path / "bad.csv", category_map=mapping)
 
 
-def test_the_command_imports_with_a_dry_run_first(demo, tmp_path, capsys):
-    _export(tmp_path / "cli.csv", demo)
+def test_the_command_imports_with_a_dry_run_first(demo_engine, tmp_path, capsys):
+    _export(tmp_path / "cli.csv", demo_engine)
     pd.DataFrame({"text": ["垃圾清运", "路灯不亮", "噪音扰民"],
                   "category": ["environment", "road_lighting", "neighbour_dispute"]}).to_csv(tmp_path / "m.csv", index=False)  # fmt: skip
-    db = ["--db", demo.url.render_as_string(hide_password=False)]
+    db = ["--db", demo_engine.url.render_as_string(hide_password=False)]
     args = [*db, "events", "import", str(tmp_path / "cli.csv"), "--source-crs", "gcj02", "--category-map",
             str(tmp_path / "m.csv")]  # fmt: skip
     assert main([*args, "--dry-run"]) == 0
@@ -94,25 +86,30 @@ def test_the_command_imports_with_a_dry_run_first(demo, tmp_path, capsys):
     assert "filed 4 hotline event(s)" in capsys.readouterr().out
 
 
-def test_an_excel_export_reads_the_same(demo, tmp_path):
-    _export(tmp_path / "xl.csv", demo, bad=True)
+def test_an_excel_export_reads_the_same(demo_engine, tmp_path):
+    _export(tmp_path / "xl.csv", demo_engine, bad=True)
     pd.read_csv(tmp_path / "xl.csv", encoding="gbk").to_excel(tmp_path / "xl.xlsx", index=False)
     with pytest.raises(InputError) as exc:
         import_hotline(
-            demo, tmp_path / "xl.xlsx", source_crs="gcj02", category_map=_category_map(tmp_path / "m.csv")
+            demo_engine,
+            tmp_path / "xl.xlsx",
+            source_crs="gcj02",
+            category_map=_category_map(tmp_path / "m.csv"),
         )
     assert "xl.xlsx, row 3, field 'received_at'" in str(exc.value)
 
 
-def test_two_imports_of_one_export_at_once_file_each_ticket_once(demo, tmp_path):
+def test_two_imports_of_one_export_at_once_file_each_ticket_once(demo_engine, tmp_path):
     """Both read the stored tickets before either writes: the second, under the events' lock,
     finds them filed and counts them as already there."""
-    _export(tmp_path / "twice.csv", demo)
+    _export(tmp_path / "twice.csv", demo_engine)
     mapping = _category_map(tmp_path / "map.csv")
     reports: list = []
 
     def run() -> None:
-        reports.append(import_hotline(demo, tmp_path / "twice.csv", source_crs="gcj02", category_map=mapping))
+        reports.append(
+            import_hotline(demo_engine, tmp_path / "twice.csv", source_crs="gcj02", category_map=mapping)
+        )
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for t in threads:
@@ -120,22 +117,22 @@ def test_two_imports_of_one_export_at_once_file_each_ticket_once(demo, tmp_path)
     for t in threads:
         t.join()
     assert sorted((len(r.filed), r.already) for r in reports) == [(0, 4), (4, 0)]
-    events = read_layer(demo, "events")
+    events = read_layer(demo_engine, "events")
     assert events["external_id"].str.startswith("twice-").sum() == 4
 
 
-def test_a_ticket_twice_in_one_export_is_one_call_and_a_time_ahead_is_refused(demo, tmp_path):
-    _export(tmp_path / "dup.csv", demo)
+def test_a_ticket_twice_in_one_export_is_one_call_and_a_time_ahead_is_refused(demo_engine, tmp_path):
+    _export(tmp_path / "dup.csv", demo_engine)
     frame = pd.read_csv(tmp_path / "dup.csv", encoding="gbk")
     frame.loc[1, "工单号"] = frame.loc[0, "工单号"]  # the call exported twice
     frame.to_csv(tmp_path / "dup.csv", index=False, encoding="gbk")
     mapping = _category_map(tmp_path / "map.csv")
-    report = import_hotline(demo, tmp_path / "dup.csv", source_crs="gcj02", category_map=mapping)
+    report = import_hotline(demo_engine, tmp_path / "dup.csv", source_crs="gcj02", category_map=mapping)
     assert (len(report.filed), report.already) == (3, 1)
     frame.loc[2, "受理时间"] = "2099-11-03 14:05"
     frame.loc[2, "工单号"] = "ahead-1"
     frame.to_csv(tmp_path / "ahead.csv", index=False, encoding="gbk")
-    version = layer_version(demo, "events")
+    version = layer_version(demo_engine, "events")
     with pytest.raises(InputError, match="row 4, field 'received_at': '2099-11-03 14:05' lies in the future"):
-        import_hotline(demo, tmp_path / "ahead.csv", source_crs="gcj02", category_map=mapping)
-    assert layer_version(demo, "events") == version
+        import_hotline(demo_engine, tmp_path / "ahead.csv", source_crs="gcj02", category_map=mapping)
+    assert layer_version(demo_engine, "events") == version

@@ -11,15 +11,7 @@ import pytest
 from gridmap.io.importer import validation_context
 from gridmap.io.validate import validate_frame
 from gridmap.model import layer_spec
-from gridmap.store.engine import make_engine
 from gridmap.store.layers import layer_keys, read_columns, read_layer
-
-
-@pytest.fixture(scope="module", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
-def demo(request, demo_copy):
-    engine = make_engine(demo_copy(request.param, "edit-checks"))
-    yield engine
-    engine.dispose()
 
 
 def _cases(engine) -> list[tuple[str, dict, int | None]]:
@@ -69,10 +61,10 @@ def _checked(conn, layer: str, frame: pd.DataFrame, own: int | None, rows: pd.Da
     return clean, [(p.severity, p.field, p.message) for p in problems], ctx
 
 
-def test_one_feature_s_check_reads_what_it_names_and_finds_what_the_whole_layers_find(demo):
+def test_one_feature_s_check_reads_what_it_names_and_finds_what_the_whole_layers_find(demo_engine):
     found = 0
-    with demo.connect() as conn:
-        for layer, values, own in _cases(demo):
+    with demo_engine.connect() as conn:
+        for layer, values, own in _cases(demo_engine):
             frame = pd.DataFrame([values])
             if own is not None:
                 frame.insert(0, "id", [own])
@@ -89,21 +81,21 @@ def test_one_feature_s_check_reads_what_it_names_and_finds_what_the_whole_layers
     assert found >= 8  # most cases are refused, each for what it names
 
 
-def test_layer_keys_by_id_and_by_code(demo):
-    every = layer_keys(demo, "grids")
+def test_layer_keys_by_id_and_by_code(demo_engine):
+    every = layer_keys(demo_engine, "grids")
     assert [i for i, _ in every] == sorted(i for i, _ in every) and all(c for _, c in every)
     (a, code_a), (b, code_b) = every[0], every[5]
-    assert layer_keys(demo, "grids", ids=[a], codes=[code_b]) == [(a, code_a), (b, code_b)]
-    assert layer_keys(demo, "grids", ids=[], codes=[]) == []
-    assert layer_keys(demo, "households", ids=[1, 99_999_999])[0][1] is None  # a layer without codes
+    assert layer_keys(demo_engine, "grids", ids=[a], codes=[code_b]) == [(a, code_a), (b, code_b)]
+    assert layer_keys(demo_engine, "grids", ids=[], codes=[]) == []
+    assert layer_keys(demo_engine, "households", ids=[1, 99_999_999])[0][1] is None  # a layer without codes
 
 
-def test_columns_read_straight_from_the_driver_are_those_read_with_the_layer(demo):
+def test_columns_read_straight_from_the_driver_are_those_read_with_the_layer(demo_engine):
     for layer, columns in [("households", ("building_id", "linked_member_id")),
                            ("assignments", ("target_layer", "target_id", "member_id")), ("visits", ())]:  # fmt: skip
-        whole = read_layer(demo, layer, columns=columns, geometry=False)
-        quick = read_columns(demo, layer, columns)
+        whole = read_layer(demo_engine, layer, columns=columns, geometry=False)
+        quick = read_columns(demo_engine, layer, columns)
         pd.testing.assert_frame_equal(quick, whole[quick.columns])
     assert len(quick) and list(quick.columns) == ["id"]
     with pytest.raises(ValueError, match="valid_from"):
-        read_columns(demo, "assignments", ("valid_from",))
+        read_columns(demo_engine, "assignments", ("valid_from",))
