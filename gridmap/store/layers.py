@@ -102,11 +102,13 @@ def select_frame(conn: Connection, query: Select[Any]) -> pd.DataFrame:
         raise DBAPIError.instance(None, None, exc, error, dialect=dialect) from exc
     finally:
         result.close()
-    frame = pd.DataFrame.from_records(rows, columns=list(result.keys()))
-    for position, processor in enumerate(convert):
-        if processor is not None and len(rows):
-            frame.isetitem(position, [processor(row[position]) for row in rows])
-    return frame
+    if rows and any(processor is not None for processor in convert):  # converted by column
+        columns = [
+            values if processor is None else [processor(v) for v in values]
+            for values, processor in zip(zip(*rows, strict=True), convert, strict=True)
+        ]
+        rows = list(zip(*columns, strict=True))  # back to rows: replacing a frame's columns cost more
+    return pd.DataFrame.from_records(rows, columns=list(result.keys()))
 
 
 def _records(frame: pd.DataFrame, spec: LayerSpec) -> list[dict[str, Any]]:
