@@ -92,7 +92,7 @@ def select_frame(conn: Connection, query: Select[Any]) -> pd.DataFrame:
     result = conn.execute(query)
     error = dialect.loaded_dbapi.Error
     try:
-        cursor = result.cursor  # type: ignore[attr-defined]
+        cursor = result.cursor
         convert = [
             column.type.dialect_impl(dialect).result_processor(dialect, described[1])
             for column, described in zip(query.selected_columns, cursor.description, strict=True)
