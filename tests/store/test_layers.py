@@ -234,7 +234,7 @@ def test_a_fetched_statement_s_errors_are_sqlalchemy_s_and_a_lost_connection_lea
 
 def test_every_layer_reads_as_sqlalchemys_rows_give_it(demo_engine):
     """Layers are read from the driver's rows (``select_frame``), converted as SQLAlchemy's
-    types convert them: every column of every layer of the demo_engine, each value of the same type
+    types convert them: every column of every layer of the demo, each value of the same type
     (a boolean is not the 1 it equals) as SQLAlchemy's own rows give it."""
     seen: set[str] = set()
     for layer in LAYER_TABLES:
