@@ -39,7 +39,7 @@ def test_the_tiles_benchmark_cold_and_warm(demo_copy):
     url = demo_copy("postgis", "bench_tiles")
     out = run_bench("tiles.py", "--no-peer", "--database", url, "--seconds", "1", "--connections", "2",
                     "--workers", "1", "--zooms", "13", "14", "--layers", "roads", "--who-points", "20")  # fmt: skip
-    assert "roads: one client, each tile once (ms)" in out
+    assert "roads: one client, each tile 3 times, a pass of every tile on each server in turn (ms)" in out
     rows = re.findall(r"^ +2 gridmap (cold|warm) +\d+ +[\d.]+ +[\d.]+ +(\d+) ", out, flags=re.M)
     assert rows == [("cold", "0"), ("warm", "0")]
     assert "/who under load, 2 connections" in out and out.count("load ") >= 2
