@@ -30,7 +30,7 @@ from gridmap.scope import (
     visible_ids,
 )
 from gridmap.settings import Settings
-from gridmap.store.engine import POSTGRES_POOL_SIZE, reading
+from gridmap.store.engine import reading
 from gridmap.store.layers import layer_versions_now, read_columns, read_layer
 from gridmap.tiles import TileSource
 
@@ -195,9 +195,10 @@ class AppState:
         self.jobs = Jobs(engine=engine)  # kept in the database: every process answers for every job
         self.sign_ins = BoundedPool("sign-in", workers=2, limit=16, what="sign-ins")
         self.heavy = BoundedPool("heavy", workers=1, limit=4, what="map downloads and grid drawings")
-        # tiles on threads of their own, as many as the database keeps connections (more would
-        # wait for one); a queue longer than any browsers' bursts is answered 429
-        self.tile_threads = BoundedPool("tiles", workers=POSTGRES_POOL_SIZE, limit=4096, what="tile requests")
+        # tiles on threads of their own; a queue longer than any browsers' bursts is answered 429
+        self.tile_threads = BoundedPool(
+            "tiles", workers=settings.tile_threads, limit=4096, what="tile requests"
+        )
         self.sign_in_policy = SignInPolicy.from_settings(settings)
 
     def shutdown(self) -> None:

@@ -29,7 +29,7 @@ from gridmap.scope import PUBLIC_LAYERS, analysis_ids, readable_layers, visible_
 from gridmap.store.engine import is_sqlite
 from gridmap.store.mvt import postgis_tile
 from gridmap.store.secret import service_secret
-from gridmap.tiles import MAX_ZOOM, TileSource, encode_tile, lonlat_bounds, tile_bounds
+from gridmap.tiles import MAX_ZOOM, TileSource, check_tile, encode_tile, lonlat_bounds
 
 router = APIRouter(prefix="/tiles", tags=["vector tiles"], route_class=AnswerRoute)
 MVT = "application/vnd.mapbox-vector-tile"
@@ -211,7 +211,7 @@ def _answer(
         user, versions = user_and_versions(app.engine, token)
     layer, z, x, y = ask.layer, ask.z, ask.x, ask.y
     try:
-        tile_bounds(z, x, y)
+        check_tile(z, x, y)
     except InputError as exc:  # an address off the grid names no tile (OGC API – Tiles: 404)
         raise NotFoundError(str(exc.problems[0].message)) from None
     keep = _keep(app, versions, user, layer)

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -166,25 +167,34 @@ class Served:
 def serve(database_url: str, workers: int = 1, ready_path: str = "/conformance") -> Served:
     """Start ``gridmap serve --workers`` over ``database_url``; return once it answers. What
     it logs goes to a temporary file, shown when it fails to start."""
+    command = ["-m", "gridmap_cli", "--db", database_url, "serve", "--workers", str(workers)]
+    return start_server(command, {}, ready_path)
+
+
+def start_server(args: list[str], env: dict[str, str], ready_path: str) -> Served:
+    """Start ``python ARGS --port PORT`` (a free port; ``env`` added to the environment) from
+    the project's folder; return once ``ready_path`` gets any answer (an error status is an
+    answer too). What it logs goes to a temporary file, shown when it fails to start."""
     port = free_port()
     log = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed by Served.stop)
     process = subprocess.Popen(
-        [sys.executable, "-m", "gridmap_cli", "--db", database_url, "serve", "--port", str(port),
-         "--workers", str(workers)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
+        [sys.executable, *args, "--port", str(port)],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
             urllib.request.urlopen(url + ready_path, timeout=1).read()
             return Served(url, process, log)
+        except urllib.error.HTTPError:
+            return Served(url, process, log)
         except OSError:
             if process.poll() is not None:
                 log.seek(0)
-                sys.exit(f"the service exited with {process.returncode}:\n{log.read()[-3000:]}")
+                sys.exit(f"{args[1]} exited with {process.returncode}:\n{log.read()[-3000:]}")
             time.sleep(0.1)
     process.kill()
-    sys.exit("the service did not start within 30 s")
+    sys.exit(f"{args[1]} did not start within 30 s")
 
 
 def cycling_script(listing: Path, request: str) -> str:

@@ -25,10 +25,13 @@ its own, started cold, reading the same files:
   for this work.
 
 The service: the demo district on a throwaway PostGIS (as for the tests), ``gridmap serve
---workers N`` for N = 1 and 2 with the tile folder shared, and wrk with 200 connections over
-the buildings tiles of zooms 12–17, each cut once into the shared folder before the run and
-each process keeping tiles in memory too, as deployed: requests/s, p50, p99 and failed
-requests (target: no failures and p99 under 50 ms with two workers). wrk opens its 200
+--workers N`` for N = 1 and 2 (``--processes``) with the tile folder shared, and wrk with 200
+connections over the buildings tiles of zooms 12–17 (``--zooms``), each cut once into the
+shared folder before the run and each process keeping tiles in memory too, as deployed:
+requests/s, p50, p99 and failed requests (target: no failures and p99 under 50 ms with two
+workers). After each, the floor: the same load on as many processes of
+``bench/bare_tiles.py``, which runs the service's statement for each request and answers
+fixed bytes, and nothing else: the most the service's code could reach on this machine. wrk opens its 200
 connections at once; a 30 s run (the default) keeps the first request on each, about 1 % of
 a 10 s run's, from setting the p99 alone. The machine's load is printed before and after.
 """
@@ -346,8 +349,8 @@ def _print_parts(workers: int, run: dict, busy: float) -> None:
 
 
 def service_part(args) -> None:
-    from bench.common import postgis, serve
-    from bench.tiles import load, prepare, tile_paths
+    from bench.common import postgis, serve, start_server
+    from bench.tiles import ZOOMS, load, prepare, tile_paths
 
     with (
         autogroup_off(args.no_autogroup),
@@ -355,28 +358,57 @@ def service_part(args) -> None:
         tempfile.TemporaryDirectory() as tmp,
     ):
         bounds, token = prepare(url, fill=not args.database)
-        paths = [f"/tiles/buildings/{p}" for ps in tile_paths(bounds).values() for p in ps]
+        paths = [
+            f"/tiles/buildings/{p}" for ps in tile_paths(bounds, args.zooms or ZOOMS).values() for p in ps
+        ]
+        headers = {"Authorization": f"Bearer {token}"}
         print(
             f"\n== the service: {len(paths)} buildings tiles, 200 connections, {args.seconds} s ({machine_load()})"
         )
-        for workers in (1, 2):
+        print("   beside it, the floor: the same load on bench/bare_tiles.py, which runs the service's "
+              "statement for each request and answers bytes as many as a mean tile, and nothing else")  # fmt: skip
+        for workers in args.processes:
             # the processes share a folder of tiles, and each keeps its own in memory
             os.environ["GRIDMAP_TILE_CACHE_DIR"] = str(Path(tmp) / f"tiles-{workers}")
             served = serve(url, workers=workers)
             try:
-                headers = {"Authorization": f"Bearer {token}"}
-                # every tile cut once into the shared folder
-                load(served.url, paths, headers, min(3, args.seconds), 16)
+                load(served.url, paths, headers, min(3, args.seconds), 16)  # every tile cut once
+                size = mean_size(served.url, paths, headers)
                 busy = others_now()
                 got = load(served.url, paths, headers, args.seconds, 200)
             finally:
                 served.stop()
-            unanswered = f", {got['timeouts']} of them unanswered within wrk's 2 s" if got["timeouts"] else ""
-            print(f"  {workers} worker{'s' if workers > 1 else ''}: {got['rps']:,.0f} req/s, p50 {got['p50']:.1f} ms, "
-                  f"p99 {got['p99']:.1f} ms, {got['errors']} failed{unanswered} (others busy {busy:.0%})")  # fmt: skip
+            show(f"{workers} worker{'s' if workers > 1 else ''}", got, busy)
+            bare = start_server(
+                ["-m", "uvicorn", "bench.bare_tiles:app", "--workers", str(workers), "--loop", "asyncio",
+                 "--no-access-log"],
+                {"GRIDMAP_DATABASE_URL": url, "BENCH_BARE_TILE_BYTES": str(size)}, "/",
+            )  # fmt: skip
+            try:
+                busy = others_now()
+                floor = load(bare.url, paths, headers, args.seconds, 200)
+            finally:
+                bare.stop()
+            show(f"the floor, {workers} process{'es' if workers > 1 else ''}", floor, busy)
+            if floor["rps"]:
+                print(f"    the service answered {got['rps'] / floor['rps']:.0%} of the floor's requests")
             if got["rps"]:  # wrk keeps every connection waiting: the mean wait is the queue's
                 print(f"    with 200 requests always waiting, each waits {200_000 / got['rps']:.0f} ms on average "
                       f"(Little's law): a p99 under 50 ms needs over {200 / 0.05:,.0f} requests/s")  # fmt: skip
+
+
+def mean_size(base: str, paths: list[str], headers: dict) -> int:
+    """The mean size of the tiles at ``paths`` (bytes), each fetched once."""
+    import httpx
+
+    with httpx.Client(base_url=base, headers=headers) as client:
+        return round(np.mean([len(client.get(path).content) for path in paths]))
+
+
+def show(label: str, got: dict, busy: float) -> None:
+    unanswered = f", {got['timeouts']} of them unanswered within wrk's 2 s" if got["timeouts"] else ""
+    print(f"  {label}: {got['rps']:,.0f} req/s, p50 {got['p50']:.1f} ms, p99 {got['p99']:.1f} ms, "
+          f"{got['errors']} failed{unanswered} (others busy {busy:.0%})")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -388,6 +420,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--district-tiles", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=30, help="of wrk against each service")
     parser.add_argument("--no-service", action="store_true")
+    parser.add_argument(
+        "--processes", type=int, nargs="+", default=[1, 2], help="of the service, one run each (default 1 2)"
+    )
+    parser.add_argument("--zooms", type=int, nargs="+", help="the zooms of the service's tiles (12–17)")
     parser.add_argument("--no-province", action="store_true")
     parser.add_argument("--no-autogroup", action="store_true", help="for the service: " + NO_AUTOGROUP_HELP)
     parser.add_argument(

@@ -337,7 +337,7 @@ def sign_in(
         conn.execute(delete(api_tokens).where(api_tokens.c.expires_at < _now()))
         conn.execute(
             insert(api_tokens).values(
-                token_hash=_token_hash(token),
+                token_hash=token_hash(token),
                 user_id=row.id,
                 created_at=_now(),
                 expires_at=_now() + dt.timedelta(hours=hours),
@@ -400,7 +400,8 @@ def unlock(engine: Engine, name: str) -> bool:
     return bool(done.rowcount)
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What is kept of a bearer token: its SHA-256, in hexadecimal."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -413,10 +414,11 @@ _TOKEN_ACCOUNT = (
 
 
 #: that account (its columns empty for a token not known) beside every layer's version
-#: counter, in one statement: a row per layer, and one row when there is no layer
+#: counter, in one statement: a row per layer, and one row when there is no layer (its
+#: parameter ``token_hash``, :func:`token_hash`)
 _ACCOUNT = _TOKEN_ACCOUNT.subquery("account")
 _VERSIONS = ALL_VERSIONS.subquery("versions")
-_TOKEN_ACCOUNT_AND_VERSIONS = select(_ACCOUNT, _VERSIONS.c.layer, _VERSIONS.c.version).select_from(
+TOKEN_ACCOUNT_AND_VERSIONS = select(_ACCOUNT, _VERSIONS.c.layer, _VERSIONS.c.version).select_from(
     select(literal_column("1").label("one"))
     .subquery("anchor")
     .outerjoin(_ACCOUNT, true())
@@ -426,7 +428,7 @@ _TOKEN_ACCOUNT_AND_VERSIONS = select(_ACCOUNT, _VERSIONS.c.layer, _VERSIONS.c.ve
 
 def user_for_token(engine: Engine, token: str) -> User:
     """The user a bearer token belongs to; AuthError when unknown or expired."""
-    rows = fetch(engine, _TOKEN_ACCOUNT, {"token_hash": _token_hash(token)})
+    rows = fetch(engine, _TOKEN_ACCOUNT, {"token_hash": token_hash(token)})
     return _token_user(engine, rows[0] if rows else None)
 
 
@@ -434,7 +436,7 @@ def user_and_versions(engine: Engine, token: str) -> tuple[User, dict[str, int]]
     """The user a bearer token belongs to (AuthError when unknown or expired) and every
     layer's version counter as committed now, read in one statement: each tile and each
     Open311 filing asks both."""
-    rows = fetch(engine, _TOKEN_ACCOUNT_AND_VERSIONS, {"token_hash": _token_hash(token)})
+    rows = fetch(engine, TOKEN_ACCOUNT_AND_VERSIONS, {"token_hash": token_hash(token)})
     return _token_user(engine, rows[0] if rows[0].name is not None else None), versions_of(rows)
 
 
@@ -449,7 +451,7 @@ def _token_user(engine: Engine, row) -> User:
 def sign_out(engine: Engine, token: str) -> None:
     """Forget a token."""
     with write_transaction(engine) as conn:
-        conn.execute(delete(api_tokens).where(api_tokens.c.token_hash == _token_hash(token)))
+        conn.execute(delete(api_tokens).where(api_tokens.c.token_hash == token_hash(token)))
 
 
 def set_password(engine: Engine, name: str, password: str) -> None:

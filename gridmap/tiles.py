@@ -29,12 +29,17 @@ MAX_ZOOM = 22
 _TMS = morecantile.tms.get("WebMercatorQuad")
 
 
-def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
-    """The tile's (minx, miny, maxx, maxy) in EPSG:3857 metres; InputError outside the grid."""
+def check_tile(z: int, x: int, y: int) -> None:
+    """InputError unless z/x/y names a tile of the WebMercatorQuad grid (zoom 0…MAX_ZOOM)."""
     if not (0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
         raise InputError(
             f"tile {z}/{x}/{y} is not on the WebMercatorQuad grid (zoom 0…{MAX_ZOOM}, x and y 0…2^zoom-1)"
         )
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """The tile's (minx, miny, maxx, maxy) in EPSG:3857 metres; InputError outside the grid."""
+    check_tile(z, x, y)
     b = _TMS.xy_bounds(morecantile.Tile(x, y, z))
     return b.left, b.bottom, b.right, b.top
 

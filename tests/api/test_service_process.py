@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from api.main import create_app
-from gridmap.errors import DatabaseError
+from gridmap.errors import DatabaseError, SettingsError
 from gridmap.settings import Settings
 from gridmap.store.engine import POSTGRES_POOL_SIZE, make_engine, open_pool
 
@@ -52,3 +52,15 @@ def test_on_postgis_a_process_opens_its_connections_ready_before_it_serves(postg
     with pytest.raises(DatabaseError, match=r"too many connections.*keeps 16.*max_connections"), refused:
         pass
     assert open_pool(make_engine(demo_db)) == 0
+
+
+def test_tiles_are_answered_on_as_many_threads_as_set_and_no_more_than_the_pool(demo_db, monkeypatch):
+    """Each thread holds a connection of the pool while it works: more threads than the pool
+    has connections would only wait for one, and the setting says so."""
+    monkeypatch.setenv("GRIDMAP_TILE_THREADS", str(POSTGRES_POOL_SIZE + 1))
+    with pytest.raises(SettingsError, match=rf"GRIDMAP_TILE_THREADS.*{POSTGRES_POOL_SIZE}"):
+        Settings()
+    monkeypatch.setenv("GRIDMAP_TILE_THREADS", "2")
+    with TestClient(create_app(Settings(database_url=demo_db))) as client:
+        assert client.app.state.gridmap.tile_threads._pool._max_workers == 2
+        assert client.get("/tiles/roads/14/13000/6700").status_code in (200, 204)

@@ -1,7 +1,5 @@
 """The service benchmarks run from their README commands on their smallest sizes, so that
-none of them rots: each prints its figures, the load, and no failed request. (The service
-half of bench/scale.py is made of the helpers these run: the tiles benchmark's ``prepare``,
-``tile_paths`` and ``load``, and ``serve``.)"""
+none of them rots: each prints its figures, the load, and no failed request."""
 
 from __future__ import annotations
 
@@ -43,6 +41,21 @@ def test_the_tiles_benchmark_cold_and_warm(demo_copy):
     rows = re.findall(r"^ +2 gridmap (cold|warm) +\d+ +[\d.]+ +[\d.]+ +(\d+) ", out, flags=re.M)
     assert rows == [("cold", "0"), ("warm", "0")]
     assert "/who under load, 2 connections" in out and out.count("load ") >= 2
+
+
+@pytest.mark.postgis
+def test_the_scale_benchmarks_service_half_beside_its_floor(demo_copy):
+    """The service on two processes beside the bare application that runs its statement and
+    nothing else (which has the tiles' token, or it would answer 401s)."""
+    url = demo_copy("postgis", "bench_scale")
+    out = run_bench("scale.py", "--no-province", "--database", url, "--seconds", "1", "--zooms", "13", "14",
+                    "--processes", "2")  # fmt: skip
+    for label in ("2 workers", "the floor, 2 processes"):
+        assert re.search(
+            rf"^  {label}: [\d,]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms, 0 failed", out, flags=re.M
+        ), out
+    assert re.search(r"the service answered \d+% of the floor's requests", out)
+    assert out.count("load ") >= 3
 
 
 def test_the_map_pages_benchmark_writes_and_opens_a_map(_demo_file):
