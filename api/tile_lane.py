@@ -1,23 +1,27 @@
 """The quick lane of the busiest request: a well-formed ``GET /tiles/{layer}/{z}/{x}/{y}``
-answered without FastAPI's parameter machinery.
+answered without FastAPI's parameter machinery or the middleware that only other requests need.
 
 A map asks for tiles by the dozen at each move, and a shift's grid workers by the thousand:
 checking a tile's parameters through FastAPI's dependencies took twice the CPU of the
-answer itself. This route, placed before the documented one (:func:`api.tiles.tile`), takes a
-request only when every part of it is plain — the method GET, a zoom, column and row in range
-written in ASCII digits, query parameters known, each once, of letters, digits and ``_`` —
-and gives it the documented route's answer (:func:`api.tiles.tile_response`). Anything else is
-left to the documented route, which checks it and says what is wrong as always: the lane takes
-no request whose parameters that route would refuse, and answers none differently.
+answer itself, and passing through the service's layers of middleware (the body's limit,
+errors caught, the router) a tenth more. This middleware, in front of the service's own,
+takes a request only when every part of it is plain — the method GET, a zoom, column and row
+in range written in ASCII digits, query parameters known, each once, of letters, digits and
+``_`` — and gives it the documented route's answer (:func:`api.tiles.tile_response`), with the
+headers and compression of every answer. Anything else, and any request whose answer is an
+error, goes on to the documented route (:func:`api.tiles.tile`), which checks it and says
+what is wrong as always: the lane takes no request whose parameters that route would refuse,
+and answers none differently.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from starlette.routing import BaseRoute, Match, NoMatchFound, compile_path, get_route_path
-from starlette.types import Receive, Scope, Send
+from starlette.routing import compile_path, get_route_path
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.analysis import KEPT_REF
 from api.auth import token_of
@@ -69,30 +73,55 @@ def plain_ask(path_params: dict[str, str], query: bytes) -> TileAsk | None:
     return TileAsk(path_params["layer"], zoom, column, row_number(path_params["y"]), **named)
 
 
-class TileLane(BaseRoute):
-    """Matches a plain GET of a tile (and nothing else), answered by :func:`tile_response`;
-    not in the OpenAPI document, which describes the documented route."""
+class TileLane:
+    """ASGI middleware, in front of the service's own: a plain GET of a tile is answered by
+    :func:`tile_response` and passes out through ``answer_middleware`` (the middleware every
+    answer of the service passes through: its headers and compression); any other request,
+    and one whose answer is an error, goes on to the service, whose documented route then
+    answers it as it answers any (the lane is not in the OpenAPI document either)."""
 
-    def __init__(self) -> None:
+    def __init__(self, app: ASGIApp, answer_middleware: Sequence[tuple[type, dict[str, Any]]]) -> None:
+        self.app = app
         self.path_regex = compile_path(PATH)[0]
+        answer: ASGIApp = _send_answer
+        for middleware, options in answer_middleware:
+            answer = middleware(answer, **options)
+        self.answer = answer
 
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+    def take(self, scope: Scope) -> tuple[TileAsk, dict[str, str]] | None:
+        """The tile a plain GET asks for and its two headers that matter (``authorization``,
+        ``if-none-match``), or None for any other request."""
         if scope["type"] != "http" or scope["method"] != "GET":
-            return Match.NONE, {}
+            return None
         found = self.path_regex.match(get_route_path(scope))
         ask = found and plain_ask(found.groupdict(), scope.get("query_string", b""))
         if not ask:
-            return Match.NONE, {}
+            return None
         headers = [(k, v) for k, v in scope["headers"] if k in (b"authorization", b"if-none-match")]
         if len({k for k, _ in headers}) < len(headers):  # a header given twice
-            return Match.NONE, {}
-        return Match.FULL, {"gridmap_tile": (ask, {k.decode(): v.decode("latin-1") for k, v in headers})}
+            return None
+        return ask, {k.decode(): v.decode("latin-1") for k, v in headers}
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        ask, headers = scope["gridmap_tile"]
-        token = token_of(headers.get("authorization"))
-        response = await tile_response(scope["app"].state.gridmap, ask, token, headers.get("if-none-match"))
-        await response(scope, receive, send)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        taken = self.take(scope)
+        if taken is None:
+            await self.app(scope, receive, send)
+            return
+        ask, headers = taken
+        app = scope["app"].state.gridmap
+        try:
+            response = await tile_response(
+                app, ask, token_of(headers.get("authorization")), headers.get("if-none-match")
+            )
+        except Exception:  # refused or failed: said by the documented route, as for any request
+            await self.app(scope, receive, send)
+            return
+        await self.answer({**scope, _RESPONSE: response}, receive, send)
 
-    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
-        raise NoMatchFound(name, path_params)
+
+#: where the lane puts its answer in the scope, for the answer's own middleware to pass on
+_RESPONSE = "gridmap_tile_response"
+
+
+async def _send_answer(scope: Scope, receive: Receive, send: Send) -> None:
+    await scope[_RESPONSE](scope, receive, send)

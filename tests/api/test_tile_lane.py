@@ -1,6 +1,7 @@
 """The quick lane of tiles (api/tile_lane.py) answers exactly as the documented route: the same
-status, headers and body for every request, plain or odd, for each role; it takes the plain
-requests and leaves every other to the documented route."""
+status, headers and body (compressed where the client takes it) for every request, plain or
+odd, for each role; it takes the plain requests, answers those that succeed itself, and leaves
+every other to the documented route."""
 
 from __future__ import annotations
 
@@ -66,33 +67,42 @@ ODD = [
 
 @pytest.fixture(scope="module")
 def lane(client):
-    """The app's lane, which a test takes out and puts back."""
-    (found,) = [r for r in client.app.router.routes if isinstance(r, TileLane)]
-    assert client.app.router.routes.index(found) == 0  # before any other route
+    """The app's lane, in front of the service's own middleware, which a test turns off."""
+    client.get("/conformance")  # the middleware is put together for the first request
+    assert client.app.user_middleware[0].cls is TileLane  # the outermost of the service's own
+    found = client.app.middleware_stack
+    while not isinstance(found, TileLane):
+        found = found.app
     return found
 
 
 def _both(client, lane, method: str, url: str, headers: dict) -> tuple:
-    """(answer with the lane, answer without it, whether the lane took the request)."""
-    taken = []
-    original = lane.handle
+    """(answer with the lane, answer without it, whether the lane took the request, whether
+    it answered it itself: an error goes on to the documented route)."""
+    taken, passed = [], []
+    take, service = lane.take, lane.app
 
-    async def counted(scope, receive, send):
-        taken.append(scope["path"])
-        await original(scope, receive, send)
+    def counted(scope):
+        got = take(scope)
+        taken.append(got is not None)
+        return got
 
-    lane.handle = counted
+    async def went_on(scope, receive, send):
+        passed.append(scope["path"])
+        await service(scope, receive, send)
+
+    lane.take, lane.app = counted, went_on
     try:
         with_lane = client.request(method, url, headers=headers)
     finally:
-        del lane.handle
-    routes = client.app.router.routes
-    routes.remove(lane)
+        del lane.take
+        lane.app = service
+    lane.take = lambda scope: None
     try:
         without = client.request(method, url, headers=headers)
     finally:
-        routes.insert(0, lane)
-    return with_lane, without, bool(taken)
+        del lane.take
+    return with_lane, without, taken == [True], taken == [True] and not passed
 
 
 def _same(a, b, url: str) -> None:
@@ -113,28 +123,29 @@ def test_every_plain_and_odd_request_is_answered_as_the_documented_route_does(
     for layer in LAYERS:  # each layer as each caller
         url = f"/tiles/{layer}/{z}/{x}/{y}"
         for name, headers in callers.items():
-            a, b, taken = _both(client, lane, "GET", url, headers)
+            a, b, taken, answered = _both(client, lane, "GET", url, headers)
             _same(a, b, f"{name}: {url}")
             assert taken, f"{name}: {url}"
+            assert answered == (a.status_code < 400), f"{name}: {url}"
     for layer in ("grids", "coverage"):  # each address and query, as a few callers
         for kind, cases in (("plain", PLAIN), ("odd", ODD)):
             for tail, query in cases:
                 url = f"/tiles/{layer}/{tail.format(z=z, x=x, y=y)}" + (f"?{query}" if query else "")
                 for name in ("public", "leader", "bad token"):
-                    a, b, taken = _both(client, lane, "GET", url, callers[name])
+                    a, b, taken, _ = _both(client, lane, "GET", url, callers[name])
                     _same(a, b, f"{name}: {url}")
                     assert taken == (kind == "plain"), f"{name}: {url}"
     # the client's copy current: 304 by either route, and a stale tag gets the tile
     url = f"/tiles/grids/{z}/{x}/{y}"
     tag = client.get(url, headers=auth["leader"]).headers["etag"]
     for match in (tag, f'W/{tag}, "other"', '"stale"'):
-        a, b, taken = _both(client, lane, "GET", url, {**auth["leader"], "If-None-Match": match})
+        a, b, _, answered = _both(client, lane, "GET", url, {**auth["leader"], "If-None-Match": match})
         _same(a, b, match)
-        assert taken and a.status_code == (200 if match == '"stale"' else 304)
+        assert answered and a.status_code == (200 if match == '"stale"' else 304)
     # a header given twice, and a method other than GET: the documented route's
     for method, headers in (("GET", [*auth["leader"].items(), *auth["planner"].items()]), ("HEAD", auth["leader"]),
                             ("POST", auth["leader"]), ("DELETE", auth["admin"])):  # fmt: skip
-        a, b, taken = _both(client, lane, method, url, headers)
+        a, b, taken, _ = _both(client, lane, method, url, headers)
         _same(a, b, f"{method} {url}")
         assert not taken
 
@@ -167,7 +178,7 @@ def test_random_addresses_and_queries_are_answered_alike(client, auth, lane):
         address = "/".join("".join(rng.choices(pieces, k=rng.randint(1, 3))) for _ in range(3))
         query = "&".join(f"{rng.choice(names)}={rng.choice(values)}" for _ in range(rng.randint(0, 3)))
         url = f"/tiles/{rng.choice(LAYERS[:7])}/{address}" + (f"?{query}" if query else "")
-        a, b, _ = _both(client, lane, "GET", url, auth[rng.choice(["public", "planner", "leader"])])
+        a, b, *_ = _both(client, lane, "GET", url, auth[rng.choice(["public", "planner", "leader"])])
         _same(a, b, url)
 
 
