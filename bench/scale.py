@@ -349,7 +349,7 @@ def _print_parts(workers: int, run: dict, busy: float) -> None:
 
 
 def service_part(args) -> None:
-    from bench.common import postgis, serve, start_server
+    from bench.common import postgis, serve, start_server, steady_ratio
     from bench.tiles import ZOOMS, load, prepare, tile_paths
 
     with (
@@ -385,13 +385,14 @@ def service_part(args) -> None:
                 {"GRIDMAP_DATABASE_URL": url, "BENCH_BARE_TILE_BYTES": str(size)}, "/",
             )  # fmt: skip
             try:
-                busy = others_now()
+                floor_busy = others_now()
                 floor = load(bare.url, paths, headers, args.seconds, 200)
             finally:
                 bare.stop()
-            show(f"the floor, {workers} process{'es' if workers > 1 else ''}", floor, busy)
+            show(f"the floor, {workers} process{'es' if workers > 1 else ''}", floor, floor_busy)
             if floor["rps"]:
-                print(f"    the service answered {got['rps'] / floor['rps']:.0%} of the floor's requests")
+                ratio = steady_ratio(got["rps"], floor["rps"], busy, floor_busy)
+                print(f"    requests/s, the service / the floor: {ratio}")
             if got["rps"]:  # wrk keeps every connection waiting: the mean wait is the queue's
                 print(f"    with 200 requests always waiting, each waits {200_000 / got['rps']:.0f} ms on average "
                       f"(Little's law): a p99 under 50 ms needs over {200 / 0.05:,.0f} requests/s")  # fmt: skip
