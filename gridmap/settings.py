@@ -150,12 +150,13 @@ class Settings:
         1024, ge=1, description="How large that folder may grow before its oldest tiles go (MiB)"
     )
     tile_threads: int = setting(
-        4,
+        default_factory=lambda: min(16, 2 * (os.cpu_count() or 1)),
         ge=1,
         le=16,
         description="Threads of each service process that answer tiles, each with a database "
-        "connection of the process's 16 while it works: more let a database of many cores cut "
-        "more tiles at once, and cost a busy process time switching between them",
+        "connection of the process's 16 while it works (default: twice the machine's cores, at "
+        "most 16): more let a database of many cores cut more tiles at once, and cost a busy "
+        "process time switching between them",
     )
     max_request_mb: float = setting(
         20.0,
