@@ -8,18 +8,19 @@ errors caught, the router) a tenth more. This middleware, in front of the servic
 takes a request only when every part of it is plain — the method GET, a zoom, column and row
 in range written in ASCII digits, query parameters known, each once, of letters, digits and
 ``_`` — and gives it the documented route's answer (:func:`api.tiles.tile_response`), with the
-headers and compression of every answer. Anything else, and any request whose answer is an
-error, goes on to the documented route (:func:`api.tiles.tile`), which checks it and says
-what is wrong as always: the lane takes no request whose parameters that route would refuse,
-and answers none differently.
+headers and compression of every answer, and an error by the service's own handler of it.
+Anything else goes on to the documented route (:func:`api.tiles.tile`), which checks it and
+says what is wrong as always: the lane takes no request whose parameters that route would
+refuse, and answers none differently.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from starlette.requests import Request
 from starlette.routing import compile_path, get_route_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -76,9 +77,9 @@ def plain_ask(path_params: dict[str, str], query: bytes) -> TileAsk | None:
 class TileLane:
     """ASGI middleware, in front of the service's own: a plain GET of a tile is answered by
     :func:`tile_response` and passes out through ``answer_middleware`` (the middleware every
-    answer of the service passes through: its headers and compression); any other request,
-    and one whose answer is an error, goes on to the service, whose documented route then
-    answers it as it answers any (the lane is not in the OpenAPI document either)."""
+    answer of the service passes through: its headers and compression), an error answered by
+    the service's handler of it; any other request goes on to the service, whose documented
+    route answers it (the lane is not in the OpenAPI document either)."""
 
     def __init__(self, app: ASGIApp, answer_middleware: Sequence[tuple[type, dict[str, Any]]]) -> None:
         self.app = app
@@ -113,10 +114,18 @@ class TileLane:
             response = await tile_response(
                 app, ask, token_of(headers.get("authorization")), headers.get("if-none-match")
             )
-        except Exception:  # refused or failed: said by the documented route, as for any request
-            await self.app(scope, receive, send)
-            return
+        except Exception as exc:  # refused or failed: said as the service says it for any request
+            handler = _handler_of(scope["app"].exception_handlers, exc)
+            if handler is None:  # none for it: the service's own catch-all answers (and logs it)
+                await self.app(scope, receive, send)
+                return
+            response = await handler(Request(scope, receive), exc)
         await self.answer({**scope, _RESPONSE: response}, receive, send)
+
+
+def _handler_of(handlers: Mapping[Any, Callable], exc: Exception) -> Callable | None:
+    """The service's handler of ``exc``: the one of its nearest class that has one."""
+    return next((handlers[kind] for kind in type(exc).__mro__ if kind in handlers), None)
 
 
 #: where the lane puts its answer in the scope, for the answer's own middleware to pass on

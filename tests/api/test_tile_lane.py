@@ -1,7 +1,7 @@
 """The quick lane of tiles (api/tile_lane.py) answers exactly as the documented route: the same
 status, headers and body (compressed where the client takes it) for every request, plain or
-odd, for each role; it takes the plain requests, answers those that succeed itself, and leaves
-every other to the documented route."""
+odd, for each role; it takes the plain requests and answers them itself, errors as the
+service's handlers say them, and leaves every other to the documented route."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def lane(client):
 
 def _both(client, lane, method: str, url: str, headers: dict) -> tuple:
     """(answer with the lane, answer without it, whether the lane took the request, whether
-    it answered it itself: an error goes on to the documented route)."""
+    it answered it itself rather than passing it on)."""
     taken, passed = [], []
     take, service = lane.take, lane.app
 
@@ -125,8 +125,7 @@ def test_every_plain_and_odd_request_is_answered_as_the_documented_route_does(
         for name, headers in callers.items():
             a, b, taken, answered = _both(client, lane, "GET", url, headers)
             _same(a, b, f"{name}: {url}")
-            assert taken, f"{name}: {url}"
-            assert answered == (a.status_code < 400), f"{name}: {url}"
+            assert taken and answered, f"{name}: {url}"
     for layer in ("grids", "coverage"):  # each address and query, as a few callers
         for kind, cases in (("plain", PLAIN), ("odd", ODD)):
             for tail, query in cases:
