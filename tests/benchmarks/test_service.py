@@ -45,12 +45,12 @@ def test_the_tiles_benchmark_cold_and_warm(demo_copy):
 
 @pytest.mark.postgis
 def test_the_scale_benchmarks_service_half_beside_its_floor(demo_copy):
-    """The service on two processes beside the bare application that runs its statement and
+    """The service in one process beside the bare application that runs its statement and
     nothing else (which has the tiles' token, or it would answer 401s)."""
     url = demo_copy("postgis", "bench_scale")
     out = run_bench("scale.py", "--no-province", "--database", url, "--seconds", "1", "--zooms", "13", "14",
-                    "--processes", "2")  # fmt: skip
-    for label in ("2 workers", "the floor, 2 processes"):
+                    "--processes", "1")  # fmt: skip
+    for label in ("1 worker", "the floor, 1 process"):
         assert re.search(
             rf"^  {label}: [\d,]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms, 0 failed", out, flags=re.M
         ), out
