@@ -2,9 +2,9 @@
 what any answer of a signed-in tile must, and nothing of the rest.
 
 For each request it reads the caller's token and every layer's version in the statement the
-service runs (:data:`gridmap.accounts.TOKEN_ACCOUNT_AND_VERSIONS`), on a connection of its
-its pool's (psycopg's), and answers the same bytes (``BENCH_BARE_TILE_BYTES`` of them, the mean size
-of the tiles the service answered); no parameter checks, no scope, no tag, no cache, no
+service runs (:data:`gridmap.accounts.TOKEN_ACCOUNT_AND_VERSIONS`), on a connection of a
+pool of psycopg's, and answers the same bytes (``BENCH_BARE_TILE_BYTES`` of them, the mean
+size of the tiles the service answered); no parameter checks, no scope, no tag, no cache, no
 middleware, no access log. ``bench/scale.py`` runs it under uvicorn on the same event loop
 as the service (Python's own), with the same wrk load: what two processes of it answer, at
 what latency, is the most the service's code could reach here.
