@@ -152,11 +152,31 @@ def need_wrk() -> None:
 
 @dataclass
 class Served:
-    """The service (``gridmap serve``) over a database, in ``workers`` processes."""
+    """A server started by :func:`launch`: its address, its process, and the file it logs to."""
 
+    name: str
     url: str
     process: subprocess.Popen
     log: IO[str]
+
+    def wait_ready(self, ready_path: str, seconds: float = 30) -> Served:
+        """Return once ``ready_path`` is answered with a status under 500; exit, with the end
+        of the server's log, when it exits first or has not answered within ``seconds``."""
+        for _ in range(round(seconds * 10)):
+            try:
+                urllib.request.urlopen(self.url + ready_path, timeout=1).read()
+                return self
+            except urllib.error.HTTPError as answer:  # a refusal is an answer too
+                if answer.code < 500:
+                    return self
+            except OSError:
+                pass
+            if self.process.poll() is not None:
+                self.log.seek(0)
+                sys.exit(f"{self.name} exited with {self.process.returncode}:\n{self.log.read()[-3000:]}")
+            time.sleep(0.1)
+        self.process.kill()
+        sys.exit(f"{self.name} did not start within {seconds:g} s")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -164,37 +184,23 @@ class Served:
         self.log.close()
 
 
-def serve(database_url: str, workers: int = 1, ready_path: str = "/conformance") -> Served:
-    """Start ``gridmap serve --workers`` over ``database_url``; return once it answers. What
-    it logs goes to a temporary file, shown when it fails to start."""
-    command = ["-m", "gridmap_cli", "--db", database_url, "serve", "--workers", str(workers)]
-    return start_server(command, {}, ready_path)
-
-
-def start_server(args: list[str], env: dict[str, str], ready_path: str) -> Served:
-    """Start ``python ARGS --port PORT`` (a free port; ``env`` added to the environment) from
-    the project's folder; return once ``ready_path`` gets any answer (an error status is an
-    answer too). What it logs goes to a temporary file, shown when it fails to start."""
+def launch(name: str, command: list[str], env: dict[str, str]) -> Served:
+    """Start ``COMMAND --port PORT`` (a free port; ``env`` added to the environment) from the
+    project's folder, without waiting for it (:meth:`Served.wait_ready`). What it logs goes to
+    a temporary file, shown when it fails to start."""
     port = free_port()
     log = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed by Served.stop)
     process = subprocess.Popen(
-        [sys.executable, *args, "--port", str(port)],
+        [*command, "--port", str(port)],
         cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url + ready_path, timeout=1).read()
-            return Served(url, process, log)
-        except urllib.error.HTTPError:
-            return Served(url, process, log)
-        except OSError:
-            if process.poll() is not None:
-                log.seek(0)
-                sys.exit(f"{args[1]} exited with {process.returncode}:\n{log.read()[-3000:]}")
-            time.sleep(0.1)
-    process.kill()
-    sys.exit(f"{args[1]} did not start within 30 s")
+    return Served(name, f"http://127.0.0.1:{port}", process, log)
+
+
+def serve(database_url: str, workers: int = 1, ready_path: str = "/conformance") -> Served:
+    """Start ``gridmap serve --workers`` over ``database_url``; return once it answers."""
+    command = [sys.executable, "-m", "gridmap_cli", "--db", database_url, "serve", "--workers", str(workers)]
+    return launch("the service", command, {}).wait_ready(ready_path)
 
 
 def cycling_script(listing: Path, request: str) -> str:

@@ -349,7 +349,7 @@ def _print_parts(workers: int, run: dict, busy: float) -> None:
 
 
 def service_part(args) -> None:
-    from bench.common import postgis, serve, start_server, steady_ratio
+    from bench.common import launch, postgis, serve, steady_ratio
     from bench.tiles import ZOOMS, load, prepare, tile_paths
 
     with (
@@ -379,11 +379,12 @@ def service_part(args) -> None:
             finally:
                 served.stop()
             show(f"{workers} worker{'s' if workers > 1 else ''}", got, busy)
-            bare = start_server(
-                ["-m", "uvicorn", "bench.bare_tiles:app", "--workers", str(workers), "--loop", "asyncio",
-                 "--no-access-log"],
-                {"GRIDMAP_DATABASE_URL": url, "BENCH_BARE_TILE_BYTES": str(size)}, "/",
-            )  # fmt: skip
+            bare = launch(
+                "the floor",
+                [sys.executable, "-m", "uvicorn", "bench.bare_tiles:app", "--workers", str(workers),
+                 "--loop", "asyncio", "--no-access-log"],
+                {"GRIDMAP_DATABASE_URL": url, "BENCH_BARE_TILE_BYTES": str(size)},
+            ).wait_ready("/")  # fmt: skip
             try:
                 floor_busy = others_now()
                 floor = load(bare.url, paths, headers, args.seconds, 200)

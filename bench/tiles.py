@@ -44,9 +44,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.common import (  # noqa: E402
     NO_AUTOGROUP_HELP,
+    Served,
     autogroup_off,
     cycling_script,
-    free_port,
+    launch,
     machine_load,
     need_wrk,
     others_now,
@@ -94,20 +95,6 @@ def prepare(url: str, fill: bool = True) -> tuple[tuple[float, float, float, flo
     bounds = tuple(float(v) for v in read_layer(engine, "communities").total_bounds)
     engine.dispose()
     return bounds, token
-
-
-def wait_up(url: str, proc: subprocess.Popen) -> None:
-    with httpx.Client(timeout=1) as client:  # one client: making one costs some 25 ms of CPU
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise RuntimeError(f"{url} exited with {proc.returncode}")
-            try:
-                if client.get(url).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def tile_paths(
@@ -187,21 +174,18 @@ def main() -> None:
         if python is not None:
             commands["tipg"] = ([str(python), "-m", "uvicorn", "tipg.main:app", "--workers",
                                  str(args.workers)], tipg_env, "/collections")  # fmt: skip
-        servers: dict[str, tuple[str, subprocess.Popen]] = {}
+        servers: dict[str, Served] = {}
         try:
             for name, (command, env, _) in commands.items():  # started together, then waited for
-                port = free_port()
-                proc = subprocess.Popen([*command, "--port", str(port)], env={**os.environ, **env},
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-                servers[name] = (f"http://127.0.0.1:{port}", proc)
+                servers[name] = launch(name, command, env)
             for name, (_, _, ready) in commands.items():
-                wait_up(servers[name][0] + ready, servers[name][1])
-            run({name: base for name, (base, _) in servers.items()}, bounds, token, args)
+                servers[name].wait_ready(ready, seconds=60)
+            run({name: served.url for name, served in servers.items()}, bounds, token, args)
         finally:  # all told to stop, then waited for: each takes a moment to close
-            for _, proc in servers.values():
-                proc.terminate()
-            for _, proc in servers.values():
-                proc.wait(10)
+            for served in servers.values():
+                served.process.terminate()
+            for served in servers.values():
+                served.stop()
 
 
 def run(bases: dict[str, str], bounds, token: str, args) -> None:
