@@ -1,7 +1,7 @@
 """Vector tiles and ``/who`` under load: gridmap's service against tipg, both serving the
 demo district from the same PostGIS database in the same run.
 
-    python bench/tiles.py [--seconds 10] [--connections 1 16 64] [--workers 2] [--zooms 12 … 17] [--layers buildings roads] [--no-peer] [--who-points 500] [--database URL] [--no-autogroup]
+    python bench/tiles.py [--seconds 4] [--rounds 3] [--connections 1 16 64] [--workers 2] [--zooms 12 … 17] [--layers buildings roads] [--no-peer] [--who-points 500] [--database URL] [--no-autogroup]
 
 Needs PostgreSQL with PostGIS (a throwaway server is started, as for the tests, unless
 GRIDMAP_TEST_POSTGRES_URL names one), ``wrk`` (Debian package) and tipg, which is installed
@@ -11,12 +11,16 @@ Three servers, each in ``--workers`` processes: gridmap with its tile cache off 
 request cut anew: cold), gridmap with its cache (warm), and tipg (which keeps none). For the
 ``buildings`` and ``roads`` layers at zooms 12–17 over the district, printed per server:
 every tile fetched once in turn by one client (cold p50, p99), then wrk over the tiles at
-each ``--connections`` count: requests per second, p50, p99 and failed requests. Our tiles
+each ``--connections`` count: requests per second, p50, p99 and failed requests. The wrk runs
+go in rounds, each round one run of every server in turn, so that a change in the machine's
+speed (it moves by a fifth within minutes) falls on all of them alike: printed are each
+run, then each server over all its rounds (the highest p99 of its rounds), and each ratio
+as the median of the rounds' own, of two runs next to each other in time. Our tiles
 are fetched as a planner (the token is checked on every request); tipg needs no sign-in.
 Both servers log each request, as uvicorn does by default (to nowhere: their output is
 dropped).
 Before each run the share of the cores the rest of the machine keeps busy is sampled for a
-second; a ratio is printed only where the two runs compared started alike (within 10 %).
+second; a round's ratio counts only where its two runs started alike (within 10 %).
 A throwaway database is vacuumed and analysed once filled. The load line says whether the
 kernel's autogroup is on: where it is, each PostgreSQL backend (a session of its own) weighs
 as much as a whole server, and the tails measure the scheduler; ``--no-autogroup`` turns it
@@ -33,7 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import httpx2 as httpx  # the test extras' HTTP client
@@ -132,9 +137,72 @@ def load(base: str, paths: list[str], headers: dict, seconds: int, connections: 
     }
 
 
+#: the servers measured, in the order of the first round
+SERVERS = ("gridmap cold", "gridmap warm", "tipg")
+
+Run = tuple[dict, float]  # what load() gave, and the share of the cores others kept busy before
+
+
+def in_rounds(
+    names: Sequence[str],
+    rounds: int,
+    measure: Callable[[str], dict],
+    tell: Callable[[str, int, dict, float], None],
+) -> dict[str, list[Run]]:
+    """Each of ``names`` measured once a round, in turn, each round beginning with the next
+    name (so that none is always measured first or last as the machine's speed moves);
+    ``tell`` hears each run as it ends. Returns each name's runs in round order."""
+    runs: dict[str, list[Run]] = {name: [] for name in names}
+    for k in range(rounds):
+        for name in [*names[k % len(names) :], *names[: k % len(names)]]:
+            before = others_now()
+            runs[name].append((measure(name), before))
+            tell(name, k, runs[name][-1][0], before)
+    return runs
+
+
+def over_rounds(results: Sequence[dict]) -> dict:
+    """Several rounds' runs of one server as one: requests/s over all of them (the rounds are
+    equally long), the median of their p50s, the highest of their p99s (no more than one
+    request in a hundred of all the rounds took longer) and every failed request."""
+    return {
+        "rps": float(np.mean([r["rps"] for r in results])),
+        "p50": float(np.median([r["p50"] for r in results])),
+        "p99": max(r["p99"] for r in results),
+        "errors": sum(r["errors"] for r in results),
+    }
+
+
+def paired_ratio(mine: Sequence[Run], theirs: Sequence[Run], key: str) -> str:
+    """The median over the rounds of ``mine[key] / theirs[key]``, each ratio of the two runs of
+    one round, with each round's; a round where the rest of the machine was busier before one
+    run than before the other is left out, and said so (:func:`steady_ratio`)."""
+    said = [
+        steady_ratio(m[key], t[key], before_m, before_t)
+        for (m, before_m), (t, before_t) in zip(mine, theirs, strict=True)
+    ]
+    kept = [float(text.rstrip("×")) for text in said if text.endswith("×")]
+    if not kept:
+        return f"no ratio in any round ({'; '.join(said)})"
+    return f"{float(np.median(kept)):.2f}× (rounds: {', '.join(said)})"
+
+
+def _load_at(bases, paths, headers, seconds: int, connections: int, name: str) -> dict:
+    return load(bases[name], paths[name], headers[name], seconds, connections)
+
+
+def _say_run(connections: int, name: str, k: int, r: dict, before: float) -> None:
+    print(f"  {connections:5d} {name:13} {r['rps']:7.0f} {r['p50']:7.1f} {r['p99']:7.1f} {r['errors']:6d} "
+          f"{before:11.0%}  round {k + 1}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=4, help="seconds of each wrk run")
+    parser.add_argument(
+        "--rounds", type=int, default=3,
+        help="rounds of wrk runs at each connection count, each round one run of every server",
+    )  # fmt: skip
     parser.add_argument(
         "--connections", type=int, nargs="+", default=[1, 16, 64], help="wrk connections, one run each"
     )
@@ -224,25 +292,28 @@ def run(bases: dict[str, str], bounds, token: str, args) -> None:
         if "tipg" in single:
             share = np.percentile(single["gridmap cold"], 99) / np.percentile(single["tipg"], 99)
             print(f"  cold p99, gridmap / tipg: {share:.2f}×")
-        print(f"{layer}: under load with wrk ({args.seconds} s a run)")
+        print(f"{layer}: under load with wrk, {args.rounds} rounds of {args.seconds} s a server, the servers "
+              f"in turn (each round begins with the next)")  # fmt: skip
         print(
             f"  {'conn.':>5} {'server':13} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6} {'others busy':>11}"
         )
         for n in args.connections:
-            got = {}
-            for name in [n for n in ("gridmap cold", "gridmap warm", "tipg") if n in bases]:
-                before = others_now()
-                got[name] = (load(bases[name], paths[name], headers[name], args.seconds, n), before)
-                r = got[name][0]
-                print(
-                    f"  {n:5d} {name:13} {r['rps']:7.0f} {r['p50']:7.1f} {r['p99']:7.1f} {r['errors']:6d} {before:11.0%}"
-                )
-            if "tipg" not in got:
+            runs = in_rounds(
+                [name for name in SERVERS if name in bases],
+                args.rounds,
+                partial(_load_at, bases, paths, headers, args.seconds, n),
+                partial(_say_run, n),
+            )
+            for name, got in runs.items():
+                r = over_rounds([result for result, _ in got])
+                print(f"  {n:5d} {name:13} {r['rps']:7.0f} {r['p50']:7.1f} {r['p99']:7.1f} {r['errors']:6d} "
+                      f"{'':11}  all rounds (p99: the highest)")  # fmt: skip
+            if "tipg" not in runs:
                 continue
-            (c, bc), (w, bw), (t, bt) = got["gridmap cold"], got["gridmap warm"], got["tipg"]
-            print(f"        throughput vs tipg: cold {steady_ratio(c['rps'], t['rps'], bc, bt)}, "
-                  f"warm (our cache on, tipg has none) {steady_ratio(w['rps'], t['rps'], bw, bt)}; "
-                  f"p99 vs tipg: cold {steady_ratio(c['p99'], t['p99'], bc, bt)}")  # fmt: skip
+            uncached, cached, tipg = runs["gridmap cold"], runs["gridmap warm"], runs["tipg"]
+            print(f"        throughput vs tipg: cold {paired_ratio(uncached, tipg, 'rps')}, "
+                  f"warm (our cache on, tipg has none) {paired_ratio(cached, tipg, 'rps')}; "
+                  f"p99 vs tipg: cold {paired_ratio(uncached, tipg, 'p99')}")  # fmt: skip
     rng = np.random.default_rng(1)
     points = [
         (rng.uniform(bounds[0], bounds[2]), rng.uniform(bounds[1], bounds[3])) for _ in range(args.who_points)

@@ -35,15 +35,39 @@ def test_the_events_benchmark_files_over_http_and_prints_the_load(_demo_file):
 def test_the_tiles_benchmark_cold_and_warm(demo_copy):
     """Without its peer: tipg is installed from the network on first use, which a test may not."""
     url = demo_copy("postgis", "bench_tiles")
-    out = run_bench("tiles.py", "--no-peer", "--database", url, "--seconds", "1", "--connections", "2",
-                    "--workers", "1", "--zooms", "13", "14", "--layers", "roads", "--who-points", "20")  # fmt: skip
+    out = run_bench("tiles.py", "--no-peer", "--database", url, "--seconds", "1", "--rounds", "2",
+                    "--connections", "2", "--workers", "1", "--zooms", "13", "14", "--layers", "roads",
+                    "--who-points", "20")  # fmt: skip
     assert "roads: one client, each tile 3 times, a pass of every tile on each server in turn (ms)" in out
-    rows = re.findall(r"^ +2 gridmap (cold|warm) +\d+ +[\d.]+ +[\d.]+ +(\d+) ", out, flags=re.M)
-    assert rows == [("cold", "0"), ("warm", "0")]
+    rows = re.findall(
+        r"^ +2 gridmap (cold|warm) +\d+ +[\d.]+ +[\d.]+ +(\d+) .*  (round \d|all rounds)", out, flags=re.M
+    )
+    assert rows == [("cold", "0", "round 1"), ("warm", "0", "round 1"), ("warm", "0", "round 2"),
+                    ("cold", "0", "round 2"), ("cold", "0", "all rounds"), ("warm", "0", "all rounds")]  # fmt: skip
     assert "/who under load, 2 connections" in out and out.count("load ") >= 2
 
 
-@pytest.mark.postgis
+def test_the_tiles_benchmarks_ratio_is_the_median_of_its_steady_rounds(monkeypatch):
+    """The ratios against tipg (which a test cannot install): of two runs of one round each,
+    a round left out where the machine was busier before one of them, the highest p99."""
+    tiles = pytest.importorskip("bench.tiles")
+
+    def run(rps: float, p99: float, before: float) -> tuple[dict, float]:
+        return {"rps": rps, "p50": p99 / 2, "p99": p99, "errors": 1}, before
+
+    mine = [run(300, 20, 0.02), run(200, 40, 0.03), run(900, 10, 0.50)]
+    theirs = [run(100, 30, 0.02)] * 3
+    said = tiles.paired_ratio(mine, theirs, "rps")
+    assert said.startswith("2.50× (rounds: 3.00×, 2.00×, no ratio: 50% vs 2% of the cores busy")
+    assert tiles.paired_ratio(mine[2:], theirs[2:], "rps").startswith("no ratio in any round")
+    over = tiles.over_rounds([r for r, _ in mine])
+    assert (over["rps"], over["p99"], over["errors"]) == (pytest.approx(1400 / 3), 40, 3)
+    monkeypatch.setattr(tiles, "others_now", lambda: 0.0)
+    order: list[str] = []
+    tiles.in_rounds(["a", "b", "c"], 3, lambda name: {}, lambda name, k, r, before: order.append(name))
+    assert order == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
+
+
 def test_the_scale_benchmarks_service_half_beside_its_floor(demo_copy):
     """The service in one process beside the bare application that runs its statement and
     nothing else (which has the tiles' token, or it would answer 401s)."""
