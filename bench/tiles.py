@@ -13,9 +13,9 @@ request cut anew: cold), gridmap with its cache (warm), and tipg (which keeps no
 every tile fetched once in turn by one client (cold p50, p99), then wrk over the tiles at
 each ``--connections`` count: requests per second, p50, p99 and failed requests. The wrk runs
 go in rounds, each round one run of every server in turn, so that a change in the machine's
-speed (on a shared machine, by a fifth or more within minutes) falls on all of them alike: printed are each
-run, then each server over all its rounds (the highest p99 of its rounds), and each ratio
-as the median of the rounds' own, of two runs next to each other in time. Our tiles
+speed (on a shared machine, by a fifth or more within minutes) falls on all of them alike:
+printed are each run, then each server over all its rounds (the highest p99 of its rounds),
+and each ratio as the median of the rounds' own, of two runs next to each other in time. Our tiles
 are fetched as a planner (the token is checked on every request); tipg needs no sign-in.
 Both servers log each request, as uvicorn does by default (to nowhere: their output is
 dropped).
