@@ -224,6 +224,9 @@ def main() -> None:
     )
     parser.add_argument("--no-autogroup", action="store_true", help=NO_AUTOGROUP_HELP)
     args = parser.parse_args()
+    for name in ("seconds", "rounds"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} {getattr(args, name)}: expected a whole number of 1 or more")
     need_wrk()
     python = None if args.no_peer else tipg_python()
 
