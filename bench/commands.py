@@ -16,8 +16,9 @@ as after any earlier command), then RUNS times, the commands in turn, so that a 
 machine's speed falls on all of them alike. Printed for each: the median, fastest and
 slowest wall time, the CPU time it took (user and system, its own threads included) and in
 how many runs it met its target; before and after, the machine's load, the share of the
-cores other processes kept busy, and the time a fixed Python loop takes (this machine's
-speed moves by a tenth or more within an hour).
+cores other processes kept busy, the time a fixed Python loop takes and the time a new
+Python process takes to import pandas (this machine's speed moves by a tenth or more within
+an hour, and at starting processes by a third where the loop's hardly moves).
 """
 
 from __future__ import annotations
@@ -85,9 +86,17 @@ def loop_seconds() -> float:
     return time.perf_counter() - start
 
 
+def start_seconds(runs: int = 3) -> float:
+    """Median seconds a new Python process takes to start and import pandas: the machine's
+    speed at the work that is most of a command's wait, reading and running many modules
+    (which moves by a third where a plain loop's time stays)."""
+    return statistics.median(timed_run([sys.executable, "-c", "import pandas"])[0] for _ in range(runs))
+
+
 def state(when: str) -> None:
     print(f"{when}: {machine_load()}; other processes {others_now():.0%} of the cores; "
-          f"a Python loop of two million additions {loop_seconds():.2f} s", flush=True)  # fmt: skip
+          f"a Python loop of two million additions {loop_seconds():.2f} s; "
+          f"a new Python process importing pandas {start_seconds():.2f} s", flush=True)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
