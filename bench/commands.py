@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import demo_file, machine_load, others_now  # noqa: E402
+from bench.common import SAMPLE_S, demo_file, machine_load, others_now  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,11 @@ def loop_seconds() -> float:
     return time.perf_counter() - start
 
 
-def start_seconds(runs: int = 3) -> float:
+def start_seconds(runs: int = 3 if SAMPLE_S >= 1 else 1) -> float:
     """Median seconds a new Python process takes to start and import pandas: the machine's
     speed at the work that is most of a command's wait, reading and running many modules
-    (which moves by a third where a plain loop's time stays)."""
+    (which moves by a third where a plain loop's time stays). Timed once where the load is
+    sampled briefly (``BENCH_SAMPLE_S`` under 1 s, as in the tests)."""
     return statistics.median(timed_run([sys.executable, "-c", "import pandas"])[0] for _ in range(runs))
 
 
