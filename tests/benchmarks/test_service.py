@@ -68,6 +68,7 @@ def test_the_tiles_benchmarks_ratio_is_the_median_of_its_steady_rounds(monkeypat
     assert order == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
 
 
+@pytest.mark.postgis
 def test_the_scale_benchmarks_service_half_beside_its_floor(demo_copy):
     """The service in one process beside the bare application that runs its statement and
     nothing else (which has the tiles' token, or it would answer 401s)."""
