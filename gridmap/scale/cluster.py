@@ -26,6 +26,23 @@ def check_local_workers(workers: int | None) -> int:
     return workers
 
 
+#: the local scheduler's own HTTP routes (it shows no dashboard): on this machine alone, on any
+#: free port; by default it takes 8787 and, where another cluster holds that, warns
+LOCAL_SCHEDULER_HTTP = "127.0.0.1:0"
+
+
+def local_cluster(workers: int) -> Any:
+    """A Dask ``LocalCluster`` of ``workers`` worker processes on this machine, one thread each
+    (the walks hold the interpreter lock), without a dashboard, whose scheduler takes any free
+    port (:data:`LOCAL_SCHEDULER_HTTP`). A context manager: its ``with`` block stops it."""
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": LOCAL_SCHEDULER_HTTP},
+    )  # fmt: skip
+
+
 @contextmanager
 def dask_client(*, workers: int | None = None, address: str | None = None) -> Iterator[Any]:
     """A ``distributed.Client``: to the scheduler at ``address`` (``tcp://host:8786``), or to
@@ -33,7 +50,7 @@ def dask_client(*, workers: int | None = None, address: str | None = None) -> It
     interpreter lock) and stopped at the end."""
     if (workers is None) == (address is None):
         raise InputError("give the number of local workers or a scheduler's address, not both")
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if address is not None:
         try:
@@ -43,11 +60,5 @@ def dask_client(*, workers: int | None = None, address: str | None = None) -> It
         with client:
             yield client
         return
-    check_local_workers(workers)
-    with (
-        LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with local_cluster(check_local_workers(workers)) as cluster, Client(cluster) as client:
         yield client

@@ -4,6 +4,7 @@ the database while the run goes on."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from test_partitioned_coverage import FailingOnce
 
 from gridmap.coverage import CoverageParams, CoverageResult, compute_coverage
+from gridmap.scale.cluster import local_cluster
 from gridmap.scale.coverage import cut_for, partitioned_coverage, run_params
 from gridmap.scale.partitions import Partitioning
 from gridmap.scale.siting import sites_by_part, siting_cut
@@ -33,14 +35,24 @@ pytestmark = [pytest.mark.postgis, pytest.mark.slow]
 CHECKLIST = load_checklist()
 
 
+#: the port a Dask scheduler takes for its HTTP routes unless told otherwise
+DASK_HTTP_PORT = 8787
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    from distributed import Client, LocalCluster
+    """Two worker processes (as ``gridmap coverage --workers 2`` starts them), started while
+    something else holds Dask's usual HTTP port, as another cluster on the machine would: the
+    scheduler then warned, which stopped the start where warnings are errors, as here."""
+    from distributed import Client
 
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local,
-        Client(local) as client,
-    ):
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        with contextlib.suppress(OSError):  # already held by another: the same case
+            holder.bind(("127.0.0.1", DASK_HTTP_PORT))
+            holder.listen()
+        local = local_cluster(2)
+    with local, Client(local) as client:
         yield client
 
 
