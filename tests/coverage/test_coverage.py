@@ -7,7 +7,14 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
 
-from gridmap.coverage import CoverageInputs, CoverageParams, compute_coverage, threshold_m
+from gridmap.coverage import (
+    CoverageInputs,
+    CoverageParams,
+    compute_coverage,
+    facility_sets,
+    facility_table,
+    threshold_m,
+)
 from gridmap.standards import load_checklist
 from gridmap.walking import WalkingParams
 
@@ -411,3 +418,27 @@ def test_clusters_of_the_same_homes_in_any_order_are_one_set_and_others_are_not(
     first, same_as = _same_members(label, homes)
     assert same_as.tolist() == [0, 0, 1, 2, 2, 3]
     assert first.tolist() == [True] * 3 + [False] * 3 + [True] * 3 + [True, False] + [True] * 2
+
+
+def test_the_facilities_of_each_category_and_level_are_those_a_filtered_frame_gives():
+    """Each (category, level): the facilities of the category without a level or at that
+    level, each once, ascending; a category without facilities, or no facility at all, none."""
+    facilities = gpd.GeoDataFrame(
+        {"categories": ["clinic,elderly_care", "clinic", None, "elderly_care", "clinic , school"],
+         "level": [None, 15, 5, "10", 15]},
+        geometry=[Point(i, 0) for i in range(5)], crs="EPSG:4326",
+    )  # fmt: skip
+    categories, levels = ("clinic", "elderly_care", "school", "library"), (5, 10, 15)
+    for frame in (facilities, facilities.iloc[:0]):
+        table = facility_table(frame, categories)
+        sets = facility_sets(table, categories, levels)
+        assert list(sets) == [(c, lv) for c in categories for lv in levels]
+        for (cat, lv), got in sets.items():
+            rows = table[table["category"] == cat]
+            wanted = np.unique(
+                rows.loc[rows["level"].isna() | (rows["level"] == lv), "pos"].to_numpy(np.int64)
+            )
+            assert got.dtype == np.int64 and got.tolist() == wanted.tolist(), (cat, lv)
+    sets = facility_sets(facility_table(facilities, categories), categories, levels)
+    assert sets[("clinic", 15)].tolist() == [0, 1, 4] and sets[("clinic", 5)].tolist() == [0]
+    assert sets[("elderly_care", 10)].tolist() == [0, 3] and sets[("school", 5)].tolist() == []
