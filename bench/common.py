@@ -320,9 +320,15 @@ class OthersBusy:
 STEADY_SHARE = 0.10
 
 
+def alike(busy: float, other_busy: float) -> bool:
+    """Whether two runs had the rest of the machine about as busy (shares of all cores, within
+    ``STEADY_SHARE``): only then is their ratio printed."""
+    return abs(busy - other_busy) <= STEADY_SHARE
+
+
 def ratio_or_reason(mine: float, theirs: float, a: OthersBusy, b: OthersBusy) -> str:
     """``theirs / mine`` as "N.N×", or why it is withheld (the machine was not as busy)."""
-    if abs(a.share - b.share) > STEADY_SHARE:
+    if not alike(a.share, b.share):
         return f"no ratio: other processes took {a.share:.0%} of the cores in one run, {b.share:.0%} in the other"
     return f"{theirs / mine:.1f}×"
 
@@ -343,6 +349,6 @@ def others_now(seconds: float = SAMPLE_S) -> float:
 def steady_ratio(mine: float, theirs: float, before_mine: float, before_theirs: float) -> str:
     """``mine / theirs`` as "N.N×", or why it is withheld: the rest of the machine was busier
     before one run than before the other by more than ``STEADY_SHARE`` of the cores."""
-    if abs(before_mine - before_theirs) > STEADY_SHARE:
+    if not alike(before_mine, before_theirs):
         return f"no ratio: {before_mine:.0%} vs {before_theirs:.0%} of the cores busy before the runs"
     return f"{mine / theirs:.2f}×"

@@ -401,7 +401,7 @@ def service_part(args) -> None:
 
 def mean_size(base: str, paths: list[str], headers: dict) -> int:
     """The mean size of the tiles at ``paths`` (bytes), each fetched once."""
-    import httpx
+    import httpx2 as httpx  # the test extras' HTTP client
 
     with httpx.Client(base_url=base, headers=headers) as client:
         return round(np.mean([len(client.get(path).content) for path in paths]))

@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import (  # noqa: E402
     NO_AUTOGROUP_HELP,
     Served,
+    alike,
     autogroup_off,
     cycling_script,
     launch,
@@ -177,11 +178,9 @@ def paired_ratio(mine: Sequence[Run], theirs: Sequence[Run], key: str) -> str:
     """The median over the rounds of ``mine[key] / theirs[key]``, each ratio of the two runs of
     one round, with each round's; a round where the rest of the machine was busier before one
     run than before the other is left out, and said so (:func:`steady_ratio`)."""
-    said = [
-        steady_ratio(m[key], t[key], before_m, before_t)
-        for (m, before_m), (t, before_t) in zip(mine, theirs, strict=True)
-    ]
-    kept = [float(text.rstrip("×")) for text in said if text.endswith("×")]
+    pairs = list(zip(mine, theirs, strict=True))
+    said = [steady_ratio(m[key], t[key], before_m, before_t) for (m, before_m), (t, before_t) in pairs]
+    kept = [m[key] / t[key] for (m, before_m), (t, before_t) in pairs if alike(before_m, before_t)]
     if not kept:
         return f"no ratio in any round ({'; '.join(said)})"
     return f"{float(np.median(kept)):.2f}× (rounds: {', '.join(said)})"
