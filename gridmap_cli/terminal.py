@@ -13,7 +13,6 @@ from contextlib import contextmanager
 import pandas as pd
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 _out = Console(highlight=False, soft_wrap=False, width=200, emoji=False)  # names are printed as written
@@ -94,6 +93,14 @@ def progress_bar() -> Iterator:
     if not sys.stderr.isatty():
         yield None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )  # bars only here
+
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=_err, transient=True) as bar:
         tasks: dict[str, int] = {}

@@ -324,13 +324,31 @@ def test_the_service_and_coverage_start_without_what_only_some_requests_need():
     run, a scenario or a grid drawing first starts (a fifth of a second of each process's
     start); a coverage run imports neither ``scipy.ndimage`` nor ``scipy.spatial`` (straight
     lines only) nor pydantic (its settings are a plain table): each cost a tenth of a second
-    or more at start."""
-    coverage = ("scipy.ndimage", "scipy.spatial", "pydantic", "pydantic_settings")
+    or more at start; nor, off a terminal, rich's progress bars."""
+    coverage = ("scipy.ndimage", "scipy.spatial", "pydantic", "pydantic_settings", "rich.progress")
     for module, unwanted in (("api.main", ("folium", "branca", "scipy", "highspy")),
                              ("gridmap_cli.coverage_report", coverage)):  # fmt: skip
         probe = f"import sys, {module}\nprint(sorted(m for m in {unwanted!r} if m in sys.modules))\n"
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
         assert done.stdout.strip().splitlines()[-1] == "[]", (module, done.stdout[-500:])
+
+
+def test_progress_bars_are_drawn_on_a_terminal_and_nowhere_else(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from gridmap_cli import terminal
+
+    with terminal.progress_bar() as update:
+        assert update is None  # a file or a pipe
+    screen = io.StringIO()
+    monkeypatch.setattr(terminal, "_err", Console(file=screen, force_terminal=True, width=80))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with terminal.progress_bar() as update:
+        update("distances", 3, 12)
+        update("distances", 12, 12)
+    assert "distances" in screen.getvalue() and "12/12" in screen.getvalue()
 
 
 def test_settings_that_do_not_fit_exit_2_naming_each_variable_and_what_it_expects(
