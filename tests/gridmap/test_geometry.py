@@ -136,3 +136,111 @@ def test_work_beside_may_outlast_its_block():
     assert not later.done()  # the block has ended; the work has not
     release.set()
     assert later.result(10) == "drawn"
+
+
+def _apart(work, budget: int = 2, wait: bool = True):
+    token = geometry.CORE_BUDGET.set(budget)
+    try:
+        with geometry.second_process("test", wait=wait) as start:
+            return start(work)
+    finally:
+        geometry.CORE_BUDGET.reset(token)
+
+
+class _RefusedError(Exception):
+    def __init__(self, what: str, count: int) -> None:  # not rebuilt from its message alone
+        super().__init__(f"{what} refused {count} times")
+
+
+@pytest.mark.skipif(not geometry.FORKS, reason="processes are forked on Linux only")
+def test_work_apart_runs_in_a_child_with_the_cores_the_caller_leaves_and_gives_back_what_it_gives():
+    """``second_process``: arrays and geometries come back whole; the child had every core
+    but the caller's, was another process, and is gone once the block ends."""
+    import os
+
+    def draw():
+        return (
+            os.getpid(),
+            geometry.cores(),
+            np.arange(5.0),
+            shapely.buffer(shapely.points([(0, 0), (3, 4)]), 1.0),
+        )
+
+    pid, cores, values, shapes = _apart(draw, budget=3).result(10)
+    assert pid != os.getpid() and cores == 2
+    assert values.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert shapely.equals_exact(shapes, shapely.buffer(shapely.points([(0, 0), (3, 4)]), 1.0), 0).all()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # collected already: no child left behind
+
+
+@pytest.mark.skipif(not geometry.FORKS, reason="processes are forked on Linux only")
+def test_work_apart_raises_in_the_caller_what_it_raised_and_says_how_a_killed_child_ended():
+    import os
+    import signal
+
+    def fails():
+        raise ValueError("no")
+
+    with pytest.raises(ValueError, match="no") as failed:
+        _apart(fails).result(10)
+    assert "in fails" in failed.value.__notes__[0]  # where, in the child
+
+    def refuses():
+        raise _RefusedError("the circles", 3)
+
+    with pytest.raises(RuntimeError, match="_RefusedError: the circles refused 3 times") as refused:
+        _apart(refuses).result(10)
+    assert "in refuses" in refused.value.__notes__[0]
+
+    def unsendable():
+        return lambda: None  # a function cannot be pickled
+
+    with pytest.raises(RuntimeError, match="could not be sent back"):
+        _apart(unsendable).result(10)
+
+    def killed():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with pytest.raises(
+        RuntimeError, match=r"test: the child process ended \(signal SIGKILL\) without what it was"
+    ):
+        _apart(killed).result(10)
+
+    def leaves():
+        os._exit(3)
+
+    with pytest.raises(RuntimeError, match=r"ended \(exit code 3\)"):
+        _apart(leaves).result(10)
+
+
+@pytest.mark.skipif(not geometry.FORKS, reason="processes are forked on Linux only")
+def test_work_apart_may_outlast_its_block_and_touches_nothing_of_the_callers(tmp_path, capfd):
+    """With ``wait=False`` the block ends while the child works. What the caller had written
+    but not yet flushed is written once, by the caller, not a second time by the child."""
+    import sys
+    import time
+
+    flag = tmp_path / "go"
+
+    def slow() -> str:
+        while not flag.exists():
+            time.sleep(0.01)
+        return "drawn"
+
+    sys.stdout.write("written once")  # still in the caller's buffer as it forks
+    later = _apart(slow, wait=False)
+    assert not later.done()
+    flag.touch()
+    assert later.result(10) == "drawn"
+    sys.stdout.flush()
+    assert capfd.readouterr().out.count("written once") == 1
+
+
+def test_work_apart_is_work_on_a_thread_where_processes_are_not_forked(monkeypatch):
+    import threading
+
+    monkeypatch.setattr(geometry, "FORKS", False)
+    here = threading.get_ident()
+    thread, cores = _apart(lambda: (threading.get_ident(), geometry.cores()), budget=3).result(10)
+    assert thread != here and cores == 2
