@@ -391,15 +391,9 @@ def walk_homes(
         # facilities of other categories stay out of the graph
         fac_att = attach_only(network, fac_xy, used, walking.max_snap_m)
         graph = FacilityGraph(network, fac_att)
-        origin_att = area.attach_origins(walking.max_snap_m)
-        located = graph.locate(origin_att)
-    lap("attach")
-    if network is not None:
-        report.update(_network_report(network, origin_att, origins, homes, fac_att, used, fac_ids))
-    lap("network_report")
 
     circles, drawing, draw = _no_shapes(CIRCLE_COLUMNS), None, None
-    if params.circles and graph is not None:
+    if params.circles and graph is not None:  # started as soon as the graph is: they need no more
         at = table["pos"].to_numpy(np.int64)
         shown = table if circle_facilities is None else table[circle_facilities[at]]
         plan = _circle_plan(graph, shown, levels, pair_thresholds(params, checklist))
@@ -408,11 +402,19 @@ def walk_homes(
         draw = partial(service_circles, graph, plan.positions, plan.limits, margin_m=params.circle_margin_m,
                        progress=None if circles_apart else _circle_ticks(progress, total))  # fmt: skip
         finish = partial(_circle_frame, plan, fac_ids=fac_ids, metric=metric, method=method)
-        if circles_beside is not None:  # the circles need the graph, not the distances
+        if circles_beside is not None:
             if circles_apart and progress:
                 progress("circles", 0, total)
                 finish = partial(_reported, finish, progress, total)
             drawing, draw = _then(circles_beside(partial(timed, draw)), finish), None
+
+    if graph is not None:
+        origin_att = area.attach_origins(walking.max_snap_m)
+        located = graph.locate(origin_att)
+    lap("attach")
+    if network is not None:
+        report.update(_network_report(network, origin_att, origins, homes, fac_att, used, fac_ids))
+    lap("network_report")
 
     cache: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
     pairs = [(c, lv) for c in categories for lv in levels]
