@@ -30,7 +30,7 @@ from scipy.sparse.csgraph import connected_components
 from gridmap.choices import LEVELS, MEASURES
 from gridmap.crs import STORAGE_CRS, project_shapes
 from gridmap.errors import InputError
-from gridmap.geometry import Start, concave_hulls, on_all_cores, point_groups, second_process, second_thread
+from gridmap.geometry import Start, concave_hulls, on_all_cores, point_groups, second_thread
 from gridmap.model import CATEGORY_NAMES_ZH, SUMMARY_SCOPES, ServiceCategory
 from gridmap.network.circles import service_circles
 from gridmap.network.graph import WalkingNetwork
@@ -224,7 +224,6 @@ def compute_coverage(
     crs: CRS | None = None,
     area: StudyArea | None = None,
     circles_later: bool = False,
-    circles_apart: bool = False,
 ) -> CoverageResult:
     """Compute coverage of every home for every requested category and level.
 
@@ -234,10 +233,7 @@ def compute_coverage(
     ``area`` gives the inputs already prepared for ``params.walking`` (:func:`prepare_area`),
     as analyses of the same inputs share them. With ``circles_later`` the result comes while
     the service circles are still being drawn (``result.circles`` waits for them), so that a
-    caller can keep the rest meanwhile. With ``circles_apart`` they are drawn in a process
-    forked from this one (:func:`~gridmap.geometry.second_process`), which does not share
-    Python's lock with the caller: for a caller running no threads of its own beside this
-    (the command line), never for one that does (a service).
+    caller can keep the rest meanwhile.
     """
     checklist = checklist or load_checklist()
     params = resolved(params or CoverageParams(), checklist)
@@ -246,15 +242,10 @@ def compute_coverage(
     lap = Laps()
     # the circles are drawn in a second thread while the figures are summed and the gaps outlined
     # (and, with circles_later, while the caller keeps the rest: it then keeps a core of its own)
-    beside = (
-        second_process("circles", wait=not circles_later)
-        if circles_apart
-        else second_thread("circles", wait=not circles_later, caller_busy=circles_later)
-    )
-    with beside as start:
+    with second_thread("circles", wait=not circles_later, caller_busy=circles_later) as start:
         walks = walk_homes(
             inputs, params, checklist=checklist, progress=progress, crs=crs, lap=lap, circles_beside=start,
-            circles_apart=circles_apart, area=area,
+            area=area,
         )  # fmt: skip
         return coverage_figures(walks, inputs, params, checklist=checklist, progress=progress, lap=lap,
                                 circles_later=circles_later)  # fmt: skip
@@ -358,17 +349,14 @@ def walk_homes(
     circle_facilities: np.ndarray | None = None,
     lap: Laps | None = None,
     circles_beside: Start | None = None,
-    circles_apart: bool = False,
     area: StudyArea | None = None,
 ) -> HomeWalks:
     """The walks of a run (``params`` resolved): every home to the nearest facility of each
     (category, level), and the service circles of the facilities (of those in the mask
     ``circle_facilities`` over ``inputs.facilities``, when given). With ``circles_beside``
     (:func:`~gridmap.geometry.second_thread`) the circles are drawn beside while the caller
-    goes on (:meth:`HomeWalks.drawn` waits for them); ``circles_apart`` says ``circles_beside``
-    starts them in another process (:func:`~gridmap.geometry.second_process`), which cannot
-    report its progress. ``area``: the inputs already prepared (:func:`prepare_area`, in
-    ``crs`` when given)."""
+    goes on (:meth:`HomeWalks.drawn` waits for them). ``area``: the inputs already prepared
+    (:func:`prepare_area`, in ``crs`` when given)."""
     categories, levels = tuple(params.categories or ()), tuple(sorted(params.levels))
     lap = lap or Laps()
     walking = params.walking
@@ -396,17 +384,10 @@ def walk_homes(
     if params.circles and graph is not None:  # started as soon as the graph is: they need no more
         at = table["pos"].to_numpy(np.int64)
         shown = table if circle_facilities is None else table[circle_facilities[at]]
-        plan = _circle_plan(graph, shown, levels, pair_thresholds(params, checklist))
-        total = len(plan.positions)
-        # a process apart reports nothing while it draws: its bar shows them when they come
-        draw = partial(service_circles, graph, plan.positions, plan.limits, margin_m=params.circle_margin_m,
-                       progress=None if circles_apart else _circle_ticks(progress, total))  # fmt: skip
-        finish = partial(_circle_frame, plan, fac_ids=fac_ids, metric=metric, method=method)
+        draw = partial(_circles, graph, shown, categories, levels, pair_thresholds(params, checklist), params,
+                       fac_ids, metric, method, progress)  # fmt: skip
         if circles_beside is not None:
-            if circles_apart and progress:
-                progress("circles", 0, total)
-                finish = partial(_reported, finish, progress, total)
-            drawing, draw = _then(circles_beside(partial(timed, draw)), finish), None
+            drawing, draw = circles_beside(partial(timed, draw)), None
 
     if graph is not None:
         origin_att = area.attach_origins(walking.max_snap_m)
@@ -440,7 +421,7 @@ def walk_homes(
     report["shortest_path_passes"] = len(cache)
     lap("distances")
     if draw is not None:
-        circles = finish(draw())
+        circles = draw()
     if drawing is None:
         lap("circles")
 
@@ -1054,27 +1035,24 @@ def _footprints(homes: gpd.GeoDataFrame, at: np.ndarray) -> np.ndarray:
     return shapes
 
 
-@dataclass(frozen=True)
-class _CirclePlan:
-    """What the service circles are drawn for: each (facility, category, level) wanted with
-    its walking limit (``pos``, ``category``, ``at_level``, ``limit_m``), the positions of the
-    facilities on the network and the distinct limits (metres)."""
-
-    wanted: pd.DataFrame
-    positions: np.ndarray
-    limits: np.ndarray
-
-
-def _circle_plan(
+def _circles(
     graph: FacilityGraph,
     table: pd.DataFrame,
+    categories: tuple[str, ...],
     levels: tuple[int, ...],
     thresholds: dict[tuple[str, int], float],
-) -> _CirclePlan:
+    params: CoverageParams,
+    fac_ids: np.ndarray,
+    metric: CRS,
+    method: str,
+    progress: Progress | None,
+) -> gpd.GeoDataFrame:
+    """Service circles per facility, category and level, from one bounded search per facility."""
+    usable = table.copy()
     rows = []
     for level in levels:
-        ok = table["level"].isna() | (table["level"] == level)
-        part = table[ok].copy()
+        ok = usable["level"].isna() | (usable["level"] == level)
+        part = usable[ok].copy()
         part["at_level"] = level
         rows.append(part)
     wanted = pd.concat(rows, ignore_index=True)
@@ -1083,37 +1061,21 @@ def _circle_plan(
     ]
     positions = np.unique(wanted["pos"].to_numpy(dtype=np.int64))
     positions = positions[graph.facility_node[positions] >= 0]
-    return _CirclePlan(wanted, positions, np.unique(wanted["limit_m"].to_numpy()))
-
-
-def _circle_ticks(progress: Progress | None, total: int) -> Callable[[int], None] | None:
-    """What :func:`service_circles` calls after each batch of facilities, as a "circles" bar."""
-    if progress is None:
-        return None
+    limits = np.unique(wanted["limit_m"].to_numpy())
+    total = len(positions)
     done = 0
 
     def tick(step: int) -> None:
         nonlocal done
         done += step
-        if done % 50 == 0 or done == total:
+        if progress and (done % 50 == 0 or done == total):
             progress("circles", done, total)
 
-    return tick
-
-
-def _circle_frame(
-    plan: _CirclePlan,
-    shapes: tuple[np.ndarray, np.ndarray, np.ndarray],
-    fac_ids: np.ndarray,
-    metric: CRS,
-    method: str,
-) -> gpd.GeoDataFrame:
-    """The circles :func:`service_circles` drew (facility position, limit, polygon in
-    ``metric``), one row per facility, category and level of ``plan``, in EPSG:4326."""
-    fac, limit, polys = shapes
-    merged = plan.wanted.merge(
-        pd.DataFrame({"pos": fac, "limit_m": limit, "geometry": polys}), on=["pos", "limit_m"], how="inner"
+    fac, limit, polys = service_circles(
+        graph, positions, limits, margin_m=params.circle_margin_m, progress=tick
     )
+    shapes = pd.DataFrame({"pos": fac, "limit_m": limit, "geometry": polys})
+    merged = wanted.merge(shapes, on=["pos", "limit_m"], how="inner")
     frame = gpd.GeoDataFrame(
         {
             "facility_id": fac_ids[merged["pos"].to_numpy(dtype=np.int64)],
@@ -1127,34 +1089,6 @@ def _circle_frame(
         crs=metric,
     )
     return frame.to_crs(STORAGE_CRS)
-
-
-def _reported(
-    finish: Callable[[Any], gpd.GeoDataFrame], progress: Progress, total: int, shapes: Any
-) -> gpd.GeoDataFrame:
-    """``finish(shapes)``, then the "circles" bar shown full."""
-    frame = finish(shapes)
-    progress("circles", total, total)
-    return frame
-
-
-def _then(
-    drawing: Future[tuple[Any, float]], finish: Callable[[Any], gpd.GeoDataFrame]
-) -> Future[tuple[gpd.GeoDataFrame, float]]:
-    """The future of ``finish`` of what ``drawing`` gives, with the seconds of both: finished
-    where the drawing ends (its thread, or the thread that hears from its process)."""
-    finished: Future[tuple[gpd.GeoDataFrame, float]] = Future()
-
-    def done(drawn: Future[tuple[Any, float]]) -> None:
-        try:
-            shapes, seconds = drawn.result()
-            frame, more = timed(lambda: finish(shapes))
-            finished.set_result((frame, seconds + more))
-        except BaseException as exc:
-            finished.set_exception(exc)
-
-    drawing.add_done_callback(done)
-    return finished
 
 
 def _homes_frame(

@@ -1,6 +1,5 @@
 """Vectorised geometry helpers for large arrays: groups of points as one geometry each, and
-GEOS work spread over the machine's cores; work beside the caller, on a second thread or
-apart in a forked process.
+GEOS work spread over the machine's cores.
 
 GEOS releases Python's global lock while it works on an array, so splitting one big call
 into a chunk per core runs them side by side in threads; the results are the same as one
@@ -12,17 +11,11 @@ from __future__ import annotations
 import contextvars
 import itertools
 import os
-import pickle
-import signal
-import sys
-import threading
-import traceback
-import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -34,7 +27,7 @@ import shapely
 MIN_CHUNK = 512
 
 T = TypeVar("T")
-#: starts a piece of work and gives its future (:func:`second_thread`, :func:`second_process`)
+#: starts a piece of work and gives its future (:func:`second_thread`)
 Start = Callable[[Callable[[], Any]], "Future[Any]"]
 
 
@@ -89,117 +82,6 @@ def second_thread(name: str, *, wait: bool = True, caller_busy: bool = False) ->
         yield start
     finally:
         pool.shutdown(wait=wait)
-
-
-#: whether work may go apart into a forked child process (:func:`second_process`): on Linux,
-#: where forking keeps every library's state as it is; elsewhere it runs on a second thread
-FORKS = sys.platform == "linux" and hasattr(os, "fork")
-
-
-@contextmanager
-def second_process(name: str, *, wait: bool = True) -> Iterator[Start]:
-    """``start(work)`` runs ``work`` apart, in a child process forked from this one, beside
-    what the caller goes on with, and gives its future; what the work gives (or raises) comes
-    back pickled. Unlike :func:`second_thread`, the work and the caller do not take turns
-    with Python's global lock: the demo's service circles, drawn beside the saving of its
-    results, took half as long again on a thread.
-
-    For a caller that runs no threads of its own beside it (the command line): the child has
-    only the thread that forked it, and must not wait on anything another thread held. The
-    work should be plain computation (arrays, GEOS, SciPy), neither reporting progress nor
-    touching files, connections or the terminal; it uses all cores but the caller's. Where
-    processes are not forked (not Linux) or there is one core, this is :func:`second_thread`
-    with the caller busy. The child is waited for when the block ends, unless ``wait`` is
-    false."""
-    if not FORKS or cores() < 2:
-        with second_thread(name, wait=wait, caller_busy=True) as on_a_thread:
-            yield on_a_thread
-        return
-    readers: list[threading.Thread] = []
-
-    def start(work: Callable[[], T]) -> Future[T]:
-        done: Future[T] = Future()
-        read, write = os.pipe()
-        with warnings.catch_warnings():
-            # Python 3.12 and later warn of a fork beside other threads; the others here are
-            # the numerical libraries' own pools, which mind forks, and the child only computes
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
-        if pid == 0:
-            _work_apart(work, read, write)
-        os.close(write)
-        reader = threading.Thread(
-            target=_collect, args=(name, pid, read, done), name=f"{name}-reader", daemon=True
-        )
-        reader.start()
-        readers.append(reader)
-        return done
-
-    try:
-        yield start
-    finally:
-        if wait:
-            for reader in readers:
-                reader.join()
-
-
-def _work_apart(work: Callable[[], Any], read: int, write: int) -> NoReturn:
-    """In the forked child: run ``work``, send back what it gave or raised, and leave at
-    once (no exit handlers, no buffers of the parent's flushed a second time)."""
-    code = 1
-    try:
-        os.close(read)
-        CORE_BUDGET.set(max(cores() - 1, 1))  # the caller goes on with a core of its own
-        try:
-            message: tuple[bool, Any] = (True, work())
-        except BaseException as exc:  # Ctrl-C too: the caller hears of it
-            message = (False, _sendable(exc))
-        try:
-            data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:
-            data = pickle.dumps((False, RuntimeError(f"what the work gave could not be sent back: {exc}")))
-        with os.fdopen(write, "wb") as pipe:
-            pipe.write(data)
-        code = 0
-    finally:
-        os._exit(code)
-
-
-def _sendable(exc: BaseException) -> BaseException:
-    """``exc`` with the child's traceback as a note, as it can be rebuilt in the caller (one
-    whose class takes other arguments than its message cannot be: then a RuntimeError that
-    names it)."""
-    exc.add_note("in the child process:\n" + "".join(traceback.format_exception(exc)).rstrip())
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        plain = RuntimeError(f"{type(exc).__name__}: {exc}")
-        plain.__notes__ = exc.__notes__
-        return plain
-    return exc
-
-
-def _collect(name: str, pid: int, read: int, done: Future[Any]) -> None:
-    """In the caller: read what the child sends, wait for it to end, and settle ``done``."""
-    with os.fdopen(read, "rb") as pipe:
-        data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    try:
-        ok, value = pickle.loads(data) if data else (False, None)
-    except Exception as exc:  # an exception that cannot be rebuilt here
-        ok, value = False, RuntimeError(f"{name}: what the child process sent could not be read: {exc}")
-    if ok:
-        done.set_result(value)
-        return
-    if not isinstance(value, BaseException):
-        signal_number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-        ended = (
-            f"signal {signal.Signals(signal_number).name}"
-            if signal_number
-            else f"exit code {os.waitstatus_to_exitcode(status)}"
-        )
-        value = RuntimeError(f"{name}: the child process ended ({ended}) without what it was computing")
-    done.set_exception(value)
 
 
 def on_all_cores(

@@ -88,10 +88,9 @@ def run_and_print(
         require_people(inputs.buildings, "a coverage run")
         settle()  # the layers read stay for the whole run
         with progress_bar() as progress:
-            # the homes' results and the figures are written while the circles are still drawn,
-            # apart in a process of their own: this one runs no other work beside
+            # the homes' results and the figures are written while the circles are still drawn
             result = compute_coverage(
-                inputs, params, checklist=checklist, progress=progress, circles_later=save, circles_apart=True
+                inputs, params, checklist=checklist, progress=progress, circles_later=save
             )
             used = inputs_used(inputs)
             run_id = save_run(engine, result, used, user="cli", label=label) if save else None

@@ -253,7 +253,7 @@ def test_circles_drawn_beside_the_figures_are_those_drawn_in_turn_and_homes_keep
 ):
     """A run draws its circles in a second thread while it sums the figures and outlines the
     gaps: the same circles, gaps and figures as drawing them in turn, also when the result
-    comes before the circles are drawn, and when they are drawn in a process apart; the homes of the result are the buildings' shapes as
+    comes before the circles are drawn; the homes of the result are the buildings' shapes as
     stored, not projected there and back."""
     from gridmap.coverage import coverage_figures, resolved, walk_homes
 
@@ -270,15 +270,6 @@ def test_circles_drawn_beside_the_figures_are_those_drawn_in_turn_and_homes_keep
     later = compute_coverage(demo_inputs, params, checklist=checklist, circles_later=True)
     pd.testing.assert_frame_equal(later.circles, beside.circles, check_exact=True)
     assert later.report["timings_s"]["circles"] > 0
-    # or apart, in a process of their own, whose bar shows them when they come
-    bars: list[tuple[str, int, int]] = []
-    apart = compute_coverage(demo_inputs, params, checklist=checklist, circles_later=True, circles_apart=True,
-                             progress=lambda *bar: bars.append(bar))  # fmt: skip
-    pd.testing.assert_frame_equal(apart.circles, beside.circles, check_exact=True)
-    assert apart.report["timings_s"]["circles"] > 0
-    drawn = [bar for bar in bars if bar[0] == "circles"]
-    facilities = drawn[0][2]
-    assert facilities > 5 and drawn == [("circles", 0, facilities), ("circles", facilities, facilities)]
     built = beside.homes[beside.homes["kind"] == "building"]
     stored = demo_inputs.buildings.geometry.loc[built["feature_id"].to_numpy()]
     assert shapely.equals_exact(built.geometry.values, stored.values, tolerance=0).all()
