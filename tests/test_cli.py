@@ -324,9 +324,13 @@ def test_the_service_and_coverage_start_without_what_only_some_requests_need():
     run, a scenario or a grid drawing first starts (a fifth of a second of each process's
     start); a coverage run imports neither ``scipy.ndimage`` nor ``scipy.spatial`` (straight
     lines only) nor pydantic (its settings are a plain table): each cost a tenth of a second
-    or more at start; nor, off a terminal, rich's progress bars."""
-    coverage = ("scipy.ndimage", "scipy.spatial", "pydantic", "pydantic_settings", "rich.progress")
-    for module, unwanted in (("api.main", ("folium", "branca", "scipy", "highspy")),
+    or more at start; nor, off a terminal, rich's progress bars. Neither imports GeoAlchemy2
+    (with the dialects of four databases, a tenth of a second), which only the schema's
+    migrations and comparisons need; nor does the command line on SpatiaLite import the
+    dialect of PostgreSQL."""
+    coverage = ("scipy.ndimage", "scipy.spatial", "pydantic", "pydantic_settings", "rich.progress", "geoalchemy2",
+                "sqlalchemy.dialects.postgresql")  # fmt: skip
+    for module, unwanted in (("api.main", ("folium", "branca", "scipy", "highspy", "geoalchemy2")),
                              ("gridmap_cli.coverage_report", coverage)):  # fmt: skip
         probe = f"import sys, {module}\nprint(sorted(m for m in {unwanted!r} if m in sys.modules))\n"
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

@@ -16,7 +16,6 @@ from typing import Any
 # GDAL (in pyogrio's wheel) must load its own PROJ and SQLite before SpatiaLite pulls in the
 # system's copies; the other order crashes the process on the next GeoPackage write.
 import pyogrio  # noqa: F401  (imported for that side effect)
-from geoalchemy2.admin.dialects.sqlite import init_spatialite, load_spatialite_driver
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -47,8 +46,14 @@ def sqlite_module() -> ModuleType:
 
 
 def _load_spatialite(dbapi_conn, connection_record) -> None:
+    """SpatiaLite into a new connection (the library ``SPATIALITE_LIBRARY_PATH`` names), and
+    its metadata tables into a new file, with the spatial reference systems of WGS 84 only."""
     try:
-        load_spatialite_driver(dbapi_conn)
+        dbapi_conn.enable_load_extension(True)
+        try:
+            dbapi_conn.load_extension(os.environ.get("SPATIALITE_LIBRARY_PATH", "mod_spatialite"))
+        finally:
+            dbapi_conn.enable_load_extension(False)
     except Exception as exc:  # the driver says which library was missing
         msg = (
             f"cannot load SpatiaLite ({exc}); on Debian install it with "
@@ -56,7 +61,8 @@ def _load_spatialite(dbapi_conn, connection_record) -> None:
         )
         raise DatabaseError(msg) from exc
     try:
-        init_spatialite(dbapi_conn, init_mode="WGS84", transaction=True)
+        if dbapi_conn.execute("SELECT CheckSpatialMetaData()").fetchone()[0] < 1:  # a new file
+            dbapi_conn.execute("SELECT InitSpatialMetaData(1, 'WGS84')")  # 1: in one transaction
     except Exception as exc:
         if is_busy(exc):
             raise DatabaseBusyError(BUSY) from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,8 +32,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import table as table_clause
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
 from gridmap.crs import STORAGE_CRS, STORAGE_SRID
@@ -168,18 +167,27 @@ def as_layer_type(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
     return out
 
 
+def _insert_new(dialect: str, table) -> Any:
+    """An INSERT into ``table`` that leaves a row whose primary key exists as it is (``ON
+    CONFLICT DO NOTHING``), in the dialect's own words: each dialect is imported when first
+    needed (PostgreSQL's is a fiftieth of a second of a command's start on SpatiaLite)."""
+    keys = [c.name for c in table.primary_key.columns]
+    dialect_insert = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=keys)
+
+
 def insert_if_missing(conn: Connection, table, **values: Any) -> None:
     """INSERT one row unless a row with its primary key exists (``ON CONFLICT DO NOTHING``)."""
-    insert_new = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
-    keys = [c.name for c in table.primary_key.columns]
-    conn.execute(insert_new(table).values(**values).on_conflict_do_nothing(index_elements=keys))
+    conn.execute(_insert_new(conn.dialect.name, table).values(**values))
 
 
-#: the statements of every write, built once (each write only binds its values)
-_NEW_VERSION = {
-    dialect: insert_new(layer_versions).on_conflict_do_nothing(index_elements=["layer"])
-    for dialect, insert_new in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
-}
+@functools.cache
+def _new_version(dialect: str) -> Any:
+    """The statement that starts a layer's version counter, in ``dialect``'s words, built once
+    (each write only binds its values)."""
+    return _insert_new(dialect, layer_versions)
+
+
 _NEXT_VERSION = (
     update(layer_versions)
     .where(layer_versions.c.layer == bindparam("layer_name"))
@@ -195,7 +203,7 @@ def bump_version(conn: Connection, layer: str) -> int:
     One atomic ``UPDATE … SET version = version + 1``: concurrent writers each move it once,
     and the row lock it takes holds until the writer's transaction commits."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    conn.execute(_NEW_VERSION[conn.dialect.name], {"layer": layer, "version": 0, "updated_at": now})
+    conn.execute(_new_version(conn.dialect.name), {"layer": layer, "version": 0, "updated_at": now})
     return int(conn.execute(_NEXT_VERSION, {"layer_name": layer, "now": now}).scalar_one())
 
 

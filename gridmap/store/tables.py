@@ -8,7 +8,6 @@ Migrations in ``gridmap/store/migrations`` create the same schema; a test keeps 
 
 from __future__ import annotations
 
-from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -24,11 +23,37 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.types import UserDefinedType
 
 from gridmap.crs import STORAGE_SRID
 from gridmap.model import LAYER_SPECS, LayerSpec
 
 GEOMETRY_COLUMN = "geom"
+
+
+class Geometry(UserDefinedType):
+    """A geometry column of one type and SRID, as the migrations make it with GeoAlchemy2.
+
+    Geometry crosses the boundary as WKB, through ``ST_AsBinary`` and ``ST_GeomFromWKB``
+    written out where it does (:mod:`gridmap.store.layers`), so this type adds no SQL of its
+    own, and every statement using it is compiled once and kept. GeoAlchemy2 (a tenth of a
+    second of each start, with the dialects of four databases) is imported only where the
+    schema is made or compared: :func:`gridmap.store.schema.alembic_metadata` gives Alembic
+    these tables with GeoAlchemy2's type in its place."""
+
+    cache_ok = True
+
+    def __init__(
+        self, geometry_type: str, srid: int, spatial_index: bool = True, nullable: bool = True
+    ) -> None:
+        self.geometry_type = geometry_type
+        self.srid = srid
+        self.spatial_index = spatial_index
+        self.nullable = nullable
+
+    def get_col_spec(self, **kw: object) -> str:
+        return f"geometry({self.geometry_type},{self.srid})"
+
 
 _SQL_TYPES = {
     "str": Text,

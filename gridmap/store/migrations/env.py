@@ -3,13 +3,12 @@
 from alembic import context
 from geoalchemy2 import alembic_helpers
 
-from gridmap.store.schema import include_object
-from gridmap.store.tables import metadata
+from gridmap.store.schema import alembic_metadata, include_object
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
-    target_metadata=metadata,
+    target_metadata=alembic_metadata(),
     include_object=include_object,
     process_revision_directives=alembic_helpers.writer,
     render_item=alembic_helpers.render_item,
