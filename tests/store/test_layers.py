@@ -29,6 +29,37 @@ def test_schema_matches_the_tables(engine):
     assert schema_differences(engine) == []
 
 
+def test_a_migration_written_for_a_new_spatial_table_uses_geoalchemy2_s_operations(tmp_path, monkeypatch):
+    """The tables' geometry type is our own; Alembic is given GeoAlchemy2's in its place, so
+    that a new migration creates the table and its spatial index as the others do."""
+    import shutil
+
+    from sqlalchemy import Column, Integer, Table
+
+    from gridmap.store import schema
+    from gridmap.store.tables import Geometry, metadata
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'schema.sqlite'}")
+    schema.init_db(engine)
+    migrations = tmp_path / "migrations"
+    shutil.copytree(schema.MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(schema, "MIGRATIONS_DIR", migrations)
+    trial = Table("trial_points", metadata, Column("id", Integer, primary_key=True),
+                  Column("geom", Geometry("POINT", 4326), nullable=False))  # fmt: skip
+    try:
+        schema.autogenerate(engine, "trial points")
+    finally:
+        metadata.remove(trial)
+    (written,) = (migrations / "versions").glob("*_trial_points.py")
+    upgrade = written.read_text()
+    assert "op.create_geospatial_table('trial_points'" in upgrade
+    assert (
+        "Geometry(geometry_type='POINT', srid=4326" in upgrade
+        and "create_index('idx_trial_points_geom'" in upgrade
+    )
+    assert schema_differences(engine) == []  # the real tables, without the trial one, as before
+
+
 def test_polygons_round_trip(engine):
     write_layer(engine, "districts", _district())
     back = read_layer(engine, "districts")
