@@ -131,10 +131,14 @@ def _records(frame: pd.DataFrame, spec: LayerSpec) -> list[dict[str, Any]]:
 WKB_KEY = "geom_wkb"
 
 
+def layer_wkb(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
+    """Each geometry as little-endian WKB of the table's type (None stays None)."""
+    return shapely.to_wkb(as_layer_type(np.asarray(geoms), geometry_type), hex=False, byte_order=1)
+
+
 def add_wkb(rows: list[dict[str, Any]], geoms: np.ndarray, geometry_type: str) -> None:
     """Put each geometry, as little-endian WKB of the table's type, into its row under ``WKB_KEY``."""
-    wkb = shapely.to_wkb(as_layer_type(np.asarray(geoms), geometry_type), hex=False, byte_order=1)
-    for row, blob in zip(rows, wkb, strict=True):
+    for row, blob in zip(rows, layer_wkb(geoms, geometry_type), strict=True):
         row[WKB_KEY] = blob
 
 
@@ -284,7 +288,7 @@ def _copy_records(conn: Connection, name: str, rows: list[dict[str, Any]]) -> No
     def values(row: dict[str, Any]) -> list[Any]:
         out = list(row.values())
         if at >= 0 and out[at] is not None:
-            out[at] = _ewkb_hex(out[at])
+            out[at] = ewkb_hex(out[at])
         return out
 
     copy_rows(conn, name, [GEOMETRY_COLUMN if n == WKB_KEY else n for n in names], map(values, rows))
@@ -293,7 +297,7 @@ def _copy_records(conn: Connection, name: str, rows: list[dict[str, Any]]) -> No
 _SRID_FLAG = 0x20000000
 
 
-def _ewkb_hex(wkb: bytes) -> str:
+def ewkb_hex(wkb: bytes) -> str:
     """Little-endian WKB as hex EWKB with the storage SRID in its header."""
     kind = int.from_bytes(wkb[1:5], "little") | _SRID_FLAG
     return (wkb[:1] + kind.to_bytes(4, "little") + STORAGE_SRID.to_bytes(4, "little") + wkb[5:]).hex()

@@ -7,18 +7,13 @@ from itertools import chain
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 
+from gridmap.crs import STORAGE_SRID
 from gridmap.model import CATEGORY_NAMES_ZH
-from gridmap.store.layers import add_wkb, copy_rows, insert_values, select_frame, with_geometry, wkb_select
+from gridmap.store.layers import copy_rows, ewkb_hex, layer_wkb, select_frame, with_geometry, wkb_select
 from gridmap.store.tables import GEOMETRY_COLUMN
 from gridmap.values import plain_column
-
-
-def table_rows(frame: pd.DataFrame, columns: list[str], **fixed: Any) -> list[dict[str, Any]]:
-    """``frame``'s ``columns`` as insert rows, each with the ``fixed`` values (an owner id)."""
-    keys = [*fixed, *columns]
-    return [dict(zip(keys, row, strict=True)) for row in _row_tuples(frame, columns, fixed)]
 
 
 def _row_tuples(frame: pd.DataFrame, columns: list[str], fixed: dict[str, Any]) -> list[tuple]:
@@ -30,17 +25,24 @@ def _row_tuples(frame: pd.DataFrame, columns: list[str], fixed: dict[str, Any]) 
 
 def insert_frame(conn, table: Table, frame: pd.DataFrame, columns: list[str], geometry_type: str | None = None,
                  **fixed: Any) -> None:  # fmt: skip
-    """Insert ``frame`` into ``table``; with ``geometry_type`` its geometry goes in as WKB.
-    Rows without geometry go to the driver as they are: ``COPY`` on PostGIS, prepared INSERTs
-    of many rows each on SpatiaLite."""
+    """Insert ``frame``'s ``columns`` into ``table``, each row with the ``fixed`` values (an
+    owner id); with ``geometry_type`` its geometry too, as WKB of that type (EPSG:4326). The
+    rows go to the driver whole: ``COPY`` on PostGIS (the geometry as hex EWKB), prepared
+    INSERTs of many rows each on SpatiaLite (the geometry through ``ST_GeomFromWKB``)."""
     if len(frame) == 0:
         return
-    if geometry_type is None:
-        _bulk_insert(conn, table, [*fixed, *columns], _row_tuples(frame, columns, fixed))
+    names = [*fixed, *columns]
+    rows = _row_tuples(frame, columns, fixed)
+    if geometry_type is not None:
+        names.append(GEOMETRY_COLUMN)
+        wkb = layer_wkb(frame.geometry.values, geometry_type)
+        rows = [(*row, blob) for row, blob in zip(rows, wkb, strict=True)]
+    if conn.dialect.name == "postgresql":
+        if geometry_type is not None:
+            rows = [(*row[:-1], None if row[-1] is None else ewkb_hex(row[-1])) for row in rows]
+        copy_rows(conn, table.name, names, rows)
         return
-    rows = table_rows(frame, columns, **fixed)
-    add_wkb(rows, frame.geometry.values, geometry_type)
-    conn.execute(insert(table).values(insert_values([*fixed, *columns], spatial=True)), rows)
+    _sqlite_insert(conn, table, names, rows, spatial=geometry_type is not None)
 
 
 #: rows one INSERT statement takes on SpatiaLite: each run of a statement has its own cost
@@ -50,13 +52,15 @@ SQLITE_ROWS_PER_INSERT = 50
 SQLITE_MAX_VARIABLES = 999
 
 
-def _bulk_insert(conn, table: Table, names: list[str], rows: list[tuple]) -> None:
-    if conn.dialect.name == "postgresql":
-        copy_rows(conn, table.name, names, rows)
-        return
+def _sqlite_insert(conn, table: Table, names: list[str], rows: list[tuple], spatial: bool) -> None:
+    """``rows`` (plain values in the order of ``names``, WKB last where ``spatial``) into
+    ``table`` on SpatiaLite, many to a statement."""
     quote = conn.dialect.identifier_preparer.quote
     target = f"{quote(table.name)} ({', '.join(quote(n) for n in names)})"
-    row = f"({', '.join('?' * len(names))})"
+    values = ["?"] * len(names)
+    if spatial:
+        values[-1] = f"ST_GeomFromWKB(?, {STORAGE_SRID})"
+    row = f"({', '.join(values)})"
     per = max(1, min(SQLITE_ROWS_PER_INSERT, SQLITE_MAX_VARIABLES // len(names)))
     whole = len(rows) - len(rows) % per
     if whole:

@@ -5,7 +5,7 @@ import pytest
 
 from gridmap.store.engine import write_transaction
 from gridmap.store.records import SQLITE_ROWS_PER_INSERT, insert_frame, read_rows
-from gridmap.store.tables import coverage_results
+from gridmap.store.tables import coverage_gaps, coverage_results
 
 COLUMNS = ["home_kind", "feature_id", "households", "residents", "category", "level", "distance_m", "facility_id",
            "covered"]  # fmt: skip
@@ -45,3 +45,26 @@ def test_every_row_goes_in_once_in_order_with_its_missing_values(engine, n):
                 back.astype(object).where(back.notna(), None).values.tolist()
                 == rows.astype(object).where(rows.notna(), None).values.tolist()
             )
+
+
+@pytest.mark.parametrize("n", [1, SQLITE_ROWS_PER_INSERT + 1])
+def test_shapes_go_in_with_their_rows_and_come_back_as_they_were(engine, n):
+    """A run's gaps (multipolygons; a polygon goes in as a multipolygon of one part)."""
+    import geopandas as gpd
+    import shapely
+
+    shapes = [shapely.box(104.0 + i / 1000, 30.6, 104.0005 + i / 1000, 30.6005) for i in range(n)]
+    shapes[0] = shapely.MultiPolygon([shapes[0], shapely.box(104.9, 30.9, 104.91, 30.91)])  # two parts
+    gaps = gpd.GeoDataFrame(
+        {"category": ["clinic"] * n, "level": [15] * n, "homes": list(range(n)), "households": [2] * n,
+         "residents": [5] * n},
+        geometry=shapes, crs=4326,
+    )  # fmt: skip
+    columns = ["category", "level", "homes", "households", "residents"]
+    with write_transaction(engine) as conn:
+        insert_frame(conn, coverage_gaps, gaps, columns, "MULTIPOLYGON", run_id=7)
+    with engine.connect() as conn:
+        back = read_rows(conn, coverage_gaps, "run_id", 7)
+    assert back[columns].values.tolist() == gaps[columns].values.tolist()
+    as_stored = [s if s.geom_type == "MultiPolygon" else shapely.MultiPolygon([s]) for s in shapes]
+    assert shapely.equals_exact(back.geometry.values, as_stored, tolerance=0).all()  # every coordinate
