@@ -12,13 +12,14 @@ where the command saves one. Targets:
 - ``gridmap site --category elderly_care --count 3`` (saved): under 1.5 s.
 
 Each command runs WARM times untimed first (the files it reads are then in the page cache
-and the bytecode of its modules written, as after any earlier command), then RUNS times, the commands in turn, so that a change in the
-machine's speed falls on all of them alike. Printed for each: the median, fastest and
-slowest wall time, the CPU time it took (user and system, its own threads included) and in
-how many runs it met its target; before and after, the machine's load, the share of the
-cores other processes kept busy, the time a fixed Python loop takes and the time a new
-Python process takes to import pandas (this machine's speed moves by a tenth or more within
-an hour, and at starting processes by a third where the loop's hardly moves).
+and the bytecode of its modules written, as after any earlier command), then RUNS times,
+the commands in turn, so that a change in the machine's speed falls on all of them alike.
+Printed for each: the median, fastest and slowest wall time, the CPU time it took (user and
+system, its own threads included) and in how many runs it met its target; before and after,
+the machine's load, the share of the cores other processes kept busy, the time a fixed
+Python loop takes and the time a new Python process takes to import pandas (this machine's
+speed moves by a tenth or more within an hour, and at starting processes by a third where
+the loop's hardly moves).
 """
 
 from __future__ import annotations
