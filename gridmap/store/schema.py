@@ -41,8 +41,8 @@ def alembic_metadata() -> MetaData:
         for column in list(table.c):
             kind = column.type
             if isinstance(kind, Geometry):
-                spatial = GeoAlchemyGeometry(kind.geometry_type, srid=kind.srid, spatial_index=kind.spatial_index,
-                                             nullable=kind.nullable)  # fmt: skip
+                spatial = GeoAlchemyGeometry(kind.geometry_type, srid=kind.srid, spatial_index=kind.indexed,
+                                             nullable=bool(column.nullable))  # fmt: skip
                 table.append_column(
                     Column(column.name, spatial, nullable=column.nullable), replace_existing=True
                 )

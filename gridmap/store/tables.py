@@ -43,13 +43,12 @@ class Geometry(UserDefinedType):
 
     cache_ok = True
 
-    def __init__(
-        self, geometry_type: str, srid: int, spatial_index: bool = True, nullable: bool = True
-    ) -> None:
+    def __init__(self, geometry_type: str, srid: int, indexed: bool = True) -> None:
+        # "indexed", not GeoAlchemy2's "spatial_index": once GeoAlchemy2 is imported it adds a
+        # spatial index to every column whose type has an attribute of that name
         self.geometry_type = geometry_type
         self.srid = srid
-        self.spatial_index = spatial_index
-        self.nullable = nullable
+        self.indexed = indexed
 
     def get_col_spec(self, **kw: object) -> str:
         return f"geometry({self.geometry_type},{self.srid})"
@@ -85,7 +84,7 @@ def _layer_table(spec: LayerSpec) -> Table:
         columns.append(
             Column(
                 GEOMETRY_COLUMN,
-                Geometry(spec.geometry, srid=STORAGE_SRID, spatial_index=True),
+                Geometry(spec.geometry, srid=STORAGE_SRID, indexed=True),
                 nullable=False,
             )
         )
@@ -239,9 +238,7 @@ def _shape_table(name: str, *columns: Column) -> Table:
         Column("category", String(50), nullable=False),
         Column("level", Integer, nullable=False),
         *columns,
-        Column(
-            GEOMETRY_COLUMN, Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False), nullable=False
-        ),
+        Column(GEOMETRY_COLUMN, Geometry("MULTIPOLYGON", srid=STORAGE_SRID, indexed=False), nullable=False),
     )
 
 
@@ -300,7 +297,7 @@ siting_sites = Table(
     Column("nearest_station_id", Integer),
     Column("nearest_station_name", Text),
     Column("nearest_station_m", Float),
-    Column(GEOMETRY_COLUMN, Geometry("POINT", srid=STORAGE_SRID, spatial_index=True), nullable=False),
+    Column(GEOMETRY_COLUMN, Geometry("POINT", srid=STORAGE_SRID, indexed=True), nullable=False),
 )
 
 siting_site_homes = Table(
@@ -387,7 +384,7 @@ grid_lineage = Table(
     Column("area_m2", Float, nullable=False),  # of the old grid taken into the new one
     Column("households", Integer, nullable=False),  # of the old grid taken into the new one
     # the retired grid's outline (EPSG:4326), none for a grid drawn on unassigned land
-    Column(GEOMETRY_COLUMN, Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True, nullable=True)),
+    Column(GEOMETRY_COLUMN, Geometry("MULTIPOLYGON", srid=STORAGE_SRID, indexed=True)),
 )
 
 # --- trust: the service's own secret, and failed sign-ins per account and per address -------

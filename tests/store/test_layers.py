@@ -37,7 +37,7 @@ def test_a_migration_written_for_a_new_spatial_table_uses_geoalchemy2_s_operatio
     from sqlalchemy import Column, Integer, Table
 
     from gridmap.store import schema
-    from gridmap.store.tables import Geometry, metadata
+    from gridmap.store.tables import GEOMETRY_COLUMN, Geometry, metadata
 
     engine = make_engine(f"sqlite:///{tmp_path / 'schema.sqlite'}")
     schema.init_db(engine)
@@ -47,16 +47,22 @@ def test_a_migration_written_for_a_new_spatial_table_uses_geoalchemy2_s_operatio
     trial = Table("trial_points", metadata, Column("id", Integer, primary_key=True),
                   Column("geom", Geometry("POINT", 4326), nullable=False))  # fmt: skip
     try:
+        for table in schema.alembic_metadata().tables.values():  # one spatial index a column, of its type
+            spatial = [
+                index for index in table.indexes if index.name == f"idx_{table.name}_{GEOMETRY_COLUMN}"
+            ]
+            assert len(spatial) <= 1, table.name
+            assert all(type(c.type).__module__ == "geoalchemy2.types" for i in spatial for c in i.columns), (
+                table.name
+            )
         schema.autogenerate(engine, "trial points")
     finally:
         metadata.remove(trial)
     (written,) = (migrations / "versions").glob("*_trial_points.py")
     upgrade = written.read_text()
     assert "op.create_geospatial_table('trial_points'" in upgrade
-    assert (
-        "Geometry(geometry_type='POINT', srid=4326" in upgrade
-        and "create_index('idx_trial_points_geom'" in upgrade
-    )
+    assert "Geometry(geometry_type='POINT', srid=4326" in upgrade
+    assert "create_geospatial_index('idx_trial_points_geom'" in upgrade  # SpatiaLite's R*Tree, PostGIS's GiST
     assert schema_differences(engine) == []  # the real tables, without the trial one, as before
 
 
