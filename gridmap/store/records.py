@@ -16,30 +16,24 @@ from gridmap.store.tables import GEOMETRY_COLUMN
 from gridmap.values import plain_column
 
 
-def _row_tuples(frame: pd.DataFrame, columns: list[str], fixed: dict[str, Any]) -> list[tuple]:
-    """The rows as tuples of plain Python values (the ``fixed`` values first), each column
-    converted at once, missing values as None."""
-    values = [[v] * len(frame) for v in fixed.values()] + [plain_column(frame[c]) for c in columns]
-    return list(zip(*values, strict=True))
-
-
 def insert_frame(conn, table: Table, frame: pd.DataFrame, columns: list[str], geometry_type: str | None = None,
                  **fixed: Any) -> None:  # fmt: skip
     """Insert ``frame``'s ``columns`` into ``table``, each row with the ``fixed`` values (an
-    owner id); with ``geometry_type`` its geometry too, as WKB of that type (EPSG:4326). The
-    rows go to the driver whole: ``COPY`` on PostGIS (the geometry as hex EWKB), prepared
-    INSERTs of many rows each on SpatiaLite (the geometry through ``ST_GeomFromWKB``)."""
+    owner id); with ``geometry_type`` its geometry too, as WKB of that type (EPSG:4326). Each
+    column is converted at once to plain Python values (missing ones None), and the rows go to
+    the driver whole: ``COPY`` on PostGIS (the geometry as hex EWKB), prepared INSERTs of many
+    rows each on SpatiaLite (the geometry through ``ST_GeomFromWKB``)."""
     if len(frame) == 0:
         return
+    postgres = conn.dialect.name == "postgresql"
     names = [*fixed, *columns]
-    rows = _row_tuples(frame, columns, fixed)
+    values = [[v] * len(frame) for v in fixed.values()] + [plain_column(frame[c]) for c in columns]
     if geometry_type is not None:
         names.append(GEOMETRY_COLUMN)
         wkb = layer_wkb(frame.geometry.values, geometry_type)
-        rows = [(*row, blob) for row, blob in zip(rows, wkb, strict=True)]
-    if conn.dialect.name == "postgresql":
-        if geometry_type is not None:
-            rows = [(*row[:-1], None if row[-1] is None else ewkb_hex(row[-1])) for row in rows]
+        values.append([None if b is None else ewkb_hex(b) for b in wkb] if postgres else list(wkb))
+    rows = list(zip(*values, strict=True))
+    if postgres:
         copy_rows(conn, table.name, names, rows)
         return
     _sqlite_insert(conn, table, names, rows, spatial=geometry_type is not None)
