@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from gridmap.store.engine import write_transaction
 from gridmap.store.records import SQLITE_ROWS_PER_INSERT, insert_frame, read_rows
@@ -45,6 +46,39 @@ def test_every_row_goes_in_once_in_order_with_its_missing_values(engine, n):
                 back.astype(object).where(back.notna(), None).values.tolist()
                 == rows.astype(object).where(rows.notna(), None).values.tolist()
             )
+
+
+def test_missing_values_are_nulls_and_truth_values_read_back_as_such(engine):
+    """On SpatiaLite a missing value goes to the driver as NaN and a truth value as 1 or 0
+    (quicker to bind than None and bool): in the database they are NULL and 1 or 0, whatever
+    the column's type, and a missing value in a column that must have one is refused."""
+    rows = _results(2 * SQLITE_ROWS_PER_INSERT + 3)
+    with write_transaction(engine) as conn:
+        insert_frame(conn, coverage_results, rows, COLUMNS, run_id=3)
+    with engine.connect() as conn:
+        nulls = conn.exec_driver_sql(
+            "SELECT COUNT(*) - COUNT(distance_m), COUNT(*) - COUNT(facility_id), "
+            "SUM(CASE WHEN covered THEN 1 ELSE 0 END), COUNT(*) - COUNT(covered) FROM coverage_results"
+        ).one()
+        back = read_rows(conn, coverage_results, "run_id", 3)
+    missing = int(rows["distance_m"].isna().sum())
+    assert tuple(nulls) == (missing, missing, int(rows["covered"].sum()), 0)
+    assert back["covered"].map(type).eq(bool).all()
+    assert back["covered"].tolist() == rows["covered"].tolist()
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            kinds = conn.exec_driver_sql(
+                "SELECT DISTINCT typeof(covered), typeof(distance_m) FROM coverage_results WHERE distance_m IS NULL"
+            ).all()
+        assert kinds == [("integer", "null")]
+    unnamed = rows.head(3).assign(category=[None, "clinic", "clinic"])
+    with (
+        pytest.raises((IntegrityError, engine.dialect.dbapi.IntegrityError)),
+        write_transaction(engine) as conn,
+    ):
+        insert_frame(conn, coverage_results, unnamed, COLUMNS, run_id=4)
+    with engine.connect() as conn:
+        assert read_rows(conn, coverage_results, "run_id", 4).empty
 
 
 @pytest.mark.parametrize("n", [1, SQLITE_ROWS_PER_INSERT + 1])
