@@ -7,12 +7,13 @@ concave hull, widened by a margin for the homes along the outermost streets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import shapely
 
-from gridmap.geometry import concave_hulls, on_all_cores, point_groups
+from gridmap.geometry import cores, point_groups
 from gridmap.grouping import ByKey
 from gridmap.network.paths import FacilityGraph
 
@@ -35,13 +36,47 @@ def service_circles(
     that reaches anything.
     """
     limits = sorted(float(x) for x in limits_m)
+    none = np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=object)
     if not limits or len(facilities) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=object)
+        return none
+    drawn: list[tuple[np.ndarray, Future[np.ndarray]]] = []
+
+    def outlines(groups: np.ndarray) -> np.ndarray:
+        hulls = shapely.concave_hull(groups, ratio=HULL_RATIO)
+        polygons: np.ndarray = shapely.buffer(hulls, margin_m, quad_segs=2)
+        return polygons
+
+    # each part's outlines (GEOS, free of Python's lock) are drawn while the next part is
+    # searched (numpy and SciPy, mostly holding it), so that the two share the time
+    with ThreadPoolExecutor(cores(), thread_name_prefix="outlines") as pool:
+        for part, xy, owner in _reached_points(graph, np.asarray(facilities), limits):
+            if len(owner):
+                keys, groups = point_groups(xy, owner)
+                drawn.append((keys, pool.submit(outlines, groups)))
+            if progress is not None:
+                progress(len(part))
+        if not drawn:
+            return none
+        keys = np.concatenate([k for k, _ in drawn])
+        polygons = np.concatenate([outlined.result() for _, outlined in drawn])
+    order = np.argsort(keys, kind="stable")
+    keys, polygons = keys[order], polygons[order]
+    return np.asarray(facilities)[keys // len(limits)], np.asarray(limits)[keys % len(limits)], polygons
+
+
+def _reached_points(
+    graph: FacilityGraph, facilities: np.ndarray, limits: list[float]
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For each part of :meth:`FacilityGraph.searches` at the largest limit: (its positions
+    in ``facilities``, the points its circles are drawn around as x, y in the metric CRS,
+    the circle each point belongs to as ``position × len(limits) + limit index``). The
+    points are the nodes reached within each limit and, on every edge a walk leaves part-way,
+    the point where it runs out."""
     net = graph.network
-    coords: list[np.ndarray] = []
-    owners: list[np.ndarray] = []
     ends = [ByKey(graph.sub_u, graph.node_count), ByKey(graph.sub_v, graph.node_count)]
-    for part, local, dist in graph.searches(np.asarray(facilities), limits[-1]):
+    for part, local, dist in graph.searches(facilities, limits[-1]):
+        coords: list[np.ndarray] = []
+        owners: list[np.ndarray] = []
         fac, node = np.nonzero(np.isfinite(dist))
         d = dist[fac, node]
         node = local[node]
@@ -63,12 +98,4 @@ def service_circles(
                     p = shapely.line_interpolate_point(net.edge_geometry[graph.sub_edge[e]], offset)
                     coords.append(shapely.get_coordinates(p))
                     owners.append(part[f] * len(limits) + j)
-        if progress is not None:
-            progress(len(part))
-    owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
-    if len(owner) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=object)
-    keys, groups = point_groups(np.vstack(coords), owner)
-    hulls = concave_hulls(groups, ratio=HULL_RATIO)
-    polygons = on_all_cores(lambda g: shapely.buffer(g, margin_m, quad_segs=2), hulls)
-    return np.asarray(facilities)[keys // len(limits)], np.asarray(limits)[keys % len(limits)], polygons
+        yield part, np.vstack(coords), np.concatenate(owners)

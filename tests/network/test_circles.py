@@ -1,0 +1,30 @@
+"""Service circles of many facilities, drawn a part at a time, are each facility's own."""
+
+import numpy as np
+import shapely
+
+from gridmap.coverage import CoverageInputs
+from gridmap.network.circles import service_circles
+from gridmap.network.paths import FacilityGraph, attach
+from gridmap.study_area import prepare_area
+from gridmap.walking import WalkingParams
+
+
+def test_circles_drawn_part_by_part_are_those_of_each_facility_drawn_alone(demo_data):
+    """The demo's facilities are searched 64 nearby ones at a time, and each part's outlines
+    are drawn while the next part is searched: every circle is still the one its facility
+    gets when it is drawn on its own, with its own limit, whichever part it was in."""
+    walking = WalkingParams()
+    area = prepare_area(CoverageInputs.from_layers(demo_data.layers), walking)
+    graph = FacilityGraph(area.network, attach(area.network, area.facility_xy, walking.max_snap_m))
+    everyone = np.arange(len(area.facility_xy))
+    limits = [300.0, 600.0, 900.0]
+    fac, limit, polygons = service_circles(graph, everyone, limits)
+    assert len(everyone) > 3 * 64  # several parts
+    assert np.all(np.diff(fac * 10 + np.searchsorted(limits, limit)) > 0)  # by facility, then limit
+    drawn = {(int(f), float(lim)): p for f, lim, p in zip(fac, limit, polygons, strict=True)}
+    for one in everyone[:: len(everyone) // 9]:
+        alone = service_circles(graph, np.array([one]), limits)
+        assert alone[0].tolist() == [one] * len(alone[0])
+        for lim, shape in zip(alone[1], alone[2], strict=True):
+            assert shapely.equals_exact(drawn[(int(one), float(lim))], shape, tolerance=1e-6), (one, lim)
