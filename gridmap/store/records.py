@@ -4,9 +4,9 @@ values for inserts, and frames (with geometry where the table has it) for reads.
 from __future__ import annotations
 
 import math
-from itertools import chain
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Table, select
 
@@ -23,23 +23,29 @@ def insert_frame(conn, table: Table, frame: pd.DataFrame, columns: list[str], ge
     owner id); with ``geometry_type`` its geometry too, as WKB of that type (EPSG:4326). Each
     column is converted at once to plain Python values, and the rows go to the driver whole:
     ``COPY`` on PostGIS (missing values None, the geometry as hex EWKB), prepared INSERTs of
-    many rows each on SpatiaLite (values as :func:`_sqlite_column` makes them, the geometry
+    many rows each on SpatiaLite (values as :func:`_sqlite_cells` makes them, the geometry
     through ``ST_GeomFromWKB``)."""
     if len(frame) == 0:
         return
-    postgres = conn.dialect.name == "postgresql"
     names = [*fixed, *columns]
-    cells = plain_column if postgres else _sqlite_column
-    values = [[v] * len(frame) for v in fixed.values()] + [cells(frame[c]) for c in columns]
+    wkb = None
     if geometry_type is not None:
         names.append(GEOMETRY_COLUMN)
         wkb = layer_wkb(frame.geometry.values, geometry_type)
-        values.append([None if b is None else ewkb_hex(b) for b in wkb] if postgres else list(wkb))
-    rows = list(zip(*values, strict=True))
-    if postgres:
-        copy_rows(conn, table.name, names, rows)
+    if conn.dialect.name == "postgresql":
+        values = [[v] * len(frame) for v in fixed.values()] + [plain_column(frame[c]) for c in columns]
+        if wkb is not None:
+            values.append([None if b is None else ewkb_hex(b) for b in wkb])
+        copy_rows(conn, table.name, names, zip(*values, strict=True))
         return
-    _sqlite_insert(conn, table, names, rows, spatial=geometry_type is not None)
+    cells = np.empty((len(frame), len(names)), dtype=object)  # a row of cells a row of the table
+    for at, value in enumerate(fixed.values()):
+        cells[:, at] = value
+    for at, column in enumerate(columns, len(fixed)):
+        cells[:, at] = _sqlite_cells(frame[column])
+    if wkb is not None:
+        cells[:, -1] = wkb
+    _sqlite_insert(conn, table, names, cells, spatial=wkb is not None)
 
 
 #: rows one INSERT statement takes on SpatiaLite: each run of a statement has its own cost
@@ -49,20 +55,26 @@ SQLITE_ROWS_PER_INSERT = 50
 SQLITE_MAX_VARIABLES = 999
 
 
-def _sqlite_column(column: pd.Series) -> list[Any]:
-    """A whole column as SQLite's driver binds quickest: truth values as 1 and 0 (as SQLite
-    keeps them) and missing values as NaN, which SQLite binds as NULL. The driver binds an
-    int, float or str as it is, but looks up an adapter for each None and bool, about a
-    microsecond a cell: two thirds of binding a demo run's 51,180 result rows."""
-    if pd.api.types.is_bool_dtype(column.dtype):
+def _sqlite_cells(column: pd.Series) -> np.ndarray:
+    """A whole column as SQLite's driver binds quickest: numbers as they are, truth values as
+    1 and 0 (as SQLite keeps them) and missing values as NaN, which SQLite binds as NULL. The
+    driver binds an int, float or str as it is, but looks up an adapter for each None and
+    bool, about a microsecond a cell: two thirds of binding a demo run's 51,180 result rows.
+    (Put in an array of objects, each number becomes a Python int or float.)"""
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+        return column.to_numpy()
+    if isinstance(dtype, np.dtype) and dtype.kind == "b":
+        return column.to_numpy().astype(np.int64)
+    if pd.api.types.is_bool_dtype(dtype):
         column = column.astype("Int64")
-    values: list[Any] = column.astype(object).where(column.notna(), math.nan).tolist()
+    values: np.ndarray = column.astype(object).where(column.notna(), math.nan).to_numpy()
     return values
 
 
-def _sqlite_insert(conn, table: Table, names: list[str], rows: list[tuple], spatial: bool) -> None:
-    """``rows`` (plain values in the order of ``names``, WKB last where ``spatial``) into
-    ``table`` on SpatiaLite, many to a statement."""
+def _sqlite_insert(conn, table: Table, names: list[str], cells: np.ndarray, spatial: bool) -> None:
+    """``cells`` (a row of plain values a row, in the order of ``names``, WKB last where
+    ``spatial``) into ``table`` on SpatiaLite, many rows to a statement."""
     quote = conn.dialect.identifier_preparer.quote
     target = f"{quote(table.name)} ({', '.join(quote(n) for n in names)})"
     values = ["?"] * len(names)
@@ -70,16 +82,17 @@ def _sqlite_insert(conn, table: Table, names: list[str], rows: list[tuple], spat
         values[-1] = f"ST_GeomFromWKB(?, {STORAGE_SRID})"
     row = f"({', '.join(values)})"
     per = max(1, min(SQLITE_ROWS_PER_INSERT, SQLITE_MAX_VARIABLES // len(names)))
-    whole = len(rows) - len(rows) % per
-    if whole:
+    count = len(cells)
+    whole = count - count % per
+    if whole:  # each statement's values: its rows' cells, one after the other
         conn.exec_driver_sql(
             f"INSERT INTO {target} VALUES {', '.join([row] * per)}",
-            [tuple(chain.from_iterable(rows[at : at + per])) for at in range(0, whole, per)],
+            list(map(tuple, cells[:whole].reshape(-1, per * len(names)).tolist())),
         )
-    if whole < len(rows):
-        rest = rows[whole:]
+    if whole < count:
         conn.exec_driver_sql(
-            f"INSERT INTO {target} VALUES {', '.join([row] * len(rest))}", tuple(chain.from_iterable(rest))
+            f"INSERT INTO {target} VALUES {', '.join([row] * (count - whole))}",
+            tuple(cells[whole:].ravel().tolist()),
         )
 
 
