@@ -1047,7 +1047,8 @@ def _circles(
     method: str,
     progress: Progress | None,
 ) -> gpd.GeoDataFrame:
-    """Service circles per facility, category and level, from one bounded search per facility."""
+    """Service circles per facility, category and level (EPSG:4326), from one bounded search
+    per facility."""
     usable = table.copy()
     rows = []
     for level in levels:
@@ -1072,8 +1073,9 @@ def _circles(
             progress("circles", done, total)
 
     fac, limit, polys = service_circles(
-        graph, positions, limits, margin_m=params.circle_margin_m, progress=tick
-    )
+        graph, positions, limits, margin_m=params.circle_margin_m, progress=tick,
+        project=partial(project_shapes, source=metric, target=STORAGE_CRS),
+    )  # fmt: skip
     shapes = pd.DataFrame({"pos": fac, "limit_m": limit, "geometry": polys})
     merged = wanted.merge(shapes, on=["pos", "limit_m"], how="inner")
     frame = gpd.GeoDataFrame(
@@ -1086,9 +1088,9 @@ def _circles(
             "method": method,
         },
         geometry=merged["geometry"].to_numpy(),
-        crs=metric,
+        crs=STORAGE_CRS,
     )
-    return frame.to_crs(STORAGE_CRS)
+    return frame
 
 
 def _homes_frame(

@@ -28,12 +28,14 @@ def service_circles(
     *,
     margin_m: float = 30.0,
     progress: Callable[[int], None] | None = None,
+    project: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Circles of ``facilities`` (indices into the graph's facilities) for every limit.
 
     One bounded search per facility at the largest limit serves all limits. Returns
-    (facility index, limit, polygon in the metric CRS) arrays, one row per facility and limit
-    that reaches anything.
+    (facility index, limit, polygon) arrays, one row per facility and limit that reaches
+    anything; the polygons in the graph's metric CRS, or as ``project`` makes them (e.g.
+    :func:`~gridmap.crs.project_shapes` to EPSG:4326), which is done as they are drawn.
     """
     limits = sorted(float(x) for x in limits_m)
     none = np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=object)
@@ -44,10 +46,10 @@ def service_circles(
     def outlines(groups: np.ndarray) -> np.ndarray:
         hulls = shapely.concave_hull(groups, ratio=HULL_RATIO)
         polygons: np.ndarray = shapely.buffer(hulls, margin_m, quad_segs=2)
-        return polygons
+        return polygons if project is None else project(polygons)
 
-    # each part's outlines (GEOS, free of Python's lock) are drawn while the next part is
-    # searched (numpy and SciPy, mostly holding it), so that the two share the time
+    # each part's outlines (GEOS and PROJ, free of Python's lock) are drawn while the next part
+    # is searched (numpy and SciPy, mostly holding it), so that the two share the time
     with ThreadPoolExecutor(cores(), thread_name_prefix="outlines") as pool:
         for part, xy, owner in _reached_points(graph, np.asarray(facilities), limits):
             if len(owner):
