@@ -34,6 +34,9 @@ Start = Callable[[Callable[[], Any]], "Future[Any]"]
 #: the cores the work in this context may use (None: all this process may run on), as a Dask
 #: worker's threads say: a worker of one thread is one core, its neighbours the others
 CORE_BUDGET: ContextVar[int | None] = ContextVar("core_budget", default=None)
+#: whether the work in this context runs beside a caller that goes on with work of its own
+#: (:func:`second_thread` with ``caller_busy``)
+CALLER_BUSY: ContextVar[bool] = ContextVar("caller_busy", default=False)
 
 
 def cores() -> int:
@@ -55,7 +58,8 @@ def second_thread(name: str, *, wait: bool = True, caller_busy: bool = False) ->
     (:data:`CORE_BUDGET`), less one core with ``caller_busy``: where the caller goes on with
     long work of its own meanwhile (drawn on every core, the demo's circles slowed the saving
     of its results beside them by a third; where the caller soon only waits for them, they
-    took a third longer on one core less). The thread is waited for when the block ends,
+    took a third longer on one core less), and says so in :data:`CALLER_BUSY`. The thread is
+    waited for when the block ends,
     unless ``wait`` is false: then its work ends on its own, and its future holds what it
     gives."""
     if cores() < 2:
@@ -76,6 +80,7 @@ def second_thread(name: str, *, wait: bool = True, caller_busy: bool = False) ->
         context = contextvars.copy_context()
         if caller_busy:  # the caller goes on using one core: the work has the others
             context.run(CORE_BUDGET.set, cores() - 1)
+            context.run(CALLER_BUSY.set, True)
         return pool.submit(context.run, work)
 
     try:

@@ -94,8 +94,8 @@ def test_work_beside_has_the_cores_the_caller_leaves_and_runs_at_once_on_one_cor
     budget is one core; errors come out of the future either way."""
     import threading
 
-    def where() -> tuple[int, int]:
-        return threading.get_ident(), geometry.cores()
+    def where() -> tuple[int, int, bool]:
+        return threading.get_ident(), geometry.cores(), geometry.CALLER_BUSY.get()
 
     def fails() -> None:
         raise ValueError("no")
@@ -105,11 +105,12 @@ def test_work_beside_has_the_cores_the_caller_leaves_and_runs_at_once_on_one_cor
         token = geometry.CORE_BUDGET.set(budget)
         try:
             with geometry.second_thread("test", caller_busy=busy) as start:
-                thread, seen = start(where).result()
+                thread, seen, told = start(where).result()
                 failed = start(fails)
         finally:
             geometry.CORE_BUDGET.reset(token)
         assert seen == (budget - 1 if busy and budget > 1 else budget) and (thread != here) == (budget > 1)
+        assert told == (busy and budget > 1)  # the work beside knows its caller is busy
         with pytest.raises(ValueError, match="no"):
             failed.result()
 

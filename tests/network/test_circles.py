@@ -1,10 +1,13 @@
 """Service circles of many facilities, drawn a part at a time, are each facility's own."""
 
+import contextvars
+
 import numpy as np
 import pytest
 import shapely
 
 from gridmap.coverage import CoverageInputs
+from gridmap.geometry import CALLER_BUSY
 from gridmap.network.circles import service_circles
 from gridmap.network.paths import FacilityGraph, attach
 from gridmap.study_area import prepare_area
@@ -19,14 +22,18 @@ def demo_graph(demo_data):
     return area, FacilityGraph(area.network, attach(area.network, area.facility_xy, walking.max_snap_m))
 
 
-def test_circles_drawn_part_by_part_are_those_of_each_facility_drawn_alone(demo_graph):
+@pytest.mark.parametrize("caller_busy", [False, True])
+def test_circles_drawn_part_by_part_are_those_of_each_facility_drawn_alone(demo_graph, caller_busy):
     """The demo's facilities are searched 64 nearby ones at a time, and each part's outlines
-    are drawn while the next part is searched: every circle is still the one its facility
-    gets when it is drawn on its own, with its own limit, whichever part it was in."""
+    are drawn after all parts are searched or, beside a busy caller, while the next part is
+    searched: every circle is still the one its facility gets when it is drawn on its own,
+    with its own limit, whichever part it was in."""
     area, graph = demo_graph
     everyone = np.arange(len(area.facility_xy))
     limits = [300.0, 600.0, 900.0]
-    fac, limit, polygons = service_circles(graph, everyone, limits)
+    beside = contextvars.copy_context()
+    beside.run(CALLER_BUSY.set, caller_busy)
+    fac, limit, polygons = beside.run(service_circles, graph, everyone, limits)
     assert len(everyone) > 3 * 64  # several parts
     assert np.all(np.diff(fac * 10 + np.searchsorted(limits, limit)) > 0)  # by facility, then limit
     drawn = {(int(f), float(lim)): p for f, lim, p in zip(fac, limit, polygons, strict=True)}
