@@ -41,7 +41,7 @@ from gridmap.errors import DatabaseError
 from gridmap.settings import Settings, shown_url
 from gridmap.store.engine import POSTGRES_POOL_SIZE, make_engine, open_pool
 from gridmap.store.failures import explained
-from gridmap.store.schema import current_revision, head_revision
+from gridmap.store.revision import current_revision, head_revision
 
 
 def served_engine(settings: Settings) -> Engine:

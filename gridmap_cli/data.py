@@ -21,7 +21,7 @@ def cmd_db(args, settings: Settings) -> int:
         revision = init_db(engine)
     else:
         upgrade_db(engine)
-        from gridmap.store.schema import head_revision
+        from gridmap.store.revision import head_revision
 
         revision = head_revision()
     print(f"database {shown_url(settings.database_url)} is at schema revision {revision}")
@@ -104,7 +104,7 @@ def cmd_export(args, settings: Settings) -> int:
 
 def demo_exists(engine) -> bool:
     from gridmap.store.layers import layer_counts
-    from gridmap.store.schema import current_revision
+    from gridmap.store.revision import current_revision
 
     return current_revision(engine) is not None and layer_counts(engine)["grids"] > 0
 

@@ -319,20 +319,34 @@ def test_the_command_line_starts_without_heavy_libraries():
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout[-500:]
 
 
-def test_the_service_and_coverage_start_without_what_only_some_requests_need():
+def test_the_service_and_coverage_start_without_what_only_some_requests_need(tmp_path):
     """The service imports folium when a map is first asked for, and SciPy and HiGHS when a
     run, a scenario or a grid drawing first starts (a fifth of a second of each process's
     start); a coverage run imports neither ``scipy.ndimage`` nor ``scipy.spatial`` (straight
     lines only) nor pydantic (its settings are a plain table): each cost a tenth of a second
     or more at start; nor, off a terminal, rich's progress bars. Neither imports GeoAlchemy2
-    (with the dialects of four databases, a tenth of a second), which only the schema's
-    migrations and comparisons need; nor does the command line on SpatiaLite import the
-    dialect of PostgreSQL."""
+    (with the dialects of four databases, a tenth of a second) nor, as the service checks the
+    database's schema revision on starting, Alembic, which only the schema's migrations and
+    comparisons need; nor does the command line on SpatiaLite import the dialect of
+    PostgreSQL."""
+    from gridmap.store.engine import make_engine
+    from gridmap.store.schema import init_db
+
+    url = f"sqlite:///{tmp_path / 'g.sqlite'}"
+    engine = make_engine(url)
+    init_db(engine)
+    engine.dispose()
+    started = (
+        f"from gridmap.settings import Settings\napi.main.served_engine(Settings(database_url={url!r}))\n"
+    )
     coverage = ("scipy.ndimage", "scipy.spatial", "pydantic", "pydantic_settings", "rich.progress", "geoalchemy2",
-                "sqlalchemy.dialects.postgresql")  # fmt: skip
-    for module, unwanted in (("api.main", ("folium", "branca", "scipy", "highspy", "geoalchemy2")),
-                             ("gridmap_cli.coverage_report", coverage)):  # fmt: skip
-        probe = f"import sys, {module}\nprint(sorted(m for m in {unwanted!r} if m in sys.modules))\n"
+                "alembic", "sqlalchemy.dialects.postgresql")  # fmt: skip
+    service = ("folium", "branca", "scipy", "highspy", "geoalchemy2", "alembic")
+    for module, then, unwanted in (
+        ("api.main", started, service),
+        ("gridmap_cli.coverage_report", "", coverage),
+    ):
+        probe = f"import sys, {module}\n{then}print(sorted(m for m in {unwanted!r} if m in sys.modules))\n"
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
         assert done.stdout.strip().splitlines()[-1] == "[]", (module, done.stdout[-500:])
 

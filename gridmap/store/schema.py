@@ -12,10 +12,10 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Engine, MetaData, text
 
 from gridmap.store.engine import is_sqlite
+from gridmap.store.revision import head_revision
 from gridmap.store.tables import Geometry, metadata
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -74,21 +74,6 @@ def upgrade_db(engine: Engine, revision: str = "head") -> None:
     _prepare(engine)
     with engine.begin() as conn:
         command.upgrade(_config(conn), revision)
-
-
-def current_revision(engine: Engine) -> str | None:
-    """The schema revision the database is at, or None before ``db init``."""
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
-
-
-def head_revision() -> str:
-    """The newest schema revision this version of gridmap knows."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    assert head is not None  # the package ships its migrations
-    return head
 
 
 def init_db(engine: Engine) -> str:

@@ -12,7 +12,8 @@ from gridmap.errors import DatabaseError
 from gridmap.model import LAYERS
 from gridmap.store.engine import make_engine
 from gridmap.store.layers import _select_columns, layer_version, read_layer, select_frame, write_layer
-from gridmap.store.schema import current_revision, head_revision, schema_differences
+from gridmap.store.revision import current_revision, head_revision
+from gridmap.store.schema import schema_differences
 from gridmap.store.tables import LAYER_TABLES, audit_log
 
 LAYERS_TABLE = LAYER_TABLES["districts"]
@@ -27,6 +28,39 @@ def _district(code="510104", name="锦江区"):
 def test_schema_matches_the_tables(engine):
     assert current_revision(engine) == head_revision()
     assert schema_differences(engine) == []
+
+
+def test_revisions_read_without_alembic_are_those_alembic_reads(engine, tmp_path, monkeypatch):
+    """The service reads both revisions without Alembic: the newest from what the migration
+    files state, as Alembic's scripts give it; a database's from Alembic's table, as
+    Alembic's context reads it, and none before the table exists. Migrations that part into
+    two newest revisions are refused, naming both."""
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from gridmap.store import revision, schema
+
+    config = Config()
+    config.set_main_option("script_location", str(schema.MIGRATIONS_DIR))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as conn:
+        assert current_revision(engine) == MigrationContext.configure(conn).get_current_revision() is not None
+    assert current_revision(make_engine(f"sqlite:///{tmp_path / 'new.sqlite'}")) is None
+    for name, text in (("a", 'revision = "a"\ndown_revision = None\n'),
+                       ("b", 'revision: str = "b"\ndown_revision: str | None = "a"\n'),
+                       ("c", "revision = 'c'\ndown_revision = 'a'\n")):  # fmt: skip
+        (tmp_path / f"{name}.py").write_text(f'"""revision {name}"""\n\n{text}')
+    monkeypatch.setattr(revision, "VERSIONS_DIR", tmp_path)
+    revision.head_revision.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match=r"2 newest revisions, not one: \['b', 'c'\]"):
+            revision.head_revision()
+        (tmp_path / "c.py").write_text('revision = "c"\ndown_revision = "b"\n')
+        revision.head_revision.cache_clear()
+        assert revision.head_revision() == "c"
+    finally:
+        revision.head_revision.cache_clear()
 
 
 def test_a_migration_written_for_a_new_spatial_table_uses_geoalchemy2_s_operations(tmp_path, monkeypatch):
