@@ -1,7 +1,7 @@
 """The schema revision a database is at, and the newest this version of gridmap knows, read
 without Alembic: the service checks both as it starts, and Alembic, with the migrations it
-loads to find the newest (GeoAlchemy2 among their imports), was a fifth of a second of each
-service process's start. Making and changing the schema stays with Alembic
+loads to find the newest (GeoAlchemy2 among their imports), was 0.15 s of each service
+process's start. Making and changing the schema stays with Alembic
 (:mod:`gridmap.store.schema`); a test holds that both find the same newest revision."""
 
 from __future__ import annotations

@@ -46,7 +46,9 @@ def test_revisions_read_without_alembic_are_those_alembic_reads(engine, tmp_path
     assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
     with engine.connect() as conn:
         assert current_revision(engine) == MigrationContext.configure(conn).get_current_revision() is not None
-    assert current_revision(make_engine(f"sqlite:///{tmp_path / 'new.sqlite'}")) is None
+    new = make_engine(f"sqlite:///{tmp_path / 'new.sqlite'}")
+    assert current_revision(new) is None
+    new.dispose()
     for name, text in (("a", 'revision = "a"\ndown_revision = None\n'),
                        ("b", 'revision: str = "b"\ndown_revision: str | None = "a"\n'),
                        ("c", "revision = 'c'\ndown_revision = 'a'\n")):  # fmt: skip
