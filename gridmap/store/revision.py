@@ -12,8 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
-#: where the migrations are, one file each
-VERSIONS_DIR = Path(__file__).parent / "migrations" / "versions"
+#: Alembic's folder of the schema's migrations, and the migrations in it, one file each
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+VERSIONS_DIR = MIGRATIONS_DIR / "versions"
 #: the table where Alembic keeps the revision a database is at
 VERSION_TABLE = "alembic_version"
 

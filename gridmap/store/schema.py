@@ -6,8 +6,6 @@ functions that compare or write the schema, not by the service's check of its re
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -15,10 +13,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Engine, MetaData, text
 
 from gridmap.store.engine import is_sqlite
-from gridmap.store.revision import head_revision
+from gridmap.store.revision import MIGRATIONS_DIR, head_revision
 from gridmap.store.tables import Geometry, metadata
-
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
 def include_object(obj, name, obj_type, reflected, compare_to) -> bool:
