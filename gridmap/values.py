@@ -22,9 +22,16 @@ def plain_value(value: Any) -> Any:
     return value
 
 
+def plain_cells(column: pd.Series, missing: Any = None) -> np.ndarray:
+    """A whole column as an array of objects, each cell as :func:`plain_value` makes it (a
+    missing one as ``missing``), converted at once."""
+    cells: np.ndarray = column.astype(object).where(column.notna(), missing).to_numpy()
+    return cells
+
+
 def plain_column(column: pd.Series) -> list[Any]:
     """A whole column as :func:`plain_value` makes each cell, converted at once."""
-    values: list[Any] = column.astype(object).where(column.notna(), None).tolist()
+    values: list[Any] = plain_cells(column).tolist()
     return values
 
 

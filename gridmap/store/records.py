@@ -14,7 +14,7 @@ from gridmap.crs import STORAGE_SRID
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.store.layers import copy_rows, ewkb_hex, layer_wkb, select_frame, with_geometry, wkb_select
 from gridmap.store.tables import GEOMETRY_COLUMN
-from gridmap.values import plain_column
+from gridmap.values import plain_cells, plain_column
 
 
 def insert_frame(conn, table: Table, frame: pd.DataFrame, columns: list[str], geometry_type: str | None = None,
@@ -68,8 +68,7 @@ def _sqlite_cells(column: pd.Series) -> np.ndarray:
         return column.to_numpy().astype(np.int64)
     if pd.api.types.is_bool_dtype(dtype):
         column = column.astype("Int64")
-    values: np.ndarray = column.astype(object).where(column.notna(), math.nan).to_numpy()
-    return values
+    return plain_cells(column, missing=math.nan)
 
 
 def _sqlite_insert(conn, table: Table, names: list[str], cells: np.ndarray, spatial: bool) -> None:
