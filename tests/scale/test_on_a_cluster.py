@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import socket
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -72,6 +73,16 @@ def one(demo_url) -> CoverageResult:
     result = compute_coverage(load_inputs(engine), PARAMS, checklist=CHECKLIST)
     engine.dispose()
     return result
+
+
+def test_the_workers_are_forks_of_one_server_that_imported_their_work(cluster):
+    """Each worker a fork of one server process that loaded the parts' work and its compiled
+    libraries once (GEOS, SciPy), rather than a new interpreter importing them again."""
+    (server,) = set(cluster.run(os.getppid).values())
+    assert server != os.getpid()  # spawned, a worker is the child of this process
+    assert b"forkserver" in Path(f"/proc/{server}/cmdline").read_bytes()
+    loaded = Path(f"/proc/{server}/maps").read_text()
+    assert re.search(r"/shapely[^ ]*/lib[^/ ]*\.so", loaded) and "/scipy/" in loaded, loaded[:2000]
 
 
 def test_parts_on_two_workers_equal_one_process_through_a_failed_part_and_a_killed_worker(
