@@ -22,6 +22,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
+    Table,
     bindparam,
     delete,
     func,
@@ -244,6 +245,8 @@ def insert_rows(conn: Connection, layer: str, frame: pd.DataFrame) -> int:
     """
     spec = layer_spec(layer)
     table = LAYER_TABLES[layer]
+    if conn.dialect.name != "postgresql":
+        return _sqlite_insert_rows(conn, table, frame, spec)
     rows = _records(frame, spec)
     if not rows:
         return 0
@@ -252,17 +255,54 @@ def insert_rows(conn: Connection, layer: str, frame: pd.DataFrame) -> int:
     for group in (with_id, without_id):
         if not group:
             continue
-        if conn.dialect.name == "postgresql":
-            _copy_records(conn, table.name, group)
-        else:
-            conn.execute(insert(table).values(insert_values(list(group[0]), bool(spec.geometry))), group)
-    if with_id and conn.dialect.name == "postgresql":
+        _copy_records(conn, table.name, group)
+    if with_id:
         # keep the serial ahead of explicitly given ids
         conn.exec_driver_sql(
             f"SELECT setval(pg_get_serial_sequence('{layer}', 'id'), "
             f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {layer}), false)"
         )
     return len(rows)
+
+
+def _sqlite_insert_rows(conn: Connection, table: Table, frame: pd.DataFrame, spec: LayerSpec) -> int:
+    """:func:`insert_rows` on SpatiaLite: each column's values as :func:`python_column` makes
+    them and SQLAlchemy's type for the column would bind them (dates and times as text,
+    truth values as 1 and 0), missing values as NaN, which SQLite binds as NULL; the rows
+    with an id and those without in a statement of their own
+    (:func:`~gridmap.store.sqlite_rows.sqlite_insert`)."""
+    from gridmap.store.sqlite_rows import sqlite_insert
+
+    if len(frame) == 0:
+        return 0
+    dialect = conn.dialect
+    columns = [c for c in spec.columns if c.name in frame.columns and c.name != "id"]
+    names = [c.name for c in columns]
+    cells = np.empty((len(frame), len(columns) + 1 + bool(spec.geometry)), dtype=object)
+    for at, column in enumerate(columns):
+        bind = table.c[column.name].type.dialect_impl(dialect).bind_processor(dialect)
+        values = python_column(frame[column.name], column.kind)
+        cells[:, at] = [math.nan if v is None else v if bind is None else bind(v) for v in values]
+    given = np.zeros(len(frame), dtype=bool)
+    if "id" in frame.columns:
+        ids = frame["id"]
+        given = ids.notna().to_numpy()  # None, NaN or NA: the database numbers it
+        cells[given, len(columns)] = [int(v) for v in ids[given].tolist()]
+    if spec.geometry:
+        cells[:, -1] = [math.nan if b is None else b for b in layer_wkb(frame.geometry.values, spec.geometry)]
+    spatial = bool(spec.geometry)
+    keep = [*range(len(columns)), *([len(columns) + 1] if spatial else [])]
+    with_id = [*range(len(columns) + 1), *([len(columns) + 1] if spatial else [])]
+    geometry = [GEOMETRY_COLUMN] if spatial else []
+    for rows, taken, named in (
+        (given, with_id, [*names, "id", *geometry]),
+        (~given, keep, [*names, *geometry]),
+    ):
+        if rows.any() and named:
+            sqlite_insert(conn, table, named, cells[np.ix_(rows, taken)], spatial=spatial)
+        elif rows.any():  # a table of nothing but ids numbered by the database
+            conn.execute(insert(table), [{}] * int(rows.sum()))
+    return len(frame)
 
 
 def copy_rows(conn: Connection, name: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> None:

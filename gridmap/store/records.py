@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Table, select
 
-from gridmap.crs import STORAGE_SRID
 from gridmap.model import CATEGORY_NAMES_ZH
 from gridmap.store.layers import copy_rows, ewkb_hex, layer_wkb, select_frame, with_geometry, wkb_select
+from gridmap.store.sqlite_rows import sqlite_insert
 from gridmap.store.tables import GEOMETRY_COLUMN
 from gridmap.values import plain_cells, plain_column
 
@@ -23,8 +23,8 @@ def insert_frame(conn, table: Table, frame: pd.DataFrame, columns: list[str], ge
     owner id); with ``geometry_type`` its geometry too, as WKB of that type (EPSG:4326). Each
     column is converted at once to plain Python values, and the rows go to the driver whole:
     ``COPY`` on PostGIS (missing values None, the geometry as hex EWKB), prepared INSERTs of
-    many rows each on SpatiaLite (values as :func:`_sqlite_cells` makes them, the geometry
-    through ``ST_GeomFromWKB``)."""
+    many rows each on SpatiaLite (:func:`~gridmap.store.sqlite_rows.sqlite_insert`; values as
+    :func:`_sqlite_cells` makes them, the geometry through ``ST_GeomFromWKB``)."""
     if len(frame) == 0:
         return
     names = [*fixed, *columns]
@@ -45,14 +45,7 @@ def insert_frame(conn, table: Table, frame: pd.DataFrame, columns: list[str], ge
         cells[:, at] = _sqlite_cells(frame[column])
     if wkb is not None:
         cells[:, -1] = wkb
-    _sqlite_insert(conn, table, names, cells, spatial=wkb is not None)
-
-
-#: rows one INSERT statement takes on SpatiaLite: each run of a statement has its own cost
-#: beside binding the values, so the demo's 51,180 result rows go in a fifth quicker 50 at a time
-SQLITE_ROWS_PER_INSERT = 50
-#: the values one statement may bind in the SQLite builds that allow fewest (before 3.32)
-SQLITE_MAX_VARIABLES = 999
+    sqlite_insert(conn, table, names, cells, spatial=wkb is not None)
 
 
 def _sqlite_cells(column: pd.Series) -> np.ndarray:
@@ -69,30 +62,6 @@ def _sqlite_cells(column: pd.Series) -> np.ndarray:
     if pd.api.types.is_bool_dtype(dtype):
         column = column.astype("Int64")
     return plain_cells(column, missing=math.nan)
-
-
-def _sqlite_insert(conn, table: Table, names: list[str], cells: np.ndarray, spatial: bool) -> None:
-    """``cells`` (a row of plain values a row, in the order of ``names``, WKB last where
-    ``spatial``) into ``table`` on SpatiaLite, many rows to a statement."""
-    quote = conn.dialect.identifier_preparer.quote
-    target = f"{quote(table.name)} ({', '.join(quote(n) for n in names)})"
-    values = ["?"] * len(names)
-    if spatial:
-        values[-1] = f"ST_GeomFromWKB(?, {STORAGE_SRID})"
-    row = f"({', '.join(values)})"
-    per = max(1, min(SQLITE_ROWS_PER_INSERT, SQLITE_MAX_VARIABLES // len(names)))
-    count = len(cells)
-    whole = count - count % per
-    if whole:  # each statement's values: its rows' cells, one after the other
-        conn.exec_driver_sql(
-            f"INSERT INTO {target} VALUES {', '.join([row] * per)}",
-            list(map(tuple, cells[:whole].reshape(-1, per * len(names)).tolist())),
-        )
-    if whole < count:
-        conn.exec_driver_sql(
-            f"INSERT INTO {target} VALUES {', '.join([row] * (count - whole))}",
-            tuple(cells[whole:].ravel().tolist()),
-        )
 
 
 def read_rows(conn, table: Table, owner_column: str, owner_id: int) -> pd.DataFrame:

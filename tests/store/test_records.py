@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from gridmap.store.engine import write_transaction
-from gridmap.store.records import SQLITE_ROWS_PER_INSERT, insert_frame, read_rows
+from gridmap.store.records import insert_frame, read_rows
+from gridmap.store.sqlite_rows import SQLITE_ROWS_PER_INSERT
 from gridmap.store.tables import coverage_gaps, coverage_results
 
 COLUMNS = ["home_kind", "feature_id", "households", "residents", "category", "level", "distance_m", "facility_id",
