@@ -40,8 +40,9 @@ def _fork_local_workers() -> None:
     """Have this process start its local workers (and those restarted after one died) as
     forks of one server that has imported :data:`WORKER_MODULES`, rather than each as a new
     interpreter importing them again (Dask's default, ``spawn``). Four workers on two cores
-    took 4.3 s to start and take their first part that way, and 8.3 s of processor time;
-    forked, 2.7 s and 4.5 s. Where a system has no fork server, the default stays."""
+    took 4.0–4.6 s to start and take their first part that way, and 7.7–8.7 s of the
+    machine's CPU; forked, 2.0–2.2 s and 2.5–2.6 s (docs/scale.md). Where a system has no
+    fork server, the default stays."""
     import multiprocessing
 
     import dask

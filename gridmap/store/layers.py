@@ -278,7 +278,8 @@ def _sqlite_insert_rows(conn: Connection, table: Table, frame: pd.DataFrame, spe
     dialect = conn.dialect
     columns = [c for c in spec.columns if c.name in frame.columns and c.name != "id"]
     names = [c.name for c in columns]
-    cells = np.empty((len(frame), len(columns) + 1 + bool(spec.geometry)), dtype=object)
+    id_at = len(columns)  # the cells of a row: its columns', its id, its geometry's WKB
+    cells = np.empty((len(frame), id_at + 1 + bool(spec.geometry)), dtype=object)
     for at, column in enumerate(columns):
         bind = table.c[column.name].type.dialect_impl(dialect).bind_processor(dialect)
         values = python_column(frame[column.name], column.kind)
@@ -287,21 +288,17 @@ def _sqlite_insert_rows(conn: Connection, table: Table, frame: pd.DataFrame, spe
     if "id" in frame.columns:
         ids = frame["id"]
         given = ids.notna().to_numpy()  # None, NaN or NA: the database numbers it
-        cells[given, len(columns)] = [int(v) for v in ids[given].tolist()]
+        cells[given, id_at] = [int(v) for v in ids[given].tolist()]
     if spec.geometry:
         cells[:, -1] = [math.nan if b is None else b for b in layer_wkb(frame.geometry.values, spec.geometry)]
-    spatial = bool(spec.geometry)
-    keep = [*range(len(columns)), *([len(columns) + 1] if spatial else [])]
-    with_id = [*range(len(columns) + 1), *([len(columns) + 1] if spatial else [])]
-    geometry = [GEOMETRY_COLUMN] if spatial else []
+    wkb_at = [id_at + 1] if spec.geometry else []
+    geometry = [GEOMETRY_COLUMN] if spec.geometry else []
     for rows, taken, named in (
-        (given, with_id, [*names, "id", *geometry]),
-        (~given, keep, [*names, *geometry]),
+        (given, [*range(id_at + 1), *wkb_at], [*names, "id", *geometry]),
+        (~given, [*range(id_at), *wkb_at], [*names, *geometry]),  # numbered by the database
     ):
-        if rows.any() and named:
-            sqlite_insert(conn, table, named, cells[np.ix_(rows, taken)], spatial=spatial)
-        elif rows.any():  # a table of nothing but ids numbered by the database
-            conn.execute(insert(table), [{}] * int(rows.sum()))
+        if rows.any():
+            sqlite_insert(conn, table, named, cells[np.ix_(rows, taken)], spatial=bool(spec.geometry))
     return len(frame)
 
 
