@@ -48,6 +48,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         group = path.parts[0] if path.parts[0] in SHARED_FOLDERS else str(path)
         item.add_marker(pytest.mark.xdist_group(group))
     # the longest groups first, so that no worker starts one when the other is nearly done
+    # (`./dev test` has pytest-xdist keep this order: --no-loadscope-reorder)
     items.sort(key=lambda item: _rank(Path(str(item.fspath)).relative_to(ROOT / "tests")))
 
 
