@@ -59,9 +59,8 @@ def second_thread(name: str, *, wait: bool = True, caller_busy: bool = False) ->
     long work of its own meanwhile (drawn on every core, the demo's circles slowed the saving
     of its results beside them by a third; where the caller soon only waits for them, they
     took a third longer on one core less), and says so in :data:`CALLER_BUSY`. The thread is
-    waited for when the block ends,
-    unless ``wait`` is false: then its work ends on its own, and its future holds what it
-    gives."""
+    waited for when the block ends, unless ``wait`` is false: then its work ends on its own,
+    and its future holds what it gives."""
     if cores() < 2:
 
         def now(work: Callable[[], T]) -> Future[T]:

@@ -39,6 +39,7 @@ from gridmap.crs import STORAGE_CRS, STORAGE_SRID
 from gridmap.errors import DatabaseError, NotFoundError
 from gridmap.model import LayerSpec, layer_spec
 from gridmap.store.engine import fetch, write_transaction
+from gridmap.store.sqlite_rows import sqlite_insert
 from gridmap.store.tables import GEOMETRY_COLUMN, LAYER_TABLES, audit_log, layer_versions
 
 
@@ -271,8 +272,6 @@ def _sqlite_insert_rows(conn: Connection, table: Table, frame: pd.DataFrame, spe
     truth values as 1 and 0), missing values as NaN, which SQLite binds as NULL; the rows
     with an id and those without in a statement of their own
     (:func:`~gridmap.store.sqlite_rows.sqlite_insert`)."""
-    from gridmap.store.sqlite_rows import sqlite_insert
-
     if len(frame) == 0:
         return 0
     dialect = conn.dialect
